@@ -1,0 +1,78 @@
+//! Emulator configuration: which accounts exist, their keys, where to listen.
+
+/// A pair of long-term keys for an account's root user.
+#[derive(Debug, Clone)]
+pub struct RootKey {
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Accounts created at start. More appear on first use of a 12-digit access key id
+    /// (LocalStack convention), so existing scripts work unchanged.
+    pub accounts: Vec<String>,
+    /// Explicit root key pairs, in addition to the LocalStack-style `<account id>` / `secret` keys.
+    pub root_keys: Vec<RootKey>,
+    /// The secret for LocalStack-style keys (access key id = 12-digit account id).
+    pub default_secret: String,
+    pub host: String,
+    /// 0 picks a free port.
+    pub port: u16,
+    pub region: String,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            accounts: Vec::new(),
+            root_keys: Vec::new(),
+            default_secret: "test".to_owned(),
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+            region: "us-east-1".to_owned(),
+        }
+    }
+}
+
+impl EmulatorConfig {
+    #[must_use]
+    pub fn with_accounts(accounts: &[&str]) -> Self {
+        Self { accounts: accounts.iter().map(|a| (*a).to_owned()).collect(), ..Self::default() }
+    }
+
+    #[must_use]
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    #[must_use]
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    #[must_use]
+    pub fn default_secret(mut self, secret: impl Into<String>) -> Self {
+        self.default_secret = secret.into();
+        self
+    }
+
+    #[must_use]
+    pub fn root_key(mut self, account_id: &str, access_key_id: &str, secret: &str) -> Self {
+        self.root_keys.push(RootKey {
+            account_id: account_id.to_owned(),
+            access_key_id: access_key_id.to_owned(),
+            secret_access_key: secret.to_owned(),
+        });
+        self
+    }
+}
+
+/// True for a 12-digit AWS account id.
+#[must_use]
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}

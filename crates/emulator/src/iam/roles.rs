@@ -1,0 +1,307 @@
+//! Role actions: CreateRole … ListRoleTags.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use xrepl_policy::DocumentKind;
+
+use super::docs::{self, check_length, check_trust_size, quota_size, ROLE_INLINE_MAX};
+use super::managed;
+use super::{
+    already_exists, check_description, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded,
+    member_values, merge_tags, no_such_entity, paginate, parse_tags, tags_xml, truncation, url_encode, Call,
+};
+use crate::error::ServiceError;
+use crate::state::iam::Role;
+use crate::state::{now, random_upper_id};
+use crate::xml::XmlBuf;
+
+type Answer = Result<Option<String>, ServiceError>;
+
+/// IAM's default quota of roles per account.
+const ROLES_PER_ACCOUNT: usize = 1000;
+/// IAM's default quota of managed policies attached to one role.
+const POLICIES_PER_ROLE: usize = 10;
+
+pub(super) fn role_xml(buf: &mut XmlBuf, role: &Role, with_tags: bool) {
+    buf.open("Role")
+        .elem("Path", &role.path)
+        .elem("RoleName", &role.name)
+        .elem("RoleId", &role.role_id)
+        .elem("Arn", &role.arn)
+        .elem("CreateDate", &date(role.created))
+        .elem("AssumeRolePolicyDocument", &url_encode(&role.trust.text))
+        .opt("Description", role.description.as_deref())
+        .elem("MaxSessionDuration", &role.max_session_duration.to_string());
+    if with_tags && !role.tags.is_empty() {
+        tags_xml(buf, &role.tags);
+    }
+    buf.close("Role");
+}
+
+fn one_role(role: &Role) -> Option<String> {
+    let mut buf = XmlBuf::default();
+    role_xml(&mut buf, role, true);
+    Some(buf.0)
+}
+
+/// `RoleName`, validated.
+fn role_name(call: &Call<'_>) -> Result<String, ServiceError> {
+    let name = call.required("RoleName")?.to_owned();
+    check_name(&name, "roleName", 64)?;
+    Ok(name)
+}
+
+/// The ARN authorization is checked against: the role's own, or the root-path ARN when the
+/// role does not exist (IAM checks permission before existence).
+fn role_resource(call: &Call<'_>, name: &str) -> String {
+    call.iam().ok().and_then(|iam| iam.roles.get(name)).map_or_else(|| call.arn("role", "/", name), |r| r.arn.clone())
+}
+
+/// Validates the name, authorizes `iam:{action}` on the role and returns it (cloned).
+fn authorized_role(call: &Call<'_>, action: &str) -> Result<Role, ServiceError> {
+    let name = role_name(call)?;
+    call.authorize(action, &role_resource(call, &name))?;
+    call.iam()?.roles.get(&name).cloned().ok_or_else(|| no_such_entity("role", &name))
+}
+
+fn role_mut<'c>(call: &'c mut Call<'_>, name: &str) -> Result<&'c mut Role, ServiceError> {
+    call.iam_mut()?.roles.get_mut(name).ok_or_else(|| no_such_entity("role", name))
+}
+
+fn max_session_duration(value: Option<&str>) -> Result<Option<u32>, ServiceError> {
+    let Some(v) = value else { return Ok(None) };
+    match v.parse::<u32>() {
+        Ok(n) if (3600..=43_200).contains(&n) => Ok(Some(n)),
+        Ok(n) if n < 3600 => Err(ServiceError::validation(format!(
+            "1 validation error detected: Value '{v}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value greater than or equal to 3600"
+        ))),
+        _ => Err(ServiceError::validation(format!(
+            "1 validation error detected: Value '{v}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200"
+        ))),
+    }
+}
+
+pub(super) fn create_role(call: &mut Call<'_>) -> Answer {
+    let name = role_name(call)?;
+    let path = call.optional("Path").unwrap_or("/").to_owned();
+    check_path(&path)?;
+    let document = call.required("AssumeRolePolicyDocument")?.to_owned();
+    check_length(&document, "assumeRolePolicyDocument")?;
+    let description = call.optional("Description").map(str::to_owned);
+    check_description(description.as_deref())?;
+    let max_session = max_session_duration(call.optional("MaxSessionDuration"))?.unwrap_or(3600);
+    let tags = parse_tags(call.params, "Tags", "TagsPerRole")?;
+    let arn = call.arn("role", &path, &name);
+    call.authorize("CreateRole", &arn)?;
+    if !tags.is_empty() {
+        call.authorize("TagRole", &arn)?;
+    }
+    let iam = call.iam()?;
+    // Role names are unique regardless of case.
+    if iam.roles.keys().any(|k| k.eq_ignore_ascii_case(&name)) {
+        return Err(already_exists("Role", &name));
+    }
+    if iam.roles.len() >= ROLES_PER_ACCOUNT {
+        return Err(limit_exceeded(format!("Cannot exceed quota for RolesPerAccount: {ROLES_PER_ACCOUNT}")));
+    }
+    check_trust_size(&document)?;
+    let trust = docs::parse(call.world, &document, DocumentKind::Trust)?;
+    let role = Role {
+        name: name.clone(),
+        path,
+        arn,
+        role_id: random_upper_id("AROA", 17),
+        created: now(),
+        description,
+        max_session_duration: max_session,
+        trust,
+        inline: BTreeMap::new(),
+        attached: BTreeSet::new(),
+        tags,
+    };
+    let answer = one_role(&role);
+    call.iam_mut()?.roles.insert(name, role);
+    Ok(answer)
+}
+
+pub(super) fn get_role(call: &mut Call<'_>) -> Answer {
+    let role = authorized_role(call, "GetRole")?;
+    Ok(one_role(&role))
+}
+
+pub(super) fn list_roles(call: &mut Call<'_>) -> Answer {
+    let prefix = call.optional("PathPrefix").unwrap_or("/").to_owned();
+    check_path_prefix(&prefix)?;
+    call.authorize("ListRoles", &call.arn("role", "/", ""))?;
+    let roles: Vec<Role> = call.iam()?.roles.values().filter(|r| r.path.starts_with(&prefix)).cloned().collect();
+    let (page, next) = paginate(call, roles, |r| r.name.clone())?;
+    let mut buf = XmlBuf::default();
+    buf.open("Roles");
+    for role in &page {
+        buf.raw("<member>");
+        let mut inner = XmlBuf::default();
+        role_xml(&mut inner, role, false);
+        // <member> holds the Role's fields directly.
+        let fields = inner.0.strip_prefix("<Role>").and_then(|s| s.strip_suffix("</Role>")).unwrap_or(&inner.0);
+        buf.raw(fields).raw("</member>");
+    }
+    buf.close("Roles");
+    truncation(&mut buf, next.as_deref());
+    Ok(Some(buf.0))
+}
+
+pub(super) fn delete_role(call: &mut Call<'_>) -> Answer {
+    let role = authorized_role(call, "DeleteRole")?;
+    if !role.inline.is_empty() || !role.attached.is_empty() {
+        return Err(delete_conflict("Cannot delete entity, must delete policies first."));
+    }
+    call.iam_mut()?.roles.remove(&role.name);
+    Ok(None)
+}
+
+pub(super) fn update_role(call: &mut Call<'_>) -> Answer {
+    let description = call.optional("Description").map(str::to_owned);
+    check_description(description.as_deref())?;
+    let max_session = max_session_duration(call.optional("MaxSessionDuration"))?;
+    let role = authorized_role(call, "UpdateRole")?;
+    let role = role_mut(call, &role.name)?;
+    if let Some(d) = description {
+        role.description = Some(d);
+    }
+    if let Some(m) = max_session {
+        role.max_session_duration = m;
+    }
+    Ok(Some(String::new()))
+}
+
+pub(super) fn update_role_description(call: &mut Call<'_>) -> Answer {
+    let description = call.required("Description")?.to_owned();
+    check_description(Some(&description))?;
+    let role = authorized_role(call, "UpdateRoleDescription")?;
+    let role = role_mut(call, &role.name)?;
+    role.description = Some(description);
+    Ok(one_role(role))
+}
+
+pub(super) fn update_assume_role_policy(call: &mut Call<'_>) -> Answer {
+    let document = call.required("PolicyDocument")?.to_owned();
+    check_length(&document, "policyDocument")?;
+    let role = authorized_role(call, "UpdateAssumeRolePolicy")?;
+    check_trust_size(&document)?;
+    let trust = docs::parse(call.world, &document, DocumentKind::Trust)?;
+    role_mut(call, &role.name)?.trust = trust;
+    Ok(None)
+}
+
+fn policy_name(call: &Call<'_>) -> Result<String, ServiceError> {
+    let name = call.required("PolicyName")?.to_owned();
+    check_name(&name, "policyName", 128)?;
+    Ok(name)
+}
+
+pub(super) fn put_role_policy(call: &mut Call<'_>) -> Answer {
+    let name = policy_name(call)?;
+    let document = call.required("PolicyDocument")?.to_owned();
+    check_length(&document, "policyDocument")?;
+    let role = authorized_role(call, "PutRolePolicy")?;
+    // The quota covers all inline policies of the role together.
+    let others: usize = role.inline.iter().filter(|(n, _)| **n != name).map(|(_, p)| quota_size(&p.text)).sum();
+    if others + quota_size(&document) > ROLE_INLINE_MAX {
+        return Err(limit_exceeded(format!("Maximum policy size of {ROLE_INLINE_MAX} bytes exceeded for role {}", role.name)));
+    }
+    let policy = docs::parse(call.world, &document, DocumentKind::Identity)?;
+    role_mut(call, &role.name)?.inline.insert(name, policy);
+    Ok(None)
+}
+
+pub(super) fn get_role_policy(call: &mut Call<'_>) -> Answer {
+    let name = policy_name(call)?;
+    let role = authorized_role(call, "GetRolePolicy")?;
+    let policy = role.inline.get(&name).ok_or_else(|| no_such_entity("role policy", &name))?;
+    let mut buf = XmlBuf::default();
+    buf.elem("RoleName", &role.name).elem("PolicyName", &name).elem("PolicyDocument", &url_encode(&policy.text));
+    Ok(Some(buf.0))
+}
+
+pub(super) fn delete_role_policy(call: &mut Call<'_>) -> Answer {
+    let name = policy_name(call)?;
+    let role = authorized_role(call, "DeleteRolePolicy")?;
+    if !role.inline.contains_key(&name) {
+        return Err(no_such_entity("role policy", &name));
+    }
+    role_mut(call, &role.name)?.inline.remove(&name);
+    Ok(None)
+}
+
+pub(super) fn list_role_policies(call: &mut Call<'_>) -> Answer {
+    let role = authorized_role(call, "ListRolePolicies")?;
+    let names: Vec<String> = role.inline.keys().cloned().collect();
+    let (page, next) = paginate(call, names, Clone::clone)?;
+    let mut buf = XmlBuf::default();
+    buf.open("PolicyNames");
+    for n in &page {
+        buf.elem("member", n);
+    }
+    buf.close("PolicyNames");
+    truncation(&mut buf, next.as_deref());
+    Ok(Some(buf.0))
+}
+
+pub(super) fn attach_role_policy(call: &mut Call<'_>) -> Answer {
+    let arn = managed::policy_arn_param(call)?;
+    let role = authorized_role(call, "AttachRolePolicy")?;
+    managed::check_attachable(call, &arn)?;
+    if role.attached.contains(&arn) {
+        return Ok(None);
+    }
+    if role.attached.len() >= POLICIES_PER_ROLE {
+        return Err(limit_exceeded(format!("Cannot exceed quota for PoliciesPerRole: {POLICIES_PER_ROLE}")));
+    }
+    managed::attach(call, &arn)?;
+    role_mut(call, &role.name)?.attached.insert(arn);
+    Ok(None)
+}
+
+pub(super) fn detach_role_policy(call: &mut Call<'_>) -> Answer {
+    let arn = managed::policy_arn_param(call)?;
+    let role = authorized_role(call, "DetachRolePolicy")?;
+    if !role.attached.contains(&arn) {
+        return Err(ServiceError::no_such_entity(format!("Policy {arn} was not found.")));
+    }
+    role_mut(call, &role.name)?.attached.remove(&arn);
+    managed::detach(call, &arn)?;
+    Ok(None)
+}
+
+pub(super) fn list_attached_role_policies(call: &mut Call<'_>) -> Answer {
+    let prefix = call.optional("PathPrefix").unwrap_or("/").to_owned();
+    check_path_prefix(&prefix)?;
+    let role = authorized_role(call, "ListAttachedRolePolicies")?;
+    managed::attached_xml(call, &role.attached, &prefix)
+}
+
+pub(super) fn tag_role(call: &mut Call<'_>) -> Answer {
+    let tags = parse_tags(call.params, "Tags", "TagsPerRole")?;
+    if tags.is_empty() {
+        return Err(ServiceError::missing_parameter("Tags"));
+    }
+    let role = authorized_role(call, "TagRole")?;
+    let merged = merge_tags(&role.tags, &tags, "TagsPerRole")?;
+    role_mut(call, &role.name)?.tags = merged;
+    Ok(None)
+}
+
+pub(super) fn untag_role(call: &mut Call<'_>) -> Answer {
+    let keys = member_values(call.params, "TagKeys");
+    let role = authorized_role(call, "UntagRole")?;
+    role_mut(call, &role.name)?.tags.retain(|(k, _)| !keys.iter().any(|r| r.eq_ignore_ascii_case(k)));
+    Ok(None)
+}
+
+pub(super) fn list_role_tags(call: &mut Call<'_>) -> Answer {
+    let role = authorized_role(call, "ListRoleTags")?;
+    let mut buf = XmlBuf::default();
+    super::tags_xml(&mut buf, &role.tags);
+    truncation(&mut buf, None);
+    Ok(Some(buf.0))
+}

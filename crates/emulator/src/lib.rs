@@ -1,0 +1,39 @@
+//! xrepl's AWS-faithful emulator: several AWS accounts with S3, IAM, STS and KMS on one HTTP port,
+//! real SigV4 verification, real policy evaluation and an asynchronous replication engine.
+//!
+//! Layout (one folder per layer):
+//! - [`state`]: the in-memory world — accounts, access keys, IAM entities, buckets, object versions.
+//! - [`identity`]: who is calling (account root, IAM user, assumed-role session, anonymous).
+//! - [`server`]: the HTTP front door — dispatches on the SigV4 credential scope, verifies signatures
+//!   for the Query/JSON services, serves the `/_xrepl` admin endpoints, and hands S3 to `s3s`.
+//! - [`s3`], [`iam`], [`sts`], [`kms`]: the service APIs.
+//! - [`replication`]: the engine that copies objects, delete markers and tags across accounts,
+//!   checking the replication role as S3 does.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), xrepl_emulator::EmulatorError> {
+//! let emulator = xrepl_emulator::Emulator::start(
+//!     xrepl_emulator::EmulatorConfig::with_accounts(&["111111111111", "222222222222"]),
+//! ).await?;
+//! println!("S3/IAM/STS/KMS at {}", emulator.endpoint());
+//! emulator.drain().await; // wait until replication is idle
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod error;
+pub mod identity;
+pub mod iam;
+pub mod kms;
+pub mod replication;
+pub mod s3;
+pub mod server;
+pub mod state;
+pub mod sts;
+mod xml;
+
+pub use config::EmulatorConfig;
+pub use error::{EmulatorError, ServiceError};
+pub use replication::{FailureEvent, ReplicationControl};
+pub use server::Emulator;
+pub use state::AccountInfo;

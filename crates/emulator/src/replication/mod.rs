@@ -1,0 +1,225 @@
+//! The replication engine (semantics doc §2–§10).
+//!
+//! Writes to a bucket with a replication configuration are planned under the world lock
+//! ([`on_change`]: eligibility, priority, `PENDING`), then queued. One worker takes tasks from the
+//! queue and, for each destination, does what S3 does: assume the role, check every read and
+//! write with the role's policies (and, cross-account, the destination bucket policy), copy with
+//! the source's version id, and record `COMPLETED` or `FAILED` with AWS's failure reason.
+//! Tests steer it through [`ReplicationControl`]: drain, pause, latency, unavailable buckets.
+
+mod engine;
+mod failure;
+mod plan;
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::server::Shared;
+
+pub use failure::{FailureEvent, FailureReason};
+pub use plan::on_change;
+
+/// What changed on the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    /// A new object version (PutObject, CopyObject, CompleteMultipartUpload).
+    Object,
+    /// A delete marker created by a DELETE without version id.
+    DeleteMarker,
+    /// The tag set of an already replicated version changed.
+    Tags,
+    /// The ACL of an already replicated version changed (only without owner override).
+    Acl,
+}
+
+/// One destination of a task: the rule (as configured when the write happened) that sends it there.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub rule_id: String,
+    pub role_arn: String,
+    pub rule: s3s::dto::ReplicationRule,
+    pub destination_bucket: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub source_bucket: String,
+    pub key: String,
+    pub version_id: String,
+    pub kind: TaskKind,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EngineStatus {
+    pub queued: usize,
+    pub parked: usize,
+    pub paused: bool,
+    pub processed: u64,
+}
+
+#[derive(Default)]
+struct ControlState {
+    queue: VecDeque<Task>,
+    /// Tasks waiting for an unavailable destination bucket to come back (S3 retries these).
+    parked: Vec<Task>,
+    running: usize,
+    paused: bool,
+    latency: Duration,
+    unavailable: BTreeSet<String>,
+    events: Vec<FailureEvent>,
+    processed: u64,
+}
+
+struct ControlInner {
+    state: Mutex<ControlState>,
+    changed: Notify,
+}
+
+/// Handle to the engine's queue and test controls. Cheap to clone.
+#[derive(Clone)]
+pub struct ReplicationControl {
+    inner: Arc<ControlInner>,
+}
+
+impl Default for ReplicationControl {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReplicationControl {
+    pub fn new() -> Self {
+        Self { inner: Arc::new(ControlInner { state: Mutex::new(ControlState::default()), changed: Notify::new() }) }
+    }
+
+    fn state(&self) -> MutexGuard<'_, ControlState> {
+        self.inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn changed(&self) {
+        self.inner.changed.notify_waiters();
+    }
+
+    pub fn enqueue(&self, tasks: Vec<Task>) {
+        self.state().queue.extend(tasks);
+        self.changed();
+    }
+
+    /// Stops taking work from the queue (writes still queue up and show `PENDING`).
+    pub fn pause(&self) {
+        self.state().paused = true;
+        self.changed();
+    }
+
+    pub fn resume(&self) {
+        self.state().paused = false;
+        self.changed();
+    }
+
+    /// Delay before each task is processed, to make `PENDING` observable or mimic S3's lag.
+    pub fn set_latency(&self, latency: Duration) {
+        self.state().latency = latency;
+    }
+
+    /// Makes a destination bucket temporarily unavailable: its work stays `PENDING` and is retried
+    /// when the bucket is made available again.
+    pub fn set_unavailable(&self, bucket: &str, unavailable: bool) {
+        let mut state = self.state();
+        if unavailable {
+            state.unavailable.insert(bucket.to_owned());
+        } else {
+            state.unavailable.remove(bucket);
+            let parked = std::mem::take(&mut state.parked);
+            state.queue.extend(parked);
+        }
+        drop(state);
+        self.changed();
+    }
+
+    pub fn is_unavailable(&self, bucket: &str) -> bool {
+        self.state().unavailable.contains(bucket)
+    }
+
+    /// `s3:Replication:OperationFailedReplication` events recorded so far.
+    pub fn events(&self) -> Vec<FailureEvent> {
+        self.state().events.clone()
+    }
+
+    pub fn status(&self) -> EngineStatus {
+        let s = self.state();
+        EngineStatus { queued: s.queue.len() + s.running, parked: s.parked.len(), paused: s.paused, processed: s.processed }
+    }
+
+    /// Waits until nothing is queued or running. Parked work (unavailable destinations) does not
+    /// count; while paused this waits for a resume.
+    pub async fn drain(&self) {
+        loop {
+            let notified = self.inner.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let s = self.state();
+                if s.queue.is_empty() && s.running == 0 {
+                    return;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    fn next_task(&self) -> Option<(Task, Duration)> {
+        let mut s = self.state();
+        if s.paused {
+            return None;
+        }
+        let task = s.queue.pop_front()?;
+        s.running += 1;
+        Some((task, s.latency))
+    }
+
+    fn finish(&self, parked: Option<Task>, events: Vec<FailureEvent>) {
+        let mut s = self.state();
+        s.running = s.running.saturating_sub(1);
+        s.processed += 1;
+        s.events.extend(events);
+        if let Some(task) = parked {
+            // The bucket may have come back while we worked: then retry at once.
+            if task.targets.iter().any(|t| s.unavailable.contains(&t.destination_bucket)) {
+                s.parked.push(task);
+            } else {
+                s.queue.push_back(task);
+            }
+        }
+        drop(s);
+        self.changed();
+    }
+}
+
+/// Starts the worker; it stops when the emulator (the last `Arc<Shared>`) is dropped.
+pub fn spawn_worker(shared: &Arc<Shared>) -> JoinHandle<()> {
+    let weak: Weak<Shared> = Arc::downgrade(shared);
+    let control = shared.replication.clone();
+    tokio::spawn(async move {
+        loop {
+            let notified = control.inner.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let Some((task, latency)) = control.next_task() else {
+                notified.await;
+                continue;
+            };
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            let Some(shared) = weak.upgrade() else { return };
+            let (parked, events) = engine::process(&shared, task);
+            drop(shared);
+            control.finish(parked, events);
+        }
+    })
+}

@@ -1,0 +1,256 @@
+//! Bucket and object ACLs (canned and explicit grants) and the ownership-controls rules around
+//! them (BucketOwnerEnforced: ACLs disabled, `AccessControlListNotSupported`).
+
+use s3s::dto;
+use s3s::{s3_error, S3Request, S3Response, S3Result};
+
+use super::{authorize, bucket, bucket_mut, owner, validate, S3Api};
+use crate::replication::{self, TaskKind};
+use crate::state::s3::{Grant, Grantee, Permission, ALL_USERS, AUTHENTICATED_USERS};
+use crate::state::World;
+
+/// The `x-amz-grant-*` headers of a request.
+#[derive(Default)]
+pub struct GrantHeaders<'a> {
+    pub full_control: Option<&'a str>,
+    pub read: Option<&'a str>,
+    pub read_acp: Option<&'a str>,
+    pub write: Option<&'a str>,
+    pub write_acp: Option<&'a str>,
+}
+
+impl GrantHeaders<'_> {
+    fn any(&self) -> bool {
+        self.full_control.is_some() || self.read.is_some() || self.read_acp.is_some() || self.write.is_some() || self.write_acp.is_some()
+    }
+}
+
+/// Grants from a canned ACL (object ACLs may name the bucket owner) or grant headers.
+/// `Ok(None)` when the request carries no ACL at all.
+pub fn grants_from_request(world: &World, owner_canonical: &str, canned: Option<&str>, headers: &GrantHeaders<'_>) -> S3Result<Option<Vec<Grant>>> {
+    grants_with_bucket_owner(world, owner_canonical, owner_canonical, canned, headers)
+}
+
+pub fn grants_with_bucket_owner(
+    world: &World,
+    owner_canonical: &str,
+    bucket_owner_canonical: &str,
+    canned: Option<&str>,
+    headers: &GrantHeaders<'_>,
+) -> S3Result<Option<Vec<Grant>>> {
+    if canned.is_some() && headers.any() {
+        return Err(s3_error!(InvalidRequest, "Specifying both Canned ACLs and Header Grants is not allowed"));
+    }
+    if let Some(canned) = canned {
+        return canned_grants(canned, owner_canonical, bucket_owner_canonical).map(Some);
+    }
+    if !headers.any() {
+        return Ok(None);
+    }
+    let mut grants = Vec::new();
+    for (value, permission) in [
+        (headers.full_control, Permission::FullControl),
+        (headers.read, Permission::Read),
+        (headers.read_acp, Permission::ReadAcp),
+        (headers.write, Permission::Write),
+        (headers.write_acp, Permission::WriteAcp),
+    ] {
+        let Some(value) = value else { continue };
+        for grantee in value.split(',') {
+            grants.push(Grant { grantee: parse_grantee(world, grantee.trim())?, permission });
+        }
+    }
+    Ok(Some(grants))
+}
+
+fn parse_grantee(world: &World, text: &str) -> S3Result<Grantee> {
+    let (kind, value) = text.split_once('=').ok_or_else(|| s3_error!(InvalidArgument, "Invalid grant header: {text}"))?;
+    let value = value.trim().trim_matches('"');
+    match kind.trim() {
+        "id" if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(Grantee::CanonicalUser(value.to_owned())),
+        "uri" if value == ALL_USERS || value == AUTHENTICATED_USERS || value.starts_with("http://acs.amazonaws.com/groups/") => {
+            Ok(Grantee::Group(value.to_owned()))
+        }
+        "emailAddress" => Err(s3_error!(UnresolvableGrantByEmailAddress, "The email address you provided does not match any account on record.")),
+        _ if world.accounts.is_empty() => Err(s3_error!(InvalidArgument, "Invalid id")),
+        _ => Err(s3_error!(InvalidArgument, "Invalid id")),
+    }
+}
+
+fn canned_grants(canned: &str, owner_canonical: &str, bucket_owner_canonical: &str) -> S3Result<Vec<Grant>> {
+    let owner = Grant::full_control(owner_canonical);
+    let group = |uri: &str, permission| Grant { grantee: Grantee::Group(uri.to_owned()), permission };
+    Ok(match canned {
+        "private" => vec![owner],
+        "public-read" => vec![owner, group(ALL_USERS, Permission::Read)],
+        "public-read-write" => vec![owner, group(ALL_USERS, Permission::Read), group(ALL_USERS, Permission::Write)],
+        "authenticated-read" => vec![owner, group(AUTHENTICATED_USERS, Permission::Read)],
+        "bucket-owner-read" => vec![
+            owner,
+            Grant { grantee: Grantee::CanonicalUser(bucket_owner_canonical.to_owned()), permission: Permission::Read },
+        ],
+        "bucket-owner-full-control" => {
+            let mut g = vec![owner];
+            if bucket_owner_canonical != owner_canonical {
+                g.push(Grant::full_control(bucket_owner_canonical));
+            }
+            g
+        }
+        "log-delivery-write" => vec![
+            owner,
+            group("http://acs.amazonaws.com/groups/s3/LogDelivery", Permission::Write),
+            group("http://acs.amazonaws.com/groups/s3/LogDelivery", Permission::ReadAcp),
+        ],
+        other => return Err(s3_error!(InvalidArgument, "Invalid canned ACL: {other}")),
+    })
+}
+
+/// Grants from an `AccessControlPolicy` XML body.
+fn grants_from_policy(policy: &dto::AccessControlPolicy) -> S3Result<Vec<Grant>> {
+    let mut grants = Vec::new();
+    for g in policy.grants.as_deref().unwrap_or_default() {
+        let permission = g
+            .permission
+            .as_ref()
+            .and_then(|p| Permission::parse(p.as_str()))
+            .ok_or_else(|| s3_error!(MalformedACLError, "The XML you provided was not well-formed or did not validate against our published schema"))?;
+        let grantee = g.grantee.as_ref().ok_or_else(|| s3_error!(MalformedACLError, "The XML you provided was not well-formed or did not validate against our published schema"))?;
+        let grantee = match grantee.type_.as_str() {
+            "CanonicalUser" => Grantee::CanonicalUser(grantee.id.clone().ok_or_else(|| s3_error!(InvalidArgument, "Invalid id"))?),
+            "Group" => Grantee::Group(grantee.uri.clone().ok_or_else(|| s3_error!(InvalidArgument, "Invalid group uri"))?),
+            _ => return Err(s3_error!(UnresolvableGrantByEmailAddress, "The email address you provided does not match any account on record.")),
+        };
+        grants.push(Grant { grantee, permission });
+    }
+    Ok(grants)
+}
+
+pub fn to_dto_grants(grants: &[Grant]) -> Vec<dto::Grant> {
+    grants
+        .iter()
+        .map(|g| {
+            let grantee = match &g.grantee {
+                Grantee::CanonicalUser(id) => dto::Grantee {
+                    type_: dto::Type::from_static(dto::Type::CANONICAL_USER),
+                    id: Some(id.clone()),
+                    display_name: None,
+                    email_address: None,
+                    uri: None,
+                },
+                Grantee::Group(uri) => dto::Grantee {
+                    type_: dto::Type::from_static(dto::Type::GROUP),
+                    id: None,
+                    display_name: None,
+                    email_address: None,
+                    uri: Some(uri.clone()),
+                },
+            };
+            dto::Grant { grantee: Some(grantee), permission: Some(dto::Permission::from(g.permission.as_str().to_owned())) }
+        })
+        .collect()
+}
+
+fn acls_not_supported() -> s3s::S3Error {
+    s3_error!(AccessControlListNotSupported, "The bucket does not allow ACLs")
+}
+
+pub fn put_bucket_acl(api: &S3Api, req: S3Request<dto::PutBucketAclInput>) -> S3Result<S3Response<dto::PutBucketAclOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    let mut world = api.shared.world();
+    authorize(&world, &caller, "s3:PutBucketAcl", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let owner_canonical = world.canonical_id(&b.owner_account);
+    let grants = match &input.access_control_policy {
+        Some(policy) => Some(grants_from_policy(policy)?),
+        None => grants_from_request(
+            &world,
+            &owner_canonical,
+            input.acl.as_ref().map(dto::BucketCannedACL::as_str),
+            &GrantHeaders {
+                full_control: input.grant_full_control.as_deref(),
+                read: input.grant_read.as_deref(),
+                read_acp: input.grant_read_acp.as_deref(),
+                write: input.grant_write.as_deref(),
+                write_acp: input.grant_write_acp.as_deref(),
+            },
+        )?,
+    };
+    let grants = grants.ok_or_else(|| s3_error!(MissingSecurityHeader, "Your request was missing a required header"))?;
+    let only_owner = grants == vec![Grant::full_control(&owner_canonical)];
+    if !b.acls_enabled() && !only_owner {
+        return Err(acls_not_supported());
+    }
+    bucket_mut(&mut world, &input.bucket)?.acl = grants;
+    Ok(S3Response::new(dto::PutBucketAclOutput {}))
+}
+
+pub fn get_bucket_acl(api: &S3Api, req: S3Request<dto::GetBucketAclInput>) -> S3Result<S3Response<dto::GetBucketAclOutput>> {
+    let caller = api.caller(&req)?;
+    let world = api.shared.world();
+    authorize(&world, &caller, "s3:GetBucketAcl", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &req.input.bucket)?;
+    Ok(S3Response::new(dto::GetBucketAclOutput {
+        grants: Some(to_dto_grants(&b.acl)),
+        owner: Some(owner(world.canonical_id(&b.owner_account))),
+    }))
+}
+
+pub fn put_object_acl(api: &S3Api, req: S3Request<dto::PutObjectAclInput>) -> S3Result<S3Response<dto::PutObjectAclOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    validate::version_id(input.version_id.as_deref())?;
+    let mut world = api.shared.world();
+    let action = if input.version_id.is_some() { "s3:PutObjectVersionAcl" } else { "s3:PutObjectAcl" };
+    authorize(&world, &caller, action, &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let version = super::object::addressed_object(b, &input.key, input.version_id.as_deref())?;
+    let (object_owner, version_id) = (world.canonical_id(&version.owner_account), version.version_id.clone());
+    let bucket_owner = world.canonical_id(&b.owner_account);
+    let grants = match &input.access_control_policy {
+        Some(policy) => Some(grants_from_policy(policy)?),
+        None => grants_with_bucket_owner(
+            &world,
+            &object_owner,
+            &bucket_owner,
+            input.acl.as_ref().map(dto::ObjectCannedACL::as_str),
+            &GrantHeaders {
+                full_control: input.grant_full_control.as_deref(),
+                read: input.grant_read.as_deref(),
+                read_acp: input.grant_read_acp.as_deref(),
+                write: input.grant_write.as_deref(),
+                write_acp: input.grant_write_acp.as_deref(),
+            },
+        )?,
+    };
+    let grants = grants.ok_or_else(|| s3_error!(MissingSecurityHeader, "Your request was missing a required header"))?;
+    if !b.acls_enabled() && grants != vec![Grant::full_control(&object_owner)] {
+        return Err(acls_not_supported());
+    }
+    let bucket_name = input.bucket.clone();
+    let b = bucket_mut(&mut world, &bucket_name)?;
+    if let Some(v) = b.version_mut(&input.key, &version_id) {
+        v.acl = grants;
+    }
+    let tasks = replication::on_change(&mut world, &bucket_name, &input.key, &version_id, TaskKind::Acl);
+    drop(world);
+    api.enqueue(tasks);
+    let version_out = (version_id != crate::state::s3::NULL_VERSION).then_some(version_id);
+    let _ = version_out;
+    Ok(S3Response::new(dto::PutObjectAclOutput { request_charged: None }))
+}
+
+pub fn get_object_acl(api: &S3Api, req: S3Request<dto::GetObjectAclInput>) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
+    let caller = api.caller(&req)?;
+    validate::version_id(req.input.version_id.as_deref())?;
+    let world = api.shared.world();
+    let action = if req.input.version_id.is_some() { "s3:GetObjectVersionAcl" } else { "s3:GetObjectAcl" };
+    authorize(&world, &caller, action, &req.input.bucket, Some(&req.input.key), req.input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &req.input.bucket)?;
+    let version = super::object::addressed_object(b, &req.input.key, req.input.version_id.as_deref())?;
+    Ok(S3Response::new(dto::GetObjectAclOutput {
+        grants: Some(to_dto_grants(&version.acl)),
+        owner: Some(owner(world.canonical_id(&version.owner_account))),
+        request_charged: None,
+    }))
+}

@@ -1,0 +1,173 @@
+//! Authorization of S3 actions, as AWS evaluates it (semantics doc §5): the caller's identity
+//! policies, the bucket policy and ACLs; explicit deny wins; cross-account needs both sides.
+//! The replication engine uses the same function with the replication role as the caller.
+
+use std::sync::Arc;
+
+use xrepl_policy::{authorize as evaluate, Authorization, Context, Policy, Request};
+
+use crate::identity::{Caller, PrincipalKind};
+use crate::state::s3::{Bucket, Grant, Grantee, Permission, ALL_USERS, AUTHENTICATED_USERS};
+use crate::state::World;
+
+/// Why a request was refused, with enough detail to explain it to a user.
+#[derive(Debug, Clone)]
+pub struct Denial {
+    pub action: String,
+    pub resource: String,
+    pub caller_arn: String,
+    pub caller_account: Option<String>,
+    pub resource_account: String,
+    pub outcome: Authorization,
+    /// True when the resource owner is another account (both sides must allow).
+    pub cross_account: bool,
+}
+
+impl Denial {
+    /// Which policy lacks (or denies) the permission, in words.
+    pub fn explain(&self) -> String {
+        match &self.outcome {
+            Authorization::ExplicitDeny { in_identity, in_resource } => {
+                let place = match (in_identity, in_resource) {
+                    (true, true) => "both the principal's identity policies and the bucket policy",
+                    (true, false) => "the principal's identity policies",
+                    _ => "the bucket policy",
+                };
+                format!("an explicit Deny for {} on {} in {place} blocks {}", self.action, self.resource, self.caller_arn)
+            }
+            Authorization::ImplicitDeny { identity_allows, resource_allows } => {
+                if self.cross_account && *identity_allows && !resource_allows {
+                    format!(
+                        "the bucket policy of account {} does not allow {} to perform {} on {} (cross-account access needs an Allow on both sides)",
+                        self.resource_account, self.caller_arn, self.action, self.resource
+                    )
+                } else if self.cross_account && !identity_allows && *resource_allows {
+                    format!(
+                        "the identity policies of {} do not allow {} on {} (the bucket policy allows it, but cross-account access needs an Allow on both sides)",
+                        self.caller_arn, self.action, self.resource
+                    )
+                } else if self.cross_account {
+                    format!(
+                        "neither the identity policies of {} nor the bucket policy of account {} allow {} on {}",
+                        self.caller_arn, self.resource_account, self.action, self.resource
+                    )
+                } else {
+                    format!("no policy allows {} to perform {} on {}", self.caller_arn, self.action, self.resource)
+                }
+            }
+            Authorization::Allowed => "allowed".to_owned(),
+        }
+    }
+}
+
+pub fn bucket_arn(bucket: &str) -> String {
+    format!("arn:aws:s3:::{bucket}")
+}
+
+pub fn object_arn(bucket: &str, key: &str) -> String {
+    format!("arn:aws:s3:::{bucket}/{key}")
+}
+
+/// The ACL permission that grants an S3 action, if ACLs can grant it at all.
+fn acl_permission(action: &str, object_level: bool) -> Option<Permission> {
+    Some(match (action, object_level) {
+        ("s3:ListBucket" | "s3:ListBucketVersions" | "s3:ListBucketMultipartUploads", false) => Permission::Read,
+        ("s3:PutObject" | "s3:DeleteObject" | "s3:DeleteObjectVersion", _) => Permission::Write,
+        ("s3:GetBucketAcl", false) | ("s3:GetObjectAcl" | "s3:GetObjectVersionAcl", true) => Permission::ReadAcp,
+        ("s3:PutBucketAcl", false) | ("s3:PutObjectAcl" | "s3:PutObjectVersionAcl", true) => Permission::WriteAcp,
+        ("s3:GetObject" | "s3:GetObjectVersion", true) => Permission::Read,
+        _ => return None,
+    })
+}
+
+fn grants_allow(grants: &[Grant], caller: &Caller, needed: Permission) -> bool {
+    grants.iter().any(|g| {
+        g.permission.covers(needed)
+            && match &g.grantee {
+                Grantee::CanonicalUser(id) => caller.canonical_id.as_deref() == Some(id.as_str()),
+                Grantee::Group(uri) => uri == ALL_USERS || (uri == AUTHENTICATED_USERS && caller.account.is_some()),
+            }
+    })
+}
+
+/// Condition keys every S3 request carries.
+pub fn base_context(caller: &Caller, bucket_owner: &str) -> Context {
+    let mut ctx = Context::new();
+    if let Some(account) = &caller.account {
+        ctx.insert("aws:PrincipalAccount", account.clone());
+    }
+    if !matches!(caller.kind, PrincipalKind::Anonymous | PrincipalKind::Service(_)) {
+        ctx.insert("aws:PrincipalArn", caller.arn());
+        if let PrincipalKind::AssumedRole { role_arn, .. } = &caller.kind {
+            ctx.insert("aws:PrincipalArn", role_arn.clone());
+        }
+    }
+    ctx.insert("aws:SecureTransport", "false");
+    ctx.insert("s3:ResourceAccount", bucket_owner.to_owned());
+    ctx
+}
+
+/// Decides whether `caller` may perform `action` on `bucket` (and `key`, for object actions).
+pub fn authorize(
+    world: &World,
+    caller: &Caller,
+    action: &str,
+    bucket: &Bucket,
+    key: Option<&str>,
+    extra: &[(&str, String)],
+) -> Result<(), Denial> {
+    let resource = key.map_or_else(|| bucket_arn(&bucket.name), |k| object_arn(&bucket.name, k));
+    let mut ctx = base_context(caller, &bucket.owner_account);
+    for (k, v) in extra {
+        ctx.insert(k, v.clone());
+    }
+    let principal = caller.principal_info();
+    let request = Request { principal: &principal, action, resource: &resource, context: &ctx };
+    let identity: Vec<Arc<Policy>> = world.identity_policies(caller);
+    let identity_refs: Vec<&Policy> = identity.iter().map(AsRef::as_ref).collect();
+
+    // Objects written by another account (ACLs enabled, no override) belong to that account:
+    // the bucket policy cannot grant access to them; only the object's ACL can.
+    let object = key.and_then(|k| bucket.latest(k));
+    let object_owner = object.map(|o| o.owner_account.clone());
+    let foreign_object = object_owner.as_deref().is_some_and(|o| o != bucket.owner_account) && bucket.acls_enabled();
+    let resource_account = if foreign_object { object_owner.clone().unwrap_or_default() } else { bucket.owner_account.clone() };
+    let same_account = caller.account.as_deref() == Some(resource_account.as_str());
+
+    let needed = acl_permission(action, key.is_some());
+    let acl_allows = !same_account
+        && needed.is_some_and(|p| {
+            let grants = if key.is_some() && !action.contains("Bucket") {
+                object.map_or(&[][..], |o| o.acl.as_slice())
+            } else {
+                bucket.acl.as_slice()
+            };
+            bucket.acls_enabled() && grants_allow(grants, caller, p)
+                || (key.is_some() && p == Permission::Write && bucket.acls_enabled() && grants_allow(&bucket.acl, caller, p))
+        });
+    let bucket_policy = bucket.policy.as_ref().map(|p| p.parsed.as_ref());
+    let resource_policy = if foreign_object { None } else { bucket_policy };
+    // Anonymous callers have no identity side: the resource policy or an ACL alone decides.
+    let either_side_suffices = same_account || caller.kind == PrincipalKind::Anonymous;
+    let mut outcome = evaluate(&identity_refs, resource_policy, &request, either_side_suffices, caller.is_root(), acl_allows);
+    // The bucket owner's explicit denies apply even to objects owned by others.
+    if foreign_object {
+        if let Some(policy) = bucket_policy {
+            if policy.evaluate(&request).decision == xrepl_policy::Decision::Deny {
+                outcome = Authorization::ExplicitDeny { in_identity: false, in_resource: true };
+            }
+        }
+    }
+    if outcome.is_allowed() {
+        return Ok(());
+    }
+    Err(Denial {
+        action: action.to_owned(),
+        resource,
+        caller_arn: caller.arn(),
+        caller_account: caller.account.clone(),
+        resource_account,
+        outcome,
+        cross_account: !same_account,
+    })
+}

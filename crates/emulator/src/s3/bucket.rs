@@ -1,0 +1,142 @@
+//! Bucket lifecycle: create, head, list, delete, location.
+
+use s3s::dto;
+use s3s::{s3_error, S3Request, S3Response, S3Result};
+
+use super::{acl, authorize, bucket, owner, timestamp, validate, S3Api};
+use crate::identity::PrincipalKind;
+use crate::state::s3::{Bucket, Versioning, OWNERSHIP_ENFORCED, OWNERSHIP_PREFERRED, OWNERSHIP_WRITER};
+use crate::state::now;
+
+pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3Result<S3Response<dto::CreateBucketOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    validate::bucket_name(&input.bucket)?;
+    let Some(account) = caller.account.clone() else {
+        return Err(s3_error!(AccessDenied, "Access Denied"));
+    };
+    let ownership = match input.object_ownership.as_ref().map(|o| o.as_str().to_owned()) {
+        None => OWNERSHIP_ENFORCED.to_owned(),
+        Some(o) if [OWNERSHIP_ENFORCED, OWNERSHIP_PREFERRED, OWNERSHIP_WRITER].contains(&o.as_str()) => o,
+        Some(o) => return Err(s3_error!(InvalidArgument, "Invalid x-amz-object-ownership header: {o}")),
+    };
+    let mut world = api.shared.world();
+    // CreateBucket is authorized by identity policies only (there is no bucket policy yet).
+    if !caller.is_root() {
+        let probe = Bucket::new(&input.bucket, &account, &world.region, "", now());
+        super::authz::authorize(&world, &caller, "s3:CreateBucket", &probe, None, &[])
+            .map_err(|d| super::access_denied(&d))?;
+    }
+    if let Some(existing) = world.buckets.get(&input.bucket) {
+        return Err(if existing.owner_account == account {
+            s3_error!(BucketAlreadyOwnedByYou, "Your previous request to create the named bucket succeeded and you already own it.")
+        } else {
+            s3_error!(BucketAlreadyExists, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")
+        });
+    }
+    let canonical = world.canonical_id(&account);
+    let region = input
+        .create_bucket_configuration
+        .as_ref()
+        .and_then(|c| c.location_constraint.as_ref())
+        .map_or_else(|| world.region.clone(), |l| l.as_str().to_owned());
+    let mut new_bucket = Bucket::new(&input.bucket, &account, &region, &canonical, now());
+    new_bucket.ownership = Some(ownership);
+    // Malformed ACL input is reported before the ownership check (semantics doc §11).
+    let grants = acl::grants_from_request(
+        &world,
+        &canonical,
+        input.acl.as_ref().map(dto::BucketCannedACL::as_str),
+        &acl::GrantHeaders {
+            full_control: input.grant_full_control.as_deref(),
+            read: input.grant_read.as_deref(),
+            read_acp: input.grant_read_acp.as_deref(),
+            write: input.grant_write.as_deref(),
+            write_acp: input.grant_write_acp.as_deref(),
+        },
+    )?;
+    if let Some(grants) = grants {
+        let only_owner = grants.len() == 1 && grants[0] == crate::state::s3::Grant::full_control(&canonical);
+        if !new_bucket.acls_enabled() && !only_owner {
+            return Err(s3_error!(
+                InvalidBucketAclWithObjectOwnership,
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+            ));
+        }
+        new_bucket.acl = grants;
+    }
+    if input.object_lock_enabled_for_bucket == Some(true) {
+        new_bucket.object_lock = true;
+        new_bucket.versioning = Versioning::Enabled;
+    }
+    world.buckets.insert(input.bucket.clone(), new_bucket);
+    Ok(S3Response::new(dto::CreateBucketOutput { location: Some(format!("/{}", input.bucket)) }))
+}
+
+pub fn head_bucket(api: &S3Api, req: S3Request<dto::HeadBucketInput>) -> S3Result<S3Response<dto::HeadBucketOutput>> {
+    let caller = api.caller(&req)?;
+    let world = api.shared.world();
+    authorize(&world, &caller, "s3:ListBucket", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &req.input.bucket)?;
+    Ok(S3Response::new(dto::HeadBucketOutput { bucket_region: Some(b.region.clone()), ..Default::default() }))
+}
+
+pub fn list_buckets(api: &S3Api, req: S3Request<dto::ListBucketsInput>) -> S3Result<S3Response<dto::ListBucketsOutput>> {
+    let caller = api.caller(&req)?;
+    let Some(account) = caller.account.clone() else {
+        return Err(s3_error!(AccessDenied, "Access Denied"));
+    };
+    let world = api.shared.world();
+    if !caller.is_root() && !matches!(caller.kind, PrincipalKind::Root) {
+        let identity = world.identity_policies(&caller);
+        let principal = caller.principal_info();
+        let ctx = super::authz::base_context(&caller, &account);
+        let request = xrepl_policy::Request { principal: &principal, action: "s3:ListAllMyBuckets", resource: "arn:aws:s3:::*", context: &ctx };
+        let refs: Vec<&xrepl_policy::Policy> = identity.iter().map(AsRef::as_ref).collect();
+        if !xrepl_policy::authorize(&refs, None, &request, true, false, false).is_allowed() {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
+    }
+    let prefix = req.input.prefix.clone().unwrap_or_default();
+    let buckets: Vec<dto::Bucket> = world
+        .buckets
+        .values()
+        .filter(|b| b.owner_account == account && b.name.starts_with(&prefix))
+        .map(|b| dto::Bucket {
+            name: Some(b.name.clone()),
+            creation_date: Some(timestamp(b.created)),
+            bucket_region: Some(b.region.clone()),
+        })
+        .collect();
+    Ok(S3Response::new(dto::ListBucketsOutput {
+        buckets: Some(buckets),
+        owner: Some(owner(world.canonical_id(&account))),
+        prefix: req.input.prefix,
+        continuation_token: None,
+    }))
+}
+
+pub fn delete_bucket(api: &S3Api, req: S3Request<dto::DeleteBucketInput>) -> S3Result<S3Response<dto::DeleteBucketOutput>> {
+    let caller = api.caller(&req)?;
+    let mut world = api.shared.world();
+    authorize(&world, &caller, "s3:DeleteBucket", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &req.input.bucket)?;
+    if !b.is_empty() {
+        return Err(s3_error!(BucketNotEmpty, "The bucket you tried to delete is not empty"));
+    }
+    world.buckets.remove(&req.input.bucket);
+    Ok(S3Response::with_status(dto::DeleteBucketOutput {}, http::StatusCode::NO_CONTENT))
+}
+
+pub fn get_bucket_location(
+    api: &S3Api,
+    req: S3Request<dto::GetBucketLocationInput>,
+) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {
+    let caller = api.caller(&req)?;
+    let world = api.shared.world();
+    authorize(&world, &caller, "s3:GetBucketLocation", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &req.input.bucket)?;
+    // us-east-1 is reported as an empty LocationConstraint, as S3 does.
+    let location = (b.region != "us-east-1").then(|| dto::BucketLocationConstraint::from(b.region.clone()));
+    Ok(S3Response::new(dto::GetBucketLocationOutput { location_constraint: location }))
+}

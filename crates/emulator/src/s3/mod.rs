@@ -1,0 +1,340 @@
+//! The S3 API with AWS semantics, on top of `s3s` (which parses requests, verifies SigV4 and
+//! renders responses). Every operation resolves the caller, authorizes it with [`authz`] and only
+//! then touches the world; writes to buckets with a replication configuration feed the engine.
+
+pub mod acl;
+pub mod authz;
+mod bucket;
+mod config;
+mod multipart;
+mod object;
+mod validate;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::dto::{self, StreamingBlob, Timestamp};
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
+use time::OffsetDateTime;
+
+use crate::identity::Caller;
+use crate::replication::Task;
+use crate::server::Shared;
+use crate::state::s3::Bucket;
+use crate::state::{KeyProblem, World};
+
+pub use authz::Denial;
+pub use config::bucket_from_arn as bucket_name_from_arn;
+
+/// The S3 service implementation handed to s3s.
+pub struct S3Api {
+    shared: Arc<Shared>,
+}
+
+impl S3Api {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// Who sent the request: s3s has verified the signature for the access key (if any).
+    fn caller<T>(&self, req: &S3Request<T>) -> S3Result<Caller> {
+        let Some(credentials) = &req.credentials else { return Ok(Caller::anonymous()) };
+        let token = req.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).map(str::to_owned).or_else(|| {
+            req.uri.query().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "X-Amz-Security-Token").map(|(_, v)| v.into_owned())
+            })
+        });
+        self.shared.world().caller_for(&credentials.access_key, token.as_deref()).map_err(|p| match p {
+            KeyProblem::UnknownKey => s3_error!(InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."),
+            KeyProblem::InvalidToken => s3_error!(InvalidToken, "The provided token is malformed or otherwise invalid."),
+            KeyProblem::ExpiredToken => s3_error!(ExpiredToken, "The provided token has expired."),
+        })
+    }
+
+    fn enqueue(&self, tasks: Vec<Task>) {
+        if !tasks.is_empty() {
+            self.shared.replication.enqueue(tasks);
+        }
+    }
+}
+
+/// Looks secrets up in the world; 12-digit access key ids create their account (LocalStack style).
+pub struct WorldAuth {
+    shared: Arc<Shared>,
+}
+
+impl WorldAuth {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+}
+
+#[async_trait::async_trait]
+impl S3Auth for WorldAuth {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        self.shared
+            .world()
+            .secret_for(access_key)
+            .map(SecretKey::from)
+            .ok_or_else(|| s3_error!(InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."))
+    }
+}
+
+/// Authorization happens in the handlers (it needs the bucket, the object and the policies), so
+/// the s3s-level check lets every request through, anonymous ones included.
+pub struct AuthorizeInHandlers;
+
+#[async_trait::async_trait]
+impl S3Access for AuthorizeInHandlers {
+    async fn check(&self, _cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        Ok(())
+    }
+}
+
+pub(crate) fn access_denied(_denial: &Denial) -> S3Error {
+    s3_error!(AccessDenied, "Access Denied")
+}
+
+pub(crate) fn no_such_bucket(name: &str) -> S3Error {
+    let mut err = s3_error!(NoSuchBucket, "The specified bucket does not exist");
+    err.set_message(format!("The specified bucket does not exist: {name}"));
+    err
+}
+
+pub(crate) fn bucket<'w>(world: &'w World, name: &str) -> S3Result<&'w Bucket> {
+    world.buckets.get(name).ok_or_else(|| no_such_bucket(name))
+}
+
+pub(crate) fn bucket_mut<'w>(world: &'w mut World, name: &str) -> S3Result<&'w mut Bucket> {
+    world.buckets.get_mut(name).ok_or_else(|| no_such_bucket(name))
+}
+
+/// Authorizes and checks `x-amz-expected-bucket-owner` (wrong owner -> 403 AccessDenied).
+pub(crate) fn authorize(
+    world: &World,
+    caller: &Caller,
+    action: &str,
+    bucket_name: &str,
+    key: Option<&str>,
+    expected_owner: Option<&str>,
+) -> S3Result<()> {
+    let bucket = bucket(world, bucket_name)?;
+    authz::authorize(world, caller, action, bucket, key, &[]).map_err(|d| access_denied(&d))?;
+    if let Some(expected) = expected_owner {
+        if expected != bucket.owner_account {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn owner(canonical_id: String) -> dto::Owner {
+    // AWS stopped returning DisplayName in 2025: ID only.
+    dto::Owner { id: Some(canonical_id), display_name: None }
+}
+
+pub(crate) fn timestamp(t: OffsetDateTime) -> Timestamp {
+    Timestamp::from(t)
+}
+
+/// Collects a request body; bodies are kept whole in memory (shared `Bytes`).
+pub(crate) async fn read_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
+    let Some(body) = body else { return Ok(Bytes::new()) };
+    let chunks: Vec<Bytes> = body
+        .try_collect()
+        .await
+        .map_err(|e| S3Error::with_message(S3ErrorCode::IncompleteBody, format!("could not read the request body: {e}")))?;
+    if chunks.len() == 1 {
+        return Ok(chunks.into_iter().next().unwrap_or_default());
+    }
+    let mut all = Vec::with_capacity(chunks.iter().map(Bytes::len).sum());
+    for c in chunks {
+        all.extend_from_slice(&c);
+    }
+    Ok(Bytes::from(all))
+}
+
+pub(crate) fn blob(data: Bytes) -> StreamingBlob {
+    StreamingBlob::from(s3s::Body::from(data))
+}
+
+#[async_trait::async_trait]
+impl S3 for S3Api {
+    async fn create_bucket(&self, req: S3Request<dto::CreateBucketInput>) -> S3Result<S3Response<dto::CreateBucketOutput>> {
+        bucket::create_bucket(self, req)
+    }
+    async fn head_bucket(&self, req: S3Request<dto::HeadBucketInput>) -> S3Result<S3Response<dto::HeadBucketOutput>> {
+        bucket::head_bucket(self, req)
+    }
+    async fn list_buckets(&self, req: S3Request<dto::ListBucketsInput>) -> S3Result<S3Response<dto::ListBucketsOutput>> {
+        bucket::list_buckets(self, req)
+    }
+    async fn delete_bucket(&self, req: S3Request<dto::DeleteBucketInput>) -> S3Result<S3Response<dto::DeleteBucketOutput>> {
+        bucket::delete_bucket(self, req)
+    }
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<dto::GetBucketLocationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {
+        bucket::get_bucket_location(self, req)
+    }
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<dto::PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<dto::PutBucketVersioningOutput>> {
+        config::put_bucket_versioning(self, req)
+    }
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<dto::GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<dto::GetBucketVersioningOutput>> {
+        config::get_bucket_versioning(self, req)
+    }
+    async fn put_bucket_policy(&self, req: S3Request<dto::PutBucketPolicyInput>) -> S3Result<S3Response<dto::PutBucketPolicyOutput>> {
+        config::put_bucket_policy(self, req)
+    }
+    async fn get_bucket_policy(&self, req: S3Request<dto::GetBucketPolicyInput>) -> S3Result<S3Response<dto::GetBucketPolicyOutput>> {
+        config::get_bucket_policy(self, req)
+    }
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<dto::DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketPolicyOutput>> {
+        config::delete_bucket_policy(self, req)
+    }
+    async fn put_bucket_replication(
+        &self,
+        req: S3Request<dto::PutBucketReplicationInput>,
+    ) -> S3Result<S3Response<dto::PutBucketReplicationOutput>> {
+        config::put_bucket_replication(self, req)
+    }
+    async fn get_bucket_replication(
+        &self,
+        req: S3Request<dto::GetBucketReplicationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketReplicationOutput>> {
+        config::get_bucket_replication(self, req)
+    }
+    async fn delete_bucket_replication(
+        &self,
+        req: S3Request<dto::DeleteBucketReplicationInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketReplicationOutput>> {
+        config::delete_bucket_replication(self, req)
+    }
+    async fn put_bucket_ownership_controls(
+        &self,
+        req: S3Request<dto::PutBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<dto::PutBucketOwnershipControlsOutput>> {
+        config::put_bucket_ownership_controls(self, req)
+    }
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<dto::GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<dto::GetBucketOwnershipControlsOutput>> {
+        config::get_bucket_ownership_controls(self, req)
+    }
+    async fn delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<dto::DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketOwnershipControlsOutput>> {
+        config::delete_bucket_ownership_controls(self, req)
+    }
+    async fn put_bucket_tagging(&self, req: S3Request<dto::PutBucketTaggingInput>) -> S3Result<S3Response<dto::PutBucketTaggingOutput>> {
+        config::put_bucket_tagging(self, req)
+    }
+    async fn get_bucket_tagging(&self, req: S3Request<dto::GetBucketTaggingInput>) -> S3Result<S3Response<dto::GetBucketTaggingOutput>> {
+        config::get_bucket_tagging(self, req)
+    }
+    async fn delete_bucket_tagging(
+        &self,
+        req: S3Request<dto::DeleteBucketTaggingInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketTaggingOutput>> {
+        config::delete_bucket_tagging(self, req)
+    }
+    async fn put_bucket_acl(&self, req: S3Request<dto::PutBucketAclInput>) -> S3Result<S3Response<dto::PutBucketAclOutput>> {
+        acl::put_bucket_acl(self, req)
+    }
+    async fn get_bucket_acl(&self, req: S3Request<dto::GetBucketAclInput>) -> S3Result<S3Response<dto::GetBucketAclOutput>> {
+        acl::get_bucket_acl(self, req)
+    }
+    async fn put_object_acl(&self, req: S3Request<dto::PutObjectAclInput>) -> S3Result<S3Response<dto::PutObjectAclOutput>> {
+        acl::put_object_acl(self, req)
+    }
+    async fn get_object_acl(&self, req: S3Request<dto::GetObjectAclInput>) -> S3Result<S3Response<dto::GetObjectAclOutput>> {
+        acl::get_object_acl(self, req)
+    }
+    async fn put_object(&self, req: S3Request<dto::PutObjectInput>) -> S3Result<S3Response<dto::PutObjectOutput>> {
+        object::put_object(self, req).await
+    }
+    async fn get_object(&self, req: S3Request<dto::GetObjectInput>) -> S3Result<S3Response<dto::GetObjectOutput>> {
+        object::get_object(self, req)
+    }
+    async fn head_object(&self, req: S3Request<dto::HeadObjectInput>) -> S3Result<S3Response<dto::HeadObjectOutput>> {
+        object::head_object(self, req)
+    }
+    async fn delete_object(&self, req: S3Request<dto::DeleteObjectInput>) -> S3Result<S3Response<dto::DeleteObjectOutput>> {
+        object::delete_object(self, req)
+    }
+    async fn delete_objects(&self, req: S3Request<dto::DeleteObjectsInput>) -> S3Result<S3Response<dto::DeleteObjectsOutput>> {
+        object::delete_objects(self, req)
+    }
+    async fn copy_object(&self, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+        object::copy_object(self, req)
+    }
+    async fn list_objects_v2(&self, req: S3Request<dto::ListObjectsV2Input>) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
+        object::list_objects_v2(self, req)
+    }
+    async fn list_objects(&self, req: S3Request<dto::ListObjectsInput>) -> S3Result<S3Response<dto::ListObjectsOutput>> {
+        object::list_objects(self, req)
+    }
+    async fn list_object_versions(
+        &self,
+        req: S3Request<dto::ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
+        object::list_object_versions(self, req)
+    }
+    async fn put_object_tagging(&self, req: S3Request<dto::PutObjectTaggingInput>) -> S3Result<S3Response<dto::PutObjectTaggingOutput>> {
+        object::put_object_tagging(self, req)
+    }
+    async fn get_object_tagging(&self, req: S3Request<dto::GetObjectTaggingInput>) -> S3Result<S3Response<dto::GetObjectTaggingOutput>> {
+        object::get_object_tagging(self, req)
+    }
+    async fn delete_object_tagging(
+        &self,
+        req: S3Request<dto::DeleteObjectTaggingInput>,
+    ) -> S3Result<S3Response<dto::DeleteObjectTaggingOutput>> {
+        object::delete_object_tagging(self, req)
+    }
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<dto::CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
+        multipart::create_multipart_upload(self, req)
+    }
+    async fn upload_part(&self, req: S3Request<dto::UploadPartInput>) -> S3Result<S3Response<dto::UploadPartOutput>> {
+        multipart::upload_part(self, req).await
+    }
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<dto::CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::CompleteMultipartUploadOutput>> {
+        multipart::complete_multipart_upload(self, req)
+    }
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<dto::AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<dto::AbortMultipartUploadOutput>> {
+        multipart::abort_multipart_upload(self, req)
+    }
+    async fn list_parts(&self, req: S3Request<dto::ListPartsInput>) -> S3Result<S3Response<dto::ListPartsOutput>> {
+        multipart::list_parts(self, req)
+    }
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<dto::ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<dto::ListMultipartUploadsOutput>> {
+        multipart::list_multipart_uploads(self, req)
+    }
+}

@@ -1,0 +1,261 @@
+//! Multipart uploads: create, upload part, complete (S3's multipart ETag), abort, list.
+
+use md5::{Digest, Md5};
+use s3s::dto::{self, ETag};
+use s3s::{s3_error, S3Request, S3Response, S3Result};
+
+use super::{acl, authorize, bucket, bucket_mut, owner, read_body, timestamp, validate, S3Api};
+use crate::replication::{self, TaskKind};
+use crate::state::s3::{ContentHeaders, MultipartUpload, ObjectVersion, UploadPart, Versioning};
+use crate::state::{now, random_id};
+
+const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+const MAX_PART_NUMBER: i32 = 10_000;
+
+fn no_such_upload() -> s3s::S3Error {
+    s3_error!(NoSuchUpload, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")
+}
+
+pub fn create_multipart_upload(
+    api: &S3Api,
+    req: S3Request<dto::CreateMultipartUploadInput>,
+) -> S3Result<S3Response<dto::CreateMultipartUploadOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    super::object::key(&input.key)?;
+    let tags = validate::tagging_header(input.tagging.as_deref())?;
+    let metadata = validate::metadata(input.metadata.as_ref())?;
+    let class = super::object::storage_class(input.storage_class.as_ref().map(dto::StorageClass::as_str))?;
+    let mut world = api.shared.world();
+    authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let bucket_owner = b.owner_account.clone();
+    let owner_account = if b.acls_enabled() { caller.account.clone().unwrap_or_else(|| bucket_owner.clone()) } else { bucket_owner.clone() };
+    let owner_canonical = world.canonical_id(&owner_account);
+    let grants = acl::grants_with_bucket_owner(
+        &world,
+        &owner_canonical,
+        &world.canonical_id(&bucket_owner),
+        input.acl.as_ref().map(dto::ObjectCannedACL::as_str),
+        &acl::GrantHeaders::default(),
+    )?
+    .unwrap_or_else(|| vec![crate::state::s3::Grant::full_control(&owner_canonical)]);
+    let sse = match input.server_side_encryption.as_ref().map(dto::ServerSideEncryption::as_str) {
+        Some("aws:kms") => {
+            let arn = crate::kms::key_arn_for_s3(&mut world, &bucket_owner, input.ssekms_key_id.as_deref())
+                .ok_or_else(|| s3s::S3Error::with_message(s3s::S3ErrorCode::Custom("KMS.NotFoundException".into()), "Invalid keyId"))?;
+            Some(crate::state::s3::Sse::Kms { key_arn: arn })
+        }
+        _ => Some(crate::state::s3::Sse::S3),
+    };
+    let upload_id = random_id(64);
+    let template = ObjectVersion {
+        key: input.key.clone(),
+        version_id: String::new(),
+        delete_marker: false,
+        data: bytes::Bytes::new(),
+        etag: String::new(),
+        last_modified: now(),
+        headers: ContentHeaders {
+            content_type: input.content_type.as_ref().map(ToString::to_string),
+            content_encoding: input.content_encoding.clone(),
+            content_disposition: input.content_disposition.clone(),
+            content_language: input.content_language.clone(),
+            cache_control: input.cache_control.clone(),
+        },
+        metadata,
+        tags,
+        owner_account,
+        acl: grants,
+        storage_class: class,
+        sse,
+        replication: None,
+        parts_count: None,
+        legal_hold: None,
+        retention: None,
+    };
+    let upload = MultipartUpload {
+        upload_id: upload_id.clone(),
+        key: input.key.clone(),
+        initiated: now(),
+        initiator_account: caller.account.clone().unwrap_or_default(),
+        template,
+        parts: std::collections::BTreeMap::new(),
+    };
+    bucket_mut(&mut world, &input.bucket)?.uploads.insert(upload_id.clone(), upload);
+    Ok(S3Response::new(dto::CreateMultipartUploadOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(upload_id),
+        ..Default::default()
+    }))
+}
+
+pub async fn upload_part(api: &S3Api, req: S3Request<dto::UploadPartInput>) -> S3Result<S3Response<dto::UploadPartOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    if !(1..=MAX_PART_NUMBER).contains(&input.part_number) {
+        return Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"));
+    }
+    {
+        let world = api.shared.world();
+        authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+        let upload = bucket(&world, &input.bucket)?.uploads.get(&input.upload_id).ok_or_else(no_such_upload)?;
+        if upload.key != input.key {
+            return Err(no_such_upload());
+        }
+    }
+    let data = read_body(input.body).await?;
+    let etag = hex::encode(Md5::digest(&data));
+    let mut world = api.shared.world();
+    let upload = bucket_mut(&mut world, &input.bucket)?.uploads.get_mut(&input.upload_id).ok_or_else(no_such_upload)?;
+    upload.parts.insert(input.part_number, UploadPart { data, etag: etag.clone(), last_modified: now() });
+    Ok(S3Response::new(dto::UploadPartOutput { e_tag: Some(ETag::Strong(etag)), ..Default::default() }))
+}
+
+pub fn complete_multipart_upload(
+    api: &S3Api,
+    req: S3Request<dto::CompleteMultipartUploadInput>,
+) -> S3Result<S3Response<dto::CompleteMultipartUploadOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    let mut world = api.shared.world();
+    authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let upload = b.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(no_such_upload)?;
+    let requested = input.multipart_upload.as_ref().and_then(|m| m.parts.clone()).unwrap_or_default();
+    if requested.is_empty() {
+        return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
+    }
+    let mut previous = 0;
+    let (mut data, mut digests) = (Vec::new(), Vec::new());
+    for (i, part) in requested.iter().enumerate() {
+        let number = part.part_number.unwrap_or(0);
+        if number <= previous {
+            return Err(s3_error!(InvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number."));
+        }
+        previous = number;
+        let stored = upload.parts.get(&number).ok_or_else(|| s3_error!(InvalidPart, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."))?;
+        if part.e_tag.as_ref().is_some_and(|e| e.value() != stored.etag) {
+            return Err(s3_error!(InvalidPart, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."));
+        }
+        if i + 1 < requested.len() && stored.data.len() < MIN_PART_BYTES {
+            return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
+        }
+        data.extend_from_slice(&stored.data);
+        digests.extend_from_slice(&hex::decode(&stored.etag).unwrap_or_default());
+    }
+    // S3's multipart ETag: MD5 of the concatenated part MD5s, then "-<number of parts>".
+    let etag = format!("{}-{}", hex::encode(Md5::digest(&digests)), requested.len());
+    let mut version = upload.template.clone();
+    let b = bucket_mut(&mut world, &input.bucket)?;
+    b.uploads.remove(&input.upload_id);
+    let version_id = b.next_version_id();
+    version.version_id = version_id.clone();
+    version.data = bytes::Bytes::from(data);
+    version.etag = etag.clone();
+    version.last_modified = now();
+    version.parts_count = Some(requested.len());
+    let reported = (b.versioning != Versioning::Unversioned).then(|| version_id.clone());
+    b.put_version(version);
+    let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
+    drop(world);
+    api.enqueue(tasks);
+    Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
+        bucket: Some(input.bucket.clone()),
+        key: Some(input.key.clone()),
+        e_tag: Some(ETag::Strong(etag)),
+        location: Some(format!("/{}/{}", input.bucket, input.key)),
+        version_id: reported,
+        ..Default::default()
+    }))
+}
+
+pub fn abort_multipart_upload(
+    api: &S3Api,
+    req: S3Request<dto::AbortMultipartUploadInput>,
+) -> S3Result<S3Response<dto::AbortMultipartUploadOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    let mut world = api.shared.world();
+    authorize(&world, &caller, "s3:AbortMultipartUpload", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    let b = bucket_mut(&mut world, &input.bucket)?;
+    if !b.uploads.get(&input.upload_id).is_some_and(|u| u.key == input.key) {
+        return Err(no_such_upload());
+    }
+    b.uploads.remove(&input.upload_id);
+    Ok(S3Response::with_status(dto::AbortMultipartUploadOutput::default(), http::StatusCode::NO_CONTENT))
+}
+
+pub fn list_parts(api: &S3Api, req: S3Request<dto::ListPartsInput>) -> S3Result<S3Response<dto::ListPartsOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    let world = api.shared.world();
+    authorize(&world, &caller, "s3:ListMultipartUploadParts", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let upload = b.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(no_such_upload)?;
+    let marker = input.part_number_marker.unwrap_or(0);
+    let max = usize::try_from(input.max_parts.unwrap_or(1000).clamp(1, 1000)).unwrap_or(1000);
+    let selected: Vec<_> = upload.parts.range(marker + 1..).collect();
+    let truncated = selected.len() > max;
+    let parts: Vec<dto::Part> = selected
+        .iter()
+        .take(max)
+        .map(|(n, p)| dto::Part {
+            part_number: Some(**n),
+            e_tag: Some(ETag::Strong(p.etag.clone())),
+            size: Some(i64::try_from(p.data.len()).unwrap_or(i64::MAX)),
+            last_modified: Some(timestamp(p.last_modified)),
+            ..Default::default()
+        })
+        .collect();
+    let initiator = world.canonical_id(&upload.initiator_account);
+    Ok(S3Response::new(dto::ListPartsOutput {
+        bucket: Some(input.bucket.clone()),
+        key: Some(input.key.clone()),
+        upload_id: Some(input.upload_id.clone()),
+        is_truncated: Some(truncated),
+        next_part_number_marker: parts.last().and_then(|p| p.part_number).filter(|_| truncated),
+        parts: Some(parts),
+        owner: Some(owner(world.canonical_id(&upload.template.owner_account))),
+        initiator: Some(dto::Initiator { id: Some(initiator), display_name: None }),
+        storage_class: Some(dto::StorageClass::from(upload.template.storage_class.clone())),
+        max_parts: Some(i32::try_from(max).unwrap_or(1000)),
+        part_number_marker: input.part_number_marker,
+        ..Default::default()
+    }))
+}
+
+pub fn list_multipart_uploads(
+    api: &S3Api,
+    req: S3Request<dto::ListMultipartUploadsInput>,
+) -> S3Result<S3Response<dto::ListMultipartUploadsOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    let world = api.shared.world();
+    authorize(&world, &caller, "s3:ListBucketMultipartUploads", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let mut uploads: Vec<&MultipartUpload> = b.uploads.values().filter(|u| u.key.starts_with(&prefix)).collect();
+    uploads.sort_by(|a, b| (&a.key, a.initiated).cmp(&(&b.key, b.initiated)));
+    let uploads: Vec<dto::MultipartUpload> = uploads
+        .into_iter()
+        .map(|u| dto::MultipartUpload {
+            key: Some(u.key.clone()),
+            upload_id: Some(u.upload_id.clone()),
+            initiated: Some(timestamp(u.initiated)),
+            owner: Some(owner(world.canonical_id(&u.template.owner_account))),
+            initiator: Some(dto::Initiator { id: Some(world.canonical_id(&u.initiator_account)), display_name: None }),
+            storage_class: Some(dto::StorageClass::from(u.template.storage_class.clone())),
+            ..Default::default()
+        })
+        .collect();
+    Ok(S3Response::new(dto::ListMultipartUploadsOutput {
+        bucket: Some(input.bucket.clone()),
+        prefix: input.prefix,
+        uploads: Some(uploads),
+        is_truncated: Some(false),
+        max_uploads: Some(1000),
+        ..Default::default()
+    }))
+}

@@ -1,0 +1,846 @@
+//! Objects: put, get, head, delete (markers and versioned deletes), copy, listings and tagging.
+
+use std::collections::BTreeMap;
+
+use http::{HeaderMap, HeaderValue, StatusCode};
+use md5::{Digest, Md5};
+use s3s::dto::{self, ETag};
+use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
+
+use super::{acl, authorize, blob, bucket, bucket_mut, owner, read_body, timestamp, validate, S3Api};
+use crate::identity::Caller;
+use crate::replication::{self, TaskKind};
+use crate::state::s3::{
+    Bucket, ContentHeaders, Grant, ObjectVersion, Sse, Versioning, NULL_VERSION, OWNERSHIP_PREFERRED,
+};
+use crate::state::{now, World};
+
+const MAX_KEY_BYTES: usize = 1024;
+const STORAGE_CLASSES: [&str; 8] =
+    ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR"];
+
+pub fn key(key: &str) -> S3Result<()> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(s3_error!(KeyTooLongError, "Your key is too long"));
+    }
+    Ok(())
+}
+
+pub fn storage_class(class: Option<&str>) -> S3Result<String> {
+    match class {
+        None => Ok("STANDARD".to_owned()),
+        Some(c) if STORAGE_CLASSES.contains(&c) => Ok(c.to_owned()),
+        Some(_) => Err(s3_error!(InvalidStorageClass, "The storage class you specified is not valid")),
+    }
+}
+
+fn delete_marker_headers(version_id: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-amz-delete-marker", HeaderValue::from_static("true"));
+    if let Ok(v) = HeaderValue::from_str(version_id) {
+        headers.insert("x-amz-version-id", v);
+    }
+    headers
+}
+
+/// The version a GET/HEAD/ACL/tagging request addresses, with S3's errors for missing versions
+/// and delete markers (semantics doc §11).
+pub fn addressed_object<'b>(bucket: &'b Bucket, key: &str, version_id: Option<&str>) -> S3Result<&'b ObjectVersion> {
+    match version_id {
+        None => match bucket.latest(key) {
+            None => Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
+            Some(v) if v.delete_marker => {
+                let mut err = s3_error!(NoSuchKey, "The specified key does not exist.");
+                err.set_headers(delete_marker_headers(&v.version_id));
+                Err(err)
+            }
+            Some(v) => Ok(v),
+        },
+        Some(id) => match bucket.version(key, id) {
+            None => Err(s3_error!(NoSuchVersion, "The specified version does not exist.")),
+            Some(v) if v.delete_marker => {
+                let mut err = s3_error!(MethodNotAllowed, "The specified method is not allowed against this resource.");
+                let mut headers = delete_marker_headers(&v.version_id);
+                headers.insert(http::header::ALLOW, HeaderValue::from_static("DELETE"));
+                err.set_headers(headers);
+                Err(err)
+            }
+            Some(v) => Ok(v),
+        },
+    }
+}
+
+fn etag(v: &ObjectVersion) -> ETag {
+    ETag::Strong(v.etag.clone())
+}
+
+/// The version id S3 reports: none for objects that never had versioning.
+fn reported_version(bucket: &Bucket, v: &ObjectVersion) -> Option<String> {
+    (bucket.versioning != Versioning::Unversioned || v.version_id != NULL_VERSION).then(|| v.version_id.clone())
+}
+
+fn sse_fields(v: &ObjectVersion) -> (Option<dto::ServerSideEncryption>, Option<String>) {
+    match &v.sse {
+        Some(Sse::Kms { key_arn }) => (Some(dto::ServerSideEncryption::from_static(dto::ServerSideEncryption::AWS_KMS)), Some(key_arn.clone())),
+        Some(Sse::S3) | None => (Some(dto::ServerSideEncryption::from_static(dto::ServerSideEncryption::AES256)), None),
+    }
+}
+
+fn metadata_dto(v: &ObjectVersion) -> Option<dto::Metadata> {
+    (!v.metadata.is_empty()).then(|| v.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+fn storage_class_dto(v: &ObjectVersion) -> Option<dto::StorageClass> {
+    (v.storage_class != "STANDARD").then(|| dto::StorageClass::from(v.storage_class.clone()))
+}
+
+/// Who owns a new object and its ACL, by the bucket's ownership setting (semantics doc §7).
+fn new_object_owner(
+    world: &World,
+    bucket: &Bucket,
+    caller: &Caller,
+    canned: Option<&str>,
+    headers: &acl::GrantHeaders<'_>,
+) -> S3Result<(String, Vec<Grant>)> {
+    let bucket_owner = bucket.owner_account.clone();
+    let bucket_canonical = world.canonical_id(&bucket_owner);
+    let writer = caller.account.clone().unwrap_or_else(|| bucket_owner.clone());
+    let owner_account = if !bucket.acls_enabled()
+        || (bucket.ownership.as_deref() == Some(OWNERSHIP_PREFERRED) && canned == Some("bucket-owner-full-control"))
+    {
+        bucket_owner
+    } else {
+        writer
+    };
+    let owner_canonical = world.canonical_id(&owner_account);
+    let grants = acl::grants_with_bucket_owner(world, &owner_canonical, &bucket_canonical, canned, headers)?;
+    if !bucket.acls_enabled() {
+        // Only ACLs that change nothing are accepted on a bucket with ACLs disabled.
+        if let Some(canned) = canned {
+            if canned != "bucket-owner-full-control" && canned != "private" {
+                return Err(s3_error!(AccessControlListNotSupported, "The bucket does not allow ACLs"));
+            }
+        } else if grants.is_some() {
+            return Err(s3_error!(AccessControlListNotSupported, "The bucket does not allow ACLs"));
+        }
+        return Ok((owner_account, vec![Grant::full_control(&owner_canonical)]));
+    }
+    Ok((owner_account, grants.unwrap_or_else(|| vec![Grant::full_control(&owner_canonical)])))
+}
+
+/// Resolves the encryption requested for a new object.
+fn requested_sse(
+    world: &mut World,
+    bucket_owner: &str,
+    sse: Option<&dto::ServerSideEncryption>,
+    kms_key: Option<&str>,
+) -> S3Result<Option<Sse>> {
+    match sse.map(dto::ServerSideEncryption::as_str) {
+        None | Some("AES256") => Ok(Some(Sse::S3)),
+        Some("aws:kms" | "aws:kms:dsse") => {
+            let key_arn = crate::kms::key_arn_for_s3(world, bucket_owner, kms_key)
+                .ok_or_else(|| S3Error::with_message(s3s::S3ErrorCode::Custom("KMS.NotFoundException".into()), "Invalid keyId"))?;
+            Ok(Some(Sse::Kms { key_arn }))
+        }
+        Some(other) => Err(s3_error!(InvalidArgument, "Server Side Encryption with {other} is not supported")),
+    }
+}
+
+pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3Result<S3Response<dto::PutObjectOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    key(&input.key)?;
+    let tags = validate::tagging_header(input.tagging.as_deref())?;
+    let metadata = validate::metadata(input.metadata.as_ref())?;
+    let class = storage_class(input.storage_class.as_ref().map(dto::StorageClass::as_str))?;
+    {
+        let world = api.shared.world();
+        let b = bucket(&world, &input.bucket)?;
+        let mut extra = Vec::new();
+        if let Some(acl) = &input.acl {
+            extra.push(("s3:x-amz-acl", acl.as_str().to_owned()));
+        }
+        super::authz::authorize(&world, &caller, "s3:PutObject", b, Some(&input.key), &extra).map_err(|d| super::access_denied(&d))?;
+        if !tags.is_empty() {
+            authorize(&world, &caller, "s3:PutObjectTagging", &input.bucket, Some(&input.key), None)?;
+        }
+        if let Some(expected) = &input.expected_bucket_owner {
+            if *expected != b.owner_account {
+                return Err(s3_error!(AccessDenied, "Access Denied"));
+            }
+        }
+    }
+    let data = read_body(input.body).await?;
+    let digest = Md5::digest(&data);
+    if let Some(md5) = &input.content_md5 {
+        use base64::Engine;
+        if base64::engine::general_purpose::STANDARD.decode(md5).ok().as_deref() != Some(digest.as_slice()) {
+            return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received."));
+        }
+    }
+    let mut world = api.shared.world();
+    let b = bucket(&world, &input.bucket)?.clone_settings();
+    let (owner_account, grants) = new_object_owner(
+        &world,
+        &b,
+        &caller,
+        input.acl.as_ref().map(dto::ObjectCannedACL::as_str),
+        &acl::GrantHeaders {
+            full_control: input.grant_full_control.as_deref(),
+            read: input.grant_read.as_deref(),
+            read_acp: input.grant_read_acp.as_deref(),
+            write: None,
+            write_acp: input.grant_write_acp.as_deref(),
+        },
+    )?;
+    let sse = requested_sse(&mut world, &b.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref())?;
+    if let Some(Sse::Kms { key_arn }) = &sse {
+        crate::kms::authorize_s3_use(&world, &caller, key_arn, "kms:GenerateDataKey").map_err(|m| s3_error!(AccessDenied, "{m}"))?;
+    }
+    let target = bucket_mut(&mut world, &input.bucket)?;
+    let version_id = target.next_version_id();
+    let version = ObjectVersion {
+        key: input.key.clone(),
+        version_id: version_id.clone(),
+        delete_marker: false,
+        etag: hex::encode(digest),
+        data,
+        last_modified: now(),
+        headers: ContentHeaders {
+            content_type: input.content_type.as_ref().map(ToString::to_string),
+            content_encoding: input.content_encoding.clone(),
+            content_disposition: input.content_disposition.clone(),
+            content_language: input.content_language.clone(),
+            cache_control: input.cache_control.clone(),
+        },
+        metadata,
+        tags,
+        owner_account,
+        acl: grants,
+        storage_class: class,
+        sse,
+        replication: None,
+        parts_count: None,
+        legal_hold: input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str().to_owned()),
+        retention: input
+            .object_lock_mode
+            .as_ref()
+            .zip(input.object_lock_retain_until_date.clone())
+            .map(|(m, d)| (m.as_str().to_owned(), d.into())),
+    };
+    let (etag, reported, sse_out) = (etag(&version), reported_version(target, &version), sse_fields(&version));
+    target.put_version(version);
+    let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
+    drop(world);
+    api.enqueue(tasks);
+    Ok(S3Response::new(dto::PutObjectOutput {
+        e_tag: Some(etag),
+        version_id: reported,
+        server_side_encryption: sse_out.0,
+        ssekms_key_id: sse_out.1,
+        ..Default::default()
+    }))
+}
+
+impl Bucket {
+    /// The bucket's settings without its objects (cheap to clone for decisions made under the lock).
+    pub fn clone_settings(&self) -> Bucket {
+        Bucket {
+            name: self.name.clone(),
+            owner_account: self.owner_account.clone(),
+            region: self.region.clone(),
+            created: self.created,
+            versioning: self.versioning,
+            ownership: self.ownership.clone(),
+            acl: self.acl.clone(),
+            policy: self.policy.clone(),
+            replication: self.replication.clone(),
+            objects: BTreeMap::new(),
+            uploads: std::collections::HashMap::new(),
+            tags: self.tags.clone(),
+            object_lock: self.object_lock,
+        }
+    }
+}
+
+fn read_action(version_id: Option<&str>) -> &'static str {
+    if version_id.is_some() {
+        "s3:GetObjectVersion"
+    } else {
+        "s3:GetObject"
+    }
+}
+
+/// Evaluates If-Match / If-None-Match / If-(Un)Modified-Since like S3.
+fn check_conditions(
+    v: &ObjectVersion,
+    if_match: Option<&dto::ETagCondition>,
+    if_none_match: Option<&dto::ETagCondition>,
+    if_modified_since: Option<&dto::Timestamp>,
+    if_unmodified_since: Option<&dto::Timestamp>,
+) -> S3Result<()> {
+    let tag = etag(v);
+    if let Some(cond) = if_match {
+        if cond.as_etag().is_some_and(|e| !e.strong_cmp(&tag)) {
+            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+        }
+    } else if let Some(since) = if_unmodified_since {
+        let since: time::OffsetDateTime = since.clone().into();
+        if v.last_modified.replace_nanosecond(0).unwrap_or(v.last_modified) > since {
+            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+        }
+    }
+    if let Some(cond) = if_none_match {
+        if cond.as_etag().is_none_or(|e| e.weak_cmp(&tag)) {
+            return Err(S3Error::new(s3s::S3ErrorCode::NotModified));
+        }
+    } else if let Some(since) = if_modified_since {
+        let since: time::OffsetDateTime = since.clone().into();
+        if v.last_modified.replace_nanosecond(0).unwrap_or(v.last_modified) <= since {
+            return Err(S3Error::new(s3s::S3ErrorCode::NotModified));
+        }
+    }
+    Ok(())
+}
+
+/// Reading an SSE-KMS object needs kms:Decrypt on its key.
+fn check_kms_read(world: &World, caller: &Caller, v: &ObjectVersion) -> S3Result<()> {
+    if let Some(Sse::Kms { key_arn }) = &v.sse {
+        crate::kms::authorize_s3_use(world, caller, key_arn, "kms:Decrypt").map_err(|m| s3_error!(AccessDenied, "{m}"))?;
+    }
+    Ok(())
+}
+
+pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<S3Response<dto::GetObjectOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    validate::version_id(input.version_id.as_deref())?;
+    let world = api.shared.world();
+    authorize(&world, &caller, read_action(input.version_id.as_deref()), &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
+    check_kms_read(&world, &caller, v)?;
+    check_conditions(v, input.if_match.as_ref(), input.if_none_match.as_ref(), input.if_modified_since.as_ref(), input.if_unmodified_since.as_ref())?;
+    let total = v.size() as u64;
+    let (data, content_range, status) = match &input.range {
+        Some(range) => {
+            let r = range.check(total)?;
+            let slice = v.data.slice(usize::try_from(r.start).unwrap_or(0)..usize::try_from(r.end).unwrap_or(v.data.len()));
+            (slice, Some(format!("bytes {}-{}/{total}", r.start, r.end.saturating_sub(1))), Some(StatusCode::PARTIAL_CONTENT))
+        }
+        None => (v.data.clone(), None, None),
+    };
+    let (sse, kms_key) = sse_fields(v);
+    let output = dto::GetObjectOutput {
+        content_length: Some(i64::try_from(data.len()).unwrap_or(i64::MAX)),
+        body: Some(blob(data)),
+        content_range,
+        accept_ranges: Some("bytes".to_owned()),
+        e_tag: Some(etag(v)),
+        last_modified: Some(timestamp(v.last_modified)),
+        content_type: input.response_content_type.clone().or_else(|| v.headers.content_type.clone()).and_then(|c| c.parse().ok()),
+        content_encoding: v.headers.content_encoding.clone(),
+        content_disposition: input.response_content_disposition.clone().or_else(|| v.headers.content_disposition.clone()),
+        content_language: v.headers.content_language.clone(),
+        cache_control: input.response_cache_control.clone().or_else(|| v.headers.cache_control.clone()),
+        metadata: metadata_dto(v),
+        version_id: reported_version(b, v),
+        replication_status: v.replication.as_ref().map(|r| dto::ReplicationStatus::from(r.header().to_owned())),
+        storage_class: storage_class_dto(v),
+        tag_count: (!v.tags.is_empty()).then(|| i32::try_from(v.tags.len()).unwrap_or(i32::MAX)),
+        server_side_encryption: sse,
+        ssekms_key_id: kms_key,
+        parts_count: v.parts_count.map(|p| i32::try_from(p).unwrap_or(i32::MAX)),
+        object_lock_legal_hold_status: v.legal_hold.clone().map(dto::ObjectLockLegalHoldStatus::from),
+        object_lock_mode: v.retention.as_ref().map(|(m, _)| dto::ObjectLockMode::from(m.clone())),
+        object_lock_retain_until_date: v.retention.as_ref().map(|(_, d)| timestamp(*d)),
+        ..Default::default()
+    };
+    Ok(match status {
+        Some(s) => S3Response::with_status(output, s),
+        None => S3Response::new(output),
+    })
+}
+
+pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Result<S3Response<dto::HeadObjectOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    validate::version_id(input.version_id.as_deref())?;
+    let world = api.shared.world();
+    authorize(&world, &caller, read_action(input.version_id.as_deref()), &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
+    check_kms_read(&world, &caller, v)?;
+    check_conditions(v, input.if_match.as_ref(), input.if_none_match.as_ref(), input.if_modified_since.as_ref(), input.if_unmodified_since.as_ref())?;
+    let (sse, kms_key) = sse_fields(v);
+    Ok(S3Response::new(dto::HeadObjectOutput {
+        content_length: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
+        accept_ranges: Some("bytes".to_owned()),
+        e_tag: Some(etag(v)),
+        last_modified: Some(timestamp(v.last_modified)),
+        content_type: v.headers.content_type.clone().and_then(|c| c.parse().ok()),
+        content_encoding: v.headers.content_encoding.clone(),
+        content_disposition: v.headers.content_disposition.clone(),
+        content_language: v.headers.content_language.clone(),
+        cache_control: v.headers.cache_control.clone(),
+        metadata: metadata_dto(v),
+        version_id: reported_version(b, v),
+        replication_status: v.replication.as_ref().map(|r| dto::ReplicationStatus::from(r.header().to_owned())),
+        storage_class: storage_class_dto(v),
+        server_side_encryption: sse,
+        ssekms_key_id: kms_key,
+        parts_count: v.parts_count.map(|p| i32::try_from(p).unwrap_or(i32::MAX)),
+        object_lock_legal_hold_status: v.legal_hold.clone().map(dto::ObjectLockLegalHoldStatus::from),
+        object_lock_mode: v.retention.as_ref().map(|(m, _)| dto::ObjectLockMode::from(m.clone())),
+        object_lock_retain_until_date: v.retention.as_ref().map(|(_, d)| timestamp(*d)),
+        ..Default::default()
+    }))
+}
+
+/// Result of deleting one key (shared by DeleteObject and DeleteObjects).
+struct Deleted {
+    delete_marker: bool,
+    version_id: Option<String>,
+}
+
+fn delete_one(world: &mut World, caller: &Caller, bucket_name: &str, key: &str, version_id: Option<&str>) -> S3Result<(Deleted, Vec<replication::Task>)> {
+    validate::version_id(version_id)?;
+    let action = if version_id.is_some() { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" };
+    authorize(world, caller, action, bucket_name, Some(key), None)?;
+    let writer = caller.account.clone();
+    let b = bucket_mut(world, bucket_name)?;
+    match version_id {
+        // A versioned delete removes the version for good and is never replicated (§3).
+        Some(id) => {
+            let removed = b.delete_version(key, id);
+            Ok((Deleted { delete_marker: removed.is_some_and(|v| v.delete_marker), version_id: Some(id.to_owned()) }, Vec::new()))
+        }
+        None => {
+            let marker_owner = if b.acls_enabled() { writer.unwrap_or_else(|| b.owner_account.clone()) } else { b.owner_account.clone() };
+            let outcome = b.delete_current(key, &marker_owner, now());
+            let tasks = match &outcome.marker_version_id {
+                Some(vid) => replication::on_change(world, bucket_name, key, vid, TaskKind::DeleteMarker),
+                None => Vec::new(),
+            };
+            Ok((Deleted { delete_marker: outcome.marker_version_id.is_some(), version_id: outcome.marker_version_id }, tasks))
+        }
+    }
+}
+
+pub fn delete_object(api: &S3Api, req: S3Request<dto::DeleteObjectInput>) -> S3Result<S3Response<dto::DeleteObjectOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    let mut world = api.shared.world();
+    if let Some(expected) = &input.expected_bucket_owner {
+        if bucket(&world, &input.bucket)?.owner_account != *expected {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
+    }
+    let (deleted, tasks) = delete_one(&mut world, &caller, &input.bucket, &input.key, input.version_id.as_deref())?;
+    drop(world);
+    api.enqueue(tasks);
+    Ok(S3Response::with_status(
+        dto::DeleteObjectOutput {
+            delete_marker: deleted.delete_marker.then_some(true),
+            version_id: deleted.version_id,
+            request_charged: None,
+        },
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+pub fn delete_objects(api: &S3Api, req: S3Request<dto::DeleteObjectsInput>) -> S3Result<S3Response<dto::DeleteObjectsOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    if input.delete.objects.len() > 1000 {
+        return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
+    }
+    let quiet = input.delete.quiet == Some(true);
+    let mut world = api.shared.world();
+    bucket(&world, &input.bucket)?;
+    let (mut deleted, mut errors, mut all_tasks) = (Vec::new(), Vec::new(), Vec::new());
+    for object in &input.delete.objects {
+        match delete_one(&mut world, &caller, &input.bucket, &object.key, object.version_id.as_deref()) {
+            Ok((d, tasks)) => {
+                all_tasks.extend(tasks);
+                if !quiet {
+                    let marker_id = d.delete_marker.then(|| d.version_id.clone()).flatten();
+                    deleted.push(dto::DeletedObject {
+                        key: Some(object.key.clone()),
+                        version_id: object.version_id.clone(),
+                        delete_marker: d.delete_marker.then_some(true),
+                        delete_marker_version_id: if object.version_id.is_none() { marker_id } else { None },
+                    });
+                }
+            }
+            Err(e) => errors.push(dto::Error {
+                code: Some(e.code().as_str().to_owned()),
+                message: e.message().map(str::to_owned),
+                key: Some(object.key.clone()),
+                version_id: object.version_id.clone(),
+            }),
+        }
+    }
+    drop(world);
+    api.enqueue(all_tasks);
+    Ok(S3Response::new(dto::DeleteObjectsOutput {
+        deleted: Some(deleted),
+        errors: (!errors.is_empty()).then_some(errors),
+        request_charged: None,
+    }))
+}
+
+pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    key(&input.key)?;
+    let dto::CopySource::Bucket { bucket: src_bucket, key: src_key, version_id: src_version } = &input.copy_source else {
+        return Err(s3_error!(NotImplemented, "Copying from an access point is not supported"));
+    };
+    let src_version = src_version.as_deref();
+    validate::version_id(src_version)?;
+    let mut world = api.shared.world();
+    authorize(&world, &caller, read_action(src_version), src_bucket, Some(src_key), input.expected_source_bucket_owner.as_deref())?;
+    authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    let source = addressed_object(bucket(&world, src_bucket)?, src_key, src_version)?.clone();
+    check_kms_read(&world, &caller, &source)?;
+    let replace_meta = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
+    let replace_tags = input.tagging_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
+    let class = match &input.storage_class {
+        Some(c) => storage_class(Some(c.as_str()))?,
+        None => source.storage_class.clone(),
+    };
+    if **src_bucket == *input.bucket
+        && **src_key == *input.key
+        && !replace_meta
+        && input.storage_class.is_none()
+        && input.server_side_encryption.is_none()
+        && input.website_redirect_location.is_none()
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+        ));
+    }
+    let tags = if replace_tags { validate::tagging_header(input.tagging.as_deref())? } else { source.tags.clone() };
+    let (metadata, headers) = if replace_meta {
+        (
+            validate::metadata(input.metadata.as_ref())?,
+            ContentHeaders {
+                content_type: input.content_type.as_ref().map(ToString::to_string),
+                content_encoding: input.content_encoding.clone(),
+                content_disposition: input.content_disposition.clone(),
+                content_language: input.content_language.clone(),
+                cache_control: input.cache_control.clone(),
+            },
+        )
+    } else {
+        (source.metadata.clone(), source.headers.clone())
+    };
+    let dest = bucket(&world, &input.bucket)?.clone_settings();
+    let (owner_account, grants) = new_object_owner(
+        &world,
+        &dest,
+        &caller,
+        input.acl.as_ref().map(dto::ObjectCannedACL::as_str),
+        &acl::GrantHeaders {
+            full_control: input.grant_full_control.as_deref(),
+            read: input.grant_read.as_deref(),
+            read_acp: input.grant_read_acp.as_deref(),
+            write: None,
+            write_acp: input.grant_write_acp.as_deref(),
+        },
+    )?;
+    let sse = requested_sse(&mut world, &dest.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref())?;
+    let target = bucket_mut(&mut world, &input.bucket)?;
+    let version_id = target.next_version_id();
+    let version = ObjectVersion {
+        key: input.key.clone(),
+        version_id: version_id.clone(),
+        delete_marker: false,
+        data: source.data.clone(),
+        etag: source.etag.clone(),
+        last_modified: now(),
+        headers,
+        metadata,
+        tags,
+        owner_account,
+        acl: grants,
+        storage_class: class,
+        sse,
+        replication: None,
+        parts_count: source.parts_count,
+        legal_hold: None,
+        retention: None,
+    };
+    let result = dto::CopyObjectResult { e_tag: Some(etag(&version)), last_modified: Some(timestamp(version.last_modified)), ..Default::default() };
+    let reported = reported_version(target, &version);
+    target.put_version(version);
+    let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
+    drop(world);
+    api.enqueue(tasks);
+    Ok(S3Response::new(dto::CopyObjectOutput {
+        copy_object_result: Some(result),
+        copy_source_version_id: src_version.map(str::to_owned).or_else(|| (source.version_id != NULL_VERSION).then(|| source.version_id.clone())),
+        version_id: reported,
+        ..Default::default()
+    }))
+}
+
+fn max_keys(requested: Option<i32>) -> usize {
+    usize::try_from(requested.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000)
+}
+
+/// Groups keys under `prefix` by `delimiter` into common prefixes, as S3 listings do.
+fn common_prefix(key: &str, prefix: &str, delimiter: Option<&str>) -> Option<String> {
+    let delimiter = delimiter.filter(|d| !d.is_empty())?;
+    let rest = key.strip_prefix(prefix)?;
+    rest.find(delimiter).map(|i| format!("{prefix}{}", &rest[..i + delimiter.len()]))
+}
+
+/// One page of current (non-deleted) objects after `after`, grouped by `delimiter`.
+struct Listing {
+    contents: Vec<dto::Object>,
+    prefixes: Vec<String>,
+    truncated: bool,
+    last_key: Option<String>,
+}
+
+fn list_current(world: &World, b: &Bucket, prefix: &str, delimiter: Option<&str>, after: &str, limit: usize, fetch_owner: bool) -> Listing {
+    let mut page = Listing { contents: Vec::new(), prefixes: Vec::new(), truncated: false, last_key: None };
+    for (k, versions) in b.objects.range(after.to_owned()..) {
+        if k == after || !k.starts_with(prefix) {
+            continue;
+        }
+        let Some(v) = versions.last().filter(|v| !v.delete_marker) else { continue };
+        let grouped = common_prefix(k, prefix, delimiter);
+        if grouped.as_ref().is_some_and(|cp| page.prefixes.last() == Some(cp)) {
+            page.last_key = Some(k.clone());
+            continue;
+        }
+        if page.contents.len() + page.prefixes.len() >= limit {
+            page.truncated = true;
+            break;
+        }
+        page.last_key = Some(k.clone());
+        match grouped {
+            Some(cp) => page.prefixes.push(cp),
+            None => page.contents.push(dto::Object {
+                key: Some(k.clone()),
+                e_tag: Some(etag(v)),
+                last_modified: Some(timestamp(v.last_modified)),
+                size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
+                storage_class: Some(dto::ObjectStorageClass::from(v.storage_class.clone())),
+                owner: fetch_owner.then(|| owner(world.canonical_id(&v.owner_account))),
+                ..Default::default()
+            }),
+        }
+    }
+    page
+}
+
+fn common_prefix_dtos(prefixes: Vec<String>) -> Option<Vec<dto::CommonPrefix>> {
+    Some(prefixes.into_iter().map(|p| dto::CommonPrefix { prefix: Some(p) }).collect())
+}
+
+pub fn list_objects_v2(api: &S3Api, req: S3Request<dto::ListObjectsV2Input>) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    let world = api.shared.world();
+    authorize(&world, &caller, "s3:ListBucket", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let limit = max_keys(input.max_keys);
+    let after = input.continuation_token.clone().or_else(|| input.start_after.clone()).unwrap_or_default();
+    let page = list_current(&world, b, input.prefix.as_deref().unwrap_or(""), input.delimiter.as_deref(), &after, limit, input.fetch_owner == Some(true));
+    let key_count = i32::try_from(page.contents.len() + page.prefixes.len()).unwrap_or(i32::MAX);
+    Ok(S3Response::new(dto::ListObjectsV2Output {
+        name: Some(input.bucket.clone()),
+        prefix: input.prefix,
+        max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
+        key_count: Some(key_count),
+        continuation_token: input.continuation_token,
+        is_truncated: Some(page.truncated),
+        next_continuation_token: if page.truncated { page.last_key } else { None },
+        contents: Some(page.contents),
+        common_prefixes: common_prefix_dtos(page.prefixes),
+        delimiter: input.delimiter,
+        encoding_type: input.encoding_type,
+        start_after: input.start_after,
+        request_charged: None,
+    }))
+}
+
+pub fn list_objects(api: &S3Api, req: S3Request<dto::ListObjectsInput>) -> S3Result<S3Response<dto::ListObjectsOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    let world = api.shared.world();
+    authorize(&world, &caller, "s3:ListBucket", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let limit = max_keys(input.max_keys);
+    let page = list_current(&world, b, input.prefix.as_deref().unwrap_or(""), input.delimiter.as_deref(), input.marker.as_deref().unwrap_or(""), limit, true);
+    Ok(S3Response::new(dto::ListObjectsOutput {
+        name: Some(input.bucket.clone()),
+        prefix: input.prefix,
+        marker: input.marker,
+        max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
+        is_truncated: Some(page.truncated),
+        next_marker: if page.truncated && input.delimiter.is_some() { page.last_key } else { None },
+        contents: Some(page.contents),
+        common_prefixes: common_prefix_dtos(page.prefixes),
+        delimiter: input.delimiter,
+        encoding_type: input.encoding_type,
+        request_charged: None,
+    }))
+}
+
+pub fn list_object_versions(
+    api: &S3Api,
+    req: S3Request<dto::ListObjectVersionsInput>,
+) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    let world = api.shared.world();
+    authorize(&world, &caller, "s3:ListBucketVersions", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let limit = max_keys(input.max_keys);
+    let key_marker = input.key_marker.clone().unwrap_or_default();
+    let (mut versions_out, mut markers, mut prefixes) = (Vec::new(), Vec::new(), Vec::<String>::new());
+    let (mut truncated, mut next_key, mut next_version) = (false, None, None);
+    let mut count = 0usize;
+    'keys: for (k, versions) in b.objects.range(key_marker.clone()..) {
+        if !k.starts_with(&prefix) {
+            continue;
+        }
+        if let Some(cp) = common_prefix(k, &prefix, input.delimiter.as_deref()) {
+            if *k != key_marker && prefixes.last() != Some(&cp) {
+                if count >= limit {
+                    truncated = true;
+                    break;
+                }
+                prefixes.push(cp);
+                count += 1;
+            }
+            continue;
+        }
+        // Newest first; on the marker key, resume after the version id marker.
+        let mut skipping = *k == key_marker;
+        if skipping && input.version_id_marker.is_none() {
+            continue;
+        }
+        for (i, v) in versions.iter().enumerate().rev() {
+            if skipping {
+                if Some(&v.version_id) == input.version_id_marker.as_ref() {
+                    skipping = false;
+                }
+                continue;
+            }
+            if count >= limit {
+                truncated = true;
+                break 'keys;
+            }
+            count += 1;
+            next_key = Some(k.clone());
+            next_version = Some(v.version_id.clone());
+            let is_latest = i + 1 == versions.len();
+            if v.delete_marker {
+                markers.push(dto::DeleteMarkerEntry {
+                    is_latest: Some(is_latest),
+                    key: Some(k.clone()),
+                    last_modified: Some(timestamp(v.last_modified)),
+                    owner: Some(owner(world.canonical_id(&v.owner_account))),
+                    version_id: Some(v.version_id.clone()),
+                });
+            } else {
+                versions_out.push(dto::ObjectVersion {
+                    e_tag: Some(etag(v)),
+                    is_latest: Some(is_latest),
+                    key: Some(k.clone()),
+                    last_modified: Some(timestamp(v.last_modified)),
+                    owner: Some(owner(world.canonical_id(&v.owner_account))),
+                    size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
+                    storage_class: Some(dto::ObjectVersionStorageClass::from(v.storage_class.clone())),
+                    version_id: Some(v.version_id.clone()),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    Ok(S3Response::new(dto::ListObjectVersionsOutput {
+        name: Some(input.bucket.clone()),
+        prefix: input.prefix,
+        key_marker: input.key_marker,
+        version_id_marker: input.version_id_marker,
+        max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
+        is_truncated: Some(truncated),
+        next_key_marker: if truncated { next_key } else { None },
+        next_version_id_marker: if truncated { next_version } else { None },
+        versions: Some(versions_out),
+        delete_markers: Some(markers),
+        common_prefixes: Some(prefixes.into_iter().map(|p| dto::CommonPrefix { prefix: Some(p) }).collect()),
+        delimiter: input.delimiter,
+        encoding_type: input.encoding_type,
+        request_charged: None,
+    }))
+}
+
+fn tagging_action(base: &str, version_id: Option<&str>) -> String {
+    match version_id {
+        Some(_) => base.replace("ObjectTagging", "ObjectVersionTagging"),
+        None => base.to_owned(),
+    }
+}
+
+fn set_tags(
+    api: &S3Api,
+    caller: &Caller,
+    action: &str,
+    bucket_name: &str,
+    object_key: &str,
+    version_id: Option<&str>,
+    expected_owner: Option<&str>,
+    tags: Vec<(String, String)>,
+) -> S3Result<Option<String>> {
+    validate::version_id(version_id)?;
+    let mut world = api.shared.world();
+    authorize(&world, caller, &tagging_action(action, version_id), bucket_name, Some(object_key), expected_owner)?;
+    let b = bucket(&world, bucket_name)?;
+    let id = addressed_object(b, object_key, version_id)?.version_id.clone();
+    let reported = (b.versioning != Versioning::Unversioned).then(|| id.clone());
+    if let Some(v) = bucket_mut(&mut world, bucket_name)?.version_mut(object_key, &id) {
+        v.tags = tags;
+    }
+    let tasks = replication::on_change(&mut world, bucket_name, object_key, &id, TaskKind::Tags);
+    drop(world);
+    api.enqueue(tasks);
+    Ok(reported)
+}
+
+pub fn put_object_tagging(api: &S3Api, req: S3Request<dto::PutObjectTaggingInput>) -> S3Result<S3Response<dto::PutObjectTaggingOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    let tags = validate::dto_tags(&input.tagging.tag_set)?;
+    let version_id = set_tags(api, &caller, "s3:PutObjectTagging", &input.bucket, &input.key, input.version_id.as_deref(), input.expected_bucket_owner.as_deref(), tags)?;
+    Ok(S3Response::new(dto::PutObjectTaggingOutput { version_id }))
+}
+
+pub fn delete_object_tagging(
+    api: &S3Api,
+    req: S3Request<dto::DeleteObjectTaggingInput>,
+) -> S3Result<S3Response<dto::DeleteObjectTaggingOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    let version_id = set_tags(api, &caller, "s3:DeleteObjectTagging", &input.bucket, &input.key, input.version_id.as_deref(), input.expected_bucket_owner.as_deref(), Vec::new())?;
+    Ok(S3Response::with_status(dto::DeleteObjectTaggingOutput { version_id }, StatusCode::NO_CONTENT))
+}
+
+pub fn get_object_tagging(api: &S3Api, req: S3Request<dto::GetObjectTaggingInput>) -> S3Result<S3Response<dto::GetObjectTaggingOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    validate::version_id(input.version_id.as_deref())?;
+    let world = api.shared.world();
+    authorize(&world, &caller, &tagging_action("s3:GetObjectTagging", input.version_id.as_deref()), &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
+    Ok(S3Response::new(dto::GetObjectTaggingOutput { tag_set: validate::to_dto_tags(&v.tags), version_id: reported_version(b, v) }))
+}

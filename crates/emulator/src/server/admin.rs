@@ -1,0 +1,88 @@
+//! `/_xrepl/...` admin endpoints for tests and the served emulator: health, accounts and the
+//! replication test controls (drain, pause, resume, latency, unavailable buckets, failure events).
+//! Bucket names cannot start with `_`, so these paths never collide with S3 requests.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, Method, StatusCode};
+use s3s::Body;
+use serde_json::json;
+
+use super::Shared;
+
+pub async fn handle(shared: &Shared, parts: &Parts, _body: &Bytes) -> http::Response<Body> {
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+    let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let path = parts.uri.path().trim_start_matches("/_xrepl");
+    let control = &shared.replication;
+    match (&parts.method, path) {
+        (&Method::GET, "/health") => {
+            let accounts: Vec<String> = shared.world().accounts.keys().cloned().collect();
+            ok(json!({"status": "ok", "services": ["s3", "iam", "sts", "kms"], "accounts": accounts}))
+        }
+        (&Method::GET, "/accounts") => {
+            let world = shared.world();
+            let accounts: Vec<_> = world
+                .accounts
+                .values()
+                .map(|a| json!({"account_id": a.id, "canonical_id": a.canonical_id}))
+                .collect();
+            ok(json!({ "accounts": accounts }))
+        }
+        (&Method::POST, "/replication/drain") => {
+            let timeout = param("timeout_ms").and_then(|v| v.parse::<u64>().ok()).unwrap_or(30_000);
+            let drained = tokio::time::timeout(Duration::from_millis(timeout), control.drain()).await.is_ok();
+            let status = control.status();
+            let code = if drained { StatusCode::OK } else { StatusCode::REQUEST_TIMEOUT };
+            respond(code, json!({"drained": drained, "queued": status.queued, "parked": status.parked}))
+        }
+        (&Method::POST, "/replication/pause") => {
+            control.pause();
+            ok(json!({"paused": true}))
+        }
+        (&Method::POST, "/replication/resume") => {
+            control.resume();
+            ok(json!({"paused": false}))
+        }
+        (&Method::POST, "/replication/latency") => match param("ms").and_then(|v| v.parse::<u64>().ok()) {
+            Some(ms) => {
+                control.set_latency(Duration::from_millis(ms));
+                ok(json!({"latency_ms": ms}))
+            }
+            None => bad("query parameter ms=<milliseconds> is required"),
+        },
+        (&Method::POST, "/replication/unavailable") => {
+            let Some(bucket) = param("bucket") else { return bad("query parameter bucket=<name> is required") };
+            let unavailable = param("value").is_none_or(|v| v != "false");
+            control.set_unavailable(&bucket, unavailable);
+            ok(json!({"bucket": bucket, "unavailable": unavailable}))
+        }
+        (&Method::GET, "/replication/events") => {
+            let events: Vec<_> = control.events().iter().map(crate::replication::FailureEvent::to_json).collect();
+            ok(json!({ "events": events }))
+        }
+        (&Method::GET, "/replication/status") => {
+            let s = control.status();
+            ok(json!({"queued": s.queued, "parked": s.parked, "paused": s.paused, "processed": s.processed}))
+        }
+        _ => respond(StatusCode::NOT_FOUND, json!({"error": format!("no admin endpoint {} {}", parts.method, parts.uri.path())})),
+    }
+}
+
+fn ok(value: serde_json::Value) -> http::Response<Body> {
+    respond(StatusCode::OK, value)
+}
+
+fn bad(message: &str) -> http::Response<Body> {
+    respond(StatusCode::BAD_REQUEST, json!({ "error": message }))
+}
+
+fn respond(status: StatusCode, value: serde_json::Value) -> http::Response<Body> {
+    let mut resp = http::Response::new(Body::from(value.to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}

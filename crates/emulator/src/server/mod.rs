@@ -1,0 +1,197 @@
+//! The HTTP front door: one port for S3, IAM, STS and KMS, plus the `/_xrepl` admin endpoints.
+//!
+//! Requests are dispatched on the SigV4 credential scope's service: `iam`, `sts` and `kms` are
+//! verified and answered here (Query and JSON protocols); everything else goes to `s3s`, which
+//! verifies S3 signatures itself and calls [`crate::s3::S3Api`].
+
+mod admin;
+mod query;
+pub mod sigv4;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{Body, HttpError};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::config::EmulatorConfig;
+use crate::error::EmulatorError;
+use crate::replication::ReplicationControl;
+use crate::state::{AccountInfo, World};
+
+/// State shared by every handler and the replication engine.
+pub struct Shared {
+    world: Mutex<World>,
+    pub replication: ReplicationControl,
+    pub config: EmulatorConfig,
+}
+
+impl Shared {
+    pub fn new(config: EmulatorConfig) -> Arc<Self> {
+        Arc::new(Self { world: Mutex::new(World::new(&config)), replication: ReplicationControl::new(), config })
+    }
+
+    /// Locks the world. Never hold the guard across an `.await`.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        // A panic while holding the lock must not take the emulator down with it.
+        self.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A running emulator. Dropping it stops the listener and the replication worker.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Binds (port 0 picks a free port), starts serving and the replication worker.
+    pub async fn start(config: EmulatorConfig) -> Result<Self, EmulatorError> {
+        for account in &config.accounts {
+            if !crate::config::is_account_id(account) {
+                return Err(EmulatorError::Config(format!("account id {account:?} is not 12 digits")));
+            }
+        }
+        let bind = format!("{}:{}", config.host, config.port);
+        let listener = TcpListener::bind(&bind).await.map_err(|source| EmulatorError::Bind { addr: bind.clone(), source })?;
+        let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: bind, source })?;
+        let shared = Shared::new(config);
+        let worker = crate::replication::spawn_worker(&shared);
+        let s3 = Arc::new(build_s3_service(&shared));
+        let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared), s3));
+        Ok(Self { addr, shared, tasks: vec![worker, accept] })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` — give it to SDKs as the endpoint URL (path-style for S3).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn region(&self) -> &str {
+        &self.shared.config.region
+    }
+
+    pub fn account(&self, id: &str) -> Option<AccountInfo> {
+        self.shared.world().account_info(id)
+    }
+
+    /// Creates an account (idempotent) and returns its keys and canonical id.
+    pub fn add_account(&self, id: &str) -> Result<AccountInfo, EmulatorError> {
+        if !crate::config::is_account_id(id) {
+            return Err(EmulatorError::Config(format!("account id {id:?} is not 12 digits")));
+        }
+        let mut world = self.shared.world();
+        world.ensure_account(id);
+        world.account_info(id).ok_or_else(|| EmulatorError::Config(format!("account {id} vanished")))
+    }
+
+    pub fn accounts(&self) -> Vec<AccountInfo> {
+        let world = self.shared.world();
+        world.accounts.keys().filter_map(|id| world.account_info(id)).collect()
+    }
+
+    pub fn replication(&self) -> &ReplicationControl {
+        &self.shared.replication
+    }
+
+    /// Waits until no replication work is runnable (parked work for unavailable buckets excepted).
+    pub async fn drain(&self) {
+        self.shared.replication.drain().await;
+    }
+
+    /// Serves until the process receives Ctrl-C / SIGTERM.
+    pub async fn run_until_signal(self) {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn build_s3_service(shared: &Arc<Shared>) -> S3Service {
+    let mut builder = S3ServiceBuilder::new(crate::s3::S3Api::new(Arc::clone(shared)));
+    builder.set_auth(crate::s3::WorldAuth::new(Arc::clone(shared)));
+    builder.set_access(crate::s3::AuthorizeInHandlers);
+    builder.build()
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Service>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let (shared, s3) = (Arc::clone(&shared), Arc::clone(&s3));
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let (shared, s3) = (Arc::clone(&shared), Arc::clone(&s3));
+                async move { dispatch(shared, s3, req).await }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Largest body accepted by the Query/JSON services (IAM's largest document is far smaller).
+const QUERY_BODY_LIMIT: usize = 1024 * 1024;
+
+async fn dispatch(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<Incoming>) -> Result<http::Response<Body>, HttpError> {
+    if req.uri().path().starts_with("/_xrepl/") {
+        let (parts, body) = req.into_parts();
+        let body = collect(body).await.unwrap_or_default();
+        return Ok(admin::handle(&shared, &parts, &body).await);
+    }
+    let service = sigv4::credential_service(req.headers(), req.uri().query());
+    let query_service = match service.as_deref() {
+        Some(s @ ("iam" | "sts" | "kms")) => Some(s.to_owned()),
+        Some(_) => None,
+        None => query::unsigned_service(&req),
+    };
+    if let Some(service) = query_service {
+        let (parts, body) = req.into_parts();
+        let response = match collect(body).await {
+            Some(body) => query::handle(&shared, &service, &parts, &body),
+            None => query::too_large(&service),
+        };
+        return Ok(response);
+    }
+    s3.call(req.map(Body::from)).await
+}
+
+async fn collect(body: Incoming) -> Option<Bytes> {
+    Limited::new(body, QUERY_BODY_LIMIT).collect().await.ok().map(http_body_util::Collected::to_bytes)
+}

@@ -1,0 +1,232 @@
+//! The emulator's world: accounts, their access keys, IAM entities, KMS keys, and the global
+//! bucket namespace. One `World` sits behind one mutex; handlers lock it only between awaits.
+
+pub mod iam;
+pub mod kms;
+pub mod s3;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use xrepl_policy::Policy;
+
+use crate::config::{is_account_id, EmulatorConfig};
+use crate::identity::{Caller, PrincipalKind};
+
+pub use self::iam::IamAccount;
+pub use self::kms::KmsAccount;
+pub use self::s3::Bucket;
+
+/// Public facts about an account, for tests and the CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub account_id: String,
+    pub canonical_id: String,
+    /// LocalStack-style root access key id (the account id itself).
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+#[derive(Debug)]
+pub struct AccountState {
+    pub id: String,
+    pub canonical_id: String,
+    pub iam: IamAccount,
+    pub kms: KmsAccount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyOwner {
+    Root,
+    User(String),
+    Session { role_name: String, role_arn: String, session_name: String, token: String, expires: OffsetDateTime },
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessKey {
+    pub account: String,
+    pub secret: String,
+    pub owner: KeyOwner,
+    pub active: bool,
+}
+
+/// Why a verified-or-not access key could not be turned into a caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyProblem {
+    UnknownKey,
+    InvalidToken,
+    ExpiredToken,
+}
+
+#[derive(Debug)]
+pub struct World {
+    pub accounts: BTreeMap<String, AccountState>,
+    pub keys: HashMap<String, AccessKey>,
+    pub buckets: BTreeMap<String, Bucket>,
+    pub default_secret: String,
+    pub region: String,
+}
+
+impl World {
+    pub fn new(config: &EmulatorConfig) -> Self {
+        let mut world = Self {
+            accounts: BTreeMap::new(),
+            keys: HashMap::new(),
+            buckets: BTreeMap::new(),
+            default_secret: config.default_secret.clone(),
+            region: config.region.clone(),
+        };
+        for account in &config.accounts {
+            world.ensure_account(account);
+        }
+        for key in &config.root_keys {
+            world.ensure_account(&key.account_id);
+            world.keys.insert(
+                key.access_key_id.clone(),
+                AccessKey {
+                    account: key.account_id.clone(),
+                    secret: key.secret_access_key.clone(),
+                    owner: KeyOwner::Root,
+                    active: true,
+                },
+            );
+        }
+        world
+    }
+
+    /// Creates the account (and its LocalStack-style root key) if it does not exist yet.
+    pub fn ensure_account(&mut self, id: &str) -> &mut AccountState {
+        if !self.keys.contains_key(id) {
+            self.keys.insert(
+                id.to_owned(),
+                AccessKey { account: id.to_owned(), secret: self.default_secret.clone(), owner: KeyOwner::Root, active: true },
+            );
+        }
+        self.accounts.entry(id.to_owned()).or_insert_with(|| AccountState {
+            id: id.to_owned(),
+            canonical_id: canonical_id_for(id),
+            iam: IamAccount::default(),
+            kms: KmsAccount::default(),
+        })
+    }
+
+    pub fn account_info(&self, id: &str) -> Option<AccountInfo> {
+        self.accounts.get(id).map(|a| AccountInfo {
+            account_id: a.id.clone(),
+            canonical_id: a.canonical_id.clone(),
+            access_key_id: a.id.clone(),
+            secret_access_key: self.keys.get(&a.id).map_or_else(|| self.default_secret.clone(), |k| k.secret.clone()),
+        })
+    }
+
+    pub fn canonical_id(&self, account: &str) -> String {
+        self.accounts.get(account).map_or_else(|| canonical_id_for(account), |a| a.canonical_id.clone())
+    }
+
+    /// The account whose canonical id this is, if any.
+    pub fn account_by_canonical_id(&self, canonical: &str) -> Option<&str> {
+        self.accounts.values().find(|a| a.canonical_id == canonical).map(|a| a.id.as_str())
+    }
+
+    /// The secret for an access key id; 12-digit ids create their account on first use.
+    pub fn secret_for(&mut self, access_key: &str) -> Option<String> {
+        if !self.keys.contains_key(access_key) && is_account_id(access_key) {
+            self.ensure_account(access_key);
+        }
+        self.keys.get(access_key).filter(|k| k.active).map(|k| k.secret.clone())
+    }
+
+    /// Turns a signature-verified access key (and optional session token) into a caller.
+    pub fn caller_for(&mut self, access_key: &str, session_token: Option<&str>) -> Result<Caller, KeyProblem> {
+        if self.secret_for(access_key).is_none() {
+            return Err(KeyProblem::UnknownKey);
+        }
+        let key = self.keys.get(access_key).ok_or(KeyProblem::UnknownKey)?.clone();
+        let canonical_id = Some(self.canonical_id(&key.account));
+        let kind = match &key.owner {
+            KeyOwner::Root => PrincipalKind::Root,
+            KeyOwner::User(name) => {
+                let arn = self
+                    .accounts
+                    .get(&key.account)
+                    .and_then(|a| a.iam.users.get(name))
+                    .map(|u| u.arn.clone())
+                    .ok_or(KeyProblem::UnknownKey)?;
+                PrincipalKind::User { name: name.clone(), arn }
+            }
+            KeyOwner::Session { role_name, role_arn, session_name, token, expires } => {
+                if session_token != Some(token.as_str()) {
+                    return Err(KeyProblem::InvalidToken);
+                }
+                if *expires < OffsetDateTime::now_utc() {
+                    return Err(KeyProblem::ExpiredToken);
+                }
+                PrincipalKind::AssumedRole {
+                    role_name: role_name.clone(),
+                    role_arn: role_arn.clone(),
+                    session_name: session_name.clone(),
+                }
+            }
+        };
+        Ok(Caller { account: Some(key.account), canonical_id, kind })
+    }
+
+    /// The identity-based policies that apply to a caller (inline and attached).
+    pub fn identity_policies(&self, caller: &Caller) -> Vec<Arc<Policy>> {
+        let Some(account) = caller.account.as_deref().and_then(|a| self.accounts.get(a)) else {
+            return Vec::new();
+        };
+        match &caller.kind {
+            PrincipalKind::User { name, .. } => account.iam.user_policies(name),
+            PrincipalKind::AssumedRole { role_name, .. } => account.iam.role_policies(role_name),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A stable 64-hex canonical user id per account: the same in every emulator instance, so two
+/// emulator containers agree on who owns what.
+pub fn canonical_id_for(account: &str) -> String {
+    hex::encode(Sha256::digest(format!("xrepl-canonical-user:{account}").as_bytes()))
+}
+
+const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Random id from the alphanumeric alphabet.
+pub fn random_id(len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..len).map(|_| char::from(ID_ALPHABET[rng.gen_range(0..ID_ALPHABET.len())])).collect()
+}
+
+/// Random upper-case id, as IAM uses for access keys and unique ids.
+pub fn random_upper_id(prefix: &str, len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    let tail: String = (0..len)
+        .map(|_| {
+            let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+            char::from(alphabet[rng.gen_range(0..alphabet.len())])
+        })
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// ISO 8601 with milliseconds and `Z`, as IAM and STS print dates.
+pub fn iso8601(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}

@@ -1,0 +1,342 @@
+//! Buckets and object versions, with S3's versioning rules (null versions, delete markers).
+
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::Bytes;
+use s3s::dto::ReplicationConfiguration;
+use time::OffsetDateTime;
+
+use super::iam::StoredPolicy;
+use super::random_id;
+
+pub const OWNERSHIP_ENFORCED: &str = "BucketOwnerEnforced";
+pub const OWNERSHIP_PREFERRED: &str = "BucketOwnerPreferred";
+pub const OWNERSHIP_WRITER: &str = "ObjectWriter";
+pub const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+pub const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
+pub const NULL_VERSION: &str = "null";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Versioning {
+    Unversioned,
+    Enabled,
+    Suspended,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grantee {
+    CanonicalUser(String),
+    Group(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    FullControl,
+    Read,
+    Write,
+    ReadAcp,
+    WriteAcp,
+}
+
+impl Permission {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "FULL_CONTROL" => Self::FullControl,
+            "READ" => Self::Read,
+            "WRITE" => Self::Write,
+            "READ_ACP" => Self::ReadAcp,
+            "WRITE_ACP" => Self::WriteAcp,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FullControl => "FULL_CONTROL",
+            Self::Read => "READ",
+            Self::Write => "WRITE",
+            Self::ReadAcp => "READ_ACP",
+            Self::WriteAcp => "WRITE_ACP",
+        }
+    }
+    /// Whether holding `self` grants `needed`.
+    pub fn covers(self, needed: Permission) -> bool {
+        self == Self::FullControl || self == needed
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub grantee: Grantee,
+    pub permission: Permission,
+}
+
+impl Grant {
+    pub fn full_control(canonical_id: &str) -> Self {
+        Self { grantee: Grantee::CanonicalUser(canonical_id.to_owned()), permission: Permission::FullControl }
+    }
+}
+
+/// Server-side encryption of a stored version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sse {
+    S3,
+    /// Key ARN (resolved at write time), in the bucket owner's or another account.
+    Kms { key_arn: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DestinationStatus {
+    Pending,
+    Completed,
+    Failed { reason: String },
+}
+
+/// Replication facts carried by a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplicationState {
+    /// A source version: one status per destination bucket.
+    Source { destinations: BTreeMap<String, DestinationStatus> },
+    /// A version written by replication.
+    Replica,
+}
+
+impl ReplicationState {
+    /// The `x-amz-replication-status` header value (AWS's aggregate rule for several destinations).
+    pub fn header(&self) -> &'static str {
+        match self {
+            Self::Replica => "REPLICA",
+            Self::Source { destinations } => {
+                if destinations.values().any(|d| matches!(d, DestinationStatus::Failed { .. })) {
+                    "FAILED"
+                } else if destinations.values().all(|d| *d == DestinationStatus::Completed) {
+                    "COMPLETED"
+                } else {
+                    "PENDING"
+                }
+            }
+        }
+    }
+}
+
+/// Standard HTTP representation headers stored with an object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContentHeaders {
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_language: Option<String>,
+    pub cache_control: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ObjectVersion {
+    pub key: String,
+    pub version_id: String,
+    pub delete_marker: bool,
+    /// Shared, never copied: replicas and GETs hand out clones of the same buffer.
+    pub data: Bytes,
+    /// Hex digest, without quotes (multipart: `<hex>-<parts>`).
+    pub etag: String,
+    pub last_modified: OffsetDateTime,
+    pub headers: ContentHeaders,
+    pub metadata: BTreeMap<String, String>,
+    pub tags: Vec<(String, String)>,
+    pub owner_account: String,
+    pub acl: Vec<Grant>,
+    pub storage_class: String,
+    pub sse: Option<Sse>,
+    pub replication: Option<ReplicationState>,
+    pub parts_count: Option<usize>,
+    pub legal_hold: Option<String>,
+    pub retention: Option<(String, OffsetDateTime)>,
+}
+
+impl ObjectVersion {
+    pub fn size(&self) -> usize {
+        self.data.len()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadPart {
+    pub data: Bytes,
+    pub etag: String,
+    pub last_modified: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct MultipartUpload {
+    pub upload_id: String,
+    pub key: String,
+    pub initiated: OffsetDateTime,
+    pub initiator_account: String,
+    /// The version the upload will become, minus data/etag (headers, metadata, tags, ACL, SSE).
+    pub template: ObjectVersion,
+    pub parts: BTreeMap<i32, UploadPart>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    pub name: String,
+    pub owner_account: String,
+    pub region: String,
+    pub created: OffsetDateTime,
+    pub versioning: Versioning,
+    /// None when ownership controls were deleted (behaves as ObjectWriter).
+    pub ownership: Option<String>,
+    pub acl: Vec<Grant>,
+    pub policy: Option<StoredPolicy>,
+    pub replication: Option<ReplicationConfiguration>,
+    /// Versions per key, oldest first.
+    pub objects: BTreeMap<String, Vec<ObjectVersion>>,
+    pub uploads: HashMap<String, MultipartUpload>,
+    pub tags: Vec<(String, String)>,
+    pub object_lock: bool,
+}
+
+/// What a DELETE without a version id did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteOutcome {
+    /// Version id of the delete marker created, if any.
+    pub marker_version_id: Option<String>,
+}
+
+impl Bucket {
+    pub fn new(name: &str, owner_account: &str, region: &str, owner_canonical: &str, now: OffsetDateTime) -> Self {
+        Self {
+            name: name.to_owned(),
+            owner_account: owner_account.to_owned(),
+            region: region.to_owned(),
+            created: now,
+            versioning: Versioning::Unversioned,
+            ownership: Some(OWNERSHIP_ENFORCED.to_owned()),
+            acl: vec![Grant::full_control(owner_canonical)],
+            policy: None,
+            replication: None,
+            objects: BTreeMap::new(),
+            uploads: HashMap::new(),
+            tags: Vec::new(),
+            object_lock: false,
+        }
+    }
+
+    pub fn acls_enabled(&self) -> bool {
+        self.ownership.as_deref() != Some(OWNERSHIP_ENFORCED)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.values().all(Vec::is_empty)
+    }
+
+    pub fn latest(&self, key: &str) -> Option<&ObjectVersion> {
+        self.objects.get(key).and_then(|v| v.last())
+    }
+
+    pub fn version(&self, key: &str, version_id: &str) -> Option<&ObjectVersion> {
+        self.objects.get(key).and_then(|vs| vs.iter().find(|v| v.version_id == version_id))
+    }
+
+    pub fn version_mut(&mut self, key: &str, version_id: &str) -> Option<&mut ObjectVersion> {
+        self.objects.get_mut(key).and_then(|vs| vs.iter_mut().find(|v| v.version_id == version_id))
+    }
+
+    /// The version a request addresses: the given id, or the latest.
+    pub fn addressed(&self, key: &str, version_id: Option<&str>) -> Option<&ObjectVersion> {
+        match version_id {
+            Some(id) => self.version(key, id),
+            None => self.latest(key),
+        }
+    }
+
+    /// The id a new version gets under the bucket's versioning state.
+    pub fn next_version_id(&self) -> String {
+        match self.versioning {
+            Versioning::Enabled => new_version_id(),
+            Versioning::Unversioned | Versioning::Suspended => NULL_VERSION.to_owned(),
+        }
+    }
+
+    /// Stores a new version (its `version_id` must come from [`Bucket::next_version_id`]); a new
+    /// null version replaces the previous null version, as S3 does.
+    pub fn put_version(&mut self, version: ObjectVersion) {
+        let versions = self.objects.entry(version.key.clone()).or_default();
+        if version.version_id == NULL_VERSION {
+            versions.retain(|v| v.version_id != NULL_VERSION);
+        }
+        versions.push(version);
+    }
+
+    /// Stores a replica under the source's version id, replacing an earlier copy of that id.
+    pub fn put_replica(&mut self, version: ObjectVersion) {
+        let versions = self.objects.entry(version.key.clone()).or_default();
+        if let Some(existing) = versions.iter_mut().find(|v| v.version_id == version.version_id) {
+            *existing = version;
+        } else {
+            versions.push(version);
+            versions.sort_by_key(|v| v.last_modified);
+        }
+    }
+
+    /// DELETE without a version id.
+    pub fn delete_current(&mut self, key: &str, owner_account: &str, now: OffsetDateTime) -> DeleteOutcome {
+        match self.versioning {
+            Versioning::Unversioned => {
+                if let Some(vs) = self.objects.get_mut(key) {
+                    vs.retain(|v| v.version_id != NULL_VERSION);
+                    if vs.is_empty() {
+                        self.objects.remove(key);
+                    }
+                }
+                DeleteOutcome { marker_version_id: None }
+            }
+            Versioning::Enabled | Versioning::Suspended => {
+                let version_id = self.next_version_id();
+                self.put_version(delete_marker(key, &version_id, owner_account, now));
+                DeleteOutcome { marker_version_id: Some(version_id) }
+            }
+        }
+    }
+
+    /// DELETE with a version id: removes that version for good.
+    pub fn delete_version(&mut self, key: &str, version_id: &str) -> Option<ObjectVersion> {
+        let versions = self.objects.get_mut(key)?;
+        let index = versions.iter().position(|v| v.version_id == version_id)?;
+        let removed = versions.remove(index);
+        if versions.is_empty() {
+            self.objects.remove(key);
+        }
+        Some(removed)
+    }
+}
+
+pub fn delete_marker(key: &str, version_id: &str, owner_account: &str, now: OffsetDateTime) -> ObjectVersion {
+    ObjectVersion {
+        key: key.to_owned(),
+        version_id: version_id.to_owned(),
+        delete_marker: true,
+        data: Bytes::new(),
+        etag: String::new(),
+        last_modified: now,
+        headers: ContentHeaders::default(),
+        metadata: BTreeMap::new(),
+        tags: Vec::new(),
+        owner_account: owner_account.to_owned(),
+        acl: Vec::new(),
+        storage_class: "STANDARD".to_owned(),
+        sse: None,
+        replication: None,
+        parts_count: None,
+        legal_hold: None,
+        retention: None,
+    }
+}
+
+/// A fresh version id: 32 characters, like S3's.
+pub fn new_version_id() -> String {
+    random_id(32)
+}
+
+/// Whether a client-supplied version id could have been issued by S3 ("null" or our format).
+pub fn is_valid_version_id(id: &str) -> bool {
+    id == NULL_VERSION || (id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_'))
+}

@@ -1,0 +1,282 @@
+//! STS (Query protocol, API version 2011-06-15): GetCallerIdentity, AssumeRole, GetAccessKeyInfo.
+//!
+//! AssumeRole evaluates the role's trust policy as a resource policy together with the caller's
+//! identity policies (IAM User Guide `reference_policies_evaluation-logic-cross-account`): same
+//! account, a trust policy naming the caller's ARN suffices while one naming only the account
+//! delegates to the caller's identity policies; across accounts both sides must allow. Issued
+//! credentials are registered in the world, so requests signed with them act as the role.
+//!
+//! Not emulated: session policies (`Policy`, `PolicyArns` are validated, then ignored — the
+//! session gets the role's full permissions), session tags, and GetSessionToken (the world has
+//! no owner kind for temporary user credentials).
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use rand::RngCore;
+use time::Duration;
+use xrepl_policy::{DocumentKind, Policy, Request};
+
+use crate::error::ServiceError;
+use crate::iam::{denial_message, principal_context};
+use crate::identity::{Caller, PrincipalKind};
+use crate::server::Shared;
+use crate::state::iam::Role;
+use crate::state::{iso8601, now, random_upper_id, AccessKey, KeyOwner, World};
+use crate::xml::XmlBuf;
+
+/// Request parameters of a Query-protocol call.
+pub type Params = BTreeMap<String, String>;
+
+/// The actions STS answers (an unsigned Query call is routed by this).
+pub fn is_sts_action(action: &str) -> bool {
+    matches!(
+        action,
+        "AssumeRole"
+            | "AssumeRoleWithSAML"
+            | "AssumeRoleWithWebIdentity"
+            | "AssumeRoot"
+            | "DecodeAuthorizationMessage"
+            | "GetAccessKeyInfo"
+            | "GetCallerIdentity"
+            | "GetDelegatedAccessToken"
+            | "GetFederationToken"
+            | "GetSessionToken"
+            | "GetWebIdentityToken"
+    )
+}
+
+pub fn handle(shared: &Shared, caller: &Caller, action: &str, params: &Params) -> Result<Option<String>, ServiceError> {
+    match action {
+        "GetCallerIdentity" => Ok(Some(get_caller_identity(&shared.world(), caller))),
+        "AssumeRole" => assume_role(&mut shared.world(), caller, params).map(Some),
+        "GetAccessKeyInfo" => get_access_key_info(&shared.world(), params).map(Some),
+        "" => Err(ServiceError::missing_parameter("Action")),
+        other if is_sts_action(other) => Err(ServiceError::new(
+            501,
+            "NotImplemented",
+            format!("{other} is not implemented by the xrepl emulator"),
+        )),
+        other => Err(ServiceError::bad_request(
+            "InvalidAction",
+            format!("Could not find operation {other} for version 2011-06-15"),
+        )),
+    }
+}
+
+/// The `UserId` AWS reports: the account id for root, the user's AIDA id, `AROA…:session`.
+fn user_id(world: &World, caller: &Caller) -> String {
+    let account = caller.account.as_deref().unwrap_or("");
+    let iam = world.accounts.get(account).map(|a| &a.iam);
+    match &caller.kind {
+        PrincipalKind::Root => account.to_owned(),
+        PrincipalKind::User { name, .. } => {
+            iam.and_then(|i| i.users.get(name)).map_or_else(|| name.clone(), |u| u.user_id.clone())
+        }
+        PrincipalKind::AssumedRole { role_name, session_name, .. } => {
+            let role_id = iam.and_then(|i| i.roles.get(role_name)).map_or_else(|| role_name.clone(), |r| r.role_id.clone());
+            format!("{role_id}:{session_name}")
+        }
+        PrincipalKind::Service(s) => s.clone(),
+        PrincipalKind::Anonymous => String::new(),
+    }
+}
+
+fn get_caller_identity(world: &World, caller: &Caller) -> String {
+    let mut buf = XmlBuf::default();
+    buf.elem("UserId", &user_id(world, caller))
+        .elem("Account", caller.account.as_deref().unwrap_or(""))
+        .elem("Arn", &caller.arn());
+    buf.0
+}
+
+fn get_access_key_info(world: &World, params: &Params) -> Result<String, ServiceError> {
+    let id = params.get("AccessKeyId").ok_or_else(|| ServiceError::missing_parameter("AccessKeyId"))?;
+    let key = world.keys.get(id).ok_or_else(|| {
+        ServiceError::validation(format!("1 validation error detected: Value '{id}' at 'accessKeyId' is not a known access key"))
+    })?;
+    let mut buf = XmlBuf::default();
+    buf.elem("Account", &key.account);
+    Ok(buf.0)
+}
+
+fn constraint(value: &str, field: &str, what: &str) -> ServiceError {
+    ServiceError::validation(format!(
+        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {what}"
+    ))
+}
+
+/// `arn:aws:iam::ACCOUNT:role/[path/]name` → (account, role name).
+fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let path_and_name = resource.strip_prefix("role/")?;
+    let name = path_and_name.rsplit('/').next()?;
+    (crate::config::is_account_id(account) && !name.is_empty()).then_some((account, name))
+}
+
+/// Whether `caller` may assume the role `role_arn` (path included), evaluated as AWS does:
+/// the role must exist, roots may not assume roles, and the trust policy (resource side) and
+/// the caller's identity policies combine per the cross-account rules. `extra` adds condition
+/// keys (e.g. `sts:ExternalId`, `aws:SourceAccount` when a service assumes the role).
+///
+/// The replication engine can call this with `PrincipalKind::Service("s3.amazonaws.com")`.
+pub fn authorize_assume_role(world: &World, caller: &Caller, role_arn: &str, extra: &[(&str, String)]) -> Result<Role, ServiceError> {
+    if caller.is_root() {
+        return Err(ServiceError::access_denied("Roles may not be assumed by root accounts."));
+    }
+    let action = "sts:AssumeRole";
+    let refused = |outcome| ServiceError::access_denied(denial_message(&caller.arn(), action, role_arn, outcome));
+    let role_account = parse_role_arn(role_arn).map(|(a, _)| a);
+    let role = role_account
+        .and_then(|a| world.accounts.get(a))
+        .and_then(|a| a.iam.role_by_arn(role_arn))
+        .ok_or_else(|| refused(xrepl_policy::Authorization::ImplicitDeny { identity_allows: false, resource_allows: false }))?;
+    let mut ctx = principal_context(caller);
+    for (k, v) in extra {
+        ctx.insert(k, v.clone());
+    }
+    let principal = caller.principal_info();
+    let request = Request { principal: &principal, action, resource: &role.arn, context: &ctx };
+    let identity = world.identity_policies(caller);
+    let refs: Vec<&Policy> = identity.iter().map(AsRef::as_ref).collect();
+    // A service principal has no identity side: the trust policy alone decides.
+    let either_side = caller.account.is_none() || caller.account.as_deref() == role_account;
+    let outcome = xrepl_policy::authorize(&refs, Some(&role.trust.parsed), &request, either_side, false, false);
+    if outcome.is_allowed() {
+        Ok(role.clone())
+    } else {
+        Err(refused(outcome))
+    }
+}
+
+/// A session token shaped like AWS's (long, base64).
+fn new_session_token() -> String {
+    let mut bytes = [0u8; 270];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("IQoJb3JpZ2luX2VjE{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+fn new_secret() -> String {
+    let mut bytes = [0u8; 30];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn assume_role(world: &mut World, caller: &Caller, params: &Params) -> Result<String, ServiceError> {
+    // Shape of the parameters first, as the service front end does.
+    let role_arn = params.get("RoleArn").ok_or_else(|| ServiceError::missing_parameter("RoleArn"))?.clone();
+    if role_arn.len() < 20 {
+        return Err(constraint(&role_arn, "roleArn", "Member must have length greater than or equal to 20"));
+    }
+    if role_arn.len() > 2048 {
+        return Err(constraint(&role_arn, "roleArn", "Member must have length less than or equal to 2048"));
+    }
+    let session = params.get("RoleSessionName").ok_or_else(|| ServiceError::missing_parameter("RoleSessionName"))?.clone();
+    let session_len = session.chars().count();
+    if session_len < 2 {
+        return Err(constraint(&session, "roleSessionName", "Member must have length greater than or equal to 2"));
+    }
+    if session_len > 64 {
+        return Err(constraint(&session, "roleSessionName", "Member must have length less than or equal to 64"));
+    }
+    if !session.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)) {
+        return Err(constraint(&session, "roleSessionName", "Member must satisfy regular expression pattern: [\\w+=,.@-]*"));
+    }
+    let duration = match params.get("DurationSeconds") {
+        None => None,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if n < 900 => return Err(constraint(v, "durationSeconds", "Member must have value greater than or equal to 900")),
+            Ok(n) if n > 43_200 => return Err(constraint(v, "durationSeconds", "Member must have value less than or equal to 43200")),
+            Ok(n) => Some(n),
+            Err(_) => return Err(ServiceError::validation(format!("Invalid value for DurationSeconds: {v}"))),
+        },
+    };
+    let external_id = params.get("ExternalId").cloned();
+    if let Some(id) = &external_id {
+        let ok = (2..=1224).contains(&id.chars().count())
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+        if !ok {
+            return Err(constraint(id, "externalId", "Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*"));
+        }
+    }
+    if let Some(policy) = params.get("Policy") {
+        if policy.chars().count() > 2048 {
+            return Err(ServiceError::new(
+                400,
+                "PackedPolicyTooLarge",
+                "Packed policy consumes more than 100 percent of the allotted space.",
+            ));
+        }
+        Policy::parse(policy, DocumentKind::Identity)
+            .map_err(|e| ServiceError::bad_request("MalformedPolicyDocument", e.iam_message()))?;
+    }
+    let (role_account, _) = parse_role_arn(&role_arn)
+        .ok_or_else(|| ServiceError::validation(format!("{role_arn} is invalid")))?;
+    let role_account = role_account.to_owned();
+
+    let mut extra = vec![("sts:RoleSessionName", session.clone())];
+    if let Some(id) = &external_id {
+        extra.push(("sts:ExternalId", id.clone()));
+    }
+    let role = authorize_assume_role(world, caller, &role_arn, &extra)?;
+
+    let chained = matches!(caller.kind, PrincipalKind::AssumedRole { .. });
+    let duration = duration.unwrap_or(3600);
+    if chained && duration > 3600 {
+        return Err(ServiceError::validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
+    }
+    if duration > role.max_session_duration {
+        return Err(ServiceError::validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."));
+    }
+
+    let issued = now();
+    let expires = issued + Duration::seconds(i64::from(duration));
+    // Forget sessions that expired long ago, so the key table does not grow without bound.
+    let horizon = issued - Duration::hours(1);
+    world.keys.retain(|_, k| !matches!(&k.owner, KeyOwner::Session { expires, .. } if *expires < horizon));
+    let mut access_key_id = random_upper_id("ASIA", 16);
+    while world.keys.contains_key(&access_key_id) {
+        access_key_id = random_upper_id("ASIA", 16);
+    }
+    let secret = new_secret();
+    let token = new_session_token();
+    world.keys.insert(
+        access_key_id.clone(),
+        AccessKey {
+            account: role_account.clone(),
+            secret: secret.clone(),
+            owner: KeyOwner::Session {
+                role_name: role.name.clone(),
+                role_arn: role.arn.clone(),
+                session_name: session.clone(),
+                token: token.clone(),
+                expires,
+            },
+            active: true,
+        },
+    );
+    let mut buf = XmlBuf::default();
+    buf.open("Credentials")
+        .elem("AccessKeyId", &access_key_id)
+        .elem("SecretAccessKey", &secret)
+        .elem("SessionToken", &token)
+        .elem("Expiration", &iso8601(expires))
+        .close("Credentials")
+        .open("AssumedRoleUser")
+        .elem("AssumedRoleId", &format!("{}:{session}", role.role_id))
+        .elem("Arn", &format!("arn:aws:sts::{role_account}:assumed-role/{}/{session}", role.name))
+        .close("AssumedRoleUser");
+    if let Some(policy) = params.get("Policy") {
+        let packed = (docs_percent(policy.chars().filter(|c| !c.is_whitespace()).count(), 2048)).to_string();
+        buf.elem("PackedPolicySize", &packed);
+    }
+    Ok(buf.0)
+}
+
+/// Percentage of `max` used by `size`, as STS reports PackedPolicySize.
+fn docs_percent(size: usize, max: usize) -> usize {
+    (size * 100).div_ceil(max.max(1))
+}
