@@ -22,8 +22,8 @@
 
 pub mod config;
 pub mod error;
-pub mod identity;
 pub mod iam;
+pub mod identity;
 pub mod kms;
 pub mod replication;
 pub mod s3;

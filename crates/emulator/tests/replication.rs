@@ -33,7 +33,9 @@ struct Breaks {
 }
 
 fn trust_policy(service: &str) -> String {
-    format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#)
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
+    )
 }
 
 /// The guide's permission policy (step 10) minus the omitted actions.
@@ -67,8 +69,10 @@ fn role_policy(omit: &[&str]) -> String {
 
 /// The guide's destination bucket policy (step 14, with a valid Version) minus the omitted actions.
 fn bucket_policy(bucket: &str, omit: &[&str]) -> String {
-    let objects: Vec<&str> =
-        ["s3:ReplicateDelete", "s3:ReplicateObject", "s3:ObjectOwnerOverrideToBucketOwner", "s3:ReplicateTags"].into_iter().filter(|a| !omit.contains(a)).collect();
+    let objects: Vec<&str> = ["s3:ReplicateDelete", "s3:ReplicateObject", "s3:ObjectOwnerOverrideToBucketOwner", "s3:ReplicateTags"]
+        .into_iter()
+        .filter(|a| !omit.contains(a))
+        .collect();
     serde_json::json!({
         "Version": "2012-10-17",
         "Id": "PolicyForDestinationBucket",
@@ -84,7 +88,8 @@ fn bucket_policy(bucket: &str, omit: &[&str]) -> String {
 fn rule(id: &str, priority: i32, dest: &str, breaks: &Breaks) -> ReplicationRule {
     let mut destination = Destination::builder().bucket(format!("arn:aws:s3:::{dest}")).account(B);
     if !breaks.no_owner_override {
-        destination = destination.access_control_translation(AccessControlTranslation::builder().owner(OwnerOverride::Destination).build().expect("act"));
+        destination = destination
+            .access_control_translation(AccessControlTranslation::builder().owner(OwnerOverride::Destination).build().expect("act"));
     }
     let dmr = if breaks.no_delete_markers { DeleteMarkerReplicationStatus::Disabled } else { DeleteMarkerReplicationStatus::Enabled };
     ReplicationRule::builder()
@@ -111,21 +116,43 @@ async fn guide(env: &Env, breaks: &Breaks) {
             .send()
             .await
             .expect("create role");
-        iam.put_role_policy().role_name(ROLE).policy_name("replication").policy_document(role_policy(&breaks.omit_role_actions)).send().await.expect("role policy");
+        iam.put_role_policy()
+            .role_name(ROLE)
+            .policy_name("replication")
+            .policy_document(role_policy(&breaks.omit_role_actions))
+            .send()
+            .await
+            .expect("role policy");
     }
     if !breaks.no_bucket_policy && !breaks.no_role {
-        b.put_bucket_policy().bucket(DST).policy(bucket_policy(DST, &breaks.omit_bucket_policy_actions)).send().await.expect("bucket policy");
+        b.put_bucket_policy()
+            .bucket(DST)
+            .policy(bucket_policy(DST, &breaks.omit_bucket_policy_actions))
+            .send()
+            .await
+            .expect("bucket policy");
     }
     a.put_bucket_replication()
         .bucket(SRC)
-        .replication_configuration(ReplicationConfiguration::builder().role(role_arn()).rules(rule("guide-rule", 1, DST, breaks)).build().expect("config"))
+        .replication_configuration(
+            ReplicationConfiguration::builder().role(role_arn()).rules(rule("guide-rule", 1, DST, breaks)).build().expect("config"),
+        )
         .send()
         .await
         .expect("put replication");
 }
 
 async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, data: &'static [u8]) -> String {
-    s3.put_object().bucket(bucket).key(key).body(ByteStream::from_static(data)).send().await.expect("put").version_id().expect("version id").to_owned()
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from_static(data))
+        .send()
+        .await
+        .expect("put")
+        .version_id()
+        .expect("version id")
+        .to_owned()
 }
 
 async fn status(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, version: &str) -> Option<String> {
@@ -229,7 +256,9 @@ async fn objects_written_before_the_rule_and_replicas_are_not_replicated() {
                         .priority(1)
                         .status(ReplicationRuleStatus::Enabled)
                         .filter(ReplicationRuleFilter::builder().build())
-                        .delete_marker_replication(DeleteMarkerReplication::builder().status(DeleteMarkerReplicationStatus::Disabled).build())
+                        .delete_marker_replication(
+                            DeleteMarkerReplication::builder().status(DeleteMarkerReplicationStatus::Disabled).build(),
+                        )
                         .destination(Destination::builder().bucket("arn:aws:s3:::chain-third").build().expect("dest"))
                         .build()
                         .expect("rule"),
@@ -299,7 +328,8 @@ async fn missing_destination_bucket_policy_fails_with_dst_put_object_not_permitt
 
 #[tokio::test]
 async fn owner_override_needs_permission_on_both_sides() {
-    let (status, reasons, explanation) = broken(Breaks { omit_role_actions: vec!["s3:ObjectOwnerOverrideToBucketOwner"], ..Breaks::default() }).await;
+    let (status, reasons, explanation) =
+        broken(Breaks { omit_role_actions: vec!["s3:ObjectOwnerOverrideToBucketOwner"], ..Breaks::default() }).await;
     assert_eq!((status.as_deref(), reasons), (Some("FAILED"), vec!["DstPutObjectNotPermitted".to_owned()]));
     assert!(explanation.contains("s3:ObjectOwnerOverrideToBucketOwner"), "{explanation}");
     let (status, reasons, explanation) =
@@ -388,7 +418,13 @@ async fn ownership_without_override_follows_destination_ownership_setting() {
         let a = env.s3(A).await;
         versioned_bucket(&a, SRC).await;
         let iam = env.iam(A).await;
-        iam.create_role().role_name(ROLE).path("/service-role/").assume_role_policy_document(trust_policy("s3.amazonaws.com")).send().await.expect("role");
+        iam.create_role()
+            .role_name(ROLE)
+            .path("/service-role/")
+            .assume_role_policy_document(trust_policy("s3.amazonaws.com"))
+            .send()
+            .await
+            .expect("role");
         iam.put_role_policy().role_name(ROLE).policy_name("p").policy_document(role_policy(&[])).send().await.expect("policy");
         b.put_bucket_policy().bucket(DST).policy(bucket_policy(DST, &[])).send().await.expect("bucket policy");
         a.put_bucket_replication()
@@ -511,7 +547,9 @@ async fn filters_priority_storage_class_and_multiple_destinations() {
         .status(ReplicationRuleStatus::Enabled)
         .filter(ReplicationRuleFilter::builder().prefix("logs/").build())
         .delete_marker_replication(DeleteMarkerReplication::builder().status(DeleteMarkerReplicationStatus::Disabled).build())
-        .destination(Destination::builder().bucket(format!("arn:aws:s3:::{DST}")).storage_class(StorageClass::StandardIa).build().expect("d"))
+        .destination(
+            Destination::builder().bucket(format!("arn:aws:s3:::{DST}")).storage_class(StorageClass::StandardIa).build().expect("d"),
+        )
         .build()
         .expect("rule");
     let high = ReplicationRule::builder()
@@ -534,11 +572,14 @@ async fn filters_priority_storage_class_and_multiple_destinations() {
         .expect("rule");
     a.put_bucket_replication()
         .bucket(SRC)
-        .replication_configuration(ReplicationConfiguration::builder().role(role_arn()).rules(low).rules(high).rules(second).build().expect("c"))
+        .replication_configuration(
+            ReplicationConfiguration::builder().role(role_arn()).rules(low).rules(high).rules(second).build().expect("c"),
+        )
         .send()
         .await
         .expect("config");
-    let app = a.put_object().bucket(SRC).key("logs/app/1").tagging("copy=twice").body(ByteStream::from_static(b"1")).send().await.expect("put");
+    let app =
+        a.put_object().bucket(SRC).key("logs/app/1").tagging("copy=twice").body(ByteStream::from_static(b"1")).send().await.expect("put");
     let app = app.version_id().expect("vid").to_owned();
     let other = put(&a, SRC, "logs/db/1", b"2").await;
     let none = put(&a, SRC, "images/1", b"3").await;
@@ -564,7 +605,16 @@ async fn copy_and_multipart_uploads_replicate() {
     let copy_vid = copy.version_id().expect("vid").to_owned();
     let mpu = a.create_multipart_upload().bucket(SRC).key("mpu").send().await.expect("mpu");
     let upload_id = mpu.upload_id().expect("id");
-    let part = a.upload_part().bucket(SRC).key("mpu").upload_id(upload_id).part_number(1).body(ByteStream::from_static(b"part")).send().await.expect("part");
+    let part = a
+        .upload_part()
+        .bucket(SRC)
+        .key("mpu")
+        .upload_id(upload_id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"part"))
+        .send()
+        .await
+        .expect("part");
     let done = a
         .complete_multipart_upload()
         .bucket(SRC)
@@ -592,9 +642,13 @@ async fn put_bucket_replication_validation_matches_aws() {
     let (a, b) = (env.s3(A).await, env.s3(B).await);
     a.create_bucket().bucket(SRC).send().await.expect("create");
     b.create_bucket().bucket(DST).send().await.expect("create");
-    let config = || ReplicationConfiguration::builder().role(role_arn()).rules(rule("r", 1, DST, &Breaks::default())).build().expect("config");
+    let config =
+        || ReplicationConfiguration::builder().role(role_arn()).rules(rule("r", 1, DST, &Breaks::default())).build().expect("config");
     let err = a.put_bucket_replication().bucket(SRC).replication_configuration(config()).send().await.expect_err("source unversioned");
-    assert_eq!((code(&err), message(&err)), ("InvalidRequest".into(), "Versioning must be 'Enabled' on the bucket to apply a replication configuration".into()));
+    assert_eq!(
+        (code(&err), message(&err)),
+        ("InvalidRequest".into(), "Versioning must be 'Enabled' on the bucket to apply a replication configuration".into())
+    );
     a.put_bucket_versioning()
         .bucket(SRC)
         .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
@@ -603,7 +657,11 @@ async fn put_bucket_replication_validation_matches_aws() {
         .expect("versioning");
     let err = a.put_bucket_replication().bucket(SRC).replication_configuration(config()).send().await.expect_err("destination unversioned");
     assert_eq!((code(&err), message(&err)), ("InvalidRequest".into(), "Destination bucket must have versioning enabled.".into()));
-    let missing = ReplicationConfiguration::builder().role(role_arn()).rules(rule("r", 1, "no-such-bucket-anywhere", &Breaks::default())).build().expect("c");
+    let missing = ReplicationConfiguration::builder()
+        .role(role_arn())
+        .rules(rule("r", 1, "no-such-bucket-anywhere", &Breaks::default()))
+        .build()
+        .expect("c");
     let err = a.put_bucket_replication().bucket(SRC).replication_configuration(missing).send().await.expect_err("destination missing");
     assert_eq!(message(&err), "Destination bucket must have versioning enabled.");
     let err = a.get_bucket_replication().bucket(SRC).send().await.expect_err("none yet");

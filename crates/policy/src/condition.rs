@@ -81,10 +81,7 @@ const BASE_OPERATORS: [(&str, BaseOperator); 27] = {
 
 impl BaseOperator {
     pub fn name(self) -> &'static str {
-        BASE_OPERATORS
-            .iter()
-            .find(|(_, op)| *op == self)
-            .map_or("", |(name, _)| name)
+        BASE_OPERATORS.iter().find(|(_, op)| *op == self).map_or("", |(name, _)| name)
     }
 
     /// Negated operators are true when no request value matches (and when the key
@@ -127,19 +124,12 @@ impl ConditionOperator {
             Some(rest) => (true, rest),
             None => (false, rest),
         };
-        let base = BASE_OPERATORS
-            .iter()
-            .find(|(n, _)| *n == rest)
-            .map(|(_, op)| *op)?;
+        let base = BASE_OPERATORS.iter().find(|(n, _)| *n == rest).map(|(_, op)| *op)?;
         // `Null` tests presence itself, so neither IfExists nor a set qualifier means anything.
         if base == BaseOperator::Null && (if_exists || qualifier.is_some()) {
             return None;
         }
-        Some(ConditionOperator {
-            qualifier,
-            base,
-            if_exists,
-        })
+        Some(ConditionOperator { qualifier, base, if_exists })
     }
 
     pub fn name(&self) -> String {
@@ -161,20 +151,12 @@ impl ConditionOperator {
             return Ok(());
         }
         let ok = match self.base.positive().0 {
-            NumericEquals
-            | NumericLessThan
-            | NumericLessThanEquals
-            | NumericGreaterThan
-            | NumericGreaterThanEquals => parse_number(value).is_some(),
-            DateEquals
-            | DateLessThan
-            | DateLessThanEquals
-            | DateGreaterThan
-            | DateGreaterThanEquals => parse_date(value).is_some(),
-            IpAddress => parse_cidr(value).is_some(),
-            Null | Bool => {
-                value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false")
+            NumericEquals | NumericLessThan | NumericLessThanEquals | NumericGreaterThan | NumericGreaterThanEquals => {
+                parse_number(value).is_some()
             }
+            DateEquals | DateLessThan | DateLessThanEquals | DateGreaterThan | DateGreaterThanEquals => parse_date(value).is_some(),
+            IpAddress => parse_cidr(value).is_some(),
+            Null | Bool => value.eq_ignore_ascii_case("true") || value.eq_ignore_ascii_case("false"),
             _ => true,
         };
         if ok {
@@ -196,20 +178,12 @@ pub struct ConditionBlock {
 impl ConditionBlock {
     /// All keys must match (AND); see [`entry_matches`] for one key.
     pub(crate) fn matches(&self, ctx: &Context, variables: bool) -> bool {
-        self.entries
-            .iter()
-            .all(|(key, values)| entry_matches(&self.operator, key, &values.items, ctx, variables))
+        self.entries.iter().all(|(key, values)| entry_matches(&self.operator, key, &values.items, ctx, variables))
     }
 }
 
 /// One key of one operator: the values listed for the key are alternatives (OR).
-fn entry_matches(
-    op: &ConditionOperator,
-    key: &str,
-    policy_values: &[String],
-    ctx: &Context,
-    variables: bool,
-) -> bool {
+fn entry_matches(op: &ConditionOperator, key: &str, policy_values: &[String], ctx: &Context, variables: bool) -> bool {
     let request_values = ctx.get(key).filter(|v| !v.is_empty());
 
     if op.base == BaseOperator::Null {
@@ -240,20 +214,13 @@ fn entry_matches(
 
     // Variables are expanded once per evaluation; a value whose variable has no
     // value cannot match anything.
-    let patterns: Vec<Vec<Tok>> = policy_values
-        .iter()
-        .filter_map(|v| expand(v, ctx, variables))
-        .collect();
+    let patterns: Vec<Vec<Tok>> = policy_values.iter().filter_map(|v| expand(v, ctx, variables)).collect();
     let matches_any_value = |r: &str| patterns.iter().any(|p| value_matches(positive, p, r));
 
     match op.qualifier {
         None => request_values.iter().any(|r| matches_any_value(r)) != negated,
-        Some(SetQualifier::ForAnyValue) => request_values
-            .iter()
-            .any(|r| matches_any_value(r) != negated),
-        Some(SetQualifier::ForAllValues) => request_values
-            .iter()
-            .all(|r| matches_any_value(r) != negated),
+        Some(SetQualifier::ForAnyValue) => request_values.iter().any(|r| matches_any_value(r) != negated),
+        Some(SetQualifier::ForAllValues) => request_values.iter().all(|r| matches_any_value(r) != negated),
     }
 }
 
@@ -262,39 +229,23 @@ fn value_matches(op: BaseOperator, pattern: &[Tok], request: &str) -> bool {
     use BaseOperator::*;
     match op {
         StringEquals | BinaryEquals => wildcard::literal(pattern) == request,
-        StringEqualsIgnoreCase => {
-            wildcard::literal(pattern).to_lowercase() == request.to_lowercase()
-        }
+        StringEqualsIgnoreCase => wildcard::literal(pattern).to_lowercase() == request.to_lowercase(),
         StringLike => wildcard::matches_tokens(pattern, request, false),
         ArnEquals | ArnLike => arn_matches(pattern, request),
         Bool => wildcard::literal(pattern).eq_ignore_ascii_case(request),
-        NumericEquals
-        | NumericLessThan
-        | NumericLessThanEquals
-        | NumericGreaterThan
-        | NumericGreaterThanEquals => {
-            match (
-                parse_number(request),
-                parse_number(&wildcard::literal(pattern)),
-            ) {
+        NumericEquals | NumericLessThan | NumericLessThanEquals | NumericGreaterThan | NumericGreaterThanEquals => {
+            match (parse_number(request), parse_number(&wildcard::literal(pattern))) {
                 (Some(r), Some(p)) => compare(op, r.partial_cmp(&p)),
                 _ => false,
             }
         }
-        DateEquals
-        | DateLessThan
-        | DateLessThanEquals
-        | DateGreaterThan
-        | DateGreaterThanEquals => {
+        DateEquals | DateLessThan | DateLessThanEquals | DateGreaterThan | DateGreaterThanEquals => {
             match (parse_date(request), parse_date(&wildcard::literal(pattern))) {
                 (Some(r), Some(p)) => compare(op, r.partial_cmp(&p)),
                 _ => false,
             }
         }
-        IpAddress => match (
-            request.trim().parse::<IpAddr>(),
-            parse_cidr(&wildcard::literal(pattern)),
-        ) {
+        IpAddress => match (request.trim().parse::<IpAddr>(), parse_cidr(&wildcard::literal(pattern))) {
             (Ok(ip), Some((net, bits))) => in_network(ip, net, bits),
             _ => false,
         },
@@ -334,10 +285,7 @@ fn arn_matches(pattern: &[Tok], request: &str) -> bool {
         rest = &rest[colon + 1..];
     }
     segments.push(rest);
-    segments
-        .iter()
-        .zip(parts)
-        .all(|(pattern, part)| wildcard::matches_tokens(pattern, part, false))
+    segments.iter().zip(parts).all(|(pattern, part)| wildcard::matches_tokens(pattern, part, false))
 }
 
 fn parse_number(s: &str) -> Option<f64> {
@@ -406,10 +354,7 @@ fn parse_date(s: &str) -> Option<f64> {
         let mut hms = clock.splitn(3, ':');
         let (h, m) = (num(hms.next()?)?, num(hms.next()?)?);
         let sec = match hms.next() {
-            Some(sec) => sec
-                .parse::<f64>()
-                .ok()
-                .filter(|v| (0.0..61.0).contains(v))?,
+            Some(sec) => sec.parse::<f64>().ok().filter(|v| (0.0..61.0).contains(v))?,
             None => 0.0,
         };
         if h > 23 || m > 59 {
@@ -457,10 +402,7 @@ mod tests {
     fn dates() {
         assert_eq!(parse_date("1970-01-01T00:00:00Z"), Some(0.0));
         assert_eq!(parse_date("1970-01-02"), Some(86_400.0));
-        assert_eq!(
-            parse_date("2020-03-01T01:00:00+01:00"),
-            parse_date("2020-03-01T00:00:00Z")
-        );
+        assert_eq!(parse_date("2020-03-01T01:00:00+01:00"), parse_date("2020-03-01T00:00:00Z"));
         assert_eq!(parse_date("86400"), Some(86_400.0));
         assert!(parse_date("2020-13-01").is_none());
         assert!(parse_date("yesterday").is_none());
@@ -486,10 +428,7 @@ mod tests {
         let p = wildcard::compile("arn:aws:s3:::bucket/*");
         assert!(arn_matches(&p, "arn:aws:s3:::bucket/a:b"));
         let p = wildcard::compile("arn:aws:iam::*:role/*");
-        assert!(arn_matches(
-            &p,
-            "arn:aws:iam::111111111111:role/service-role/x"
-        ));
+        assert!(arn_matches(&p, "arn:aws:iam::111111111111:role/service-role/x"));
         // `*` does not cross a component boundary.
         let p = wildcard::compile("arn:*:role/x");
         assert!(!arn_matches(&p, "arn:aws:iam::111111111111:role/x"));

@@ -73,9 +73,7 @@ pub(crate) fn expand(value: &str, ctx: &Context, enabled: bool) -> Option<Vec<To
 }
 
 fn unquote(s: &str) -> &str {
-    s.strip_prefix('\'')
-        .and_then(|s| s.strip_suffix('\''))
-        .unwrap_or(s)
+    s.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).unwrap_or(s)
 }
 
 #[cfg(test)]
@@ -87,10 +85,7 @@ mod tests {
     fn keys_are_case_insensitive() {
         let mut ctx = Context::new();
         ctx.insert("aws:SourceAccount", "111111111111");
-        assert_eq!(
-            ctx.get("AWS:SOURCEACCOUNT"),
-            Some(&["111111111111".to_string()][..])
-        );
+        assert_eq!(ctx.get("AWS:SOURCEACCOUNT"), Some(&["111111111111".to_string()][..]));
         ctx.insert_many("aws:TagKeys", vec!["a".into(), "b".into()]);
         assert_eq!(ctx.get("aws:tagkeys").map(<[String]>::len), Some(2));
     }
@@ -103,14 +98,8 @@ mod tests {
         assert!(matches_tokens(&p, "arn:aws:s3:::b/home/bob*/x", false));
         assert!(!matches_tokens(&p, "arn:aws:s3:::b/home/bobby/x", false));
         assert!(expand("${aws:userid}", &ctx, true).is_none());
-        assert_eq!(
-            literal(&expand("${aws:userid, 'none'}", &ctx, true).unwrap()),
-            "none"
-        );
+        assert_eq!(literal(&expand("${aws:userid, 'none'}", &ctx, true).unwrap()), "none");
         assert_eq!(literal(&expand("a${*}b", &ctx, true).unwrap()), "a*b");
-        assert_eq!(
-            literal(&expand("${aws:username}", &ctx, false).unwrap()),
-            "${aws:username}"
-        );
+        assert_eq!(literal(&expand("${aws:username}", &ctx, false).unwrap()), "${aws:username}");
     }
 }

@@ -45,12 +45,7 @@ impl fmt::Display for PolicyError {
 
 impl PolicyError {
     pub(crate) fn new(kind: PolicyErrorKind, message: impl Into<String>) -> Self {
-        PolicyError {
-            kind,
-            message: message.into(),
-            line: None,
-            column: None,
-        }
+        PolicyError { kind, message: message.into(), line: None, column: None }
     }
 
     pub(crate) fn at(mut self, pos: Option<(usize, usize)>) -> Self {
@@ -67,9 +62,7 @@ impl PolicyError {
     pub fn s3_message(&self) -> &'static str {
         use PolicyErrorKind::*;
         match self.kind {
-            InvalidJson | NotAnObject => {
-                "Policies must be valid JSON and the first byte must be '{'"
-            }
+            InvalidJson | NotAnObject => "Policies must be valid JSON and the first byte must be '{'",
             MissingStatement => "Missing required field Statement",
             InvalidVersion => "The policy must contain a valid version string",
             UnknownElement => "Policy has an unknown field",
@@ -99,11 +92,10 @@ impl PolicyError {
             MissingPrincipal => "Missing required field Principal",
             PrincipalNotAllowed => "Policy document should not specify a principal.",
             InvalidPrincipal => "Invalid principal in policy",
-            InvalidAction => {
-                "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+            InvalidAction => "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+            MissingStatement | UnknownElement | InvalidEffect | MissingEffect | InvalidResource | InvalidCondition => {
+                "Syntax errors in policy."
             }
-            MissingStatement | UnknownElement | InvalidEffect | MissingEffect | InvalidResource
-            | InvalidCondition => "Syntax errors in policy.",
         }
     }
 }

@@ -85,11 +85,7 @@ impl Policy {
             if naming == Naming::NotNamed {
                 continue;
             }
-            let reference = StatementRef {
-                index,
-                sid: statement.sid.clone(),
-                effect: statement.effect,
-            };
+            let reference = StatementRef { index, sid: statement.sid.clone(), effect: statement.effect };
             match statement.effect {
                 Effect::Deny => denies.push(reference),
                 Effect::Allow => {
@@ -99,25 +95,13 @@ impl Policy {
             }
         }
         let evaluation = if !denies.is_empty() {
-            Evaluation {
-                decision: Decision::Deny,
-                matched: denies,
-            }
+            Evaluation { decision: Decision::Deny, matched: denies }
         } else if !allows.is_empty() {
-            Evaluation {
-                decision: Decision::Allow,
-                matched: allows,
-            }
+            Evaluation { decision: Decision::Allow, matched: allows }
         } else {
-            Evaluation {
-                decision: Decision::NotApplicable,
-                matched: Vec::new(),
-            }
+            Evaluation { decision: Decision::NotApplicable, matched: Vec::new() }
         };
-        Detailed {
-            evaluation,
-            direct_allow,
-        }
+        Detailed { evaluation, direct_allow }
     }
 }
 
@@ -126,22 +110,14 @@ impl Policy {
 /// directly: the policy is attached to it.
 fn statement_applies(statement: &Statement, req: &Request<'_>, variables: bool) -> Naming {
     let action = match &statement.action {
-        ActionBlock::Action(v) => v
-            .items
-            .iter()
-            .any(|a| wildcard::matches(a, req.action, true)),
-        ActionBlock::NotAction(v) => !v
-            .items
-            .iter()
-            .any(|a| wildcard::matches(a, req.action, true)),
+        ActionBlock::Action(v) => v.items.iter().any(|a| wildcard::matches(a, req.action, true)),
+        ActionBlock::NotAction(v) => !v.items.iter().any(|a| wildcard::matches(a, req.action, true)),
     };
     if !action {
         return Naming::NotNamed;
     }
-    let resource_matches = |pattern: &String| {
-        expand(pattern, req.context, variables)
-            .is_some_and(|p| wildcard::matches_tokens(&p, req.resource, false))
-    };
+    let resource_matches =
+        |pattern: &String| expand(pattern, req.context, variables).is_some_and(|p| wildcard::matches_tokens(&p, req.resource, false));
     let resource = match &statement.resource {
         None => true,
         Some(ResourceBlock::Resource(v)) => v.items.iter().any(resource_matches),
@@ -164,11 +140,7 @@ fn statement_applies(statement: &Statement, req: &Request<'_>, variables: bool) 
     if naming == Naming::NotNamed {
         return naming;
     }
-    if statement
-        .conditions
-        .iter()
-        .all(|c| c.matches(req.context, variables))
-    {
+    if statement.conditions.iter().all(|c| c.matches(req.context, variables)) {
         naming
     } else {
         Naming::NotNamed
@@ -221,35 +193,25 @@ pub fn authorize(
     identity_is_root: bool,
     acl_allows: bool,
 ) -> Authorization {
-    let identity_decisions: Vec<Decision> = identity
-        .iter()
-        .map(|p| p.evaluate_detailed(req).evaluation.decision)
-        .collect();
+    let identity_decisions: Vec<Decision> = identity.iter().map(|p| p.evaluate_detailed(req).evaluation.decision).collect();
     let resource_result = resource.map(|p| p.evaluate_detailed(req));
     let resource_decision = resource_result.as_ref().map(|r| &r.evaluation.decision);
 
     let in_identity = identity_decisions.contains(&Decision::Deny);
     let in_resource = resource_decision == Some(&Decision::Deny);
     if in_identity || in_resource {
-        return Authorization::ExplicitDeny {
-            in_identity,
-            in_resource,
-        };
+        return Authorization::ExplicitDeny { in_identity, in_resource };
     }
 
     let identity_allows = identity_is_root || identity_decisions.contains(&Decision::Allow);
     let policy_allows = resource_decision == Some(&Decision::Allow);
     let resource_allows = policy_allows || acl_allows;
-    let resource_grants_alone = acl_allows
-        || resource_result
-            .as_ref()
-            .is_some_and(|r| policy_allows && r.direct_allow);
+    let resource_grants_alone = acl_allows || resource_result.as_ref().is_some_and(|r| policy_allows && r.direct_allow);
 
     // Anonymous callers and AWS services have no identity policies: the resource
     // side alone decides, whatever `same_account` says.
     let caller = req.principal;
-    let no_identity_side =
-        caller.anonymous || (caller.service.is_some() && caller.account.is_none());
+    let no_identity_side = caller.anonymous || (caller.service.is_some() && caller.account.is_none());
     let allowed = if no_identity_side {
         resource_grants_alone
     } else if same_account {
@@ -260,9 +222,6 @@ pub fn authorize(
     if allowed {
         Authorization::Allowed
     } else {
-        Authorization::ImplicitDeny {
-            identity_allows,
-            resource_allows,
-        }
+        Authorization::ImplicitDeny { identity_allows, resource_allows }
     }
 }

@@ -201,14 +201,8 @@ mod tests {
     fn finds_nested_values() {
         let text = "{\n  \"Version\": \"2012–10–17\",\n  \"Statement\": [{\"Effect\": \"x\"}, {\n  \"Effect\": \"y\"}]\n}";
         assert_eq!(locate(text, &[key("Version")]), Some((2, 14)));
-        assert_eq!(
-            locate(text, &[key("Statement"), Seg::Index(0), key("Effect")]),
-            Some((3, 28))
-        );
-        assert_eq!(
-            locate(text, &[key("Statement"), Seg::Index(1), key("Effect")]),
-            Some((4, 13))
-        );
+        assert_eq!(locate(text, &[key("Statement"), Seg::Index(0), key("Effect")]), Some((3, 28)));
+        assert_eq!(locate(text, &[key("Statement"), Seg::Index(1), key("Effect")]), Some((4, 13)));
         assert_eq!(locate(text, &[key("Missing")]), None);
     }
 
@@ -219,10 +213,7 @@ mod tests {
 
     #[test]
     fn tolerates_broken_tail() {
-        assert_eq!(
-            locate(r#"{"Version": "x", "Statement": [ oops"#, &[key("Version")]),
-            Some((1, 13))
-        );
+        assert_eq!(locate(r#"{"Version": "x", "Statement": [ oops"#, &[key("Version")]), Some((1, 13)));
     }
 
     #[test]

@@ -45,17 +45,11 @@ pub struct Values {
 
 impl Values {
     pub fn one(item: impl Into<String>) -> Self {
-        Values {
-            items: vec![item.into()],
-            array: false,
-        }
+        Values { items: vec![item.into()], array: false }
     }
 
     pub fn many<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Self {
-        Values {
-            items: items.into_iter().map(Into::into).collect(),
-            array: true,
-        }
+        Values { items: items.into_iter().map(Into::into).collect(), array: true }
     }
 
     fn to_json(&self) -> Value {
@@ -94,14 +88,7 @@ impl PrincipalType {
     }
 
     pub fn from_key(key: &str) -> Option<Self> {
-        [
-            Self::Aws,
-            Self::Service,
-            Self::CanonicalUser,
-            Self::Federated,
-        ]
-        .into_iter()
-        .find(|t| t.key() == key)
+        [Self::Aws, Self::Service, Self::CanonicalUser, Self::Federated].into_iter().find(|t| t.key() == key)
     }
 }
 
@@ -201,11 +188,7 @@ impl Statement {
         if !self.conditions.is_empty() {
             let mut blocks = Map::new();
             for block in &self.conditions {
-                let entries = block
-                    .entries
-                    .iter()
-                    .map(|(key, values)| (key.clone(), values.to_json()))
-                    .collect();
+                let entries = block.entries.iter().map(|(key, values)| (key.clone(), values.to_json())).collect();
                 blocks.insert(block.operator.name(), Value::Object(entries));
             }
             out.insert("Condition".into(), Value::Object(blocks));
@@ -217,11 +200,6 @@ impl Statement {
 fn principal_json(p: &Principal) -> Value {
     match p {
         Principal::Any => json!("*"),
-        Principal::Map(entries) => Value::Object(
-            entries
-                .iter()
-                .map(|(t, v)| (t.key().to_string(), v.to_json()))
-                .collect(),
-        ),
+        Principal::Map(entries) => Value::Object(entries.iter().map(|(t, v)| (t.key().to_string(), v.to_json())).collect()),
     }
 }

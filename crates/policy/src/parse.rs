@@ -6,10 +6,7 @@ use serde_json::{Map, Value};
 use crate::condition::{ConditionBlock, ConditionOperator};
 use crate::error::{PolicyError, PolicyErrorKind as Kind};
 use crate::locate::{char_column, line_column, locate, Seg};
-use crate::model::{
-    ActionBlock, DocumentKind, Effect, Policy, Principal, PrincipalBlock, PrincipalType,
-    ResourceBlock, Statement, Values,
-};
+use crate::model::{ActionBlock, DocumentKind, Effect, Policy, Principal, PrincipalBlock, PrincipalType, ResourceBlock, Statement, Values};
 use crate::principal;
 use crate::version::version_problem;
 
@@ -26,11 +23,7 @@ struct Fail {
 type Parsed<T> = Result<T, Fail>;
 
 fn fail<T>(kind: Kind, message: impl Into<String>, path: &[Seg]) -> Parsed<T> {
-    Err(Fail {
-        kind,
-        message: message.into(),
-        path: path.to_vec(),
-    })
+    Err(Fail { kind, message: message.into(), path: path.to_vec() })
 }
 
 fn child(path: &[Seg], seg: Seg) -> Vec<Seg> {
@@ -57,11 +50,7 @@ impl Policy {
             return Err(PolicyError::new(Kind::NotAnObject, NOT_JSON_OBJECT));
         };
         document(&doc, kind).map_err(|f| {
-            let position = if f.path.is_empty() {
-                None
-            } else {
-                locate(text, &f.path)
-            };
+            let position = if f.path.is_empty() { None } else { locate(text, &f.path) };
             PolicyError::new(f.kind, f.message).at(position)
         })
     }
@@ -76,11 +65,7 @@ fn json_error(text: &str, e: &serde_json::Error) -> PolicyError {
         _ => full.as_str(),
     };
     let position = (e.line() > 0).then(|| (e.line(), char_column(text, e.line(), e.column())));
-    PolicyError::new(
-        Kind::InvalidJson,
-        format!("Policies must be valid JSON: {reason}"),
-    )
-    .at(position)
+    PolicyError::new(Kind::InvalidJson, format!("Policies must be valid JSON: {reason}")).at(position)
 }
 
 fn document(doc: &Map<String, Value>, kind: DocumentKind) -> Parsed<Policy> {
@@ -94,15 +79,8 @@ fn document(doc: &Map<String, Value>, kind: DocumentKind) -> Parsed<Policy> {
             (None, _) => None,
         },
     };
-    if let Some(unknown) = doc
-        .keys()
-        .find(|k| !matches!(k.as_str(), "Version" | "Id" | "Statement"))
-    {
-        return fail(
-            Kind::UnknownElement,
-            format!("Unknown field {unknown}"),
-            &[key(unknown)],
-        );
+    if let Some(unknown) = doc.keys().find(|k| !matches!(k.as_str(), "Version" | "Id" | "Statement")) {
+        return fail(Kind::UnknownElement, format!("Unknown field {unknown}"), &[key(unknown)]);
     }
     let id = match doc.get("Id") {
         None => None,
@@ -111,21 +89,9 @@ fn document(doc: &Map<String, Value>, kind: DocumentKind) -> Parsed<Policy> {
     };
     let root = [key("Statement")];
     let statements = match doc.get("Statement") {
-        None => {
-            return fail(
-                Kind::MissingStatement,
-                "Missing required field Statement",
-                &[],
-            )
-        }
+        None => return fail(Kind::MissingStatement, "Missing required field Statement", &[]),
         Some(Value::Object(s)) => vec![statement(s, kind, &root)?],
-        Some(Value::Array(list)) if list.is_empty() => {
-            return fail(
-                Kind::MissingStatement,
-                "Missing required field Statement",
-                &root,
-            )
-        }
+        Some(Value::Array(list)) if list.is_empty() => return fail(Kind::MissingStatement, "Missing required field Statement", &root),
         Some(Value::Array(list)) => list
             .iter()
             .enumerate()
@@ -133,49 +99,22 @@ fn document(doc: &Map<String, Value>, kind: DocumentKind) -> Parsed<Policy> {
                 let path = child(&root, Seg::Index(i));
                 match s {
                     Value::Object(s) => statement(s, kind, &path),
-                    _ => fail(
-                        Kind::NotAnObject,
-                        "Each statement must be a JSON object",
-                        &path,
-                    ),
+                    _ => fail(Kind::NotAnObject, "Each statement must be a JSON object", &path),
                 }
             })
             .collect::<Parsed<Vec<_>>>()?,
-        Some(_) => {
-            return fail(
-                Kind::NotAnObject,
-                "Statement must be an object or an array of objects",
-                &root,
-            )
-        }
+        Some(_) => return fail(Kind::NotAnObject, "Statement must be an object or an array of objects", &root),
     };
-    Ok(Policy {
-        version,
-        id,
-        statements,
-    })
+    Ok(Policy { version, id, statements })
 }
 
-const STATEMENT_FIELDS: [&str; 9] = [
-    "Sid",
-    "Effect",
-    "Principal",
-    "NotPrincipal",
-    "Action",
-    "NotAction",
-    "Resource",
-    "NotResource",
-    "Condition",
-];
+const STATEMENT_FIELDS: [&str; 9] =
+    ["Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"];
 
 fn statement(s: &Map<String, Value>, kind: DocumentKind, path: &[Seg]) -> Parsed<Statement> {
     let at = |k: &str| child(path, key(k));
     if let Some(unknown) = s.keys().find(|k| !STATEMENT_FIELDS.contains(&k.as_str())) {
-        return fail(
-            Kind::UnknownElement,
-            format!("Unknown field {unknown}"),
-            &at(unknown),
-        );
+        return fail(Kind::UnknownElement, format!("Unknown field {unknown}"), &at(unknown));
     }
 
     let sid = match s.get("Sid") {
@@ -189,20 +128,8 @@ fn statement(s: &Map<String, Value>, kind: DocumentKind, path: &[Seg]) -> Parsed
         None => return fail(Kind::MissingEffect, "Missing required field Effect", path),
         Some(Value::String(e)) if e == "Allow" => Effect::Allow,
         Some(Value::String(e)) if e == "Deny" => Effect::Deny,
-        Some(Value::String(e)) => {
-            return fail(
-                Kind::InvalidEffect,
-                format!("Invalid effect: {e}"),
-                &at("Effect"),
-            )
-        }
-        Some(other) => {
-            return fail(
-                Kind::InvalidEffect,
-                format!("Invalid effect: {other}"),
-                &at("Effect"),
-            )
-        }
+        Some(Value::String(e)) => return fail(Kind::InvalidEffect, format!("Invalid effect: {e}"), &at("Effect")),
+        Some(other) => return fail(Kind::InvalidEffect, format!("Invalid effect: {other}"), &at("Effect")),
     };
 
     let principal = principal_block(s, kind, path)?;
@@ -212,14 +139,7 @@ fn statement(s: &Map<String, Value>, kind: DocumentKind, path: &[Seg]) -> Parsed
         None => Vec::new(),
         Some(c) => conditions(c, &at("Condition"))?,
     };
-    Ok(Statement {
-        sid,
-        effect,
-        principal,
-        action,
-        resource,
-        conditions,
-    })
+    Ok(Statement { sid, effect, principal, action, resource, conditions })
 }
 
 /// Why a "string or array of strings" value was not one.
@@ -246,60 +166,33 @@ fn string_list(value: &Value, path: &[Seg]) -> Result<Values, ListProblem> {
 }
 
 /// Picks whichever of `name` / `Not{name}` is present; both is an error.
-fn one_of<'a>(
-    s: &'a Map<String, Value>,
-    name: &str,
-    path: &[Seg],
-    kind: Kind,
-) -> Parsed<Option<(bool, &'a Value, Vec<Seg>)>> {
+fn one_of<'a>(s: &'a Map<String, Value>, name: &str, path: &[Seg], kind: Kind) -> Parsed<Option<(bool, &'a Value, Vec<Seg>)>> {
     let not_name = format!("Not{name}");
     match (s.get(name), s.get(&not_name)) {
-        (Some(_), Some(_)) => fail(
-            kind,
-            format!("A statement cannot have both {name} and {not_name}"),
-            &child(path, key(&not_name)),
-        ),
+        (Some(_), Some(_)) => fail(kind, format!("A statement cannot have both {name} and {not_name}"), &child(path, key(&not_name))),
         (Some(v), None) => Ok(Some((false, v, child(path, key(name))))),
         (None, Some(v)) => Ok(Some((true, v, child(path, key(&not_name))))),
         (None, None) => Ok(None),
     }
 }
 
-fn principal_block(
-    s: &Map<String, Value>,
-    kind: DocumentKind,
-    path: &[Seg],
-) -> Parsed<Option<PrincipalBlock>> {
+fn principal_block(s: &Map<String, Value>, kind: DocumentKind, path: &[Seg]) -> Parsed<Option<PrincipalBlock>> {
     let found = one_of(s, "Principal", path, Kind::InvalidPrincipal)?;
     match (kind, found) {
         (DocumentKind::Identity, None) => Ok(None),
-        (DocumentKind::Identity, Some((_, _, at))) => fail(
-            Kind::PrincipalNotAllowed,
-            "Policy document should not specify a principal.",
-            &at,
-        ),
-        (_, None) => fail(
-            Kind::MissingPrincipal,
-            "Missing required field Principal",
-            path,
-        ),
+        (DocumentKind::Identity, Some((_, _, at))) => {
+            fail(Kind::PrincipalNotAllowed, "Policy document should not specify a principal.", &at)
+        }
+        (_, None) => fail(Kind::MissingPrincipal, "Missing required field Principal", path),
         (_, Some((negated, value, at))) => {
             let p = parse_principal(value, &at)?;
-            Ok(Some(if negated {
-                PrincipalBlock::NotPrincipal(p)
-            } else {
-                PrincipalBlock::Principal(p)
-            }))
+            Ok(Some(if negated { PrincipalBlock::NotPrincipal(p) } else { PrincipalBlock::Principal(p) }))
         }
     }
 }
 
 fn invalid_principal<T>(detail: String, path: &[Seg]) -> Parsed<T> {
-    fail(
-        Kind::InvalidPrincipal,
-        format!("Invalid principal in policy: {detail}"),
-        path,
-    )
+    fail(Kind::InvalidPrincipal, format!("Invalid principal in policy: {detail}"), path)
 }
 
 fn parse_principal(value: &Value, path: &[Seg]) -> Parsed<Principal> {
@@ -317,17 +210,11 @@ fn parse_principal(value: &Value, path: &[Seg]) -> Parsed<Principal> {
         let values = match string_list(v, &at) {
             Ok(values) => values,
             Err(ListProblem::Empty) => return invalid_principal(format!("{name:?}:[]"), &at),
-            Err(ListProblem::NotAString(at)) => {
-                return invalid_principal(format!("{name:?}:{v}"), &at)
-            }
+            Err(ListProblem::NotAString(at)) => return invalid_principal(format!("{name:?}:{v}"), &at),
         };
         for (i, item) in values.items.iter().enumerate() {
             if !principal::is_valid(kind, item) {
-                let at = if values.array {
-                    child(&at, Seg::Index(i))
-                } else {
-                    at.clone()
-                };
+                let at = if values.array { child(&at, Seg::Index(i)) } else { at.clone() };
                 return invalid_principal(format!("{name:?}:{item:?}"), &at);
             }
         }
@@ -345,13 +232,9 @@ fn valid_action(action: &str) -> bool {
         return false;
     };
     !service.is_empty()
-        && service
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && service.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'*' || b == b'?')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'*' || b == b'?')
 }
 
 fn action_block(s: &Map<String, Value>, kind: DocumentKind, path: &[Seg]) -> Parsed<ActionBlock> {
@@ -360,16 +243,8 @@ fn action_block(s: &Map<String, Value>, kind: DocumentKind, path: &[Seg]) -> Par
     };
     let values = match string_list(value, &at) {
         Ok(values) => values,
-        Err(ListProblem::Empty) => {
-            return fail(Kind::MissingAction, "Missing required field Action", &at)
-        }
-        Err(ListProblem::NotAString(at)) => {
-            return fail(
-                Kind::InvalidAction,
-                "Policy has invalid action: not a string",
-                &at,
-            )
-        }
+        Err(ListProblem::Empty) => return fail(Kind::MissingAction, "Missing required field Action", &at),
+        Err(ListProblem::NotAString(at)) => return fail(Kind::InvalidAction, "Policy has invalid action: not a string", &at),
     };
     for (i, action) in values.items.iter().enumerate() {
         let item_at = || {
@@ -380,17 +255,10 @@ fn action_block(s: &Map<String, Value>, kind: DocumentKind, path: &[Seg]) -> Par
             }
         };
         if !valid_action(action) {
-            return fail(
-                Kind::InvalidAction,
-                format!("Policy has invalid action: {action:?}"),
-                &item_at(),
-            );
+            return fail(Kind::InvalidAction, format!("Policy has invalid action: {action:?}"), &item_at());
         }
         // A trust policy governs assuming the role, nothing else.
-        let sts = action == "*"
-            || action
-                .get(..4)
-                .is_some_and(|p| p.eq_ignore_ascii_case("sts:"));
+        let sts = action == "*" || action.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("sts:"));
         if kind == DocumentKind::Trust && !sts {
             return fail(
                 Kind::InvalidAction,
@@ -399,85 +267,39 @@ fn action_block(s: &Map<String, Value>, kind: DocumentKind, path: &[Seg]) -> Par
             );
         }
     }
-    Ok(if negated {
-        ActionBlock::NotAction(values)
-    } else {
-        ActionBlock::Action(values)
-    })
+    Ok(if negated { ActionBlock::NotAction(values) } else { ActionBlock::Action(values) })
 }
 
-fn resource_block(
-    s: &Map<String, Value>,
-    kind: DocumentKind,
-    path: &[Seg],
-) -> Parsed<Option<ResourceBlock>> {
+fn resource_block(s: &Map<String, Value>, kind: DocumentKind, path: &[Seg]) -> Parsed<Option<ResourceBlock>> {
     let found = one_of(s, "Resource", path, Kind::InvalidResource)?;
     let (negated, value, at) = match (kind, found) {
         (DocumentKind::Trust, None) => return Ok(None),
         // IAM: "Has prohibited field Resource" in a trust policy.
         (DocumentKind::Trust, Some((negated, _, at))) => {
             let name = if negated { "NotResource" } else { "Resource" };
-            return fail(
-                Kind::InvalidResource,
-                format!("Has prohibited field {name}"),
-                &at,
-            );
+            return fail(Kind::InvalidResource, format!("Has prohibited field {name}"), &at);
         }
-        (_, None) => {
-            return fail(
-                Kind::MissingResource,
-                "Missing required field Resource",
-                path,
-            )
-        }
+        (_, None) => return fail(Kind::MissingResource, "Missing required field Resource", path),
         (_, Some(found)) => found,
     };
     let values = match string_list(value, &at) {
         Ok(values) => values,
-        Err(ListProblem::Empty) => {
-            return fail(
-                Kind::MissingResource,
-                "Missing required field Resource",
-                &at,
-            )
-        }
-        Err(ListProblem::NotAString(at)) => {
-            return fail(
-                Kind::InvalidResource,
-                "Policy has invalid resource: not a string",
-                &at,
-            )
-        }
+        Err(ListProblem::Empty) => return fail(Kind::MissingResource, "Missing required field Resource", &at),
+        Err(ListProblem::NotAString(at)) => return fail(Kind::InvalidResource, "Policy has invalid resource: not a string", &at),
     };
     for (i, resource) in values.items.iter().enumerate() {
         // "*" or an ARN; S3 checks further that it names the policy's bucket (the emulator's job).
         let valid = resource == "*" || (resource.len() > 4 && resource.starts_with("arn:"));
         if !valid {
-            let at = if values.array {
-                child(&at, Seg::Index(i))
-            } else {
-                at.clone()
-            };
-            return fail(
-                Kind::InvalidResource,
-                format!("Policy has invalid resource: {resource:?}"),
-                &at,
-            );
+            let at = if values.array { child(&at, Seg::Index(i)) } else { at.clone() };
+            return fail(Kind::InvalidResource, format!("Policy has invalid resource: {resource:?}"), &at);
         }
     }
-    Ok(Some(if negated {
-        ResourceBlock::NotResource(values)
-    } else {
-        ResourceBlock::Resource(values)
-    }))
+    Ok(Some(if negated { ResourceBlock::NotResource(values) } else { ResourceBlock::Resource(values) }))
 }
 
 fn invalid_condition<T>(detail: impl std::fmt::Display, path: &[Seg]) -> Parsed<T> {
-    fail(
-        Kind::InvalidCondition,
-        format!("Policy has an invalid condition: {detail}"),
-        path,
-    )
+    fail(Kind::InvalidCondition, format!("Policy has an invalid condition: {detail}"), path)
 }
 
 /// A condition value as text. IAM accepts JSON booleans and numbers here
@@ -512,23 +334,15 @@ fn conditions(value: &Value, path: &[Seg]) -> Parsed<Vec<ConditionBlock>> {
             }
             let values = match v {
                 Value::Array(items) => {
-                    let items = items
-                        .iter()
-                        .map(condition_value)
-                        .collect::<Option<Vec<_>>>();
+                    let items = items.iter().map(condition_value).collect::<Option<Vec<_>>>();
                     let Some(items) = items else {
-                        return invalid_condition(
-                            format!("bad value for {condition_key}"),
-                            &key_at,
-                        );
+                        return invalid_condition(format!("bad value for {condition_key}"), &key_at);
                     };
                     Values { items, array: true }
                 }
                 single => match condition_value(single) {
                     Some(item) => Values::one(item),
-                    None => {
-                        return invalid_condition(format!("bad value for {condition_key}"), &key_at)
-                    }
+                    None => return invalid_condition(format!("bad value for {condition_key}"), &key_at),
                 },
             };
             for item in &values.items {

@@ -43,26 +43,18 @@ pub(crate) fn classify_aws(value: &str) -> Option<AwsPrincipal<'_>> {
         if !partition.starts_with("aws") || !region.is_empty() || !is_account_id(account) {
             return None;
         }
-        let named = |prefix: &str| {
-            resource
-                .strip_prefix(prefix)
-                .is_some_and(|name| !name.is_empty() && !name.ends_with('/'))
-        };
+        let named = |prefix: &str| resource.strip_prefix(prefix).is_some_and(|name| !name.is_empty() && !name.ends_with('/'));
         return match *service {
             "iam" if *resource == "root" => Some(AwsPrincipal::Account(account)),
             "iam" if named("user/") || named("role/") => Some(AwsPrincipal::Exact(value)),
-            "sts" if named("assumed-role/") || named("federated-user/") => {
-                Some(AwsPrincipal::Exact(value))
-            }
+            "sts" if named("assumed-role/") || named("federated-user/") => Some(AwsPrincipal::Exact(value)),
             _ => None,
         };
     }
     // Unique ids of deleted users (AIDA...) and roles (AROA...).
     let unique_id = (value.starts_with("AIDA") || value.starts_with("AROA"))
         && value.len() >= 16
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        && value.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     unique_id.then_some(AwsPrincipal::Exact(value))
 }
 
@@ -70,9 +62,7 @@ pub(crate) fn classify_aws(value: &str) -> Option<AwsPrincipal<'_>> {
 pub(crate) fn is_valid(kind: PrincipalType, value: &str) -> bool {
     match kind {
         PrincipalType::Aws => classify_aws(value).is_some(),
-        PrincipalType::CanonicalUser => {
-            value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
-        }
+        PrincipalType::CanonicalUser => value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()),
         PrincipalType::Service | PrincipalType::Federated => {
             !value.is_empty() && !has_wildcard(value) && !value.chars().any(char::is_whitespace)
         }
@@ -123,16 +113,11 @@ fn identities(caller: &PrincipalInfo) -> Vec<Identity<'_>> {
 fn names(kind: PrincipalType, value: &str, identity: Identity<'_>, caller: &PrincipalInfo) -> bool {
     match (kind, identity) {
         (PrincipalType::Aws, _) if value == "*" => true,
-        (PrincipalType::Aws, Identity::Account(account)) => {
-            classify_aws(value) == Some(AwsPrincipal::Account(account))
+        (PrincipalType::Aws, Identity::Account(account)) => classify_aws(value) == Some(AwsPrincipal::Account(account)),
+        (PrincipalType::Aws, Identity::Arn(arn)) => classify_aws(value) == Some(AwsPrincipal::Exact(arn)),
+        (PrincipalType::CanonicalUser, Identity::Account(_)) => {
+            caller.canonical_id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(value))
         }
-        (PrincipalType::Aws, Identity::Arn(arn)) => {
-            classify_aws(value) == Some(AwsPrincipal::Exact(arn))
-        }
-        (PrincipalType::CanonicalUser, Identity::Account(_)) => caller
-            .canonical_id
-            .as_deref()
-            .is_some_and(|id| id.eq_ignore_ascii_case(value)),
         (PrincipalType::Service, Identity::Service(service)) => service == value,
         (PrincipalType::Federated, Identity::Arn(arn)) => arn == value,
         _ => false,
@@ -142,12 +127,7 @@ fn names(kind: PrincipalType, value: &str, identity: Identity<'_>, caller: &Prin
 fn principal_names(principal: &Principal, identity: Identity<'_>, caller: &PrincipalInfo) -> bool {
     match principal {
         Principal::Any => true,
-        Principal::Map(entries) => entries.iter().any(|(kind, values)| {
-            values
-                .items
-                .iter()
-                .any(|v| names(*kind, v, identity, caller))
-        }),
+        Principal::Map(entries) => entries.iter().any(|(kind, values)| values.items.iter().any(|v| names(*kind, v, identity, caller))),
     }
 }
 
@@ -170,7 +150,5 @@ pub(crate) fn principal_matches(principal: &Principal, caller: &PrincipalInfo) -
 /// users to list all of them; so the caller escapes the statement only when
 /// every identity it is known by is listed.
 pub(crate) fn not_principal_matches(principal: &Principal, caller: &PrincipalInfo) -> bool {
-    !identities(caller)
-        .into_iter()
-        .all(|id| principal_names(principal, id, caller))
+    !identities(caller).into_iter().all(|id| principal_names(principal, id, caller))
 }

@@ -43,9 +43,7 @@ const LOOK_ALIKES: &[(char, &str, &str)] = &[
 /// What is wrong with a Version value, or `None` if it is valid.
 pub(crate) fn version_problem(value: &Value) -> Option<String> {
     let Value::String(version) = value else {
-        return Some(format!(
-            "\"Version\" must be a string, one of {VALID_VERSIONS:?}; found {value}"
-        ));
+        return Some(format!("\"Version\" must be a string, one of {VALID_VERSIONS:?}; found {value}"));
     };
     if VALID_VERSIONS.contains(&version.as_str()) {
         return None;
@@ -54,26 +52,16 @@ pub(crate) fn version_problem(value: &Value) -> Option<String> {
     if let Some((position, c)) = version.chars().enumerate().find(|(_, c)| !c.is_ascii()) {
         let code = format!("U+{:04X}", u32::from(c));
         match LOOK_ALIKES.iter().find(|(l, _, _)| *l == c) {
-            Some((_, name, "nothing")) => message.push_str(&format!(
-                ": character {} is {code} {name}, which should not be there",
-                position + 1
-            )),
-            Some((_, name, imitates)) => message.push_str(&format!(
-                ": character {} is {code} {name}, not \"{imitates}\"",
-                position + 1
-            )),
-            None => message.push_str(&format!(
-                ": character {} is {code}, which is not ASCII",
-                position + 1
-            )),
+            Some((_, name, "nothing")) => {
+                message.push_str(&format!(": character {} is {code} {name}, which should not be there", position + 1))
+            }
+            Some((_, name, imitates)) => message.push_str(&format!(": character {} is {code} {name}, not \"{imitates}\"", position + 1)),
+            None => message.push_str(&format!(": character {} is {code}, which is not ASCII", position + 1)),
         }
     } else if VALID_VERSIONS.contains(&version.trim()) {
         message.push_str(": remove the surrounding whitespace");
     } else {
-        message.push_str(&format!(
-            "; it must be one of \"{}\" or \"{}\"",
-            VALID_VERSIONS[0], VALID_VERSIONS[1]
-        ));
+        message.push_str(&format!("; it must be one of \"{}\" or \"{}\"", VALID_VERSIONS[0], VALID_VERSIONS[1]));
     }
     Some(message)
 }
@@ -88,10 +76,7 @@ pub(crate) fn version_problem(value: &Value) -> Option<String> {
 pub fn find_version_problem(text: &str) -> Option<PolicyError> {
     let path = [Seg::Key("Version".to_string())];
     let offset = locate_offset(text, &path)?;
-    let value = serde_json::Deserializer::from_str(text.get(offset..)?)
-        .into_iter::<Value>()
-        .next()?
-        .ok()?;
+    let value = serde_json::Deserializer::from_str(text.get(offset..)?).into_iter::<Value>().next()?.ok()?;
     let message = version_problem(&value)?;
     let position = line_column(text, offset);
     Some(PolicyError::new(PolicyErrorKind::InvalidVersion, message).at(Some(position)))

@@ -308,17 +308,7 @@ fn case(
     resource: impl Into<String>,
     expect: Decision,
 ) -> Case {
-    Case {
-        what,
-        doc: doc.into(),
-        kind,
-        who,
-        action,
-        resource: resource.into(),
-        ctx: Vec::new(),
-        expect,
-        matched: None,
-    }
+    Case { what, doc: doc.into(), kind, who, action, resource: resource.into(), ctx: Vec::new(), expect, matched: None }
 }
 
 impl Case {
@@ -353,67 +343,18 @@ fn cases() -> Vec<Case> {
     vec![
         // -- Read/write one bucket (identity policy) --
         // ListBucket is allowed on the bucket ARN, reported by its Sid.
-        case(
-            "rw: ListBucket on bucket",
-            S3_RW_BUCKET,
-            Identity,
-            alice(),
-            "s3:ListBucket",
-            "arn:aws:s3:::bucket-name",
-            Allow,
-        )
-        .matched(&[0]),
+        case("rw: ListBucket on bucket", S3_RW_BUCKET, Identity, alice(), "s3:ListBucket", "arn:aws:s3:::bucket-name", Allow).matched(&[0]),
         // `s3:*Object` covers GetObject; actions match case-insensitively.
-        case(
-            "rw: action wildcard, any case",
-            S3_RW_BUCKET,
-            Identity,
-            alice(),
-            "S3:getobject",
-            "arn:aws:s3:::bucket-name/a/b",
-            Allow,
-        )
-        .matched(&[1]),
+        case("rw: action wildcard, any case", S3_RW_BUCKET, Identity, alice(), "S3:getobject", "arn:aws:s3:::bucket-name/a/b", Allow)
+            .matched(&[1]),
         // `s3:*Object` does not cover GetObjectAcl.
-        case(
-            "rw: wildcard suffix must match",
-            S3_RW_BUCKET,
-            Identity,
-            alice(),
-            "s3:GetObjectAcl",
-            "arn:aws:s3:::bucket-name/a",
-            NA,
-        ),
+        case("rw: wildcard suffix must match", S3_RW_BUCKET, Identity, alice(), "s3:GetObjectAcl", "arn:aws:s3:::bucket-name/a", NA),
         // ListBucket is granted on the bucket, not on objects.
-        case(
-            "rw: bucket vs object ARN",
-            S3_RW_BUCKET,
-            Identity,
-            alice(),
-            "s3:ListBucket",
-            "arn:aws:s3:::bucket-name/a",
-            NA,
-        ),
+        case("rw: bucket vs object ARN", S3_RW_BUCKET, Identity, alice(), "s3:ListBucket", "arn:aws:s3:::bucket-name/a", NA),
         // Resource matching is case-sensitive.
-        case(
-            "rw: resource case-sensitive",
-            S3_RW_BUCKET,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::Bucket-Name/a",
-            NA,
-        ),
+        case("rw: resource case-sensitive", S3_RW_BUCKET, Identity, alice(), "s3:GetObject", "arn:aws:s3:::Bucket-Name/a", NA),
         // Another bucket whose name merely starts the same is not covered.
-        case(
-            "rw: other bucket",
-            S3_RW_BUCKET,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::bucket-name2/a",
-            NA,
-        ),
+        case("rw: other bucket", S3_RW_BUCKET, Identity, alice(), "s3:GetObject", "arn:aws:s3:::bucket-name2/a", NA),
         // -- Home directories with ${aws:username} --
         // The user may work in their own folder.
         case(
@@ -459,41 +400,17 @@ fn cases() -> Vec<Case> {
         )
         .ctx("aws:username", &["a*"]),
         // ListBucket with prefix "home/" is allowed (StringLike, one of several values).
-        case(
-            "home: list home/",
-            S3_HOME_DIRECTORY,
-            Identity,
-            alice(),
-            "s3:ListBucket",
-            "arn:aws:s3:::amzn-s3-demo-bucket",
-            Allow,
-        )
-        .ctx("s3:prefix", &["home/"])
-        .ctx("aws:username", &["alice"]),
+        case("home: list home/", S3_HOME_DIRECTORY, Identity, alice(), "s3:ListBucket", "arn:aws:s3:::amzn-s3-demo-bucket", Allow)
+            .ctx("s3:prefix", &["home/"])
+            .ctx("aws:username", &["alice"]),
         // ListBucket with the user's own prefix (variable inside a StringLike value).
-        case(
-            "home: list own prefix",
-            S3_HOME_DIRECTORY,
-            Identity,
-            alice(),
-            "s3:ListBucket",
-            "arn:aws:s3:::amzn-s3-demo-bucket",
-            Allow,
-        )
-        .ctx("s3:prefix", &["home/alice/docs"])
-        .ctx("AWS:UserName", &["alice"]),
+        case("home: list own prefix", S3_HOME_DIRECTORY, Identity, alice(), "s3:ListBucket", "arn:aws:s3:::amzn-s3-demo-bucket", Allow)
+            .ctx("s3:prefix", &["home/alice/docs"])
+            .ctx("AWS:UserName", &["alice"]),
         // ListBucket with another user's prefix is not allowed.
-        case(
-            "home: list other prefix",
-            S3_HOME_DIRECTORY,
-            Identity,
-            alice(),
-            "s3:ListBucket",
-            "arn:aws:s3:::amzn-s3-demo-bucket",
-            NA,
-        )
-        .ctx("s3:prefix", &["home/bob/"])
-        .ctx("aws:username", &["alice"]),
+        case("home: list other prefix", S3_HOME_DIRECTORY, Identity, alice(), "s3:ListBucket", "arn:aws:s3:::amzn-s3-demo-bucket", NA)
+            .ctx("s3:prefix", &["home/bob/"])
+            .ctx("aws:username", &["alice"]),
         // Missing s3:prefix makes the positive StringLike false.
         case(
             "home: list without prefix key",
@@ -518,252 +435,75 @@ fn cases() -> Vec<Case> {
         .ctx("aws:username", &["alice"]),
         // -- MFA (NotAction + BoolIfExists) --
         // No MFA key at all: BoolIfExists is true, the Deny applies and wins over the Allow.
-        case(
-            "mfa: missing key denies",
-            DENY_WITHOUT_MFA,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            Deny,
-        )
-        .matched(&[1]),
+        case("mfa: missing key denies", DENY_WITHOUT_MFA, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", Deny).matched(&[1]),
         // MFA present: only the Allow matches.
-        case(
-            "mfa: present allows",
-            DENY_WITHOUT_MFA,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            Allow,
-        )
-        .ctx("aws:MultiFactorAuthPresent", &["true"])
-        .matched(&[0]),
+        case("mfa: present allows", DENY_WITHOUT_MFA, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", Allow)
+            .ctx("aws:MultiFactorAuthPresent", &["true"])
+            .matched(&[0]),
         // MFA false: denied.
-        case(
-            "mfa: false denies",
-            DENY_WITHOUT_MFA,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            Deny,
-        )
-        .ctx("aws:MultiFactorAuthPresent", &["false"]),
+        case("mfa: false denies", DENY_WITHOUT_MFA, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", Deny)
+            .ctx("aws:MultiFactorAuthPresent", &["false"]),
         // Actions listed in NotAction escape the Deny (and nothing allows them).
-        case(
-            "mfa: NotAction exempts",
-            DENY_WITHOUT_MFA,
-            Identity,
-            alice(),
-            "iam:EnableMFADevice",
-            "*",
-            NA,
-        ),
+        case("mfa: NotAction exempts", DENY_WITHOUT_MFA, Identity, alice(), "iam:EnableMFADevice", "*", NA),
         // -- Region restriction (StringNotEquals) --
         // An allowed region: the Deny does not apply.
-        case(
-            "region: inside",
-            DENY_OUTSIDE_REGIONS,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            Allow,
-        )
-        .ctx("aws:RequestedRegion", &["eu-west-1"]),
+        case("region: inside", DENY_OUTSIDE_REGIONS, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", Allow)
+            .ctx("aws:RequestedRegion", &["eu-west-1"]),
         // Another region: denied.
-        case(
-            "region: outside",
-            DENY_OUTSIDE_REGIONS,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            Deny,
-        )
-        .ctx("aws:RequestedRegion", &["us-east-1"]),
+        case("region: outside", DENY_OUTSIDE_REGIONS, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", Deny)
+            .ctx("aws:RequestedRegion", &["us-east-1"]),
         // Key missing: StringNotEquals evaluates to true, so denied.
-        case(
-            "region: missing key",
-            DENY_OUTSIDE_REGIONS,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            Deny,
-        ),
+        case("region: missing key", DENY_OUTSIDE_REGIONS, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", Deny),
         // iam:* is excluded from the Deny by NotAction (and not allowed either).
-        case(
-            "region: NotAction wildcard",
-            DENY_OUTSIDE_REGIONS,
-            Identity,
-            alice(),
-            "iam:ListUsers",
-            "*",
-            NA,
-        )
-        .ctx("aws:RequestedRegion", &["us-east-1"]),
+        case("region: NotAction wildcard", DENY_OUTSIDE_REGIONS, Identity, alice(), "iam:ListUsers", "*", NA)
+            .ctx("aws:RequestedRegion", &["us-east-1"]),
         // -- Dates --
         // Inside the range.
-        case(
-            "date: inside",
-            DATE_RANGE,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            Allow,
-        )
-        .ctx("aws:CurrentTime", &["2020-05-01T12:00:00Z"]),
+        case("date: inside", DATE_RANGE, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", Allow)
+            .ctx("aws:CurrentTime", &["2020-05-01T12:00:00Z"]),
         // After the range.
-        case(
-            "date: after",
-            DATE_RANGE,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            NA,
-        )
-        .ctx("aws:CurrentTime", &["2020-07-01T00:00:00Z"]),
+        case("date: after", DATE_RANGE, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", NA)
+            .ctx("aws:CurrentTime", &["2020-07-01T00:00:00Z"]),
         // Both operators must hold (AND across operators): before the range fails one.
-        case(
-            "date: before",
-            DATE_RANGE,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            NA,
-        )
-        .ctx("aws:CurrentTime", &["2019-12-31T00:00:00Z"]),
+        case("date: before", DATE_RANGE, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", NA)
+            .ctx("aws:CurrentTime", &["2019-12-31T00:00:00Z"]),
         // -- IP addresses --
         // Inside a listed network: NotIpAddress false, no Deny.
-        case(
-            "ip: inside",
-            DENY_BY_IP,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            NA,
-        )
-        .ctx("aws:SourceIp", &["203.0.113.9"])
-        .ctx("aws:ViaAWSService", &["false"]),
+        case("ip: inside", DENY_BY_IP, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", NA)
+            .ctx("aws:SourceIp", &["203.0.113.9"])
+            .ctx("aws:ViaAWSService", &["false"]),
         // Outside: denied (both keys of the statement's conditions hold).
-        case(
-            "ip: outside",
-            DENY_BY_IP,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            Deny,
-        )
-        .ctx("aws:SourceIp", &["198.51.100.1"])
-        .ctx("aws:ViaAWSService", &["false"]),
+        case("ip: outside", DENY_BY_IP, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", Deny)
+            .ctx("aws:SourceIp", &["198.51.100.1"])
+            .ctx("aws:ViaAWSService", &["false"]),
         // Via an AWS service: the Bool condition fails, so the Deny does not apply.
-        case(
-            "ip: via service",
-            DENY_BY_IP,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::b/k",
-            NA,
-        )
-        .ctx("aws:SourceIp", &["198.51.100.1"])
-        .ctx("aws:ViaAWSService", &["true"]),
+        case("ip: via service", DENY_BY_IP, Identity, alice(), "s3:GetObject", "arn:aws:s3:::b/k", NA)
+            .ctx("aws:SourceIp", &["198.51.100.1"])
+            .ctx("aws:ViaAWSService", &["true"]),
         // -- Multi-valued keys --
         // ForAllValues: every sent key is allowed.
-        case(
-            "tags: all allowed",
-            TAG_KEYS,
-            Identity,
-            alice(),
-            "s3:PutObjectTagging",
-            "*",
-            Allow,
-        )
-        .ctx("aws:TagKeys", &["environment", "cost-center"]),
+        case("tags: all allowed", TAG_KEYS, Identity, alice(), "s3:PutObjectTagging", "*", Allow)
+            .ctx("aws:TagKeys", &["environment", "cost-center"]),
         // ForAllValues: one key outside the set fails.
-        case(
-            "tags: one extra key",
-            TAG_KEYS,
-            Identity,
-            alice(),
-            "s3:PutObjectTagging",
-            "*",
-            NA,
-        )
-        .ctx("aws:TagKeys", &["environment", "owner"]),
+        case("tags: one extra key", TAG_KEYS, Identity, alice(), "s3:PutObjectTagging", "*", NA)
+            .ctx("aws:TagKeys", &["environment", "owner"]),
         // ForAllValues over no keys at all is vacuously true.
-        case(
-            "tags: no keys",
-            TAG_KEYS,
-            Identity,
-            alice(),
-            "s3:PutObjectTagging",
-            "*",
-            Allow,
-        ),
+        case("tags: no keys", TAG_KEYS, Identity, alice(), "s3:PutObjectTagging", "*", Allow),
         // ForAnyValue: one matching key suffices.
-        case(
-            "tags: any dept key",
-            TAG_KEYS,
-            Identity,
-            alice(),
-            "s3:PutBucketTagging",
-            "*",
-            Allow,
-        )
-        .ctx("aws:TagKeys", &["owner", "dept-42"]),
+        case("tags: any dept key", TAG_KEYS, Identity, alice(), "s3:PutBucketTagging", "*", Allow)
+            .ctx("aws:TagKeys", &["owner", "dept-42"]),
         // ForAnyValue over no keys is false.
-        case(
-            "tags: any over nothing",
-            TAG_KEYS,
-            Identity,
-            alice(),
-            "s3:PutBucketTagging",
-            "*",
-            NA,
-        ),
+        case("tags: any over nothing", TAG_KEYS, Identity, alice(), "s3:PutBucketTagging", "*", NA),
         // -- Numbers --
         // max-keys 5 <= 10.
-        case(
-            "numeric: within",
-            MAX_KEYS,
-            Identity,
-            alice(),
-            "s3:ListBucket",
-            "arn:aws:s3:::amzn-s3-demo-bucket",
-            Allow,
-        )
-        .ctx("s3:max-keys", &["5"]),
+        case("numeric: within", MAX_KEYS, Identity, alice(), "s3:ListBucket", "arn:aws:s3:::amzn-s3-demo-bucket", Allow)
+            .ctx("s3:max-keys", &["5"]),
         // max-keys 1000 > 10.
-        case(
-            "numeric: above",
-            MAX_KEYS,
-            Identity,
-            alice(),
-            "s3:ListBucket",
-            "arn:aws:s3:::amzn-s3-demo-bucket",
-            NA,
-        )
-        .ctx("s3:max-keys", &["1000"]),
+        case("numeric: above", MAX_KEYS, Identity, alice(), "s3:ListBucket", "arn:aws:s3:::amzn-s3-demo-bucket", NA)
+            .ctx("s3:max-keys", &["1000"]),
         // A non-numeric request value never matches.
-        case(
-            "numeric: garbage",
-            MAX_KEYS,
-            Identity,
-            alice(),
-            "s3:ListBucket",
-            "arn:aws:s3:::amzn-s3-demo-bucket",
-            NA,
-        )
-        .ctx("s3:max-keys", &["ten"]),
+        case("numeric: garbage", MAX_KEYS, Identity, alice(), "s3:ListBucket", "arn:aws:s3:::amzn-s3-demo-bucket", NA)
+            .ctx("s3:max-keys", &["ten"]),
         // -- Null and IgnoreCase --
         // Long-term keys (no aws:TokenIssueTime): Null "true" holds, Deny wins.
         case(
@@ -793,25 +533,9 @@ fn cases() -> Vec<Case> {
         .ctx("aws:TokenIssueTime", &["2024-01-01T00:00:00Z"]),
         // -- NotResource --
         // Any object outside the secret bucket.
-        case(
-            "notresource: elsewhere",
-            NOT_RESOURCE,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::public/x",
-            Allow,
-        ),
+        case("notresource: elsewhere", NOT_RESOURCE, Identity, alice(), "s3:GetObject", "arn:aws:s3:::public/x", Allow),
         // The secret bucket's objects are excluded.
-        case(
-            "notresource: excluded",
-            NOT_RESOURCE,
-            Identity,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::secret-bucket/x",
-            NA,
-        ),
+        case("notresource: excluded", NOT_RESOURCE, Identity, alice(), "s3:GetObject", "arn:aws:s3:::secret-bucket/x", NA),
         // -- Public read bucket policy --
         // Anonymous callers match Principal "*".
         case(
@@ -900,70 +624,30 @@ fn cases() -> Vec<Case> {
         .ctx("s3:x-amz-acl", &["bucket-owner-full-control"]),
         // -- Guard statements in a bucket policy --
         // TLS, right network, account A (bare 12-digit account id): allowed.
-        case(
-            "guards: good request",
-            BUCKET_GUARDS,
-            Resource,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::guarded/a",
-            Allow,
-        )
-        .ctx("aws:SecureTransport", &["true"])
-        .ctx("aws:SourceIp", &["192.0.2.10"])
-        .matched(&[0]),
+        case("guards: good request", BUCKET_GUARDS, Resource, alice(), "s3:GetObject", "arn:aws:s3:::guarded/a", Allow)
+            .ctx("aws:SecureTransport", &["true"])
+            .ctx("aws:SourceIp", &["192.0.2.10"])
+            .matched(&[0]),
         // Plain HTTP: denied by the JSON-boolean condition.
-        case(
-            "guards: http denied",
-            BUCKET_GUARDS,
-            Resource,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::guarded/a",
-            Deny,
-        )
-        .ctx("aws:SecureTransport", &["false"])
-        .ctx("aws:SourceIp", &["192.0.2.10"])
-        .matched(&[1]),
+        case("guards: http denied", BUCKET_GUARDS, Resource, alice(), "s3:GetObject", "arn:aws:s3:::guarded/a", Deny)
+            .ctx("aws:SecureTransport", &["false"])
+            .ctx("aws:SourceIp", &["192.0.2.10"])
+            .matched(&[1]),
         // HTTP from a foreign network: both Deny statements are reported.
-        case(
-            "guards: all denies reported",
-            BUCKET_GUARDS,
-            Resource,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::guarded/a",
-            Deny,
-        )
-        .ctx("aws:SecureTransport", &["false"])
-        .ctx("aws:SourceIp", &["198.51.100.7"])
-        .matched(&[1, 2]),
+        case("guards: all denies reported", BUCKET_GUARDS, Resource, alice(), "s3:GetObject", "arn:aws:s3:::guarded/a", Deny)
+            .ctx("aws:SecureTransport", &["false"])
+            .ctx("aws:SourceIp", &["198.51.100.7"])
+            .matched(&[1, 2]),
         // The secret prefix without MFA: Null "true" holds.
-        case(
-            "guards: secret without mfa",
-            BUCKET_GUARDS,
-            Resource,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::guarded/secret/plan",
-            Deny,
-        )
-        .ctx("aws:SecureTransport", &["true"])
-        .ctx("aws:SourceIp", &["192.0.2.10"])
-        .matched(&[3]),
+        case("guards: secret without mfa", BUCKET_GUARDS, Resource, alice(), "s3:GetObject", "arn:aws:s3:::guarded/secret/plan", Deny)
+            .ctx("aws:SecureTransport", &["true"])
+            .ctx("aws:SourceIp", &["192.0.2.10"])
+            .matched(&[3]),
         // The secret prefix with MFA: allowed.
-        case(
-            "guards: secret with mfa",
-            BUCKET_GUARDS,
-            Resource,
-            alice(),
-            "s3:GetObject",
-            "arn:aws:s3:::guarded/secret/plan",
-            Allow,
-        )
-        .ctx("aws:SecureTransport", &["true"])
-        .ctx("aws:SourceIp", &["192.0.2.10"])
-        .ctx("aws:MultiFactorAuthAge", &["30"]),
+        case("guards: secret with mfa", BUCKET_GUARDS, Resource, alice(), "s3:GetObject", "arn:aws:s3:::guarded/secret/plan", Allow)
+            .ctx("aws:SecureTransport", &["true"])
+            .ctx("aws:SourceIp", &["192.0.2.10"])
+            .ctx("aws:MultiFactorAuthAge", &["30"]),
         // -- Service principal with SourceArn / SourceAccount --
         // The logging service for the right source.
         case(
@@ -1002,82 +686,26 @@ fn cases() -> Vec<Case> {
         .ctx("aws:SourceArn", &["arn:aws:s3:::source-logs"])
         .ctx("aws:SourceAccount", &["111111111111"]),
         // A user of the source account is not the service.
-        case(
-            "logging: user is not service",
-            LOGGING_SERVICE,
-            Resource,
-            alice(),
-            "s3:PutObject",
-            "arn:aws:s3:::log-bucket/logs/1",
-            NA,
-        )
-        .ctx("aws:SourceArn", &["arn:aws:s3:::source-logs"])
-        .ctx("aws:SourceAccount", &["111111111111"]),
+        case("logging: user is not service", LOGGING_SERVICE, Resource, alice(), "s3:PutObject", "arn:aws:s3:::log-bucket/logs/1", NA)
+            .ctx("aws:SourceArn", &["arn:aws:s3:::source-logs"])
+            .ctx("aws:SourceAccount", &["111111111111"]),
         // -- Encryption header (StringNotEquals with a missing key) --
         // SSE-KMS header present: allowed.
-        case(
-            "sse: kms header",
-            REQUIRE_SSE_KMS,
-            Resource,
-            alice(),
-            "s3:PutObject",
-            "arn:aws:s3:::enc-bucket/k",
-            Allow,
-        )
-        .ctx("s3:x-amz-server-side-encryption", &["aws:kms"]),
+        case("sse: kms header", REQUIRE_SSE_KMS, Resource, alice(), "s3:PutObject", "arn:aws:s3:::enc-bucket/k", Allow)
+            .ctx("s3:x-amz-server-side-encryption", &["aws:kms"]),
         // AES256: denied.
-        case(
-            "sse: wrong header",
-            REQUIRE_SSE_KMS,
-            Resource,
-            alice(),
-            "s3:PutObject",
-            "arn:aws:s3:::enc-bucket/k",
-            Deny,
-        )
-        .ctx("s3:x-amz-server-side-encryption", &["AES256"]),
+        case("sse: wrong header", REQUIRE_SSE_KMS, Resource, alice(), "s3:PutObject", "arn:aws:s3:::enc-bucket/k", Deny)
+            .ctx("s3:x-amz-server-side-encryption", &["AES256"]),
         // No header: StringNotEquals is true for a missing key, so denied.
-        case(
-            "sse: no header",
-            REQUIRE_SSE_KMS,
-            Resource,
-            alice(),
-            "s3:PutObject",
-            "arn:aws:s3:::enc-bucket/k",
-            Deny,
-        ),
+        case("sse: no header", REQUIRE_SSE_KMS, Resource, alice(), "s3:PutObject", "arn:aws:s3:::enc-bucket/k", Deny),
         // -- CanonicalUser --
         // A caller of the account with that canonical id.
-        case(
-            "canonical: matches",
-            CANONICAL_USER,
-            Resource,
-            user(A, "cdn"),
-            "s3:GetObject",
-            "arn:aws:s3:::cdn-bucket/i.png",
-            Allow,
-        ),
+        case("canonical: matches", CANONICAL_USER, Resource, user(A, "cdn"), "s3:GetObject", "arn:aws:s3:::cdn-bucket/i.png", Allow),
         // A caller of another account.
-        case(
-            "canonical: other account",
-            CANONICAL_USER,
-            Resource,
-            user(B, "cdn"),
-            "s3:GetObject",
-            "arn:aws:s3:::cdn-bucket/i.png",
-            NA,
-        ),
+        case("canonical: other account", CANONICAL_USER, Resource, user(B, "cdn"), "s3:GetObject", "arn:aws:s3:::cdn-bucket/i.png", NA),
         // -- NotPrincipal --
         // Bob (and his account listed): not denied.
-        case(
-            "notprincipal: Bob exempt",
-            NOT_PRINCIPAL_BOB,
-            Resource,
-            bob_444(),
-            "s3:GetObject",
-            "arn:aws:s3:::BUCKETNAME/x",
-            NA,
-        ),
+        case("notprincipal: Bob exempt", NOT_PRINCIPAL_BOB, Resource, bob_444(), "s3:GetObject", "arn:aws:s3:::BUCKETNAME/x", NA),
         // Anyone else: denied.
         case(
             "notprincipal: others denied",
@@ -1089,15 +717,7 @@ fn cases() -> Vec<Case> {
             Deny,
         ),
         // Anonymous: denied.
-        case(
-            "notprincipal: anonymous denied",
-            NOT_PRINCIPAL_BOB,
-            Resource,
-            anonymous(),
-            "s3:GetObject",
-            "arn:aws:s3:::BUCKETNAME/x",
-            Deny,
-        ),
+        case("notprincipal: anonymous denied", NOT_PRINCIPAL_BOB, Resource, anonymous(), "s3:GetObject", "arn:aws:s3:::BUCKETNAME/x", Deny),
         // Only Bob's ARN listed: his account is denied, so Bob is too.
         case(
             "notprincipal: account must be listed",
@@ -1113,12 +733,7 @@ fn cases() -> Vec<Case> {
             "notprincipal: session exempt",
             NOT_PRINCIPAL_SESSION,
             Resource,
-            session(
-                "444455556666",
-                "/",
-                "cross-account-read-only-role",
-                "cross-account-audit-app",
-            ),
+            session("444455556666", "/", "cross-account-read-only-role", "cross-account-audit-app"),
             "s3:GetObject",
             "arn:aws:s3:::Bucket_AccountAudit/x",
             NA,
@@ -1128,57 +743,20 @@ fn cases() -> Vec<Case> {
             "notprincipal: other session denied",
             NOT_PRINCIPAL_SESSION,
             Resource,
-            session(
-                "444455556666",
-                "/",
-                "cross-account-read-only-role",
-                "other-app",
-            ),
+            session("444455556666", "/", "cross-account-read-only-role", "other-app"),
             "s3:GetObject",
             "arn:aws:s3:::Bucket_AccountAudit/x",
             Deny,
         ),
         // -- The guide: trust policy --
         // S3 may assume the replication role.
-        case(
-            "guide trust: s3 assumes",
-            trust.clone(),
-            Trust,
-            s3.clone(),
-            "sts:AssumeRole",
-            role_arn_a.clone(),
-            Allow,
-        ),
+        case("guide trust: s3 assumes", trust.clone(), Trust, s3.clone(), "sts:AssumeRole", role_arn_a.clone(), Allow),
         // EC2 may not.
-        case(
-            "guide trust: ec2 cannot",
-            trust.clone(),
-            Trust,
-            service("ec2.amazonaws.com"),
-            "sts:AssumeRole",
-            role_arn_a.clone(),
-            NA,
-        ),
+        case("guide trust: ec2 cannot", trust.clone(), Trust, service("ec2.amazonaws.com"), "sts:AssumeRole", role_arn_a.clone(), NA),
         // A user of the same account is not named.
-        case(
-            "guide trust: user not named",
-            trust.clone(),
-            Trust,
-            alice(),
-            "sts:AssumeRole",
-            role_arn_a.clone(),
-            NA,
-        ),
+        case("guide trust: user not named", trust.clone(), Trust, alice(), "sts:AssumeRole", role_arn_a.clone(), NA),
         // Only sts:AssumeRole is granted.
-        case(
-            "guide trust: other sts action",
-            trust,
-            Trust,
-            s3.clone(),
-            "sts:TagSession",
-            role_arn_a.clone(),
-            NA,
-        ),
+        case("guide trust: other sts action", trust, Trust, s3.clone(), "sts:TagSession", role_arn_a.clone(), NA),
         // -- The guide: role permission policy --
         // Source reads on objects.
         case(
@@ -1255,16 +833,8 @@ fn cases() -> Vec<Case> {
         )
         .matched(&[0]),
         // `s3:List*` covers ListBucketVersions on the bucket.
-        case(
-            "guide bucket: s3:List*",
-            bucket_policy.clone(),
-            Resource,
-            replication_role(),
-            "s3:ListBucketVersions",
-            dst.clone(),
-            Allow,
-        )
-        .matched(&[1]),
+        case("guide bucket: s3:List*", bucket_policy.clone(), Resource, replication_role(), "s3:ListBucketVersions", dst.clone(), Allow)
+            .matched(&[1]),
         // Reading replicas is not granted.
         case(
             "guide bucket: GetObject not granted",
@@ -1286,49 +856,17 @@ fn cases() -> Vec<Case> {
             NA,
         ),
         // Another user of account A is not the role.
-        case(
-            "guide bucket: other principal of A",
-            bucket_policy,
-            Resource,
-            alice(),
-            "s3:ReplicateObject",
-            dst_obj,
-            NA,
-        ),
+        case("guide bucket: other principal of A", bucket_policy, Resource, alice(), "s3:ReplicateObject", dst_obj, NA),
         // -- Trust policies --
         // Account B's users, with the external id.
-        case(
-            "trust B: external id",
-            TRUST_ACCOUNT_B_EXTERNAL_ID,
-            Trust,
-            user(B, "ops"),
-            "sts:AssumeRole",
-            role_arn_a.clone(),
-            Allow,
-        )
-        .ctx("sts:ExternalId", &["Unique-ID-12345"]),
+        case("trust B: external id", TRUST_ACCOUNT_B_EXTERNAL_ID, Trust, user(B, "ops"), "sts:AssumeRole", role_arn_a.clone(), Allow)
+            .ctx("sts:ExternalId", &["Unique-ID-12345"]),
         // Wrong external id.
-        case(
-            "trust B: wrong external id",
-            TRUST_ACCOUNT_B_EXTERNAL_ID,
-            Trust,
-            user(B, "ops"),
-            "sts:AssumeRole",
-            role_arn_a.clone(),
-            NA,
-        )
-        .ctx("sts:ExternalId", &["guess"]),
+        case("trust B: wrong external id", TRUST_ACCOUNT_B_EXTERNAL_ID, Trust, user(B, "ops"), "sts:AssumeRole", role_arn_a.clone(), NA)
+            .ctx("sts:ExternalId", &["guess"]),
         // Account C is not trusted.
-        case(
-            "trust B: other account",
-            TRUST_ACCOUNT_B_EXTERNAL_ID,
-            Trust,
-            user(C, "ops"),
-            "sts:AssumeRole",
-            role_arn_a.clone(),
-            NA,
-        )
-        .ctx("sts:ExternalId", &["Unique-ID-12345"]),
+        case("trust B: other account", TRUST_ACCOUNT_B_EXTERNAL_ID, Trust, user(C, "ops"), "sts:AssumeRole", role_arn_a.clone(), NA)
+            .ctx("sts:ExternalId", &["Unique-ID-12345"]),
         // S3 for the right account; SourceArn absent is fine with ArnLikeIfExists.
         case(
             "trust s3: source account, no source arn",
@@ -1341,17 +879,9 @@ fn cases() -> Vec<Case> {
         )
         .ctx("aws:SourceAccount", &["111111111111"]),
         // S3 with a SourceArn outside the pattern.
-        case(
-            "trust s3: wrong source arn",
-            TRUST_S3_CONFUSED_DEPUTY,
-            Trust,
-            s3.clone(),
-            "sts:AssumeRole",
-            role_arn_a.clone(),
-            NA,
-        )
-        .ctx("aws:SourceAccount", &["111111111111"])
-        .ctx("aws:SourceArn", &["arn:aws:s3:::other-bucket"]),
+        case("trust s3: wrong source arn", TRUST_S3_CONFUSED_DEPUTY, Trust, s3.clone(), "sts:AssumeRole", role_arn_a.clone(), NA)
+            .ctx("aws:SourceAccount", &["111111111111"])
+            .ctx("aws:SourceArn", &["arn:aws:s3:::other-bucket"]),
         // Batch operations (second Service value) may set the source identity.
         case(
             "trust s3: second service value",
@@ -1365,16 +895,8 @@ fn cases() -> Vec<Case> {
         .ctx("aws:SourceAccount", &["111111111111"])
         .ctx("aws:SourceArn", &["arn:aws:s3:::source-bucket-a"]),
         // Confused deputy: S3 acting for another account.
-        case(
-            "trust s3: wrong source account",
-            TRUST_S3_CONFUSED_DEPUTY,
-            Trust,
-            s3,
-            "sts:AssumeRole",
-            role_arn_a,
-            NA,
-        )
-        .ctx("aws:SourceAccount", &["333333333333"]),
+        case("trust s3: wrong source account", TRUST_S3_CONFUSED_DEPUTY, Trust, s3, "sts:AssumeRole", role_arn_a, NA)
+            .ctx("aws:SourceAccount", &["333333333333"]),
         // Trust documents ignore Request.resource (they have no Resource element).
         case(
             "trust: resource ignored",
@@ -1395,33 +917,17 @@ fn documented_examples() {
     let mut failures = Vec::new();
     for c in &cases {
         let policy = parse(&c.doc, c.kind);
-        let ctx = context(
-            &c.ctx
-                .iter()
-                .map(|(k, v)| (*k, v.as_slice()))
-                .collect::<Vec<_>>(),
-        );
-        let req = Request {
-            principal: &c.who,
-            action: c.action,
-            resource: &c.resource,
-            context: &ctx,
-        };
+        let ctx = context(&c.ctx.iter().map(|(k, v)| (*k, v.as_slice())).collect::<Vec<_>>());
+        let req = Request { principal: &c.who, action: c.action, resource: &c.resource, context: &ctx };
         let got = policy.evaluate(&req);
         if got.decision != c.expect {
-            failures.push(format!(
-                "{}: expected {:?}, got {:?}",
-                c.what, c.expect, got
-            ));
+            failures.push(format!("{}: expected {:?}, got {:?}", c.what, c.expect, got));
             continue;
         }
         if let Some(indices) = &c.matched {
             let got_indices: Vec<usize> = got.matched.iter().map(|m| m.index).collect();
             if &got_indices != indices {
-                failures.push(format!(
-                    "{}: expected statements {indices:?}, got {got_indices:?}",
-                    c.what
-                ));
+                failures.push(format!("{}: expected statements {indices:?}, got {got_indices:?}", c.what));
             }
         }
         // Every reported statement has the decision's effect and its own Sid.
@@ -1434,42 +940,17 @@ fn documented_examples() {
             assert!(got.matched.is_empty(), "{}", c.what);
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
 
 #[test]
 fn matched_statements_carry_sids() {
     let policy = parse(BUCKET_GUARDS, Resource);
-    let ctx = context(&[
-        ("aws:SecureTransport", &["false"]),
-        ("aws:SourceIp", &["10.0.0.1"]),
-    ]);
+    let ctx = context(&[("aws:SecureTransport", &["false"]), ("aws:SourceIp", &["10.0.0.1"])]);
     let who = alice();
-    let req = Request {
-        principal: &who,
-        action: "s3:PutObject",
-        resource: "arn:aws:s3:::guarded/k",
-        context: &ctx,
-    };
-    let sids: Vec<_> = policy
-        .evaluate(&req)
-        .matched
-        .into_iter()
-        .map(|m| m.sid)
-        .collect();
-    assert_eq!(
-        sids,
-        [
-            Some("RestrictToTLSRequestsOnly".to_string()),
-            Some("IPAllow".to_string())
-        ]
-    );
+    let req = Request { principal: &who, action: "s3:PutObject", resource: "arn:aws:s3:::guarded/k", context: &ctx };
+    let sids: Vec<_> = policy.evaluate(&req).matched.into_iter().map(|m| m.sid).collect();
+    assert_eq!(sids, [Some("RestrictToTLSRequestsOnly".to_string()), Some("IPAllow".to_string())]);
 }
 
 #[test]

@@ -8,43 +8,14 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use xrepl_policy::{
-    authorize, find_version_problem, Context, Decision, DocumentKind, Evaluation, Policy,
-    PrincipalInfo, Request,
-};
+use xrepl_policy::{authorize, find_version_problem, Context, Decision, DocumentKind, Evaluation, Policy, PrincipalInfo, Request};
 
-const ACTIONS: &[&str] = &[
-    "s3:GetObject",
-    "s3:Get*",
-    "s3:PutObject",
-    "s3:*",
-    "*",
-    "s3:ReplicateObject",
-    "s3:List*",
-    "s3:?etObject",
-    "S3:GETOBJECT",
-];
-const REQUEST_ACTIONS: &[&str] = &[
-    "s3:GetObject",
-    "s3:PutObject",
-    "s3:ListBucket",
-    "s3:ReplicateObject",
-    "s3:DeleteObject",
-];
-const RESOURCES: &[&str] = &[
-    "*",
-    "arn:aws:s3:::b",
-    "arn:aws:s3:::b/*",
-    "arn:aws:s3:::b/k?y",
-    "arn:aws:s3:::other/*",
-    "arn:aws:s3:::b/${aws:username}/*",
-];
-const REQUEST_RESOURCES: &[&str] = &[
-    "arn:aws:s3:::b",
-    "arn:aws:s3:::b/key",
-    "arn:aws:s3:::b/alice/x",
-    "arn:aws:s3:::other/k",
-];
+const ACTIONS: &[&str] =
+    &["s3:GetObject", "s3:Get*", "s3:PutObject", "s3:*", "*", "s3:ReplicateObject", "s3:List*", "s3:?etObject", "S3:GETOBJECT"];
+const REQUEST_ACTIONS: &[&str] = &["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:ReplicateObject", "s3:DeleteObject"];
+const RESOURCES: &[&str] =
+    &["*", "arn:aws:s3:::b", "arn:aws:s3:::b/*", "arn:aws:s3:::b/k?y", "arn:aws:s3:::other/*", "arn:aws:s3:::b/${aws:username}/*"];
+const REQUEST_RESOURCES: &[&str] = &["arn:aws:s3:::b", "arn:aws:s3:::b/key", "arn:aws:s3:::b/alice/x", "arn:aws:s3:::other/k"];
 
 fn principal_pool() -> Vec<Value> {
     vec![
@@ -76,48 +47,22 @@ fn condition_pool() -> Vec<Value> {
 }
 
 fn callers() -> Vec<PrincipalInfo> {
-    vec![
-        user(A, "alice"),
-        user(B, "bob"),
-        user(C, "eve"),
-        root(A),
-        replication_role(),
-        service("s3.amazonaws.com"),
-        anonymous(),
-    ]
+    vec![user(A, "alice"), user(B, "bob"), user(C, "eve"), root(A), replication_role(), service("s3.amazonaws.com"), anonymous()]
 }
 
 fn contexts() -> Vec<Context> {
     vec![
         context(&[]),
-        context(&[
-            ("aws:username", &["alice"]),
-            ("aws:SecureTransport", &["true"]),
-        ]),
-        context(&[
-            ("aws:username", &["bob"]),
-            ("aws:SecureTransport", &["false"]),
-            ("s3:prefix", &["home/x"]),
-        ]),
-        context(&[
-            ("aws:TagKeys", &["a", "c"]),
-            ("s3:max-keys", &["5"]),
-            ("aws:SourceArn", &["arn:aws:s3:::b"]),
-        ]),
-        context(&[
-            ("aws:TagKeys", &["a"]),
-            ("s3:max-keys", &["50"]),
-            ("s3:prefix", &["other"]),
-        ]),
+        context(&[("aws:username", &["alice"]), ("aws:SecureTransport", &["true"])]),
+        context(&[("aws:username", &["bob"]), ("aws:SecureTransport", &["false"]), ("s3:prefix", &["home/x"])]),
+        context(&[("aws:TagKeys", &["a", "c"]), ("s3:max-keys", &["5"]), ("aws:SourceArn", &["arn:aws:s3:::b"])]),
+        context(&[("aws:TagKeys", &["a"]), ("s3:max-keys", &["50"]), ("s3:prefix", &["other"])]),
     ]
 }
 
 /// A string or array of strings from a pool.
 fn values(pool: &'static [&'static str]) -> impl Strategy<Value = Value> {
-    prop_oneof![
-        prop::sample::select(pool).prop_map(|v| json!(v)),
-        prop::sample::subsequence(pool, 1..=3).prop_map(|v| json!(v)),
-    ]
+    prop_oneof![prop::sample::select(pool).prop_map(|v| json!(v)), prop::sample::subsequence(pool, 1..=3).prop_map(|v| json!(v)),]
 }
 
 fn statement(kind: DocumentKind) -> impl Strategy<Value = Value> {
@@ -129,53 +74,29 @@ fn statement(kind: DocumentKind) -> impl Strategy<Value = Value> {
         (any::<bool>(), prop::sample::select(principal_pool())),
         prop::collection::vec(prop::sample::select(condition_pool()), 0..=2),
     )
-        .prop_map(
-            move |(
-                allow,
-                sid,
-                (not_action, action),
-                (not_resource, resource),
-                (not_principal, principal),
-                conditions,
-            )| {
-                let mut s = serde_json::Map::new();
-                if let Some(sid) = sid {
-                    s.insert("Sid".into(), json!(format!("S{sid}")));
+        .prop_map(move |(allow, sid, (not_action, action), (not_resource, resource), (not_principal, principal), conditions)| {
+            let mut s = serde_json::Map::new();
+            if let Some(sid) = sid {
+                s.insert("Sid".into(), json!(format!("S{sid}")));
+            }
+            s.insert("Effect".into(), json!(if allow { "Allow" } else { "Deny" }));
+            if kind == DocumentKind::Resource {
+                let key = if not_principal { "NotPrincipal" } else { "Principal" };
+                s.insert(key.into(), principal);
+            }
+            s.insert((if not_action { "NotAction" } else { "Action" }).into(), action);
+            s.insert((if not_resource { "NotResource" } else { "Resource" }).into(), resource);
+            let mut condition = serde_json::Map::new();
+            for c in conditions {
+                if let Value::Object(c) = c {
+                    condition.extend(c);
                 }
-                s.insert("Effect".into(), json!(if allow { "Allow" } else { "Deny" }));
-                if kind == DocumentKind::Resource {
-                    let key = if not_principal {
-                        "NotPrincipal"
-                    } else {
-                        "Principal"
-                    };
-                    s.insert(key.into(), principal);
-                }
-                s.insert(
-                    (if not_action { "NotAction" } else { "Action" }).into(),
-                    action,
-                );
-                s.insert(
-                    (if not_resource {
-                        "NotResource"
-                    } else {
-                        "Resource"
-                    })
-                    .into(),
-                    resource,
-                );
-                let mut condition = serde_json::Map::new();
-                for c in conditions {
-                    if let Value::Object(c) = c {
-                        condition.extend(c);
-                    }
-                }
-                if !condition.is_empty() {
-                    s.insert("Condition".into(), Value::Object(condition));
-                }
-                Value::Object(s)
-            },
-        )
+            }
+            if !condition.is_empty() {
+                s.insert("Condition".into(), Value::Object(condition));
+            }
+            Value::Object(s)
+        })
 }
 
 fn document(statements: &[Value]) -> String {
@@ -200,29 +121,14 @@ struct Req {
 }
 
 fn request() -> impl Strategy<Value = Req> {
-    (
-        0..callers().len(),
-        prop::sample::select(REQUEST_ACTIONS),
-        prop::sample::select(REQUEST_RESOURCES),
-        0..contexts().len(),
-    )
-        .prop_map(|(caller, action, resource, context)| Req {
-            caller,
-            action,
-            resource,
-            context,
-        })
+    (0..callers().len(), prop::sample::select(REQUEST_ACTIONS), prop::sample::select(REQUEST_RESOURCES), 0..contexts().len())
+        .prop_map(|(caller, action, resource, context)| Req { caller, action, resource, context })
 }
 
 fn evaluate(policy: &Policy, req: &Req) -> Evaluation {
     let callers = callers();
     let contexts = contexts();
-    let r = Request {
-        principal: &callers[req.caller],
-        action: req.action,
-        resource: req.resource,
-        context: &contexts[req.context],
-    };
+    let r = Request { principal: &callers[req.caller], action: req.action, resource: req.resource, context: &contexts[req.context] };
     policy.evaluate(&r)
 }
 
@@ -277,12 +183,8 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(5, 64, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((keys.clone(), inner), 0..6).prop_map(|entries| Value::Object(
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect()
-            )),
+            prop::collection::vec((keys.clone(), inner), 0..6)
+                .prop_map(|entries| Value::Object(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
         ]
     })
 }
@@ -317,11 +219,7 @@ const OPERATORS: &[&str] = &[
     "Null",
 ];
 
-const KINDS: [DocumentKind; 3] = [
-    DocumentKind::Identity,
-    DocumentKind::Resource,
-    DocumentKind::Trust,
-];
+const KINDS: [DocumentKind; 3] = [DocumentKind::Identity, DocumentKind::Resource, DocumentKind::Trust];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]

@@ -24,18 +24,9 @@ fn guide_trust_policy_en_dash() {
     let e = err(GUIDE_TRUST, DocumentKind::Trust);
     assert_eq!(e.kind, K::InvalidVersion);
     assert_eq!((e.line, e.column), (Some(2), Some(14)));
-    assert_eq!(
-        e.message,
-        "\"Version\" is \"2012–10–17\": character 5 is U+2013 EN DASH, not \"-\""
-    );
-    assert_eq!(
-        e.to_string(),
-        "\"Version\" is \"2012–10–17\": character 5 is U+2013 EN DASH, not \"-\" (line 2, column 14)"
-    );
-    assert_eq!(
-        e.s3_message(),
-        "The policy must contain a valid version string"
-    );
+    assert_eq!(e.message, "\"Version\" is \"2012–10–17\": character 5 is U+2013 EN DASH, not \"-\"");
+    assert_eq!(e.to_string(), "\"Version\" is \"2012–10–17\": character 5 is U+2013 EN DASH, not \"-\" (line 2, column 14)");
+    assert_eq!(e.s3_message(), "The policy must contain a valid version string");
     assert_eq!(e.iam_message(), "The policy failed legacy parsing");
     // find_version_problem gives the same answer on the raw text.
     assert_eq!(find_version_problem(GUIDE_TRUST), Some(e));
@@ -69,39 +60,19 @@ fn version_column_counts_characters() {
     let text = "{\"Id\": \"é\", \"Version\": \"2012—10—17\", \"Statement\": []}";
     let e = find_version_problem(text).unwrap();
     assert_eq!((e.line, e.column), (Some(1), Some(24)));
-    assert!(
-        e.message
-            .contains("character 5 is U+2014 EM DASH, not \"-\""),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("character 5 is U+2014 EM DASH, not \"-\""), "{}", e.message);
 }
 
 // Other look-alikes are named too.
 #[test]
 fn version_look_alikes() {
     let cases = [
-        (
-            "2012\u{2212}10\u{2212}17",
-            "character 5 is U+2212 MINUS SIGN, not \"-\"",
-        ),
-        (
-            "2012-10-1\u{FF17}",
-            "character 10 is U+FF17 FULLWIDTH DIGIT SEVEN, not \"7\"",
-        ),
-        (
-            "\u{FEFF}2012-10-17",
-            "character 1 is U+FEFF ZERO WIDTH NO-BREAK SPACE",
-        ),
+        ("2012\u{2212}10\u{2212}17", "character 5 is U+2212 MINUS SIGN, not \"-\""),
+        ("2012-10-1\u{FF17}", "character 10 is U+FF17 FULLWIDTH DIGIT SEVEN, not \"7\""),
+        ("\u{FEFF}2012-10-17", "character 1 is U+FEFF ZERO WIDTH NO-BREAK SPACE"),
         ("2012-10-17 ", "remove the surrounding whitespace"),
-        (
-            "2012_10_17",
-            "it must be one of \"2012-10-17\" or \"2008-10-17\"",
-        ),
-        (
-            "2012-10-1\u{1D7D5}",
-            "character 10 is U+1D7D5, which is not ASCII",
-        ),
+        ("2012_10_17", "it must be one of \"2012-10-17\" or \"2008-10-17\""),
+        ("2012-10-1\u{1D7D5}", "character 10 is U+1D7D5, which is not ASCII"),
     ];
     for (version, expected) in cases {
         let text = format!("{{\n\"Version\": \"{version}\",\n\"Statement\": []}}");
@@ -115,10 +86,7 @@ fn version_look_alikes() {
 // A wrong date is rejected; both valid versions and a missing Version are accepted.
 #[test]
 fn version_values() {
-    let e = err(
-        &resource_doc("").replace("2012-10-17", "2012-10-18"),
-        DocumentKind::Identity,
-    );
+    let e = err(&resource_doc("").replace("2012-10-17", "2012-10-18"), DocumentKind::Identity);
     assert_eq!(e.kind, K::InvalidVersion);
     assert_eq!((e.line, e.column), (Some(1), Some(13)));
     let stmt = r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}"#;
@@ -126,17 +94,10 @@ fn version_values() {
         let text = format!(r#"{{"Version": {version} "Statement": {stmt}}}"#);
         Policy::parse(&text, DocumentKind::Identity).unwrap();
     }
-    let p = Policy::parse(
-        &format!(r#"{{"Statement": {stmt}}}"#),
-        DocumentKind::Identity,
-    )
-    .unwrap();
+    let p = Policy::parse(&format!(r#"{{"Statement": {stmt}}}"#), DocumentKind::Identity).unwrap();
     assert_eq!(p.version, None);
     // A non-string Version.
-    let e = err(
-        &format!(r#"{{"Version": 2012, "Statement": {stmt}}}"#),
-        DocumentKind::Identity,
-    );
+    let e = err(&format!(r#"{{"Version": 2012, "Statement": {stmt}}}"#), DocumentKind::Identity);
     assert_eq!(e.kind, K::InvalidVersion);
     // No Version, or a valid one, is no problem for find_version_problem.
     assert!(find_version_problem(&format!(r#"{{"Statement": {stmt}}}"#)).is_none());
@@ -148,42 +109,18 @@ fn version_values() {
 // S3's recorded answers for empty and non-JSON bodies, and `{}`.
 #[test]
 fn not_an_object_and_missing_statement() {
-    for text in [
-        "",
-        "   \n",
-        "[]",
-        "\"x\"",
-        "null",
-        "\u{FEFF}{}",
-        "<Policy/>",
-    ] {
+    for text in ["", "   \n", "[]", "\"x\"", "null", "\u{FEFF}{}", "<Policy/>"] {
         let e = err(text, DocumentKind::Resource);
         assert_eq!(e.kind, K::NotAnObject, "{text:?}");
-        assert_eq!(
-            e.s3_message(),
-            "Policies must be valid JSON and the first byte must be '{'"
-        );
+        assert_eq!(e.s3_message(), "Policies must be valid JSON and the first byte must be '{'");
         assert_eq!(e.iam_message(), "This policy contains invalid Json");
     }
     let e = err("{}", DocumentKind::Resource);
     assert_eq!(e.kind, K::MissingStatement);
     assert_eq!(e.message, "Missing required field Statement");
-    assert_eq!(
-        err(
-            r#"{"Version": "2012-10-17", "Statement": []}"#,
-            DocumentKind::Identity
-        )
-        .kind,
-        K::MissingStatement
-    );
-    assert_eq!(
-        err(r#"{"Statement": "x"}"#, DocumentKind::Identity).kind,
-        K::NotAnObject
-    );
-    assert_eq!(
-        err(r#"{"Statement": [1]}"#, DocumentKind::Identity).kind,
-        K::NotAnObject
-    );
+    assert_eq!(err(r#"{"Version": "2012-10-17", "Statement": []}"#, DocumentKind::Identity).kind, K::MissingStatement);
+    assert_eq!(err(r#"{"Statement": "x"}"#, DocumentKind::Identity).kind, K::NotAnObject);
+    assert_eq!(err(r#"{"Statement": [1]}"#, DocumentKind::Identity).kind, K::NotAnObject);
 }
 
 // serde_json's syntax errors keep their line and (character) column.
@@ -193,21 +130,13 @@ fn invalid_json_positions() {
     let e = err(text, DocumentKind::Identity);
     assert_eq!(e.kind, K::InvalidJson);
     assert_eq!((e.line, e.column), (Some(4), Some(24)));
-    assert!(
-        e.message
-            .starts_with("Policies must be valid JSON: trailing comma"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.starts_with("Policies must be valid JSON: trailing comma"), "{}", e.message);
     assert!(e.to_string().ends_with("(line 4, column 24)"));
     // A multi-byte character before the error: column in characters.
     let e = err("{\"Id\": \"ü\" \"x\"}", DocumentKind::Identity);
     assert_eq!((e.line, e.column), (Some(1), Some(12)));
     // Trailing garbage after the document.
-    assert_eq!(
-        err("{\"Statement\": []} x", DocumentKind::Identity).kind,
-        K::InvalidJson
-    );
+    assert_eq!(err("{\"Statement\": []} x", DocumentKind::Identity).kind, K::InvalidJson);
     // Unterminated.
     let e = err("{\"Statement\": [", DocumentKind::Identity);
     assert_eq!(e.kind, K::InvalidJson);
@@ -217,19 +146,11 @@ fn invalid_json_positions() {
 // Unknown elements at the top level and in statements.
 #[test]
 fn unknown_elements() {
-    let e = err(
-        r#"{"Version": "2012-10-17", "Statment": []}"#,
-        DocumentKind::Identity,
-    );
+    let e = err(r#"{"Version": "2012-10-17", "Statment": []}"#, DocumentKind::Identity);
     assert_eq!(e.kind, K::UnknownElement);
     assert_eq!(e.message, "Unknown field Statment");
     assert_eq!(e.column, Some(39));
-    let e = err(
-        &resource_doc(
-            r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Principals": "*"}"#,
-        ),
-        DocumentKind::Identity,
-    );
+    let e = err(&resource_doc(r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Principals": "*"}"#), DocumentKind::Identity);
     assert_eq!(e.kind, K::UnknownElement);
     assert_eq!(e.message, "Unknown field Principals");
 }
@@ -237,27 +158,15 @@ fn unknown_elements() {
 // Effect is required and case-sensitive.
 #[test]
 fn effects() {
-    let e = err(
-        &resource_doc(r#"{"Effect": "allow", "Action": "s3:*", "Resource": "*"}"#),
-        DocumentKind::Identity,
-    );
+    let e = err(&resource_doc(r#"{"Effect": "allow", "Action": "s3:*", "Resource": "*"}"#), DocumentKind::Identity);
     assert_eq!(e.kind, K::InvalidEffect);
     assert_eq!(e.message, "Invalid effect: allow");
     assert_eq!(e.column, Some(52));
-    let e = err(
-        &resource_doc(r#"{"Effect": "Permit", "Action": "s3:*", "Resource": "*"}"#),
-        DocumentKind::Identity,
-    );
+    let e = err(&resource_doc(r#"{"Effect": "Permit", "Action": "s3:*", "Resource": "*"}"#), DocumentKind::Identity);
     assert_eq!(e.kind, K::InvalidEffect);
-    let e = err(
-        &resource_doc(r#"{"Effect": true, "Action": "s3:*", "Resource": "*"}"#),
-        DocumentKind::Identity,
-    );
+    let e = err(&resource_doc(r#"{"Effect": true, "Action": "s3:*", "Resource": "*"}"#), DocumentKind::Identity);
     assert_eq!(e.kind, K::InvalidEffect);
-    let e = err(
-        &resource_doc(r#"{"Action": "s3:*", "Resource": "*"}"#),
-        DocumentKind::Identity,
-    );
+    let e = err(&resource_doc(r#"{"Action": "s3:*", "Resource": "*"}"#), DocumentKind::Identity);
     assert_eq!(e.kind, K::MissingEffect);
     // Points at the statement.
     assert_eq!(e.column, Some(41));
@@ -266,16 +175,12 @@ fn effects() {
 // Principal is forbidden in identity policies and required in bucket and trust policies.
 #[test]
 fn principal_presence() {
-    let with =
-        resource_doc(r#"{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}"#);
+    let with = resource_doc(r#"{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}"#);
     let e = err(&with, DocumentKind::Identity);
     assert_eq!(e.kind, K::PrincipalNotAllowed);
     assert_eq!(e.message, "Policy document should not specify a principal.");
     let not_with = with.replace("\"Principal\"", "\"NotPrincipal\"");
-    assert_eq!(
-        err(&not_with, DocumentKind::Identity).kind,
-        K::PrincipalNotAllowed
-    );
+    assert_eq!(err(&not_with, DocumentKind::Identity).kind, K::PrincipalNotAllowed);
 
     let without = resource_doc(r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}"#);
     let e = err(&without, DocumentKind::Resource);
@@ -283,9 +188,7 @@ fn principal_presence() {
     assert_eq!(e.message, "Missing required field Principal");
     let trust = resource_doc(r#"{"Effect": "Allow", "Action": "sts:AssumeRole"}"#);
     assert_eq!(err(&trust, DocumentKind::Trust).kind, K::MissingPrincipal);
-    let both = resource_doc(
-        r#"{"Effect": "Deny", "Principal": "*", "NotPrincipal": "*", "Action": "s3:*", "Resource": "*"}"#,
-    );
+    let both = resource_doc(r#"{"Effect": "Deny", "Principal": "*", "NotPrincipal": "*", "Action": "s3:*", "Resource": "*"}"#);
     assert_eq!(err(&both, DocumentKind::Resource).kind, K::InvalidPrincipal);
 }
 
@@ -310,25 +213,16 @@ fn invalid_principals() {
         r#"5"#,
     ];
     for principal in bad {
-        let text = resource_doc(&format!(
-            r#"{{"Effect": "Allow", "Principal": {principal}, "Action": "s3:*", "Resource": "*"}}"#
-        ));
+        let text = resource_doc(&format!(r#"{{"Effect": "Allow", "Principal": {principal}, "Action": "s3:*", "Resource": "*"}}"#));
         let e = err(&text, DocumentKind::Resource);
         assert_eq!(e.kind, K::InvalidPrincipal, "{principal}");
-        assert!(
-            e.message.starts_with("Invalid principal in policy"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.starts_with("Invalid principal in policy"), "{}", e.message);
         assert_eq!(e.s3_message(), "Invalid principal in policy");
         assert!(e.line.is_some(), "{principal}");
     }
     let text = "{\"Statement\": {\"Effect\": \"Allow\", \"Action\": \"s3:*\", \"Resource\": \"*\",\n  \"Principal\": {\"AWS\": [\"111111111111\",\n    \"arn:aws:iam::12:role/x\"]}}}";
     let e = err(text, DocumentKind::Resource);
-    assert_eq!(
-        e.message,
-        "Invalid principal in policy: \"AWS\":\"arn:aws:iam::12:role/x\""
-    );
+    assert_eq!(e.message, "Invalid principal in policy: \"AWS\":\"arn:aws:iam::12:role/x\"");
     assert_eq!((e.line, e.column), (Some(3), Some(5)));
 
     let good = [
@@ -345,9 +239,7 @@ fn invalid_principals() {
         r#"{"Federated": "arn:aws:iam::111111111111:saml-provider/idp"}"#,
     ];
     for principal in good {
-        let text = resource_doc(&format!(
-            r#"{{"Effect": "Allow", "Principal": {principal}, "Action": "s3:*", "Resource": "*"}}"#
-        ));
+        let text = resource_doc(&format!(r#"{{"Effect": "Allow", "Principal": {principal}, "Action": "s3:*", "Resource": "*"}}"#));
         Policy::parse(&text, DocumentKind::Resource).unwrap_or_else(|e| panic!("{principal}: {e}"));
     }
 }
@@ -358,58 +250,21 @@ fn actions_and_resources() {
     let doc = |s: &str| resource_doc(s);
     let cases = [
         (r#"{"Effect": "Allow", "Resource": "*"}"#, K::MissingAction),
-        (
-            r#"{"Effect": "Allow", "Action": [], "Resource": "*"}"#,
-            K::MissingAction,
-        ),
-        (
-            r#"{"Effect": "Allow", "Action": "s3:*", "NotAction": "s3:Get*", "Resource": "*"}"#,
-            K::InvalidAction,
-        ),
-        (
-            r#"{"Effect": "Allow", "Action": "GetObject", "Resource": "*"}"#,
-            K::InvalidAction,
-        ),
-        (
-            r#"{"Effect": "Allow", "Action": "s3:", "Resource": "*"}"#,
-            K::InvalidAction,
-        ),
-        (
-            r#"{"Effect": "Allow", "Action": ["s3:GetObject", 3], "Resource": "*"}"#,
-            K::InvalidAction,
-        ),
-        (
-            r#"{"Effect": "Allow", "Action": "s3:*"}"#,
-            K::MissingResource,
-        ),
-        (
-            r#"{"Effect": "Allow", "Action": "s3:*", "Resource": []}"#,
-            K::MissingResource,
-        ),
-        (
-            r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "bucket/key"}"#,
-            K::InvalidResource,
-        ),
-        (
-            r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "NotResource": "*"}"#,
-            K::InvalidResource,
-        ),
-        (
-            r#"{"Effect": "Allow", "Action": "s3:*", "Resource": {"arn": "x"}}"#,
-            K::InvalidResource,
-        ),
+        (r#"{"Effect": "Allow", "Action": [], "Resource": "*"}"#, K::MissingAction),
+        (r#"{"Effect": "Allow", "Action": "s3:*", "NotAction": "s3:Get*", "Resource": "*"}"#, K::InvalidAction),
+        (r#"{"Effect": "Allow", "Action": "GetObject", "Resource": "*"}"#, K::InvalidAction),
+        (r#"{"Effect": "Allow", "Action": "s3:", "Resource": "*"}"#, K::InvalidAction),
+        (r#"{"Effect": "Allow", "Action": ["s3:GetObject", 3], "Resource": "*"}"#, K::InvalidAction),
+        (r#"{"Effect": "Allow", "Action": "s3:*"}"#, K::MissingResource),
+        (r#"{"Effect": "Allow", "Action": "s3:*", "Resource": []}"#, K::MissingResource),
+        (r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "bucket/key"}"#, K::InvalidResource),
+        (r#"{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "NotResource": "*"}"#, K::InvalidResource),
+        (r#"{"Effect": "Allow", "Action": "s3:*", "Resource": {"arn": "x"}}"#, K::InvalidResource),
     ];
     for (statement, kind) in cases {
-        assert_eq!(
-            err(&doc(statement), DocumentKind::Identity).kind,
-            kind,
-            "{statement}"
-        );
+        assert_eq!(err(&doc(statement), DocumentKind::Identity).kind, kind, "{statement}");
     }
-    let e = err(
-        &doc(r#"{"Effect": "Allow", "Action": "s3:*", "Resource": ["*", "bucket"]}"#),
-        DocumentKind::Identity,
-    );
+    let e = err(&doc(r#"{"Effect": "Allow", "Action": "s3:*", "Resource": ["*", "bucket"]}"#), DocumentKind::Identity);
     assert_eq!(e.message, "Policy has invalid resource: \"bucket\"");
     assert_eq!(e.s3_message(), "Policy has invalid resource");
     assert_eq!(e.column, Some(97));
@@ -418,15 +273,12 @@ fn actions_and_resources() {
 // Trust policies: no Resource, sts actions only.
 #[test]
 fn trust_documents() {
-    let resource = resource_doc(
-        r#"{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole", "Resource": "*"}"#,
-    );
+    let resource =
+        resource_doc(r#"{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole", "Resource": "*"}"#);
     let e = err(&resource, DocumentKind::Trust);
     assert_eq!(e.kind, K::InvalidResource);
     assert_eq!(e.message, "Has prohibited field Resource");
-    let action = resource_doc(
-        r#"{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "s3:GetObject"}"#,
-    );
+    let action = resource_doc(r#"{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "s3:GetObject"}"#);
     assert_eq!(err(&action, DocumentKind::Trust).kind, K::InvalidAction);
     let ok = resource_doc(
         r#"{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": ["sts:AssumeRole", "STS:TagSession"]}"#,
@@ -437,11 +289,8 @@ fn trust_documents() {
 // Conditions: unknown operators and values an operator cannot compare.
 #[test]
 fn conditions() {
-    let with = |condition: &str| {
-        resource_doc(&format!(
-            r#"{{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {condition}}}"#
-        ))
-    };
+    let with =
+        |condition: &str| resource_doc(&format!(r#"{{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {condition}}}"#));
     let bad = [
         r#"{"StringEqualz": {"aws:username": "a"}}"#,
         r#"{"stringequals": {"aws:username": "a"}}"#,
@@ -473,8 +322,7 @@ fn conditions() {
         r#"{}"#,
     ];
     for condition in good {
-        Policy::parse(&with(condition), DocumentKind::Identity)
-            .unwrap_or_else(|e| panic!("{condition}: {e}"));
+        Policy::parse(&with(condition), DocumentKind::Identity).unwrap_or_else(|e| panic!("{condition}: {e}"));
     }
 }
 
@@ -489,13 +337,10 @@ fn display() {
 // Duplicate keys: the last one wins, as in serde_json (and AWS does not reject them).
 #[test]
 fn duplicate_keys_last_wins() {
-    let text =
-        resource_doc(r#"{"Effect": "Deny", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}"#);
+    let text = resource_doc(r#"{"Effect": "Deny", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}"#);
     let p = Policy::parse(&text, DocumentKind::Identity).unwrap();
     assert_eq!(p.statements[0].effect, xrepl_policy::Effect::Allow);
-    let text = resource_doc(
-        r#"{"Effect": "Allow", "Effect": "allow", "Action": "s3:*", "Resource": "*"}"#,
-    );
+    let text = resource_doc(r#"{"Effect": "Allow", "Effect": "allow", "Action": "s3:*", "Resource": "*"}"#);
     let e = err(&text, DocumentKind::Identity);
     // Points at the second, effective, Effect.
     assert_eq!(e.column, Some(71));
@@ -504,11 +349,7 @@ fn duplicate_keys_last_wins() {
 // Deeply nested input is an error, not a stack overflow.
 #[test]
 fn deep_nesting_is_an_error() {
-    let deep = format!(
-        "{{\"Statement\": {}{}}}",
-        "[".repeat(100_000),
-        "]".repeat(100_000)
-    );
+    let deep = format!("{{\"Statement\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
     assert_eq!(err(&deep, DocumentKind::Identity).kind, K::InvalidJson);
     let deep = format!("{{\"Version\": \"x\", \"Id\": {}", "[".repeat(100_000));
     assert_eq!(err(&deep, DocumentKind::Identity).kind, K::InvalidJson);

@@ -89,8 +89,12 @@ pub fn policy_resources(policy: &Policy) -> Vec<String> {
 pub fn unknown_principal(world: &World, policy: &Policy) -> Option<String> {
     aws_principals(policy)
         .find(|value| {
-            let Some(rest) = value.strip_prefix("arn:aws:iam::") else { return false };
-            let Some((account, resource)) = rest.split_once(':') else { return false };
+            let Some(rest) = value.strip_prefix("arn:aws:iam::") else {
+                return false;
+            };
+            let Some((account, resource)) = rest.split_once(':') else {
+                return false;
+            };
             let iam = world.accounts.get(account).map(|a| &a.iam);
             if resource.starts_with("role/") {
                 iam.is_none_or(|iam| iam.role_by_arn(value).is_none())

@@ -8,8 +8,8 @@ use xrepl_policy::{DocumentKind, Policy};
 
 use super::docs::{self, check_length, check_managed_size};
 use super::{
-    check_description, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, paginate,
-    parse_tags, truncation, url_encode, Call,
+    check_description, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, paginate, parse_tags, truncation,
+    url_encode, Call,
 };
 use crate::error::ServiceError;
 use crate::state::iam::{ManagedPolicy, StoredPolicy};
@@ -142,12 +142,8 @@ pub(super) fn detach(call: &mut Call<'_>, arn: &str) -> Result<(), ServiceError>
 
 /// `<AttachedPolicies>` for ListAttachedRolePolicies / ListAttachedUserPolicies.
 pub(super) fn attached_xml(call: &Call<'_>, attached: &BTreeSet<String>, prefix: &str) -> Answer {
-    let mut entries: Vec<(String, String)> = attached
-        .iter()
-        .filter_map(|arn| lookup(call, arn))
-        .filter(|p| p.path.starts_with(prefix))
-        .map(|p| (p.name, p.arn))
-        .collect();
+    let mut entries: Vec<(String, String)> =
+        attached.iter().filter_map(|arn| lookup(call, arn)).filter(|p| p.path.starts_with(prefix)).map(|p| (p.name, p.arn)).collect();
     entries.sort();
     let (page, next) = paginate(call, entries, |(n, a)| format!("{n}\u{0}{a}"))?;
     let mut buf = XmlBuf::default();

@@ -34,10 +34,7 @@ pub type Params = BTreeMap<String, String>;
 /// response has no result element).
 pub fn handle(shared: &Shared, caller: &Caller, action: &str, params: &Params) -> Result<Option<String>, ServiceError> {
     let Some(account) = caller.account.clone() else {
-        return Err(ServiceError::access_denied(format!(
-            "User: {} is not authorized to perform: iam:{action}",
-            caller.arn()
-        )));
+        return Err(ServiceError::access_denied(format!("User: {} is not authorized to perform: iam:{action}", caller.arn())));
     };
     let mut world = shared.world();
     world.ensure_account(&account);
@@ -91,10 +88,7 @@ pub fn handle(shared: &Shared, caller: &Caller, action: &str, params: &Params) -
         "ListPolicyVersions" => managed::list_policy_versions(&mut call),
         "SetDefaultPolicyVersion" => managed::set_default_policy_version(&mut call),
         "" => Err(ServiceError::missing_parameter("Action")),
-        other => Err(ServiceError::bad_request(
-            "InvalidAction",
-            format!("Could not find operation {other} for version 2010-05-08"),
-        )),
+        other => Err(ServiceError::bad_request("InvalidAction", format!("Could not find operation {other} for version 2010-05-08"))),
     }
 }
 
@@ -209,9 +203,7 @@ pub(crate) fn denial_message(caller_arn: &str, action: &str, resource: &str, out
 // Parameter validation, with IAM's wording.
 
 fn constraint(value: &str, field: &str, what: &str) -> ServiceError {
-    ServiceError::validation(format!(
-        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {what}"
-    ))
+    ServiceError::validation(format!("1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {what}"))
 }
 
 /// IAM entity names (roles, users, policies): `[\w+=,.@-]+` with a maximum length.
@@ -288,16 +280,28 @@ fn check_tag(key: &str, value: &str) -> Result<(), ServiceError> {
     let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
     let key_len = key.chars().count();
     if key_len == 0 || key_len > 128 || !key.chars().all(allowed) {
-        return Err(constraint(key, "tags.member.key", "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+ and have length between 1 and 128"));
+        return Err(constraint(
+            key,
+            "tags.member.key",
+            "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+ and have length between 1 and 128",
+        ));
     }
     if value.chars().count() > 256 || !value.chars().all(allowed) {
-        return Err(constraint(value, "tags.member.value", "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]* and have length at most 256"));
+        return Err(constraint(
+            value,
+            "tags.member.value",
+            "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]* and have length at most 256",
+        ));
     }
     Ok(())
 }
 
 /// Merges new tags into existing ones (same key, compared case-insensitively, is replaced).
-pub(crate) fn merge_tags(existing: &[(String, String)], new: &[(String, String)], quota: &str) -> Result<Vec<(String, String)>, ServiceError> {
+pub(crate) fn merge_tags(
+    existing: &[(String, String)],
+    new: &[(String, String)],
+    quota: &str,
+) -> Result<Vec<(String, String)>, ServiceError> {
     let mut out: Vec<(String, String)> = existing.to_vec();
     for (k, v) in new {
         match out.iter_mut().find(|(ek, _)| ek.eq_ignore_ascii_case(k)) {
@@ -316,9 +320,13 @@ pub(crate) fn members(params: &Params, list: &str) -> Vec<BTreeMap<String, Strin
     let prefix = format!("{list}.member.");
     let mut by_index: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
     for (k, v) in params {
-        let Some(rest) = k.strip_prefix(&prefix) else { continue };
+        let Some(rest) = k.strip_prefix(&prefix) else {
+            continue;
+        };
         let (index, field) = rest.split_once('.').unwrap_or((rest, ""));
-        let Ok(index) = index.parse::<u32>() else { continue };
+        let Ok(index) = index.parse::<u32>() else {
+            continue;
+        };
         by_index.entry(index).or_default().insert(field.to_owned(), v.clone());
     }
     by_index.into_values().collect()
@@ -365,8 +373,7 @@ pub(crate) fn date(t: OffsetDateTime) -> String {
 
 /// Policy documents are returned URL-encoded, as IAM does (RFC 3986 unreserved kept).
 pub(crate) fn url_encode(text: &str) -> String {
-    const SET: &percent_encoding::AsciiSet =
-        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
     percent_encoding::utf8_percent_encode(text, SET).to_string()
 }
 
@@ -405,10 +412,7 @@ pub(crate) fn aws_principals(policy: &Policy) -> impl Iterator<Item = &str> {
             Some(xrepl_policy::Principal::Map(entries)) => entries,
             _ => &[],
         };
-        entries
-            .iter()
-            .filter(|(t, _)| *t == PrincipalType::Aws)
-            .flat_map(|(_, values)| values.items.iter().map(String::as_str))
+        entries.iter().filter(|(t, _)| *t == PrincipalType::Aws).flat_map(|(_, values)| values.items.iter().map(String::as_str))
     })
 }
 

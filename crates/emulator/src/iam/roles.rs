@@ -7,8 +7,8 @@ use xrepl_policy::DocumentKind;
 use super::docs::{self, check_length, check_trust_size, quota_size, ROLE_INLINE_MAX};
 use super::managed;
 use super::{
-    already_exists, check_description, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded,
-    member_values, merge_tags, no_such_entity, paginate, parse_tags, tags_xml, truncation, url_encode, Call,
+    already_exists, check_description, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, member_values,
+    merge_tags, no_such_entity, paginate, parse_tags, tags_xml, truncation, url_encode, Call,
 };
 use crate::error::ServiceError;
 use crate::state::iam::Role;

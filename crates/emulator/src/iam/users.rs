@@ -11,8 +11,8 @@ use xrepl_policy::DocumentKind;
 use super::docs::{self, check_length, quota_size, USER_INLINE_MAX};
 use super::managed;
 use super::{
-    already_exists, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, member_values,
-    merge_tags, no_such_entity, paginate, parse_tags, tags_xml, truncation, url_encode, Call,
+    already_exists, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, member_values, merge_tags,
+    no_such_entity, paginate, parse_tags, tags_xml, truncation, url_encode, Call,
 };
 use crate::error::ServiceError;
 use crate::identity::PrincipalKind;

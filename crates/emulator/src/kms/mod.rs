@@ -291,9 +291,7 @@ fn evaluate_key(world: &World, caller: &Caller, key_arn: &str, policy: &Policy, 
     }
     // …or, within the key's account, a key policy statement naming the caller directly.
     let key_account = parse_kms_arn(key_arn).map(|a| a.account);
-    if caller.account.as_deref() == key_account
-        && xrepl_policy::authorize(&[], Some(policy), &request, true, false, false).is_allowed()
-    {
+    if caller.account.as_deref() == key_account && xrepl_policy::authorize(&[], Some(policy), &request, true, false, false).is_allowed() {
         return Authorization::Allowed;
     }
     outcome
@@ -370,9 +368,8 @@ impl KmsCall<'_> {
     /// A base64 blob parameter, with its length constraint.
     fn blob(&self, name: &str, max: usize) -> Result<Vec<u8>, ServiceError> {
         let text = self.required(name)?;
-        let bytes = B64
-            .decode(text)
-            .map_err(|_| ServiceError::bad_request("SerializationException", format!("{name} is not valid base64")))?;
+        let bytes =
+            B64.decode(text).map_err(|_| ServiceError::bad_request("SerializationException", format!("{name} is not valid base64")))?;
         let field = lower_first(name);
         if bytes.is_empty() {
             return Err(validation(format!(
@@ -548,16 +545,21 @@ impl KmsCall<'_> {
             }
         }
         if self.boolean("MultiRegion")? {
-            return Err(ServiceError::bad_request("UnsupportedOperationException", "Multi-Region keys are not supported by the xrepl emulator"));
+            return Err(ServiceError::bad_request(
+                "UnsupportedOperationException",
+                "Multi-Region keys are not supported by the xrepl emulator",
+            ));
         }
         authorize_identity(self.world, self.caller, "kms:CreateKey", "*").map_err(access_denied_exception)?;
         let key_id = new_key_id();
         let arn = self.key_arn(&key_id);
         let policy = match self.string("Policy")? {
             Some(text) => self.key_policy(text, &arn)?,
-            None => stored(default_key_policy(&self.account)).ok_or_else(|| ServiceError::new(500, "KMSInternalException", "default key policy"))?,
+            None => stored(default_key_policy(&self.account))
+                .ok_or_else(|| ServiceError::new(500, "KMSInternalException", "default key policy"))?,
         };
-        let key = KmsKey { key_id: key_id.clone(), arn, description, created: now(), state: KeyState::Enabled, policy, material: new_material() };
+        let key =
+            KmsKey { key_id: key_id.clone(), arn, description, created: now(), state: KeyState::Enabled, policy, material: new_material() };
         let metadata = self.metadata(&key);
         let account = self.account.clone();
         self.world.ensure_account(&account).kms.keys.insert(key_id, key);
@@ -608,7 +610,9 @@ impl KmsCall<'_> {
     fn alias_name(&self) -> Result<String, ServiceError> {
         let name = self.required("AliasName")?.to_owned();
         let valid = name.len() <= 256
-            && name.strip_prefix("alias/").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || ":/_-".contains(c)));
+            && name
+                .strip_prefix("alias/")
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || ":/_-".contains(c)));
         if !valid {
             return Err(validation(format!(
                 "1 validation error detected: Value '{name}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^alias/[a-zA-Z0-9/_-]+$"
@@ -709,8 +713,7 @@ impl KmsCall<'_> {
             .get(&self.account)
             .map(|a| a.kms.aliases.iter().map(|(n, id)| (n.clone(), id.clone())).collect())
             .unwrap_or_default();
-        let aliases: BTreeMap<String, String> =
-            aliases.into_iter().filter(|(_, id)| filter.as_ref().is_none_or(|f| f == id)).collect();
+        let aliases: BTreeMap<String, String> = aliases.into_iter().filter(|(_, id)| filter.as_ref().is_none_or(|f| f == id)).collect();
         let (page, next) = self.page(aliases.keys().cloned().collect())?;
         let list: Vec<Value> = page
             .iter()
@@ -795,10 +798,7 @@ impl KmsCall<'_> {
     fn cancel_key_deletion(&mut self) -> Result<Value, ServiceError> {
         let key = self.authorized_key("KeyId", "kms:CancelKeyDeletion", false)?;
         if key.state != KeyState::PendingDeletion {
-            return Err(ServiceError::bad_request(
-                "KMSInvalidStateException",
-                format!("{} is not pending deletion.", key.arn),
-            ));
+            return Err(ServiceError::bad_request("KMSInvalidStateException", format!("{} is not pending deletion.", key.arn)));
         }
         let account = key_account(&key).to_owned();
         self.key_mut(&account, &key.key_id)?.state = KeyState::Disabled;
@@ -840,7 +840,12 @@ impl KmsCall<'_> {
     fn open(&mut self, blob_field: &str, key_field: &str, context_field: &str, action: &str) -> Result<(KmsKey, Vec<u8>), ServiceError> {
         let blob = self.blob(blob_field, MAX_CIPHERTEXT)?;
         let context = self.encryption_context(context_field)?;
-        let invalid = || ServiceError::bad_request("InvalidCiphertextException", "The ciphertext is invalid or was not produced by this key with this encryption context.");
+        let invalid = || {
+            ServiceError::bad_request(
+                "InvalidCiphertextException",
+                "The ciphertext is invalid or was not produced by this key with this encryption context.",
+            )
+        };
         let arn = crypto::key_arn(&blob).ok_or_else(invalid)?.to_owned();
         let key = find_key_by_arn(self.world, &arn).cloned().ok_or_else(invalid)?;
         if let Some(reference) = self.string(key_field)?.map(str::to_owned) {

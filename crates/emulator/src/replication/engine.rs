@@ -115,11 +115,7 @@ fn denied(reason: FailureReason, step: &str, denial: &Denial, role_arn: &str) ->
     } else {
         json!({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": denial.action, "Resource": denial.resource})
     };
-    let place = if identity_missing || !denial.cross_account {
-        "role's permission policy"
-    } else {
-        "destination bucket policy"
-    };
+    let place = if identity_missing || !denial.cross_account { "role's permission policy" } else { "destination bucket policy" };
     let failure = Failure::new(reason, format!("{explanation} Add to the {place}:"));
     if matches!(denial.outcome, xrepl_policy::Authorization::ExplicitDeny { .. }) {
         return Failure::new(reason, format!("{explanation} Remove or narrow the Deny statement."));
@@ -127,7 +123,16 @@ fn denied(reason: FailureReason, step: &str, denial: &Denial, role_arn: &str) ->
     failure.with_fix(fix)
 }
 
-fn check(world: &World, role: &Caller, action: &str, bucket: &str, key: &str, reason: FailureReason, step: &str, role_arn: &str) -> Result<(), Failure> {
+fn check(
+    world: &World,
+    role: &Caller,
+    action: &str,
+    bucket: &str,
+    key: &str,
+    reason: FailureReason,
+    step: &str,
+    role_arn: &str,
+) -> Result<(), Failure> {
     let Some(b) = world.buckets.get(bucket) else {
         return Err(Failure::new(FailureReason::DstBucketNotFound, format!("bucket {bucket} does not exist")));
     };
@@ -164,12 +169,39 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
 
     match task.kind {
         TaskKind::Object => {
-            check(world, &role, "s3:GetObjectVersionForReplication", src, key, FailureReason::SrcGetObjectNotPermitted, "read the source object version", role_arn)?;
+            check(
+                world,
+                &role,
+                "s3:GetObjectVersionForReplication",
+                src,
+                key,
+                FailureReason::SrcGetObjectNotPermitted,
+                "read the source object version",
+                role_arn,
+            )?;
             if !version.tags.is_empty() {
-                check(world, &role, "s3:GetObjectVersionTagging", src, key, FailureReason::SrcGetTaggingNotPermitted, "read the source object's tags", role_arn)?;
+                check(
+                    world,
+                    &role,
+                    "s3:GetObjectVersionTagging",
+                    src,
+                    key,
+                    FailureReason::SrcGetTaggingNotPermitted,
+                    "read the source object's tags",
+                    role_arn,
+                )?;
             }
             if !owner_override && dest_acls {
-                check(world, &role, "s3:GetObjectVersionAcl", src, key, FailureReason::SrcGetAclNotPermitted, "read the source object's ACL", role_arn)?;
+                check(
+                    world,
+                    &role,
+                    "s3:GetObjectVersionAcl",
+                    src,
+                    key,
+                    FailureReason::SrcGetAclNotPermitted,
+                    "read the source object's ACL",
+                    role_arn,
+                )?;
             }
             if (version.retention.is_some() || version.legal_hold.is_some()) && !dest_object_lock {
                 return Err(Failure::new(
@@ -179,23 +211,50 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
             }
             check(world, &role, "s3:ReplicateObject", dst, key, FailureReason::DstPutObjectNotPermitted, "write the replica", role_arn)?;
             if !version.tags.is_empty() {
-                check(world, &role, "s3:ReplicateTags", dst, key, FailureReason::DstPutTaggingNotPermitted, "write the replica's tags", role_arn)?;
+                check(
+                    world,
+                    &role,
+                    "s3:ReplicateTags",
+                    dst,
+                    key,
+                    FailureReason::DstPutTaggingNotPermitted,
+                    "write the replica's tags",
+                    role_arn,
+                )?;
             }
             if owner_override {
-                check(world, &role, "s3:ObjectOwnerOverrideToBucketOwner", dst, key, FailureReason::DstPutObjectNotPermitted, "change the replica's owner to the destination bucket owner", role_arn)?;
+                check(
+                    world,
+                    &role,
+                    "s3:ObjectOwnerOverrideToBucketOwner",
+                    dst,
+                    key,
+                    FailureReason::DstPutObjectNotPermitted,
+                    "change the replica's owner to the destination bucket owner",
+                    role_arn,
+                )?;
             }
             let replica_sse = match &version.sse {
                 Some(Sse::Kms { key_arn }) => {
                     crate::kms::authorize_s3_use(world, &role, key_arn, "kms:Decrypt").map_err(|m| {
-                        let reason = if m.contains("state") { FailureReason::SrcKmsKeyInvalidState } else { FailureReason::SrcGetObjectNotPermitted };
+                        let reason = if m.contains("state") {
+                            FailureReason::SrcKmsKeyInvalidState
+                        } else {
+                            FailureReason::SrcGetObjectNotPermitted
+                        };
                         kms_failure(reason, format!("S3 acting as role {role_arn} could not decrypt the source object: {m}"))
                     })?;
-                    let replica_key = destination.encryption_configuration.as_ref().and_then(|e| e.replica_kms_key_id.clone()).unwrap_or_default();
+                    let replica_key =
+                        destination.encryption_configuration.as_ref().and_then(|e| e.replica_kms_key_id.clone()).unwrap_or_default();
                     let replica_arn = crate::kms::key_arn_for_s3(world, &dest_owner, Some(&replica_key)).ok_or_else(|| {
                         kms_failure(FailureReason::DstKmsKeyNotFound, format!("the replica KMS key {replica_key} does not exist."))
                     })?;
                     crate::kms::authorize_s3_use(world, &role, &replica_arn, "kms:Encrypt").map_err(|m| {
-                        let reason = if m.contains("state") { FailureReason::DstKmsKeyInvalidState } else { FailureReason::DstPutObjectNotPermitted };
+                        let reason = if m.contains("state") {
+                            FailureReason::DstKmsKeyInvalidState
+                        } else {
+                            FailureReason::DstPutObjectNotPermitted
+                        };
                         kms_failure(reason, format!("S3 acting as role {role_arn} could not encrypt the replica: {m}"))
                     })?;
                     Some(Sse::Kms { key_arn: replica_arn })
@@ -220,7 +279,16 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
             }
         }
         TaskKind::DeleteMarker => {
-            check(world, &role, "s3:ReplicateDelete", dst, key, FailureReason::DstDelObjNotPermitted, "replicate the delete marker", role_arn)?;
+            check(
+                world,
+                &role,
+                "s3:ReplicateDelete",
+                dst,
+                key,
+                FailureReason::DstDelObjNotPermitted,
+                "replicate the delete marker",
+                role_arn,
+            )?;
             let owner = if owner_override || !dest_acls { dest_owner } else { version.owner_account.clone() };
             let marker = delete_marker(key, &task.version_id, &owner, version.last_modified);
             if let Some(b) = world.buckets.get_mut(dst) {
@@ -228,14 +296,41 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
             }
         }
         TaskKind::Tags => {
-            check(world, &role, "s3:GetObjectVersionTagging", src, key, FailureReason::SrcGetTaggingNotPermitted, "read the source object's tags", role_arn)?;
-            check(world, &role, "s3:ReplicateTags", dst, key, FailureReason::DstPutTaggingNotPermitted, "write the replica's tags", role_arn)?;
+            check(
+                world,
+                &role,
+                "s3:GetObjectVersionTagging",
+                src,
+                key,
+                FailureReason::SrcGetTaggingNotPermitted,
+                "read the source object's tags",
+                role_arn,
+            )?;
+            check(
+                world,
+                &role,
+                "s3:ReplicateTags",
+                dst,
+                key,
+                FailureReason::DstPutTaggingNotPermitted,
+                "write the replica's tags",
+                role_arn,
+            )?;
             if let Some(v) = world.buckets.get_mut(dst).and_then(|b| b.version_mut(key, &task.version_id)) {
                 v.tags = version.tags.clone();
             }
         }
         TaskKind::Acl => {
-            check(world, &role, "s3:GetObjectVersionAcl", src, key, FailureReason::SrcGetAclNotPermitted, "read the source object's ACL", role_arn)?;
+            check(
+                world,
+                &role,
+                "s3:GetObjectVersionAcl",
+                src,
+                key,
+                FailureReason::SrcGetAclNotPermitted,
+                "read the source object's ACL",
+                role_arn,
+            )?;
             check(world, &role, "s3:ReplicateObject", dst, key, FailureReason::DstPutAclNotPermitted, "write the replica's ACL", role_arn)?;
             if dest_acls {
                 if let Some(v) = world.buckets.get_mut(dst).and_then(|b| b.version_mut(key, &task.version_id)) {

@@ -83,10 +83,7 @@ fn select_targets(config: &ReplicationConfiguration, key: &str, tags: &[(String,
 }
 
 fn replica_modifications(rule: &ReplicationRule) -> bool {
-    rule.source_selection_criteria
-        .as_ref()
-        .and_then(|s| s.replica_modifications.as_ref())
-        .is_some_and(|r| r.status.as_str() == "Enabled")
+    rule.source_selection_criteria.as_ref().and_then(|s| s.replica_modifications.as_ref()).is_some_and(|r| r.status.as_str() == "Enabled")
 }
 
 /// Plans replication for a change just made to `bucket/key@version_id`; marks new source

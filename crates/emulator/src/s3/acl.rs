@@ -27,7 +27,12 @@ impl GrantHeaders<'_> {
 
 /// Grants from a canned ACL (object ACLs may name the bucket owner) or grant headers.
 /// `Ok(None)` when the request carries no ACL at all.
-pub fn grants_from_request(world: &World, owner_canonical: &str, canned: Option<&str>, headers: &GrantHeaders<'_>) -> S3Result<Option<Vec<Grant>>> {
+pub fn grants_from_request(
+    world: &World,
+    owner_canonical: &str,
+    canned: Option<&str>,
+    headers: &GrantHeaders<'_>,
+) -> S3Result<Option<Vec<Grant>>> {
     grants_with_bucket_owner(world, owner_canonical, owner_canonical, canned, headers)
 }
 
@@ -71,7 +76,9 @@ fn parse_grantee(world: &World, text: &str) -> S3Result<Grantee> {
         "uri" if value == ALL_USERS || value == AUTHENTICATED_USERS || value.starts_with("http://acs.amazonaws.com/groups/") => {
             Ok(Grantee::Group(value.to_owned()))
         }
-        "emailAddress" => Err(s3_error!(UnresolvableGrantByEmailAddress, "The email address you provided does not match any account on record.")),
+        "emailAddress" => {
+            Err(s3_error!(UnresolvableGrantByEmailAddress, "The email address you provided does not match any account on record."))
+        }
         _ if world.accounts.is_empty() => Err(s3_error!(InvalidArgument, "Invalid id")),
         _ => Err(s3_error!(InvalidArgument, "Invalid id")),
     }
@@ -85,10 +92,9 @@ fn canned_grants(canned: &str, owner_canonical: &str, bucket_owner_canonical: &s
         "public-read" => vec![owner, group(ALL_USERS, Permission::Read)],
         "public-read-write" => vec![owner, group(ALL_USERS, Permission::Read), group(ALL_USERS, Permission::Write)],
         "authenticated-read" => vec![owner, group(AUTHENTICATED_USERS, Permission::Read)],
-        "bucket-owner-read" => vec![
-            owner,
-            Grant { grantee: Grantee::CanonicalUser(bucket_owner_canonical.to_owned()), permission: Permission::Read },
-        ],
+        "bucket-owner-read" => {
+            vec![owner, Grant { grantee: Grantee::CanonicalUser(bucket_owner_canonical.to_owned()), permission: Permission::Read }]
+        }
         "bucket-owner-full-control" => {
             let mut g = vec![owner];
             if bucket_owner_canonical != owner_canonical {
@@ -109,16 +115,21 @@ fn canned_grants(canned: &str, owner_canonical: &str, bucket_owner_canonical: &s
 fn grants_from_policy(policy: &dto::AccessControlPolicy) -> S3Result<Vec<Grant>> {
     let mut grants = Vec::new();
     for g in policy.grants.as_deref().unwrap_or_default() {
-        let permission = g
-            .permission
-            .as_ref()
-            .and_then(|p| Permission::parse(p.as_str()))
-            .ok_or_else(|| s3_error!(MalformedACLError, "The XML you provided was not well-formed or did not validate against our published schema"))?;
-        let grantee = g.grantee.as_ref().ok_or_else(|| s3_error!(MalformedACLError, "The XML you provided was not well-formed or did not validate against our published schema"))?;
+        let permission = g.permission.as_ref().and_then(|p| Permission::parse(p.as_str())).ok_or_else(|| {
+            s3_error!(MalformedACLError, "The XML you provided was not well-formed or did not validate against our published schema")
+        })?;
+        let grantee = g.grantee.as_ref().ok_or_else(|| {
+            s3_error!(MalformedACLError, "The XML you provided was not well-formed or did not validate against our published schema")
+        })?;
         let grantee = match grantee.type_.as_str() {
             "CanonicalUser" => Grantee::CanonicalUser(grantee.id.clone().ok_or_else(|| s3_error!(InvalidArgument, "Invalid id"))?),
             "Group" => Grantee::Group(grantee.uri.clone().ok_or_else(|| s3_error!(InvalidArgument, "Invalid group uri"))?),
-            _ => return Err(s3_error!(UnresolvableGrantByEmailAddress, "The email address you provided does not match any account on record.")),
+            _ => {
+                return Err(s3_error!(
+                    UnresolvableGrantByEmailAddress,
+                    "The email address you provided does not match any account on record."
+                ))
+            }
         };
         grants.push(Grant { grantee, permission });
     }

@@ -5,8 +5,8 @@ use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::{acl, authorize, bucket, owner, timestamp, validate, S3Api};
 use crate::identity::PrincipalKind;
-use crate::state::s3::{Bucket, Versioning, OWNERSHIP_ENFORCED, OWNERSHIP_PREFERRED, OWNERSHIP_WRITER};
 use crate::state::now;
+use crate::state::s3::{Bucket, Versioning, OWNERSHIP_ENFORCED, OWNERSHIP_PREFERRED, OWNERSHIP_WRITER};
 
 pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3Result<S3Response<dto::CreateBucketOutput>> {
     let caller = api.caller(&req)?;
@@ -24,8 +24,7 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
     // CreateBucket is authorized by identity policies only (there is no bucket policy yet).
     if !caller.is_root() {
         let probe = Bucket::new(&input.bucket, &account, &world.region, "", now());
-        super::authz::authorize(&world, &caller, "s3:CreateBucket", &probe, None, &[])
-            .map_err(|d| super::access_denied(&d))?;
+        super::authz::authorize(&world, &caller, "s3:CreateBucket", &probe, None, &[]).map_err(|d| super::access_denied(&d))?;
     }
     if let Some(existing) = world.buckets.get(&input.bucket) {
         return Err(if existing.owner_account == account {
@@ -91,7 +90,8 @@ pub fn list_buckets(api: &S3Api, req: S3Request<dto::ListBucketsInput>) -> S3Res
         let identity = world.identity_policies(&caller);
         let principal = caller.principal_info();
         let ctx = super::authz::base_context(&caller, &account);
-        let request = xrepl_policy::Request { principal: &principal, action: "s3:ListAllMyBuckets", resource: "arn:aws:s3:::*", context: &ctx };
+        let request =
+            xrepl_policy::Request { principal: &principal, action: "s3:ListAllMyBuckets", resource: "arn:aws:s3:::*", context: &ctx };
         let refs: Vec<&xrepl_policy::Policy> = identity.iter().map(AsRef::as_ref).collect();
         if !xrepl_policy::authorize(&refs, None, &request, true, false, false).is_allowed() {
             return Err(s3_error!(AccessDenied, "Access Denied"));
@@ -128,10 +128,7 @@ pub fn delete_bucket(api: &S3Api, req: S3Request<dto::DeleteBucketInput>) -> S3R
     Ok(S3Response::with_status(dto::DeleteBucketOutput {}, http::StatusCode::NO_CONTENT))
 }
 
-pub fn get_bucket_location(
-    api: &S3Api,
-    req: S3Request<dto::GetBucketLocationInput>,
-) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {
+pub fn get_bucket_location(api: &S3Api, req: S3Request<dto::GetBucketLocationInput>) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {
     let caller = api.caller(&req)?;
     let world = api.shared.world();
     authorize(&world, &caller, "s3:GetBucketLocation", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;

@@ -25,16 +25,27 @@ pub fn put_bucket_versioning(
     let status = match input.versioning_configuration.status.as_ref().map(dto::BucketVersioningStatus::as_str) {
         Some("Enabled") => Versioning::Enabled,
         Some("Suspended") => Versioning::Suspended,
-        _ => return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema")),
+        _ => {
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ))
+        }
     };
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:PutBucketVersioning", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     let b = bucket_mut(&mut world, &input.bucket)?;
     if status == Versioning::Suspended && b.object_lock {
-        return Err(s3_error!(InvalidBucketState, "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."));
+        return Err(s3_error!(
+            InvalidBucketState,
+            "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
+        ));
     }
     if status == Versioning::Suspended && b.replication.is_some() {
-        return Err(s3_error!(InvalidBucketState, "A replication configuration is present on this bucket, so the versioning state cannot be changed."));
+        return Err(s3_error!(
+            InvalidBucketState,
+            "A replication configuration is present on this bucket, so the versioning state cannot be changed."
+        ));
     }
     b.versioning = status;
     Ok(S3Response::new(dto::PutBucketVersioningOutput {}))
@@ -180,12 +191,8 @@ pub fn delete_bucket_ownership_controls(
 pub fn put_bucket_tagging(api: &S3Api, req: S3Request<dto::PutBucketTaggingInput>) -> S3Result<S3Response<dto::PutBucketTaggingOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
-    let tags: Vec<(String, String)> = input
-        .tagging
-        .tag_set
-        .iter()
-        .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
-        .collect();
+    let tags: Vec<(String, String)> =
+        input.tagging.tag_set.iter().map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default())).collect();
     if tags.len() > 50 || tags.iter().any(|(k, _)| k.is_empty()) {
         return Err(s3_error!(InvalidTag, "The TagKey you have provided is invalid"));
     }
@@ -246,7 +253,12 @@ fn rule_has_tag_filter(rule: &dto::ReplicationRule) -> bool {
 
 /// PutBucketReplication's checks, in the order S3 reports them. Returns the configuration to
 /// store (missing rule ids generated).
-fn validate_replication(world: &World, caller: &Caller, source: &str, mut config: dto::ReplicationConfiguration) -> S3Result<dto::ReplicationConfiguration> {
+fn validate_replication(
+    world: &World,
+    caller: &Caller,
+    source: &str,
+    mut config: dto::ReplicationConfiguration,
+) -> S3Result<dto::ReplicationConfiguration> {
     let src = bucket(world, source)?;
     if src.versioning != Versioning::Enabled {
         return Err(invalid_request("Versioning must be 'Enabled' on the bucket to apply a replication configuration"));
@@ -268,14 +280,25 @@ fn validate_replication(world: &World, caller: &Caller, source: &str, mut config
     let (mut ids, mut priorities, mut destinations) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for rule in &mut config.rules {
         if rule.existing_object_replication.is_some() {
-            return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
         }
         if rule.prefix.is_some() && rule.filter.is_some() {
-            return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
+            return Err(s3_error!(
+                MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            ));
         }
         match rule.status.as_str() {
             "Enabled" | "Disabled" => {}
-            _ => return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema")),
+            _ => {
+                return Err(s3_error!(
+                    MalformedXML,
+                    "The XML you provided was not well-formed or did not validate against our published schema"
+                ))
+            }
         }
         let id = rule.id.get_or_insert_with(|| random_id(48)).clone();
         if id.len() > 255 {
@@ -292,7 +315,8 @@ fn validate_replication(world: &World, caller: &Caller, source: &str, mut config
             if !priorities.insert(priority) {
                 return Err(invalid_request(&format!("Found overlapping priority {priority} in rules; priorities must be unique")));
             }
-            let dmr_enabled = rule.delete_marker_replication.as_ref().and_then(|d| d.status.as_ref()).is_some_and(|s| s.as_str() == "Enabled");
+            let dmr_enabled =
+                rule.delete_marker_replication.as_ref().and_then(|d| d.status.as_ref()).is_some_and(|s| s.as_str() == "Enabled");
             if dmr_enabled && rule_has_tag_filter(rule) {
                 return Err(invalid_request("Delete marker replication is not supported if any Tag filter is specified. Please refer to S3 Developer Guide for more information."));
             }
@@ -305,11 +329,15 @@ fn validate_replication(world: &World, caller: &Caller, source: &str, mut config
             }
         }
         let destination = &rule.destination;
-        let dest_name = bucket_from_arn(&destination.bucket).ok_or_else(|| s3_error!(InvalidArgument, "Invalid bucket ARN: {}", destination.bucket))?;
+        let dest_name =
+            bucket_from_arn(&destination.bucket).ok_or_else(|| s3_error!(InvalidArgument, "Invalid bucket ARN: {}", destination.bucket))?;
         destinations.insert(dest_name.to_owned());
         if let Some(act) = &destination.access_control_translation {
             if act.owner.as_str() != "Destination" {
-                return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
+                return Err(s3_error!(
+                    MalformedXML,
+                    "The XML you provided was not well-formed or did not validate against our published schema"
+                ));
             }
             match destination.account.as_deref() {
                 None => return Err(invalid_request("Destination Account must be specified when AccessControlTranslation is specified")),

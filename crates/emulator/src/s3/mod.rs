@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use s3s::auth::{S3Auth, SecretKey};
 use s3s::access::{S3Access, S3AccessContext};
+use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::{self, StreamingBlob, Timestamp};
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 use time::OffsetDateTime;
@@ -43,9 +43,9 @@ impl S3Api {
     fn caller<T>(&self, req: &S3Request<T>) -> S3Result<Caller> {
         let Some(credentials) = &req.credentials else { return Ok(Caller::anonymous()) };
         let token = req.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).map(str::to_owned).or_else(|| {
-            req.uri.query().and_then(|q| {
-                form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "X-Amz-Security-Token").map(|(_, v)| v.into_owned())
-            })
+            req.uri
+                .query()
+                .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "X-Amz-Security-Token").map(|(_, v)| v.into_owned()))
         });
         self.shared.world().caller_for(&credentials.access_key, token.as_deref()).map_err(|p| match p {
             KeyProblem::UnknownKey => s3_error!(InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."),
@@ -175,10 +175,7 @@ impl S3 for S3Api {
     async fn delete_bucket(&self, req: S3Request<dto::DeleteBucketInput>) -> S3Result<S3Response<dto::DeleteBucketOutput>> {
         bucket::delete_bucket(self, req)
     }
-    async fn get_bucket_location(
-        &self,
-        req: S3Request<dto::GetBucketLocationInput>,
-    ) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {
+    async fn get_bucket_location(&self, req: S3Request<dto::GetBucketLocationInput>) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {
         bucket::get_bucket_location(self, req)
     }
     async fn put_bucket_versioning(

@@ -13,7 +13,10 @@ const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
 const MAX_PART_NUMBER: i32 = 10_000;
 
 fn no_such_upload() -> s3s::S3Error {
-    s3_error!(NoSuchUpload, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")
+    s3_error!(
+        NoSuchUpload,
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    )
 }
 
 pub fn create_multipart_upload(
@@ -30,7 +33,8 @@ pub fn create_multipart_upload(
     authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
     let bucket_owner = b.owner_account.clone();
-    let owner_account = if b.acls_enabled() { caller.account.clone().unwrap_or_else(|| bucket_owner.clone()) } else { bucket_owner.clone() };
+    let owner_account =
+        if b.acls_enabled() { caller.account.clone().unwrap_or_else(|| bucket_owner.clone()) } else { bucket_owner.clone() };
     let owner_canonical = world.canonical_id(&owner_account);
     let grants = acl::grants_with_bucket_owner(
         &world,

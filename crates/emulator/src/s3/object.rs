@@ -10,9 +10,7 @@ use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
 use super::{acl, authorize, blob, bucket, bucket_mut, owner, read_body, timestamp, validate, S3Api};
 use crate::identity::Caller;
 use crate::replication::{self, TaskKind};
-use crate::state::s3::{
-    Bucket, ContentHeaders, Grant, ObjectVersion, Sse, Versioning, NULL_VERSION, OWNERSHIP_PREFERRED,
-};
+use crate::state::s3::{Bucket, ContentHeaders, Grant, ObjectVersion, Sse, Versioning, NULL_VERSION, OWNERSHIP_PREFERRED};
 use crate::state::{now, World};
 
 const MAX_KEY_BYTES: usize = 1024;
@@ -81,7 +79,9 @@ fn reported_version(bucket: &Bucket, v: &ObjectVersion) -> Option<String> {
 
 fn sse_fields(v: &ObjectVersion) -> (Option<dto::ServerSideEncryption>, Option<String>) {
     match &v.sse {
-        Some(Sse::Kms { key_arn }) => (Some(dto::ServerSideEncryption::from_static(dto::ServerSideEncryption::AWS_KMS)), Some(key_arn.clone())),
+        Some(Sse::Kms { key_arn }) => {
+            (Some(dto::ServerSideEncryption::from_static(dto::ServerSideEncryption::AWS_KMS)), Some(key_arn.clone()))
+        }
         Some(Sse::S3) | None => (Some(dto::ServerSideEncryption::from_static(dto::ServerSideEncryption::AES256)), None),
     }
 }
@@ -316,11 +316,24 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
     let input = req.input;
     validate::version_id(input.version_id.as_deref())?;
     let world = api.shared.world();
-    authorize(&world, &caller, read_action(input.version_id.as_deref()), &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    authorize(
+        &world,
+        &caller,
+        read_action(input.version_id.as_deref()),
+        &input.bucket,
+        Some(&input.key),
+        input.expected_bucket_owner.as_deref(),
+    )?;
     let b = bucket(&world, &input.bucket)?;
     let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
     check_kms_read(&world, &caller, v)?;
-    check_conditions(v, input.if_match.as_ref(), input.if_none_match.as_ref(), input.if_modified_since.as_ref(), input.if_unmodified_since.as_ref())?;
+    check_conditions(
+        v,
+        input.if_match.as_ref(),
+        input.if_none_match.as_ref(),
+        input.if_modified_since.as_ref(),
+        input.if_unmodified_since.as_ref(),
+    )?;
     let total = v.size() as u64;
     let (data, content_range, status) = match &input.range {
         Some(range) => {
@@ -367,11 +380,24 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
     let input = req.input;
     validate::version_id(input.version_id.as_deref())?;
     let world = api.shared.world();
-    authorize(&world, &caller, read_action(input.version_id.as_deref()), &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    authorize(
+        &world,
+        &caller,
+        read_action(input.version_id.as_deref()),
+        &input.bucket,
+        Some(&input.key),
+        input.expected_bucket_owner.as_deref(),
+    )?;
     let b = bucket(&world, &input.bucket)?;
     let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
     check_kms_read(&world, &caller, v)?;
-    check_conditions(v, input.if_match.as_ref(), input.if_none_match.as_ref(), input.if_modified_since.as_ref(), input.if_unmodified_since.as_ref())?;
+    check_conditions(
+        v,
+        input.if_match.as_ref(),
+        input.if_none_match.as_ref(),
+        input.if_modified_since.as_ref(),
+        input.if_unmodified_since.as_ref(),
+    )?;
     let (sse, kms_key) = sse_fields(v);
     Ok(S3Response::new(dto::HeadObjectOutput {
         content_length: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
@@ -403,7 +429,13 @@ struct Deleted {
     version_id: Option<String>,
 }
 
-fn delete_one(world: &mut World, caller: &Caller, bucket_name: &str, key: &str, version_id: Option<&str>) -> S3Result<(Deleted, Vec<replication::Task>)> {
+fn delete_one(
+    world: &mut World,
+    caller: &Caller,
+    bucket_name: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> S3Result<(Deleted, Vec<replication::Task>)> {
     validate::version_id(version_id)?;
     let action = if version_id.is_some() { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" };
     authorize(world, caller, action, bucket_name, Some(key), None)?;
@@ -573,7 +605,8 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
         legal_hold: None,
         retention: None,
     };
-    let result = dto::CopyObjectResult { e_tag: Some(etag(&version)), last_modified: Some(timestamp(version.last_modified)), ..Default::default() };
+    let result =
+        dto::CopyObjectResult { e_tag: Some(etag(&version)), last_modified: Some(timestamp(version.last_modified)), ..Default::default() };
     let reported = reported_version(target, &version);
     target.put_version(version);
     let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
@@ -581,7 +614,9 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
     api.enqueue(tasks);
     Ok(S3Response::new(dto::CopyObjectOutput {
         copy_object_result: Some(result),
-        copy_source_version_id: src_version.map(str::to_owned).or_else(|| (source.version_id != NULL_VERSION).then(|| source.version_id.clone())),
+        copy_source_version_id: src_version
+            .map(str::to_owned)
+            .or_else(|| (source.version_id != NULL_VERSION).then(|| source.version_id.clone())),
         version_id: reported,
         ..Default::default()
     }))
@@ -651,7 +686,15 @@ pub fn list_objects_v2(api: &S3Api, req: S3Request<dto::ListObjectsV2Input>) -> 
     let b = bucket(&world, &input.bucket)?;
     let limit = max_keys(input.max_keys);
     let after = input.continuation_token.clone().or_else(|| input.start_after.clone()).unwrap_or_default();
-    let page = list_current(&world, b, input.prefix.as_deref().unwrap_or(""), input.delimiter.as_deref(), &after, limit, input.fetch_owner == Some(true));
+    let page = list_current(
+        &world,
+        b,
+        input.prefix.as_deref().unwrap_or(""),
+        input.delimiter.as_deref(),
+        &after,
+        limit,
+        input.fetch_owner == Some(true),
+    );
     let key_count = i32::try_from(page.contents.len() + page.prefixes.len()).unwrap_or(i32::MAX);
     Ok(S3Response::new(dto::ListObjectsV2Output {
         name: Some(input.bucket.clone()),
@@ -677,7 +720,15 @@ pub fn list_objects(api: &S3Api, req: S3Request<dto::ListObjectsInput>) -> S3Res
     authorize(&world, &caller, "s3:ListBucket", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
     let limit = max_keys(input.max_keys);
-    let page = list_current(&world, b, input.prefix.as_deref().unwrap_or(""), input.delimiter.as_deref(), input.marker.as_deref().unwrap_or(""), limit, true);
+    let page = list_current(
+        &world,
+        b,
+        input.prefix.as_deref().unwrap_or(""),
+        input.delimiter.as_deref(),
+        input.marker.as_deref().unwrap_or(""),
+        limit,
+        true,
+    );
     Ok(S3Response::new(dto::ListObjectsOutput {
         name: Some(input.bucket.clone()),
         prefix: input.prefix,
@@ -820,7 +871,16 @@ pub fn put_object_tagging(api: &S3Api, req: S3Request<dto::PutObjectTaggingInput
     let caller = api.caller(&req)?;
     let input = req.input;
     let tags = validate::dto_tags(&input.tagging.tag_set)?;
-    let version_id = set_tags(api, &caller, "s3:PutObjectTagging", &input.bucket, &input.key, input.version_id.as_deref(), input.expected_bucket_owner.as_deref(), tags)?;
+    let version_id = set_tags(
+        api,
+        &caller,
+        "s3:PutObjectTagging",
+        &input.bucket,
+        &input.key,
+        input.version_id.as_deref(),
+        input.expected_bucket_owner.as_deref(),
+        tags,
+    )?;
     Ok(S3Response::new(dto::PutObjectTaggingOutput { version_id }))
 }
 
@@ -830,7 +890,16 @@ pub fn delete_object_tagging(
 ) -> S3Result<S3Response<dto::DeleteObjectTaggingOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
-    let version_id = set_tags(api, &caller, "s3:DeleteObjectTagging", &input.bucket, &input.key, input.version_id.as_deref(), input.expected_bucket_owner.as_deref(), Vec::new())?;
+    let version_id = set_tags(
+        api,
+        &caller,
+        "s3:DeleteObjectTagging",
+        &input.bucket,
+        &input.key,
+        input.version_id.as_deref(),
+        input.expected_bucket_owner.as_deref(),
+        Vec::new(),
+    )?;
     Ok(S3Response::with_status(dto::DeleteObjectTaggingOutput { version_id }, StatusCode::NO_CONTENT))
 }
 
@@ -839,7 +908,14 @@ pub fn get_object_tagging(api: &S3Api, req: S3Request<dto::GetObjectTaggingInput
     let input = req.input;
     validate::version_id(input.version_id.as_deref())?;
     let world = api.shared.world();
-    authorize(&world, &caller, &tagging_action("s3:GetObjectTagging", input.version_id.as_deref()), &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    authorize(
+        &world,
+        &caller,
+        &tagging_action("s3:GetObjectTagging", input.version_id.as_deref()),
+        &input.bucket,
+        Some(&input.key),
+        input.expected_bucket_owner.as_deref(),
+    )?;
     let b = bucket(&world, &input.bucket)?;
     let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
     Ok(S3Response::new(dto::GetObjectTaggingOutput { tag_set: validate::to_dto_tags(&v.tags), version_id: reported_version(b, v) }))

@@ -62,10 +62,8 @@ pub fn tag_set(tags: &[(String, String)]) -> S3Result<()> {
 }
 
 pub fn dto_tags(tag_set: &[s3s::dto::Tag]) -> S3Result<Vec<(String, String)>> {
-    let tags: Vec<(String, String)> = tag_set
-        .iter()
-        .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
-        .collect();
+    let tags: Vec<(String, String)> =
+        tag_set.iter().map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default())).collect();
     self::tag_set(&tags)?;
     Ok(tags)
 }

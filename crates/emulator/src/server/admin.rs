@@ -13,8 +13,7 @@ use serde_json::json;
 use super::Shared;
 
 pub async fn handle(shared: &Shared, parts: &Parts, _body: &Bytes) -> http::Response<Body> {
-    let query: Vec<(String, String)> =
-        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+    let query: Vec<(String, String)> = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let path = parts.uri.path().trim_start_matches("/_xrepl");
     let control = &shared.replication;
@@ -25,11 +24,7 @@ pub async fn handle(shared: &Shared, parts: &Parts, _body: &Bytes) -> http::Resp
         }
         (&Method::GET, "/accounts") => {
             let world = shared.world();
-            let accounts: Vec<_> = world
-                .accounts
-                .values()
-                .map(|a| json!({"account_id": a.id, "canonical_id": a.canonical_id}))
-                .collect();
+            let accounts: Vec<_> = world.accounts.values().map(|a| json!({"account_id": a.id, "canonical_id": a.canonical_id})).collect();
             ok(json!({ "accounts": accounts }))
         }
         (&Method::POST, "/replication/drain") => {

@@ -5,6 +5,7 @@
 //! verifies S3 signatures itself and calls [`crate::s3::S3Api`].
 
 mod admin;
+pub mod admin_client;
 mod query;
 pub mod sigv4;
 
@@ -158,10 +159,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Servi
                 let (shared, s3) = (Arc::clone(&shared), Arc::clone(&s3));
                 async move { dispatch(shared, s3, req).await }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }

@@ -58,7 +58,15 @@ pub fn handle(shared: &Shared, service: &str, parts: &Parts, body: &Bytes) -> ht
     }
     let action = params.get("Action").cloned().unwrap_or_default();
     // An unsigned Query call: decide IAM vs STS by the action name.
-    let service = if service == "query" { if crate::sts::is_sts_action(&action) { "sts" } else { "iam" } } else { service };
+    let service = if service == "query" {
+        if crate::sts::is_sts_action(&action) {
+            "sts"
+        } else {
+            "iam"
+        }
+    } else {
+        service
+    };
     match authenticate(shared, service, parts, body) {
         Ok(caller) => route(shared, service, &action, &caller, &params, parts, body),
         Err(err) => render_error(service, &action, &err),
@@ -83,13 +91,8 @@ fn authenticate(shared: &Shared, service: &str, parts: &Parts, body: &Bytes) -> 
         }
     };
     let secret = shared.world().secret_for(&auth.access_key).ok_or_else(unknown_key)?;
-    let signed = SignedRequest {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query(),
-        headers: &parts.headers,
-        body,
-    };
+    let signed =
+        SignedRequest { method: parts.method.as_str(), path: parts.uri.path(), query: parts.uri.query(), headers: &parts.headers, body };
     sigv4::verify(&auth, &signed, &secret, crate::state::now()).map_err(|mut e| {
         if kms && e.code == "SignatureDoesNotMatch" {
             e.code = "InvalidSignatureException".to_owned();
@@ -104,7 +107,15 @@ fn authenticate(shared: &Shared, service: &str, parts: &Parts, body: &Bytes) -> 
     })
 }
 
-fn route(shared: &Shared, service: &str, action: &str, caller: &Caller, params: &Params, parts: &Parts, body: &Bytes) -> http::Response<Body> {
+fn route(
+    shared: &Shared,
+    service: &str,
+    action: &str,
+    caller: &Caller,
+    params: &Params,
+    parts: &Parts,
+    body: &Bytes,
+) -> http::Response<Body> {
     match service {
         "kms" => {
             let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");

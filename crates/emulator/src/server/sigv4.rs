@@ -51,11 +51,8 @@ pub fn parse_authorization(value: &str) -> Result<Authorization, ServiceError> {
             signature = Some(v);
         }
     }
-    let (credential, signed, signature) = (
-        credential.ok_or_else(incomplete)?,
-        signed.ok_or_else(incomplete)?,
-        signature.ok_or_else(incomplete)?,
-    );
+    let (credential, signed, signature) =
+        (credential.ok_or_else(incomplete)?, signed.ok_or_else(incomplete)?, signature.ok_or_else(incomplete)?);
     let scope: Vec<&str> = credential.split('/').collect();
     if scope.len() != 5 || scope[4] != "aws4_request" {
         return Err(ServiceError::bad_request(
@@ -139,8 +136,7 @@ fn canonical_request(auth: &Authorization, req: &SignedRequest<'_>) -> String {
         headers.push_str(&values.join(","));
         headers.push('\n');
     }
-    let payload_hash = header(req.headers, "x-amz-content-sha256")
-        .map_or_else(|| hex::encode(Sha256::digest(req.body)), str::to_owned);
+    let payload_hash = header(req.headers, "x-amz-content-sha256").map_or_else(|| hex::encode(Sha256::digest(req.body)), str::to_owned);
     format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         req.method,
@@ -214,15 +210,7 @@ pub fn parse_amz_date(s: &str) -> Option<OffsetDateTime> {
 }
 
 pub fn format_amz_date(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format!("{:04}{:02}{:02}T{:02}{:02}{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
 }
 
 #[cfg(test)]

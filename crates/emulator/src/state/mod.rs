@@ -86,12 +86,7 @@ impl World {
             world.ensure_account(&key.account_id);
             world.keys.insert(
                 key.access_key_id.clone(),
-                AccessKey {
-                    account: key.account_id.clone(),
-                    secret: key.secret_access_key.clone(),
-                    owner: KeyOwner::Root,
-                    active: true,
-                },
+                AccessKey { account: key.account_id.clone(), secret: key.secret_access_key.clone(), owner: KeyOwner::Root, active: true },
             );
         }
         world
@@ -164,11 +159,7 @@ impl World {
                 if *expires < OffsetDateTime::now_utc() {
                     return Err(KeyProblem::ExpiredToken);
                 }
-                PrincipalKind::AssumedRole {
-                    role_name: role_name.clone(),
-                    role_arn: role_arn.clone(),
-                    session_name: session_name.clone(),
-                }
+                PrincipalKind::AssumedRole { role_name: role_name.clone(), role_arn: role_arn.clone(), session_name: session_name.clone() }
             }
         };
         Ok(Caller { account: Some(key.account), canonical_id, kind })
@@ -220,13 +211,5 @@ pub fn now() -> OffsetDateTime {
 /// ISO 8601 with milliseconds and `Z`, as IAM and STS print dates.
 pub fn iso8601(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
 }

@@ -81,7 +81,9 @@ impl Grant {
 pub enum Sse {
     S3,
     /// Key ARN (resolved at write time), in the bucket owner's or another account.
-    Kms { key_arn: String },
+    Kms {
+        key_arn: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -52,15 +52,10 @@ pub fn handle(shared: &Shared, caller: &Caller, action: &str, params: &Params) -
         "AssumeRole" => assume_role(&mut shared.world(), caller, params).map(Some),
         "GetAccessKeyInfo" => get_access_key_info(&shared.world(), params).map(Some),
         "" => Err(ServiceError::missing_parameter("Action")),
-        other if is_sts_action(other) => Err(ServiceError::new(
-            501,
-            "NotImplemented",
-            format!("{other} is not implemented by the xrepl emulator"),
-        )),
-        other => Err(ServiceError::bad_request(
-            "InvalidAction",
-            format!("Could not find operation {other} for version 2011-06-15"),
-        )),
+        other if is_sts_action(other) => {
+            Err(ServiceError::new(501, "NotImplemented", format!("{other} is not implemented by the xrepl emulator")))
+        }
+        other => Err(ServiceError::bad_request("InvalidAction", format!("Could not find operation {other} for version 2011-06-15"))),
     }
 }
 
@@ -70,9 +65,7 @@ fn user_id(world: &World, caller: &Caller) -> String {
     let iam = world.accounts.get(account).map(|a| &a.iam);
     match &caller.kind {
         PrincipalKind::Root => account.to_owned(),
-        PrincipalKind::User { name, .. } => {
-            iam.and_then(|i| i.users.get(name)).map_or_else(|| name.clone(), |u| u.user_id.clone())
-        }
+        PrincipalKind::User { name, .. } => iam.and_then(|i| i.users.get(name)).map_or_else(|| name.clone(), |u| u.user_id.clone()),
         PrincipalKind::AssumedRole { role_name, session_name, .. } => {
             let role_id = iam.and_then(|i| i.roles.get(role_name)).map_or_else(|| role_name.clone(), |r| r.role_id.clone());
             format!("{role_id}:{session_name}")
@@ -84,9 +77,7 @@ fn user_id(world: &World, caller: &Caller) -> String {
 
 fn get_caller_identity(world: &World, caller: &Caller) -> String {
     let mut buf = XmlBuf::default();
-    buf.elem("UserId", &user_id(world, caller))
-        .elem("Account", caller.account.as_deref().unwrap_or(""))
-        .elem("Arn", &caller.arn());
+    buf.elem("UserId", &user_id(world, caller)).elem("Account", caller.account.as_deref().unwrap_or("")).elem("Arn", &caller.arn());
     buf.0
 }
 
@@ -101,9 +92,7 @@ fn get_access_key_info(world: &World, params: &Params) -> Result<String, Service
 }
 
 fn constraint(value: &str, field: &str, what: &str) -> ServiceError {
-    ServiceError::validation(format!(
-        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {what}"
-    ))
+    ServiceError::validation(format!("1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {what}"))
 }
 
 /// `arn:aws:iam::ACCOUNT:role/[path/]name` → (account, role name).
@@ -194,8 +183,7 @@ fn assume_role(world: &mut World, caller: &Caller, params: &Params) -> Result<St
     };
     let external_id = params.get("ExternalId").cloned();
     if let Some(id) = &external_id {
-        let ok = (2..=1224).contains(&id.chars().count())
-            && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+        let ok = (2..=1224).contains(&id.chars().count()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
         if !ok {
             return Err(constraint(id, "externalId", "Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*"));
         }
@@ -208,11 +196,9 @@ fn assume_role(world: &mut World, caller: &Caller, params: &Params) -> Result<St
                 "Packed policy consumes more than 100 percent of the allotted space.",
             ));
         }
-        Policy::parse(policy, DocumentKind::Identity)
-            .map_err(|e| ServiceError::bad_request("MalformedPolicyDocument", e.iam_message()))?;
+        Policy::parse(policy, DocumentKind::Identity).map_err(|e| ServiceError::bad_request("MalformedPolicyDocument", e.iam_message()))?;
     }
-    let (role_account, _) = parse_role_arn(&role_arn)
-        .ok_or_else(|| ServiceError::validation(format!("{role_arn} is invalid")))?;
+    let (role_account, _) = parse_role_arn(&role_arn).ok_or_else(|| ServiceError::validation(format!("{role_arn} is invalid")))?;
     let role_account = role_account.to_owned();
 
     let mut extra = vec![("sts:RoleSessionName", session.clone())];

@@ -51,10 +51,7 @@ pub fn root(account: &str) -> PrincipalInfo {
 pub fn session(account: &str, path: &str, role: &str, session: &str) -> PrincipalInfo {
     PrincipalInfo {
         account: Some(account.to_string()),
-        arns: vec![
-            format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
-            format!("arn:aws:iam::{account}:role{path}{role}"),
-        ],
+        arns: vec![format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"), format!("arn:aws:iam::{account}:role{path}{role}")],
         canonical_id: canonical(account),
         ..Default::default()
     }
@@ -66,17 +63,11 @@ pub fn replication_role() -> PrincipalInfo {
 }
 
 pub fn service(name: &str) -> PrincipalInfo {
-    PrincipalInfo {
-        service: Some(name.to_string()),
-        ..Default::default()
-    }
+    PrincipalInfo { service: Some(name.to_string()), ..Default::default() }
 }
 
 pub fn anonymous() -> PrincipalInfo {
-    PrincipalInfo {
-        anonymous: true,
-        ..Default::default()
-    }
+    PrincipalInfo { anonymous: true, ..Default::default() }
 }
 
 pub fn context(pairs: &[(&str, &[&str])]) -> Context {
@@ -95,13 +86,9 @@ pub fn parse(text: &str, kind: DocumentKind) -> Policy {
 /// /work/shared/docs/seed-cross-account-replication-guide.txt), en dashes included.
 pub const GUIDE_TRUST: &str = include_str!("../fixtures/guide-trust-policy.json");
 pub const GUIDE_ROLE_POLICY: &str = include_str!("../fixtures/guide-role-permission-policy.json");
-pub const GUIDE_BUCKET_POLICY: &str =
-    include_str!("../fixtures/guide-destination-bucket-policy.json");
+pub const GUIDE_BUCKET_POLICY: &str = include_str!("../fixtures/guide-destination-bucket-policy.json");
 
 /// A guide document with its placeholders filled in and the en dashes fixed.
 pub fn filled(text: &str) -> String {
-    text.replace("XXXXXXXX", A)
-        .replace("SOURCE_BUCKET", SOURCE)
-        .replace("DESTINATION_BUCKET", DEST)
-        .replace('\u{2013}', "-")
+    text.replace("XXXXXXXX", A).replace("SOURCE_BUCKET", SOURCE).replace("DESTINATION_BUCKET", DEST).replace('\u{2013}', "-")
 }

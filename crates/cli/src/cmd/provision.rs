@@ -1,0 +1,229 @@
+//! `lint`, `export`, `plan`, `apply`, `verify` and `destroy`: the provisioner from the command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use serde_json::{json, Value};
+use xrepl_provisioner::{Accounts, ApplyOptions, DestroyOptions, Documents, PolicyKind, Side, Spec, VerifyOptions};
+
+use crate::output::{CliError, Output};
+use crate::SideArg;
+
+#[derive(Args)]
+pub struct Target {
+    /// The spec file (TOML).
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Only one account's half (the two accounts are often run by different teams).
+    #[arg(long, value_enum, default_value_t = SideArg::Both)]
+    pub side: SideArg,
+    /// Send both accounts to this endpoint (an emulator or LocalStack) with keys <account id>/test.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DocKind {
+    /// A role trust policy.
+    Trust,
+    /// An identity policy (the role's permission policy).
+    Identity,
+    /// A bucket policy.
+    Bucket,
+    /// A put-bucket-replication configuration.
+    Replication,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Document {
+    All,
+    TrustPolicy,
+    RolePolicy,
+    BucketPolicy,
+    Replication,
+    KmsKeyPolicy,
+}
+
+fn side(s: SideArg) -> Side {
+    match s {
+        SideArg::Both => Side::Both,
+        SideArg::Source => Side::Source,
+        SideArg::Destination => Side::Destination,
+    }
+}
+
+fn read(path: &Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| CliError::input(format!("{}: cannot read: {e}", path.display())))
+}
+
+/// Recognises a JSON document's kind from its content.
+fn detect(text: &str) -> DocKind {
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        // Unparseable: lint as a policy so the JSON error is reported with its position.
+        return if text.contains("\"Principal\"") { DocKind::Bucket } else { DocKind::Identity };
+    };
+    if value.get("Rules").is_some() || value.get("ReplicationConfiguration").is_some() {
+        return DocKind::Replication;
+    }
+    let statements: Vec<&Value> = match value.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(s) => vec![s],
+        None => Vec::new(),
+    };
+    let principal = statements.iter().find_map(|s| s.get("Principal"));
+    let assume = statements.iter().any(|s| s.get("Action").is_some_and(|a| a.to_string().contains("sts:AssumeRole")));
+    match principal {
+        Some(p) if assume || p.get("Service").is_some() => DocKind::Trust,
+        Some(_) => DocKind::Bucket,
+        None => DocKind::Identity,
+    }
+}
+
+pub fn lint(out: &Output, files: &[PathBuf], kind: Option<DocKind>) -> Result<ExitCode, CliError> {
+    let mut findings = Vec::new();
+    for file in files {
+        let text = read(file)?;
+        let is_toml = file.extension().is_some_and(|e| e == "toml");
+        if is_toml {
+            match Spec::from_toml_str(&text, file) {
+                Ok(spec) => findings.extend(xrepl_provisioner::lint_spec(&spec)),
+                Err(e) => return Err(CliError::input(e.to_string())),
+            }
+            continue;
+        }
+        findings.extend(match kind.unwrap_or_else(|| detect(&text)) {
+            DocKind::Trust => xrepl_provisioner::lint_policy_text(&text, file, PolicyKind::Trust),
+            DocKind::Identity => xrepl_provisioner::lint_policy_text(&text, file, PolicyKind::Identity),
+            DocKind::Bucket => xrepl_provisioner::lint_policy_text(&text, file, PolicyKind::Resource),
+            DocKind::Replication => xrepl_provisioner::lint_replication_json(&text, file, None),
+        });
+    }
+    let errors = findings.iter().filter(|f| f.severity == xrepl_provisioner::Severity::Error).count();
+    if out.json() {
+        out.document(&json!({
+            "findings": findings.iter().map(|f| json!({
+                "severity": if f.severity == xrepl_provisioner::Severity::Error { "error" } else { "warning" },
+                "code": f.code, "message": f.message,
+                "file": f.file.as_ref().map(|p| p.display().to_string()), "line": f.line, "column": f.column, "fix": f.fix,
+            })).collect::<Vec<_>>(),
+            "errors": errors,
+            "warnings": findings.len() - errors,
+        }));
+    } else {
+        for f in &findings {
+            out.line(f.to_string());
+        }
+        out.line(format!("{errors} error(s), {} warning(s) in {} file(s)", findings.len() - errors, files.len()));
+    }
+    Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+pub fn export(out: &Output, path: &Path, document: Document) -> Result<ExitCode, CliError> {
+    let spec = Spec::load(path)?;
+    let docs = Documents::for_spec(&spec);
+    let all = json!({
+        "trust_policy": docs.trust_policy,
+        "role_policy": docs.role_policy,
+        "bucket_policy": docs.bucket_policy,
+        "replication": docs.replication,
+        "kms_key_policy_statement": docs.kms_key_policy_statement,
+    });
+    let value = match document {
+        Document::All => all,
+        Document::TrustPolicy => docs.trust_policy,
+        Document::RolePolicy => docs.role_policy,
+        Document::BucketPolicy => docs.bucket_policy.unwrap_or(Value::Null),
+        Document::Replication => docs.replication,
+        Document::KmsKeyPolicy => docs.kms_key_policy_statement.unwrap_or(Value::Null),
+    };
+    // Documents are JSON either way: `--output text` pretty-prints them too.
+    println!("{}", serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()));
+    let _ = out;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn load(target: &Target) -> Result<(Spec, Accounts), CliError> {
+    let mut spec = Spec::load(&target.spec)?;
+    if let Some(endpoint) = &target.endpoint {
+        spec.point_at_endpoint(endpoint);
+    }
+    let accounts = Accounts::from_spec(&spec, side(target.side)).await?;
+    Ok((spec, accounts))
+}
+
+pub async fn plan(out: &Output, target: &Target) -> Result<ExitCode, CliError> {
+    let (spec, accounts) = load(target).await?;
+    let plan = xrepl_provisioner::plan(&spec, &accounts, side(target.side)).await?;
+    if out.json() {
+        out.document(&json!({
+            "changes": plan.changes.iter().map(|c| json!({"resource": c.resource.to_string(), "name": c.name, "account": c.account_id, "change": c.change.to_string(), "reason": c.reason, "conflict": c.conflict})).collect::<Vec<_>>(),
+            "mutating_calls": plan.mutating_calls(),
+        }));
+    } else {
+        out.line(plan.to_string().trim_end());
+        out.line(if plan.is_noop() { "no changes".to_owned() } else { format!("{} API call(s) to make", plan.mutating_calls()) });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn apply(out: &Output, target: &Target) -> Result<ExitCode, CliError> {
+    let (spec, accounts) = load(target).await?;
+    let options = ApplyOptions { side: side(target.side), ..ApplyOptions::default() };
+    let report = xrepl_provisioner::apply(&spec, &accounts, &options).await?;
+    if out.json() {
+        out.document(&json!({
+            "applied": report.applied.iter().map(|c| json!({"resource": c.resource.to_string(), "name": c.name, "account": c.account_id, "change": c.change.to_string(), "calls": c.calls})).collect::<Vec<_>>(),
+            "mutating_calls": report.mutating_calls,
+            "retries": report.retries,
+        }));
+    } else {
+        for c in &report.applied {
+            out.line(format!("{} {} {} (account {}, {} call(s))", c.change, c.resource, c.name, c.account_id, c.calls));
+        }
+        out.line(if report.changed_anything() {
+            format!("applied: {} mutating call(s), {} retried", report.mutating_calls, report.retries)
+        } else {
+            "no changes: everything is already as the spec says".to_owned()
+        });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn verify(out: &Output, target: &Target, timeout: u64) -> Result<ExitCode, CliError> {
+    let (spec, accounts) = load(target).await?;
+    out.line(format!("verifying {}: writing probes and waiting up to {timeout}s for each to replicate…", target.spec.display()));
+    let options = VerifyOptions { timeout: Duration::from_secs(timeout), ..VerifyOptions::default() };
+    let report = xrepl_provisioner::verify(&spec, &accounts, &options).await?;
+    if out.json() {
+        out.document(&json!({
+            "passed": report.passed(),
+            "checks": report.checks.iter().map(|c| json!({"rule": c.rule_id, "check": c.name, "outcome": format!("{:?}", c.outcome), "detail": c.detail, "seconds": c.elapsed.as_secs_f64()})).collect::<Vec<_>>(),
+            "cleanup_errors": report.cleanup_errors,
+        }));
+    } else {
+        out.line(report.to_string().trim_end());
+    }
+    Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub async fn destroy(out: &Output, target: &Target, force: bool) -> Result<ExitCode, CliError> {
+    let (spec, accounts) = load(target).await?;
+    let report = xrepl_provisioner::destroy(&spec, &accounts, &DestroyOptions { side: side(target.side), force }).await?;
+    if out.json() {
+        out.document(&json!({
+            "removed": report.removed.iter().map(|i| format!("{i:?}")).collect::<Vec<_>>(),
+            "kept": report.kept.iter().map(|i| format!("{i:?}")).collect::<Vec<_>>(),
+            "mutating_calls": report.mutating_calls,
+        }));
+    } else {
+        for i in &report.removed {
+            out.line(format!("removed {i:?}"));
+        }
+        for i in &report.kept {
+            out.line(format!("kept {i:?}"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

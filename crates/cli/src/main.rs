@@ -1,0 +1,168 @@
+//! `xrepl`: set up AWS cross-account S3 replication and prove it works.
+//!
+//! Exit codes: 0 success; 1 the check found problems (lint errors, failed verification, a
+//! replication failure); 2 bad input (usage, unreadable or invalid file); 3 an AWS or endpoint
+//! call failed (unreachable endpoint, wrong credentials, AWS error).
+
+mod cmd;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::output::Output;
+
+#[derive(Parser)]
+#[command(
+    name = "xrepl",
+    version,
+    about = "Set up AWS cross-account S3 replication, and prove it works without an AWS account",
+    after_help = "Examples:
+  xrepl demo                                  # the guide's setup on the embedded emulator, in under a second
+  xrepl lint fixtures/guide/trust-policy.json # finds the guide's en-dash \"Version\"
+  xrepl export --spec fixtures/guide/spec.toml
+  xrepl check --spec my-replication.toml      # your spec against the embedded emulator
+  xrepl apply --spec my-replication.toml      # real AWS (profiles in the spec) or --endpoint URL
+  xrepl serve --port 4566                     # S3+IAM+STS+KMS for two or more accounts
+
+Exit codes: 0 ok, 1 problems found, 2 bad input, 3 AWS/endpoint error.
+Environment: NO_COLOR disables colour, RUST_LOG=debug shows each API call."
+)]
+struct Cli {
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    output: Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SideArg {
+    Both,
+    Source,
+    Destination,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the guide's setup on the embedded emulator, replicate, and show a broken variant failing.
+    #[command(after_help = "Example:\n  xrepl demo --output json")]
+    Demo,
+    /// Apply your spec to the embedded emulator and prove it replicates (objects, owner, tags, deletes).
+    #[command(after_help = "Example:\n  xrepl check --spec fixtures/variants/prefix-filter.toml")]
+    Check {
+        #[arg(long)]
+        spec: PathBuf,
+    },
+    /// Check specs (.toml), policy documents and put-bucket-replication JSON before touching AWS.
+    #[command(
+        after_help = "Examples:\n  xrepl lint fixtures/guide/spec.toml\n  xrepl lint fixtures/guide/trust-policy.json fixtures/guide/destination-bucket-policy.json\n  xrepl lint --kind trust my-trust.json"
+    )]
+    Lint {
+        /// Files to check; the kind of a JSON document is recognised from its content.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Force the kind of the JSON documents.
+        #[arg(long, value_enum)]
+        kind: Option<cmd::provision::DocKind>,
+    },
+    /// Print the documents a spec needs (trust policy, role policy, bucket policy, replication configuration).
+    #[command(after_help = "Example:\n  xrepl export --spec fixtures/guide/spec.toml --document bucket-policy")]
+    Export {
+        #[arg(long)]
+        spec: PathBuf,
+        #[arg(long, value_enum, default_value_t = cmd::provision::Document::All)]
+        document: cmd::provision::Document,
+    },
+    /// Read both accounts and show what apply would create, update or leave alone.
+    #[command(after_help = "Example:\n  xrepl plan --spec my.toml --side destination")]
+    Plan(cmd::provision::Target),
+    /// Create or update everything, in the safe order; a second run changes nothing.
+    #[command(after_help = "Example:\n  xrepl apply --spec my.toml --endpoint http://127.0.0.1:4566")]
+    Apply(cmd::provision::Target),
+    /// Write probe objects, wait for them to replicate, check owner/tags/delete marker, clean up.
+    #[command(after_help = "Example:\n  xrepl verify --spec my.toml --timeout 900")]
+    Verify {
+        #[command(flatten)]
+        target: cmd::provision::Target,
+        /// Seconds to wait for each replication (AWS: most objects within 15 minutes).
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+    },
+    /// Remove what xrepl created (buckets that hold data only with --force).
+    #[command(after_help = "Example:\n  xrepl destroy --spec my.toml --force")]
+    Destroy {
+        #[command(flatten)]
+        target: cmd::provision::Target,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Serve the emulator (S3, IAM, STS, KMS on one port) until Ctrl-C.
+    #[command(
+        after_help = "Example:\n  xrepl serve --port 4566 --account 111111111111 --account 222222222222\n  aws --endpoint-url http://127.0.0.1:4566 s3 ls   # with AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=test"
+    )]
+    Serve {
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, default_value_t = 4566)]
+        port: u16,
+        /// Accounts to create at start (more appear on first use of a 12-digit access key id).
+        #[arg(long = "account", default_values_t = ["111111111111".to_owned(), "222222222222".to_owned()])]
+        accounts: Vec<String>,
+        /// Secret for LocalStack-style keys (access key id = account id).
+        #[arg(long, default_value = "test", env = "XREPL_SECRET")]
+        secret: String,
+    },
+    /// Exit 0 when a served emulator answers its health endpoint (container health checks).
+    Health {
+        #[arg(long, default_value = "http://127.0.0.1:4566")]
+        endpoint: String,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(output::color_enabled()).try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let out = Output::new(cli.output);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo => cmd::demo::demo(&out).await,
+            Command::Check { spec } => cmd::demo::check(&out, &spec).await,
+            Command::Lint { files, kind } => cmd::provision::lint(&out, &files, kind),
+            Command::Export { spec, document } => cmd::provision::export(&out, &spec, document),
+            Command::Plan(target) => cmd::provision::plan(&out, &target).await,
+            Command::Apply(target) => cmd::provision::apply(&out, &target).await,
+            Command::Verify { target, timeout } => cmd::provision::verify(&out, &target, timeout).await,
+            Command::Destroy { target, force } => cmd::provision::destroy(&out, &target, force).await,
+            Command::Serve { host, port, accounts, secret } => cmd::serve::serve(&out, host, port, accounts, secret).await,
+            Command::Health { endpoint } => cmd::serve::health(&out, &endpoint).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            out.error(&err);
+            err.exit_code()
+        }
+    }
+}

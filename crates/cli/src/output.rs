@@ -1,0 +1,116 @@
+//! Text or JSON output, colour only on terminals and never with NO_COLOR.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use crate::Format;
+
+/// A CLI failure: what went wrong and which exit code it maps to.
+#[derive(Debug)]
+pub struct CliError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The check found problems (exit 1).
+    Problems,
+    /// Bad input: a file, a flag, a spec (exit 2).
+    Input,
+    /// An AWS or endpoint call failed (exit 3).
+    Remote,
+}
+
+impl CliError {
+    pub fn input(message: impl Into<String>) -> Self {
+        Self { kind: ErrorKind::Input, message: message.into() }
+    }
+    pub fn remote(message: impl Into<String>) -> Self {
+        Self { kind: ErrorKind::Remote, message: message.into() }
+    }
+    pub fn problems(message: impl Into<String>) -> Self {
+        Self { kind: ErrorKind::Problems, message: message.into() }
+    }
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self.kind {
+            ErrorKind::Problems => 1,
+            ErrorKind::Input => 2,
+            ErrorKind::Remote => 3,
+        })
+    }
+}
+
+impl From<xrepl_provisioner::ProvisionError> for CliError {
+    fn from(e: xrepl_provisioner::ProvisionError) -> Self {
+        use xrepl_provisioner::ProvisionError as P;
+        let kind = match e {
+            P::Spec(_) | P::Document(_) => ErrorKind::Input,
+            P::Aws { .. } | P::Credentials { .. } | P::AccountMismatch { .. } | P::Conflict { .. } | P::MissingClients { .. } => {
+                ErrorKind::Remote
+            }
+        };
+        Self { kind, message: e.to_string() }
+    }
+}
+
+pub fn color_enabled() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+pub struct Output {
+    pub format: Format,
+    color: bool,
+}
+
+impl Output {
+    pub fn new(format: Format) -> Self {
+        Self { format, color: color_enabled() }
+    }
+
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    pub fn green(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+    pub fn red(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    /// Prints a line in text mode (JSON mode prints one document at the end instead).
+    pub fn line(&self, text: impl AsRef<str>) {
+        if !self.json() {
+            println!("{}", text.as_ref());
+        }
+    }
+
+    pub fn document(&self, value: &serde_json::Value) {
+        if self.json() {
+            println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string()));
+        }
+    }
+
+    pub fn error(&self, err: &CliError) {
+        if self.json() {
+            println!(
+                "{}",
+                serde_json::json!({"error": err.message, "exit_code": match err.kind { ErrorKind::Problems => 1, ErrorKind::Input => 2, ErrorKind::Remote => 3 }})
+            );
+        } else {
+            eprintln!("{} {}", self.red("error:"), err.message);
+        }
+    }
+}
