@@ -119,7 +119,9 @@ pub fn key_arn_for_s3(world: &mut World, bucket_owner: &str, key_ref: Option<&st
 /// `kms:GenerateDataKey`) the way S3 does on its behalf (`kms:ViaService` = S3). The key must
 /// exist and be enabled; the key policy and identity policies combine as described in the
 /// module documentation. `Err` explains what is missing, naming principal, action and key.
-pub fn authorize_s3_use(world: &World, caller: &Caller, key_arn: &str, action: &str) -> Result<(), String> {
+/// `object_arn` is the S3 object the key protects: S3 sends it as the encryption context
+/// `aws:s3:arn`, which key and role policies often condition on.
+pub fn authorize_s3_use(world: &World, caller: &Caller, key_arn: &str, action: &str, object_arn: &str) -> Result<(), String> {
     let key = find_key_by_arn(world, key_arn).ok_or_else(|| format!("KMS key {key_arn} does not exist"))?;
     match key.state {
         KeyState::Enabled => {}
@@ -129,7 +131,8 @@ pub fn authorize_s3_use(world: &World, caller: &Caller, key_arn: &str, action: &
         }
     }
     let via = format!("s3.{}.amazonaws.com", world.region);
-    authorize_key(world, caller, key, action, &[("kms:ViaService", via)]).map_err(|e| e.message)
+    let context = [("kms:ViaService", via), ("kms:EncryptionContext:aws:s3:arn", object_arn.to_owned())];
+    authorize_key(world, caller, key, action, &context).map_err(|e| e.message)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -236,7 +236,7 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
             }
             let replica_sse = match &version.sse {
                 Some(Sse::Kms { key_arn }) => {
-                    crate::kms::authorize_s3_use(world, &role, key_arn, "kms:Decrypt").map_err(|m| {
+                    crate::kms::authorize_s3_use(world, &role, key_arn, "kms:Decrypt", &authz::object_arn(src, key)).map_err(|m| {
                         let reason = if m.contains("state") {
                             FailureReason::SrcKmsKeyInvalidState
                         } else {
@@ -249,7 +249,7 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
                     let replica_arn = crate::kms::key_arn_for_s3(world, &dest_owner, Some(&replica_key)).ok_or_else(|| {
                         kms_failure(FailureReason::DstKmsKeyNotFound, format!("the replica KMS key {replica_key} does not exist."))
                     })?;
-                    crate::kms::authorize_s3_use(world, &role, &replica_arn, "kms:Encrypt").map_err(|m| {
+                    crate::kms::authorize_s3_use(world, &role, &replica_arn, "kms:Encrypt", &authz::object_arn(dst, key)).map_err(|m| {
                         let reason = if m.contains("state") {
                             FailureReason::DstKmsKeyInvalidState
                         } else {

@@ -195,7 +195,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     )?;
     let sse = requested_sse(&mut world, &b.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref())?;
     if let Some(Sse::Kms { key_arn }) = &sse {
-        crate::kms::authorize_s3_use(&world, &caller, key_arn, "kms:GenerateDataKey").map_err(|m| s3_error!(AccessDenied, "{m}"))?;
+        crate::kms::authorize_s3_use(&world, &caller, key_arn, "kms:GenerateDataKey", &super::authz::object_arn(&input.bucket, &input.key)).map_err(|m| s3_error!(AccessDenied, "{m}"))?;
     }
     let target = bucket_mut(&mut world, &input.bucket)?;
     let version_id = target.next_version_id();
@@ -304,9 +304,9 @@ fn check_conditions(
 }
 
 /// Reading an SSE-KMS object needs kms:Decrypt on its key.
-fn check_kms_read(world: &World, caller: &Caller, v: &ObjectVersion) -> S3Result<()> {
+fn check_kms_read(world: &World, caller: &Caller, bucket: &str, v: &ObjectVersion) -> S3Result<()> {
     if let Some(Sse::Kms { key_arn }) = &v.sse {
-        crate::kms::authorize_s3_use(world, caller, key_arn, "kms:Decrypt").map_err(|m| s3_error!(AccessDenied, "{m}"))?;
+        crate::kms::authorize_s3_use(world, caller, key_arn, "kms:Decrypt", &super::authz::object_arn(bucket, &v.key)).map_err(|m| s3_error!(AccessDenied, "{m}"))?;
     }
     Ok(())
 }
@@ -326,7 +326,7 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
     )?;
     let b = bucket(&world, &input.bucket)?;
     let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
-    check_kms_read(&world, &caller, v)?;
+    check_kms_read(&world, &caller, &input.bucket, v)?;
     check_conditions(
         v,
         input.if_match.as_ref(),
@@ -390,7 +390,7 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
     )?;
     let b = bucket(&world, &input.bucket)?;
     let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
-    check_kms_read(&world, &caller, v)?;
+    check_kms_read(&world, &caller, &input.bucket, v)?;
     check_conditions(
         v,
         input.if_match.as_ref(),
@@ -535,7 +535,7 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
     authorize(&world, &caller, read_action(src_version), src_bucket, Some(src_key), input.expected_source_bucket_owner.as_deref())?;
     authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let source = addressed_object(bucket(&world, src_bucket)?, src_key, src_version)?.clone();
-    check_kms_read(&world, &caller, &source)?;
+    check_kms_read(&world, &caller, src_bucket, &source)?;
     let replace_meta = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
     let replace_tags = input.tagging_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
     let class = match &input.storage_class {

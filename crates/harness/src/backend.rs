@@ -1,0 +1,120 @@
+//! What a backend is: where the two accounts live, how to wait for replication, and what the
+//! backend can faithfully observe.
+
+use std::fmt;
+
+use crate::HarnessError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    /// xrepl's emulator in this process: no Docker, ready in milliseconds.
+    Embedded,
+    /// xrepl's emulator image, started with testcontainers.
+    Container,
+    /// One emulator container per account, replicated through the bridge.
+    TwoContainers,
+    /// LocalStack community, replicated through the bridge.
+    LocalStack,
+}
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 4] = [Self::Embedded, Self::Container, Self::TwoContainers, Self::LocalStack];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Container => "container",
+            Self::TwoContainers => "two-containers",
+            Self::LocalStack => "localstack",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// `XREPL_BACKEND`, defaulting to the embedded emulator.
+    pub fn from_env() -> Result<Self, HarnessError> {
+        match std::env::var("XREPL_BACKEND") {
+            Err(_) => Ok(Self::Embedded),
+            Ok(v) => Self::parse(&v).ok_or_else(|| {
+                HarnessError::Other(format!("XREPL_BACKEND={v} is not one of embedded, container, two-containers, localstack"))
+            }),
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Things a backend may or may not reproduce faithfully.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    /// Each account has its own canonical user id, so replica ownership is observable.
+    DistinctOwners,
+    /// IAM and bucket policies are enforced, so broken setups fail.
+    PolicyEnforcement,
+    /// Replicas keep the source version id.
+    VersionIdsPreserved,
+    /// `x-amz-replication-status` is reported on sources and replicas.
+    ReplicationStatus,
+    /// Failure reasons are recorded as replication events.
+    FailureEvents,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Capabilities {
+    unsupported: Vec<(Capability, &'static str)>,
+}
+
+impl Capabilities {
+    pub fn full() -> Self {
+        Self::default()
+    }
+
+    #[must_use]
+    pub fn without(mut self, capability: Capability, reason: &'static str) -> Self {
+        self.unsupported.push((capability, reason));
+        self
+    }
+
+    /// None when supported; otherwise why not.
+    pub fn missing(&self, capability: Capability) -> Option<&'static str> {
+        self.unsupported.iter().find(|(c, _)| *c == capability).map(|(_, r)| *r)
+    }
+}
+
+/// A replication failure as any backend reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureView {
+    pub key: String,
+    pub version_id: String,
+    pub rule_id: String,
+    pub destination_bucket: String,
+    pub operation: String,
+    pub reason: String,
+    pub explanation: String,
+}
+
+/// A place where two (or more) accounts live.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync {
+    fn kind(&self) -> BackendKind;
+    fn capabilities(&self) -> Capabilities;
+    /// The S3/IAM/STS endpoint serving `account`.
+    fn endpoint(&self, account: &str) -> String;
+    fn region(&self) -> &str {
+        "us-east-1"
+    }
+    /// Called once the spec is applied (the bridge reads its rules from it).
+    async fn on_applied(&self, _spec: &xrepl_provisioner::Spec) -> Result<(), HarnessError> {
+        Ok(())
+    }
+    /// Waits until replication has nothing runnable left.
+    async fn drain(&self) -> Result<(), HarnessError>;
+    /// Replication failures recorded so far.
+    async fn failures(&self) -> Result<Vec<FailureView>, HarnessError>;
+}

@@ -1,0 +1,261 @@
+//! xrepl's emulator image (`xrepl-emulator:local`, built by `scripts/build-image.sh`) started with
+//! testcontainers: the same emulator as the embedded backend, behind a real port in a container.
+//! Drain and failure events go through the emulator's `/_xrepl` admin endpoints.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testcontainers::bollard::Docker;
+use testcontainers::core::{ContainerPort, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+use xrepl_emulator::server::admin_client;
+
+use super::docker_shim;
+use crate::{Backend, BackendKind, Capabilities, FailureView, HarnessError};
+
+pub const IMAGE_NAME: &str = "xrepl-emulator";
+pub const IMAGE_TAG: &str = "local";
+/// The port the image's ENTRYPOINT serves on.
+pub const EMULATOR_PORT: u16 = 4566;
+/// How long a container may take from `docker start` to a healthy `/_xrepl/health`.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `drain` waits for the emulator's replication queue (server side).
+const DRAIN_TIMEOUT_MS: u64 = 30_000;
+
+fn unavailable(backend: &str, reason: impl Into<String>) -> HarnessError {
+    HarnessError::Unavailable { backend: backend.to_owned(), reason: reason.into() }
+}
+
+/// Checks that Docker answers and the image exists, and puts the API-version shim in front of an
+/// engine older than testcontainers expects. Every problem is `Unavailable` with what to do.
+pub async fn docker_preflight(backend: &str) -> Result<(), HarnessError> {
+    let call_timeout = Duration::from_secs(10);
+    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(backend, format!("cannot connect to Docker: {e}")))?;
+    let docker = tokio::time::timeout(call_timeout, docker.negotiate_version())
+        .await
+        .map_err(|_| unavailable(backend, "Docker did not answer within 10 s (is the daemon running? `docker info`)"))?
+        .map_err(|e| unavailable(backend, format!("Docker is not reachable (`docker info` fails?): {e}")))?;
+    let image = format!("{IMAGE_NAME}:{IMAGE_TAG}");
+    match tokio::time::timeout(call_timeout, docker.inspect_image(&image)).await {
+        Err(_) => return Err(unavailable(backend, "Docker did not answer an image inspect within 10 s")),
+        Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })) => {
+            return Err(unavailable(backend, format!("image {image} is missing: build it with scripts/build-image.sh")))
+        }
+        Ok(Err(e)) => return Err(unavailable(backend, format!("cannot inspect image {image}: {e}"))),
+        Ok(Ok(_)) => {}
+    }
+    let engine = docker.client_version();
+    let wanted = testcontainers::bollard::API_DEFAULT_VERSION;
+    if (engine.major_version, engine.minor_version) < (wanted.major_version, wanted.minor_version) {
+        let host = docker_shim::ensure().map_err(|e| unavailable(backend, e))?;
+        tracing::info!(
+            "Docker engine speaks API {}.{}, testcontainers {}.{}: using the API shim at {host}",
+            engine.major_version,
+            engine.minor_version,
+            wanted.major_version,
+            wanted.minor_version
+        );
+    }
+    Ok(())
+}
+
+/// One running emulator container, removed when dropped.
+pub struct EmulatorContainer {
+    container: ContainerAsync<GenericImage>,
+    endpoint: String,
+    /// From `docker start` to a healthy health endpoint.
+    pub startup: Duration,
+}
+
+impl EmulatorContainer {
+    /// Starts `xrepl-emulator:local` with these accounts, published on 127.0.0.1 only, and waits
+    /// until `/_xrepl/health` answers 200.
+    pub async fn start(backend: &str, accounts: &[&str]) -> Result<Self, HarnessError> {
+        let args = accounts.iter().flat_map(|a| ["--account".to_owned(), (*a).to_owned()]).collect();
+        Self::start_with_args(backend, args).await
+    }
+
+    /// Starts the image with these arguments after its `xrepl serve --host 0.0.0.0 --port 4566`.
+    pub async fn start_with_args(backend: &str, args: Vec<String>) -> Result<Self, HarnessError> {
+        docker_preflight(backend).await?;
+        let port = ContainerPort::Tcp(EMULATOR_PORT);
+        let request = GenericImage::new(IMAGE_NAME, IMAGE_TAG)
+            .with_exposed_port(port)
+            // Readiness is polled below on the health endpoint: faster than Docker's 1 s health
+            // interval, and it tells a crash from a slow start.
+            .with_wait_for(WaitFor::Nothing)
+            .with_cmd(args)
+            .with_startup_timeout(STARTUP_TIMEOUT)
+            .with_host_config_modifier(|hc| {
+                // Publish on loopback only (testcontainers would publish on 0.0.0.0).
+                let binding = testcontainers::bollard::models::PortBinding { host_ip: Some("127.0.0.1".to_owned()), host_port: Some(String::new()) };
+                hc.publish_all_ports = Some(false);
+                hc.port_bindings = Some([(format!("{EMULATOR_PORT}/tcp"), Some(vec![binding]))].into_iter().collect());
+            });
+        let started = Instant::now();
+        let container = request.start().await.map_err(|e| HarnessError::Other(format!("starting {IMAGE_NAME}:{IMAGE_TAG} failed: {e}")))?;
+        let host_port = container
+            .get_host_port_ipv4(port)
+            .await
+            .map_err(|e| HarnessError::Other(format!("container {} has no published port {EMULATOR_PORT}: {e}", container.id())))?;
+        let endpoint = format!("http://127.0.0.1:{host_port}");
+        wait_healthy(&container, &endpoint).await?;
+        let startup = started.elapsed();
+        tracing::info!(container = container.id(), %endpoint, ?startup, "emulator container healthy");
+        Ok(Self { container, endpoint, startup })
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn id(&self) -> &str {
+        self.container.id()
+    }
+
+    /// POST /_xrepl/replication/drain: 200 when idle, 408 when the queue did not empty in time.
+    pub async fn drain(&self) -> Result<(), HarnessError> {
+        admin_drain(&self.endpoint).await
+    }
+
+    pub async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
+        admin_failures(&self.endpoint).await
+    }
+}
+
+async fn wait_healthy(container: &ContainerAsync<GenericImage>, endpoint: &str) -> Result<(), HarnessError> {
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    let mut last = String::from("no answer yet");
+    while Instant::now() < deadline {
+        match admin_client::request(endpoint, "GET", "/_xrepl/health", Duration::from_secs(2)).await {
+            Ok((200, _)) => return Ok(()),
+            Ok((status, body)) => last = format!("HTTP {status}: {body}"),
+            Err(e) => last = e.to_string(),
+        }
+        if container.is_running().await.ok() == Some(false) {
+            let logs = container.stderr_to_vec().await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+            return Err(HarnessError::Other(format!("emulator container {} exited during start: {}", container.id(), logs.trim())));
+        }
+        // Poll interval only: the loop ends on the first healthy answer.
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Err(HarnessError::Other(format!("emulator container {} not healthy after {STARTUP_TIMEOUT:?}: {last}", container.id())))
+}
+
+/// Waits for a served emulator's replication queue to empty.
+pub async fn admin_drain(endpoint: &str) -> Result<(), HarnessError> {
+    let path = format!("/_xrepl/replication/drain?timeout_ms={DRAIN_TIMEOUT_MS}");
+    let client_timeout = Duration::from_millis(DRAIN_TIMEOUT_MS + 5_000);
+    match admin_client::request(endpoint, "POST", &path, client_timeout).await {
+        Ok((200, _)) => Ok(()),
+        Ok((408, body)) => Err(HarnessError::Other(format!("replication at {endpoint} did not drain within {DRAIN_TIMEOUT_MS} ms: {body}"))),
+        Ok((status, body)) => Err(HarnessError::Other(format!("drain at {endpoint} answered HTTP {status}: {body}"))),
+        Err(e) => Err(HarnessError::Other(format!("drain at {endpoint}: {e}"))),
+    }
+}
+
+/// Replication failure events of a served emulator.
+pub async fn admin_failures(endpoint: &str) -> Result<Vec<FailureView>, HarnessError> {
+    let (status, body) = admin_client::request(endpoint, "GET", "/_xrepl/replication/events", Duration::from_secs(10))
+        .await
+        .map_err(|e| HarnessError::Other(format!("replication events at {endpoint}: {e}")))?;
+    if status != 200 {
+        return Err(HarnessError::Other(format!("replication events at {endpoint} answered HTTP {status}: {body}")));
+    }
+    parse_events(&body).map_err(|e| HarnessError::Other(format!("replication events at {endpoint}: {e}")))
+}
+
+/// The admin endpoint's `{"events": [...]}` as the harness's failure views, with the same
+/// explanation text the embedded backend gives.
+pub fn parse_events(body: &str) -> Result<Vec<FailureView>, String> {
+    let value: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
+    let events = value.get("events").and_then(Value::as_array).ok_or("no \"events\" array")?;
+    let text = |v: &Value, path: &[&str]| -> String {
+        path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_str).unwrap_or_default().to_owned()
+    };
+    Ok(events
+        .iter()
+        .map(|e| {
+            let source_bucket = text(e, &["s3", "bucket", "name"]);
+            let destination = text(e, &["replicationEventData", "destinationBucket"]);
+            let destination_bucket = destination.strip_prefix("arn:aws:s3:::").unwrap_or(&destination).to_owned();
+            let key = text(e, &["s3", "object", "key"]);
+            let version_id = text(e, &["s3", "object", "versionId"]);
+            let rule_id = text(e, &["replicationEventData", "replicationRuleId"]);
+            let reason = text(e, &["replicationEventData", "failureReason"]);
+            let mut explanation = format!(
+                "replication of s3://{source_bucket}/{key} (version {version_id}) to {destination_bucket} failed with {reason} (rule {rule_id}): {}",
+                text(e, &["xrepl", "explanation"])
+            );
+            let fix = text(e, &["xrepl", "fix"]);
+            if !fix.is_empty() {
+                explanation.push_str(&format!(" Fix: {fix}"));
+            }
+            FailureView {
+                key,
+                version_id,
+                rule_id,
+                destination_bucket,
+                operation: text(e, &["replicationEventData", "s3Operation"]),
+                reason,
+                explanation,
+            }
+        })
+        .collect())
+}
+
+/// The emulator image in one container serving every account: full fidelity.
+pub struct ContainerBackend {
+    emulator: EmulatorContainer,
+}
+
+impl ContainerBackend {
+    pub async fn start(accounts: &[&str]) -> Result<Self, HarnessError> {
+        Ok(Self { emulator: EmulatorContainer::start(BackendKind::Container.name(), accounts).await? })
+    }
+
+    pub fn container(&self) -> &EmulatorContainer {
+        &self.emulator
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for ContainerBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Container
+    }
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::full()
+    }
+    fn endpoint(&self, _account: &str) -> String {
+        self.emulator.endpoint().to_owned()
+    }
+    async fn drain(&self) -> Result<(), HarnessError> {
+        self.emulator.drain().await
+    }
+    async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
+        self.emulator.failures().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_events;
+
+    #[test]
+    fn events_become_failure_views() {
+        let body = r#"{"events":[{"eventName":"s3:Replication:OperationFailedReplication","s3":{"bucket":{"name":"src"},"object":{"key":"k","versionId":"v1"}},
+            "replicationEventData":{"replicationRuleId":"r","destinationBucket":"arn:aws:s3:::dst","s3Operation":"PutObject","failureReason":"AssumeRoleNotPermitted"},
+            "xrepl":{"explanation":"the role trusts ec2","fix":"trust s3.amazonaws.com"}}]}"#;
+        let views = parse_events(body).unwrap_or_default();
+        assert_eq!(views.len(), 1);
+        assert_eq!(views[0].destination_bucket, "dst");
+        assert_eq!(views[0].reason, "AssumeRoleNotPermitted");
+        assert_eq!(
+            views[0].explanation,
+            "replication of s3://src/k (version v1) to dst failed with AssumeRoleNotPermitted (rule r): the role trusts ec2 Fix: trust s3.amazonaws.com"
+        );
+        assert!(parse_events("{}").is_err());
+    }
+}

@@ -1,0 +1,556 @@
+//! Two accounts on a backend: apply a spec, write/tag/delete, wait, and assert.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use xrepl_provisioner::{AccountClients, Accounts, ApplyOptions, ApplyReport, Spec};
+
+use crate::backend::{Backend, BackendKind, Capability, FailureView};
+use crate::error::AssertionFailure;
+use crate::HarnessError;
+
+pub const SOURCE_ACCOUNT: &str = "111111111111";
+pub const DESTINATION_ACCOUNT: &str = "222222222222";
+
+/// One account's clients on the backend (keys: access key id = account id, secret `test`).
+pub struct AccountHandle {
+    pub account_id: String,
+    pub endpoint: String,
+    pub clients: AccountClients,
+}
+
+impl AccountHandle {
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.clients.s3
+    }
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        &self.clients.iam
+    }
+
+    /// The account's canonical user id, as S3 reports it (ListBuckets owner).
+    pub async fn canonical_id(&self) -> Result<String, HarnessError> {
+        let out = self.s3().list_buckets().send().await.map_err(|e| HarnessError::aws("ListBuckets", &e))?;
+        out.owner().and_then(|o| o.id()).map(str::to_owned).ok_or_else(|| HarnessError::Other("ListBuckets returned no owner".to_owned()))
+    }
+}
+
+pub struct Harness {
+    backend: Box<dyn Backend>,
+    accounts: BTreeMap<String, AccountHandle>,
+}
+
+impl Harness {
+    /// Starts a backend with the two default accounts (111111111111 and 222222222222).
+    pub async fn start(kind: BackendKind) -> Result<Self, HarnessError> {
+        Self::start_with(kind, &[SOURCE_ACCOUNT, DESTINATION_ACCOUNT]).await
+    }
+
+    /// Starts the backend named by `XREPL_BACKEND` (embedded by default).
+    pub async fn from_env() -> Result<Self, HarnessError> {
+        Self::start(BackendKind::from_env()?).await
+    }
+
+    pub async fn start_with(kind: BackendKind, accounts: &[&str]) -> Result<Self, HarnessError> {
+        let backend = crate::backends::start(kind, accounts).await?;
+        Ok(Self::with_backend(backend, accounts))
+    }
+
+    /// Wraps a backend someone else started.
+    pub fn with_backend(backend: Box<dyn Backend>, accounts: &[&str]) -> Self {
+        let accounts = accounts
+            .iter()
+            .map(|a| {
+                let endpoint = backend.endpoint(a);
+                let clients = AccountClients::for_emulator(&endpoint, a, backend.region());
+                ((*a).to_owned(), AccountHandle { account_id: (*a).to_owned(), endpoint, clients })
+            })
+            .collect();
+        Self { backend, accounts }
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        self.backend.kind()
+    }
+
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    pub fn account(&self, id: &str) -> Result<&AccountHandle, HarnessError> {
+        self.accounts.get(id).ok_or_else(|| HarnessError::Other(format!("account {id} is not part of this harness")))
+    }
+
+    /// Fails with `Unsupported` (never a silent pass) when the backend cannot observe `capability`.
+    pub fn require(&self, capability: Capability, what: &str) -> Result<(), HarnessError> {
+        match self.backend.capabilities().missing(capability) {
+            None => Ok(()),
+            Some(reason) => Err(HarnessError::Unsupported { backend: self.kind().name().to_owned(), what: what.to_owned(), reason: reason.to_owned() }),
+        }
+    }
+
+    pub fn supports(&self, capability: Capability) -> bool {
+        self.backend.capabilities().missing(capability).is_none()
+    }
+
+    /// Loads a spec and points both accounts at this backend.
+    pub fn spec_from_file(&self, path: impl AsRef<Path>) -> Result<Spec, HarnessError> {
+        let mut spec = Spec::load(path)?;
+        self.point(&mut spec);
+        Ok(spec)
+    }
+
+    pub fn spec_from_toml(&self, text: &str) -> Result<Spec, HarnessError> {
+        let mut spec = Spec::from_toml_str(text, "inline.toml")?;
+        self.point(&mut spec);
+        Ok(spec)
+    }
+
+    fn point(&self, spec: &mut Spec) {
+        for side in [&mut spec.source, &mut spec.destination] {
+            let endpoint = self.backend.endpoint(&side.account_id);
+            side.endpoint = Some(endpoint);
+            side.credentials = xrepl_provisioner::spec::Credentials::Static {
+                access_key_id: side.account_id.clone(),
+                secret_access_key: "test".to_owned(),
+                session_token: None,
+            };
+        }
+    }
+
+    fn accounts_for(&self, spec: &Spec) -> Result<Accounts, HarnessError> {
+        let source = self.account(&spec.source.account_id)?.clients.clone();
+        let destination = self.account(&spec.destination.account_id)?.clients.clone();
+        Ok(Accounts::new(source, destination))
+    }
+
+    /// Applies the spec through the provisioner (both sides).
+    pub async fn apply(&self, spec: &Spec) -> Result<ApplyReport, HarnessError> {
+        // Local backends are strongly consistent: retries only waste time when something is wrong.
+        let options = ApplyOptions {
+            backoff: xrepl_provisioner::Backoff { initial: Duration::from_millis(10), max_delay: Duration::from_millis(50), max_attempts: 3 },
+            ..ApplyOptions::default()
+        };
+        let report = xrepl_provisioner::apply(spec, &self.accounts_for(spec)?, &options).await?;
+        self.backend.on_applied(spec).await?;
+        Ok(report)
+    }
+
+    pub fn source<'h>(&'h self, spec: &Spec) -> Result<&'h AccountHandle, HarnessError> {
+        self.account(&spec.source.account_id)
+    }
+
+    pub fn destination<'h>(&'h self, spec: &Spec) -> Result<&'h AccountHandle, HarnessError> {
+        self.account(&spec.destination.account_id)
+    }
+
+    /// Writes an object to the source bucket; returns its version id.
+    pub async fn put(&self, spec: &Spec, key: &str, data: &[u8]) -> Result<String, HarnessError> {
+        self.put_tagged(spec, key, data, None).await
+    }
+
+    pub async fn put_tagged(&self, spec: &Spec, key: &str, data: &[u8], tagging: Option<&str>) -> Result<String, HarnessError> {
+        let out = self
+            .source(spec)?
+            .s3()
+            .put_object()
+            .bucket(&spec.source.bucket)
+            .key(key)
+            .set_tagging(tagging.map(str::to_owned))
+            .body(ByteStream::from(data.to_vec()))
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("PutObject", &e))?;
+        out.version_id().map(str::to_owned).ok_or_else(|| HarnessError::Other("PutObject returned no version id".to_owned()))
+    }
+
+    /// Replaces the tag set of the current source version.
+    pub async fn tag(&self, spec: &Spec, key: &str, tags: &[(&str, &str)]) -> Result<(), HarnessError> {
+        let set: Result<Vec<_>, _> = tags.iter().map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(*k).value(*v).build()).collect();
+        let tagging = aws_sdk_s3::types::Tagging::builder()
+            .set_tag_set(Some(set.map_err(|e| HarnessError::Other(e.to_string()))?))
+            .build()
+            .map_err(|e| HarnessError::Other(e.to_string()))?;
+        self.source(spec)?
+            .s3()
+            .put_object_tagging()
+            .bucket(&spec.source.bucket)
+            .key(key)
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("PutObjectTagging", &e))?;
+        Ok(())
+    }
+
+    /// Deletes without a version id (creates a delete marker); returns the marker's version id.
+    pub async fn delete(&self, spec: &Spec, key: &str) -> Result<String, HarnessError> {
+        let out = self.source(spec)?.s3().delete_object().bucket(&spec.source.bucket).key(key).send().await.map_err(|e| HarnessError::aws("DeleteObject", &e))?;
+        out.version_id().map(str::to_owned).ok_or_else(|| HarnessError::Other("DeleteObject created no delete marker".to_owned()))
+    }
+
+    /// Deletes one version for good (never replicated).
+    pub async fn delete_version(&self, spec: &Spec, key: &str, version_id: &str) -> Result<(), HarnessError> {
+        self.source(spec)?
+            .s3()
+            .delete_object()
+            .bucket(&spec.source.bucket)
+            .key(key)
+            .version_id(version_id)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("DeleteObject", &e))?;
+        Ok(())
+    }
+
+    /// Waits until the backend's replication is idle (no fixed sleeps).
+    pub async fn wait_for_replication(&self) -> Result<(), HarnessError> {
+        self.backend.drain().await
+    }
+
+    pub async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
+        self.backend.failures().await
+    }
+
+    async fn explanation_for(&self, key: &str) -> Option<String> {
+        let failures = self.failures().await.ok()?;
+        let lines: Vec<String> = failures.iter().filter(|f| f.key == key).map(|f| f.explanation.clone()).collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    /// The source version's `x-amz-replication-status` (None when no rule matched).
+    pub async fn source_status(&self, spec: &Spec, key: &str, version_id: &str) -> Result<Option<String>, HarnessError> {
+        self.require(Capability::ReplicationStatus, "x-amz-replication-status")?;
+        let head = self
+            .source(spec)?
+            .s3()
+            .head_object()
+            .bucket(&spec.source.bucket)
+            .key(key)
+            .version_id(version_id)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("HeadObject", &e))?;
+        Ok(head.replication_status().map(|s| s.as_str().to_owned()))
+    }
+
+    /// The destination holds `data` for `key` as a replica (same version id where the backend
+    /// preserves them) and the source says COMPLETED.
+    pub async fn assert_replicated(&self, spec: &Spec, key: &str, version_id: &str, data: &[u8]) -> Result<(), HarnessError> {
+        let dst = self.destination(spec)?;
+        let preserved = self.supports(Capability::VersionIdsPreserved);
+        let got = dst
+            .s3()
+            .get_object()
+            .bucket(&spec.destination.bucket)
+            .key(key)
+            .set_version_id(preserved.then(|| version_id.to_owned()))
+            .send()
+            .await;
+        let out = match got {
+            Ok(out) => out,
+            Err(e) => {
+                return Err(HarnessError::Assertion(AssertionFailure {
+                    what: format!("replica of {key} in s3://{}", spec.destination.bucket),
+                    expected: format!("version {version_id} present"),
+                    actual: format!("GetObject failed: {}", aws_error_text(&e)),
+                    explanation: self.explanation_for(key).await,
+                }))
+            }
+        };
+        if self.supports(Capability::ReplicationStatus) {
+            let status = out.replication_status().map(|s| s.as_str().to_owned()).unwrap_or_else(|| "<none>".to_owned());
+            if status != "REPLICA" {
+                return Err(HarnessError::assertion(format!("replication status of the replica of {key}"), "REPLICA", status));
+            }
+        }
+        let body = out.body.collect().await.map_err(|e| HarnessError::Other(e.to_string()))?.into_bytes();
+        if body.as_ref() != data {
+            return Err(HarnessError::assertion(format!("bytes of the replica of {key}"), format!("{} bytes", data.len()), format!("{} different bytes", body.len())));
+        }
+        if self.supports(Capability::ReplicationStatus) {
+            let status = self.source_status(spec, key, version_id).await?.unwrap_or_else(|| "<none>".to_owned());
+            if status != "COMPLETED" {
+                return Err(HarnessError::Assertion(AssertionFailure {
+                    what: format!("replication status of source {key} ({version_id})"),
+                    expected: "COMPLETED".to_owned(),
+                    actual: status,
+                    explanation: self.explanation_for(key).await,
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// The key is absent from the destination (not replicated).
+    pub async fn assert_not_replicated(&self, spec: &Spec, key: &str) -> Result<(), HarnessError> {
+        let got = self.destination(spec)?.s3().head_object().bucket(&spec.destination.bucket).key(key).send().await;
+        match got {
+            Err(_) => Ok(()),
+            Ok(_) => Err(HarnessError::assertion(format!("{key} in s3://{}", spec.destination.bucket), "absent", "present")),
+        }
+    }
+
+    /// The replica of `key` is owned by `account` (its canonical id).
+    pub async fn assert_owner(&self, spec: &Spec, key: &str, account: &str) -> Result<(), HarnessError> {
+        self.require(Capability::DistinctOwners, "replica ownership")?;
+        let expected = self.account(account)?.canonical_id().await?;
+        let dst = self.destination(spec)?;
+        let listed = dst
+            .s3()
+            .list_object_versions()
+            .bucket(&spec.destination.bucket)
+            .prefix(key)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("ListObjectVersions", &e))?;
+        let owner = listed
+            .versions()
+            .iter()
+            .find(|v| v.key() == Some(key) && v.is_latest() == Some(true))
+            .and_then(|v| v.owner())
+            .and_then(|o| o.id())
+            .unwrap_or("<no replica>")
+            .to_owned();
+        if owner == expected {
+            Ok(())
+        } else {
+            Err(HarnessError::assertion(format!("owner of the replica of {key}"), format!("{expected} (account {account})"), owner))
+        }
+    }
+
+    /// The destination's latest version of `key` is a delete marker (with the source marker's id
+    /// where version ids are preserved).
+    pub async fn assert_delete_marker(&self, spec: &Spec, key: &str, marker_version: &str) -> Result<(), HarnessError> {
+        let listed = self
+            .destination(spec)?
+            .s3()
+            .list_object_versions()
+            .bucket(&spec.destination.bucket)
+            .prefix(key)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("ListObjectVersions", &e))?;
+        let latest = listed.delete_markers().iter().find(|m| m.key() == Some(key) && m.is_latest() == Some(true));
+        match latest {
+            Some(m) if !self.supports(Capability::VersionIdsPreserved) || m.version_id() == Some(marker_version) => Ok(()),
+            Some(m) => Err(HarnessError::assertion(format!("delete marker of {key}"), marker_version, m.version_id().unwrap_or("<none>"))),
+            None => Err(HarnessError::Assertion(AssertionFailure {
+                what: format!("delete marker of {key} in s3://{}", spec.destination.bucket),
+                expected: "latest version is a delete marker".to_owned(),
+                actual: "no delete marker".to_owned(),
+                explanation: self.explanation_for(key).await,
+            })),
+        }
+    }
+
+    /// The replica of `key` carries exactly these tags.
+    pub async fn assert_tags(&self, spec: &Spec, key: &str, expected: &[(&str, &str)]) -> Result<(), HarnessError> {
+        let out = self
+            .destination(spec)?
+            .s3()
+            .get_object_tagging()
+            .bucket(&spec.destination.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("GetObjectTagging", &e))?;
+        let mut actual: Vec<(String, String)> = out.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+        let mut wanted: Vec<(String, String)> = expected.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        actual.sort();
+        wanted.sort();
+        if actual == wanted {
+            Ok(())
+        } else {
+            Err(HarnessError::assertion(format!("tags of the replica of {key}"), format!("{wanted:?}"), format!("{actual:?}")))
+        }
+    }
+
+    /// Replication of `key` failed with AWS's `reason` (status FAILED and a failure event).
+    pub async fn assert_failed(&self, spec: &Spec, key: &str, version_id: &str, reason: &str) -> Result<FailureView, HarnessError> {
+        self.require(Capability::PolicyEnforcement, "replication failures from IAM and bucket policies")?;
+        let status = self.source_status(spec, key, version_id).await?.unwrap_or_else(|| "<none>".to_owned());
+        let failures = self.failures().await?;
+        let found = failures.iter().find(|f| f.key == key && f.reason == reason).cloned();
+        match (status.as_str(), found) {
+            ("FAILED", Some(f)) => Ok(f),
+            (_, found) => Err(HarnessError::assertion(
+                format!("replication of {key} ({version_id})"),
+                format!("FAILED with {reason}"),
+                format!(
+                    "status {status}, failures {:?}",
+                    failures.iter().filter(|f| f.key == key).map(|f| f.reason.as_str()).collect::<Vec<_>>()
+                ) + &found.map(|_| String::new()).unwrap_or_default(),
+            )),
+        }
+    }
+}
+
+impl Harness {
+    /// The destination's latest version of `key` holds exactly `data` (whatever its status).
+    pub async fn assert_destination_holds(&self, spec: &Spec, key: &str, data: &[u8]) -> Result<(), HarnessError> {
+        self.assert_bytes(spec, key, None, data).await
+    }
+
+    /// The destination holds `data` under the source's `version_id`.
+    pub async fn assert_version_holds(&self, spec: &Spec, key: &str, version_id: &str, data: &[u8]) -> Result<(), HarnessError> {
+        self.require(Capability::VersionIdsPreserved, "replica version ids")?;
+        self.assert_bytes(spec, key, Some(version_id), data).await
+    }
+
+    async fn assert_bytes(&self, spec: &Spec, key: &str, version_id: Option<&str>, data: &[u8]) -> Result<(), HarnessError> {
+        let got = self
+            .destination(spec)?
+            .s3()
+            .get_object()
+            .bucket(&spec.destination.bucket)
+            .key(key)
+            .set_version_id(version_id.map(str::to_owned))
+            .send()
+            .await;
+        let what = format!("s3://{}/{key}{}", spec.destination.bucket, version_id.map(|v| format!(" version {v}")).unwrap_or_default());
+        match got {
+            Err(e) => Err(HarnessError::assertion(what, format!("{} bytes", data.len()), format!("GetObject failed: {}", aws_error_text(&e)))),
+            Ok(out) => {
+                let body = out.body.collect().await.map_err(|e| HarnessError::Other(e.to_string()))?.into_bytes();
+                if body.as_ref() == data {
+                    Ok(())
+                } else {
+                    Err(HarnessError::assertion(what, String::from_utf8_lossy(data), String::from_utf8_lossy(&body)))
+                }
+            }
+        }
+    }
+
+    /// The replica's storage class (S3 omits the header for STANDARD).
+    pub async fn assert_storage_class(&self, spec: &Spec, key: &str, expected: &str) -> Result<(), HarnessError> {
+        let head = self
+            .destination(spec)?
+            .s3()
+            .head_object()
+            .bucket(&spec.destination.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("HeadObject", &e))?;
+        let actual = head.storage_class().map_or("STANDARD", |c| c.as_str()).to_owned();
+        if actual == expected {
+            Ok(())
+        } else {
+            Err(HarnessError::assertion(format!("storage class of the replica of {key}"), expected, actual))
+        }
+    }
+
+    /// Sets the destination bucket's object ownership (e.g. `ObjectWriter` to enable ACLs).
+    pub async fn set_destination_ownership(&self, spec: &Spec, ownership: &str) -> Result<(), HarnessError> {
+        let rule = aws_sdk_s3::types::OwnershipControlsRule::builder()
+            .object_ownership(aws_sdk_s3::types::ObjectOwnership::from(ownership))
+            .build()
+            .map_err(|e| HarnessError::Other(e.to_string()))?;
+        let controls = aws_sdk_s3::types::OwnershipControls::builder().rules(rule).build().map_err(|e| HarnessError::Other(e.to_string()))?;
+        self.destination(spec)?
+            .s3()
+            .put_bucket_ownership_controls()
+            .bucket(&spec.destination.bucket)
+            .ownership_controls(controls)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("PutBucketOwnershipControls", &e))?;
+        Ok(())
+    }
+
+    async fn kms(&self, account: &str) -> Result<aws_sdk_kms::Client, HarnessError> {
+        let handle = self.account(account)?;
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&handle.endpoint)
+            .region(aws_config::Region::new(self.backend.region().to_owned()))
+            .credentials_provider(aws_credential_types::Credentials::new(account, "test", None, None, "xrepl-harness"))
+            .load()
+            .await;
+        Ok(aws_sdk_kms::Client::new(&config))
+    }
+
+    fn key_policy(account: &str, allow_role: Option<&str>) -> String {
+        let mut statements = vec![serde_json::json!({
+            "Sid": "Enable IAM User Permissions", "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")}, "Action": "kms:*", "Resource": "*"
+        })];
+        if let Some(role) = allow_role {
+            statements.push(serde_json::json!({
+                "Sid": "ReplicationRoleEncrypts", "Effect": "Allow", "Principal": {"AWS": role},
+                "Action": ["kms:Encrypt", "kms:GenerateDataKey"], "Resource": "*"
+            }));
+        }
+        serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+    }
+
+    /// Creates a KMS key in `account` with the default key policy (the account decides through IAM).
+    pub async fn create_kms_key(&self, account: &str) -> Result<String, HarnessError> {
+        let out = self
+            .kms(account)
+            .await?
+            .create_key()
+            .policy(Self::key_policy(account, None))
+            .description("xrepl harness key")
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("CreateKey", &e))?;
+        out.key_metadata().and_then(|m| m.arn()).map(str::to_owned).ok_or_else(|| HarnessError::Other("CreateKey returned no ARN".to_owned()))
+    }
+
+    /// Lets a (cross-account) replication role encrypt with the key, as a replica key's policy must.
+    pub async fn allow_role_on_key(&self, account: &str, key_arn: &str, role_arn: &str) -> Result<(), HarnessError> {
+        self.kms(account)
+            .await?
+            .put_key_policy()
+            .key_id(key_arn)
+            .policy_name("default")
+            .policy(Self::key_policy(account, Some(role_arn)))
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("PutKeyPolicy", &e))?;
+        Ok(())
+    }
+
+    /// Writes an SSE-KMS object under `key_arn`; returns its version id.
+    pub async fn put_kms(&self, spec: &Spec, key: &str, data: &[u8], key_arn: &str) -> Result<String, HarnessError> {
+        let out = self
+            .source(spec)?
+            .s3()
+            .put_object()
+            .bucket(&spec.source.bucket)
+            .key(key)
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+            .ssekms_key_id(key_arn)
+            .body(ByteStream::from(data.to_vec()))
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("PutObject", &e))?;
+        out.version_id().map(str::to_owned).ok_or_else(|| HarnessError::Other("PutObject returned no version id".to_owned()))
+    }
+
+    /// The replica is encrypted under the replica key.
+    pub async fn assert_replica_kms_key(&self, spec: &Spec, key: &str, expected: &str) -> Result<(), HarnessError> {
+        let head = self
+            .destination(spec)?
+            .s3()
+            .head_object()
+            .bucket(&spec.destination.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("HeadObject", &e))?;
+        let actual = head.ssekms_key_id().unwrap_or("<none>").to_owned();
+        if actual == expected {
+            Ok(())
+        } else {
+            Err(HarnessError::assertion(format!("KMS key of the replica of {key}"), expected, actual))
+        }
+    }
+}
+
+fn aws_error_text<E: aws_sdk_s3::error::ProvideErrorMetadata, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> String {
+    format!("{}: {}", e.code().unwrap_or("error"), e.message().unwrap_or("no message"))
+}

@@ -1,0 +1,324 @@
+//! Make the accounts match the spec, in the order that is safe on AWS:
+//! buckets → versioning on both → role with its trust policy → role permission policy →
+//! destination bucket policy → PutBucketReplication last.
+//!
+//! Why the bucket policy comes after the role (the brief listed it earlier): S3 rejects a bucket
+//! policy whose principal ARN does not exist yet ("Invalid principal in policy"), so the role must
+//! exist first. Replication goes last because it is the step that makes S3 act: everything it
+//! relies on must be in place when it starts.
+//!
+//! Apply reads first ([`crate::plan::plan`]) and only calls what differs: a second apply on an
+//! applied setup makes no mutating call at all.
+
+use aws_sdk_s3::types as s3t;
+
+use crate::aws::{aws_error, has_code, replication_from_json, AccountClients, Accounts, Backoff, Side};
+use crate::error::ProvisionError;
+use crate::plan::{
+    plan, replication_error_is_transient, AccountRole, Change, Plan, ResourceKind, Step, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
+};
+use crate::spec::Spec;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyOptions {
+    /// Which account's half to apply.
+    pub side: Side,
+    /// Retries for IAM/S3 eventual consistency (a fresh role is not visible everywhere at once).
+    pub backoff: Backoff,
+    /// Allow PutBucketReplication to replace a configuration that holds rules not in the spec.
+    pub replace_foreign_rules: bool,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { side: Side::Both, backoff: Backoff::default(), replace_foreign_rules: false }
+    }
+}
+
+/// One resource that apply changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppliedChange {
+    pub resource: ResourceKind,
+    pub account_id: String,
+    pub name: String,
+    pub change: Change,
+    /// Mutating API calls made for it, retries included.
+    pub calls: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyReport {
+    /// What was planned (read before any change).
+    pub plan: Plan,
+    pub applied: Vec<AppliedChange>,
+    /// Every mutating API call made (Create*, Put*, Update*, Delete*), retries included.
+    pub mutating_calls: u32,
+    /// How many of those calls were retries after a transient error.
+    pub retries: u32,
+    /// Changes left for a later run (only when applying one side), with the reason.
+    pub deferred: Vec<DeferredChange>,
+}
+
+/// A change apply could not make yet because it depends on the other account's half.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeferredChange {
+    pub resource: ResourceKind,
+    pub account_id: String,
+    pub name: String,
+    pub reason: String,
+}
+
+impl ApplyReport {
+    pub fn changed_anything(&self) -> bool {
+        self.mutating_calls > 0
+    }
+}
+
+/// Apply the spec. Refuses, before changing anything, when the plan holds a conflict (e.g. the
+/// source bucket already replicates rules xrepl did not write) unless
+/// [`ApplyOptions::replace_foreign_rules`] is set.
+pub async fn apply(spec: &Spec, accounts: &Accounts, options: &ApplyOptions) -> Result<ApplyReport, ProvisionError> {
+    let plan = plan(spec, accounts, options.side).await?;
+    if !options.replace_foreign_rules {
+        if let Some(c) = plan.changes.iter().find(|c| c.conflict.is_some()) {
+            return Err(ProvisionError::Conflict {
+                account: c.account_id.clone(),
+                message: format!(
+                    "{} of {}: {}; nothing was changed (allow it with replace_foreign_rules)",
+                    c.resource,
+                    c.name,
+                    c.conflict.as_deref().unwrap_or_default()
+                ),
+            });
+        }
+    }
+    let mut report = ApplyReport { plan: plan.clone(), applied: Vec::new(), mutating_calls: 0, retries: 0, deferred: Vec::new() };
+    let mut versioning_changed = false;
+    for change in &plan.changes {
+        if change.steps.is_empty() {
+            continue;
+        }
+        let clients = match change.account {
+            AccountRole::Source => accounts.source()?,
+            AccountRole::Destination => accounts.destination()?,
+        };
+        let before = report.mutating_calls;
+        let mut deferred = false;
+        for step in &change.steps {
+            // The destination team alone: S3 refuses a bucket policy naming a role that does not
+            // exist yet. That is the guide's order (the role comes from the source side), not an
+            // error: say so and let a later run finish it.
+            let alone = options.side == Side::Destination;
+            let backoff = if alone && matches!(step, Step::PutBucketPolicy { .. }) {
+                Backoff { max_attempts: 1, ..options.backoff }
+            } else {
+                options.backoff
+            };
+            let result = run_step(spec, clients, step, &backoff, &mut report, versioning_changed).await;
+            match result {
+                Ok(()) => {}
+                Err(e) if alone && is_invalid_principal(&e) => {
+                    report.deferred.push(DeferredChange {
+                        resource: change.resource,
+                        account_id: change.account_id.clone(),
+                        name: change.name.clone(),
+                        reason: format!(
+                            "{e}; the role {} does not exist yet: apply the source side, then the destination side again",
+                            spec.role_arn()
+                        ),
+                    });
+                    deferred = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+            if matches!(step, Step::PutVersioning { .. }) {
+                versioning_changed = true;
+            }
+        }
+        if deferred {
+            continue;
+        }
+        tracing::info!(
+            resource = %change.resource,
+            name = %change.name,
+            account = %change.account_id,
+            change = %change.change,
+            "applied"
+        );
+        report.applied.push(AppliedChange {
+            resource: change.resource,
+            account_id: change.account_id.clone(),
+            name: change.name.clone(),
+            change: change.change,
+            calls: report.mutating_calls - before,
+        });
+    }
+    Ok(report)
+}
+
+/// Run one step, retrying errors that mean "not propagated yet" with bounded backoff.
+async fn run_step(
+    spec: &Spec,
+    clients: &AccountClients,
+    step: &Step,
+    backoff: &Backoff,
+    report: &mut ApplyReport,
+    versioning_changed: bool,
+) -> Result<(), ProvisionError> {
+    let mut attempt = 0;
+    loop {
+        report.mutating_calls += 1;
+        let err = match call(spec, clients, step).await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if attempt + 1 >= backoff.max_attempts || !is_transient(step, &err, versioning_changed) {
+            return Err(err);
+        }
+        let delay = backoff.delay(attempt);
+        tracing::warn!(error = %err, ?delay, "transient error, retrying");
+        tokio::time::sleep(delay).await;
+        attempt += 1;
+        report.retries += 1;
+    }
+}
+
+/// S3's answer to a bucket policy whose principal does not exist (yet).
+fn is_invalid_principal(err: &ProvisionError) -> bool {
+    match err {
+        ProvisionError::Aws { code, message, .. } => {
+            code == "MalformedPolicy" && message.to_ascii_lowercase().contains("invalid principal")
+        }
+        _ => false,
+    }
+}
+
+fn is_transient(step: &Step, err: &ProvisionError, versioning_changed: bool) -> bool {
+    match step {
+        // A role created a moment ago may not be visible to the next IAM call yet.
+        Step::PutRolePolicy { .. } | Step::UpdateTrust { .. } => has_code(err, &["NoSuchEntity"]),
+        // S3 checks that a policy's principals exist; a fresh role can take seconds to appear.
+        Step::PutBucketPolicy { .. } => is_invalid_principal(err),
+        Step::PutReplication { .. } => replication_error_is_transient(err, versioning_changed),
+        _ => false,
+    }
+}
+
+async fn call(spec: &Spec, c: &AccountClients, step: &Step) -> Result<(), ProvisionError> {
+    let account = c.account_id.as_str();
+    match step {
+        Step::CreateBucket { bucket, region } => {
+            let mut req = c.s3.create_bucket().bucket(bucket);
+            // us-east-1 is the one region that must not be named as a location constraint.
+            if region != "us-east-1" {
+                req = req.create_bucket_configuration(
+                    s3t::CreateBucketConfiguration::builder()
+                        .location_constraint(s3t::BucketLocationConstraint::from(region.as_str()))
+                        .build(),
+                );
+            }
+            match req.send().await {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    let e = aws_error("CreateBucket", account, e);
+                    // Created by a concurrent run of ours: fine.
+                    if has_code(&e, &["BucketAlreadyOwnedByYou"]) {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
+        }
+        Step::TagBucket { bucket } => {
+            let tag = s3t::Tag::builder()
+                .key(MANAGED_TAG_KEY)
+                .value(MANAGED_TAG_VALUE)
+                .build()
+                .map_err(|e| ProvisionError::Document(e.to_string()))?;
+            let tagging = s3t::Tagging::builder().tag_set(tag).build().map_err(|e| ProvisionError::Document(e.to_string()))?;
+            c.s3.put_bucket_tagging()
+                .bucket(bucket)
+                .tagging(tagging)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_error("PutBucketTagging", account, e))
+        }
+        Step::PutVersioning { bucket, enabled } => {
+            let status = if *enabled { s3t::BucketVersioningStatus::Enabled } else { s3t::BucketVersioningStatus::Suspended };
+            c.s3.put_bucket_versioning()
+                .bucket(bucket)
+                .versioning_configuration(s3t::VersioningConfiguration::builder().status(status).build())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_error("PutBucketVersioning", account, e))
+        }
+        Step::CreateRole { trust } => {
+            let tag = aws_sdk_iam::types::Tag::builder()
+                .key(MANAGED_TAG_KEY)
+                .value(MANAGED_TAG_VALUE)
+                .build()
+                .map_err(|e| ProvisionError::Document(e.to_string()))?;
+            c.iam
+                .create_role()
+                .role_name(&spec.role.name)
+                .path(&spec.role.path)
+                .assume_role_policy_document(trust)
+                .description(format!("S3 replication from {} to {} (managed by xrepl)", spec.source.bucket, spec.destination.bucket))
+                .tags(tag)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_error("CreateRole", account, e))
+        }
+        Step::UpdateTrust { trust } => c
+            .iam
+            .update_assume_role_policy()
+            .role_name(&spec.role.name)
+            .policy_document(trust)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error("UpdateAssumeRolePolicy", account, e)),
+        Step::PutRolePolicy { document } => c
+            .iam
+            .put_role_policy()
+            .role_name(&spec.role.name)
+            .policy_name(&spec.role.policy_name)
+            .policy_document(document)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error("PutRolePolicy", account, e)),
+        Step::PutBucketPolicy { document } => {
+            c.s3.put_bucket_policy()
+                .bucket(&spec.destination.bucket)
+                .policy(document)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_error("PutBucketPolicy", account, e))
+        }
+        Step::DeleteBucketPolicy => {
+            c.s3.delete_bucket_policy()
+                .bucket(&spec.destination.bucket)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_error("DeleteBucketPolicy", account, e))
+        }
+        Step::PutReplication { config } => {
+            let config = replication_from_json(config)?;
+            c.s3.put_bucket_replication()
+                .bucket(&spec.source.bucket)
+                .replication_configuration(config)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_error("PutBucketReplication", account, e))
+        }
+    }
+}
