@@ -30,7 +30,7 @@ pub fn process(shared: &Shared, task: Task) -> (Option<Task>, Vec<FailureEvent>)
         };
         record_status(&mut world, &task, target, status);
     }
-    let parked = (!parked.is_empty()).then(|| Task { targets: parked, ..task });
+    let parked = (!parked.is_empty()).then_some(Task { targets: parked, ..task });
     (parked, events)
 }
 
@@ -123,20 +123,19 @@ fn denied(reason: FailureReason, step: &str, denial: &Denial, role_arn: &str) ->
     failure.with_fix(fix)
 }
 
-fn check(
-    world: &World,
-    role: &Caller,
-    action: &str,
-    bucket: &str,
-    key: &str,
-    reason: FailureReason,
-    step: &str,
-    role_arn: &str,
-) -> Result<(), Failure> {
-    let Some(b) = world.buckets.get(bucket) else {
-        return Err(Failure::new(FailureReason::DstBucketNotFound, format!("bucket {bucket} does not exist")));
-    };
-    authz::authorize(world, role, action, b, Some(key), &[]).map_err(|d| denied(reason, step, &d, role_arn))
+/// Checks one step of replication as the assumed role.
+struct RoleChecks<'a> {
+    role: &'a Caller,
+    role_arn: &'a str,
+}
+
+impl RoleChecks<'_> {
+    fn check(&self, world: &World, action: &str, bucket: &str, key: &str, reason: FailureReason, step: &str) -> Result<(), Failure> {
+        let Some(b) = world.buckets.get(bucket) else {
+            return Err(Failure::new(FailureReason::DstBucketNotFound, format!("bucket {bucket} does not exist")));
+        };
+        authz::authorize(world, self.role, action, b, Some(key), &[]).map_err(|d| denied(reason, step, &d, self.role_arn))
+    }
 }
 
 fn kms_failure(reason: FailureReason, message: String) -> Failure {
@@ -150,6 +149,7 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
     let source_owner = source_bucket.owner_account.clone();
     let role_arn = target.role_arn.as_str();
     let role = assume_role(world, role_arn, &task.source_bucket, &source_owner)?;
+    let checks = RoleChecks { role: &role, role_arn };
     let (src, key, dst) = (task.source_bucket.as_str(), task.key.as_str(), target.destination_bucket.as_str());
     let destination = &target.rule.destination;
     let owner_override = destination.access_control_translation.is_some();
@@ -169,38 +169,32 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
 
     match task.kind {
         TaskKind::Object => {
-            check(
+            checks.check(
                 world,
-                &role,
                 "s3:GetObjectVersionForReplication",
                 src,
                 key,
                 FailureReason::SrcGetObjectNotPermitted,
                 "read the source object version",
-                role_arn,
             )?;
             if !version.tags.is_empty() {
-                check(
+                checks.check(
                     world,
-                    &role,
                     "s3:GetObjectVersionTagging",
                     src,
                     key,
                     FailureReason::SrcGetTaggingNotPermitted,
                     "read the source object's tags",
-                    role_arn,
                 )?;
             }
             if !owner_override && dest_acls {
-                check(
+                checks.check(
                     world,
-                    &role,
                     "s3:GetObjectVersionAcl",
                     src,
                     key,
                     FailureReason::SrcGetAclNotPermitted,
                     "read the source object's ACL",
-                    role_arn,
                 )?;
             }
             if (version.retention.is_some() || version.legal_hold.is_some()) && !dest_object_lock {
@@ -209,29 +203,18 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
                     format!("the source object has Object Lock settings but destination bucket {dst} has no Object Lock configuration."),
                 ));
             }
-            check(world, &role, "s3:ReplicateObject", dst, key, FailureReason::DstPutObjectNotPermitted, "write the replica", role_arn)?;
+            checks.check(world, "s3:ReplicateObject", dst, key, FailureReason::DstPutObjectNotPermitted, "write the replica")?;
             if !version.tags.is_empty() {
-                check(
-                    world,
-                    &role,
-                    "s3:ReplicateTags",
-                    dst,
-                    key,
-                    FailureReason::DstPutTaggingNotPermitted,
-                    "write the replica's tags",
-                    role_arn,
-                )?;
+                checks.check(world, "s3:ReplicateTags", dst, key, FailureReason::DstPutTaggingNotPermitted, "write the replica's tags")?;
             }
             if owner_override {
-                check(
+                checks.check(
                     world,
-                    &role,
                     "s3:ObjectOwnerOverrideToBucketOwner",
                     dst,
                     key,
                     FailureReason::DstPutObjectNotPermitted,
                     "change the replica's owner to the destination bucket owner",
-                    role_arn,
                 )?;
             }
             let replica_sse = match &version.sse {
@@ -279,16 +262,7 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
             }
         }
         TaskKind::DeleteMarker => {
-            check(
-                world,
-                &role,
-                "s3:ReplicateDelete",
-                dst,
-                key,
-                FailureReason::DstDelObjNotPermitted,
-                "replicate the delete marker",
-                role_arn,
-            )?;
+            checks.check(world, "s3:ReplicateDelete", dst, key, FailureReason::DstDelObjNotPermitted, "replicate the delete marker")?;
             let owner = if owner_override || !dest_acls { dest_owner } else { version.owner_account.clone() };
             let marker = delete_marker(key, &task.version_id, &owner, version.last_modified);
             if let Some(b) = world.buckets.get_mut(dst) {
@@ -296,42 +270,29 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
             }
         }
         TaskKind::Tags => {
-            check(
+            checks.check(
                 world,
-                &role,
                 "s3:GetObjectVersionTagging",
                 src,
                 key,
                 FailureReason::SrcGetTaggingNotPermitted,
                 "read the source object's tags",
-                role_arn,
             )?;
-            check(
-                world,
-                &role,
-                "s3:ReplicateTags",
-                dst,
-                key,
-                FailureReason::DstPutTaggingNotPermitted,
-                "write the replica's tags",
-                role_arn,
-            )?;
+            checks.check(world, "s3:ReplicateTags", dst, key, FailureReason::DstPutTaggingNotPermitted, "write the replica's tags")?;
             if let Some(v) = world.buckets.get_mut(dst).and_then(|b| b.version_mut(key, &task.version_id)) {
                 v.tags = version.tags.clone();
             }
         }
         TaskKind::Acl => {
-            check(
+            checks.check(
                 world,
-                &role,
                 "s3:GetObjectVersionAcl",
                 src,
                 key,
                 FailureReason::SrcGetAclNotPermitted,
                 "read the source object's ACL",
-                role_arn,
             )?;
-            check(world, &role, "s3:ReplicateObject", dst, key, FailureReason::DstPutAclNotPermitted, "write the replica's ACL", role_arn)?;
+            checks.check(world, "s3:ReplicateObject", dst, key, FailureReason::DstPutAclNotPermitted, "write the replica's ACL")?;
             if dest_acls {
                 if let Some(v) = world.buckets.get_mut(dst).and_then(|b| b.version_mut(key, &task.version_id)) {
                     v.acl = version.acl.clone();

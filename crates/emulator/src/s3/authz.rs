@@ -115,7 +115,7 @@ pub fn authorize(
     bucket: &Bucket,
     key: Option<&str>,
     extra: &[(&str, String)],
-) -> Result<(), Denial> {
+) -> Result<(), Box<Denial>> {
     let resource = key.map_or_else(|| bucket_arn(&bucket.name), |k| object_arn(&bucket.name, k));
     let mut ctx = base_context(caller, &bucket.owner_account);
     for (k, v) in extra {
@@ -161,7 +161,7 @@ pub fn authorize(
     if outcome.is_allowed() {
         return Ok(());
     }
-    Err(Denial {
+    Err(Box::new(Denial {
         action: action.to_owned(),
         resource,
         caller_arn: caller.arn(),
@@ -169,5 +169,5 @@ pub fn authorize(
         resource_account,
         outcome,
         cross_account: !same_account,
-    })
+    }))
 }

@@ -349,10 +349,8 @@ fn validate_replication(
         }
         match (&destination.replication_time, &destination.metrics) {
             (Some(_), None) => return Err(invalid_request("Replication Time Control must be used in conjunction with Metrics")),
-            (Some(rt), Some(m)) => {
-                if rt.time.minutes != Some(15) || m.event_threshold.as_ref().is_some_and(|e| e.minutes != Some(15)) {
-                    return Err(s3_error!(InvalidArgument, "Replication Time Control and Metrics event threshold must be 15 minutes"));
-                }
+            (Some(rt), Some(m)) if rt.time.minutes != Some(15) || m.event_threshold.as_ref().is_some_and(|e| e.minutes != Some(15)) => {
+                return Err(s3_error!(InvalidArgument, "Replication Time Control and Metrics event threshold must be 15 minutes"));
             }
             _ => {}
         }

@@ -184,7 +184,7 @@ pub fn abort_multipart_upload(
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:AbortMultipartUpload", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let b = bucket_mut(&mut world, &input.bucket)?;
-    if !b.uploads.get(&input.upload_id).is_some_and(|u| u.key == input.key) {
+    if b.uploads.get(&input.upload_id).is_none_or(|u| u.key != input.key) {
         return Err(no_such_upload());
     }
     b.uploads.remove(&input.upload_id);

@@ -195,7 +195,8 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     )?;
     let sse = requested_sse(&mut world, &b.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref())?;
     if let Some(Sse::Kms { key_arn }) = &sse {
-        crate::kms::authorize_s3_use(&world, &caller, key_arn, "kms:GenerateDataKey", &super::authz::object_arn(&input.bucket, &input.key)).map_err(|m| s3_error!(AccessDenied, "{m}"))?;
+        crate::kms::authorize_s3_use(&world, &caller, key_arn, "kms:GenerateDataKey", &super::authz::object_arn(&input.bucket, &input.key))
+            .map_err(|m| s3_error!(AccessDenied, "{m}"))?;
     }
     let target = bucket_mut(&mut world, &input.bucket)?;
     let version_id = target.next_version_id();
@@ -306,7 +307,8 @@ fn check_conditions(
 /// Reading an SSE-KMS object needs kms:Decrypt on its key.
 fn check_kms_read(world: &World, caller: &Caller, bucket: &str, v: &ObjectVersion) -> S3Result<()> {
     if let Some(Sse::Kms { key_arn }) = &v.sse {
-        crate::kms::authorize_s3_use(world, caller, key_arn, "kms:Decrypt", &super::authz::object_arn(bucket, &v.key)).map_err(|m| s3_error!(AccessDenied, "{m}"))?;
+        crate::kms::authorize_s3_use(world, caller, key_arn, "kms:Decrypt", &super::authz::object_arn(bucket, &v.key))
+            .map_err(|m| s3_error!(AccessDenied, "{m}"))?;
     }
     Ok(())
 }
@@ -842,16 +844,16 @@ fn tagging_action(base: &str, version_id: Option<&str>) -> String {
     }
 }
 
-fn set_tags(
-    api: &S3Api,
-    caller: &Caller,
-    action: &str,
-    bucket_name: &str,
-    object_key: &str,
-    version_id: Option<&str>,
-    expected_owner: Option<&str>,
-    tags: Vec<(String, String)>,
-) -> S3Result<Option<String>> {
+/// The object (version) a tagging request addresses.
+struct TagTarget<'a> {
+    bucket_name: &'a str,
+    object_key: &'a str,
+    version_id: Option<&'a str>,
+    expected_owner: Option<&'a str>,
+}
+
+fn set_tags(api: &S3Api, caller: &Caller, action: &str, target: &TagTarget<'_>, tags: Vec<(String, String)>) -> S3Result<Option<String>> {
+    let TagTarget { bucket_name, object_key, version_id, expected_owner } = *target;
     validate::version_id(version_id)?;
     let mut world = api.shared.world();
     authorize(&world, caller, &tagging_action(action, version_id), bucket_name, Some(object_key), expected_owner)?;
@@ -867,6 +869,15 @@ fn set_tags(
     Ok(reported)
 }
 
+fn tag_target<'a>(
+    bucket_name: &'a str,
+    object_key: &'a str,
+    version_id: Option<&'a str>,
+    expected_owner: Option<&'a str>,
+) -> TagTarget<'a> {
+    TagTarget { bucket_name, object_key, version_id, expected_owner }
+}
+
 pub fn put_object_tagging(api: &S3Api, req: S3Request<dto::PutObjectTaggingInput>) -> S3Result<S3Response<dto::PutObjectTaggingOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
@@ -875,10 +886,7 @@ pub fn put_object_tagging(api: &S3Api, req: S3Request<dto::PutObjectTaggingInput
         api,
         &caller,
         "s3:PutObjectTagging",
-        &input.bucket,
-        &input.key,
-        input.version_id.as_deref(),
-        input.expected_bucket_owner.as_deref(),
+        &tag_target(&input.bucket, &input.key, input.version_id.as_deref(), input.expected_bucket_owner.as_deref()),
         tags,
     )?;
     Ok(S3Response::new(dto::PutObjectTaggingOutput { version_id }))
@@ -894,10 +902,7 @@ pub fn delete_object_tagging(
         api,
         &caller,
         "s3:DeleteObjectTagging",
-        &input.bucket,
-        &input.key,
-        input.version_id.as_deref(),
-        input.expected_bucket_owner.as_deref(),
+        &tag_target(&input.bucket, &input.key, input.version_id.as_deref(), input.expected_bucket_owner.as_deref()),
         Vec::new(),
     )?;
     Ok(S3Response::with_status(dto::DeleteObjectTaggingOutput { version_id }, StatusCode::NO_CONTENT))
