@@ -115,7 +115,9 @@ pub fn on_change(world: &mut World, bucket_name: &str, key: &str, version_id: &s
             }
             Some(ReplicationState::Source { destinations }) => {
                 let mut targets = select_targets(&config, key, &version.tags, kms, false);
-                targets.retain(|t| destinations.contains_key(&t.destination_bucket));
+                // Only replicas that exist get metadata updates: a PENDING copy will carry the new
+                // metadata anyway, and a FAILED one stays failed (live replication does not retry).
+                targets.retain(|t| destinations.get(&t.destination_bucket) == Some(&DestinationStatus::Completed));
                 if kind == TaskKind::Acl {
                     // With owner override the replica's ACL belongs to the destination (§7).
                     targets.retain(|t| t.rule.destination.access_control_translation.is_none());
