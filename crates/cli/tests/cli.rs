@@ -1,0 +1,178 @@
+//! The `xrepl` command as users run it (assert_cmd): every subcommand, and bad input with a clear
+//! message naming the file, line and column, and the documented exit codes.
+
+use std::io::Write;
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn xrepl() -> Command {
+    let mut cmd = Command::cargo_bin("xrepl").expect("xrepl binary");
+    cmd.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).env("NO_COLOR", "1");
+    cmd
+}
+
+fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    let mut f = std::fs::File::create(&path).expect("create");
+    f.write_all(text.as_bytes()).expect("write");
+    (dir, path)
+}
+
+#[test]
+fn demo_replicates_and_shows_the_broken_variant() {
+    xrepl()
+        .arg("demo")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("COMPLETED"))
+        .stdout(predicate::str::contains("REPLICA"))
+        .stdout(predicate::str::contains("owner 222222222222"))
+        .stdout(predicate::str::contains("delete marker"))
+        .stdout(predicate::str::contains("FAILED with DstPutObjectNotPermitted"))
+        .stdout(predicate::str::contains("fix: {\"Effect\":\"Allow\",\"Principal\""));
+}
+
+#[test]
+fn demo_json_is_machine_readable() {
+    let out = xrepl().args(["demo", "--output", "json"]).assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["broken"]["failure_reason"], "DstPutObjectNotPermitted");
+    assert_eq!(v["writes"].as_array().map(Vec::len), Some(4));
+}
+
+#[test]
+fn lint_finds_the_guides_en_dashes_at_line_and_column() {
+    xrepl()
+        .args(["lint", "fixtures/guide/trust-policy.json", "fixtures/guide/destination-bucket-policy.json"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("fixtures/guide/trust-policy.json:2:19: error[invalid-version]"))
+        .stdout(predicate::str::contains("U+2013 EN DASH"))
+        .stdout(predicate::str::contains("fixtures/guide/destination-bucket-policy.json:2:19"));
+    xrepl().args(["lint", "fixtures/guide/spec.toml"]).assert().success().stdout(predicate::str::contains("0 error(s)"));
+}
+
+#[test]
+fn export_prints_least_privilege_documents() {
+    let out = xrepl().args(["export", "--spec", "fixtures/guide/spec.toml"]).assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["trust_policy"]["Version"], "2012-10-17");
+    assert_eq!(v["trust_policy"]["Statement"][0]["Principal"]["Service"], "s3.amazonaws.com");
+    assert_eq!(v["replication"]["Role"], "arn:aws:iam::111111111111:role/service-role/s3crr_role_for_xrepl-guide-source");
+    let bucket = v["bucket_policy"].to_string();
+    assert!(bucket.contains("s3:ObjectOwnerOverrideToBucketOwner") && !bucket.contains("s3:PutBucketVersioning"), "{bucket}");
+}
+
+#[test]
+fn check_proves_a_spec_and_expected_failures() {
+    xrepl()
+        .args(["check", "--spec", "fixtures/variants/prefix-filter.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("replication works"));
+    xrepl()
+        .args(["check", "--spec", "fixtures/broken/role-trusts-ec2.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("failed with AssumeRoleNotPermitted, as expected"));
+}
+
+#[test]
+fn missing_file_is_bad_input() {
+    xrepl().args(["export", "--spec", "no/such/spec.toml"]).assert().code(2).stderr(predicate::str::contains("no/such/spec.toml"));
+    xrepl().args(["lint", "no/such/policy.json"]).assert().code(2).stderr(predicate::str::contains("cannot read"));
+}
+
+#[test]
+fn invalid_toml_names_line_and_column() {
+    let (_dir, path) = temp_file("bad.toml", "[source]\naccount_id = \"111111111111\"\nbucket = \n");
+    xrepl().args(["export", "--spec"]).arg(&path).assert().code(2).stderr(predicate::str::contains("bad.toml:3:"));
+}
+
+#[test]
+fn unknown_field_is_named_with_its_position() {
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/guide/spec.toml")).expect("guide");
+    let (_dir, path) = temp_file("typo.toml", &spec.replace("create_bucket = true", "create_buckets = true"));
+    xrepl()
+        .args(["plan", "--spec"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("create_buckets"))
+        .stderr(predicate::str::contains("typo.toml:"));
+}
+
+#[test]
+fn unreachable_endpoint_is_a_remote_error() {
+    xrepl()
+        .args(["plan", "--spec", "fixtures/guide/spec.toml", "--endpoint", "http://127.0.0.1:9"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("111111111111"));
+    xrepl().args(["health", "--endpoint", "http://127.0.0.1:9"]).assert().code(3).stderr(predicate::str::contains("cannot reach"));
+}
+
+/// A served emulator on a free port, stopped on drop.
+struct Served {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve() -> Served {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let child = StdCommand::new(assert_cmd::cargo::cargo_bin("xrepl"))
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "xrepl serve did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Served { child, endpoint }
+}
+
+#[test]
+fn serve_health_plan_apply_twice_verify_destroy() {
+    let s = serve();
+    xrepl().args(["health", "--endpoint", &s.endpoint]).assert().success().stdout(predicate::str::contains("healthy"));
+    let spec = ["--spec", "fixtures/guide/spec.toml", "--endpoint", s.endpoint.as_str()];
+    xrepl().arg("plan").args(spec).assert().success().stdout(predicate::str::contains("+ source bucket"));
+    xrepl().arg("apply").args(spec).assert().success().stdout(predicate::str::contains("applied:"));
+    xrepl().arg("apply").args(spec).assert().success().stdout(predicate::str::contains("no changes"));
+    xrepl().arg("plan").args(spec).assert().success().stdout(predicate::str::contains("no changes"));
+    xrepl().arg("verify").args(spec).args(["--timeout", "30"]).assert().success().stdout(predicate::str::contains("PASS"));
+    xrepl().arg("destroy").args(spec).args(["--force"]).assert().success().stdout(predicate::str::contains("removed"));
+}
+
+#[test]
+fn wrong_credentials_are_a_remote_error_naming_the_code() {
+    let s = serve();
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/guide/spec.toml")).expect("guide");
+    let spec =
+        spec.replace("http://127.0.0.1:4566", &s.endpoint).replacen("secret_access_key = \"test\"", "secret_access_key = \"wrong\"", 1);
+    let (_dir, path) = temp_file("wrong-secret.toml", &spec);
+    xrepl().args(["plan", "--spec"]).arg(&path).assert().code(3).stderr(predicate::str::contains("SignatureDoesNotMatch"));
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    xrepl().arg("--help").assert().success().stdout(predicate::str::contains("Examples:")).stdout(predicate::str::contains("Exit codes"));
+    xrepl().args(["apply", "--help"]).assert().success().stdout(predicate::str::contains("--side"));
+}
