@@ -724,3 +724,224 @@ async fn put_bucket_replication_validation_matches_aws() {
     a.delete_bucket_replication().bucket(SRC).send().await.expect("delete");
     assert!(a.get_bucket_replication().bucket(SRC).send().await.is_err());
 }
+
+#[tokio::test]
+async fn replica_modifications_sync_tags_back_to_the_source() {
+    // §3: changes made on replicas replicate back only with ReplicaModifications (two-way sync).
+    let env = start().await;
+    guide(&env, &Breaks::default()).await;
+    let (a, b) = (env.s3(A).await, env.s3(B).await);
+    let vid = put(&a, SRC, "shared.txt", b"x").await;
+    env.emulator.drain().await;
+
+    // Without a rule back, a tag change on the replica stays there.
+    let tagging =
+        |v: &str| Tagging::builder().tag_set(Tag::builder().key("edited").value(v).build().expect("tag")).build().expect("tagging");
+    b.put_object_tagging().bucket(DST).key("shared.txt").version_id(&vid).tagging(tagging("by-b")).send().await.expect("tag replica");
+    env.emulator.drain().await;
+    let src_tags = a.get_object_tagging().bucket(SRC).key("shared.txt").send().await.expect("tags");
+    assert!(src_tags.tag_set().is_empty(), "no two-way sync configured yet");
+
+    // B replicates back to A with ReplicaModifications enabled.
+    let iam_b = env.iam(B).await;
+    let back_role = format!("arn:aws:iam::{B}:role/back");
+    iam_b.create_role().role_name("back").assume_role_policy_document(trust_policy("s3.amazonaws.com")).send().await.expect("role");
+    iam_b
+        .put_role_policy()
+        .role_name("back")
+        .policy_name("p")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObjectVersion*","s3:Replicate*","s3:List*","s3:GetReplicationConfiguration"],"Resource":"*"}]}"#)
+        .send()
+        .await
+        .expect("policy");
+    let allow_back = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": back_role},
+        "Action": ["s3:ReplicateObject", "s3:ReplicateTags", "s3:ReplicateDelete"], "Resource": format!("arn:aws:s3:::{SRC}/*")}]});
+    a.put_bucket_policy().bucket(SRC).policy(allow_back.to_string()).send().await.expect("source bucket policy");
+    let back = ReplicationRule::builder()
+        .id("back")
+        .priority(1)
+        .status(ReplicationRuleStatus::Enabled)
+        .filter(ReplicationRuleFilter::builder().build())
+        .delete_marker_replication(DeleteMarkerReplication::builder().status(DeleteMarkerReplicationStatus::Disabled).build())
+        .source_selection_criteria(
+            aws_sdk_s3::types::SourceSelectionCriteria::builder()
+                .replica_modifications(
+                    aws_sdk_s3::types::ReplicaModifications::builder()
+                        .status(aws_sdk_s3::types::ReplicaModificationsStatus::Enabled)
+                        .build()
+                        .expect("rm"),
+                )
+                .build(),
+        )
+        .destination(Destination::builder().bucket(format!("arn:aws:s3:::{SRC}")).account(A).build().expect("d"))
+        .build()
+        .expect("rule");
+    b.put_bucket_replication()
+        .bucket(DST)
+        .replication_configuration(ReplicationConfiguration::builder().role(&back_role).rules(back).build().expect("c"))
+        .send()
+        .await
+        .expect("two-way rule");
+    b.put_object_tagging().bucket(DST).key("shared.txt").version_id(&vid).tagging(tagging("synced")).send().await.expect("tag replica");
+    env.emulator.drain().await;
+    let src_tags = a.get_object_tagging().bucket(SRC).key("shared.txt").version_id(&vid).send().await.expect("tags");
+    assert_eq!(src_tags.tag_set().first().map(|t| (t.key(), t.value())), Some(("edited", "synced")));
+    assert!(reasons(&env).is_empty(), "{:?}", env.emulator.replication().events());
+    // The replica itself is still a replica, and A's object did not bounce back as a new object.
+    assert_eq!(status(&b, DST, "shared.txt", &vid).await.as_deref(), Some("REPLICA"));
+    assert_eq!(a.list_object_versions().bucket(SRC).send().await.expect("list").versions().len(), 1);
+}
+
+#[tokio::test]
+async fn acl_changes_reach_the_replica_without_owner_override() {
+    // §2, §7: object ACL updates replicate unless owner override is on.
+    let env = start().await;
+    let b = env.s3(B).await;
+    b.create_bucket().bucket(DST).object_ownership(aws_sdk_s3::types::ObjectOwnership::ObjectWriter).send().await.expect("create");
+    guide(&env, &Breaks { no_owner_override: true, ..Breaks::default() }).await;
+    let a = env.s3(A).await;
+    a.put_bucket_ownership_controls()
+        .bucket(SRC)
+        .ownership_controls(
+            aws_sdk_s3::types::OwnershipControls::builder()
+                .rules(
+                    aws_sdk_s3::types::OwnershipControlsRule::builder()
+                        .object_ownership(aws_sdk_s3::types::ObjectOwnership::ObjectWriter)
+                        .build()
+                        .expect("rule"),
+                )
+                .build()
+                .expect("controls"),
+        )
+        .send()
+        .await
+        .expect("source acls on");
+    let vid = put(&a, SRC, "acl.txt", b"x").await;
+    env.emulator.drain().await;
+    a.put_object_acl()
+        .bucket(SRC)
+        .key("acl.txt")
+        .grant_read(format!("id={}", env.canonical(B)))
+        .grant_full_control(format!("id={}", env.canonical(A)))
+        .send()
+        .await
+        .expect("acl");
+    env.emulator.drain().await;
+    // B now holds READ on the replica A owns, so B can read it.
+    assert_eq!(body(&b, DST, "acl.txt", Some(&vid)).await, b"x");
+    let acl = b.get_object_acl().bucket(DST).key("acl.txt").send().await;
+    assert!(acl.is_err(), "B has READ, not READ_ACP, on A's replica");
+}
+
+#[tokio::test]
+async fn object_lock_settings_need_a_locked_destination() {
+    // §2, §6: Object Lock retention replicates; a destination without Object Lock fails.
+    let env = start().await;
+    let a = env.s3(A).await;
+    a.create_bucket().bucket(SRC).object_lock_enabled_for_bucket(true).send().await.expect("locked source");
+    guide(&env, &Breaks::default()).await;
+    let until = aws_sdk_s3::primitives::DateTime::from_secs(4_102_444_800); // 2100-01-01
+    let vid = a
+        .put_object()
+        .bucket(SRC)
+        .key("locked.txt")
+        .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Governance)
+        .object_lock_retain_until_date(until)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("put")
+        .version_id()
+        .expect("vid")
+        .to_owned();
+    env.emulator.drain().await;
+    assert_eq!(status(&a, SRC, "locked.txt", &vid).await.as_deref(), Some("FAILED"));
+    assert_eq!(reasons(&env), vec!["DstBucketObjectLockConfigMissing"]);
+}
+
+#[tokio::test]
+async fn admin_endpoints_drive_the_served_engine() {
+    // §4, §10: PENDING is observable with pause/latency; drain and events over HTTP.
+    use xrepl_emulator::server::admin_client::request;
+    let env = start().await;
+    guide(&env, &Breaks::default()).await;
+    let a = env.s3(A).await;
+    let endpoint = env.emulator.endpoint();
+    let t = std::time::Duration::from_secs(5);
+    let (code, _) = request(&endpoint, "POST", "/_xrepl/replication/pause", t).await.expect("pause");
+    assert_eq!(code, 200);
+    let vid = put(&a, SRC, "k", b"x").await;
+    assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("PENDING"));
+    let (code, body) = request(&endpoint, "POST", "/_xrepl/replication/drain?timeout_ms=50", t).await.expect("drain");
+    assert_eq!((code, body.contains("\"drained\":false")), (408, true), "paused work does not drain: {body}");
+    request(&endpoint, "POST", "/_xrepl/replication/latency?ms=20", t).await.expect("latency");
+    request(&endpoint, "POST", "/_xrepl/replication/resume", t).await.expect("resume");
+    let (code, body) = request(&endpoint, "POST", "/_xrepl/replication/drain", t).await.expect("drain");
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("COMPLETED"));
+    let (code, body) = request(&endpoint, "GET", "/_xrepl/replication/events", t).await.expect("events");
+    assert_eq!((code, body.as_str()), (200, r#"{"events":[]}"#));
+    let (code, body) = request(&endpoint, "GET", "/_xrepl/health", t).await.expect("health");
+    assert_eq!(code, 200);
+    assert!(body.contains("111111111111") && body.contains("222222222222"), "{body}");
+    let (code, _) = request(&endpoint, "POST", "/_xrepl/replication/latency", t).await.expect("bad latency");
+    assert_eq!(code, 400);
+}
+
+#[tokio::test]
+async fn assumed_role_sessions_act_with_the_roles_permissions_in_s3() {
+    // §5: temporary credentials carry the role's policies, not the account root's.
+    let env = start().await;
+    let a = env.s3(A).await;
+    versioned_bucket(&a, SRC).await;
+    put(&a, SRC, "k", b"readable").await;
+    let iam = env.iam(A).await;
+    iam.create_role()
+        .role_name("reader")
+        .assume_role_policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{A}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+        ))
+        .send()
+        .await
+        .expect("role");
+    iam.put_role_policy()
+        .role_name("reader")
+        .policy_name("read")
+        .policy_document(format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{SRC}/*"}}]}}"#
+        ))
+        .send()
+        .await
+        .expect("policy");
+    // Roots cannot assume roles: use an IAM user allowed to.
+    iam.create_user().user_name("alice").send().await.expect("user");
+    iam.put_user_policy()
+        .user_name("alice")
+        .policy_name("assume")
+        .policy_document(format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::{A}:role/reader"}}]}}"#))
+        .send()
+        .await
+        .expect("user policy");
+    let key = iam.create_access_key().user_name("alice").send().await.expect("key");
+    let key = key.access_key().expect("access key");
+    let sts =
+        aws_sdk_sts::Client::new(&common::sdk_config(&env.emulator.endpoint(), key.access_key_id(), key.secret_access_key(), None).await);
+    let creds = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{A}:role/reader"))
+        .role_session_name("reader-session")
+        .send()
+        .await
+        .expect("assume");
+    let creds = creds.credentials().expect("credentials");
+    let session = env.s3_with(creds.access_key_id(), creds.secret_access_key(), Some(creds.session_token().to_owned())).await;
+    assert_eq!(body(&session, SRC, "k", None).await, b"readable");
+    let err = session.put_object().bucket(SRC).key("w").body(ByteStream::from_static(b"x")).send().await.expect_err("read-only role");
+    assert_eq!(code(&err), "AccessDenied");
+    let alice = env.s3_with(key.access_key_id(), key.secret_access_key(), None).await;
+    let err = alice.get_object().bucket(SRC).key("k").send().await.expect_err("alice herself has no S3 permission");
+    assert_eq!(code(&err), "AccessDenied");
+    let bad = env.s3_with(creds.access_key_id(), creds.secret_access_key(), Some("not-the-token".to_owned())).await;
+    let err = bad.get_object().bucket(SRC).key("k").send().await.expect_err("wrong token");
+    assert_eq!(code(&err), "InvalidToken");
+}
