@@ -344,8 +344,33 @@ async fn signatures_are_verified() {
     assert_eq!(status, 403);
 }
 
-/// A plain unsigned HTTP GET; returns the status code.
-async fn raw_get(url: &str) -> u16 {
+#[tokio::test]
+async fn presigned_urls_are_verified() {
+    use aws_sdk_s3::presigning::PresigningConfig;
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("presigned").send().await.expect("create");
+    s3.put_object().bucket("presigned").key("k").body(ByteStream::from_static(b"shared by url")).send().await.expect("put");
+    let config = PresigningConfig::expires_in(std::time::Duration::from_secs(300)).expect("config");
+    let url = s3.get_object().bucket("presigned").key("k").presigned(config.clone()).await.expect("presign").uri().to_owned();
+    let (status, body) = raw_get_body(&url).await;
+    assert_eq!(status, 200);
+    assert!(body.ends_with("shared by url"), "{body}");
+    // Tampering with the signed URL (another key) breaks the signature.
+    let tampered = url.replace("/presigned/k?", "/presigned/other?");
+    let (status, body) = raw_get_body(&tampered).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("SignatureDoesNotMatch"), "{body}");
+    // A URL presigned by another account reads only what that account may read.
+    let b = env.s3(B).await;
+    let url = b.get_object().bucket("presigned").key("k").presigned(config).await.expect("presign").uri().to_owned();
+    let (status, body) = raw_get_body(&url).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("AccessDenied"), "{body}");
+}
+
+/// A plain HTTP GET; returns the status code and the whole response text.
+async fn raw_get_body(url: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.trim_start_matches("http://");
     let (host, path) = rest.split_once('/').expect("path");
@@ -354,6 +379,12 @@ async fn raw_get(url: &str) -> u16 {
     stream.write_all(req.as_bytes()).await.expect("write");
     let mut buf = Vec::new();
     stream.read_to_end(&mut buf).await.expect("read");
-    let text = String::from_utf8_lossy(&buf);
-    text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line")
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status line");
+    (status, text)
+}
+
+/// A plain unsigned HTTP GET; returns the status code.
+async fn raw_get(url: &str) -> u16 {
+    raw_get_body(url).await.0
 }
