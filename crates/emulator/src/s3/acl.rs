@@ -178,13 +178,7 @@ pub fn put_bucket_acl(api: &S3Api, req: S3Request<dto::PutBucketAclInput>) -> S3
             &world,
             &owner_canonical,
             input.acl.as_ref().map(dto::BucketCannedACL::as_str),
-            &GrantHeaders {
-                full_control: input.grant_full_control.as_deref(),
-                read: input.grant_read.as_deref(),
-                read_acp: input.grant_read_acp.as_deref(),
-                write: input.grant_write.as_deref(),
-                write_acp: input.grant_write_acp.as_deref(),
-            },
+            &bucket_grant_headers!(input),
         )?,
     };
     let grants = grants.ok_or_else(|| s3_error!(MissingSecurityHeader, "Your request was missing a required header"))?;
@@ -225,13 +219,7 @@ pub fn put_object_acl(api: &S3Api, req: S3Request<dto::PutObjectAclInput>) -> S3
             &object_owner,
             &bucket_owner,
             input.acl.as_ref().map(dto::ObjectCannedACL::as_str),
-            &GrantHeaders {
-                full_control: input.grant_full_control.as_deref(),
-                read: input.grant_read.as_deref(),
-                read_acp: input.grant_read_acp.as_deref(),
-                write: input.grant_write.as_deref(),
-                write_acp: input.grant_write_acp.as_deref(),
-            },
+            &bucket_grant_headers!(input),
         )?,
     };
     let grants = grants.ok_or_else(|| s3_error!(MissingSecurityHeader, "Your request was missing a required header"))?;

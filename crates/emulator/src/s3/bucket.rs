@@ -42,18 +42,8 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
     let mut new_bucket = Bucket::new(&input.bucket, &account, &region, &canonical, now());
     new_bucket.ownership = Some(ownership);
     // Malformed ACL input is reported before the ownership check (semantics doc §11).
-    let grants = acl::grants_from_request(
-        &world,
-        &canonical,
-        input.acl.as_ref().map(dto::BucketCannedACL::as_str),
-        &acl::GrantHeaders {
-            full_control: input.grant_full_control.as_deref(),
-            read: input.grant_read.as_deref(),
-            read_acp: input.grant_read_acp.as_deref(),
-            write: input.grant_write.as_deref(),
-            write_acp: input.grant_write_acp.as_deref(),
-        },
-    )?;
+    let grants =
+        acl::grants_from_request(&world, &canonical, input.acl.as_ref().map(dto::BucketCannedACL::as_str), &bucket_grant_headers!(input))?;
     if let Some(grants) = grants {
         let only_owner = grants.len() == 1 && grants[0] == crate::state::s3::Grant::full_control(&canonical);
         if !new_bucket.acls_enabled() && !only_owner {

@@ -2,6 +2,39 @@
 //! renders responses). Every operation resolves the caller, authorizes it with [`authz`] and only
 //! then touches the world; writes to buckets with a replication configuration feed the engine.
 
+/// The `x-amz-grant-*` headers of any input that has them (the s3s input types differ).
+macro_rules! grant_headers {
+    ($input:expr) => {
+        crate::s3::acl::GrantHeaders {
+            full_control: $input.grant_full_control.as_deref(),
+            read: $input.grant_read.as_deref(),
+            read_acp: $input.grant_read_acp.as_deref(),
+            write: None,
+            write_acp: $input.grant_write_acp.as_deref(),
+        }
+    };
+}
+
+/// Same, for bucket-level inputs, which also carry `x-amz-grant-write`.
+macro_rules! bucket_grant_headers {
+    ($input:expr) => {
+        crate::s3::acl::GrantHeaders { write: $input.grant_write.as_deref(), ..grant_headers!($input) }
+    };
+}
+
+/// The representation headers an object is stored with, from any input that sets them.
+macro_rules! content_headers {
+    ($input:expr) => {
+        crate::state::s3::ContentHeaders {
+            content_type: $input.content_type.as_ref().map(ToString::to_string),
+            content_encoding: $input.content_encoding.clone(),
+            content_disposition: $input.content_disposition.clone(),
+            content_language: $input.content_language.clone(),
+            cache_control: $input.cache_control.clone(),
+        }
+    };
+}
+
 pub mod acl;
 pub mod authz;
 mod bucket;

@@ -6,7 +6,7 @@ use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::{acl, authorize, bucket, bucket_mut, owner, read_body, timestamp, validate, S3Api};
 use crate::replication::{self, TaskKind};
-use crate::state::s3::{ContentHeaders, MultipartUpload, ObjectVersion, UploadPart, Versioning};
+use crate::state::s3::{MultipartUpload, ObjectVersion, UploadPart, Versioning};
 use crate::state::{now, random_id};
 
 const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
@@ -60,13 +60,7 @@ pub fn create_multipart_upload(
         data: bytes::Bytes::new(),
         etag: String::new(),
         last_modified: now(),
-        headers: ContentHeaders {
-            content_type: input.content_type.as_ref().map(ToString::to_string),
-            content_encoding: input.content_encoding.clone(),
-            content_disposition: input.content_disposition.clone(),
-            content_language: input.content_language.clone(),
-            cache_control: input.cache_control.clone(),
-        },
+        headers: content_headers!(input),
         metadata,
         tags,
         owner_account,

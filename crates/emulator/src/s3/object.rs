@@ -10,7 +10,7 @@ use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
 use super::{acl, authorize, blob, bucket, bucket_mut, owner, read_body, timestamp, validate, S3Api};
 use crate::identity::Caller;
 use crate::replication::{self, TaskKind};
-use crate::state::s3::{Bucket, ContentHeaders, Grant, ObjectVersion, Sse, Versioning, NULL_VERSION, OWNERSHIP_PREFERRED};
+use crate::state::s3::{Bucket, Grant, ObjectVersion, Sse, Versioning, NULL_VERSION, OWNERSHIP_PREFERRED};
 use crate::state::{now, World};
 
 const MAX_KEY_BYTES: usize = 1024;
@@ -180,19 +180,8 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     }
     let mut world = api.shared.world();
     let b = bucket(&world, &input.bucket)?.clone_settings();
-    let (owner_account, grants) = new_object_owner(
-        &world,
-        &b,
-        &caller,
-        input.acl.as_ref().map(dto::ObjectCannedACL::as_str),
-        &acl::GrantHeaders {
-            full_control: input.grant_full_control.as_deref(),
-            read: input.grant_read.as_deref(),
-            read_acp: input.grant_read_acp.as_deref(),
-            write: None,
-            write_acp: input.grant_write_acp.as_deref(),
-        },
-    )?;
+    let (owner_account, grants) =
+        new_object_owner(&world, &b, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
     let sse = requested_sse(&mut world, &b.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref())?;
     if let Some(Sse::Kms { key_arn }) = &sse {
         crate::kms::authorize_s3_use(&world, &caller, key_arn, "kms:GenerateDataKey", &super::authz::object_arn(&input.bucket, &input.key))
@@ -207,13 +196,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         etag: hex::encode(digest),
         data,
         last_modified: now(),
-        headers: ContentHeaders {
-            content_type: input.content_type.as_ref().map(ToString::to_string),
-            content_encoding: input.content_encoding.clone(),
-            content_disposition: input.content_disposition.clone(),
-            content_language: input.content_language.clone(),
-            cache_control: input.cache_control.clone(),
-        },
+        headers: content_headers!(input),
         metadata,
         tags,
         owner_account,
@@ -313,28 +296,73 @@ fn check_kms_read(world: &World, caller: &Caller, bucket: &str, v: &ObjectVersio
     Ok(())
 }
 
+/// What GET and HEAD address, and their conditions (their input types differ in s3s).
+struct ReadRequest<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    version_id: Option<&'a str>,
+    expected_owner: Option<&'a str>,
+    if_match: Option<&'a dto::ETagCondition>,
+    if_none_match: Option<&'a dto::ETagCondition>,
+    if_modified_since: Option<&'a dto::Timestamp>,
+    if_unmodified_since: Option<&'a dto::Timestamp>,
+}
+
+/// Validates, authorizes and resolves a read: the bucket and the version it returns.
+fn readable<'w>(world: &'w World, caller: &Caller, r: &ReadRequest<'_>) -> S3Result<(&'w Bucket, &'w ObjectVersion)> {
+    validate::version_id(r.version_id)?;
+    authorize(world, caller, read_action(r.version_id), r.bucket, Some(r.key), r.expected_owner)?;
+    let b = bucket(world, r.bucket)?;
+    let v = addressed_object(b, r.key, r.version_id)?;
+    check_kms_read(world, caller, r.bucket, v)?;
+    check_conditions(v, r.if_match, r.if_none_match, r.if_modified_since, r.if_unmodified_since)?;
+    Ok((b, v))
+}
+
+/// The headers GET and HEAD both return for a version; `$extra` adds the fields that differ.
+macro_rules! version_output {
+    ($ty:ident, $b:expr, $v:expr, { $($extra:tt)* }) => {{
+        let (b, v) = ($b, $v);
+        let (sse, kms_key) = sse_fields(v);
+        dto::$ty {
+            $($extra)*
+            accept_ranges: Some("bytes".to_owned()),
+            e_tag: Some(etag(v)),
+            last_modified: Some(timestamp(v.last_modified)),
+            content_encoding: v.headers.content_encoding.clone(),
+            content_language: v.headers.content_language.clone(),
+            metadata: metadata_dto(v),
+            version_id: reported_version(b, v),
+            replication_status: v.replication.as_ref().map(|r| dto::ReplicationStatus::from(r.header().to_owned())),
+            storage_class: storage_class_dto(v),
+            server_side_encryption: sse,
+            ssekms_key_id: kms_key,
+            parts_count: v.parts_count.map(|p| i32::try_from(p).unwrap_or(i32::MAX)),
+            object_lock_legal_hold_status: v.legal_hold.clone().map(dto::ObjectLockLegalHoldStatus::from),
+            object_lock_mode: v.retention.as_ref().map(|(m, _)| dto::ObjectLockMode::from(m.clone())),
+            object_lock_retain_until_date: v.retention.as_ref().map(|(_, d)| timestamp(*d)),
+            ..Default::default()
+        }
+    }};
+}
+
 pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<S3Response<dto::GetObjectOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
-    validate::version_id(input.version_id.as_deref())?;
     let world = api.shared.world();
-    authorize(
+    let (b, v) = readable(
         &world,
         &caller,
-        read_action(input.version_id.as_deref()),
-        &input.bucket,
-        Some(&input.key),
-        input.expected_bucket_owner.as_deref(),
-    )?;
-    let b = bucket(&world, &input.bucket)?;
-    let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
-    check_kms_read(&world, &caller, &input.bucket, v)?;
-    check_conditions(
-        v,
-        input.if_match.as_ref(),
-        input.if_none_match.as_ref(),
-        input.if_modified_since.as_ref(),
-        input.if_unmodified_since.as_ref(),
+        &ReadRequest {
+            bucket: &input.bucket,
+            key: &input.key,
+            version_id: input.version_id.as_deref(),
+            expected_owner: input.expected_bucket_owner.as_deref(),
+            if_match: input.if_match.as_ref(),
+            if_none_match: input.if_none_match.as_ref(),
+            if_modified_since: input.if_modified_since.as_ref(),
+            if_unmodified_since: input.if_unmodified_since.as_ref(),
+        },
     )?;
     let total = v.size() as u64;
     let (data, content_range, status) = match &input.range {
@@ -345,32 +373,15 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
         }
         None => (v.data.clone(), None, None),
     };
-    let (sse, kms_key) = sse_fields(v);
-    let output = dto::GetObjectOutput {
+    let output = version_output!(GetObjectOutput, b, v, {
         content_length: Some(i64::try_from(data.len()).unwrap_or(i64::MAX)),
         body: Some(blob(data)),
         content_range,
-        accept_ranges: Some("bytes".to_owned()),
-        e_tag: Some(etag(v)),
-        last_modified: Some(timestamp(v.last_modified)),
         content_type: input.response_content_type.clone().or_else(|| v.headers.content_type.clone()).and_then(|c| c.parse().ok()),
-        content_encoding: v.headers.content_encoding.clone(),
         content_disposition: input.response_content_disposition.clone().or_else(|| v.headers.content_disposition.clone()),
-        content_language: v.headers.content_language.clone(),
         cache_control: input.response_cache_control.clone().or_else(|| v.headers.cache_control.clone()),
-        metadata: metadata_dto(v),
-        version_id: reported_version(b, v),
-        replication_status: v.replication.as_ref().map(|r| dto::ReplicationStatus::from(r.header().to_owned())),
-        storage_class: storage_class_dto(v),
         tag_count: (!v.tags.is_empty()).then(|| i32::try_from(v.tags.len()).unwrap_or(i32::MAX)),
-        server_side_encryption: sse,
-        ssekms_key_id: kms_key,
-        parts_count: v.parts_count.map(|p| i32::try_from(p).unwrap_or(i32::MAX)),
-        object_lock_legal_hold_status: v.legal_hold.clone().map(dto::ObjectLockLegalHoldStatus::from),
-        object_lock_mode: v.retention.as_ref().map(|(m, _)| dto::ObjectLockMode::from(m.clone())),
-        object_lock_retain_until_date: v.retention.as_ref().map(|(_, d)| timestamp(*d)),
-        ..Default::default()
-    };
+    });
     Ok(match status {
         Some(s) => S3Response::with_status(output, s),
         None => S3Response::new(output),
@@ -380,49 +391,27 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
 pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Result<S3Response<dto::HeadObjectOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
-    validate::version_id(input.version_id.as_deref())?;
     let world = api.shared.world();
-    authorize(
+    let (b, v) = readable(
         &world,
         &caller,
-        read_action(input.version_id.as_deref()),
-        &input.bucket,
-        Some(&input.key),
-        input.expected_bucket_owner.as_deref(),
+        &ReadRequest {
+            bucket: &input.bucket,
+            key: &input.key,
+            version_id: input.version_id.as_deref(),
+            expected_owner: input.expected_bucket_owner.as_deref(),
+            if_match: input.if_match.as_ref(),
+            if_none_match: input.if_none_match.as_ref(),
+            if_modified_since: input.if_modified_since.as_ref(),
+            if_unmodified_since: input.if_unmodified_since.as_ref(),
+        },
     )?;
-    let b = bucket(&world, &input.bucket)?;
-    let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
-    check_kms_read(&world, &caller, &input.bucket, v)?;
-    check_conditions(
-        v,
-        input.if_match.as_ref(),
-        input.if_none_match.as_ref(),
-        input.if_modified_since.as_ref(),
-        input.if_unmodified_since.as_ref(),
-    )?;
-    let (sse, kms_key) = sse_fields(v);
-    Ok(S3Response::new(dto::HeadObjectOutput {
+    Ok(S3Response::new(version_output!(HeadObjectOutput, b, v, {
         content_length: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
-        accept_ranges: Some("bytes".to_owned()),
-        e_tag: Some(etag(v)),
-        last_modified: Some(timestamp(v.last_modified)),
         content_type: v.headers.content_type.clone().and_then(|c| c.parse().ok()),
-        content_encoding: v.headers.content_encoding.clone(),
         content_disposition: v.headers.content_disposition.clone(),
-        content_language: v.headers.content_language.clone(),
         cache_control: v.headers.cache_control.clone(),
-        metadata: metadata_dto(v),
-        version_id: reported_version(b, v),
-        replication_status: v.replication.as_ref().map(|r| dto::ReplicationStatus::from(r.header().to_owned())),
-        storage_class: storage_class_dto(v),
-        server_side_encryption: sse,
-        ssekms_key_id: kms_key,
-        parts_count: v.parts_count.map(|p| i32::try_from(p).unwrap_or(i32::MAX)),
-        object_lock_legal_hold_status: v.legal_hold.clone().map(dto::ObjectLockLegalHoldStatus::from),
-        object_lock_mode: v.retention.as_ref().map(|(m, _)| dto::ObjectLockMode::from(m.clone())),
-        object_lock_retain_until_date: v.retention.as_ref().map(|(_, d)| timestamp(*d)),
-        ..Default::default()
-    }))
+    })))
 }
 
 /// Result of deleting one key (shared by DeleteObject and DeleteObjects).
@@ -558,33 +547,13 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
     }
     let tags = if replace_tags { validate::tagging_header(input.tagging.as_deref())? } else { source.tags.clone() };
     let (metadata, headers) = if replace_meta {
-        (
-            validate::metadata(input.metadata.as_ref())?,
-            ContentHeaders {
-                content_type: input.content_type.as_ref().map(ToString::to_string),
-                content_encoding: input.content_encoding.clone(),
-                content_disposition: input.content_disposition.clone(),
-                content_language: input.content_language.clone(),
-                cache_control: input.cache_control.clone(),
-            },
-        )
+        (validate::metadata(input.metadata.as_ref())?, content_headers!(input))
     } else {
         (source.metadata.clone(), source.headers.clone())
     };
     let dest = bucket(&world, &input.bucket)?.clone_settings();
-    let (owner_account, grants) = new_object_owner(
-        &world,
-        &dest,
-        &caller,
-        input.acl.as_ref().map(dto::ObjectCannedACL::as_str),
-        &acl::GrantHeaders {
-            full_control: input.grant_full_control.as_deref(),
-            read: input.grant_read.as_deref(),
-            read_acp: input.grant_read_acp.as_deref(),
-            write: None,
-            write_acp: input.grant_write_acp.as_deref(),
-        },
-    )?;
+    let (owner_account, grants) =
+        new_object_owner(&world, &dest, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
     let sse = requested_sse(&mut world, &dest.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref())?;
     let target = bucket_mut(&mut world, &input.bucket)?;
     let version_id = target.next_version_id();
