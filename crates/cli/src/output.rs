@@ -114,3 +114,25 @@ impl Output {
         }
     }
 }
+
+/// Runs `work`, showing `what… Ns` on stderr once it takes longer than a second (terminals only,
+/// text output only), so long waits on real AWS are visibly alive.
+pub async fn with_progress<T>(out: &Output, what: &str, work: impl std::future::Future<Output = T>) -> T {
+    if out.json() || !std::io::stderr().is_terminal() {
+        return work.await;
+    }
+    tokio::pin!(work);
+    let started = std::time::Instant::now();
+    let mut ticker =
+        tokio::time::interval_at(tokio::time::Instant::now() + std::time::Duration::from_secs(1), std::time::Duration::from_secs(1));
+    let result = loop {
+        tokio::select! {
+            done = &mut work => break done,
+            _ = ticker.tick() => eprint!("\r{what}… {}s", started.elapsed().as_secs()),
+        }
+    };
+    if started.elapsed() >= std::time::Duration::from_secs(1) {
+        eprint!("\r\x1b[2K");
+    }
+    result
+}

@@ -857,6 +857,69 @@ async fn object_lock_settings_need_a_locked_destination() {
     env.emulator.drain().await;
     assert_eq!(status(&a, SRC, "locked.txt", &vid).await.as_deref(), Some("FAILED"));
     assert_eq!(reasons(&env), vec!["DstBucketObjectLockConfigMissing"]);
+
+    // With Object Lock on the destination, the replica keeps the retention.
+    let env = start().await;
+    let (a, b) = (env.s3(A).await, env.s3(B).await);
+    a.create_bucket().bucket(SRC).object_lock_enabled_for_bucket(true).send().await.expect("locked source");
+    b.create_bucket().bucket(DST).object_lock_enabled_for_bucket(true).send().await.expect("locked destination");
+    guide(&env, &Breaks::default()).await;
+    let vid = a
+        .put_object()
+        .bucket(SRC)
+        .key("locked.txt")
+        .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Governance)
+        .object_lock_retain_until_date(until)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("put")
+        .version_id()
+        .expect("vid")
+        .to_owned();
+    env.emulator.drain().await;
+    assert_eq!(status(&a, SRC, "locked.txt", &vid).await.as_deref(), Some("COMPLETED"));
+    let replica = b.head_object().bucket(DST).key("locked.txt").version_id(&vid).send().await.expect("replica");
+    assert_eq!(replica.object_lock_mode().map(|m| m.as_str()), Some("GOVERNANCE"));
+    assert_eq!(replica.object_lock_retain_until_date().map(|d| d.secs()), Some(until.secs()));
+}
+
+#[tokio::test]
+async fn one_failing_destination_makes_the_aggregate_status_failed() {
+    // §4: several destinations: FAILED if any fails; the healthy destination still gets its copy.
+    let env = start().await;
+    guide(&env, &Breaks::default()).await;
+    let (a, b) = (env.s3(A).await, env.s3(B).await);
+    versioned_bucket(&b, "no-policy-destination").await;
+    let iam = env.iam(A).await;
+    let wide = role_policy(&[]).replace(&format!("arn:aws:s3:::{DST}/*"), "arn:aws:s3:::*/*");
+    iam.put_role_policy().role_name(ROLE).policy_name("replication").policy_document(wide).send().await.expect("widen role");
+    a.put_bucket_replication()
+        .bucket(SRC)
+        .replication_configuration(
+            ReplicationConfiguration::builder()
+                .role(role_arn())
+                .rules(rule("good", 1, DST, &Breaks::default()))
+                .rules(rule("bad", 2, "no-policy-destination", &Breaks::default()))
+                .build()
+                .expect("config"),
+        )
+        .send()
+        .await
+        .expect("two destinations");
+    env.emulator.replication().pause();
+    let vid = put(&a, SRC, "k", b"x").await;
+    assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("PENDING"));
+    env.emulator.replication().resume();
+    env.emulator.drain().await;
+    assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("FAILED"));
+    assert_eq!(body(&b, DST, "k", Some(&vid)).await, b"x");
+    let events = env.emulator.replication().events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].destination_bucket.as_str(), events[0].failure_reason.as_str(), events[0].rule_id.as_str()),
+        ("no-policy-destination", "DstPutObjectNotPermitted", "bad")
+    );
 }
 
 #[tokio::test]

@@ -171,7 +171,7 @@ pub async fn plan(out: &Output, target: &Target) -> Result<ExitCode, CliError> {
 pub async fn apply(out: &Output, target: &Target) -> Result<ExitCode, CliError> {
     let (spec, accounts) = load(target).await?;
     let options = ApplyOptions { side: side(target.side), ..ApplyOptions::default() };
-    let report = xrepl_provisioner::apply(&spec, &accounts, &options).await?;
+    let report = crate::output::with_progress(out, "applying", xrepl_provisioner::apply(&spec, &accounts, &options)).await?;
     if out.json() {
         out.document(&json!({
             "applied": report.applied.iter().map(|c| json!({"resource": c.resource.to_string(), "name": c.name, "account": c.account_id, "change": c.change.to_string(), "calls": c.calls})).collect::<Vec<_>>(),
@@ -195,7 +195,8 @@ pub async fn verify(out: &Output, target: &Target, timeout: u64) -> Result<ExitC
     let (spec, accounts) = load(target).await?;
     out.line(format!("verifying {}: writing probes and waiting up to {timeout}s for each to replicate…", target.spec.display()));
     let options = VerifyOptions { timeout: Duration::from_secs(timeout), ..VerifyOptions::default() };
-    let report = xrepl_provisioner::verify(&spec, &accounts, &options).await?;
+    let report =
+        crate::output::with_progress(out, "waiting for probes to replicate", xrepl_provisioner::verify(&spec, &accounts, &options)).await?;
     if out.json() {
         out.document(&json!({
             "passed": report.passed(),
