@@ -7,6 +7,7 @@
 mod admin;
 pub mod admin_client;
 mod query;
+mod s3_errors;
 pub mod sigv4;
 
 use std::net::SocketAddr;
@@ -187,7 +188,14 @@ async fn dispatch(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<In
         };
         return Ok(response);
     }
-    s3.call(req.map(Body::from)).await
+    let mut response = s3.call(req.map(Body::from)).await?;
+    if response.status().is_client_error() || response.status().is_server_error() {
+        if let Some(fixed) = response.body().bytes().and_then(|b| s3_errors::with_aws_message(&b)) {
+            response.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(fixed.len()));
+            *response.body_mut() = Body::from(fixed);
+        }
+    }
+    Ok(response)
 }
 
 async fn collect(body: Incoming) -> Option<Bytes> {

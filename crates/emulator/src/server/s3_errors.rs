@@ -1,0 +1,93 @@
+//! S3 error responses that s3s renders without AWS's message (or with its own wording) get the
+//! message S3 sends (S3 API Reference, "Error responses"), so clients and tests see AWS's text.
+
+use bytes::Bytes;
+
+/// AWS's standard message for an S3 error code.
+fn standard_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "AccessDenied" => "Access Denied",
+        "AuthorizationHeaderMalformed" => "The authorization header is malformed.",
+        "BadDigest" => "The Content-MD5 you specified did not match what we received.",
+        "EntityTooLarge" => "Your proposed upload exceeds the maximum allowed object size.",
+        "EntityTooSmall" => "Your proposed upload is smaller than the minimum allowed object size.",
+        "IncompleteBody" => "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+        "InternalError" => "We encountered an internal error. Please try again.",
+        "InvalidAccessKeyId" => "The AWS Access Key Id you provided does not exist in our records.",
+        "InvalidArgument" => "Invalid Argument",
+        "InvalidBucketName" => "The specified bucket is not valid.",
+        "InvalidDigest" => "The Content-MD5 you specified is not valid.",
+        "InvalidRange" => "The requested range is not satisfiable",
+        "InvalidRequest" => "Invalid Request",
+        "InvalidURI" => "Couldn't parse the specified URI.",
+        "KeyTooLongError" => "Your key is too long",
+        "MalformedXML" => "The XML you provided was not well-formed or did not validate against our published schema",
+        "MetadataTooLarge" => "Your metadata headers exceed the maximum allowed metadata size",
+        "MethodNotAllowed" => "The specified method is not allowed against this resource.",
+        "MissingContentLength" => "You must provide the Content-Length HTTP header.",
+        "MissingSecurityHeader" => "Your request was missing a required header",
+        "NoSuchBucket" => "The specified bucket does not exist",
+        "NoSuchKey" => "The specified key does not exist.",
+        "NotImplemented" => "A header you provided implies functionality that is not implemented",
+        "PreconditionFailed" => "At least one of the pre-conditions you specified did not hold",
+        "RequestTimeTooSkewed" => "The difference between the request time and the current time is too large.",
+        "SignatureDoesNotMatch" => {
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+        }
+        "XAmzContentSHA256Mismatch" => "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        _ => return None,
+    })
+}
+
+/// Messages s3s writes in its own words, replaced by AWS's.
+fn replaces_s3s_wording(code: &str) -> bool {
+    matches!(code, "RequestTimeTooSkewed" | "SignatureDoesNotMatch" | "InvalidAccessKeyId")
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<(usize, &'a str)> {
+    let start = text.find(open)? + open.len();
+    let end = start + text[start..].find(close)?;
+    Some((start, &text[start..end]))
+}
+
+/// The error body with AWS's message filled in, or None when it needs no change.
+pub fn with_aws_message(body: &Bytes) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let (_, code) = between(text, "<Code>", "</Code>")?;
+    let message = standard_message(code)?;
+    match between(text, "<Message>", "</Message>") {
+        None => {
+            let at = text.find("</Code>")? + "</Code>".len();
+            Some(format!("{}<Message>{}</Message>{}", &text[..at], crate::xml::escape(message), &text[at..]))
+        }
+        Some((start, old)) if replaces_s3s_wording(code) && old != message => {
+            let end = start + old.len();
+            Some(format!("{}{}{}", &text[..start], crate::xml::escape(message), &text[end..]))
+        }
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fills_in_missing_messages_and_keeps_specific_ones() {
+        let bare = Bytes::from_static(b"<?xml version=\"1.0\"?><Error><Code>InvalidBucketName</Code></Error>");
+        assert_eq!(
+            with_aws_message(&bare).as_deref(),
+            Some(
+                "<?xml version=\"1.0\"?><Error><Code>InvalidBucketName</Code><Message>The specified bucket is not valid.</Message></Error>"
+            )
+        );
+        let specific = Bytes::from_static(b"<Error><Code>InvalidArgument</Code><Message>Invalid version id specified</Message></Error>");
+        assert_eq!(with_aws_message(&specific), None);
+        let s3s = Bytes::from_static(
+            b"<Error><Code>RequestTimeTooSkewed</Code><Message>request time is too far from server time</Message></Error>",
+        );
+        assert!(with_aws_message(&s3s)
+            .is_some_and(|t| t.contains("The difference between the request time and the current time is too large.")));
+        assert_eq!(with_aws_message(&Bytes::from_static(b"not xml")), None);
+    }
+}
