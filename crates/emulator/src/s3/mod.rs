@@ -122,8 +122,13 @@ pub struct AuthorizeInHandlers;
 
 #[async_trait::async_trait]
 impl S3Access for AuthorizeInHandlers {
-    async fn check(&self, _cx: &mut S3AccessContext<'_>) -> S3Result<()> {
-        Ok(())
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        // What the front door found in a configuration body, raised now that the signature
+        // has been verified (crate::server::guard).
+        match cx.extensions_mut().get::<crate::server::guard::Refusal>() {
+            Some(refusal) => Err(refusal.to_s3_error()),
+            None => Ok(()),
+        }
     }
 }
 
@@ -176,10 +181,14 @@ pub(crate) fn timestamp(t: OffsetDateTime) -> Timestamp {
 /// Collects a request body; bodies are kept whole in memory (shared `Bytes`).
 pub(crate) async fn read_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
     let Some(body) = body else { return Ok(Bytes::new()) };
-    let chunks: Vec<Bytes> = body
-        .try_collect()
-        .await
-        .map_err(|e| S3Error::with_message(S3ErrorCode::IncompleteBody, format!("could not read the request body: {e}")))?;
+    let chunks: Vec<Bytes> = body.try_collect().await.map_err(|e| {
+        // s3s checks the signed x-amz-content-sha256 while the body streams in.
+        if e.to_string().contains("Sha256Mismatch") {
+            crate::server::guard::sha256_mismatch()
+        } else {
+            S3Error::with_message(S3ErrorCode::IncompleteBody, format!("could not read the request body: {e}"))
+        }
+    })?;
     if chunks.len() == 1 {
         return Ok(chunks.into_iter().next().unwrap_or_default());
     }

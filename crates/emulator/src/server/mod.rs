@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod admin_client;
+pub mod guard;
 mod query;
 mod s3_errors;
 pub mod sigv4;
@@ -188,7 +189,14 @@ async fn dispatch(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<In
         };
         return Ok(response);
     }
-    let mut response = s3.call(req.map(Body::from)).await?;
+    if let Some(refused) = guard::precheck(req.headers()) {
+        return Ok(refused);
+    }
+    let req = match guard::mark(req).await {
+        Ok(req) => req,
+        Err(refused) => return Ok(refused),
+    };
+    let mut response = s3.call(req).await?;
     if response.status().is_client_error() || response.status().is_server_error() {
         if let Some(fixed) = response.body().bytes().and_then(|b| s3_errors::with_aws_message(&b)) {
             response.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(fixed.len()));

@@ -1,0 +1,277 @@
+//! S3 requests that `s3s` would answer differently from S3 (its error messages are completed
+//! separately, in `s3_errors`).
+//!
+//! - Before `s3s`: a header section over S3's 8 KB (`RequestHeaderSectionTooLarge`) and an
+//!   `Authorization` header that is neither SigV4 nor SigV2 (`InvalidArgument`) or is a broken
+//!   SigV4 header (`AuthorizationHeaderMalformed`) are refused outright, as S3's front end does
+//!   (`s3s` answers `InvalidRequest` "invalid header: authorization" and takes any header size).
+//! - Configuration bodies (versioning, replication, tagging, DeleteObjects, ownership controls,
+//!   bucket policy, ACLs, CompleteMultipartUpload) are read here and checked against S3's rules
+//!   that `s3s` does not apply: elements outside S3's schema (`MalformedXML`; `s3s` skips unknown
+//!   elements of several types and the request succeeds), a body that does not match its signed
+//!   `x-amz-content-sha256` (`XAmzContentSHA256Mismatch`; `s3s` answers 500 InternalError), a
+//!   policy that is not UTF-8 (`MalformedPolicy`; `s3s` answers `InvalidRequest`). The finding
+//!   rides in the request's extensions and is raised by the S3 access check, which runs after the
+//!   signature is verified, so a badly signed request still gets `SignatureDoesNotMatch` first.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use s3s::{Body, S3Error, S3ErrorCode};
+use sha2::{Digest, Sha256};
+
+/// S3's limit on the request header section.
+pub const HEADER_SECTION_MAX: usize = 8 * 1024;
+/// Configuration bodies larger than this are left to `s3s` (which limits XML bodies itself).
+const CONFIG_BODY_MAX: usize = 2 * 1024 * 1024;
+
+pub const MALFORMED_XML: &str = "The XML you provided was not well-formed or did not validate against our published schema";
+
+/// What the access check must refuse (stored in the request's extensions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    UnknownXmlElement,
+    ContentSha256Mismatch,
+    PolicyNotUtf8,
+}
+
+impl Refusal {
+    pub fn to_s3_error(self) -> S3Error {
+        match self {
+            Self::UnknownXmlElement => S3Error::with_message(S3ErrorCode::MalformedXML, MALFORMED_XML),
+            Self::ContentSha256Mismatch => sha256_mismatch(),
+            Self::PolicyNotUtf8 => {
+                S3Error::with_message(S3ErrorCode::MalformedPolicy, "Policies must be valid JSON and the first byte must be '{'")
+            }
+        }
+    }
+}
+
+/// `XAmzContentSHA256Mismatch` (400), which `s3s` has no code for.
+pub fn sha256_mismatch() -> S3Error {
+    let mut err = S3Error::with_message(
+        S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    );
+    err.set_status_code(StatusCode::BAD_REQUEST);
+    err
+}
+
+/// An S3 XML error response.
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> http::Response<Body> {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message></Error>",
+        crate::xml::escape(code),
+        crate::xml::escape(message)
+    );
+    let mut resp = http::Response::new(Body::from(xml));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    resp
+}
+
+/// Checks S3 applies before looking at the request at all.
+pub fn precheck(headers: &HeaderMap) -> Option<http::Response<Body>> {
+    let size: usize = headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+    if size > HEADER_SECTION_MAX {
+        return Some(error_response(
+            StatusCode::BAD_REQUEST,
+            "RequestHeaderSectionTooLarge",
+            "Your request header section exceeds the maximum allowed size.",
+        ));
+    }
+    let auth = headers.get(http::header::AUTHORIZATION)?;
+    let bytes = auth.as_bytes();
+    if bytes.starts_with(b"AWS ") {
+        return None; // SigV2: s3s verifies it.
+    }
+    if !bytes.starts_with(b"AWS4-HMAC-SHA256") {
+        return Some(error_response(StatusCode::BAD_REQUEST, "InvalidArgument", "Unsupported Authorization Type"));
+    }
+    let malformed = |why: &str| {
+        Some(error_response(
+            StatusCode::BAD_REQUEST,
+            "AuthorizationHeaderMalformed",
+            &format!("The authorization header is malformed; {why}"),
+        ))
+    };
+    let Ok(text) = auth.to_str() else {
+        return malformed("the authorization header requires three components: Credential, SignedHeaders, and Signature.");
+    };
+    match super::sigv4::parse_authorization(text) {
+        Ok(parsed) if parsed.access_key.is_empty() || parsed.date.len() != 8 || parsed.region.is_empty() => {
+            malformed("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".")
+        }
+        Ok(_) => None,
+        Err(e) if e.message.starts_with("Credential should be scoped") => {
+            malformed("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".")
+        }
+        Err(_) => malformed("the authorization header requires three components: Credential, SignedHeaders, and Signature."),
+    }
+}
+
+/// The configuration document a request carries, by its subresource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Document {
+    Xml(&'static [&'static str]),
+    Policy,
+    /// Read for the payload hash only (ACLs, CompleteMultipartUpload).
+    Other,
+}
+
+const VERSIONING: &[&str] = &["VersioningConfiguration", "Status", "MfaDelete"];
+const TAGGING: &[&str] = &["Tagging", "TagSet", "Tag", "Key", "Value"];
+const DELETE: &[&str] = &["Delete", "Object", "Key", "VersionId", "ETag", "LastModifiedTime", "Size", "Quiet"];
+const OWNERSHIP: &[&str] = &["OwnershipControls", "Rule", "ObjectOwnership"];
+const REPLICATION: &[&str] = &[
+    "ReplicationConfiguration",
+    "Role",
+    "Rule",
+    "ID",
+    "Priority",
+    "Prefix",
+    "Filter",
+    "Tag",
+    "Key",
+    "Value",
+    "And",
+    "Status",
+    "SourceSelectionCriteria",
+    "SseKmsEncryptedObjects",
+    "ReplicaModifications",
+    "ExistingObjectReplication",
+    "Destination",
+    "Bucket",
+    "Account",
+    "StorageClass",
+    "AccessControlTranslation",
+    "Owner",
+    "EncryptionConfiguration",
+    "ReplicaKmsKeyID",
+    "ReplicationTime",
+    "Time",
+    "Minutes",
+    "Metrics",
+    "EventThreshold",
+    "DeleteMarkerReplication",
+];
+
+fn document(method: &http::Method, path: &str, query: Option<&str>) -> Option<Document> {
+    if path.trim_start_matches('/').is_empty() {
+        return None;
+    }
+    let keys: Vec<String> = form_urlencoded::parse(query?.as_bytes()).map(|(k, _)| k.into_owned()).collect();
+    let has = |k: &str| keys.iter().any(|x| x == k);
+    match *method {
+        http::Method::PUT if has("versioning") => Some(Document::Xml(VERSIONING)),
+        http::Method::PUT if has("replication") => Some(Document::Xml(REPLICATION)),
+        http::Method::PUT if has("tagging") => Some(Document::Xml(TAGGING)),
+        http::Method::PUT if has("ownershipControls") => Some(Document::Xml(OWNERSHIP)),
+        http::Method::PUT if has("policy") => Some(Document::Policy),
+        http::Method::PUT if has("acl") => Some(Document::Other),
+        http::Method::POST if has("delete") => Some(Document::Xml(DELETE)),
+        http::Method::POST if has("uploadId") => Some(Document::Other),
+        _ => None,
+    }
+}
+
+/// Reads the body of configuration requests and marks what the access check must refuse;
+/// other requests pass through untouched (object bodies stay streamed).
+pub async fn mark(req: http::Request<Incoming>) -> Result<http::Request<Body>, http::Response<Body>> {
+    let Some(doc) = document(req.method(), req.uri().path(), req.uri().query()) else {
+        return Ok(req.map(Body::from));
+    };
+    let headers = req.headers();
+    let payload_hash = headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let chunked = payload_hash.starts_with("STREAMING-")
+        || headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("aws-chunked"));
+    let length = headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if chunked || length.is_some_and(|l| l > CONFIG_BODY_MAX) {
+        return Ok(req.map(Body::from));
+    }
+    let (mut parts, body) = req.into_parts();
+    let Ok(collected) = Limited::new(body, CONFIG_BODY_MAX).collect().await else {
+        return Err(error_response(StatusCode::BAD_REQUEST, "MalformedXML", MALFORMED_XML));
+    };
+    let bytes: Bytes = collected.to_bytes();
+    let refusal = if payload_hash.len() == 64
+        && payload_hash.bytes().all(|b| b.is_ascii_hexdigit())
+        && !payload_hash.eq_ignore_ascii_case(&hex::encode(Sha256::digest(&bytes)))
+    {
+        Some(Refusal::ContentSha256Mismatch)
+    } else {
+        match doc {
+            Document::Policy if std::str::from_utf8(&bytes).is_err() => Some(Refusal::PolicyNotUtf8),
+            Document::Xml(allowed) if !elements_allowed(&bytes, allowed) => Some(Refusal::UnknownXmlElement),
+            _ => None,
+        }
+    };
+    if let Some(refusal) = refusal {
+        parts.extensions.insert(refusal);
+    }
+    Ok(http::Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// Whether every element of an XML document is one S3's schema knows for this document.
+/// Well-formedness is left to the real parser; DTDs are refused (S3 accepts none).
+fn elements_allowed(xml: &[u8], allowed: &[&str]) -> bool {
+    let mut rest = xml;
+    while let Some(i) = rest.iter().position(|&b| b == b'<') {
+        rest = &rest[i + 1..];
+        match rest.first() {
+            Some(b'/' | b'?') | None => continue,
+            Some(b'!') => {
+                let close: &[u8] = if rest.starts_with(b"![CDATA[") {
+                    b"]]>"
+                } else if rest.starts_with(b"!--") {
+                    b"-->"
+                } else {
+                    return false;
+                };
+                match rest.windows(close.len()).position(|w| w == close) {
+                    Some(end) => rest = &rest[end + close.len()..],
+                    None => return true, // unterminated: the XML parser reports it
+                }
+            }
+            Some(_) => {
+                let end = rest.iter().position(|b| b.is_ascii_whitespace() || *b == b'/' || *b == b'>').unwrap_or(rest.len());
+                let name = &rest[..end];
+                let local = name.rsplit(|&b| b == b':').next().unwrap_or(name);
+                if !allowed.iter().any(|a| a.as_bytes() == local) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn element_allowlist() {
+        assert!(elements_allowed(
+            b"<?xml version=\"1.0\"?><VersioningConfiguration xmlns=\"x\"><Status>Enabled</Status></VersioningConfiguration>",
+            VERSIONING
+        ));
+        assert!(!elements_allowed(b"<VersioningConfiguration><Status>Enabled</Status><Colour/></VersioningConfiguration>", VERSIONING));
+        assert!(!elements_allowed(b"<!DOCTYPE x [<!ENTITY e \"e\">]><Tagging/>", TAGGING));
+        assert!(elements_allowed(b"<Tagging><TagSet><Tag><Key>a</Key><Value><![CDATA[<x>]]></Value></Tag></TagSet></Tagging>", TAGGING));
+    }
+
+    #[test]
+    fn authorization_shapes() {
+        let check = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(http::header::AUTHORIZATION, HeaderValue::from_str(v).expect("header"));
+            precheck(&h).map(|r| r.status().as_u16())
+        };
+        assert_eq!(check("garbage"), Some(400));
+        assert_eq!(check("AWS4-HMAC-SHA256"), Some(400));
+        assert_eq!(check("AWS AKID:sig"), None);
+        assert_eq!(check("AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00"), None);
+    }
+}

@@ -1,0 +1,1000 @@
+//! Hostile input over the wire: malformed XML and JSON, unknown elements, oversize documents,
+//! invalid bucket names, version ids and keys, bad, replayed, expired or garbage signatures and
+//! huge headers. Each case must get AWS's error, change nothing (the SDK-visible state of both
+//! accounts is compared before and after) and leave the server answering normal requests.
+//!
+//! The SDKs refuse to send most of this, so requests are written by hand on a TCP socket and
+//! signed here (SigV4, with the emulator's public HMAC chain `sigv4::signature`). Expected codes
+//! and messages are AWS's (../shared/docs/aws-replication-semantics.md §11 and AWS's S3 error list).
+
+mod common;
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::Tag;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use xrepl_emulator::server::sigv4;
+
+use common::{start, versioned_bucket, Env, A, B};
+
+const MALFORMED_XML: &str = "The XML you provided was not well-formed or did not validate against our published schema";
+const SIGNATURE_MISMATCH: &str =
+    "The request signature we calculated does not match the signature you provided. Check your key and signing method.";
+const INVALID_JSON_POLICY: &str = "Policies must be valid JSON and the first byte must be '{'";
+
+// ---------------------------------------------------------------------------------------------
+// A raw HTTP/1.1 client.
+
+#[derive(Debug)]
+struct Resp {
+    /// 0 when the server closed the connection without an answer.
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    fn element(&self, name: &str) -> Option<String> {
+        let open = format!("<{name}>");
+        let start = self.body.find(&open)? + open.len();
+        let end = self.body[start..].find(&format!("</{name}>"))?;
+        let text = &self.body[start..start + end];
+        Some(text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&"))
+    }
+    fn code(&self) -> Option<String> {
+        self.element("Code")
+    }
+    fn message(&self) -> Option<String> {
+        self.element("Message")
+    }
+}
+
+/// Asserts an AWS error: HTTP status, `<Code>` and (when given) the exact `<Message>`.
+#[track_caller]
+fn assert_error(resp: &Resp, status: u16, code: &str, message: Option<&str>, what: &str) {
+    assert_eq!(resp.status, status, "{what}: HTTP status; response: {resp:?}");
+    assert_eq!(resp.code().as_deref(), Some(code), "{what}: error code; response: {resp:?}");
+    if let Some(message) = message {
+        assert_eq!(resp.message().as_deref(), Some(message), "{what}: error message; response: {resp:?}");
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Sends one request (`target` = path and query exactly as they go on the wire) and reads the
+/// answer until the server closes the connection.
+async fn send(addr: SocketAddr, method: &str, target: &str, headers: &[(String, Vec<u8>)], body: &[u8]) -> Resp {
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let mut head = format!("{method} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n").into_bytes();
+        if !body.is_empty() || matches!(method, "PUT" | "POST") {
+            head.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+        }
+        for (k, v) in headers {
+            head.extend_from_slice(k.as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(v);
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
+        // The server may answer and close before reading everything (oversize headers): then
+        // the write fails and the answer is still there to read.
+        let _ = stream.write_all(&head).await;
+        let _ = stream.write_all(body).await;
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw).await;
+        raw
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(30), exchange).await.expect("the server answers within 30 s");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let Some((head, rest)) = text.split_once("\r\n\r\n") else {
+        return Resp { status: 0, headers: Vec::new(), body: text };
+    };
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())).collect();
+    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked { dechunk(rest) } else { rest.to_owned() };
+    Resp { status, headers, body }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SigV4 by hand.
+
+fn uri_encode(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in bytes {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
+fn canonical_query(query: &str) -> String {
+    let mut pairs: Vec<(String, String)> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+            (uri_encode(&decode(k)), uri_encode(&decode(v)))
+        })
+        .collect();
+    pairs.sort();
+    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+}
+
+fn amz_date(t: OffsetDateTime) -> String {
+    sigv4::format_amz_date(t)
+}
+
+/// Who signs, for which service, at what time.
+#[derive(Clone, Copy)]
+struct Signer<'a> {
+    key: &'a str,
+    secret: &'a str,
+    service: &'a str,
+    at: OffsetDateTime,
+}
+
+impl<'a> Signer<'a> {
+    fn s3(account: &'a str) -> Self {
+        Self { key: account, secret: "test", service: "s3", at: OffsetDateTime::now_utc() }
+    }
+    fn iam(account: &'a str) -> Self {
+        Self { key: account, secret: "test", service: "iam", at: OffsetDateTime::now_utc() }
+    }
+
+    /// The headers of a signed request: `extra` (all signed), `x-amz-date`, the payload hash
+    /// (S3) and `authorization`.
+    fn headers(
+        &self,
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        query: &str,
+        extra: &[(&str, &str)],
+        body: &[u8],
+    ) -> Vec<(String, Vec<u8>)> {
+        let date = amz_date(self.at);
+        let mut signed: Vec<(String, String)> = vec![("host".into(), addr.to_string()), ("x-amz-date".into(), date.clone())];
+        if self.service == "s3" {
+            signed.push(("x-amz-content-sha256".into(), hex::encode(Sha256::digest(body))));
+        }
+        for (k, v) in extra {
+            signed.push((k.to_ascii_lowercase(), (*v).to_owned()));
+        }
+        signed.sort();
+        let canonical_headers: String = signed.iter().map(|(k, v)| format!("{k}:{}\n", v.trim())).collect();
+        let names = signed.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
+        let canonical =
+            format!("{method}\n{path}\n{}\n{canonical_headers}\n{names}\n{}", canonical_query(query), hex::encode(Sha256::digest(body)));
+        let scope = format!("{}/us-east-1/{}/aws4_request", &date[..8], self.service);
+        let to_sign = format!("AWS4-HMAC-SHA256\n{date}\n{scope}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
+        let signature = sigv4::signature(self.secret, &date[..8], "us-east-1", self.service, &to_sign);
+        let authorization = format!("AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={names}, Signature={signature}", self.key);
+        let mut out: Vec<(String, Vec<u8>)> = signed.into_iter().filter(|(k, _)| k != "host").map(|(k, v)| (k, v.into_bytes())).collect();
+        out.push(("authorization".into(), authorization.into_bytes()));
+        out
+    }
+}
+
+/// A correctly signed S3 request.
+async fn s3_call(env: &Env, signer: Signer<'_>, method: &str, path: &str, query: &str, extra: &[(&str, &str)], body: &[u8]) -> Resp {
+    let addr = env.emulator.addr();
+    let headers = signer.headers(addr, method, path, query, extra, body);
+    let target = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
+    send(addr, method, &target, &headers, body).await
+}
+
+/// A correctly signed IAM (Query protocol) request.
+async fn iam_call(env: &Env, signer: Signer<'_>, body: &[u8]) -> Resp {
+    let addr = env.emulator.addr();
+    let headers = signer.headers(addr, "POST", "/", "", &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")], body);
+    send(addr, "POST", "/", &headers, body).await
+}
+
+fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish().into_bytes()
+}
+
+// ---------------------------------------------------------------------------------------------
+// State snapshots and liveness.
+
+/// Everything both accounts can see through the SDKs: buckets and their configuration, every
+/// object version with its tags, roles with their documents and inline policies.
+async fn snapshot(env: &Env) -> String {
+    let mut out = String::new();
+    for account in [A, B] {
+        let s3 = env.s3(account).await;
+        let buckets = s3.list_buckets().send().await.expect("list buckets");
+        for b in buckets.buckets() {
+            let name = b.name().unwrap_or_default();
+            let versioning = s3.get_bucket_versioning().bucket(name).send().await.expect("versioning");
+            let policy = s3.get_bucket_policy().bucket(name).send().await.ok().and_then(|p| p.policy().map(str::to_owned));
+            let replication =
+                s3.get_bucket_replication().bucket(name).send().await.ok().map(|r| format!("{:?}", r.replication_configuration()));
+            let ownership =
+                s3.get_bucket_ownership_controls().bucket(name).send().await.ok().map(|o| format!("{:?}", o.ownership_controls()));
+            let _ = writeln!(
+                out,
+                "{account} bucket {name}: {:?} policy={policy:?} replication={replication:?} ownership={ownership:?}",
+                versioning.status()
+            );
+            let versions = s3.list_object_versions().bucket(name).send().await.expect("list versions");
+            for v in versions.versions() {
+                let (key, id) = (v.key().unwrap_or_default(), v.version_id().unwrap_or_default());
+                let tags = s3.get_object_tagging().bucket(name).key(key).version_id(id).send().await.expect("tags");
+                let tags: Vec<_> = tags.tag_set().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+                let _ = writeln!(out, "  {key} {id} latest={:?} etag={:?} size={:?} tags={tags:?}", v.is_latest(), v.e_tag(), v.size());
+            }
+            for m in versions.delete_markers() {
+                let _ = writeln!(out, "  marker {:?} {:?} latest={:?}", m.key(), m.version_id(), m.is_latest());
+            }
+            let uploads = s3.list_multipart_uploads().bucket(name).send().await.expect("uploads");
+            let _ = writeln!(out, "  uploads {}", uploads.uploads().len());
+        }
+        let iam = env.iam(account).await;
+        let roles = iam.list_roles().send().await.expect("list roles");
+        for r in roles.roles() {
+            let policies = iam.list_role_policies().role_name(r.role_name()).send().await.expect("role policies");
+            let mut docs = Vec::new();
+            for p in policies.policy_names() {
+                let doc = iam.get_role_policy().role_name(r.role_name()).policy_name(p).send().await.expect("role policy");
+                docs.push((p.clone(), doc.policy_document().to_owned()));
+            }
+            let _ = writeln!(out, "{account} role {} trust={:?} inline={docs:?}", r.arn(), r.assume_role_policy_document());
+        }
+        let users = iam.list_users().send().await.expect("list users");
+        let _ = writeln!(out, "{account} users {:?}", users.users().iter().map(|u| u.user_name()).collect::<Vec<_>>());
+    }
+    out
+}
+
+/// The server still answers: the admin health endpoint and a normal signed S3 and STS call.
+async fn assert_alive(env: &Env) {
+    let health = send(env.emulator.addr(), "GET", "/_xrepl/health", &[], b"").await;
+    assert_eq!(health.status, 200, "health after hostile input: {health:?}");
+    env.s3(A).await.list_buckets().send().await.expect("S3 still answers");
+    env.sts(B).await.get_caller_identity().send().await.expect("STS still answers");
+}
+
+/// A bucket of A's with versioning, one tagged object, a bucket policy and a role: the state
+/// every hostile request below must leave alone.
+async fn seeded(bucket: &str) -> (Env, String) {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    versioned_bucket(&s3, bucket).await;
+    s3.put_object().bucket(bucket).key("k").body(ByteStream::from_static(b"original")).tagging("a=1").send().await.expect("seed object");
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{B}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+    );
+    s3.put_bucket_policy().bucket(bucket).policy(policy).send().await.expect("seed policy");
+    let iam = env.iam(A).await;
+    iam.create_role()
+        .role_name("seeded")
+        .path("/service-role/")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .expect("seed role");
+    iam.put_role_policy()
+        .role_name("seeded")
+        .policy_name("p")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)
+        .send()
+        .await
+        .expect("seed role policy");
+    let before = snapshot(&env).await;
+    (env, before)
+}
+
+/// Deeply nested elements: a parser that recurses must not blow the stack.
+fn deep_xml(root: &str, depth: usize) -> Vec<u8> {
+    format!("<{root}>{}{}</{root}>", "<a>".repeat(depth), "</a>".repeat(depth)).into_bytes()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Malformed and unknown XML
+
+/// The XML operations under test: (label, method, query, a valid body that would change state).
+fn xml_operations(bucket: &str) -> Vec<(&'static str, &'static str, String, &'static str, String)> {
+    let role = format!("arn:aws:iam::{A}:role/service-role/seeded");
+    vec![
+        (
+            "PutBucketVersioning",
+            "PUT",
+            format!("/{bucket}"),
+            "versioning",
+            "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>".to_owned(),
+        ),
+        (
+            "PutBucketReplication",
+            "PUT",
+            format!("/{bucket}"),
+            "replication",
+            format!(
+                "<ReplicationConfiguration><Role>{role}</Role><Rule><ID>r</ID><Status>Enabled</Status><Prefix></Prefix>\
+                 <Destination><Bucket>arn:aws:s3:::{bucket}-dst</Bucket></Destination></Rule></ReplicationConfiguration>"
+            ),
+        ),
+        ("DeleteObjects", "POST", format!("/{bucket}"), "delete", "<Delete><Object><Key>k</Key></Object></Delete>".to_owned()),
+        (
+            "PutObjectTagging",
+            "PUT",
+            format!("/{bucket}/k"),
+            "tagging",
+            "<Tagging><TagSet><Tag><Key>b</Key><Value>2</Value></Tag></TagSet></Tagging>".to_owned(),
+        ),
+        (
+            "PutBucketOwnershipControls",
+            "PUT",
+            format!("/{bucket}"),
+            "ownershipControls",
+            "<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>".to_owned(),
+        ),
+    ]
+}
+
+/// DeleteObjects (like the other XML operations with a Content-MD5 requirement) goes with
+/// its digest, as the SDKs send it.
+fn content_md5(body: &[u8]) -> String {
+    use base64::Engine;
+    use md5::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(body))
+}
+
+#[tokio::test]
+async fn malformed_xml_bodies_are_malformed_xml_and_change_nothing() {
+    let bucket = "hostile-xml";
+    let (env, before) = seeded(bucket).await;
+    for (label, method, path, query, valid) in xml_operations(bucket) {
+        let root = valid.trim_start_matches('<').split(['>', ' ']).next().unwrap_or_default().to_owned();
+        let truncated = valid.as_bytes()[..valid.len() - 7].to_vec();
+        let mut bodies: Vec<(&str, Vec<u8>)> = vec![
+            ("truncated", truncated),
+            ("not xml", b"this is not xml".to_vec()),
+            ("json", br#"{"Status":"Enabled"}"#.to_vec()),
+            ("non-utf8", b"<\xff\xfe\x00>\xc3\x28".to_vec()),
+            ("wrong root", valid.replace(&root, "SomethingElse").into_bytes()),
+            ("mismatched tags", valid.replacen(&format!("</{root}>"), "</Other>", 1).into_bytes()),
+            ("unclosed child", format!("<{root}><Unclosed></{root}>").into_bytes()),
+            ("doctype entity", format!("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><{root}>&e;</{root}>").into_bytes()),
+            ("deep nesting", deep_xml(&root, 50_000)),
+        ];
+        if label != "DeleteObjects" {
+            // An empty body is its own error for DeleteObjects (below).
+            bodies.push(("two roots", format!("{valid}{valid}").into_bytes()));
+        }
+        for (what, body) in bodies {
+            let md5 = content_md5(&body);
+            let resp = s3_call(&env, Signer::s3(A), method, &path, query, &[("content-md5", &md5)], &body).await;
+            assert_error(&resp, 400, "MalformedXML", Some(MALFORMED_XML), &format!("{label} with a {what} body"));
+        }
+    }
+    // DeleteObjects with no body at all.
+    let resp = s3_call(&env, Signer::s3(A), "POST", &format!("/{bucket}"), "delete", &[], b"").await;
+    assert_eq!(resp.status, 400, "{resp:?}");
+    assert!(matches!(resp.code().as_deref(), Some("MalformedXML" | "MissingRequestBodyError")), "{resp:?}");
+    assert_eq!(snapshot(&env).await, before, "refused XML changed nothing");
+    assert_alive(&env).await;
+}
+
+#[tokio::test]
+async fn unknown_xml_elements_are_malformed_xml_and_change_nothing() {
+    let bucket = "hostile-unknown";
+    let (env, before) = seeded(bucket).await;
+    let unknown = [
+        ("PutBucketVersioning", "versioning", "/hostile-unknown", "<VersioningConfiguration><Status>Suspended</Status><Colour>blue</Colour></VersioningConfiguration>".to_owned()),
+        ("PutBucketVersioning", "versioning", "/hostile-unknown", "<VersioningConfiguration><Bogus/><Status>Suspended</Status></VersioningConfiguration>".to_owned()),
+        (
+            "PutBucketReplication",
+            "replication",
+            "/hostile-unknown",
+            format!(
+                "<ReplicationConfiguration><Role>arn:aws:iam::{A}:role/service-role/seeded</Role><Rule><ID>r</ID><Priority>1</Priority>\
+                 <Status>Enabled</Status><Filter/><DeleteMarkerReplication><Status>Disabled</Status></DeleteMarkerReplication>\
+                 <Destination><Bucket>arn:aws:s3:::hostile-unknown</Bucket><Unknown>1</Unknown></Destination></Rule></ReplicationConfiguration>"
+            ),
+        ),
+        ("DeleteObjects", "delete", "/hostile-unknown", "<Delete><Object><Key>k</Key><Extra>1</Extra></Object></Delete>".to_owned()),
+        ("DeleteObjects", "delete", "/hostile-unknown", "<Delete><Object><Key>k</Key></Object><Quiet>true</Quiet><Force>yes</Force></Delete>".to_owned()),
+        ("PutObjectTagging", "tagging", "/hostile-unknown/k", "<Tagging><TagSet><Tag><Key>b</Key><Value>2</Value><Colour>x</Colour></Tag></TagSet></Tagging>".to_owned()),
+        (
+            "PutBucketOwnershipControls",
+            "ownershipControls",
+            "/hostile-unknown",
+            "<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership><Extra/></Rule></OwnershipControls>".to_owned(),
+        ),
+    ];
+    for (label, query, path, body) in unknown {
+        let method = if query == "delete" { "POST" } else { "PUT" };
+        let md5 = content_md5(body.as_bytes());
+        let resp = s3_call(&env, Signer::s3(A), method, path, query, &[("content-md5", &md5)], body.as_bytes()).await;
+        assert_error(&resp, 400, "MalformedXML", Some(MALFORMED_XML), &format!("{label} with an unknown element: {body}"));
+    }
+    assert_eq!(snapshot(&env).await, before, "refused XML changed nothing");
+    // The same documents without the unknown elements are accepted: the refusal was for them.
+    let ok = "<Tagging><TagSet><Tag><Key>b</Key><Value>2</Value></Tag></TagSet></Tagging>";
+    let resp = s3_call(
+        &env,
+        Signer::s3(A),
+        "PUT",
+        "/hostile-unknown/k",
+        "tagging",
+        &[("content-md5", &content_md5(ok.as_bytes()))],
+        ok.as_bytes(),
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_alive(&env).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Malformed and oversize JSON: bucket policies and IAM documents
+
+#[tokio::test]
+async fn hostile_bucket_policies_are_malformed_policy_and_change_nothing() {
+    let bucket = "hostile-policy";
+    let (env, before) = seeded(bucket).await;
+    let statement = format!(r#"{{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}"#);
+    let oversize = format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, vec![statement.as_str(); 300].join(","));
+    assert!(oversize.len() > 20 * 1024, "over S3's 20 KB bucket policy limit");
+    let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+        ("empty", Vec::new(), Some(INVALID_JSON_POLICY)),
+        ("not json", b"not json".to_vec(), Some(INVALID_JSON_POLICY)),
+        ("array", b"[]".to_vec(), Some(INVALID_JSON_POLICY)),
+        ("truncated", br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow""#.to_vec(), Some(INVALID_JSON_POLICY)),
+        ("non-utf8", b"{\"Version\":\"\xff\xfe\"}".to_vec(), Some(INVALID_JSON_POLICY)),
+        ("leading garbage", format!("x{{\"Version\":\"2012-10-17\",\"Statement\":[{statement}]}}").into_bytes(), Some(INVALID_JSON_POLICY)),
+        ("deep nesting", format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(), Some(INVALID_JSON_POLICY)),
+        (
+            "deep object",
+            format!("{{\"Version\":\"2012-10-17\",\"Statement\":{}1{}}}", "{\"a\":".repeat(5_000), "}".repeat(5_000)).into_bytes(),
+            None,
+        ),
+        ("no statement", b"{}".to_vec(), Some("Missing required field Statement")),
+        (
+            "en-dash version",
+            format!("{{\"Version\":\"2012\u{2013}10\u{2013}17\",\"Statement\":[{statement}]}}").into_bytes(),
+            Some("The policy must contain a valid version string"),
+        ),
+        ("numeric version", format!("{{\"Version\":20121017,\"Statement\":[{statement}]}}").into_bytes(), None),
+        ("statement string", br#"{"Version":"2012-10-17","Statement":"allow everything"}"#.to_vec(), None),
+        (
+            "unknown effect",
+            format!("{{\"Version\":\"2012-10-17\",\"Statement\":[{}]}}", statement.replace("Allow", "Perhaps")).into_bytes(),
+            None,
+        ),
+        (
+            "other bucket",
+            format!("{{\"Version\":\"2012-10-17\",\"Statement\":[{}]}}", statement.replace(bucket, "someone-else")).into_bytes(),
+            Some("Policy has invalid resource"),
+        ),
+        ("oversize", oversize.into_bytes(), None),
+    ];
+    for (what, body, message) in cases {
+        let resp = s3_call(&env, Signer::s3(A), "PUT", &format!("/{bucket}"), "policy", &[], &body).await;
+        assert_error(&resp, 400, "MalformedPolicy", message, &format!("bucket policy: {what}"));
+    }
+    assert_eq!(snapshot(&env).await, before, "refused policies changed nothing");
+    assert_alive(&env).await;
+}
+
+/// (what, form body, expected HTTP status, code, exact message if AWS's is known).
+type IamCase<'a> = (&'a str, Vec<u8>, u16, &'a str, Option<&'a str>);
+
+#[tokio::test]
+async fn hostile_iam_documents_are_refused_and_change_nothing() {
+    let (env, before) = seeded("hostile-iam").await;
+    let trust =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let big_trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"{}","Effect":"Allow","Principal":{{"Service":"s3.amazonaws.com"}},"Action":"sts:AssumeRole"}}]}}"#,
+        "S".repeat(2_100)
+    );
+    let big_policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}"}}]}}"#,
+        "b".repeat(10_300)
+    );
+    let create = |doc: String| {
+        form(&[("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", "hostile"), ("AssumeRolePolicyDocument", &doc)])
+    };
+    let put = |doc: String| {
+        form(&[
+            ("Action", "PutRolePolicy"),
+            ("Version", "2010-05-08"),
+            ("RoleName", "seeded"),
+            ("PolicyName", "p"),
+            ("PolicyDocument", &doc),
+        ])
+    };
+    let invalid_json = Some("This policy contains invalid Json");
+    let cases: Vec<IamCase<'_>> = vec![
+        ("CreateRole: not json", create("{not json".into()), 400, "MalformedPolicyDocument", invalid_json),
+        ("CreateRole: array", create("[]".into()), 400, "MalformedPolicyDocument", invalid_json),
+        ("CreateRole: deep nesting", create(format!("{}{}", "[".repeat(100_000), "]".repeat(100_000))), 400, "ValidationError", None),
+        (
+            "CreateRole: nested objects",
+            create(format!("{}1{}", "{\"a\":".repeat(300), "}".repeat(300))),
+            400,
+            "MalformedPolicyDocument",
+            invalid_json,
+        ),
+        (
+            "CreateRole: en-dash version",
+            create(trust.replace("2012-10-17", "2012\u{2013}10\u{2013}17")),
+            400,
+            "MalformedPolicyDocument",
+            None,
+        ),
+        (
+            "CreateRole: no statement",
+            create(r#"{"Version":"2012-10-17"}"#.into()),
+            400,
+            "MalformedPolicyDocument",
+            Some("Syntax errors in policy."),
+        ),
+        ("CreateRole: oversize trust", create(big_trust), 409, "LimitExceeded", Some("Cannot exceed quota for ACLSizePerRole: 2048")),
+        ("CreateRole: over the API length", create(format!("{{\"x\":\"{}\"}}", "y".repeat(140_000))), 400, "ValidationError", None),
+        (
+            "CreateRole: non-utf8 document",
+            b"Action=CreateRole&Version=2010-05-08&RoleName=hostile&AssumeRolePolicyDocument=%7B%FF%FE%7D".to_vec(),
+            400,
+            "MalformedPolicyDocument",
+            invalid_json,
+        ),
+        (
+            "CreateRole: missing document",
+            form(&[("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", "hostile")]),
+            400,
+            "MissingParameter",
+            None,
+        ),
+        (
+            "CreateRole: bad name",
+            form(&[
+                ("Action", "CreateRole"),
+                ("Version", "2010-05-08"),
+                ("RoleName", "bad name/../x"),
+                ("AssumeRolePolicyDocument", trust),
+            ]),
+            400,
+            "ValidationError",
+            None,
+        ),
+        ("PutRolePolicy: not json", put("not json".into()), 400, "MalformedPolicyDocument", invalid_json),
+        ("PutRolePolicy: truncated", put(r#"{"Version":"2012-10-17","Statement":[{"#.into()), 400, "MalformedPolicyDocument", invalid_json),
+        (
+            "PutRolePolicy: statement not a list or object",
+            put(r#"{"Version":"2012-10-17","Statement":"x"}"#.into()),
+            400,
+            "MalformedPolicyDocument",
+            None,
+        ),
+        (
+            "PutRolePolicy: oversize",
+            put(big_policy),
+            409,
+            "LimitExceeded",
+            Some("Maximum policy size of 10240 bytes exceeded for role seeded"),
+        ),
+        (
+            "PutRolePolicy: principal in an identity policy",
+            put(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}"#.into()),
+            400,
+            "MalformedPolicyDocument",
+            None,
+        ),
+        ("garbage form", b"%%%\xff\xfe&&==&Action".to_vec(), 400, "MissingParameter", None),
+    ];
+    for (what, body, status, code, message) in cases {
+        let resp = iam_call(&env, Signer::iam(A), &body).await;
+        assert_error(&resp, status, code, message, what);
+        assert!(resp.body.starts_with("<ErrorResponse"), "{what}: IAM's error shape: {resp:?}");
+    }
+    // A body beyond what the Query services read at all.
+    let huge = create(format!("{{\"x\":\"{}\"}}", "z".repeat(2 * 1024 * 1024)));
+    let resp = iam_call(&env, Signer::iam(A), &huge).await;
+    assert_eq!(resp.status, 400, "{resp:?}");
+    assert_eq!(snapshot(&env).await, before, "refused IAM documents changed nothing");
+    assert_alive(&env).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names, version ids and keys
+
+#[tokio::test]
+async fn invalid_bucket_names_are_invalid_bucket_name_and_create_nothing() {
+    let (env, before) = seeded("hostile-names").await;
+    let long = "a".repeat(64);
+    let names = [
+        "Bad_Name",
+        "UPPERCASE",
+        "ab",
+        long.as_str(),
+        "-leading",
+        "trailing-",
+        ".leading-dot",
+        "double..dots",
+        "192.168.5.4",
+        "under_score",
+        "xn--punycode",
+        "sthree-prefix",
+        "suffix-s3alias",
+        "suffix--ol-s3",
+        "spa%20ce",
+        "semi%3Bcolon",
+        "%C3%A9t%C3%A9",
+    ];
+    for name in names {
+        let resp = s3_call(&env, Signer::s3(A), "PUT", &format!("/{name}"), "", &[], b"").await;
+        assert_error(&resp, 400, "InvalidBucketName", Some("The specified bucket is not valid."), &format!("CreateBucket {name}"));
+    }
+    assert_eq!(snapshot(&env).await, before, "no bucket was created");
+    assert_alive(&env).await;
+}
+
+#[tokio::test]
+async fn invalid_version_ids_are_invalid_argument_and_change_nothing() {
+    let bucket = "hostile-versions";
+    let (env, before) = seeded(bucket).await;
+    let path = format!("/{bucket}/k");
+    let long = format!("versionId={}", "v".repeat(4_000));
+    let ids = ["versionId=not-a-version", "versionId=%00", "versionId=%C3%A9%C3%A9", "versionId=..%2F..%2Fetc", long.as_str()];
+    let tagging = "<Tagging><TagSet><Tag><Key>x</Key><Value>y</Value></Tag></TagSet></Tagging>";
+    for id in ids {
+        for (method, sub, body) in
+            [("GET", "", ""), ("DELETE", "", ""), ("GET", "tagging&", ""), ("PUT", "tagging&", tagging), ("DELETE", "tagging&", "")]
+        {
+            let query = format!("{sub}{id}");
+            let md5 = content_md5(body.as_bytes());
+            let extra: &[(&str, &str)] = if body.is_empty() { &[] } else { &[("content-md5", &md5)] };
+            let resp = s3_call(&env, Signer::s3(A), method, &path, &query, extra, body.as_bytes()).await;
+            assert_error(
+                &resp,
+                400,
+                "InvalidArgument",
+                Some("Invalid version id specified"),
+                &format!("{method} ?{}", &query[..query.len().min(60)]),
+            );
+        }
+        let head = s3_call(&env, Signer::s3(A), "HEAD", &path, id, &[], b"").await;
+        assert_eq!(head.status, 400, "HEAD with {id:.60}: {head:?}");
+        let copy_source = format!("/{bucket}/k?{id}");
+        let copy = s3_call(&env, Signer::s3(A), "PUT", &format!("/{bucket}/copy"), "", &[("x-amz-copy-source", &copy_source)], b"").await;
+        assert_error(&copy, 400, "InvalidArgument", None, &format!("CopyObject from {id:.60}"));
+    }
+    // DeleteObjects reports a bad version id per key, and deletes nothing.
+    let body = "<Delete><Object><Key>k</Key><VersionId>not-a-version</VersionId></Object></Delete>";
+    let resp = s3_call(
+        &env,
+        Signer::s3(A),
+        "POST",
+        &format!("/{bucket}"),
+        "delete",
+        &[("content-md5", &content_md5(body.as_bytes()))],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert_eq!(resp.element("Code").as_deref(), Some("InvalidArgument"), "{resp:?}");
+    assert_eq!(snapshot(&env).await, before, "no version was deleted or added");
+    assert_alive(&env).await;
+}
+
+#[tokio::test]
+async fn non_utf8_and_oversize_keys_are_refused_and_create_nothing() {
+    let bucket = "hostile-keys";
+    let (env, before) = seeded(bucket).await;
+    for key in ["%FF%FE", "ok%C3%28", "%80", "a%ED%A0%80b"] {
+        let resp = s3_call(&env, Signer::s3(A), "PUT", &format!("/{bucket}/{key}"), "", &[], b"data").await;
+        assert_error(&resp, 400, "InvalidURI", Some("Couldn't parse the specified URI."), &format!("PutObject key {key}"));
+        let resp = s3_call(&env, Signer::s3(A), "GET", &format!("/{bucket}/{key}"), "", &[], b"").await;
+        assert_error(&resp, 400, "InvalidURI", Some("Couldn't parse the specified URI."), &format!("GetObject key {key}"));
+    }
+    let long = "k".repeat(1_025);
+    let resp = s3_call(&env, Signer::s3(A), "PUT", &format!("/{bucket}/{long}"), "", &[], b"data").await;
+    assert_error(&resp, 400, "KeyTooLongError", Some("Your key is too long"), "PutObject with a 1,025-byte key");
+    // Invalid UTF-8 inside XML: a DeleteObjects key.
+    let body = b"<Delete><Object><Key>\xff\xfek</Key></Object></Delete>";
+    let resp = s3_call(&env, Signer::s3(A), "POST", &format!("/{bucket}"), "delete", &[("content-md5", &content_md5(body))], body).await;
+    assert_error(&resp, 400, "MalformedXML", Some(MALFORMED_XML), "DeleteObjects with a non-UTF-8 key");
+    assert_eq!(snapshot(&env).await, before, "no object was created or deleted");
+    assert_alive(&env).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures
+
+#[tokio::test]
+async fn wrong_secret_and_replayed_signatures_are_refused_and_change_nothing() {
+    let bucket = "hostile-signatures";
+    let (env, before) = seeded(bucket).await;
+    let addr = env.emulator.addr();
+    let wrong = Signer { secret: "not-the-secret", ..Signer::s3(A) };
+
+    // A signature computed with the wrong secret.
+    let resp = s3_call(&env, wrong, "PUT", &format!("/{bucket}/new"), "", &[], b"data").await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", Some(SIGNATURE_MISMATCH), "PutObject with the wrong secret");
+    let resp = s3_call(&env, wrong, "DELETE", &format!("/{bucket}/k"), "", &[], b"").await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", Some(SIGNATURE_MISMATCH), "DeleteObject with the wrong secret");
+    let body = form(&[("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", "hostile"), ("AssumeRolePolicyDocument", "{}")]);
+    let resp = iam_call(&env, Signer { secret: "nope", ..Signer::iam(A) }, &body).await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", None, "CreateRole with the wrong secret");
+
+    // A valid signature replayed onto another path, another query, another method.
+    let signed = Signer::s3(A).headers(addr, "PUT", &format!("/{bucket}/allowed"), "", &[], b"data");
+    for (method, target) in
+        [("PUT", format!("/{bucket}/other")), ("PUT", format!("/{bucket}/allowed?tagging")), ("POST", format!("/{bucket}/allowed"))]
+    {
+        let resp = send(addr, method, &target, &signed, b"data").await;
+        assert_error(&resp, 403, "SignatureDoesNotMatch", Some(SIGNATURE_MISMATCH), &format!("replayed onto {method} {target}"));
+    }
+    let signed = Signer::s3(A).headers(addr, "GET", &format!("/{bucket}/k"), "", &[], b"");
+    let resp = send(addr, "DELETE", &format!("/{bucket}/k"), &signed, b"").await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", Some(SIGNATURE_MISMATCH), "a GET's signature replayed as DELETE");
+
+    // Replayed with another body: the signed payload hash no longer matches the bytes.
+    let valid = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+    let other = "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
+    let signed = Signer::s3(A).headers(addr, "PUT", &format!("/{bucket}"), "versioning", &[], valid.as_bytes());
+    let resp = send(addr, "PUT", &format!("/{bucket}?versioning"), &signed, other.as_bytes()).await;
+    assert_error(
+        &resp,
+        400,
+        "XAmzContentSHA256Mismatch",
+        Some("The provided 'x-amz-content-sha256' header does not match what was computed."),
+        "PutBucketVersioning replayed with another body",
+    );
+    let signed = Signer::s3(A).headers(addr, "PUT", &format!("/{bucket}/k"), "", &[], b"original");
+    let resp = send(addr, "PUT", &format!("/{bucket}/k"), &signed, b"tampered").await;
+    assert_error(
+        &resp,
+        400,
+        "XAmzContentSHA256Mismatch",
+        Some("The provided 'x-amz-content-sha256' header does not match what was computed."),
+        "PutObject replayed with another body",
+    );
+    // ... and with the payload hash header rewritten to match: now the signature does not.
+    let mut swapped = signed.clone();
+    for (k, v) in &mut swapped {
+        if k == "x-amz-content-sha256" {
+            *v = hex::encode(Sha256::digest(b"tampered")).into_bytes();
+        }
+    }
+    let resp = send(addr, "PUT", &format!("/{bucket}/k"), &swapped, b"tampered").await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", Some(SIGNATURE_MISMATCH), "PutObject with body and hash swapped");
+    // IAM hashes the body itself: a CreateRole signature on another body.
+    let trust =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let one = form(&[("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", "one"), ("AssumeRolePolicyDocument", trust)]);
+    let two = form(&[("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", "two"), ("AssumeRolePolicyDocument", trust)]);
+    let signed =
+        Signer::iam(A).headers(addr, "POST", "/", "", &[("content-type", "application/x-www-form-urlencoded; charset=utf-8")], &one);
+    let resp = send(addr, "POST", "/", &signed, &two).await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", None, "CreateRole replayed with another body");
+    // A's signature under another key id: an unknown key is refused as such; B's key (whose
+    // secret is also "test", and the key id is not part of the string to sign) makes it B's own
+    // valid request, which B's permissions then refuse.
+    for (key, status, code, message) in [
+        ("AKIAUNKNOWNKEY000000", 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."),
+        (B, 403, "AccessDenied", "Access Denied"),
+    ] {
+        let mut moved = Signer::s3(A).headers(addr, "PUT", &format!("/{bucket}/new"), "", &[], b"data");
+        for (k, v) in &mut moved {
+            if k == "authorization" {
+                *v = String::from_utf8_lossy(v).replace(&format!("Credential={A}/"), &format!("Credential={key}/")).into_bytes();
+            }
+        }
+        let resp = send(addr, "PUT", &format!("/{bucket}/new"), &moved, b"data").await;
+        assert_error(&resp, status, code, Some(message), &format!("A's signature under key id {key}"));
+    }
+
+    assert_eq!(snapshot(&env).await, before, "refused signatures changed nothing");
+    assert_alive(&env).await;
+}
+
+#[tokio::test]
+async fn expired_and_future_dates_are_refused_and_change_nothing() {
+    let bucket = "hostile-dates";
+    let (env, before) = seeded(bucket).await;
+    let now = OffsetDateTime::now_utc();
+    for (what, at) in [
+        ("2 hours old", now - time::Duration::hours(2)),
+        ("16 minutes old", now - time::Duration::minutes(16)),
+        ("1 hour ahead", now + time::Duration::hours(1)),
+    ] {
+        let signer = Signer { at, ..Signer::s3(A) };
+        let resp = s3_call(&env, signer, "PUT", &format!("/{bucket}/late"), "", &[], b"data").await;
+        assert_error(
+            &resp,
+            403,
+            "RequestTimeTooSkewed",
+            Some("The difference between the request time and the current time is too large."),
+            &format!("PutObject signed {what}"),
+        );
+        let resp = s3_call(&env, signer, "GET", &format!("/{bucket}"), "list-type=2", &[], b"").await;
+        assert_error(&resp, 403, "RequestTimeTooSkewed", None, &format!("ListObjectsV2 signed {what}"));
+
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let body = form(&[("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", "late"), ("AssumeRolePolicyDocument", trust)]);
+        let resp = iam_call(&env, Signer { at, ..Signer::iam(A) }, &body).await;
+        assert_eq!(resp.code().as_deref(), Some("SignatureDoesNotMatch"), "CreateRole signed {what}: {resp:?}");
+        let message = resp.message().unwrap_or_default();
+        assert!(message.starts_with("Signature expired: "), "CreateRole signed {what}: {message}");
+    }
+    // Within AWS's 15 minutes of skew the request is good.
+    let signer = Signer { at: now - time::Duration::minutes(10), ..Signer::s3(A) };
+    let resp = s3_call(&env, signer, "GET", &format!("/{bucket}"), "list-type=2", &[], b"").await;
+    assert_eq!(resp.status, 200, "10 minutes of skew is allowed: {resp:?}");
+    // An x-amz-date that is no date at all.
+    let addr = env.emulator.addr();
+    let mut headers = Signer::s3(A).headers(addr, "PUT", &format!("/{bucket}/late"), "", &[], b"data");
+    for (k, v) in &mut headers {
+        if k == "x-amz-date" {
+            *v = b"yesterday".to_vec();
+        }
+    }
+    let resp = send(addr, "PUT", &format!("/{bucket}/late"), &headers, b"data").await;
+    assert!(resp.status == 400 || resp.status == 403, "garbage x-amz-date: {resp:?}");
+    assert_eq!(snapshot(&env).await, before, "refused requests changed nothing");
+    assert_alive(&env).await;
+}
+
+#[tokio::test]
+async fn garbage_authorization_headers_are_refused_and_change_nothing() {
+    let bucket = "hostile-auth";
+    let (env, before) = seeded(bucket).await;
+    let addr = env.emulator.addr();
+    let good = Signer::s3(A).headers(addr, "PUT", &format!("/{bucket}/new"), "", &[], b"data");
+    let authorization =
+        good.iter().find(|(k, _)| k == "authorization").map(|(_, v)| String::from_utf8_lossy(v).into_owned()).expect("auth");
+    let malformed = "AuthorizationHeaderMalformed";
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("truncated", authorization.as_bytes()[..50].to_vec(), 400, malformed),
+        ("scheme only", b"AWS4-HMAC-SHA256".to_vec(), 400, malformed),
+        ("no signature", authorization.split(", Signature=").next().unwrap_or_default().as_bytes().to_vec(), 400, malformed),
+        ("short credential", b"AWS4-HMAC-SHA256 Credential=abc, SignedHeaders=host, Signature=00".to_vec(), 400, malformed),
+        ("garbage", b"garbage".to_vec(), 400, "InvalidArgument"),
+        ("empty", Vec::new(), 400, "InvalidArgument"),
+        ("bearer token", b"Bearer eyJhbGciOiJIUzI1NiJ9.e30.x".to_vec(), 400, "InvalidArgument"),
+        (
+            "non-utf8",
+            b"AWS4-HMAC-SHA256 Credential=\xff\xfe/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00".to_vec(),
+            400,
+            malformed,
+        ),
+        (
+            "signature not hex",
+            authorization.rsplit_once("Signature=").map(|(a, _)| format!("{a}Signature=zz")).unwrap_or_default().into_bytes(),
+            403,
+            "SignatureDoesNotMatch",
+        ),
+        ("huge signature", format!("{authorization}{}", "0".repeat(6_000)).into_bytes(), 403, "SignatureDoesNotMatch"),
+    ];
+    for (what, value, status, code) in cases {
+        let mut headers: Vec<(String, Vec<u8>)> = good.iter().filter(|(k, _)| k != "authorization").cloned().collect();
+        headers.push(("authorization".into(), value));
+        let resp = send(addr, "PUT", &format!("/{bucket}/new"), &headers, b"data").await;
+        assert_error(&resp, status, code, None, &format!("Authorization: {what}"));
+        assert!(resp.message().is_some_and(|m| !m.is_empty()), "Authorization {what}: AWS always says why: {resp:?}");
+    }
+    assert_eq!(snapshot(&env).await, before, "refused requests changed nothing");
+    assert_alive(&env).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headers
+
+#[tokio::test]
+async fn huge_headers_are_refused_and_change_nothing() {
+    let bucket = "hostile-headers";
+    let (env, before) = seeded(bucket).await;
+    let addr = env.emulator.addr();
+    // User metadata over S3's 2 KB.
+    let big_meta = "m".repeat(3_000);
+    let resp = s3_call(&env, Signer::s3(A), "PUT", &format!("/{bucket}/meta"), "", &[("x-amz-meta-big", &big_meta)], b"data").await;
+    assert_error(
+        &resp,
+        400,
+        "MetadataTooLarge",
+        Some("Your metadata headers exceed the maximum allowed metadata size"),
+        "3 KB of metadata",
+    );
+    // A header section over S3's 8 KB (signed or not).
+    let padding = "p".repeat(20_000);
+    let resp = s3_call(&env, Signer::s3(A), "PUT", &format!("/{bucket}/padded"), "", &[("x-amz-meta-pad", &padding)], b"data").await;
+    assert_error(
+        &resp,
+        400,
+        "RequestHeaderSectionTooLarge",
+        Some("Your request header section exceeds the maximum allowed size."),
+        "20 KB signed header",
+    );
+    let mut headers = Signer::s3(A).headers(addr, "PUT", &format!("/{bucket}/padded"), "", &[], b"data");
+    headers.push(("x-unsigned-padding".into(), padding.clone().into_bytes()));
+    let resp = send(addr, "PUT", &format!("/{bucket}/padded"), &headers, b"data").await;
+    assert_error(&resp, 400, "RequestHeaderSectionTooLarge", None, "20 KB unsigned header");
+    // Far beyond: a megabyte of header and hundreds of headers. The connection may be refused
+    // at the HTTP layer; it must not take the server down.
+    let mut headers = Signer::s3(A).headers(addr, "PUT", &format!("/{bucket}/huge"), "", &[], b"data");
+    headers.push(("x-huge".into(), vec![b'h'; 1024 * 1024]));
+    let resp = send(addr, "PUT", &format!("/{bucket}/huge"), &headers, b"data").await;
+    assert!(resp.status == 0 || (400..500).contains(&resp.status), "1 MB header: {resp:?}");
+    let mut headers = Signer::s3(A).headers(addr, "PUT", &format!("/{bucket}/many"), "", &[], b"data");
+    headers.extend((0..500).map(|i| (format!("x-many-{i}"), b"v".to_vec())));
+    let resp = send(addr, "PUT", &format!("/{bucket}/many"), &headers, b"data").await;
+    assert!(resp.status == 0 || (400..500).contains(&resp.status), "500 headers: {resp:?}");
+    // Header values that are not UTF-8.
+    let resp = s3_call(&env, Signer::s3(A), "GET", &format!("/{bucket}/k"), "", &[], b"").await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let mut headers = Signer::s3(A).headers(addr, "PUT", &format!("/{bucket}/binary"), "", &[], b"data");
+    headers.push(("x-amz-meta-bin".into(), b"\xff\xfe\x80".to_vec()));
+    let resp = send(addr, "PUT", &format!("/{bucket}/binary"), &headers, b"data").await;
+    assert!((400..500).contains(&resp.status), "non-UTF-8 metadata: {resp:?}");
+    assert_eq!(snapshot(&env).await, before, "refused requests changed nothing");
+    assert_alive(&env).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A control: the hand-rolled signer is right, so the refusals above are about the input.
+
+#[tokio::test]
+async fn hand_signed_requests_work() {
+    let env = start().await;
+    let resp = s3_call(&env, Signer::s3(A), "PUT", "/hand-signed", "", &[], b"").await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let valid = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+    let resp = s3_call(&env, Signer::s3(A), "PUT", "/hand-signed", "versioning", &[], valid.as_bytes()).await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let resp = s3_call(&env, Signer::s3(A), "PUT", "/hand-signed/k", "", &[("x-amz-meta-m", "v")], b"data").await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let version = resp.header("x-amz-version-id").expect("version id").to_owned();
+    let resp = s3_call(&env, Signer::s3(A), "GET", "/hand-signed/k", &format!("versionId={version}"), &[], b"").await;
+    assert_eq!((resp.status, resp.body.as_str(), resp.header("x-amz-meta-m")), (200, "data", Some("v")), "{resp:?}");
+    let tagging = "<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>";
+    let resp = s3_call(
+        &env,
+        Signer::s3(A),
+        "PUT",
+        "/hand-signed/k",
+        "tagging",
+        &[("content-md5", &content_md5(tagging.as_bytes()))],
+        tagging.as_bytes(),
+    )
+    .await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let s3 = env.s3(A).await;
+    let tags = s3.get_object_tagging().bucket("hand-signed").key("k").send().await.expect("tags");
+    assert_eq!(tags.tag_set(), [Tag::builder().key("a").value("b").build().expect("tag")]);
+    let resp = iam_call(&env, Signer::iam(B), &form(&[("Action", "ListRoles"), ("Version", "2010-05-08")])).await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert!(resp.body.contains("<ListRolesResult>"), "{resp:?}");
+}
