@@ -103,13 +103,22 @@ mod embedded {
 
 mod container {
     use xrepl_harness::BackendKind;
-    portable!(BackendKind::Container, [ignore = "needs Docker and the xrepl-emulator:local image (scripts/build-image.sh); .ci/run runs it"]);
-    faithful!(BackendKind::Container, [ignore = "needs Docker and the xrepl-emulator:local image (scripts/build-image.sh); .ci/run runs it"]);
+    portable!(
+        BackendKind::Container,
+        [ignore = "needs Docker and the xrepl-emulator:local image (scripts/build-image.sh); .ci/run runs it"]
+    );
+    faithful!(
+        BackendKind::Container,
+        [ignore = "needs Docker and the xrepl-emulator:local image (scripts/build-image.sh); .ci/run runs it"]
+    );
 }
 
 mod two_containers {
     use xrepl_harness::BackendKind;
-    portable!(BackendKind::TwoContainers, [ignore = "needs Docker and the xrepl-emulator:local image (scripts/build-image.sh); .ci/run runs it"]);
+    portable!(
+        BackendKind::TwoContainers,
+        [ignore = "needs Docker and the xrepl-emulator:local image (scripts/build-image.sh); .ci/run runs it"]
+    );
     scenarios!(BackendKind::TwoContainers, [ignore = "needs Docker and the xrepl-emulator:local image (scripts/build-image.sh); .ci/run runs it"];
         owner_override_gives_replicas_to_destination,
         bucket_owner_enforced_owns_replicas_without_override,

@@ -180,7 +180,11 @@ async fn broken(h: &Harness, relative: &str) -> Result<(), HarnessError> {
         };
     }
     h.apply(&spec).await?;
-    let reason = spec.expectation.replication_failure.clone().ok_or_else(|| HarnessError::Other(format!("{relative} states no expected failure")))?;
+    let reason = spec
+        .expectation
+        .replication_failure
+        .clone()
+        .ok_or_else(|| HarnessError::Other(format!("{relative} states no expected failure")))?;
     let v = h.put_tagged(&spec, "probe.txt", b"probe", Some("probe=1")).await?;
     if reason == "DstDelObjNotPermitted" {
         h.wait_for_replication().await?;

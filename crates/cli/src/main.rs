@@ -120,6 +120,10 @@ enum Command {
         /// Secret for LocalStack-style keys (access key id = account id).
         #[arg(long, default_value = "test", env = "XREPL_SECRET")]
         secret: String,
+        /// An account served by another emulator (one emulator per account): policies here may
+        /// name its roles and users, which this emulator cannot look up.
+        #[arg(long = "remote-account")]
+        remote_accounts: Vec<String>,
     },
     /// Exit 0 when a served emulator answers its health endpoint (container health checks).
     Health {
@@ -154,7 +158,9 @@ fn main() -> ExitCode {
             Command::Apply(target) => cmd::provision::apply(&out, &target).await,
             Command::Verify { target, timeout } => cmd::provision::verify(&out, &target, timeout).await,
             Command::Destroy { target, force } => cmd::provision::destroy(&out, &target, force).await,
-            Command::Serve { host, port, accounts, secret } => cmd::serve::serve(&out, host, port, accounts, secret).await,
+            Command::Serve { host, port, accounts, secret, remote_accounts } => {
+                cmd::serve::serve(&out, host, port, accounts, secret, remote_accounts).await
+            }
             Command::Health { endpoint } => cmd::serve::health(&out, &endpoint).await,
         }
     });

@@ -21,6 +21,9 @@ pub struct EmulatorConfig {
     /// 0 picks a free port.
     pub port: u16,
     pub region: String,
+    /// Accounts that live in another emulator (one emulator per account, replicated by a
+    /// bridge): policies may name their roles and users, which this emulator cannot look up.
+    pub remote_accounts: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -32,6 +35,7 @@ impl Default for EmulatorConfig {
             host: "127.0.0.1".to_owned(),
             port: 0,
             region: "us-east-1".to_owned(),
+            remote_accounts: Vec::new(),
         }
     }
 }
@@ -40,6 +44,13 @@ impl EmulatorConfig {
     #[must_use]
     pub fn with_accounts(accounts: &[&str]) -> Self {
         Self { accounts: accounts.iter().map(|a| (*a).to_owned()).collect(), ..Self::default() }
+    }
+
+    /// An account served by another emulator (see [`EmulatorConfig::remote_accounts`]).
+    #[must_use]
+    pub fn remote_account(mut self, account_id: impl Into<String>) -> Self {
+        self.remote_accounts.push(account_id.into());
+        self
     }
 
     #[must_use]

@@ -29,6 +29,12 @@ impl BackendKind {
         }
     }
 
+    /// Backends whose S3 does not replicate by itself: the harness applies everything but
+    /// PutBucketReplication there, and the backend's bridge replicates from the spec's rules.
+    pub fn replicates_through_bridge(self) -> bool {
+        matches!(self, Self::TwoContainers | Self::LocalStack)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.name() == s)
     }

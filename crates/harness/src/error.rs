@@ -41,7 +41,12 @@ impl fmt::Display for AssertionFailure {
 
 impl HarnessError {
     pub fn assertion(what: impl Into<String>, expected: impl fmt::Display, actual: impl fmt::Display) -> Self {
-        Self::Assertion(AssertionFailure { what: what.into(), expected: expected.to_string(), actual: actual.to_string(), explanation: None })
+        Self::Assertion(AssertionFailure {
+            what: what.into(),
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+            explanation: None,
+        })
     }
 
     pub fn aws<E: std::error::Error>(call: &str, err: &E) -> Self {

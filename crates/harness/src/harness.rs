@@ -87,7 +87,9 @@ impl Harness {
     pub fn require(&self, capability: Capability, what: &str) -> Result<(), HarnessError> {
         match self.backend.capabilities().missing(capability) {
             None => Ok(()),
-            Some(reason) => Err(HarnessError::Unsupported { backend: self.kind().name().to_owned(), what: what.to_owned(), reason: reason.to_owned() }),
+            Some(reason) => {
+                Err(HarnessError::Unsupported { backend: self.kind().name().to_owned(), what: what.to_owned(), reason: reason.to_owned() })
+            }
         }
     }
 
@@ -130,7 +132,13 @@ impl Harness {
     pub async fn apply(&self, spec: &Spec) -> Result<ApplyReport, HarnessError> {
         // Local backends are strongly consistent: retries only waste time when something is wrong.
         let options = ApplyOptions {
-            backoff: xrepl_provisioner::Backoff { initial: Duration::from_millis(10), max_delay: Duration::from_millis(50), max_attempts: 3 },
+            backoff: xrepl_provisioner::Backoff {
+                initial: Duration::from_millis(10),
+                max_delay: Duration::from_millis(50),
+                max_attempts: 3,
+            },
+            // LocalStack and two single-account emulators replicate through the bridge instead.
+            skip_put_replication: self.kind().replicates_through_bridge(),
             ..ApplyOptions::default()
         };
         let report = xrepl_provisioner::apply(spec, &self.accounts_for(spec)?, &options).await?;
@@ -187,7 +195,15 @@ impl Harness {
 
     /// Deletes without a version id (creates a delete marker); returns the marker's version id.
     pub async fn delete(&self, spec: &Spec, key: &str) -> Result<String, HarnessError> {
-        let out = self.source(spec)?.s3().delete_object().bucket(&spec.source.bucket).key(key).send().await.map_err(|e| HarnessError::aws("DeleteObject", &e))?;
+        let out = self
+            .source(spec)?
+            .s3()
+            .delete_object()
+            .bucket(&spec.source.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("DeleteObject", &e))?;
         out.version_id().map(str::to_owned).ok_or_else(|| HarnessError::Other("DeleteObject created no delete marker".to_owned()))
     }
 
@@ -268,7 +284,11 @@ impl Harness {
         }
         let body = out.body.collect().await.map_err(|e| HarnessError::Other(e.to_string()))?.into_bytes();
         if body.as_ref() != data {
-            return Err(HarnessError::assertion(format!("bytes of the replica of {key}"), format!("{} bytes", data.len()), format!("{} different bytes", body.len())));
+            return Err(HarnessError::assertion(
+                format!("bytes of the replica of {key}"),
+                format!("{} bytes", data.len()),
+                format!("{} different bytes", body.len()),
+            ));
         }
         if self.supports(Capability::ReplicationStatus) {
             let status = self.source_status(spec, key, version_id).await?.unwrap_or_else(|| "<none>".to_owned());
@@ -412,7 +432,9 @@ impl Harness {
             .await;
         let what = format!("s3://{}/{key}{}", spec.destination.bucket, version_id.map(|v| format!(" version {v}")).unwrap_or_default());
         match got {
-            Err(e) => Err(HarnessError::assertion(what, format!("{} bytes", data.len()), format!("GetObject failed: {}", aws_error_text(&e)))),
+            Err(e) => {
+                Err(HarnessError::assertion(what, format!("{} bytes", data.len()), format!("GetObject failed: {}", aws_error_text(&e))))
+            }
             Ok(out) => {
                 let body = out.body.collect().await.map_err(|e| HarnessError::Other(e.to_string()))?.into_bytes();
                 if body.as_ref() == data {
@@ -449,7 +471,8 @@ impl Harness {
             .object_ownership(aws_sdk_s3::types::ObjectOwnership::from(ownership))
             .build()
             .map_err(|e| HarnessError::Other(e.to_string()))?;
-        let controls = aws_sdk_s3::types::OwnershipControls::builder().rules(rule).build().map_err(|e| HarnessError::Other(e.to_string()))?;
+        let controls =
+            aws_sdk_s3::types::OwnershipControls::builder().rules(rule).build().map_err(|e| HarnessError::Other(e.to_string()))?;
         self.destination(spec)?
             .s3()
             .put_bucket_ownership_controls()
@@ -497,7 +520,10 @@ impl Harness {
             .send()
             .await
             .map_err(|e| HarnessError::aws("CreateKey", &e))?;
-        out.key_metadata().and_then(|m| m.arn()).map(str::to_owned).ok_or_else(|| HarnessError::Other("CreateKey returned no ARN".to_owned()))
+        out.key_metadata()
+            .and_then(|m| m.arn())
+            .map(str::to_owned)
+            .ok_or_else(|| HarnessError::Other("CreateKey returned no ARN".to_owned()))
     }
 
     /// Lets a (cross-account) replication role encrypt with the key, as a replica key's policy must.

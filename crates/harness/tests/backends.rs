@@ -159,23 +159,27 @@ async fn versioned_bucket(c: &AccountClients, bucket: &str, versioned: bool) {
     c.s3.create_bucket().bucket(bucket).send().await.unwrap_or_else(|e| panic!("CreateBucket {bucket}: {e:?}"));
     if versioned {
         let on = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-        c.s3.put_bucket_versioning().bucket(bucket).versioning_configuration(on).send().await.unwrap_or_else(|e| panic!("versioning {bucket}: {e:?}"));
+        c.s3.put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(on)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("versioning {bucket}: {e:?}"));
     }
 }
 
 async fn put(c: &AccountClients, bucket: &str, key: &str, body: &str, tagging: Option<&str>) -> String {
-    let out = c
-        .s3
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type("text/csv")
-        .metadata("origin", "bridge-test")
-        .set_tagging(tagging.map(str::to_owned))
-        .body(ByteStream::from(body.as_bytes().to_vec()))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("PutObject {key}: {e:?}"));
+    let out =
+        c.s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("text/csv")
+            .metadata("origin", "bridge-test")
+            .set_tagging(tagging.map(str::to_owned))
+            .body(ByteStream::from(body.as_bytes().to_vec()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("PutObject {key}: {e:?}"));
     out.version_id().unwrap_or_default().to_owned()
 }
 
@@ -234,7 +238,13 @@ async fn bridge_replicates_between_two_single_account_emulators() {
     let log_head = t.b.s3.head_object().bucket("bridge-dst").key("logs/app.log").send().await.unwrap_or_else(|e| panic!("{e:?}"));
     assert_ne!(log_head.storage_class(), Some(&StorageClass::StandardIa), "logs (priority 1) beat all (priority 0)");
     let v1_head =
-        t.b.s3.head_object().bucket("bridge-dst").key("data/x.csv").version_id(bridge.destination_version("data/x.csv", &v1).await.unwrap_or_default()).send().await;
+        t.b.s3
+            .head_object()
+            .bucket("bridge-dst")
+            .key("data/x.csv")
+            .version_id(bridge.destination_version("data/x.csv", &v1).await.unwrap_or_default())
+            .send()
+            .await;
     assert_eq!(v1_head.ok().and_then(|h| h.storage_class().cloned()), Some(StorageClass::StandardIa), "v1 matched only `all`");
     let tags = t.b.s3.get_object_tagging().bucket("bridge-dst").key("data/x.csv").send().await.unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(tags.tag_set().iter().map(|t| (t.key(), t.value())).collect::<Vec<_>>(), vec![("team", "a")]);
@@ -282,7 +292,10 @@ async fn bridge_fails_like_aws_when_the_destination_is_unversioned() {
     assert_eq!(report.failed, 1);
     let failures = bridge.failures().await;
     assert_eq!(failures.len(), 1);
-    assert_eq!((failures[0].reason.as_str(), failures[0].version_id.as_str(), failures[0].rule_id.as_str()), ("DstBucketUnversioned", v.as_str(), "all"));
+    assert_eq!(
+        (failures[0].reason.as_str(), failures[0].version_id.as_str(), failures[0].rule_id.as_str()),
+        ("DstBucketUnversioned", v.as_str(), "all")
+    );
     assert!(failures[0].explanation.contains("versioning"), "{}", failures[0].explanation);
     // FAILED is final: the next sync does not retry it.
     assert_eq!(bridge.sync_until_idle().await.unwrap_or_else(|e| fail(e)), Default::default());

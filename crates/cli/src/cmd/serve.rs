@@ -7,9 +7,17 @@ use xrepl_emulator::{Emulator, EmulatorConfig};
 
 use crate::output::{CliError, Output};
 
-pub async fn serve(out: &Output, host: String, port: u16, accounts: Vec<String>, secret: String) -> Result<ExitCode, CliError> {
+pub async fn serve(
+    out: &Output,
+    host: String,
+    port: u16,
+    accounts: Vec<String>,
+    secret: String,
+    remote_accounts: Vec<String>,
+) -> Result<ExitCode, CliError> {
     let refs: Vec<&str> = accounts.iter().map(String::as_str).collect();
-    let config = EmulatorConfig::with_accounts(&refs).host(host).port(port).default_secret(secret);
+    let mut config = EmulatorConfig::with_accounts(&refs).host(host).port(port).default_secret(secret);
+    config.remote_accounts = remote_accounts;
     let emulator = Emulator::start(config).await.map_err(|e| CliError::input(e.to_string()))?;
     let infos = emulator.accounts();
     if out.json() {

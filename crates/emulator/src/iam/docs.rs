@@ -95,6 +95,10 @@ pub fn unknown_principal(world: &World, policy: &Policy) -> Option<String> {
             let Some((account, resource)) = rest.split_once(':') else {
                 return false;
             };
+            // Another emulator hosts that account: its roles and users cannot be looked up here.
+            if world.remote_accounts.contains(account) {
+                return false;
+            }
             let iam = world.accounts.get(account).map(|a| &a.iam);
             if resource.starts_with("role/") {
                 iam.is_none_or(|iam| iam.role_by_arn(value).is_none())

@@ -68,6 +68,8 @@ pub struct World {
     pub buckets: BTreeMap<String, Bucket>,
     pub default_secret: String,
     pub region: String,
+    /// Accounts served by another emulator: their principals are taken on trust in policies.
+    pub remote_accounts: std::collections::BTreeSet<String>,
 }
 
 impl World {
@@ -78,6 +80,7 @@ impl World {
             buckets: BTreeMap::new(),
             default_secret: config.default_secret.clone(),
             region: config.region.clone(),
+            remote_accounts: config.remote_accounts.iter().cloned().collect(),
         };
         for account in &config.accounts {
             world.ensure_account(account);

@@ -195,8 +195,12 @@ impl Bridge {
             state.seen.insert(id);
         }
         let listed: HashSet<VersionKey> = entries.iter().filter(|e| !e.marker).map(|e| (e.key.clone(), e.version_id.clone())).collect();
-        let replicas: Vec<(VersionKey, Replica)> =
-            state.replicas.iter().filter(|(k, _)| listed.contains(*k) && !fresh.contains(*k)).map(|(k, r)| (k.clone(), r.clone())).collect();
+        let replicas: Vec<(VersionKey, Replica)> = state
+            .replicas
+            .iter()
+            .filter(|(k, _)| listed.contains(*k) && !fresh.contains(*k))
+            .map(|(k, r)| (k.clone(), r.clone()))
+            .collect();
         for ((key, version_id), replica) in replicas {
             if self.replicate_tags(&mut state, &key, &version_id, &replica).await? {
                 report.tag_updates += 1;
@@ -281,7 +285,10 @@ impl Bridge {
     }
 
     /// Whether the destination can take replicas now (checked once per pass, §6).
-    async fn destination_ready(&self, cache: &mut Option<Result<(), (&'static str, String)>>) -> Result<Result<(), (&'static str, String)>, HarnessError> {
+    async fn destination_ready(
+        &self,
+        cache: &mut Option<Result<(), (&'static str, String)>>,
+    ) -> Result<Result<(), (&'static str, String)>, HarnessError> {
         if let Some(known) = cache {
             return Ok(known.clone());
         }
@@ -358,7 +365,11 @@ impl Bridge {
         if !tags.is_empty() {
             put = put.tagging(encode_tags(&tags));
         }
-        let body = object.body.collect().await.map_err(|e| HarnessError::Other(format!("reading s3://{}/{}: {e}", self.source.bucket, entry.key)))?;
+        let body = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| HarnessError::Other(format!("reading s3://{}/{}: {e}", self.source.bucket, entry.key)))?;
         let put = put.body(ByteStream::from(body.into_bytes())).send().await;
         match put {
             Ok(out) => {
@@ -410,40 +421,72 @@ impl Bridge {
         }
     }
 
-    /// Pushes a changed tag set to the replica; true when something was sent.
+    /// Pushes a changed tag set to the replica; true when something was sent. A denied push is
+    /// recorded as `DstPutTaggingNotPermitted` once and not retried.
     async fn replicate_tags(&self, state: &mut State, key: &str, version_id: &str, replica: &Replica) -> Result<bool, HarnessError> {
         let Some(tags) = self.source_tags(key, version_id).await? else { return Ok(false) };
         if tags == replica.tags {
             return Ok(false);
         }
         // The change flows only while a rule still selects the version with its new tags.
-        if select_rule(&state.rules, key, &tags, replica.kms, false).is_none() {
+        let Some(rule_id) = select_rule(&state.rules, key, &tags, replica.kms, false).map(|r| r.id.clone()) else {
             return Ok(false);
-        }
-        let dst = &self.destination;
-        let sent = if tags.is_empty() {
-            dst.client.delete_object_tagging().bucket(&dst.bucket).key(key).version_id(&replica.destination_version_id).send().await.map(|_| ())
-        } else {
-            let set = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>().map_err(|e| HarnessError::Other(e.to_string()))?;
-            let tagging = Tagging::builder().set_tag_set(Some(set)).build().map_err(|e| HarnessError::Other(e.to_string()))?;
-            match dst.client.put_object_tagging().bucket(&dst.bucket).key(key).version_id(&replica.destination_version_id).tagging(tagging).send().await {
-                Ok(_) => Ok(()),
-                Err(e) if error_code(&e) == Some("AccessDenied") => {
-                    let entry = Entry { key: key.to_owned(), version_id: version_id.to_owned(), is_latest: false, marker: false, modified: (0, 0), index: 0 };
-                    let rule = select_rule(&state.rules, key, &tags, replica.kms, false).map(|r| r.id.clone()).unwrap_or_default();
-                    self.fail(state, &entry, &rule, "PutObjectTagging", "DstPutTaggingNotPermitted", "the destination refused PutObjectTagging".to_owned());
-                    return Ok(false);
-                }
-                Err(e) => return Err(HarnessError::aws("PutObjectTagging (destination)", &e)),
-            }
         };
-        if let Err(e) = sent {
-            return Err(HarnessError::aws("DeleteObjectTagging (destination)", &e));
-        }
+        let dst = &self.destination;
+        let dst_version = &replica.destination_version_id;
+        let sent = if tags.is_empty() {
+            dst.client.delete_object_tagging().bucket(&dst.bucket).key(key).version_id(dst_version).send().await.map(|_| ()).map_err(|e| {
+                let code = error_code(&e).map(str::to_owned);
+                (code, HarnessError::aws("DeleteObjectTagging (destination)", &e))
+            })
+        } else {
+            let set = tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| HarnessError::Other(e.to_string()))?;
+            let tagging = Tagging::builder().set_tag_set(Some(set)).build().map_err(|e| HarnessError::Other(e.to_string()))?;
+            dst.client
+                .put_object_tagging()
+                .bucket(&dst.bucket)
+                .key(key)
+                .version_id(dst_version)
+                .tagging(tagging)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    let code = error_code(&e).map(str::to_owned);
+                    (code, HarnessError::aws("PutObjectTagging (destination)", &e))
+                })
+        };
+        let pushed = match sent {
+            Ok(()) => true,
+            Err((Some(code), _)) if code == "AccessDenied" => {
+                let entry = Entry {
+                    key: key.to_owned(),
+                    version_id: version_id.to_owned(),
+                    is_latest: false,
+                    marker: false,
+                    modified: (0, 0),
+                    index: 0,
+                };
+                self.fail(
+                    state,
+                    &entry,
+                    &rule_id,
+                    "PutObjectTagging",
+                    "DstPutTaggingNotPermitted",
+                    "the destination refused the tag change".to_owned(),
+                );
+                false
+            }
+            Err((_, e)) => return Err(e),
+        };
         if let Some(r) = state.replicas.get_mut(&(key.to_owned(), version_id.to_owned())) {
             r.tags = tags;
         }
-        Ok(true)
+        Ok(pushed)
     }
 
     /// The version's tags, sorted; None when the version is gone.
@@ -502,7 +545,13 @@ fn encode_tags(tags: &[(String, String)]) -> String {
 /// only with `replicate_kms_objects` (§2); delete markers only with delete-marker replication,
 /// and a tag filter never matches one (markers have no tags, §2); of overlapping rules the
 /// highest `Priority` wins (§9). Tags are the ones the version had when the bridge first saw it.
-pub fn select_rule<'r>(rules: &'r [RuleSpec], key: &str, tags: &[(String, String)], kms: bool, delete_marker: bool) -> Option<&'r RuleSpec> {
+pub fn select_rule<'r>(
+    rules: &'r [RuleSpec],
+    key: &str,
+    tags: &[(String, String)],
+    kms: bool,
+    delete_marker: bool,
+) -> Option<&'r RuleSpec> {
     let tag_map: HashMap<&str, &str> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     rules
         .iter()

@@ -89,16 +89,20 @@ impl EmulatorContainer {
             .with_startup_timeout(STARTUP_TIMEOUT)
             .with_host_config_modifier(|hc| {
                 // Publish on loopback only (testcontainers would publish on 0.0.0.0).
-                let binding = testcontainers::bollard::models::PortBinding { host_ip: Some("127.0.0.1".to_owned()), host_port: Some(String::new()) };
+                let binding =
+                    testcontainers::bollard::models::PortBinding { host_ip: Some("127.0.0.1".to_owned()), host_port: Some(String::new()) };
                 hc.publish_all_ports = Some(false);
                 hc.port_bindings = Some([(format!("{EMULATOR_PORT}/tcp"), Some(vec![binding]))].into_iter().collect());
             });
         let started = Instant::now();
         let container = request.start().await.map_err(|e| HarnessError::Other(format!("starting {IMAGE_NAME}:{IMAGE_TAG} failed: {e}")))?;
-        let host_port = container
-            .get_host_port_ipv4(port)
-            .await
-            .map_err(|e| HarnessError::Other(format!("container {} has no published port {EMULATOR_PORT}: {e}", container.id())))?;
+        let host_port = match container.get_host_port_ipv4(port).await {
+            Ok(p) => p,
+            // No port mapping usually means the process exited at once (e.g. a bad argument).
+            Err(e) => {
+                return Err(exited_or(&container, format!("container {} has no published port {EMULATOR_PORT}: {e}", container.id())).await)
+            }
+        };
         let endpoint = format!("http://127.0.0.1:{host_port}");
         wait_healthy(&container, &endpoint).await?;
         let startup = started.elapsed();
@@ -134,13 +138,22 @@ async fn wait_healthy(container: &ContainerAsync<GenericImage>, endpoint: &str) 
             Err(e) => last = e.to_string(),
         }
         if container.is_running().await.ok() == Some(false) {
-            let logs = container.stderr_to_vec().await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-            return Err(HarnessError::Other(format!("emulator container {} exited during start: {}", container.id(), logs.trim())));
+            return Err(exited_or(container, last).await);
         }
         // Poll interval only: the loop ends on the first healthy answer.
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     Err(HarnessError::Other(format!("emulator container {} not healthy after {STARTUP_TIMEOUT:?}: {last}", container.id())))
+}
+
+/// "exited during start" with its stderr when the container is gone, else `otherwise`.
+async fn exited_or(container: &ContainerAsync<GenericImage>, otherwise: String) -> HarnessError {
+    if container.is_running().await.ok() == Some(false) {
+        let logs = container.stderr_to_vec().await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        let code = container.exit_code().await.ok().flatten().map_or_else(String::new, |c| format!(" with code {c}"));
+        return HarnessError::Other(format!("emulator container {} exited during start{code}: {}", container.id(), logs.trim()));
+    }
+    HarnessError::Other(otherwise)
 }
 
 /// Waits for a served emulator's replication queue to empty.
@@ -149,7 +162,9 @@ pub async fn admin_drain(endpoint: &str) -> Result<(), HarnessError> {
     let client_timeout = Duration::from_millis(DRAIN_TIMEOUT_MS + 5_000);
     match admin_client::request(endpoint, "POST", &path, client_timeout).await {
         Ok((200, _)) => Ok(()),
-        Ok((408, body)) => Err(HarnessError::Other(format!("replication at {endpoint} did not drain within {DRAIN_TIMEOUT_MS} ms: {body}"))),
+        Ok((408, body)) => {
+            Err(HarnessError::Other(format!("replication at {endpoint} did not drain within {DRAIN_TIMEOUT_MS} ms: {body}")))
+        }
         Ok((status, body)) => Err(HarnessError::Other(format!("drain at {endpoint} answered HTTP {status}: {body}"))),
         Err(e) => Err(HarnessError::Other(format!("drain at {endpoint}: {e}"))),
     }

@@ -26,16 +26,21 @@ fn unavailable(reason: impl Into<String>) -> HarnessError {
     HarnessError::Unavailable { backend: BackendKind::LocalStack.name().to_owned(), reason: reason.into() }
 }
 
-/// A LocalStack we started; killed (and reaped) when dropped.
+/// A LocalStack we started; killed (and reaped) when dropped. Its log is removed then, unless
+/// a failing test is unwinding (the log is what explains it).
 struct LocalStackProcess {
     child: Child,
     log: PathBuf,
+    keep_log: bool,
 }
 
 impl Drop for LocalStackProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !self.keep_log && !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 
@@ -87,18 +92,23 @@ impl LocalStackBackend {
             .stderr(err)
             .spawn()
             .map_err(|e| unavailable(format!("cannot run {} -m localstack.runtime.main: {e}", python.display())))?;
-        let mut process = LocalStackProcess { child, log };
+        let mut process = LocalStackProcess { child, log, keep_log: false };
         let deadline = Instant::now() + STARTUP_TIMEOUT;
-        let mut last = String::from("no answer yet");
         loop {
-            match health(&endpoint).await {
+            let last = match health(&endpoint).await {
                 Ok(()) => break,
-                Err(e) => last = e,
-            }
+                Err(e) => e,
+            };
             if let Ok(Some(status)) = process.child.try_wait() {
-                return Err(unavailable(format!("LocalStack exited during start ({status}); log {}:\n{}", process.log.display(), tail(&process.log))));
+                process.keep_log = true;
+                return Err(unavailable(format!(
+                    "LocalStack exited during start ({status}); log {}:\n{}",
+                    process.log.display(),
+                    tail(&process.log)
+                )));
             }
             if Instant::now() > deadline {
+                process.keep_log = true;
                 return Err(unavailable(format!(
                     "LocalStack not healthy after {STARTUP_TIMEOUT:?}: {last}; log {}:\n{}",
                     process.log.display(),
@@ -154,7 +164,10 @@ impl Backend for LocalStackBackend {
         Capabilities::full()
             .without(Capability::DistinctOwners, "LocalStack gives every account the same canonical id")
             .without(Capability::PolicyEnforcement, "LocalStack community does not enforce IAM or bucket policies")
-            .without(Capability::VersionIdsPreserved, "the bridge copies with PutObject, and LocalStack assigns the replica a new version id")
+            .without(
+                Capability::VersionIdsPreserved,
+                "the bridge copies with PutObject, and LocalStack assigns the replica a new version id",
+            )
             .without(Capability::ReplicationStatus, "LocalStack never reports x-amz-replication-status and the bridge cannot set it")
             .without(Capability::FailureEvents, "LocalStack records no replication events; only the bridge's own failures are seen")
     }

@@ -60,13 +60,19 @@ impl Backend for TwoContainersBackend {
     }
     fn capabilities(&self) -> Capabilities {
         Capabilities::full()
-            .without(Capability::VersionIdsPreserved, "the bridge copies with PutObject into the destination container, which assigns new version ids")
+            .without(
+                Capability::VersionIdsPreserved,
+                "the bridge copies with PutObject into the destination container, which assigns new version ids",
+            )
             .without(Capability::ReplicationStatus, "the bridge cannot set x-amz-replication-status on objects in another emulator")
             .without(
                 Capability::PolicyEnforcement,
                 "the bridge does not evaluate the replication role or the destination bucket policy; it writes as the destination account",
             )
-            .without(Capability::FailureEvents, "only the bridge's own failures (unversioned or missing destination, denied writes) are recorded")
+            .without(
+                Capability::FailureEvents,
+                "only the bridge's own failures (unversioned or missing destination, denied writes) are recorded",
+            )
     }
     fn endpoint(&self, account: &str) -> String {
         // Unknown accounts get the first container (any 12-digit key creates its account there).
