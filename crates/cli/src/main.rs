@@ -109,22 +109,7 @@ enum Command {
     #[command(
         after_help = "Example:\n  xrepl serve --port 4566 --account 111111111111 --account 222222222222\n  aws --endpoint-url http://127.0.0.1:4566 s3 ls   # with AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=test"
     )]
-    Serve {
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        #[arg(long, default_value_t = 4566)]
-        port: u16,
-        /// Accounts to create at start (more appear on first use of a 12-digit access key id).
-        #[arg(long = "account", default_values_t = ["111111111111".to_owned(), "222222222222".to_owned()])]
-        accounts: Vec<String>,
-        /// Secret for LocalStack-style keys (access key id = account id).
-        #[arg(long, default_value = "test", env = "XREPL_SECRET")]
-        secret: String,
-        /// An account served by another emulator (one emulator per account): policies here may
-        /// name its roles and users, which this emulator cannot look up.
-        #[arg(long = "remote-account")]
-        remote_accounts: Vec<String>,
-    },
+    Serve(cmd::serve::ServeArgs),
     /// Exit 0 when a served emulator answers its health endpoint (container health checks).
     Health {
         #[arg(long, default_value = "http://127.0.0.1:4566")]
@@ -158,9 +143,7 @@ fn main() -> ExitCode {
             Command::Apply(target) => cmd::provision::apply(&out, &target).await,
             Command::Verify { target, timeout } => cmd::provision::verify(&out, &target, timeout).await,
             Command::Destroy { target, force } => cmd::provision::destroy(&out, &target, force).await,
-            Command::Serve { host, port, accounts, secret, remote_accounts } => {
-                cmd::serve::serve(&out, host, port, accounts, secret, remote_accounts).await
-            }
+            Command::Serve(args) => cmd::serve::serve(&out, args).await,
             Command::Health { endpoint } => cmd::serve::health(&out, &endpoint).await,
         }
     });

@@ -172,6 +172,15 @@ fn wrong_credentials_are_a_remote_error_naming_the_code() {
 }
 
 #[test]
+fn serve_rejects_malformed_key_pairs() {
+    xrepl()
+        .args(["serve", "--key", "111111111111:only-two"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ACCOUNT:ACCESS_KEY_ID:SECRET"));
+}
+
+#[test]
 fn help_has_examples_and_exit_codes() {
     xrepl().arg("--help").assert().success().stdout(predicate::str::contains("Examples:")).stdout(predicate::str::contains("Exit codes"));
     xrepl().args(["apply", "--help"]).assert().success().stdout(predicate::str::contains("--side"));

@@ -36,6 +36,19 @@ async fn bucket_lifecycle_and_global_names() {
 }
 
 #[tokio::test]
+async fn explicit_key_pairs_act_as_their_account() {
+    let config = xrepl_emulator::EmulatorConfig::with_accounts(&[A]).root_key(B, "AKIAEXAMPLEKEYOFB000", "b-secret");
+    let emulator = xrepl_emulator::Emulator::start(config).await.expect("start");
+    let sdk = common::sdk_config(&emulator.endpoint(), "AKIAEXAMPLEKEYOFB000", "b-secret", None).await;
+    let b = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    b.create_bucket().bucket("owned-by-b").send().await.expect("create");
+    let owner = b.list_buckets().send().await.expect("list").owner().and_then(|o| o.id()).map(str::to_owned);
+    assert_eq!(owner, emulator.account(B).map(|i| i.canonical_id));
+    let bad = xrepl_emulator::Emulator::start(xrepl_emulator::EmulatorConfig::default().root_key("12", "K", "s")).await;
+    assert!(bad.is_err(), "a key for a non-12-digit account is refused");
+}
+
+#[tokio::test]
 async fn canonical_ids_are_distinct_64_hex() {
     let env = start().await;
     let (ca, cb) = (env.canonical(A), env.canonical(B));

@@ -7,17 +7,42 @@ use xrepl_emulator::{Emulator, EmulatorConfig};
 
 use crate::output::{CliError, Output};
 
-pub async fn serve(
-    out: &Output,
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    #[arg(long, default_value_t = 4566)]
     port: u16,
+    /// Accounts to create at start (more appear on first use of a 12-digit access key id).
+    #[arg(long = "account", default_values_t = ["111111111111".to_owned(), "222222222222".to_owned()])]
     accounts: Vec<String>,
+    /// Secret for LocalStack-style keys (access key id = account id).
+    #[arg(long, default_value = "test", env = "XREPL_SECRET")]
     secret: String,
+    /// An explicit root key pair for an account: ACCOUNT:ACCESS_KEY_ID:SECRET (repeatable).
+    #[arg(long = "key", value_parser = parse_key)]
+    keys: Vec<(String, String, String)>,
+    /// An account served by another emulator (one emulator per account): policies here may
+    /// name its roles and users, which this emulator cannot look up.
+    #[arg(long = "remote-account")]
     remote_accounts: Vec<String>,
-) -> Result<ExitCode, CliError> {
-    let refs: Vec<&str> = accounts.iter().map(String::as_str).collect();
-    let mut config = EmulatorConfig::with_accounts(&refs).host(host).port(port).default_secret(secret);
-    config.remote_accounts = remote_accounts;
+}
+
+fn parse_key(s: &str) -> Result<(String, String, String), String> {
+    let mut parts = s.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(a), Some(k), Some(secret)) if !k.is_empty() && !secret.is_empty() => Ok((a.to_owned(), k.to_owned(), secret.to_owned())),
+        _ => Err(format!("{s:?} is not ACCOUNT:ACCESS_KEY_ID:SECRET")),
+    }
+}
+
+pub async fn serve(out: &Output, args: ServeArgs) -> Result<ExitCode, CliError> {
+    let refs: Vec<&str> = args.accounts.iter().map(String::as_str).collect();
+    let mut config = EmulatorConfig::with_accounts(&refs).host(args.host).port(args.port).default_secret(args.secret);
+    for (account, key, secret) in &args.keys {
+        config = config.root_key(account, key, secret);
+    }
+    config.remote_accounts = args.remote_accounts;
     let emulator = Emulator::start(config).await.map_err(|e| CliError::input(e.to_string()))?;
     let infos = emulator.accounts();
     if out.json() {

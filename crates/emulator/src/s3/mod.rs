@@ -178,7 +178,7 @@ pub(crate) fn timestamp(t: OffsetDateTime) -> Timestamp {
     Timestamp::from(t)
 }
 
-/// Collects a request body; bodies are kept whole in memory (shared `Bytes`).
+/// Collects a request body into one buffer of exactly its size (kept whole in memory).
 pub(crate) async fn read_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
     let Some(body) = body else { return Ok(Bytes::new()) };
     let chunks: Vec<Bytes> = body.try_collect().await.map_err(|e| {
@@ -189,9 +189,9 @@ pub(crate) async fn read_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
             S3Error::with_message(S3ErrorCode::IncompleteBody, format!("could not read the request body: {e}"))
         }
     })?;
-    if chunks.len() == 1 {
-        return Ok(chunks.into_iter().next().unwrap_or_default());
-    }
+    // Always one exact-size copy: a single chunk is a slice of hyper's 8 KiB read buffer, and
+    // keeping it would pin that whole buffer for the object's lifetime (measured: 8 KiB per
+    // small object). From here on the bytes are shared, never copied again.
     let mut all = Vec::with_capacity(chunks.iter().map(Bytes::len).sum());
     for c in chunks {
         all.extend_from_slice(&c);

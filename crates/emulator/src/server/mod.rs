@@ -57,7 +57,7 @@ pub struct Emulator {
 impl Emulator {
     /// Binds (port 0 picks a free port), starts serving and the replication worker.
     pub async fn start(config: EmulatorConfig) -> Result<Self, EmulatorError> {
-        for account in &config.accounts {
+        for account in config.accounts.iter().chain(config.root_keys.iter().map(|k| &k.account_id)) {
             if !crate::config::is_account_id(account) {
                 return Err(EmulatorError::Config(format!("account id {account:?} is not 12 digits")));
             }

@@ -261,7 +261,7 @@ impl Bucket {
     /// Stores a new version (its `version_id` must come from [`Bucket::next_version_id`]); a new
     /// null version replaces the previous null version, as S3 does.
     pub fn put_version(&mut self, version: ObjectVersion) {
-        let versions = self.objects.entry(version.key.clone()).or_default();
+        let versions = self.objects.entry(version.key.clone()).or_insert_with(|| Vec::with_capacity(1));
         if version.version_id == NULL_VERSION {
             versions.retain(|v| v.version_id != NULL_VERSION);
         }
@@ -270,7 +270,7 @@ impl Bucket {
 
     /// Stores a replica under the source's version id, replacing an earlier copy of that id.
     pub fn put_replica(&mut self, version: ObjectVersion) {
-        let versions = self.objects.entry(version.key.clone()).or_default();
+        let versions = self.objects.entry(version.key.clone()).or_insert_with(|| Vec::with_capacity(1));
         if let Some(existing) = versions.iter_mut().find(|v| v.version_id == version.version_id) {
             *existing = version;
         } else {
