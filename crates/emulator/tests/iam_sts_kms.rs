@@ -1005,7 +1005,7 @@ fn s3_use_of_keys_follows_key_policy_and_identity() {
 
     let check = |caller: &Caller, key: &str, action: &str| {
         let world = shared.world();
-        xrepl_emulator::kms::authorize_s3_use(&world, caller, key, action, "arn:aws:s3:::bucket/key")
+        xrepl_emulator::kms::authorize_s3_use(&world, caller, key, action, "arn:aws:s3:::bucket/key").map_err(|e| e.to_string())
     };
     assert!(check(&a_root, &source_arn, "kms:Decrypt").is_ok(), "root of the key's account");
     let err = check(&role, &source_arn, "kms:Decrypt").expect_err("role has no kms permission");

@@ -1008,3 +1008,142 @@ async fn assumed_role_sessions_act_with_the_roles_permissions_in_s3() {
     let err = bad.get_object().bucket(SRC).key("k").send().await.expect_err("wrong token");
     assert_eq!(code(&err), "InvalidToken");
 }
+
+/// The guide's setup with SSE-KMS: a source key in A, a replica key in B whose policy lets the
+/// role encrypt, and the role allowed kms:Decrypt/kms:Encrypt. Returns (source key, replica key).
+async fn kms_setup(env: &Env, opt_in: bool, replica_key_override: Option<&str>, role_decrypts: bool) -> (String, String) {
+    guide(&env, &Breaks::default()).await;
+    let kms = |account: &'static str| {
+        let endpoint = env.emulator.endpoint();
+        async move { aws_sdk_kms::Client::new(&common::sdk_config(&endpoint, account, "test", None).await) }
+    };
+    let (kms_a, kms_b) = (kms(A).await, kms(B).await);
+    let source_key = kms_a.create_key().send().await.expect("key A").key_metadata().and_then(|m| m.arn().map(str::to_owned)).expect("arn");
+    let replica_policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{B}:root")}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": role_arn()}, "Action": ["kms:Encrypt", "kms:GenerateDataKey"], "Resource": "*"}]});
+    let replica_key = kms_b
+        .create_key()
+        .policy(replica_policy.to_string())
+        .send()
+        .await
+        .expect("key B")
+        .key_metadata()
+        .and_then(|m| m.arn().map(str::to_owned))
+        .expect("arn");
+    let mut kms_actions = vec![serde_json::json!({"Effect": "Allow", "Action": "kms:Encrypt", "Resource": replica_key})];
+    if role_decrypts {
+        kms_actions.push(serde_json::json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": source_key}));
+    }
+    env.iam(A)
+        .await
+        .put_role_policy()
+        .role_name(ROLE)
+        .policy_name("kms")
+        .policy_document(serde_json::json!({"Version": "2012-10-17", "Statement": kms_actions}).to_string())
+        .send()
+        .await
+        .expect("kms role policy");
+    let target_key = replica_key_override.map_or_else(|| replica_key.clone(), str::to_owned);
+    let mut rule = rule("kms-rule", 1, DST, &Breaks::default());
+    if opt_in {
+        rule.source_selection_criteria = Some(
+            aws_sdk_s3::types::SourceSelectionCriteria::builder()
+                .sse_kms_encrypted_objects(
+                    aws_sdk_s3::types::SseKmsEncryptedObjects::builder()
+                        .status(aws_sdk_s3::types::SseKmsEncryptedObjectsStatus::Enabled)
+                        .build()
+                        .expect("sse"),
+                )
+                .build(),
+        );
+        rule.destination = Some(
+            Destination::builder()
+                .bucket(format!("arn:aws:s3:::{DST}"))
+                .account(B)
+                .access_control_translation(AccessControlTranslation::builder().owner(OwnerOverride::Destination).build().expect("act"))
+                .encryption_configuration(aws_sdk_s3::types::EncryptionConfiguration::builder().replica_kms_key_id(target_key).build())
+                .build()
+                .expect("destination"),
+        );
+    }
+    env.s3(A)
+        .await
+        .put_bucket_replication()
+        .bucket(SRC)
+        .replication_configuration(ReplicationConfiguration::builder().role(role_arn()).rules(rule).build().expect("config"))
+        .send()
+        .await
+        .expect("kms replication");
+    (source_key, replica_key)
+}
+
+async fn put_kms(env: &Env, key_arn: &str) -> String {
+    env.s3(A)
+        .await
+        .put_object()
+        .bucket(SRC)
+        .key("secret.bin")
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+        .ssekms_key_id(key_arn)
+        .body(ByteStream::from_static(b"classified"))
+        .send()
+        .await
+        .expect("put kms")
+        .version_id()
+        .expect("vid")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn sse_kms_replicates_only_with_the_opt_in() {
+    // §2: SSE-KMS objects need SseKmsEncryptedObjects + ReplicaKmsKeyID; otherwise no rule matches.
+    let env = start().await;
+    let (source_key, _) = kms_setup(&env, false, None, true).await;
+    let vid = put_kms(&env, &source_key).await;
+    env.emulator.drain().await;
+    assert_eq!(status(&env.s3(A).await, SRC, "secret.bin", &vid).await, None);
+    assert!(env.s3(B).await.head_object().bucket(DST).key("secret.bin").send().await.is_err());
+}
+
+#[tokio::test]
+async fn sse_kms_failures_use_the_kms_reason_names() {
+    // §5, §6: KMS keys and permissions, with AWS's failure reasons.
+    // A replica key that does not exist.
+    let env = start().await;
+    let missing = format!("arn:aws:kms:us-east-1:{B}:key/00000000-0000-0000-0000-000000000000");
+    let (source_key, _) = kms_setup(&env, true, Some(&missing), true).await;
+    let vid = put_kms(&env, &source_key).await;
+    env.emulator.drain().await;
+    assert_eq!(status(&env.s3(A).await, SRC, "secret.bin", &vid).await.as_deref(), Some("FAILED"));
+    assert_eq!(reasons(&env), vec!["DstKmsKeyNotFound"]);
+
+    // A disabled replica key.
+    let env = start().await;
+    let (source_key, replica_key) = kms_setup(&env, true, None, true).await;
+    let kms_b = aws_sdk_kms::Client::new(&common::sdk_config(&env.emulator.endpoint(), B, "test", None).await);
+    kms_b.disable_key().key_id(&replica_key).send().await.expect("disable");
+    put_kms(&env, &source_key).await;
+    env.emulator.drain().await;
+    assert_eq!(reasons(&env), vec!["DstKmsKeyInvalidState"]);
+
+    // A source key disabled after the write (S3 cannot decrypt the object any more).
+    let env = start().await;
+    let (source_key, _) = kms_setup(&env, true, None, true).await;
+    env.emulator.replication().pause();
+    put_kms(&env, &source_key).await;
+    let kms_a = aws_sdk_kms::Client::new(&common::sdk_config(&env.emulator.endpoint(), A, "test", None).await);
+    kms_a.disable_key().key_id(&source_key).send().await.expect("disable");
+    env.emulator.replication().resume();
+    env.emulator.drain().await;
+    assert_eq!(reasons(&env), vec!["SrcKmsKeyInvalidState"]);
+
+    // The role may not decrypt the source object.
+    let env = start().await;
+    let (source_key, _) = kms_setup(&env, true, None, false).await;
+    put_kms(&env, &source_key).await;
+    env.emulator.drain().await;
+    assert_eq!(reasons(&env), vec!["SrcGetObjectNotPermitted"]);
+    let explanation = env.emulator.replication().events()[0].to_string();
+    assert!(explanation.contains("kms:Decrypt"), "{explanation}");
+}

@@ -121,18 +121,57 @@ pub fn key_arn_for_s3(world: &mut World, bucket_owner: &str, key_ref: Option<&st
 /// module documentation. `Err` explains what is missing, naming principal, action and key.
 /// `object_arn` is the S3 object the key protects: S3 sends it as the encryption context
 /// `aws:s3:arn`, which key and role policies often condition on.
-pub fn authorize_s3_use(world: &World, caller: &Caller, key_arn: &str, action: &str, object_arn: &str) -> Result<(), String> {
-    let key = find_key_by_arn(world, key_arn).ok_or_else(|| format!("KMS key {key_arn} does not exist"))?;
+pub fn authorize_s3_use(world: &World, caller: &Caller, key_arn: &str, action: &str, object_arn: &str) -> Result<(), KeyUseError> {
+    let key = find_key_by_arn(world, key_arn).ok_or_else(|| KeyUseError::NotFound(format!("KMS key {key_arn} does not exist")))?;
     match key.state {
         KeyState::Enabled => {}
-        KeyState::Disabled => return Err(format!("KMS key {key_arn} is disabled, so {} cannot use it for {action}", caller.arn())),
+        KeyState::Disabled => {
+            return Err(KeyUseError::InvalidState(format!("KMS key {key_arn} is disabled, so {} cannot use it for {action}", caller.arn())))
+        }
         KeyState::PendingDeletion => {
-            return Err(format!("KMS key {key_arn} is pending deletion, so {} cannot use it for {action}", caller.arn()))
+            return Err(KeyUseError::InvalidState(format!(
+                "KMS key {key_arn} is pending deletion, so {} cannot use it for {action}",
+                caller.arn()
+            )))
         }
     }
     let via = format!("s3.{}.amazonaws.com", world.region);
     let context = [("kms:ViaService", via), ("kms:EncryptionContext:aws:s3:arn", object_arn.to_owned())];
-    authorize_key(world, caller, key, action, &context).map_err(|e| e.message)
+    authorize_key(world, caller, key, action, &context).map_err(|e| KeyUseError::Denied(e.message))
+}
+
+/// Why S3 could not use a KMS key on a caller's behalf (each message names principal, action, key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyUseError {
+    NotFound(String),
+    /// Disabled or pending deletion.
+    InvalidState(String),
+    Denied(String),
+}
+
+impl KeyUseError {
+    /// The S3 error a request gets when S3 cannot use the key for it.
+    pub fn to_s3_error(&self) -> s3s::S3Error {
+        let (code, status) = match self {
+            Self::NotFound(_) => ("KMS.NotFoundException", http::StatusCode::BAD_REQUEST),
+            Self::InvalidState(_) => ("KMS.DisabledException", http::StatusCode::BAD_REQUEST),
+            Self::Denied(_) => ("AccessDenied", http::StatusCode::FORBIDDEN),
+        };
+        let mut err = s3s::S3Error::with_message(
+            s3s::S3ErrorCode::from_bytes(code.as_bytes()).unwrap_or(s3s::S3ErrorCode::AccessDenied),
+            self.to_string(),
+        );
+        err.set_status_code(status);
+        err
+    }
+}
+
+impl std::fmt::Display for KeyUseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound(m) | Self::InvalidState(m) | Self::Denied(m) => f.write_str(m),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -219,26 +219,26 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
             }
             let replica_sse = match &version.sse {
                 Some(Sse::Kms { key_arn }) => {
-                    crate::kms::authorize_s3_use(world, &role, key_arn, "kms:Decrypt", &authz::object_arn(src, key)).map_err(|m| {
-                        let reason = if m.contains("state") {
-                            FailureReason::SrcKmsKeyInvalidState
-                        } else {
-                            FailureReason::SrcGetObjectNotPermitted
+                    use crate::kms::KeyUseError;
+                    crate::kms::authorize_s3_use(world, &role, key_arn, "kms:Decrypt", &authz::object_arn(src, key)).map_err(|e| {
+                        let reason = match e {
+                            KeyUseError::InvalidState(_) => FailureReason::SrcKmsKeyInvalidState,
+                            KeyUseError::NotFound(_) | KeyUseError::Denied(_) => FailureReason::SrcGetObjectNotPermitted,
                         };
-                        kms_failure(reason, format!("S3 acting as role {role_arn} could not decrypt the source object: {m}"))
+                        kms_failure(reason, format!("S3 acting as role {role_arn} could not decrypt the source object: {e}"))
                     })?;
                     let replica_key =
                         destination.encryption_configuration.as_ref().and_then(|e| e.replica_kms_key_id.clone()).unwrap_or_default();
                     let replica_arn = crate::kms::key_arn_for_s3(world, &dest_owner, Some(&replica_key)).ok_or_else(|| {
                         kms_failure(FailureReason::DstKmsKeyNotFound, format!("the replica KMS key {replica_key} does not exist."))
                     })?;
-                    crate::kms::authorize_s3_use(world, &role, &replica_arn, "kms:Encrypt", &authz::object_arn(dst, key)).map_err(|m| {
-                        let reason = if m.contains("state") {
-                            FailureReason::DstKmsKeyInvalidState
-                        } else {
-                            FailureReason::DstPutObjectNotPermitted
+                    crate::kms::authorize_s3_use(world, &role, &replica_arn, "kms:Encrypt", &authz::object_arn(dst, key)).map_err(|e| {
+                        let reason = match e {
+                            KeyUseError::InvalidState(_) => FailureReason::DstKmsKeyInvalidState,
+                            KeyUseError::NotFound(_) => FailureReason::DstKmsKeyNotFound,
+                            KeyUseError::Denied(_) => FailureReason::DstPutObjectNotPermitted,
                         };
-                        kms_failure(reason, format!("S3 acting as role {role_arn} could not encrypt the replica: {m}"))
+                        kms_failure(reason, format!("S3 acting as role {role_arn} could not encrypt the replica: {e}"))
                     })?;
                     Some(Sse::Kms { key_arn: replica_arn })
                 }

@@ -185,7 +185,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     let sse = requested_sse(&mut world, &b.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref())?;
     if let Some(Sse::Kms { key_arn }) = &sse {
         crate::kms::authorize_s3_use(&world, &caller, key_arn, "kms:GenerateDataKey", &super::authz::object_arn(&input.bucket, &input.key))
-            .map_err(|m| s3_error!(AccessDenied, "{m}"))?;
+            .map_err(|e| e.to_s3_error())?;
     }
     let target = bucket_mut(&mut world, &input.bucket)?;
     let version_id = target.next_version_id();
@@ -291,7 +291,7 @@ fn check_conditions(
 fn check_kms_read(world: &World, caller: &Caller, bucket: &str, v: &ObjectVersion) -> S3Result<()> {
     if let Some(Sse::Kms { key_arn }) = &v.sse {
         crate::kms::authorize_s3_use(world, caller, key_arn, "kms:Decrypt", &super::authz::object_arn(bucket, &v.key))
-            .map_err(|m| s3_error!(AccessDenied, "{m}"))?;
+            .map_err(|e| e.to_s3_error())?;
     }
     Ok(())
 }
