@@ -1012,7 +1012,7 @@ async fn assumed_role_sessions_act_with_the_roles_permissions_in_s3() {
 /// The guide's setup with SSE-KMS: a source key in A, a replica key in B whose policy lets the
 /// role encrypt, and the role allowed kms:Decrypt/kms:Encrypt. Returns (source key, replica key).
 async fn kms_setup(env: &Env, opt_in: bool, replica_key_override: Option<&str>, role_decrypts: bool) -> (String, String) {
-    guide(&env, &Breaks::default()).await;
+    guide(env, &Breaks::default()).await;
     let kms = |account: &'static str| {
         let endpoint = env.emulator.endpoint();
         async move { aws_sdk_kms::Client::new(&common::sdk_config(&endpoint, account, "test", None).await) }
