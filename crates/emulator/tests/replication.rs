@@ -1147,3 +1147,48 @@ async fn sse_kms_failures_use_the_kms_reason_names() {
     let explanation = env.emulator.replication().events()[0].to_string();
     assert!(explanation.contains("kms:Decrypt"), "{explanation}");
 }
+
+/// The guide's setup without owner override into a destination with ACLs enabled (ObjectWriter),
+/// so object ACLs are read and replicated (§7).
+async fn acl_setup(env: &Env, omit_role_actions: Vec<&'static str>) -> (aws_sdk_s3::Client, aws_sdk_s3::Client) {
+    let b = env.s3(B).await;
+    b.create_bucket().bucket(DST).object_ownership(aws_sdk_s3::types::ObjectOwnership::ObjectWriter).send().await.expect("create");
+    guide(env, &Breaks { no_owner_override: true, omit_role_actions, ..Breaks::default() }).await;
+    let a = env.s3(A).await;
+    let writer = aws_sdk_s3::types::OwnershipControlsRule::builder()
+        .object_ownership(aws_sdk_s3::types::ObjectOwnership::ObjectWriter)
+        .build()
+        .expect("rule");
+    a.put_bucket_ownership_controls()
+        .bucket(SRC)
+        .ownership_controls(aws_sdk_s3::types::OwnershipControls::builder().rules(writer).build().expect("controls"))
+        .send()
+        .await
+        .expect("source ACLs on");
+    (a, b)
+}
+
+#[tokio::test]
+async fn missing_acl_permissions_fail_with_acl_reasons() {
+    // §6: SrcGetAclNotPermitted when the role may not read the source ACL it must copy.
+    let env = start().await;
+    let (a, _) = acl_setup(&env, vec!["s3:GetObjectVersionAcl"]).await;
+    let vid = put(&a, SRC, "k", b"x").await;
+    env.emulator.drain().await;
+    assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("FAILED"));
+    assert_eq!(reasons(&env), vec!["SrcGetAclNotPermitted"]);
+
+    // §6: DstPutAclNotPermitted when a later ACL change cannot be written to the replica.
+    let env = start().await;
+    let (a, b) = acl_setup(&env, vec![]).await;
+    let vid = put(&a, SRC, "k", b"x").await;
+    env.emulator.drain().await;
+    assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("COMPLETED"));
+    b.put_bucket_policy().bucket(DST).policy(bucket_policy(DST, &["s3:ReplicateObject"])).send().await.expect("narrow policy");
+    a.put_object_acl().bucket(SRC).key("k").acl(aws_sdk_s3::types::ObjectCannedAcl::AuthenticatedRead).send().await.expect("acl");
+    env.emulator.drain().await;
+    let events = env.emulator.replication().events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((events[0].failure_reason.as_str(), events[0].operation.as_str()), ("DstPutAclNotPermitted", "PutObjectAcl"));
+    assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("FAILED"));
+}

@@ -130,7 +130,11 @@ pub fn authorize(
     // the bucket policy cannot grant access to them; only the object's ACL can.
     let object = key.and_then(|k| bucket.latest(k));
     let object_owner = object.map(|o| o.owner_account.clone());
-    let foreign_object = object_owner.as_deref().is_some_and(|o| o != bucket.owner_account) && bucket.acls_enabled();
+    // Only reading the object or its ACL, or changing its ACL, belongs to the object owner;
+    // writing into the bucket (PutObject, ReplicateObject, deletes) stays the bucket owner's call.
+    let owner_controlled =
+        action.starts_with("s3:GetObject") || action.starts_with("s3:PutObjectAcl") || action == "s3:PutObjectVersionAcl";
+    let foreign_object = owner_controlled && object_owner.as_deref().is_some_and(|o| o != bucket.owner_account) && bucket.acls_enabled();
     let resource_account = if foreign_object { object_owner.clone().unwrap_or_default() } else { bucket.owner_account.clone() };
     let same_account = caller.account.as_deref() == Some(resource_account.as_str());
 
