@@ -24,6 +24,8 @@ pub struct EmulatorConfig {
     /// Accounts that live in another emulator (one emulator per account, replicated by a
     /// bridge): policies may name their roles and users, which this emulator cannot look up.
     pub remote_accounts: Vec<String>,
+    /// Where object bytes are kept; None = in memory.
+    pub blob_store: Option<std::sync::Arc<dyn crate::state::BlobStore>>,
 }
 
 impl Default for EmulatorConfig {
@@ -36,6 +38,7 @@ impl Default for EmulatorConfig {
             port: 0,
             region: "us-east-1".to_owned(),
             remote_accounts: Vec::new(),
+            blob_store: None,
         }
     }
 }
@@ -62,6 +65,13 @@ impl EmulatorConfig {
     #[must_use]
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = host.into();
+        self
+    }
+
+    /// Keeps object bytes in `store` instead of memory.
+    #[must_use]
+    pub fn blob_store(mut self, store: std::sync::Arc<dyn crate::state::BlobStore>) -> Self {
+        self.blob_store = Some(store);
         self
     }
 

@@ -1192,3 +1192,46 @@ async fn missing_acl_permissions_fail_with_acl_reasons() {
     assert_eq!((events[0].failure_reason.as_str(), events[0].operation.as_str()), ("DstPutAclNotPermitted", "PutObjectAcl"));
     assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("FAILED"));
 }
+
+/// A store that keeps bytes in its own table, as a persistent store would, behind `BlobStore`.
+#[derive(Debug, Default)]
+struct TableBlobStore {
+    table: std::sync::Mutex<Vec<bytes::Bytes>>,
+}
+
+impl xrepl_emulator::state::BlobStore for TableBlobStore {
+    fn put(&self, data: bytes::Bytes) -> xrepl_emulator::state::Blob {
+        let mut table = self.table.lock().expect("table");
+        table.push(data.clone());
+        xrepl_emulator::state::Blob::external(table.len() as u64 - 1, data.len())
+    }
+    fn get(&self, blob: &xrepl_emulator::state::Blob) -> bytes::Bytes {
+        let table = self.table.lock().expect("table");
+        blob.external_id().and_then(|id| table.get(usize::try_from(id).ok()?).cloned()).unwrap_or_default()
+    }
+    fn puts(&self) -> u64 {
+        self.table.lock().expect("table").len() as u64
+    }
+}
+
+#[tokio::test]
+async fn object_bytes_go_through_the_blob_store_and_replicas_share_them() {
+    // Storage sits behind a trait: a store other than memory serves puts, gets, copies and
+    // replicas, and replication stores nothing twice.
+    let store = std::sync::Arc::new(TableBlobStore::default());
+    let config = xrepl_emulator::EmulatorConfig::with_accounts(&[A, B]).blob_store(store.clone());
+    let env = Env { emulator: xrepl_emulator::Emulator::start(config).await.expect("start") };
+    guide(&env, &Breaks::default()).await;
+    let (a, b) = (env.s3(A).await, env.s3(B).await);
+    let vid = put(&a, SRC, "stored.bin", b"kept elsewhere").await;
+    env.emulator.drain().await;
+    assert_eq!(body(&a, SRC, "stored.bin", None).await, b"kept elsewhere");
+    assert_eq!(body(&b, DST, "stored.bin", Some(&vid)).await, b"kept elsewhere");
+    a.copy_object().bucket(SRC).key("copy.bin").copy_source(format!("{SRC}/stored.bin")).send().await.expect("copy");
+    env.emulator.drain().await;
+    assert_eq!(body(&b, DST, "copy.bin", None).await, b"kept elsewhere");
+    let ranged = a.get_object().bucket(SRC).key("stored.bin").range("bytes=5-8").send().await.expect("range");
+    assert_eq!(ranged.body.collect().await.expect("body").into_bytes().as_ref(), b"elsewhere"[..4].as_ref());
+    use xrepl_emulator::state::BlobStore;
+    assert_eq!(store.puts(), 1, "one PutObject stored once: the copy and both replicas share it");
+}

@@ -57,7 +57,7 @@ pub fn create_multipart_upload(
         key: input.key.clone(),
         version_id: String::new(),
         delete_marker: false,
-        data: bytes::Bytes::new(),
+        data: crate::state::Blob::empty(),
         etag: String::new(),
         last_modified: now(),
         headers: content_headers!(input),
@@ -146,11 +146,11 @@ pub fn complete_multipart_upload(
     // S3's multipart ETag: MD5 of the concatenated part MD5s, then "-<number of parts>".
     let etag = format!("{}-{}", hex::encode(Md5::digest(&digests)), requested.len());
     let mut version = upload.template.clone();
+    version.data = world.blobs.put(bytes::Bytes::from(data));
     let b = bucket_mut(&mut world, &input.bucket)?;
     b.uploads.remove(&input.upload_id);
     let version_id = b.next_version_id();
     version.version_id = version_id.clone();
-    version.data = bytes::Bytes::from(data);
     version.etag = etag.clone();
     version.last_modified = now();
     version.parts_count = Some(requested.len());

@@ -187,6 +187,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         crate::kms::authorize_s3_use(&world, &caller, key_arn, "kms:GenerateDataKey", &super::authz::object_arn(&input.bucket, &input.key))
             .map_err(|e| e.to_s3_error())?;
     }
+    let data = world.blobs.put(data);
     let target = bucket_mut(&mut world, &input.bucket)?;
     let version_id = target.next_version_id();
     let version = ObjectVersion {
@@ -368,10 +369,11 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
     let (data, content_range, status) = match &input.range {
         Some(range) => {
             let r = range.check(total)?;
-            let slice = v.data.slice(usize::try_from(r.start).unwrap_or(0)..usize::try_from(r.end).unwrap_or(v.data.len()));
+            let all = world.blobs.get(&v.data);
+            let slice = all.slice(usize::try_from(r.start).unwrap_or(0)..usize::try_from(r.end).unwrap_or(all.len()));
             (slice, Some(format!("bytes {}-{}/{total}", r.start, r.end.saturating_sub(1))), Some(StatusCode::PARTIAL_CONTENT))
         }
-        None => (v.data.clone(), None, None),
+        None => (world.blobs.get(&v.data), None, None),
     };
     let output = version_output!(GetObjectOutput, b, v, {
         content_length: Some(i64::try_from(data.len()).unwrap_or(i64::MAX)),

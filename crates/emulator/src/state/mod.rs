@@ -1,6 +1,7 @@
 //! The emulator's world: accounts, their access keys, IAM entities, KMS keys, and the global
 //! bucket namespace. One `World` sits behind one mutex; handlers lock it only between awaits.
 
+pub mod blob;
 pub mod iam;
 pub mod kms;
 pub mod s3;
@@ -16,6 +17,7 @@ use xrepl_policy::Policy;
 use crate::config::{is_account_id, EmulatorConfig};
 use crate::identity::{Caller, PrincipalKind};
 
+pub use self::blob::{Blob, BlobStore, MemoryBlobStore};
 pub use self::iam::IamAccount;
 pub use self::kms::KmsAccount;
 pub use self::s3::Bucket;
@@ -66,6 +68,8 @@ pub struct World {
     pub accounts: BTreeMap<String, AccountState>,
     pub keys: HashMap<String, AccessKey>,
     pub buckets: BTreeMap<String, Bucket>,
+    /// Object bytes (metadata stays in `buckets`).
+    pub blobs: Arc<dyn BlobStore>,
     pub default_secret: String,
     pub region: String,
     /// Accounts served by another emulator: their principals are taken on trust in policies.
@@ -78,6 +82,7 @@ impl World {
             accounts: BTreeMap::new(),
             keys: HashMap::new(),
             buckets: BTreeMap::new(),
+            blobs: config.blob_store.clone().unwrap_or_else(|| Arc::new(MemoryBlobStore::default())),
             default_secret: config.default_secret.clone(),
             region: config.region.clone(),
             remote_accounts: config.remote_accounts.iter().cloned().collect(),

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use s3s::dto::ReplicationConfiguration;
 use time::OffsetDateTime;
 
+use super::blob::Blob;
 use super::iam::StoredPolicy;
 use super::random_id;
 
@@ -135,8 +136,8 @@ pub struct ObjectVersion {
     pub key: String,
     pub version_id: String,
     pub delete_marker: bool,
-    /// Shared, never copied: replicas and GETs hand out clones of the same buffer.
-    pub data: Bytes,
+    /// A handle into the blob store, shared by replicas and copies (the bytes are never copied).
+    pub data: Blob,
     /// Hex digest, without quotes (multipart: `<hex>-<parts>`).
     pub etag: String,
     pub last_modified: OffsetDateTime,
@@ -316,7 +317,7 @@ pub fn delete_marker(key: &str, version_id: &str, owner_account: &str, now: Offs
         key: key.to_owned(),
         version_id: version_id.to_owned(),
         delete_marker: true,
-        data: Bytes::new(),
+        data: Blob::empty(),
         etag: String::new(),
         last_modified: now,
         headers: ContentHeaders::default(),
