@@ -10,9 +10,12 @@
 //! actions; this file holds dispatch, authorization and the helpers they share.
 
 mod docs;
+mod holders;
 mod managed;
 mod roles;
 mod users;
+
+use crate::state::iam::{Role, User};
 
 use std::collections::BTreeMap;
 
@@ -48,16 +51,16 @@ pub fn handle(shared: &Shared, caller: &Caller, action: &str, params: &Params) -
         "UpdateRole" => roles::update_role(&mut call),
         "UpdateRoleDescription" => roles::update_role_description(&mut call),
         "UpdateAssumeRolePolicy" => roles::update_assume_role_policy(&mut call),
-        "PutRolePolicy" => roles::put_role_policy(&mut call),
-        "GetRolePolicy" => roles::get_role_policy(&mut call),
-        "DeleteRolePolicy" => roles::delete_role_policy(&mut call),
-        "ListRolePolicies" => roles::list_role_policies(&mut call),
-        "AttachRolePolicy" => roles::attach_role_policy(&mut call),
-        "DetachRolePolicy" => roles::detach_role_policy(&mut call),
-        "ListAttachedRolePolicies" => roles::list_attached_role_policies(&mut call),
-        "TagRole" => roles::tag_role(&mut call),
-        "UntagRole" => roles::untag_role(&mut call),
-        "ListRoleTags" => roles::list_role_tags(&mut call),
+        "PutRolePolicy" => holders::put_policy::<Role>(&mut call),
+        "GetRolePolicy" => holders::get_policy::<Role>(&mut call),
+        "DeleteRolePolicy" => holders::delete_policy::<Role>(&mut call),
+        "ListRolePolicies" => holders::list_policies::<Role>(&mut call),
+        "AttachRolePolicy" => holders::attach::<Role>(&mut call),
+        "DetachRolePolicy" => holders::detach::<Role>(&mut call),
+        "ListAttachedRolePolicies" => holders::list_attached::<Role>(&mut call),
+        "TagRole" => holders::tag::<Role>(&mut call),
+        "UntagRole" => holders::untag::<Role>(&mut call),
+        "ListRoleTags" => holders::list_tags::<Role>(&mut call),
         // Users and access keys
         "CreateUser" => users::create_user(&mut call),
         "GetUser" => users::get_user(&mut call),
@@ -67,16 +70,16 @@ pub fn handle(shared: &Shared, caller: &Caller, action: &str, params: &Params) -
         "DeleteAccessKey" => users::delete_access_key(&mut call),
         "UpdateAccessKey" => users::update_access_key(&mut call),
         "ListAccessKeys" => users::list_access_keys(&mut call),
-        "PutUserPolicy" => users::put_user_policy(&mut call),
-        "GetUserPolicy" => users::get_user_policy(&mut call),
-        "DeleteUserPolicy" => users::delete_user_policy(&mut call),
-        "ListUserPolicies" => users::list_user_policies(&mut call),
-        "AttachUserPolicy" => users::attach_user_policy(&mut call),
-        "DetachUserPolicy" => users::detach_user_policy(&mut call),
-        "ListAttachedUserPolicies" => users::list_attached_user_policies(&mut call),
-        "TagUser" => users::tag_user(&mut call),
-        "UntagUser" => users::untag_user(&mut call),
-        "ListUserTags" => users::list_user_tags(&mut call),
+        "PutUserPolicy" => holders::put_policy::<User>(&mut call),
+        "GetUserPolicy" => holders::get_policy::<User>(&mut call),
+        "DeleteUserPolicy" => holders::delete_policy::<User>(&mut call),
+        "ListUserPolicies" => holders::list_policies::<User>(&mut call),
+        "AttachUserPolicy" => holders::attach::<User>(&mut call),
+        "DetachUserPolicy" => holders::detach::<User>(&mut call),
+        "ListAttachedUserPolicies" => holders::list_attached::<User>(&mut call),
+        "TagUser" => holders::tag::<User>(&mut call),
+        "UntagUser" => holders::untag::<User>(&mut call),
+        "ListUserTags" => holders::list_tags::<User>(&mut call),
         // Customer managed policies
         "CreatePolicy" => managed::create_policy(&mut call),
         "GetPolicy" => managed::get_policy(&mut call),

@@ -4,14 +4,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use xrepl_policy::DocumentKind;
 
-use super::docs::{self, check_length, check_trust_size, quota_size, ROLE_INLINE_MAX};
-use super::managed;
+use super::docs::{self, check_length, check_trust_size, ROLE_INLINE_MAX};
+use super::holders::Holder;
 use super::{
-    already_exists, check_description, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, member_values,
-    merge_tags, no_such_entity, paginate, parse_tags, tags_xml, truncation, url_encode, Call,
+    already_exists, check_description, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, no_such_entity,
+    paginate, parse_tags, tags_xml, truncation, url_encode, Call,
 };
 use crate::error::ServiceError;
-use crate::state::iam::Role;
+use crate::state::iam::{Role, StoredPolicy};
 use crate::state::{now, random_upper_id};
 use crate::xml::XmlBuf;
 
@@ -66,6 +66,41 @@ fn authorized_role(call: &Call<'_>, action: &str) -> Result<Role, ServiceError> 
 
 fn role_mut<'c>(call: &'c mut Call<'_>, name: &str) -> Result<&'c mut Role, ServiceError> {
     call.iam_mut()?.roles.get_mut(name).ok_or_else(|| no_such_entity("role", name))
+}
+
+impl Holder for Role {
+    const KIND: &'static str = "Role";
+    const NOUN: &'static str = "role";
+    const INLINE_MAX: usize = ROLE_INLINE_MAX;
+    const ATTACHED_MAX: usize = POLICIES_PER_ROLE;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn inline(&self) -> &BTreeMap<String, StoredPolicy> {
+        &self.inline
+    }
+    fn inline_mut(&mut self) -> &mut BTreeMap<String, StoredPolicy> {
+        &mut self.inline
+    }
+    fn attached(&self) -> &BTreeSet<String> {
+        &self.attached
+    }
+    fn attached_mut(&mut self) -> &mut BTreeSet<String> {
+        &mut self.attached
+    }
+    fn tags(&self) -> &[(String, String)] {
+        &self.tags
+    }
+    fn tags_mut(&mut self) -> &mut Vec<(String, String)> {
+        &mut self.tags
+    }
+    fn authorized(call: &Call<'_>, action: &str) -> Result<Self, ServiceError> {
+        authorized_role(call, action)
+    }
+    fn get_mut<'c>(call: &'c mut Call<'_>, name: &str) -> Result<&'c mut Self, ServiceError> {
+        role_mut(call, name)
+    }
 }
 
 fn max_session_duration(value: Option<&str>) -> Result<Option<u32>, ServiceError> {
@@ -191,117 +226,4 @@ pub(super) fn update_assume_role_policy(call: &mut Call<'_>) -> Answer {
     let trust = docs::parse(call.world, &document, DocumentKind::Trust)?;
     role_mut(call, &role.name)?.trust = trust;
     Ok(None)
-}
-
-fn policy_name(call: &Call<'_>) -> Result<String, ServiceError> {
-    let name = call.required("PolicyName")?.to_owned();
-    check_name(&name, "policyName", 128)?;
-    Ok(name)
-}
-
-pub(super) fn put_role_policy(call: &mut Call<'_>) -> Answer {
-    let name = policy_name(call)?;
-    let document = call.required("PolicyDocument")?.to_owned();
-    check_length(&document, "policyDocument")?;
-    let role = authorized_role(call, "PutRolePolicy")?;
-    // The quota covers all inline policies of the role together.
-    let others: usize = role.inline.iter().filter(|(n, _)| **n != name).map(|(_, p)| quota_size(&p.text)).sum();
-    if others + quota_size(&document) > ROLE_INLINE_MAX {
-        return Err(limit_exceeded(format!("Maximum policy size of {ROLE_INLINE_MAX} bytes exceeded for role {}", role.name)));
-    }
-    let policy = docs::parse(call.world, &document, DocumentKind::Identity)?;
-    role_mut(call, &role.name)?.inline.insert(name, policy);
-    Ok(None)
-}
-
-pub(super) fn get_role_policy(call: &mut Call<'_>) -> Answer {
-    let name = policy_name(call)?;
-    let role = authorized_role(call, "GetRolePolicy")?;
-    let policy = role.inline.get(&name).ok_or_else(|| no_such_entity("role policy", &name))?;
-    let mut buf = XmlBuf::default();
-    buf.elem("RoleName", &role.name).elem("PolicyName", &name).elem("PolicyDocument", &url_encode(&policy.text));
-    Ok(Some(buf.0))
-}
-
-pub(super) fn delete_role_policy(call: &mut Call<'_>) -> Answer {
-    let name = policy_name(call)?;
-    let role = authorized_role(call, "DeleteRolePolicy")?;
-    if !role.inline.contains_key(&name) {
-        return Err(no_such_entity("role policy", &name));
-    }
-    role_mut(call, &role.name)?.inline.remove(&name);
-    Ok(None)
-}
-
-pub(super) fn list_role_policies(call: &mut Call<'_>) -> Answer {
-    let role = authorized_role(call, "ListRolePolicies")?;
-    let names: Vec<String> = role.inline.keys().cloned().collect();
-    let (page, next) = paginate(call, names, Clone::clone)?;
-    let mut buf = XmlBuf::default();
-    buf.open("PolicyNames");
-    for n in &page {
-        buf.elem("member", n);
-    }
-    buf.close("PolicyNames");
-    truncation(&mut buf, next.as_deref());
-    Ok(Some(buf.0))
-}
-
-pub(super) fn attach_role_policy(call: &mut Call<'_>) -> Answer {
-    let arn = managed::policy_arn_param(call)?;
-    let role = authorized_role(call, "AttachRolePolicy")?;
-    managed::check_attachable(call, &arn)?;
-    if role.attached.contains(&arn) {
-        return Ok(None);
-    }
-    if role.attached.len() >= POLICIES_PER_ROLE {
-        return Err(limit_exceeded(format!("Cannot exceed quota for PoliciesPerRole: {POLICIES_PER_ROLE}")));
-    }
-    managed::attach(call, &arn)?;
-    role_mut(call, &role.name)?.attached.insert(arn);
-    Ok(None)
-}
-
-pub(super) fn detach_role_policy(call: &mut Call<'_>) -> Answer {
-    let arn = managed::policy_arn_param(call)?;
-    let role = authorized_role(call, "DetachRolePolicy")?;
-    if !role.attached.contains(&arn) {
-        return Err(ServiceError::no_such_entity(format!("Policy {arn} was not found.")));
-    }
-    role_mut(call, &role.name)?.attached.remove(&arn);
-    managed::detach(call, &arn)?;
-    Ok(None)
-}
-
-pub(super) fn list_attached_role_policies(call: &mut Call<'_>) -> Answer {
-    let prefix = call.optional("PathPrefix").unwrap_or("/").to_owned();
-    check_path_prefix(&prefix)?;
-    let role = authorized_role(call, "ListAttachedRolePolicies")?;
-    managed::attached_xml(call, &role.attached, &prefix)
-}
-
-pub(super) fn tag_role(call: &mut Call<'_>) -> Answer {
-    let tags = parse_tags(call.params, "Tags", "TagsPerRole")?;
-    if tags.is_empty() {
-        return Err(ServiceError::missing_parameter("Tags"));
-    }
-    let role = authorized_role(call, "TagRole")?;
-    let merged = merge_tags(&role.tags, &tags, "TagsPerRole")?;
-    role_mut(call, &role.name)?.tags = merged;
-    Ok(None)
-}
-
-pub(super) fn untag_role(call: &mut Call<'_>) -> Answer {
-    let keys = member_values(call.params, "TagKeys");
-    let role = authorized_role(call, "UntagRole")?;
-    role_mut(call, &role.name)?.tags.retain(|(k, _)| !keys.iter().any(|r| r.eq_ignore_ascii_case(k)));
-    Ok(None)
-}
-
-pub(super) fn list_role_tags(call: &mut Call<'_>) -> Answer {
-    let role = authorized_role(call, "ListRoleTags")?;
-    let mut buf = XmlBuf::default();
-    super::tags_xml(&mut buf, &role.tags);
-    truncation(&mut buf, None);
-    Ok(Some(buf.0))
 }

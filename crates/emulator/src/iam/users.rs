@@ -6,17 +6,16 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use base64::Engine;
 use rand::RngCore;
 use time::OffsetDateTime;
-use xrepl_policy::DocumentKind;
 
-use super::docs::{self, check_length, quota_size, USER_INLINE_MAX};
-use super::managed;
+use super::docs::USER_INLINE_MAX;
+use super::holders::Holder;
 use super::{
-    already_exists, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, member_values, merge_tags,
-    no_such_entity, paginate, parse_tags, tags_xml, truncation, url_encode, Call,
+    already_exists, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, no_such_entity, paginate, parse_tags,
+    tags_xml, truncation, Call,
 };
 use crate::error::ServiceError;
 use crate::identity::PrincipalKind;
-use crate::state::iam::User;
+use crate::state::iam::{StoredPolicy, User};
 use crate::state::{now, random_upper_id, AccessKey, KeyOwner};
 use crate::xml::XmlBuf;
 
@@ -75,6 +74,41 @@ fn authorized_user(call: &Call<'_>, action: &str) -> Result<User, ServiceError> 
 
 fn user_mut<'c>(call: &'c mut Call<'_>, name: &str) -> Result<&'c mut User, ServiceError> {
     call.iam_mut()?.users.get_mut(name).ok_or_else(|| no_such_entity("user", name))
+}
+
+impl Holder for User {
+    const KIND: &'static str = "User";
+    const NOUN: &'static str = "user";
+    const INLINE_MAX: usize = USER_INLINE_MAX;
+    const ATTACHED_MAX: usize = POLICIES_PER_USER;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn inline(&self) -> &BTreeMap<String, StoredPolicy> {
+        &self.inline
+    }
+    fn inline_mut(&mut self) -> &mut BTreeMap<String, StoredPolicy> {
+        &mut self.inline
+    }
+    fn attached(&self) -> &BTreeSet<String> {
+        &self.attached
+    }
+    fn attached_mut(&mut self) -> &mut BTreeSet<String> {
+        &mut self.attached
+    }
+    fn tags(&self) -> &[(String, String)] {
+        &self.tags
+    }
+    fn tags_mut(&mut self) -> &mut Vec<(String, String)> {
+        &mut self.tags
+    }
+    fn authorized(call: &Call<'_>, action: &str) -> Result<Self, ServiceError> {
+        authorized_user(call, action)
+    }
+    fn get_mut<'c>(call: &'c mut Call<'_>, name: &str) -> Result<&'c mut Self, ServiceError> {
+        user_mut(call, name)
+    }
 }
 
 /// Whose access keys an access-key action is about: `UserName`, else the calling user, else the
@@ -305,118 +339,6 @@ pub(super) fn list_access_keys(call: &mut Call<'_>) -> Answer {
             .close("member");
     }
     buf.close("AccessKeyMetadata");
-    truncation(&mut buf, None);
-    Ok(Some(buf.0))
-}
-
-fn policy_name(call: &Call<'_>) -> Result<String, ServiceError> {
-    let name = call.required("PolicyName")?.to_owned();
-    check_name(&name, "policyName", 128)?;
-    Ok(name)
-}
-
-pub(super) fn put_user_policy(call: &mut Call<'_>) -> Answer {
-    let name = policy_name(call)?;
-    let document = call.required("PolicyDocument")?.to_owned();
-    check_length(&document, "policyDocument")?;
-    let user = authorized_user(call, "PutUserPolicy")?;
-    let others: usize = user.inline.iter().filter(|(n, _)| **n != name).map(|(_, p)| quota_size(&p.text)).sum();
-    if others + quota_size(&document) > USER_INLINE_MAX {
-        return Err(limit_exceeded(format!("Maximum policy size of {USER_INLINE_MAX} bytes exceeded for user {}", user.name)));
-    }
-    let policy = docs::parse(call.world, &document, DocumentKind::Identity)?;
-    user_mut(call, &user.name)?.inline.insert(name, policy);
-    Ok(None)
-}
-
-pub(super) fn get_user_policy(call: &mut Call<'_>) -> Answer {
-    let name = policy_name(call)?;
-    let user = authorized_user(call, "GetUserPolicy")?;
-    let policy = user.inline.get(&name).ok_or_else(|| no_such_entity("user policy", &name))?;
-    let mut buf = XmlBuf::default();
-    buf.elem("UserName", &user.name).elem("PolicyName", &name).elem("PolicyDocument", &url_encode(&policy.text));
-    Ok(Some(buf.0))
-}
-
-pub(super) fn delete_user_policy(call: &mut Call<'_>) -> Answer {
-    let name = policy_name(call)?;
-    let user = authorized_user(call, "DeleteUserPolicy")?;
-    if !user.inline.contains_key(&name) {
-        return Err(no_such_entity("user policy", &name));
-    }
-    user_mut(call, &user.name)?.inline.remove(&name);
-    Ok(None)
-}
-
-pub(super) fn list_user_policies(call: &mut Call<'_>) -> Answer {
-    let user = authorized_user(call, "ListUserPolicies")?;
-    let names: Vec<String> = user.inline.keys().cloned().collect();
-    let (page, next) = paginate(call, names, Clone::clone)?;
-    let mut buf = XmlBuf::default();
-    buf.open("PolicyNames");
-    for n in &page {
-        buf.elem("member", n);
-    }
-    buf.close("PolicyNames");
-    truncation(&mut buf, next.as_deref());
-    Ok(Some(buf.0))
-}
-
-pub(super) fn attach_user_policy(call: &mut Call<'_>) -> Answer {
-    let arn = managed::policy_arn_param(call)?;
-    let user = authorized_user(call, "AttachUserPolicy")?;
-    managed::check_attachable(call, &arn)?;
-    if user.attached.contains(&arn) {
-        return Ok(None);
-    }
-    if user.attached.len() >= POLICIES_PER_USER {
-        return Err(limit_exceeded(format!("Cannot exceed quota for PoliciesPerUser: {POLICIES_PER_USER}")));
-    }
-    managed::attach(call, &arn)?;
-    user_mut(call, &user.name)?.attached.insert(arn);
-    Ok(None)
-}
-
-pub(super) fn detach_user_policy(call: &mut Call<'_>) -> Answer {
-    let arn = managed::policy_arn_param(call)?;
-    let user = authorized_user(call, "DetachUserPolicy")?;
-    if !user.attached.contains(&arn) {
-        return Err(ServiceError::no_such_entity(format!("Policy {arn} was not found.")));
-    }
-    user_mut(call, &user.name)?.attached.remove(&arn);
-    managed::detach(call, &arn)?;
-    Ok(None)
-}
-
-pub(super) fn list_attached_user_policies(call: &mut Call<'_>) -> Answer {
-    let prefix = call.optional("PathPrefix").unwrap_or("/").to_owned();
-    check_path_prefix(&prefix)?;
-    let user = authorized_user(call, "ListAttachedUserPolicies")?;
-    managed::attached_xml(call, &user.attached, &prefix)
-}
-
-pub(super) fn tag_user(call: &mut Call<'_>) -> Answer {
-    let tags = parse_tags(call.params, "Tags", "TagsPerUser")?;
-    if tags.is_empty() {
-        return Err(ServiceError::missing_parameter("Tags"));
-    }
-    let user = authorized_user(call, "TagUser")?;
-    let merged = merge_tags(&user.tags, &tags, "TagsPerUser")?;
-    user_mut(call, &user.name)?.tags = merged;
-    Ok(None)
-}
-
-pub(super) fn untag_user(call: &mut Call<'_>) -> Answer {
-    let keys = member_values(call.params, "TagKeys");
-    let user = authorized_user(call, "UntagUser")?;
-    user_mut(call, &user.name)?.tags.retain(|(k, _)| !keys.iter().any(|r| r.eq_ignore_ascii_case(k)));
-    Ok(None)
-}
-
-pub(super) fn list_user_tags(call: &mut Call<'_>) -> Answer {
-    let user = authorized_user(call, "ListUserTags")?;
-    let mut buf = XmlBuf::default();
-    tags_xml(&mut buf, &user.tags);
     truncation(&mut buf, None);
     Ok(Some(buf.0))
 }
