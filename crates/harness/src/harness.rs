@@ -71,6 +71,28 @@ impl Harness {
         Self { backend, accounts }
     }
 
+    /// HeadObject on the destination's latest version of `key`.
+    async fn replica_head(&self, spec: &Spec, key: &str) -> Result<aws_sdk_s3::operation::head_object::HeadObjectOutput, HarnessError> {
+        let dst = self.destination(spec)?;
+        dst.s3().head_object().bucket(&spec.destination.bucket).key(key).send().await.map_err(|e| HarnessError::aws("HeadObject", &e))
+    }
+
+    /// ListObjectVersions on the destination, for keys starting with `key`.
+    async fn destination_versions(
+        &self,
+        spec: &Spec,
+        key: &str,
+    ) -> Result<aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput, HarnessError> {
+        let dst = self.destination(spec)?;
+        dst.s3()
+            .list_object_versions()
+            .bucket(&spec.destination.bucket)
+            .prefix(key)
+            .send()
+            .await
+            .map_err(|e| HarnessError::aws("ListObjectVersions", &e))
+    }
+
     pub fn kind(&self) -> BackendKind {
         self.backend.kind()
     }
@@ -317,15 +339,7 @@ impl Harness {
     pub async fn assert_owner(&self, spec: &Spec, key: &str, account: &str) -> Result<(), HarnessError> {
         self.require(Capability::DistinctOwners, "replica ownership")?;
         let expected = self.account(account)?.canonical_id().await?;
-        let dst = self.destination(spec)?;
-        let listed = dst
-            .s3()
-            .list_object_versions()
-            .bucket(&spec.destination.bucket)
-            .prefix(key)
-            .send()
-            .await
-            .map_err(|e| HarnessError::aws("ListObjectVersions", &e))?;
+        let listed = self.destination_versions(spec, key).await?;
         let owner = listed
             .versions()
             .iter()
@@ -344,15 +358,7 @@ impl Harness {
     /// The destination's latest version of `key` is a delete marker (with the source marker's id
     /// where version ids are preserved).
     pub async fn assert_delete_marker(&self, spec: &Spec, key: &str, marker_version: &str) -> Result<(), HarnessError> {
-        let listed = self
-            .destination(spec)?
-            .s3()
-            .list_object_versions()
-            .bucket(&spec.destination.bucket)
-            .prefix(key)
-            .send()
-            .await
-            .map_err(|e| HarnessError::aws("ListObjectVersions", &e))?;
+        let listed = self.destination_versions(spec, key).await?;
         let latest = listed.delete_markers().iter().find(|m| m.key() == Some(key) && m.is_latest() == Some(true));
         match latest {
             Some(m) if !self.supports(Capability::VersionIdsPreserved) || m.version_id() == Some(marker_version) => Ok(()),
@@ -448,21 +454,8 @@ impl Harness {
 
     /// The replica's storage class (S3 omits the header for STANDARD).
     pub async fn assert_storage_class(&self, spec: &Spec, key: &str, expected: &str) -> Result<(), HarnessError> {
-        let head = self
-            .destination(spec)?
-            .s3()
-            .head_object()
-            .bucket(&spec.destination.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| HarnessError::aws("HeadObject", &e))?;
-        let actual = head.storage_class().map_or("STANDARD", |c| c.as_str()).to_owned();
-        if actual == expected {
-            Ok(())
-        } else {
-            Err(HarnessError::assertion(format!("storage class of the replica of {key}"), expected, actual))
-        }
+        let head = self.replica_head(spec, key).await?;
+        expect_eq(format!("storage class of the replica of {key}"), expected, head.storage_class().map_or("STANDARD", |c| c.as_str()))
     }
 
     /// Sets the destination bucket's object ownership (e.g. `ObjectWriter` to enable ACLs).
@@ -559,21 +552,17 @@ impl Harness {
 
     /// The replica is encrypted under the replica key.
     pub async fn assert_replica_kms_key(&self, spec: &Spec, key: &str, expected: &str) -> Result<(), HarnessError> {
-        let head = self
-            .destination(spec)?
-            .s3()
-            .head_object()
-            .bucket(&spec.destination.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| HarnessError::aws("HeadObject", &e))?;
-        let actual = head.ssekms_key_id().unwrap_or("<none>").to_owned();
-        if actual == expected {
-            Ok(())
-        } else {
-            Err(HarnessError::assertion(format!("KMS key of the replica of {key}"), expected, actual))
-        }
+        let head = self.replica_head(spec, key).await?;
+        expect_eq(format!("KMS key of the replica of {key}"), expected, head.ssekms_key_id().unwrap_or("<none>"))
+    }
+}
+
+/// Ok when equal, else an assertion failure showing both.
+fn expect_eq(what: String, expected: &str, actual: &str) -> Result<(), HarnessError> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(HarnessError::assertion(what, expected, actual))
     }
 }
 
