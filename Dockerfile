@@ -3,7 +3,7 @@
 # Nothing is pulled: the image is the statically linked `xrepl` binary and nothing else, so it
 # builds on machines without a registry. Build the binary first, then the image:
 #
-#   cargo build-static          # alias in .cargo/config.toml: release, crt-static, explicit --target
+#   cargo build --release       # static: .cargo/config.toml sets the target and crt-static
 #   docker build -t xrepl-emulator:local .
 #
 # or simply `scripts/build-image.sh` (also when CARGO_TARGET_DIR points outside the repo: it stages

@@ -5,7 +5,7 @@ Starts the emulator, puts COUNT objects of each size into a fresh unversioned bu
 and prints the RSS growth per object (VmRSS from /proc/PID/status). Bounded: COUNT <= 10000,
 four sizes; the server is always stopped.
 
-  python3 bench/memory_per_object.py xrepl --xrepl-bin /var/tmp/xrepl-target/release/xrepl
+  python3 bench/memory_per_object.py xrepl --xrepl-bin /var/tmp/xrepl-target/x86_64-unknown-linux-gnu/release/xrepl
   python3 bench/memory_per_object.py ministack --ministack-bin /var/tmp/xrepl-bench-venv/bin/ministack
 
 To see where the memory goes (xrepl), run the server under heaptrack (Debian package) and drive it
@@ -29,7 +29,7 @@ def main() -> None:
     p.add_argument("--port", type=int, default=4620)
     p.add_argument("--count", type=int, default=2000)
     p.add_argument("--sizes", default="1,256,4000,12000")
-    p.add_argument("--xrepl-bin", default="/var/tmp/xrepl-target/release/xrepl")
+    p.add_argument("--xrepl-bin", default="/var/tmp/xrepl-target/x86_64-unknown-linux-gnu/release/xrepl")
     p.add_argument("--ministack-bin", default="/var/tmp/xrepl-bench-venv/bin/ministack")
     p.add_argument("--log-dir", default="/tmp")
     args = p.parse_args()

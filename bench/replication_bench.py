@@ -627,7 +627,7 @@ def main() -> None:
     r = sub.add_parser("run")
     r.add_argument("--emulator", choices=sorted(EMULATORS), required=True)
     r.add_argument("--port", type=int, required=True)
-    r.add_argument("--xrepl-bin", default="/var/tmp/xrepl-target/release/xrepl")
+    r.add_argument("--xrepl-bin", default="/var/tmp/xrepl-target/x86_64-unknown-linux-gnu/release/xrepl")
     r.add_argument("--ministack-bin", default="/var/tmp/xrepl-bench-venv/bin/ministack")
     r.add_argument("--n-latency", type=int, default=200)
     r.add_argument("--n-throughput", type=int, default=500)

@@ -26,7 +26,7 @@ THREADS="${THREADS:-8}"
 ROUNDS="${ROUNDS:-3}"
 STARTS="${STARTS:-5}"
 BENCH_PORT="${BENCH_PORT:-4610}"
-XREPL="$CARGO_TARGET_DIR/release/xrepl"
+XREPL="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/xrepl"
 
 WORK="$(mktemp -d /tmp/xrepl-bench.XXXXXX)"
 PIDS=("$WORK/xrepl.pid" "$WORK/ministack.pid")

@@ -4,7 +4,7 @@
 # any mismatch with AWS's behaviour (clients/boto3_conformance.py, clients/awscli_conformance.py).
 #
 # Usage: scripts/clients-check.sh [path/to/xrepl]
-#   The binary is the argument, else $XREPL_BIN, else ${CARGO_TARGET_DIR:-target}/debug/xrepl
+#   The binary is the argument, else $XREPL_BIN, else ${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/debug/xrepl
 #   (built first with `cargo build -p xrepl-cli` unless XREPL_NO_BUILD=1).
 #   XREPL_CLIENTS_VENV overrides the venv (default /var/tmp/xrepl-clients-venv).
 #   XREPL_CLIENTS_FILTER runs only the checks whose name contains it.
@@ -59,7 +59,7 @@ BIN=${1:-${XREPL_BIN:-}}
 if [ -z "$BIN" ]; then
     TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
     case "$TARGET" in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
-    BIN="$TARGET/debug/xrepl"
+    BIN="$TARGET/x86_64-unknown-linux-gnu/debug/xrepl"
     if [ "${XREPL_NO_BUILD:-0}" != 1 ]; then
         (cd "$ROOT" && cargo build --quiet -p xrepl-cli) >&2 || abort "cargo build -p xrepl-cli failed"
     fi
