@@ -695,20 +695,26 @@ impl KmsCall<'_> {
         Ok(json!({}))
     }
 
-    fn update_alias(&mut self) -> Result<Value, ServiceError> {
+    /// An existing customer alias the caller may `action`: its name and the key id it points to.
+    fn existing_alias(&self, action: &str, verb: &str) -> Result<(String, String), ServiceError> {
         let name = self.alias_name()?;
         let alias_arn = self.alias_arn(&self.account, &name);
         if name.starts_with(AWS_ALIAS_PREFIX) {
-            return Err(ServiceError::bad_request("NotAuthorizedException", format!("{name}: AWS managed aliases cannot be changed")));
+            return Err(ServiceError::bad_request("NotAuthorizedException", format!("{name}: AWS managed aliases cannot be {verb}")));
         }
-        authorize_identity(self.world, self.caller, "kms:UpdateAlias", &alias_arn).map_err(access_denied_exception)?;
-        let current = self
+        authorize_identity(self.world, self.caller, action, &alias_arn).map_err(access_denied_exception)?;
+        let target = self
             .world
             .accounts
             .get(&self.account)
             .and_then(|a| a.kms.aliases.get(&name))
             .cloned()
             .ok_or_else(|| not_found(format!("Alias {alias_arn} is not found.")))?;
+        Ok((name, target))
+    }
+
+    fn update_alias(&mut self) -> Result<Value, ServiceError> {
+        let (name, current) = self.existing_alias("kms:UpdateAlias", "changed")?;
         let account = self.account.clone();
         let old = self.key(&account, &current)?.clone();
         authorize_key(self.world, self.caller, &old, "kms:UpdateAlias", &[])?;
@@ -720,19 +726,7 @@ impl KmsCall<'_> {
     }
 
     fn delete_alias(&mut self) -> Result<Value, ServiceError> {
-        let name = self.alias_name()?;
-        let alias_arn = self.alias_arn(&self.account, &name);
-        if name.starts_with(AWS_ALIAS_PREFIX) {
-            return Err(ServiceError::bad_request("NotAuthorizedException", format!("{name}: AWS managed aliases cannot be deleted")));
-        }
-        authorize_identity(self.world, self.caller, "kms:DeleteAlias", &alias_arn).map_err(access_denied_exception)?;
-        let target = self
-            .world
-            .accounts
-            .get(&self.account)
-            .and_then(|a| a.kms.aliases.get(&name))
-            .cloned()
-            .ok_or_else(|| not_found(format!("Alias {alias_arn} is not found.")))?;
+        let (name, target) = self.existing_alias("kms:DeleteAlias", "deleted")?;
         let account = self.account.clone();
         if let Ok(key) = self.key(&account, &target) {
             authorize_key(self.world, self.caller, key, "kms:DeleteAlias", &[])?;

@@ -309,6 +309,22 @@ struct ReadRequest<'a> {
     if_unmodified_since: Option<&'a dto::Timestamp>,
 }
 
+/// The `ReadRequest` of a GetObject or HeadObject input (same fields, different s3s types).
+macro_rules! read_request {
+    ($input:expr) => {
+        ReadRequest {
+            bucket: &$input.bucket,
+            key: &$input.key,
+            version_id: $input.version_id.as_deref(),
+            expected_owner: $input.expected_bucket_owner.as_deref(),
+            if_match: $input.if_match.as_ref(),
+            if_none_match: $input.if_none_match.as_ref(),
+            if_modified_since: $input.if_modified_since.as_ref(),
+            if_unmodified_since: $input.if_unmodified_since.as_ref(),
+        }
+    };
+}
+
 /// Validates, authorizes and resolves a read: the bucket and the version it returns.
 fn readable<'w>(world: &'w World, caller: &Caller, r: &ReadRequest<'_>) -> S3Result<(&'w Bucket, &'w ObjectVersion)> {
     validate::version_id(r.version_id)?;
@@ -351,20 +367,7 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
     let caller = api.caller(&req)?;
     let input = req.input;
     let world = api.shared.world();
-    let (b, v) = readable(
-        &world,
-        &caller,
-        &ReadRequest {
-            bucket: &input.bucket,
-            key: &input.key,
-            version_id: input.version_id.as_deref(),
-            expected_owner: input.expected_bucket_owner.as_deref(),
-            if_match: input.if_match.as_ref(),
-            if_none_match: input.if_none_match.as_ref(),
-            if_modified_since: input.if_modified_since.as_ref(),
-            if_unmodified_since: input.if_unmodified_since.as_ref(),
-        },
-    )?;
+    let (b, v) = readable(&world, &caller, &read_request!(input))?;
     let total = v.size() as u64;
     let (data, content_range, status) = match &input.range {
         Some(range) => {
@@ -394,20 +397,7 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
     let caller = api.caller(&req)?;
     let input = req.input;
     let world = api.shared.world();
-    let (b, v) = readable(
-        &world,
-        &caller,
-        &ReadRequest {
-            bucket: &input.bucket,
-            key: &input.key,
-            version_id: input.version_id.as_deref(),
-            expected_owner: input.expected_bucket_owner.as_deref(),
-            if_match: input.if_match.as_ref(),
-            if_none_match: input.if_none_match.as_ref(),
-            if_modified_since: input.if_modified_since.as_ref(),
-            if_unmodified_since: input.if_unmodified_since.as_ref(),
-        },
-    )?;
+    let (b, v) = readable(&world, &caller, &read_request!(input))?;
     Ok(S3Response::new(version_output!(HeadObjectOutput, b, v, {
         content_length: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
         content_type: v.headers.content_type.clone().and_then(|c| c.parse().ok()),
