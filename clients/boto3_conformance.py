@@ -737,8 +737,8 @@ def cross_account_replication_end_to_end():
     a.delete_object(Bucket=src, Key="reports/q1.csv", VersionId=vid)
     drain()
     eq(b.get_object(Bucket=dst, Key="reports/q1.csv", VersionId=vid)["Body"].read(), b"a,b,c", "versioned delete not replicated")
-    with urllib.request.urlopen(ENDPOINT + "/_xrepl/replication/events", timeout=10) as r:
-        events = [e for e in json.loads(r.read())["events"] if src in json.dumps(e)]
+    with urllib.request.urlopen(ENDPOINT + "/_xrepl/replication/failures", timeout=10) as r:
+        events = [e for e in json.loads(r.read())["failures"] if src in json.dumps(e)]
     eq(events, [], "no replication failure events for this setup")
 
 

@@ -91,6 +91,11 @@ macro_rules! faithful {
             broken_destination_versioning_suspended,
             broken_destination_unversioned,
             broken_guide_verbatim_documents,
+            aws_example_bucket_policy_replicates_tags,
+            without_tag_read_objects_replicate_untagged,
+            deny_non_tls_statement_does_not_stop_replication,
+            archived_objects_are_not_replicated,
+            object_lock_source_needs_a_locked_destination,
         );
     };
 }
@@ -128,6 +133,11 @@ mod two_containers {
         unsupported_broken_setups_fail_with_aws_reasons,
         unsupported_no_override_keeps_source_owner_when_acls_enabled,
         unsupported_sse_kms_objects_are_reencrypted_under_the_replica_key,
+        unsupported_aws_example_bucket_policy_replicates_tags,
+        unsupported_without_tag_read_objects_replicate_untagged,
+        unsupported_deny_non_tls_statement_does_not_stop_replication,
+        unsupported_archived_objects_are_not_replicated,
+        unsupported_object_lock_source_needs_a_locked_destination,
     );
 }
 
@@ -141,5 +151,10 @@ mod localstack {
         unsupported_bucket_owner_enforced_owns_replicas_without_override,
         unsupported_broken_setups_fail_with_aws_reasons,
         unsupported_sse_kms_objects_are_reencrypted_under_the_replica_key,
+        unsupported_aws_example_bucket_policy_replicates_tags,
+        unsupported_without_tag_read_objects_replicate_untagged,
+        unsupported_deny_non_tls_statement_does_not_stop_replication,
+        unsupported_archived_objects_are_not_replicated,
+        unsupported_object_lock_source_needs_a_locked_destination,
     );
 }

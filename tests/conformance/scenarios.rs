@@ -1,5 +1,5 @@
 //! Scenario functions: each takes a started harness and asserts through the AWS SDK. Each names
-//! the section of ../shared/docs/aws-replication-semantics.md it checks.
+//! the section of docs/aws-semantics.md it checks.
 
 use std::path::PathBuf;
 
@@ -230,4 +230,137 @@ pub async fn broken_destination_unversioned(h: &Harness) -> Result<(), HarnessEr
 }
 pub async fn broken_guide_verbatim_documents(h: &Harness) -> Result<(), HarnessError> {
     broken(h, "broken/guide-verbatim-documents.toml").await
+}
+
+// ------------------------------------------------------------------------------------------------
+// Setups that work on AWS must work here (docs/aws-semantics.md §12). Each replaces one document
+// of the guide's setup with what AWS documents, through the SDK, and checks the outcome.
+
+fn aws_err<E: std::fmt::Debug>(call: &str) -> impl FnOnce(E) -> HarnessError + '_ {
+    move |e| HarnessError::Other(format!("{call} failed: {e:?}"))
+}
+
+fn role_arn(spec: &Spec) -> String {
+    format!("arn:aws:iam::{}:role{}{}", spec.source.account_id, spec.role.path, spec.role.name)
+}
+
+/// AWS's example cross-account destination bucket policy: s3:ReplicateObject and
+/// s3:ReplicateDelete (and the owner override), no s3:ReplicateTags; plus `extra` statements.
+async fn put_aws_example_bucket_policy(h: &Harness, spec: &Spec, extra: Vec<serde_json::Value>) -> Result<(), HarnessError> {
+    let (dst, role) = (&spec.destination.bucket, role_arn(spec));
+    let mut statements = vec![
+        serde_json::json!({"Sid": "objects", "Effect": "Allow", "Principal": {"AWS": role},
+            "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ObjectOwnerOverrideToBucketOwner"], "Resource": format!("arn:aws:s3:::{dst}/*")}),
+        serde_json::json!({"Sid": "bucket", "Effect": "Allow", "Principal": {"AWS": role},
+            "Action": ["s3:List*", "s3:GetBucketVersioning", "s3:PutBucketVersioning"], "Resource": format!("arn:aws:s3:::{dst}")}),
+    ];
+    statements.extend(extra);
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+    h.destination(spec)?.s3().put_bucket_policy().bucket(dst).policy(policy).send().await.map_err(aws_err("PutBucketPolicy"))?;
+    Ok(())
+}
+
+/// §12.1 (User Guide setting-repl-config-perm-overview): s3:ReplicateObject also allows the tags;
+/// AWS's example bucket policy, without s3:ReplicateTags, replicates a tagged object with its tags.
+pub async fn aws_example_bucket_policy_replicates_tags(h: &Harness) -> Result<(), HarnessError> {
+    let spec = applied(h, "guide/spec.toml").await?;
+    put_aws_example_bucket_policy(h, &spec, Vec::new()).await?;
+    let v = h.put_tagged(&spec, "tagged.txt", b"t", Some("class=finance")).await?;
+    h.wait_for_replication().await?;
+    h.assert_replicated(&spec, "tagged.txt", &v, b"t").await?;
+    h.assert_tags(&spec, "tagged.txt", &[("class", "finance")]).await
+}
+
+/// §12.2 (same page): without s3:GetObjectVersionTagging the object replicates, without its tags.
+pub async fn without_tag_read_objects_replicate_untagged(h: &Harness) -> Result<(), HarnessError> {
+    let spec = applied(h, "guide/spec.toml").await?;
+    let (src, dst) = (&spec.source.bucket, &spec.destination.bucket);
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetReplicationConfiguration", "s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl"],
+         "Resource": [format!("arn:aws:s3:::{src}"), format!("arn:aws:s3:::{src}/*")]},
+        {"Effect": "Allow", "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
+         "Resource": format!("arn:aws:s3:::{dst}/*")}]});
+    h.source(&spec)?
+        .iam()
+        .put_role_policy()
+        .role_name(&spec.role.name)
+        .policy_name(&spec.role.policy_name)
+        .policy_document(policy.to_string())
+        .send()
+        .await
+        .map_err(aws_err("PutRolePolicy"))?;
+    let v = h.put_tagged(&spec, "tagged.txt", b"t", Some("class=finance")).await?;
+    h.wait_for_replication().await?;
+    h.assert_replicated(&spec, "tagged.txt", &v, b"t").await?;
+    h.assert_tags(&spec, "tagged.txt", &[]).await
+}
+
+/// §12.3: replication is S3 talking to S3 over TLS, so a "deny non-TLS" destination statement does
+/// not stop it.
+pub async fn deny_non_tls_statement_does_not_stop_replication(h: &Harness) -> Result<(), HarnessError> {
+    let spec = applied(h, "guide/spec.toml").await?;
+    let dst = &spec.destination.bucket;
+    let deny = serde_json::json!({"Sid": "tls-only", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [format!("arn:aws:s3:::{dst}"), format!("arn:aws:s3:::{dst}/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}});
+    put_aws_example_bucket_policy(h, &spec, vec![deny]).await?;
+    let v = h.put(&spec, "over-tls.txt", b"tls").await?;
+    h.wait_for_replication().await?;
+    match h.source_status(&spec, "over-tls.txt", &v).await?.as_deref() {
+        Some("COMPLETED") => Ok(()),
+        other => Err(HarnessError::Other(format!("expected COMPLETED despite the non-TLS deny, got {other:?}: {:?}", h.failures().await?))),
+    }
+}
+
+/// §12.5 (User Guide replication-what-is-isnot-replicated): objects in S3 Glacier Flexible
+/// Retrieval or Deep Archive are not replicated.
+pub async fn archived_objects_are_not_replicated(h: &Harness) -> Result<(), HarnessError> {
+    let spec = applied(h, "guide/spec.toml").await?;
+    let src = h.source(&spec)?.s3();
+    for (key, class) in [("cold.txt", aws_sdk_s3::types::StorageClass::Glacier), ("deep.txt", aws_sdk_s3::types::StorageClass::DeepArchive)]
+    {
+        src.put_object()
+            .bucket(&spec.source.bucket)
+            .key(key)
+            .storage_class(class)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"cold"))
+            .send()
+            .await
+            .map_err(aws_err("PutObject"))?;
+    }
+    let warm = h.put(&spec, "warm.txt", b"warm").await?;
+    h.wait_for_replication().await?;
+    h.assert_replicated(&spec, "warm.txt", &warm, b"warm").await?;
+    h.assert_not_replicated(&spec, "cold.txt").await?;
+    h.assert_not_replicated(&spec, "deep.txt").await
+}
+
+/// §12.6 (User Guide replication-failure-codes, DstBucketObjectLockConfigMissing): from a bucket
+/// with Object Lock every object needs a destination with Object Lock, retention or not.
+pub async fn object_lock_source_needs_a_locked_destination(h: &Harness) -> Result<(), HarnessError> {
+    let spec = applied(h, "guide/spec.toml").await?;
+    let lock =
+        aws_sdk_s3::types::ObjectLockConfiguration::builder().object_lock_enabled(aws_sdk_s3::types::ObjectLockEnabled::Enabled).build();
+    h.source(&spec)?
+        .s3()
+        .put_object_lock_configuration()
+        .bucket(&spec.source.bucket)
+        .object_lock_configuration(lock.clone())
+        .send()
+        .await
+        .map_err(aws_err("PutObjectLockConfiguration"))?;
+    let v = h.put(&spec, "plain.txt", b"no retention").await?;
+    h.wait_for_replication().await?;
+    h.assert_failed(&spec, "plain.txt", &v, "DstBucketObjectLockConfigMissing").await?;
+    h.destination(&spec)?
+        .s3()
+        .put_object_lock_configuration()
+        .bucket(&spec.destination.bucket)
+        .object_lock_configuration(lock)
+        .send()
+        .await
+        .map_err(aws_err("PutObjectLockConfiguration"))?;
+    let v = h.put(&spec, "plain-2.txt", b"no retention").await?;
+    h.wait_for_replication().await?;
+    h.assert_replicated(&spec, "plain-2.txt", &v, b"no retention").await
 }

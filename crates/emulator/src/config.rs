@@ -26,6 +26,11 @@ pub struct EmulatorConfig {
     pub remote_accounts: Vec<String>,
     /// Where object bytes are kept; None = in memory.
     pub blob_store: Option<std::sync::Arc<dyn crate::state::BlobStore>>,
+    /// Evaluate clients' plain-HTTP requests as if they came over TLS (`aws:SecureTransport` =
+    /// true), so bucket policies that deny non-TLS requests, copied from production, let the
+    /// tests' clients through. Off by default: the real transport (plain HTTP) is evaluated.
+    /// S3's own replication requests always count as TLS.
+    pub assume_tls: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -39,6 +44,7 @@ impl Default for EmulatorConfig {
             region: "us-east-1".to_owned(),
             remote_accounts: Vec::new(),
             blob_store: None,
+            assume_tls: false,
         }
     }
 }
@@ -72,6 +78,13 @@ impl EmulatorConfig {
     #[must_use]
     pub fn blob_store(mut self, store: std::sync::Arc<dyn crate::state::BlobStore>) -> Self {
         self.blob_store = Some(store);
+        self
+    }
+
+    /// See [`EmulatorConfig::assume_tls`].
+    #[must_use]
+    pub fn assume_tls(mut self, assume: bool) -> Self {
+        self.assume_tls = assume;
         self
     }
 

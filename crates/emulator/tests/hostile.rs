@@ -5,7 +5,7 @@
 //!
 //! The SDKs refuse to send most of this, so requests are written by hand on a TCP socket and
 //! signed here (SigV4, with the emulator's public HMAC chain `sigv4::signature`). Expected codes
-//! and messages are AWS's (../shared/docs/aws-replication-semantics.md §11 and AWS's S3 error list).
+//! and messages are AWS's (docs/aws-semantics.md §11 and AWS's S3 error list).
 
 mod common;
 

@@ -1,8 +1,9 @@
 //! The replication engine against the guide's setup and its broken variants, asserted through
-//! aws-sdk-s3. Each test names the section of ../shared/docs/aws-replication-semantics.md it checks.
-//! Nothing sleeps: tests wait on the engine's drain API.
+//! aws-sdk-s3. Each test names the section of docs/aws-semantics.md it checks (and `fidelity/`
+//! the AWS page each behaviour comes from). Nothing sleeps: tests wait on the engine's drain API.
 
 mod common;
+mod fidelity;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -155,13 +156,34 @@ async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, data: &'static [u
         .to_owned()
 }
 
+/// Puts an object with retention until 2100 in `mode` into the source bucket.
+async fn put_locked(s3: &aws_sdk_s3::Client, key: &str, mode: aws_sdk_s3::types::ObjectLockMode) -> String {
+    s3.put_object()
+        .bucket(SRC)
+        .key(key)
+        .object_lock_mode(mode)
+        .object_lock_retain_until_date(retain_until())
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect("put")
+        .version_id()
+        .expect("vid")
+        .to_owned()
+}
+
+/// 2100-01-01.
+fn retain_until() -> aws_sdk_s3::primitives::DateTime {
+    aws_sdk_s3::primitives::DateTime::from_secs(4_102_444_800)
+}
+
 async fn status(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, version: &str) -> Option<String> {
     let head = s3.head_object().bucket(bucket).key(key).version_id(version).send().await.expect("head");
     head.replication_status().map(|s| s.as_str().to_owned())
 }
 
 fn reasons(env: &Env) -> Vec<String> {
-    env.emulator.replication().events().iter().map(|e| e.failure_reason.clone()).collect()
+    env.emulator.replication().failures().iter().map(|e| e.failure_reason.clone()).collect()
 }
 
 #[tokio::test]
@@ -215,7 +237,7 @@ async fn guide_setup_replicates_objects_ownership_and_deletes() {
     a.delete_object().bucket(SRC).key("reports/q1.csv").version_id(&v1).send().await.expect("versioned delete");
     env.emulator.drain().await;
     assert_eq!(body(&b, DST, "reports/q1.csv", Some(&v1)).await, b"a,b,c");
-    assert!(reasons(&env).is_empty(), "no failures: {:?}", env.emulator.replication().events());
+    assert!(reasons(&env).is_empty(), "no failures: {:?}", env.emulator.replication().failures());
 }
 
 #[tokio::test]
@@ -286,7 +308,7 @@ async fn broken(breaks: Breaks) -> (Option<String>, Vec<String>, String) {
     let vid = a.put_object().bucket(SRC).key("k").tagging("t=1").body(ByteStream::from_static(b"data")).send().await.expect("put");
     let vid = vid.version_id().expect("vid").to_owned();
     env.emulator.drain().await;
-    let events = env.emulator.replication().events();
+    let events = env.emulator.replication().failures();
     let explanation = events.first().map(ToString::to_string).unwrap_or_default();
     (status(&a, SRC, "k", &vid).await, reasons(&env), explanation)
 }
@@ -342,15 +364,6 @@ async fn owner_override_needs_permission_on_both_sides() {
 async fn missing_source_read_permissions_fail_with_src_reasons() {
     let (status, reasons, _) = broken(Breaks { omit_role_actions: vec!["s3:GetObjectVersionForReplication"], ..Breaks::default() }).await;
     assert_eq!((status.as_deref(), reasons), (Some("FAILED"), vec!["SrcGetObjectNotPermitted".to_owned()]));
-    // §6 ambiguity: we report SrcGetTaggingNotPermitted for a tagged object (docs/decisions.md).
-    let (status, reasons, _) = broken(Breaks { omit_role_actions: vec!["s3:GetObjectVersionTagging"], ..Breaks::default() }).await;
-    assert_eq!((status.as_deref(), reasons), (Some("FAILED"), vec!["SrcGetTaggingNotPermitted".to_owned()]));
-}
-
-#[tokio::test]
-async fn missing_replicate_tags_fails_with_dst_put_tagging_not_permitted() {
-    let (status, reasons, _) = broken(Breaks { omit_role_actions: vec!["s3:ReplicateTags"], ..Breaks::default() }).await;
-    assert_eq!((status.as_deref(), reasons), (Some("FAILED"), vec!["DstPutTaggingNotPermitted".to_owned()]));
 }
 
 #[tokio::test]
@@ -363,7 +376,7 @@ async fn missing_replicate_delete_fails_the_marker_only() {
     env.emulator.drain().await;
     assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("COMPLETED"));
     assert_eq!(body(&b, DST, "k", None).await, b"x", "the marker did not reach the destination");
-    let events = env.emulator.replication().events();
+    let events = env.emulator.replication().failures();
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].failure_reason.as_str(), events[0].operation.as_str()), ("DstDelObjNotPermitted", "DeleteMarker"));
 }
@@ -725,24 +738,9 @@ async fn put_bucket_replication_validation_matches_aws() {
     assert!(a.get_bucket_replication().bucket(SRC).send().await.is_err());
 }
 
-#[tokio::test]
-async fn replica_modifications_sync_tags_back_to_the_source() {
-    // §3: changes made on replicas replicate back only with ReplicaModifications (two-way sync).
-    let env = start().await;
-    guide(&env, &Breaks::default()).await;
+/// Two-way sync: B replicates back to A with role `back` and ReplicaModifications enabled.
+async fn two_way_back_rule(env: &Env) {
     let (a, b) = (env.s3(A).await, env.s3(B).await);
-    let vid = put(&a, SRC, "shared.txt", b"x").await;
-    env.emulator.drain().await;
-
-    // Without a rule back, a tag change on the replica stays there.
-    let tagging =
-        |v: &str| Tagging::builder().tag_set(Tag::builder().key("edited").value(v).build().expect("tag")).build().expect("tagging");
-    b.put_object_tagging().bucket(DST).key("shared.txt").version_id(&vid).tagging(tagging("by-b")).send().await.expect("tag replica");
-    env.emulator.drain().await;
-    let src_tags = a.get_object_tagging().bucket(SRC).key("shared.txt").send().await.expect("tags");
-    assert!(src_tags.tag_set().is_empty(), "no two-way sync configured yet");
-
-    // B replicates back to A with ReplicaModifications enabled.
     let iam_b = env.iam(B).await;
     let back_role = format!("arn:aws:iam::{B}:role/back");
     iam_b.create_role().role_name("back").assume_role_policy_document(trust_policy("s3.amazonaws.com")).send().await.expect("role");
@@ -782,11 +780,32 @@ async fn replica_modifications_sync_tags_back_to_the_source() {
         .send()
         .await
         .expect("two-way rule");
+}
+
+#[tokio::test]
+async fn replica_modifications_sync_tags_back_to_the_source() {
+    // §3: changes made on replicas replicate back only with ReplicaModifications (two-way sync).
+    let env = start().await;
+    guide(&env, &Breaks::default()).await;
+    let (a, b) = (env.s3(A).await, env.s3(B).await);
+    let vid = put(&a, SRC, "shared.txt", b"x").await;
+    env.emulator.drain().await;
+
+    // Without a rule back, a tag change on the replica stays there.
+    let tagging =
+        |v: &str| Tagging::builder().tag_set(Tag::builder().key("edited").value(v).build().expect("tag")).build().expect("tagging");
+    b.put_object_tagging().bucket(DST).key("shared.txt").version_id(&vid).tagging(tagging("by-b")).send().await.expect("tag replica");
+    env.emulator.drain().await;
+    let src_tags = a.get_object_tagging().bucket(SRC).key("shared.txt").send().await.expect("tags");
+    assert!(src_tags.tag_set().is_empty(), "no two-way sync configured yet");
+
+    // B replicates back to A with ReplicaModifications enabled.
+    two_way_back_rule(&env).await;
     b.put_object_tagging().bucket(DST).key("shared.txt").version_id(&vid).tagging(tagging("synced")).send().await.expect("tag replica");
     env.emulator.drain().await;
     let src_tags = a.get_object_tagging().bucket(SRC).key("shared.txt").version_id(&vid).send().await.expect("tags");
     assert_eq!(src_tags.tag_set().first().map(|t| (t.key(), t.value())), Some(("edited", "synced")));
-    assert!(reasons(&env).is_empty(), "{:?}", env.emulator.replication().events());
+    assert!(reasons(&env).is_empty(), "{:?}", env.emulator.replication().failures());
     // The replica itself is still a replica, and A's object did not bounce back as a new object.
     assert_eq!(status(&b, DST, "shared.txt", &vid).await.as_deref(), Some("REPLICA"));
     assert_eq!(a.list_object_versions().bucket(SRC).send().await.expect("list").versions().len(), 1);
@@ -840,20 +859,7 @@ async fn object_lock_settings_need_a_locked_destination() {
     let a = env.s3(A).await;
     a.create_bucket().bucket(SRC).object_lock_enabled_for_bucket(true).send().await.expect("locked source");
     guide(&env, &Breaks::default()).await;
-    let until = aws_sdk_s3::primitives::DateTime::from_secs(4_102_444_800); // 2100-01-01
-    let vid = a
-        .put_object()
-        .bucket(SRC)
-        .key("locked.txt")
-        .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Governance)
-        .object_lock_retain_until_date(until)
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .expect("put")
-        .version_id()
-        .expect("vid")
-        .to_owned();
+    let vid = put_locked(&a, "locked.txt", aws_sdk_s3::types::ObjectLockMode::Governance).await;
     env.emulator.drain().await;
     assert_eq!(status(&a, SRC, "locked.txt", &vid).await.as_deref(), Some("FAILED"));
     assert_eq!(reasons(&env), vec!["DstBucketObjectLockConfigMissing"]);
@@ -864,24 +870,12 @@ async fn object_lock_settings_need_a_locked_destination() {
     a.create_bucket().bucket(SRC).object_lock_enabled_for_bucket(true).send().await.expect("locked source");
     b.create_bucket().bucket(DST).object_lock_enabled_for_bucket(true).send().await.expect("locked destination");
     guide(&env, &Breaks::default()).await;
-    let vid = a
-        .put_object()
-        .bucket(SRC)
-        .key("locked.txt")
-        .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Governance)
-        .object_lock_retain_until_date(until)
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .expect("put")
-        .version_id()
-        .expect("vid")
-        .to_owned();
+    let vid = put_locked(&a, "locked.txt", aws_sdk_s3::types::ObjectLockMode::Governance).await;
     env.emulator.drain().await;
     assert_eq!(status(&a, SRC, "locked.txt", &vid).await.as_deref(), Some("COMPLETED"));
     let replica = b.head_object().bucket(DST).key("locked.txt").version_id(&vid).send().await.expect("replica");
     assert_eq!(replica.object_lock_mode().map(|m| m.as_str()), Some("GOVERNANCE"));
-    assert_eq!(replica.object_lock_retain_until_date().map(|d| d.secs()), Some(until.secs()));
+    assert_eq!(replica.object_lock_retain_until_date().map(|d| d.secs()), Some(retain_until().secs()));
 }
 
 #[tokio::test]
@@ -914,7 +908,7 @@ async fn one_failing_destination_makes_the_aggregate_status_failed() {
     env.emulator.drain().await;
     assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("FAILED"));
     assert_eq!(body(&b, DST, "k", Some(&vid)).await, b"x");
-    let events = env.emulator.replication().events();
+    let events = env.emulator.replication().failures();
     assert_eq!(events.len(), 1);
     assert_eq!(
         (events[0].destination_bucket.as_str(), events[0].failure_reason.as_str(), events[0].rule_id.as_str()),
@@ -942,8 +936,10 @@ async fn admin_endpoints_drive_the_served_engine() {
     let (code, body) = request(&endpoint, "POST", "/_xrepl/replication/drain", t).await.expect("drain");
     assert_eq!(code, 200, "{body}");
     assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("COMPLETED"));
+    let (code, body) = request(&endpoint, "GET", "/_xrepl/replication/failures", t).await.expect("failures");
+    assert_eq!((code, body.as_str()), (200, r#"{"failures":[]}"#));
     let (code, body) = request(&endpoint, "GET", "/_xrepl/replication/events", t).await.expect("events");
-    assert_eq!((code, body.as_str()), (200, r#"{"events":[]}"#));
+    assert_eq!((code, body.as_str()), (200, r#"{"Records":[]}"#));
     let (code, body) = request(&endpoint, "GET", "/_xrepl/health", t).await.expect("health");
     assert_eq!(code, 200);
     assert!(body.contains("111111111111") && body.contains("222222222222"), "{body}");
@@ -1011,13 +1007,13 @@ async fn assumed_role_sessions_act_with_the_roles_permissions_in_s3() {
 
 /// The guide's setup with SSE-KMS: a source key in A, a replica key in B whose policy lets the
 /// role encrypt, and the role allowed kms:Decrypt/kms:Encrypt. Returns (source key, replica key).
+async fn kms_client(env: &Env, account: &str) -> aws_sdk_kms::Client {
+    aws_sdk_kms::Client::new(&common::sdk_config(&env.emulator.endpoint(), account, "test", None).await)
+}
+
 async fn kms_setup(env: &Env, opt_in: bool, replica_key_override: Option<&str>, role_decrypts: bool) -> (String, String) {
     guide(env, &Breaks::default()).await;
-    let kms = |account: &'static str| {
-        let endpoint = env.emulator.endpoint();
-        async move { aws_sdk_kms::Client::new(&common::sdk_config(&endpoint, account, "test", None).await) }
-    };
-    let (kms_a, kms_b) = (kms(A).await, kms(B).await);
+    let (kms_a, kms_b) = (kms_client(env, A).await, kms_client(env, B).await);
     let source_key = kms_a.create_key().send().await.expect("key A").key_metadata().and_then(|m| m.arn().map(str::to_owned)).expect("arn");
     let replica_policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{B}:root")}, "Action": "kms:*", "Resource": "*"},
@@ -1144,7 +1140,7 @@ async fn sse_kms_failures_use_the_kms_reason_names() {
     put_kms(&env, &source_key).await;
     env.emulator.drain().await;
     assert_eq!(reasons(&env), vec!["SrcGetObjectNotPermitted"]);
-    let explanation = env.emulator.replication().events()[0].to_string();
+    let explanation = env.emulator.replication().failures()[0].to_string();
     assert!(explanation.contains("kms:Decrypt"), "{explanation}");
 }
 
@@ -1187,7 +1183,7 @@ async fn missing_acl_permissions_fail_with_acl_reasons() {
     b.put_bucket_policy().bucket(DST).policy(bucket_policy(DST, &["s3:ReplicateObject"])).send().await.expect("narrow policy");
     a.put_object_acl().bucket(SRC).key("k").acl(aws_sdk_s3::types::ObjectCannedAcl::AuthenticatedRead).send().await.expect("acl");
     env.emulator.drain().await;
-    let events = env.emulator.replication().events();
+    let events = env.emulator.replication().failures();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!((events[0].failure_reason.as_str(), events[0].operation.as_str()), ("DstPutAclNotPermitted", "PutObjectAcl"));
     assert_eq!(status(&a, SRC, "k", &vid).await.as_deref(), Some("FAILED"));

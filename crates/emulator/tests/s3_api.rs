@@ -1,5 +1,5 @@
 //! S3 API behaviour through aws-sdk-s3, asserted against AWS's recorded responses
-//! (../shared/docs/aws-replication-semantics.md §7, §8, §11).
+//! (docs/aws-semantics.md §7, §8, §11).
 
 mod common;
 

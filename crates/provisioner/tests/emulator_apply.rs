@@ -269,7 +269,7 @@ async fn broken_fixtures_fail_with_the_reason_they_name() {
         let checks = verify(&spec, &accounts, &opts).await.unwrap();
         assert!(!checks.passed(), "{rel} verified although broken:\n{checks}");
         emulator.drain().await;
-        let events = emulator.replication().events();
+        let events = emulator.replication().failures();
         assert!(
             events.iter().any(|e| e.failure_reason == reason),
             "{rel}: expected {reason}, emulator recorded {:?}\n{checks}",

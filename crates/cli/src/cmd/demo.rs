@@ -153,7 +153,7 @@ pub async fn demo(out: &Output) -> Result<ExitCode, CliError> {
         .ok()
         .and_then(|h| h.replication_status().map(|s| s.as_str().to_owned()))
         .unwrap_or_default();
-    let failure = emulator.replication().events().into_iter().find(|e| e.source_bucket == broken.source.bucket);
+    let failure = emulator.replication().failures().into_iter().find(|e| e.source_bucket == broken.source.bucket);
     let expected = broken.expectation.replication_failure.clone().unwrap_or_default();
     ok &= broken_status == "FAILED" && failure.as_ref().is_some_and(|f| f.failure_reason == expected);
     let elapsed = started.elapsed();
@@ -243,7 +243,7 @@ pub async fn check(out: &Output, path: &Path) -> Result<ExitCode, CliError> {
         keep_probes: false,
     };
     let verify = xrepl_provisioner::verify(&spec, &accounts, &options).await?;
-    let events = emulator.replication().events();
+    let events = emulator.replication().failures();
     let expected_failure = spec.expectation.replication_failure.clone();
     let passed = match &expected_failure {
         None => verify.passed(),

@@ -26,6 +26,11 @@ pub struct ServeArgs {
     /// name its roles and users, which this emulator cannot look up.
     #[arg(long = "remote-account")]
     remote_accounts: Vec<String>,
+    /// Evaluate clients' plain-HTTP requests as TLS (aws:SecureTransport = true), so bucket
+    /// policies that deny non-TLS requests, copied from production, let your tests through.
+    /// S3's own replication requests always count as TLS.
+    #[arg(long, env = "XREPL_ASSUME_TLS")]
+    assume_tls: bool,
 }
 
 fn parse_key(s: &str) -> Result<(String, String, String), String> {
@@ -43,6 +48,7 @@ pub async fn serve(out: &Output, args: ServeArgs) -> Result<ExitCode, CliError> 
         config = config.root_key(account, key, secret);
     }
     config.remote_accounts = args.remote_accounts;
+    config = config.assume_tls(args.assume_tls);
     let emulator = Emulator::start(config).await.map_err(|e| CliError::input(e.to_string()))?;
     let infos = emulator.accounts();
     if out.json() {

@@ -2,13 +2,14 @@
 
 use serde_json::json;
 
-use super::failure::{Failure, FailureEvent, FailureReason};
+use super::failure::{Failure, FailureEvent, FailureReason, FAILED_REPLICATION_EVENT};
 use super::{Target, Task, TaskKind};
 use crate::identity::{Caller, PrincipalKind};
 use crate::s3::authz::{self, Denial};
 use crate::server::Shared;
 use crate::state::s3::{delete_marker, DestinationStatus, Grant, ObjectVersion, ReplicationState, Sse, Versioning};
 use crate::state::{iso8601, now, World};
+use xrepl_policy::Authorization;
 
 const SERVICE: &str = "s3.amazonaws.com";
 
@@ -24,7 +25,7 @@ pub fn process(shared: &Shared, task: Task) -> (Option<Task>, Vec<FailureEvent>)
         let status = match replicate(&mut world, &task, target) {
             Ok(()) => DestinationStatus::Completed,
             Err(failure) => {
-                events.push(event(&task, target, &failure));
+                events.push(event(&world, &task, target, &failure));
                 DestinationStatus::Failed { reason: failure.reason.as_str().to_owned() }
             }
         };
@@ -43,15 +44,27 @@ fn operation(kind: TaskKind) -> &'static str {
     }
 }
 
-fn event(task: &Task, target: &Target, failure: &Failure) -> FailureEvent {
+fn metrics_enabled(rule: &s3s::dto::ReplicationRule) -> bool {
+    rule.destination.metrics.as_ref().is_some_and(|m| m.status.as_str() == "Enabled")
+}
+
+fn event(world: &World, task: &Task, target: &Target, failure: &Failure) -> FailureEvent {
+    let source = world.buckets.get(&task.source_bucket);
+    let version = source.and_then(|b| b.version(&task.key, &task.version_id));
     FailureEvent {
-        event_name: "s3:Replication:OperationFailedReplication".to_owned(),
+        event_name: FAILED_REPLICATION_EVENT.to_owned(),
         event_time: iso8601(now()),
+        request_time: iso8601(task.requested),
+        region: source.map_or_else(|| world.region.clone(), |b| b.region.clone()),
         rule_id: target.rule_id.clone(),
+        metrics_enabled: metrics_enabled(&target.rule),
         source_bucket: task.source_bucket.clone(),
+        source_owner_canonical_id: source.map(|b| world.canonical_id(&b.owner_account)).unwrap_or_default(),
         destination_bucket: target.destination_bucket.clone(),
         key: task.key.clone(),
         version_id: task.version_id.clone(),
+        size: version.map_or(0, |v| v.size() as u64),
+        etag: version.map(|v| v.etag.clone()).unwrap_or_default(),
         operation: operation(task.kind).to_owned(),
         failure_reason: failure.reason.as_str().to_owned(),
         explanation: failure.explanation.clone(),
@@ -59,7 +72,8 @@ fn event(task: &Task, target: &Target, failure: &Failure) -> FailureEvent {
     }
 }
 
-/// Source versions carry one status per destination; markers and replicas carry none.
+/// Source versions carry one status per destination (replicas one per bucket their changes go
+/// back to); delete markers carry none.
 fn record_status(world: &mut World, task: &Task, target: &Target, status: DestinationStatus) {
     if task.kind == TaskKind::DeleteMarker {
         return;
@@ -67,8 +81,8 @@ fn record_status(world: &mut World, task: &Task, target: &Target, status: Destin
     let Some(version) = world.buckets.get_mut(&task.source_bucket).and_then(|b| b.version_mut(&task.key, &task.version_id)) else {
         return;
     };
-    if let Some(ReplicationState::Source { destinations }) = &mut version.replication {
-        destinations.insert(target.destination_bucket.clone(), status);
+    if let Some(state) = &mut version.replication {
+        state.destinations_mut().insert(target.destination_bucket.clone(), status);
     }
 }
 
@@ -123,18 +137,45 @@ fn denied(reason: FailureReason, step: &str, denial: &Denial, role_arn: &str) ->
     failure.with_fix(fix)
 }
 
-/// Checks one step of replication as the assumed role.
+/// Checks one step of replication as the assumed role. S3 talks to S3 over TLS, so the role's
+/// requests carry `aws:SecureTransport` = true: a bucket policy that denies non-TLS requests
+/// does not stop replication.
 struct RoleChecks<'a> {
     role: &'a Caller,
     role_arn: &'a str,
 }
 
 impl RoleChecks<'_> {
+    fn authorize(&self, world: &World, action: &str, bucket: &str, key: &str) -> Result<(), Option<Box<Denial>>> {
+        let Some(b) = world.buckets.get(bucket) else { return Err(None) };
+        authz::authorize(world, self.role, action, b, Some(key), &[("aws:SecureTransport", "true".to_owned())]).map_err(Some)
+    }
+
     fn check(&self, world: &World, action: &str, bucket: &str, key: &str, reason: FailureReason, step: &str) -> Result<(), Failure> {
-        let Some(b) = world.buckets.get(bucket) else {
-            return Err(Failure::new(FailureReason::DstBucketNotFound, format!("bucket {bucket} does not exist")));
-        };
-        authz::authorize(world, self.role, action, b, Some(key), &[]).map_err(|d| denied(reason, step, &d, self.role_arn))
+        self.authorize(world, action, bucket, key).map_err(|d| match d {
+            Some(d) => denied(reason, step, &d, self.role_arn),
+            None => Failure::new(FailureReason::DstBucketNotFound, format!("bucket {bucket} does not exist")),
+        })
+    }
+
+    /// Reading tags is optional: "If Amazon S3 doesn't have these permissions, it replicates the
+    /// objects, but not the object tags" (User Guide `setting-repl-config-perm-overview`).
+    fn may_read_tags(&self, world: &World, src: &str, key: &str) -> bool {
+        self.authorize(world, "s3:GetObjectVersionTagging", src, key).is_ok()
+    }
+
+    /// "Permissions for the s3:ReplicateObject action on the destination bucket also allow
+    /// replication of object tags" (same page): only an explicit Deny of s3:ReplicateTags, or
+    /// neither action allowed, stops them.
+    fn check_write_tags(&self, world: &World, dst: &str, key: &str) -> Result<(), Failure> {
+        let step = "write the replica's tags";
+        match self.authorize(world, "s3:ReplicateTags", dst, key) {
+            Ok(()) => Ok(()),
+            Err(Some(d)) if matches!(d.outcome, Authorization::ExplicitDeny { .. }) => {
+                Err(denied(FailureReason::DstPutTaggingNotPermitted, step, &d, self.role_arn))
+            }
+            Err(_) => self.check(world, "s3:ReplicateObject", dst, key, FailureReason::DstPutTaggingNotPermitted, step),
+        }
     }
 }
 
@@ -142,16 +183,32 @@ fn kms_failure(reason: FailureReason, message: String) -> Failure {
     Failure::new(reason, message)
 }
 
+/// The configuration as it is now: S3 reads it when it replicates, not only when the write
+/// happened, so a configuration deleted while work is queued fails that work.
+fn current_configuration(world: &World, task: &Task, target: &Target) -> Result<(String, s3s::dto::ReplicationRule), Failure> {
+    let config = world.buckets.get(&task.source_bucket).and_then(|b| b.replication.as_ref()).ok_or_else(|| {
+        Failure::new(
+            FailureReason::SrcBucketReplicationConfigMissing,
+            format!("the replication configuration of source bucket {} was deleted before S3 replicated this change.", task.source_bucket),
+        )
+    })?;
+    let rule =
+        config.rules.iter().find(|r| r.id.as_deref() == Some(target.rule_id.as_str())).cloned().unwrap_or_else(|| target.rule.clone());
+    Ok((config.role.clone(), rule))
+}
+
 fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Failure> {
     let Some(source_bucket) = world.buckets.get(&task.source_bucket) else { return Ok(()) };
     // The version may have been deleted for good before the worker reached it: nothing to copy.
     let Some(version) = source_bucket.version(&task.key, &task.version_id).cloned() else { return Ok(()) };
     let source_owner = source_bucket.owner_account.clone();
-    let role_arn = target.role_arn.as_str();
+    let source_object_lock = source_bucket.object_lock;
+    let (role_arn, rule) = current_configuration(world, task, target)?;
+    let role_arn = role_arn.as_str();
     let role = assume_role(world, role_arn, &task.source_bucket, &source_owner)?;
     let checks = RoleChecks { role: &role, role_arn };
     let (src, key, dst) = (task.source_bucket.as_str(), task.key.as_str(), target.destination_bucket.as_str());
-    let destination = &target.rule.destination;
+    let destination = &rule.destination;
     let owner_override = destination.access_control_translation.is_some();
 
     let Some(dest_bucket) = world.buckets.get(dst) else {
@@ -177,16 +234,7 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
                 FailureReason::SrcGetObjectNotPermitted,
                 "read the source object version",
             )?;
-            if !version.tags.is_empty() {
-                checks.check(
-                    world,
-                    "s3:GetObjectVersionTagging",
-                    src,
-                    key,
-                    FailureReason::SrcGetTaggingNotPermitted,
-                    "read the source object's tags",
-                )?;
-            }
+            let tags = if version.tags.is_empty() || !checks.may_read_tags(world, src, key) { Vec::new() } else { version.tags.clone() };
             if !owner_override && dest_acls {
                 checks.check(
                     world,
@@ -197,15 +245,37 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
                     "read the source object's ACL",
                 )?;
             }
-            if (version.retention.is_some() || version.legal_hold.is_some()) && !dest_object_lock {
+            // Object Lock is a property of the bucket: every object of a locked source needs a
+            // locked destination (User Guide `replication-failure-codes`).
+            if (source_object_lock || version.retention.is_some() || version.legal_hold.is_some()) && !dest_object_lock {
                 return Err(Failure::new(
                     FailureReason::DstBucketObjectLockConfigMissing,
-                    format!("the source object has Object Lock settings but destination bucket {dst} has no Object Lock configuration."),
+                    format!("source bucket {src} has Object Lock enabled but destination bucket {dst} has no Object Lock configuration; to replicate from a bucket with Object Lock the destination must have it too."),
                 ));
             }
+            if version.retention.is_some() {
+                checks.check(
+                    world,
+                    "s3:GetObjectRetention",
+                    src,
+                    key,
+                    FailureReason::SrcGetObjectNotPermitted,
+                    "read the source object's retention",
+                )?;
+            }
+            if version.legal_hold.is_some() {
+                checks.check(
+                    world,
+                    "s3:GetObjectLegalHold",
+                    src,
+                    key,
+                    FailureReason::SrcGetObjectNotPermitted,
+                    "read the source object's legal hold",
+                )?;
+            }
             checks.check(world, "s3:ReplicateObject", dst, key, FailureReason::DstPutObjectNotPermitted, "write the replica")?;
-            if !version.tags.is_empty() {
-                checks.check(world, "s3:ReplicateTags", dst, key, FailureReason::DstPutTaggingNotPermitted, "write the replica's tags")?;
+            if !tags.is_empty() {
+                checks.check_write_tags(world, dst, key)?;
             }
             if owner_override {
                 checks.check(
@@ -242,6 +312,7 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
                     })?;
                     Some(Sse::Kms { key_arn: replica_arn })
                 }
+                // SSE-S3 and SSE-C objects replicate as they are (SSE-C keeps the key's MD5).
                 other => other.clone(),
             };
             let (owner, acl) = if owner_override || !dest_acls {
@@ -252,9 +323,10 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
             let replica = ObjectVersion {
                 owner_account: owner,
                 acl,
+                tags,
                 storage_class: destination.storage_class.as_ref().map_or_else(|| version.storage_class.clone(), |c| c.as_str().to_owned()),
                 sse: replica_sse,
-                replication: Some(ReplicationState::Replica),
+                replication: Some(ReplicationState::replica(owner_override)),
                 ..version
             };
             if let Some(b) = world.buckets.get_mut(dst) {
@@ -270,20 +342,27 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
             }
         }
         TaskKind::Tags => {
-            checks.check(
-                world,
-                "s3:GetObjectVersionTagging",
-                src,
-                key,
-                FailureReason::SrcGetTaggingNotPermitted,
-                "read the source object's tags",
-            )?;
-            checks.check(world, "s3:ReplicateTags", dst, key, FailureReason::DstPutTaggingNotPermitted, "write the replica's tags")?;
+            // Without the tag read, S3 replicates without tags: the update is simply not carried.
+            if !checks.may_read_tags(world, src, key) {
+                return Ok(());
+            }
+            checks.check_write_tags(world, dst, key)?;
             if let Some(v) = world.buckets.get_mut(dst).and_then(|b| b.version_mut(key, &task.version_id)) {
                 v.tags = version.tags.clone();
             }
         }
         TaskKind::Acl => {
+            // Replicas made under owner override never receive ACL updates, whatever the rule
+            // says now; those made without it keep receiving them (User Guide `replication-change-owner`).
+            let made_with_override = world
+                .buckets
+                .get(dst)
+                .and_then(|b| b.version(key, &task.version_id))
+                .and_then(|v| v.replication.as_ref())
+                .is_some_and(|r| matches!(r, ReplicationState::Replica { owner_override: true, .. }));
+            if made_with_override {
+                return Ok(());
+            }
             checks.check(
                 world,
                 "s3:GetObjectVersionAcl",

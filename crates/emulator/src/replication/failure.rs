@@ -20,6 +20,7 @@ pub enum FailureReason {
     SrcGetAclNotPermitted,
     SrcGetTaggingNotPermitted,
     SrcKmsKeyInvalidState,
+    SrcBucketReplicationConfigMissing,
 }
 
 impl FailureReason {
@@ -39,6 +40,7 @@ impl FailureReason {
             Self::SrcGetAclNotPermitted => "SrcGetAclNotPermitted",
             Self::SrcGetTaggingNotPermitted => "SrcGetTaggingNotPermitted",
             Self::SrcKmsKeyInvalidState => "SrcKmsKeyInvalidState",
+            Self::SrcBucketReplicationConfigMissing => "SrcBucketReplicationConfigMissing",
         }
     }
 }
@@ -69,16 +71,31 @@ impl Failure {
     }
 }
 
-/// An `s3:Replication:OperationFailedReplication` event (User Guide `replication-metrics-events`).
+/// AWS's event name in the notification record: no `s3:` prefix there (User Guide
+/// `notification-content-structure`), although the configuration names the type
+/// `s3:Replication:OperationFailedReplication`.
+pub const FAILED_REPLICATION_EVENT: &str = "Replication:OperationFailedReplication";
+
+/// One failed replication of one version to one destination: xrepl's diagnostic record, kept for
+/// every failure. AWS delivers an event for it only when the rule has replication metrics enabled
+/// (User Guide `replication-metrics-events`); [`FailureEvent::aws_record`] renders that event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureEvent {
     pub event_name: String,
     pub event_time: String,
+    /// When the write that started the replication happened.
+    pub request_time: String,
+    pub region: String,
     pub rule_id: String,
+    /// The rule has `Metrics` enabled, so AWS would deliver the event.
+    pub metrics_enabled: bool,
     pub source_bucket: String,
+    pub source_owner_canonical_id: String,
     pub destination_bucket: String,
     pub key: String,
     pub version_id: String,
+    pub size: u64,
+    pub etag: String,
     /// PutObject, DeleteMarker, PutObjectTagging or PutObjectAcl.
     pub operation: String,
     pub failure_reason: String,
@@ -87,6 +104,7 @@ pub struct FailureEvent {
 }
 
 impl FailureEvent {
+    /// xrepl's diagnostic view (every failure, with the explanation and the fix).
     pub fn to_json(&self) -> serde_json::Value {
         json!({
             "eventName": self.event_name,
@@ -101,8 +119,45 @@ impl FailureEvent {
                 "s3Operation": self.operation,
                 "failureReason": self.failure_reason,
             },
+            "metricsEnabled": self.metrics_enabled,
             "xrepl": {"explanation": self.explanation, "fix": self.fix},
         })
+    }
+
+    /// The record AWS delivers (User Guide `notification-content-structure`, event version 2.2),
+    /// or None when the rule has no metrics and AWS would deliver nothing.
+    pub fn aws_record(&self) -> Option<serde_json::Value> {
+        if !self.metrics_enabled {
+            return None;
+        }
+        let s3_operation = if self.operation == "DeleteMarker" { "OBJECT_DELETE" } else { "OBJECT_PUT" };
+        Some(json!({
+            "eventVersion": "2.2",
+            "eventSource": "aws:s3",
+            "awsRegion": self.region,
+            "eventTime": self.event_time,
+            "eventName": FAILED_REPLICATION_EVENT,
+            "userIdentity": {"principalId": "s3.amazonaws.com"},
+            "requestParameters": {"sourceIPAddress": "s3.amazonaws.com"},
+            "responseElements": {},
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": "xrepl-replication-events",
+                "bucket": {
+                    "name": self.source_bucket,
+                    "ownerIdentity": {"principalId": self.source_owner_canonical_id},
+                    "arn": format!("arn:aws:s3:::{}", self.source_bucket),
+                },
+                "object": {"key": self.key, "size": self.size, "eTag": self.etag, "versionId": self.version_id},
+            },
+            "replicationEventData": {
+                "replicationRuleId": self.rule_id,
+                "destinationBucket": format!("arn:aws:s3:::{}", self.destination_bucket),
+                "s3Operation": s3_operation,
+                "requestTime": self.request_time,
+                "failureReason": self.failure_reason,
+            },
+        }))
     }
 }
 

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::server::Shared;
 
-pub use failure::{FailureEvent, FailureReason};
+pub use failure::{FailureEvent, FailureReason, FAILED_REPLICATION_EVENT};
 pub use plan::on_change;
 
 /// What changed on the source.
@@ -52,6 +52,8 @@ pub struct Task {
     pub version_id: String,
     pub kind: TaskKind,
     pub targets: Vec<Target>,
+    /// When the write that caused this task happened (the event's `requestTime`).
+    pub requested: time::OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -145,9 +147,16 @@ impl ReplicationControl {
         self.state().unavailable.contains(bucket)
     }
 
-    /// `s3:Replication:OperationFailedReplication` events recorded so far.
-    pub fn events(&self) -> Vec<FailureEvent> {
+    /// Every replication failure so far, with xrepl's explanation and fix (whether or not the
+    /// rule has metrics enabled).
+    pub fn failures(&self) -> Vec<FailureEvent> {
         self.state().events.clone()
+    }
+
+    /// The `Replication:OperationFailedReplication` records AWS would deliver: only for rules
+    /// with replication metrics enabled (User Guide `replication-metrics-events`).
+    pub fn notifications(&self) -> Vec<serde_json::Value> {
+        self.state().events.iter().filter_map(FailureEvent::aws_record).collect()
     }
 
     pub fn status(&self) -> EngineStatus {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use s3s::dto::{ReplicationConfiguration, ReplicationRule};
 
 use super::{Target, Task, TaskKind};
-use crate::state::s3::{DestinationStatus, ReplicationState, Sse};
+use crate::state::s3::{is_archived_class, DestinationStatus, ReplicationState, Sse};
 use crate::state::World;
 
 fn enabled(status: Option<&str>) -> bool {
@@ -95,7 +95,10 @@ pub fn on_change(world: &mut World, bucket_name: &str, key: &str, version_id: &s
     let kms = matches!(version.sse, Some(Sse::Kms { .. }));
     let targets = match kind {
         TaskKind::Object => {
-            if version.replication == Some(ReplicationState::Replica) {
+            // Replicas are not replicated onward (§3), nor are objects in the archive classes:
+            // "Objects that are stored in S3 Glacier Flexible Retrieval or S3 Glacier Deep Archive"
+            // are not replicated (User Guide `replication-what-is-isnot-replicated`).
+            if version.replication.as_ref().is_some_and(ReplicationState::is_replica) || is_archived_class(&version.storage_class) {
                 return Vec::new();
             }
             let targets = select_targets(&config, key, &version.tags, kms, false);
@@ -107,21 +110,24 @@ pub fn on_change(world: &mut World, bucket_name: &str, key: &str, version_id: &s
         }
         TaskKind::DeleteMarker => select_targets(&config, key, &[], false, true),
         TaskKind::Tags | TaskKind::Acl => match &mut version.replication {
-            // Two-way sync: metadata changes on a replica flow back only with ReplicaModifications.
-            Some(ReplicationState::Replica) => {
+            // Two-way sync: metadata changes on a replica flow back only with ReplicaModifications,
+            // and the replica reports PENDING until they arrive (User Guide `replication-status`).
+            Some(state @ ReplicationState::Replica { .. }) => {
                 let mut targets = select_targets(&config, key, &version.tags, kms, false);
                 targets.retain(|t| replica_modifications(&t.rule));
+                let sync = state.destinations_mut();
+                for t in &targets {
+                    sync.insert(t.destination_bucket.clone(), DestinationStatus::Pending);
+                }
                 targets
             }
             Some(ReplicationState::Source { destinations }) => {
                 let mut targets = select_targets(&config, key, &version.tags, kms, false);
                 // Only replicas that exist get metadata updates: a PENDING copy will carry the new
                 // metadata anyway, and a FAILED one stays failed (live replication does not retry).
+                // Whether an ACL change reaches a replica depends on how that replica was made
+                // (with or without owner override): the engine decides, per replica.
                 targets.retain(|t| destinations.get(&t.destination_bucket) == Some(&DestinationStatus::Completed));
-                if kind == TaskKind::Acl {
-                    // With owner override the replica's ACL belongs to the destination (§7).
-                    targets.retain(|t| t.rule.destination.access_control_translation.is_none());
-                }
                 for t in &targets {
                     destinations.insert(t.destination_bucket.clone(), DestinationStatus::Pending);
                 }
@@ -133,5 +139,12 @@ pub fn on_change(world: &mut World, bucket_name: &str, key: &str, version_id: &s
     if targets.is_empty() {
         return Vec::new();
     }
-    vec![Task { source_bucket: bucket_name.to_owned(), key: key.to_owned(), version_id: version_id.to_owned(), kind, targets }]
+    vec![Task {
+        source_bucket: bucket_name.to_owned(),
+        key: key.to_owned(),
+        version_id: version_id.to_owned(),
+        kind,
+        targets,
+        requested: crate::state::now(),
+    }]
 }

@@ -207,7 +207,7 @@ pub fn put_object_acl(api: &S3Api, req: S3Request<dto::PutObjectAclInput>) -> S3
     validate::version_id(input.version_id.as_deref())?;
     let mut world = api.shared.world();
     let action = if input.version_id.is_some() { "s3:PutObjectVersionAcl" } else { "s3:PutObjectAcl" };
-    authorize(&world, &caller, action, &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    authorize_object!(world, caller, action, input)?;
     let b = bucket(&world, &input.bucket)?;
     let version = super::object::addressed_object(b, &input.key, input.version_id.as_deref())?;
     let (object_owner, version_id) = (world.canonical_id(&version.owner_account), version.version_id.clone());
@@ -244,7 +244,8 @@ pub fn get_object_acl(api: &S3Api, req: S3Request<dto::GetObjectAclInput>) -> S3
     validate::version_id(req.input.version_id.as_deref())?;
     let world = api.shared.world();
     let action = if req.input.version_id.is_some() { "s3:GetObjectVersionAcl" } else { "s3:GetObjectAcl" };
-    authorize(&world, &caller, action, &req.input.bucket, Some(&req.input.key), req.input.expected_bucket_owner.as_deref())?;
+    let input = &req.input;
+    authorize_object!(world, caller, action, input)?;
     let b = bucket(&world, &req.input.bucket)?;
     let version = super::object::addressed_object(b, &req.input.key, req.input.version_id.as_deref())?;
     Ok(S3Response::new(dto::GetObjectAclOutput {

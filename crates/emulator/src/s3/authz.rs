@@ -75,7 +75,9 @@ fn acl_permission(action: &str, object_level: bool) -> Option<Permission> {
         ("s3:PutObject" | "s3:DeleteObject" | "s3:DeleteObjectVersion", _) => Permission::Write,
         ("s3:GetBucketAcl", false) | ("s3:GetObjectAcl" | "s3:GetObjectVersionAcl", true) => Permission::ReadAcp,
         ("s3:PutBucketAcl", false) | ("s3:PutObjectAcl" | "s3:PutObjectVersionAcl", true) => Permission::WriteAcp,
-        ("s3:GetObject" | "s3:GetObjectVersion", true) => Permission::Read,
+        // S3 reads an object for replication as the source bucket owner, so an object another
+        // account wrote is replicated when its ACL lets the bucket owner read it.
+        ("s3:GetObject" | "s3:GetObjectVersion" | "s3:GetObjectVersionForReplication", true) => Permission::Read,
         _ => return None,
     })
 }
@@ -90,8 +92,9 @@ fn grants_allow(grants: &[Grant], caller: &Caller, needed: Permission) -> bool {
     })
 }
 
-/// Condition keys every S3 request carries.
-pub fn base_context(caller: &Caller, bucket_owner: &str) -> Context {
+/// Condition keys every S3 request carries. `aws:SecureTransport` is the transport the request
+/// came over (see `EmulatorConfig::assume_tls`); S3's own replication requests are TLS.
+pub fn base_context(world: &World, caller: &Caller, bucket_owner: &str) -> Context {
     let mut ctx = Context::new();
     if let Some(account) = &caller.account {
         ctx.insert("aws:PrincipalAccount", account.clone());
@@ -102,12 +105,13 @@ pub fn base_context(caller: &Caller, bucket_owner: &str) -> Context {
             ctx.insert("aws:PrincipalArn", role_arn.clone());
         }
     }
-    ctx.insert("aws:SecureTransport", "false");
+    ctx.insert("aws:SecureTransport", if world.assume_tls { "true" } else { "false" });
     ctx.insert("s3:ResourceAccount", bucket_owner.to_owned());
     ctx
 }
 
-/// Decides whether `caller` may perform `action` on `bucket` (and `key`, for object actions).
+/// Decides whether `caller` may perform `action` on `bucket` (and `key`, for object actions;
+/// the object's owner and ACL are the latest version's).
 pub fn authorize(
     world: &World,
     caller: &Caller,
@@ -116,8 +120,22 @@ pub fn authorize(
     key: Option<&str>,
     extra: &[(&str, String)],
 ) -> Result<(), Box<Denial>> {
+    authorize_version(world, caller, action, bucket, key, None, extra)
+}
+
+/// Like [`authorize`], for a request that names a version: that version's owner and ACL decide
+/// (not the latest version's).
+pub fn authorize_version(
+    world: &World,
+    caller: &Caller,
+    action: &str,
+    bucket: &Bucket,
+    key: Option<&str>,
+    version_id: Option<&str>,
+    extra: &[(&str, String)],
+) -> Result<(), Box<Denial>> {
     let resource = key.map_or_else(|| bucket_arn(&bucket.name), |k| object_arn(&bucket.name, k));
-    let mut ctx = base_context(caller, &bucket.owner_account);
+    let mut ctx = base_context(world, caller, &bucket.owner_account);
     for (k, v) in extra {
         ctx.insert(k, v.clone());
     }
@@ -128,7 +146,7 @@ pub fn authorize(
 
     // Objects written by another account (ACLs enabled, no override) belong to that account:
     // the bucket policy cannot grant access to them; only the object's ACL can.
-    let object = key.and_then(|k| bucket.latest(k));
+    let object = key.and_then(|k| bucket.addressed(k, version_id));
     let object_owner = object.map(|o| o.owner_account.clone());
     // Only reading the object or its ACL, or changing its ACL, belongs to the object owner;
     // writing into the bucket (PutObject, ReplicateObject, deletes) stays the bucket owner's call.

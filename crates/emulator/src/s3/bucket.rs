@@ -79,7 +79,7 @@ pub fn list_buckets(api: &S3Api, req: S3Request<dto::ListBucketsInput>) -> S3Res
     if !caller.is_root() && !matches!(caller.kind, PrincipalKind::Root) {
         let identity = world.identity_policies(&caller);
         let principal = caller.principal_info();
-        let ctx = super::authz::base_context(&caller, &account);
+        let ctx = super::authz::base_context(&world, &caller, &account);
         let request =
             xrepl_policy::Request { principal: &principal, action: "s3:ListAllMyBuckets", resource: "arn:aws:s3:::*", context: &ctx };
         let refs: Vec<&xrepl_policy::Policy> = identity.iter().map(AsRef::as_ref).collect();

@@ -380,11 +380,19 @@ fn validate_replication(
     if v1 && destinations.len() > 1 {
         return Err(invalid_request("Multiple destination buckets are not supported for this version of Cross Region Replication configuration schema. Please refer to S3 Developer Guide for more information."));
     }
+    // The role belongs to the source bucket's owner: iam:PassRole cannot pass another account's
+    // role, and a root caller is no exception (User Guide `setting-repl-config-perm-overview`:
+    // the role is created in the source bucket owner's account). Otherwise account A could make
+    // S3 write into B's buckets with B's role.
+    let role_account = config.role.strip_prefix("arn:aws:iam::").and_then(|r| r.split(':').next()).unwrap_or("");
+    if role_account != src.owner_account {
+        return Err(s3_error!(AccessDenied, "Access Denied"));
+    }
     // The caller must be allowed to pass the role to S3.
     if !caller.is_root() {
         let identity = world.identity_policies(caller);
         let principal = caller.principal_info();
-        let ctx = super::authz::base_context(caller, &src.owner_account);
+        let ctx = super::authz::base_context(world, caller, &src.owner_account);
         let request = xrepl_policy::Request { principal: &principal, action: "iam:PassRole", resource: &config.role, context: &ctx };
         let refs: Vec<&Policy> = identity.iter().map(AsRef::as_ref).collect();
         if !xrepl_policy::authorize(&refs, None, &request, true, false, false).is_allowed() {

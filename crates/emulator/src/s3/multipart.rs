@@ -44,14 +44,19 @@ pub fn create_multipart_upload(
         &acl::GrantHeaders::default(),
     )?
     .unwrap_or_else(|| vec![crate::state::s3::Grant::full_control(&owner_canonical)]);
-    let sse = match input.server_side_encryption.as_ref().map(dto::ServerSideEncryption::as_str) {
-        Some("aws:kms") => {
-            let arn = crate::kms::key_arn_for_s3(&mut world, &bucket_owner, input.ssekms_key_id.as_deref())
-                .ok_or_else(|| s3s::S3Error::with_message(s3s::S3ErrorCode::Custom("KMS.NotFoundException".into()), "Invalid keyId"))?;
-            Some(crate::state::s3::Sse::Kms { key_arn: arn })
-        }
-        _ => Some(crate::state::s3::Sse::S3),
-    };
+    let customer_md5 = super::object::customer_key(
+        input.sse_customer_algorithm.as_deref(),
+        input.sse_customer_key.as_deref(),
+        input.sse_customer_key_md5.as_deref(),
+    )?;
+    let sse = super::object::requested_sse(
+        &mut world,
+        &bucket_owner,
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_deref(),
+        customer_md5,
+    )?;
+    super::object::check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
     let upload_id = random_id(64);
     let template = ObjectVersion {
         key: input.key.clone(),
@@ -71,6 +76,7 @@ pub fn create_multipart_upload(
         parts_count: None,
         legal_hold: None,
         retention: None,
+        restore: None,
     };
     let upload = MultipartUpload {
         upload_id: upload_id.clone(),

@@ -79,11 +79,88 @@ fn reported_version(bucket: &Bucket, v: &ObjectVersion) -> Option<String> {
 
 fn sse_fields(v: &ObjectVersion) -> (Option<dto::ServerSideEncryption>, Option<String>) {
     match &v.sse {
+        // SSE-C objects answer with the customer-key headers instead (see `customer_key_fields`).
+        Some(Sse::Customer { .. }) => (None, None),
         Some(Sse::Kms { key_arn }) => {
             (Some(dto::ServerSideEncryption::from_static(dto::ServerSideEncryption::AWS_KMS)), Some(key_arn.clone()))
         }
         Some(Sse::S3) | None => (Some(dto::ServerSideEncryption::from_static(dto::ServerSideEncryption::AES256)), None),
     }
+}
+
+/// `x-amz-server-side-encryption-customer-algorithm` and `-key-MD5` of an SSE-C object.
+fn customer_key_fields(v: &ObjectVersion) -> (Option<String>, Option<String>) {
+    match &v.sse {
+        Some(Sse::Customer { key_md5 }) => (Some("AES256".to_owned()), Some(key_md5.clone())),
+        _ => (None, None),
+    }
+}
+
+/// The SSE-C headers of a request, checked as S3 checks them; returns the key's MD5 (base64).
+pub fn customer_key(algorithm: Option<&str>, key: Option<&str>, key_md5: Option<&str>) -> S3Result<Option<String>> {
+    use base64::Engine;
+    let (algorithm, key) = match (algorithm, key) {
+        (None, None) if key_md5.is_none() => return Ok(None),
+        (Some(a), Some(k)) => (a, k),
+        (None, _) => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Requests specifying Server Side Encryption with Customer provided keys must provide a valid encryption algorithm."
+            ))
+        }
+        (Some(_), None) => {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Requests specifying Server Side Encryption with Customer provided keys must provide an appropriate secret key."
+            ))
+        }
+    };
+    if algorithm != "AES256" {
+        return Err(s3_error!(
+            InvalidEncryptionAlgorithmError,
+            "The Encryption request you specified is not valid. Supported value: AES256."
+        ));
+    }
+    let engine = base64::engine::general_purpose::STANDARD;
+    let raw = engine
+        .decode(key)
+        .ok()
+        .filter(|k| k.len() == 32)
+        .ok_or_else(|| s3_error!(InvalidArgument, "The secret key was invalid for the specified algorithm."))?;
+    let computed = engine.encode(Md5::digest(&raw));
+    match key_md5 {
+        Some(given) if given == computed => Ok(Some(computed)),
+        Some(_) => Err(s3_error!(InvalidArgument, "The calculated MD5 hash of the key did not match the hash that was provided.")),
+        None => Err(s3_error!(
+            InvalidArgument,
+            "Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key."
+        )),
+    }
+}
+
+/// Reading an SSE-C object needs its key (API Reference `API_GetObject`, `API_HeadObject`):
+/// without the SSE-C headers 400, with another key 403; SSE-C headers on any other object 400.
+fn check_customer_key(v: &ObjectVersion, given_md5: Option<&str>) -> S3Result<()> {
+    match (&v.sse, given_md5) {
+        (Some(Sse::Customer { key_md5 }), Some(given)) if key_md5 == given => Ok(()),
+        (Some(Sse::Customer { .. }), Some(_)) => Err(s3_error!(AccessDenied, "Access Denied")),
+        (Some(Sse::Customer { .. }), None) => Err(s3_error!(
+            InvalidRequest,
+            "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."
+        )),
+        (_, Some(_)) => Err(s3_error!(InvalidRequest, "The encryption parameters are not applicable to this object.")),
+        (_, None) => Ok(()),
+    }
+}
+
+/// `x-amz-restore` of an archived object with a restore requested (API Reference `API_HeadObject`).
+fn restore_header(v: &ObjectVersion) -> Option<String> {
+    let restore = v.restore?;
+    if now() < restore.ready_at {
+        return Some("ongoing-request=\"true\"".to_owned());
+    }
+    let expiry = httpdate::fmt_http_date(std::time::SystemTime::from(restore.expires_at));
+    Some(format!("ongoing-request=\"false\", expiry-date=\"{expiry}\""))
 }
 
 fn metadata_dto(v: &ObjectVersion) -> Option<dto::Metadata> {
@@ -128,13 +205,23 @@ fn new_object_owner(
     Ok((owner_account, grants.unwrap_or_else(|| vec![Grant::full_control(&owner_canonical)])))
 }
 
-/// Resolves the encryption requested for a new object.
-fn requested_sse(
+/// Resolves the encryption requested for a new object (`customer_key_md5`: a checked SSE-C key).
+pub(crate) fn requested_sse(
     world: &mut World,
     bucket_owner: &str,
     sse: Option<&dto::ServerSideEncryption>,
     kms_key: Option<&str>,
+    customer_key_md5: Option<String>,
 ) -> S3Result<Option<Sse>> {
+    if let Some(key_md5) = customer_key_md5 {
+        if sse.is_some() {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Server Side Encryption with Customer provided key is incompatible with the encryption method specified"
+            ));
+        }
+        return Ok(Some(Sse::Customer { key_md5 }));
+    }
     match sse.map(dto::ServerSideEncryption::as_str) {
         None | Some("AES256") => Ok(Some(Sse::S3)),
         Some("aws:kms" | "aws:kms:dsse") => {
@@ -153,6 +240,8 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     let tags = validate::tagging_header(input.tagging.as_deref())?;
     let metadata = validate::metadata(input.metadata.as_ref())?;
     let class = storage_class(input.storage_class.as_ref().map(dto::StorageClass::as_str))?;
+    let customer_md5 =
+        customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
     {
         let world = api.shared.world();
         let b = bucket(&world, &input.bucket)?;
@@ -182,11 +271,16 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     let b = bucket(&world, &input.bucket)?.clone_settings();
     let (owner_account, grants) =
         new_object_owner(&world, &b, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
-    let sse = requested_sse(&mut world, &b.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref())?;
-    if let Some(Sse::Kms { key_arn }) = &sse {
-        crate::kms::authorize_s3_use(&world, &caller, key_arn, "kms:GenerateDataKey", &super::authz::object_arn(&input.bucket, &input.key))
-            .map_err(|e| e.to_s3_error())?;
-    }
+    let legal_hold = input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str().to_owned());
+    let retention = super::lock::retention_for_new_object(
+        &b,
+        input.object_lock_mode.as_ref().map(dto::ObjectLockMode::as_str),
+        input.object_lock_retain_until_date.clone().map(Into::into),
+        legal_hold.as_deref(),
+    )?;
+    let sse =
+        requested_sse(&mut world, &b.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref(), customer_md5)?;
+    check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
     let data = world.blobs.put(data);
     let target = bucket_mut(&mut world, &input.bucket)?;
     let version_id = target.next_version_id();
@@ -206,14 +300,12 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         sse,
         replication: None,
         parts_count: None,
-        legal_hold: input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str().to_owned()),
-        retention: input
-            .object_lock_mode
-            .as_ref()
-            .zip(input.object_lock_retain_until_date.clone())
-            .map(|(m, d)| (m.as_str().to_owned(), d.into())),
+        legal_hold,
+        retention,
+        restore: None,
     };
-    let (etag, reported, sse_out) = (etag(&version), reported_version(target, &version), sse_fields(&version));
+    let (etag, reported, sse_out, customer) =
+        (etag(&version), reported_version(target, &version), sse_fields(&version), customer_key_fields(&version));
     target.put_version(version);
     let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
     drop(world);
@@ -223,8 +315,20 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         version_id: reported,
         server_side_encryption: sse_out.0,
         ssekms_key_id: sse_out.1,
+        sse_customer_algorithm: customer.0,
+        sse_customer_key_md5: customer.1,
         ..Default::default()
     }))
+}
+
+/// Writing an SSE-KMS object needs kms:GenerateDataKey on its key, whatever the write path
+/// (PutObject, CopyObject, CreateMultipartUpload).
+pub(crate) fn check_kms_write(world: &World, caller: &Caller, bucket: &str, key: &str, sse: Option<&Sse>) -> S3Result<()> {
+    if let Some(Sse::Kms { key_arn }) = sse {
+        crate::kms::authorize_s3_use(world, caller, key_arn, "kms:GenerateDataKey", &super::authz::object_arn(bucket, key))
+            .map_err(|e| e.to_s3_error())?;
+    }
+    Ok(())
 }
 
 impl Bucket {
@@ -244,6 +348,7 @@ impl Bucket {
             uploads: std::collections::HashMap::new(),
             tags: self.tags.clone(),
             object_lock: self.object_lock,
+            lock_configuration: self.lock_configuration.clone(),
         }
     }
 }
@@ -307,6 +412,9 @@ struct ReadRequest<'a> {
     if_none_match: Option<&'a dto::ETagCondition>,
     if_modified_since: Option<&'a dto::Timestamp>,
     if_unmodified_since: Option<&'a dto::Timestamp>,
+    customer_algorithm: Option<&'a str>,
+    customer_key: Option<&'a str>,
+    customer_key_md5: Option<&'a str>,
 }
 
 /// The `ReadRequest` of a GetObject or HeadObject input (same fields, different s3s types).
@@ -321,6 +429,9 @@ macro_rules! read_request {
             if_none_match: $input.if_none_match.as_ref(),
             if_modified_since: $input.if_modified_since.as_ref(),
             if_unmodified_since: $input.if_unmodified_since.as_ref(),
+            customer_algorithm: $input.sse_customer_algorithm.as_deref(),
+            customer_key: $input.sse_customer_key.as_deref(),
+            customer_key_md5: $input.sse_customer_key_md5.as_deref(),
         }
     };
 }
@@ -328,9 +439,23 @@ macro_rules! read_request {
 /// Validates, authorizes and resolves a read: the bucket and the version it returns.
 fn readable<'w>(world: &'w World, caller: &Caller, r: &ReadRequest<'_>) -> S3Result<(&'w Bucket, &'w ObjectVersion)> {
     validate::version_id(r.version_id)?;
-    authorize(world, caller, read_action(r.version_id), r.bucket, Some(r.key), r.expected_owner)?;
+    let customer_md5 = customer_key(r.customer_algorithm, r.customer_key, r.customer_key_md5)?;
+    super::authorize_version(world, caller, read_action(r.version_id), r.bucket, Some(r.key), r.version_id, r.expected_owner)?;
     let b = bucket(world, r.bucket)?;
-    let v = addressed_object(b, r.key, r.version_id)?;
+    let v = match addressed_object(b, r.key, r.version_id) {
+        Ok(v) => v,
+        // "If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code
+        // 403 Access Denied error" for a missing object (API Reference `API_GetObject`,
+        // `API_HeadObject`), so a caller cannot probe which keys exist.
+        Err(e) if matches!(e.code(), s3s::S3ErrorCode::NoSuchKey | s3s::S3ErrorCode::NoSuchVersion) => {
+            if super::authz::authorize(world, caller, "s3:ListBucket", b, None, &[]).is_err() {
+                return Err(s3_error!(AccessDenied, "Access Denied"));
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    check_customer_key(v, customer_md5.as_deref())?;
     check_kms_read(world, caller, r.bucket, v)?;
     check_conditions(v, r.if_match, r.if_none_match, r.if_modified_since, r.if_unmodified_since)?;
     Ok((b, v))
@@ -341,6 +466,7 @@ macro_rules! version_output {
     ($ty:ident, $b:expr, $v:expr, { $($extra:tt)* }) => {{
         let (b, v) = ($b, $v);
         let (sse, kms_key) = sse_fields(v);
+        let (customer_algorithm, customer_md5) = customer_key_fields(v);
         dto::$ty {
             $($extra)*
             accept_ranges: Some("bytes".to_owned()),
@@ -354,6 +480,9 @@ macro_rules! version_output {
             storage_class: storage_class_dto(v),
             server_side_encryption: sse,
             ssekms_key_id: kms_key,
+            sse_customer_algorithm: customer_algorithm,
+            sse_customer_key_md5: customer_md5,
+            restore: restore_header(v),
             parts_count: v.parts_count.map(|p| i32::try_from(p).unwrap_or(i32::MAX)),
             object_lock_legal_hold_status: v.legal_hold.clone().map(dto::ObjectLockLegalHoldStatus::from),
             object_lock_mode: v.retention.as_ref().map(|(m, _)| dto::ObjectLockMode::from(m.clone())),
@@ -368,6 +497,10 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
     let input = req.input;
     let world = api.shared.world();
     let (b, v) = readable(&world, &caller, &read_request!(input))?;
+    // Archived objects are read only through a restored copy (API Reference `API_GetObject`).
+    if !v.readable_at(now()) {
+        return Err(s3_error!(InvalidObjectState, "The operation is not valid for the object's storage class"));
+    }
     let total = v.size() as u64;
     let (data, content_range, status) = match &input.range {
         Some(range) => {
@@ -418,10 +551,17 @@ fn delete_one(
     bucket_name: &str,
     key: &str,
     version_id: Option<&str>,
+    bypass_governance: bool,
 ) -> S3Result<(Deleted, Vec<replication::Task>)> {
     validate::version_id(version_id)?;
     let action = if version_id.is_some() { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" };
     authorize(world, caller, action, bucket_name, Some(key), None)?;
+    if let Some(id) = version_id {
+        let b = bucket(world, bucket_name)?;
+        if let Some(v) = b.version(key, id) {
+            super::lock::check_delete(world, caller, b, v, bypass_governance)?;
+        }
+    }
     let writer = caller.account.clone();
     let b = bucket_mut(world, bucket_name)?;
     match version_id {
@@ -451,7 +591,14 @@ pub fn delete_object(api: &S3Api, req: S3Request<dto::DeleteObjectInput>) -> S3R
             return Err(s3_error!(AccessDenied, "Access Denied"));
         }
     }
-    let (deleted, tasks) = delete_one(&mut world, &caller, &input.bucket, &input.key, input.version_id.as_deref())?;
+    let (deleted, tasks) = delete_one(
+        &mut world,
+        &caller,
+        &input.bucket,
+        &input.key,
+        input.version_id.as_deref(),
+        input.bypass_governance_retention == Some(true),
+    )?;
     drop(world);
     api.enqueue(tasks);
     Ok(S3Response::with_status(
@@ -475,7 +622,14 @@ pub fn delete_objects(api: &S3Api, req: S3Request<dto::DeleteObjectsInput>) -> S
     bucket(&world, &input.bucket)?;
     let (mut deleted, mut errors, mut all_tasks) = (Vec::new(), Vec::new(), Vec::new());
     for object in &input.delete.objects {
-        match delete_one(&mut world, &caller, &input.bucket, &object.key, object.version_id.as_deref()) {
+        match delete_one(
+            &mut world,
+            &caller,
+            &input.bucket,
+            &object.key,
+            object.version_id.as_deref(),
+            input.bypass_governance_retention == Some(true),
+        ) {
             Ok((d, tasks)) => {
                 all_tasks.extend(tasks);
                 if !quiet {
@@ -518,7 +672,21 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
     authorize(&world, &caller, read_action(src_version), src_bucket, Some(src_key), input.expected_source_bucket_owner.as_deref())?;
     authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let source = addressed_object(bucket(&world, src_bucket)?, src_key, src_version)?.clone();
+    let source_customer_md5 = customer_key(
+        input.copy_source_sse_customer_algorithm.as_deref(),
+        input.copy_source_sse_customer_key.as_deref(),
+        input.copy_source_sse_customer_key_md5.as_deref(),
+    )?;
+    check_customer_key(&source, source_customer_md5.as_deref())?;
+    let customer_md5 =
+        customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
     check_kms_read(&world, &caller, src_bucket, &source)?;
+    if !source.readable_at(now()) {
+        return Err(s3_error!(
+            InvalidObjectState,
+            "The source object of the COPY action is not in the active tier and is only stored in Amazon S3 Glacier."
+        ));
+    }
     let replace_meta = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
     let replace_tags = input.tagging_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
     let class = match &input.storage_class {
@@ -546,7 +714,14 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
     let dest = bucket(&world, &input.bucket)?.clone_settings();
     let (owner_account, grants) =
         new_object_owner(&world, &dest, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
-    let sse = requested_sse(&mut world, &dest.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref())?;
+    let sse = requested_sse(
+        &mut world,
+        &dest.owner_account,
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_deref(),
+        customer_md5,
+    )?;
+    check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
     let target = bucket_mut(&mut world, &input.bucket)?;
     let version_id = target.next_version_id();
     let version = ObjectVersion {
@@ -567,6 +742,7 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
         parts_count: source.parts_count,
         legal_hold: None,
         retention: None,
+        restore: None,
     };
     let result =
         dto::CopyObjectResult { e_tag: Some(etag(&version)), last_modified: Some(timestamp(version.last_modified)), ..Default::default() };
@@ -885,4 +1061,51 @@ pub fn get_object_tagging(api: &S3Api, req: S3Request<dto::GetObjectTaggingInput
     let b = bucket(&world, &input.bucket)?;
     let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
     Ok(S3Response::new(dto::GetObjectTaggingOutput { tag_set: validate::to_dto_tags(&v.tags), version_id: reported_version(b, v) }))
+}
+
+/// RestoreObject: a temporary readable copy of an archived object, ready after the emulator's
+/// restore latency (0 by default: at once). 202 for a new restore, 200 when the copy is already
+/// there (its expiry is extended), 409 while one is in progress (API Reference `API_RestoreObject`).
+pub fn restore_object(api: &S3Api, req: S3Request<dto::RestoreObjectInput>) -> S3Result<S3Response<dto::RestoreObjectOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    validate::version_id(input.version_id.as_deref())?;
+    let mut world = api.shared.world();
+    super::authorize_version(
+        &world,
+        &caller,
+        "s3:RestoreObject",
+        &input.bucket,
+        Some(&input.key),
+        input.version_id.as_deref(),
+        input.expected_bucket_owner.as_deref(),
+    )?;
+    let days = input.restore_request.as_ref().and_then(|r| r.days).unwrap_or(1);
+    if days < 1 {
+        return Err(s3_error!(InvalidArgument, "Days must be a positive integer"));
+    }
+    let latency = time::Duration::try_from(world.restore_latency).unwrap_or(time::Duration::ZERO);
+    let b = bucket(&world, &input.bucket)?;
+    let id = addressed_object(b, &input.key, input.version_id.as_deref())?.version_id.clone();
+    let at = now();
+    let Some(v) = bucket_mut(&mut world, &input.bucket)?.version_mut(&input.key, &id) else {
+        return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
+    };
+    if !crate::state::s3::is_archived_class(&v.storage_class) {
+        return Err(s3_error!(InvalidObjectState, "Restore is not allowed for the object's current storage class"));
+    }
+    let expires_at = at + time::Duration::days(i64::from(days));
+    let status = match &mut v.restore {
+        Some(r) if at < r.ready_at => return Err(s3_error!(RestoreAlreadyInProgress, "Object restore is already in progress")),
+        Some(r) => {
+            r.expires_at = expires_at;
+            StatusCode::OK
+        }
+        None => {
+            let ready_at = at + latency;
+            v.restore = Some(crate::state::s3::Restore { ready_at, expires_at: expires_at + latency });
+            StatusCode::ACCEPTED
+        }
+    };
+    Ok(S3Response::with_status(dto::RestoreObjectOutput::default(), status))
 }

@@ -55,10 +55,14 @@ pub async fn handle(shared: &Shared, parts: &Parts, _body: &Bytes) -> http::Resp
             control.set_unavailable(&bucket, unavailable);
             ok(json!({"bucket": bucket, "unavailable": unavailable}))
         }
-        (&Method::GET, "/replication/events") => {
-            let events: Vec<_> = control.events().iter().map(crate::replication::FailureEvent::to_json).collect();
-            ok(json!({ "events": events }))
+        // xrepl's diagnostics: every failure, with its explanation and fix.
+        (&Method::GET, "/replication/failures") => {
+            let failures: Vec<_> = control.failures().iter().map(crate::replication::FailureEvent::to_json).collect();
+            ok(json!({ "failures": failures }))
         }
+        // What AWS would deliver: `Replication:OperationFailedReplication` records, only for
+        // rules with replication metrics enabled.
+        (&Method::GET, "/replication/events") => ok(json!({ "Records": control.notifications() })),
         (&Method::GET, "/replication/status") => {
             let s = control.status();
             ok(json!({"queued": s.queued, "parked": s.parked, "paused": s.paused, "processed": s.processed}))

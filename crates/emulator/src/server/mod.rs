@@ -108,6 +108,12 @@ impl Emulator {
         &self.shared.replication
     }
 
+    /// How long a RestoreObject of an archived object takes before the copy can be read
+    /// (0, the default, restores at once).
+    pub fn set_restore_latency(&self, latency: std::time::Duration) {
+        self.shared.world().restore_latency = latency;
+    }
+
     /// Waits until no replication work is runnable (parked work for unavailable buckets excepted).
     pub async fn drain(&self) {
         self.shared.replication.drain().await;

@@ -74,6 +74,10 @@ pub struct World {
     pub region: String,
     /// Accounts served by another emulator: their principals are taken on trust in policies.
     pub remote_accounts: std::collections::BTreeSet<String>,
+    /// Clients' plain-HTTP requests count as TLS (`aws:SecureTransport` = true).
+    pub assume_tls: bool,
+    /// How long a RestoreObject takes before the restored copy can be read.
+    pub restore_latency: std::time::Duration,
 }
 
 impl World {
@@ -86,6 +90,8 @@ impl World {
             default_secret: config.default_secret.clone(),
             region: config.region.clone(),
             remote_accounts: config.remote_accounts.iter().cloned().collect(),
+            assume_tls: config.assume_tls,
+            restore_latency: std::time::Duration::ZERO,
         };
         for account in &config.accounts {
             world.ensure_account(account);

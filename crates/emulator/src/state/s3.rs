@@ -85,6 +85,10 @@ pub enum Sse {
     Kms {
         key_arn: String,
     },
+    /// SSE-C: S3 keeps only the MD5 of the customer's key (base64), to check later requests.
+    Customer {
+        key_md5: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,25 +104,68 @@ pub enum ReplicationState {
     /// A source version: one status per destination bucket.
     Source { destinations: BTreeMap<String, DestinationStatus> },
     /// A version written by replication.
-    Replica,
+    Replica {
+        /// Made under owner override: later ACL changes of the source never reach it
+        /// (User Guide `replication-change-owner`).
+        owner_override: bool,
+        /// Two-way sync (`ReplicaModifications`): metadata changes of this replica on their way
+        /// back, per bucket; empty when none is in flight.
+        sync: BTreeMap<String, DestinationStatus>,
+    },
+}
+
+/// The aggregate over several destinations (User Guide `replication-status`): FAILED if any
+/// failed, else PENDING while any is pending, else `done`.
+fn aggregate(destinations: &BTreeMap<String, DestinationStatus>, done: &'static str) -> &'static str {
+    if destinations.values().any(|d| matches!(d, DestinationStatus::Failed { .. })) {
+        "FAILED"
+    } else if destinations.values().all(|d| *d == DestinationStatus::Completed) {
+        done
+    } else {
+        "PENDING"
+    }
 }
 
 impl ReplicationState {
-    /// The `x-amz-replication-status` header value (AWS's aggregate rule for several destinations).
+    pub fn replica(owner_override: bool) -> Self {
+        Self::Replica { owner_override, sync: BTreeMap::new() }
+    }
+
+    pub fn is_replica(&self) -> bool {
+        matches!(self, Self::Replica { .. })
+    }
+
+    /// The `x-amz-replication-status` header value. A replica reports PENDING or FAILED while a
+    /// metadata change of its own is replicating back, REPLICA otherwise.
     pub fn header(&self) -> &'static str {
         match self {
-            Self::Replica => "REPLICA",
-            Self::Source { destinations } => {
-                if destinations.values().any(|d| matches!(d, DestinationStatus::Failed { .. })) {
-                    "FAILED"
-                } else if destinations.values().all(|d| *d == DestinationStatus::Completed) {
-                    "COMPLETED"
-                } else {
-                    "PENDING"
-                }
-            }
+            Self::Replica { sync, .. } => aggregate(sync, "REPLICA"),
+            Self::Source { destinations } => aggregate(destinations, "COMPLETED"),
         }
     }
+
+    /// Per-destination statuses of this version's own outgoing replication.
+    pub fn destinations_mut(&mut self) -> &mut BTreeMap<String, DestinationStatus> {
+        match self {
+            Self::Source { destinations } => destinations,
+            Self::Replica { sync, .. } => sync,
+        }
+    }
+}
+
+/// A restore of an archived (GLACIER / DEEP_ARCHIVE) object: a temporary readable copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restore {
+    /// When the restored copy becomes readable.
+    pub ready_at: OffsetDateTime,
+    /// When the restored copy expires.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Storage classes whose objects must be restored before they can be read, and which live
+/// replication skips (User Guide `replication-what-is-isnot-replicated`).
+pub fn is_archived_class(class: &str) -> bool {
+    matches!(class, "GLACIER" | "DEEP_ARCHIVE")
 }
 
 /// Standard HTTP representation headers stored with an object.
@@ -152,11 +199,18 @@ pub struct ObjectVersion {
     pub parts_count: Option<usize>,
     pub legal_hold: Option<String>,
     pub retention: Option<(String, OffsetDateTime)>,
+    /// For archived storage classes: the restore requested, if any.
+    pub restore: Option<Restore>,
 }
 
 impl ObjectVersion {
     pub fn size(&self) -> usize {
         self.data.len()
+    }
+
+    /// Whether GET may read the bytes: not archived, or restored and not expired.
+    pub fn readable_at(&self, now: OffsetDateTime) -> bool {
+        !is_archived_class(&self.storage_class) || self.restore.is_some_and(|r| r.ready_at <= now && now < r.expires_at)
     }
 }
 
@@ -195,7 +249,12 @@ pub struct Bucket {
     pub uploads: HashMap<String, MultipartUpload>,
     pub tags: Vec<(String, String)>,
     pub object_lock: bool,
+    /// PutObjectLockConfiguration's document (default retention), when one was put.
+    pub lock_configuration: Option<LockConfiguration>,
 }
+
+/// Object Lock configuration of a bucket, as S3 stores it.
+pub type LockConfiguration = s3s::dto::ObjectLockConfiguration;
 
 /// What a DELETE without a version id did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,6 +279,7 @@ impl Bucket {
             uploads: HashMap::new(),
             tags: Vec::new(),
             object_lock: false,
+            lock_configuration: None,
         }
     }
 
@@ -331,6 +391,7 @@ pub fn delete_marker(key: &str, version_id: &str, owner_account: &str, now: Offs
         parts_count: None,
         legal_hold: None,
         retention: None,
+        restore: None,
     }
 }
 

@@ -172,7 +172,7 @@ pub async fn admin_drain(endpoint: &str) -> Result<(), HarnessError> {
 
 /// Replication failure events of a served emulator.
 pub async fn admin_failures(endpoint: &str) -> Result<Vec<FailureView>, HarnessError> {
-    let (status, body) = admin_client::request(endpoint, "GET", "/_xrepl/replication/events", Duration::from_secs(10))
+    let (status, body) = admin_client::request(endpoint, "GET", "/_xrepl/replication/failures", Duration::from_secs(10))
         .await
         .map_err(|e| HarnessError::Other(format!("replication events at {endpoint}: {e}")))?;
     if status != 200 {
@@ -181,11 +181,11 @@ pub async fn admin_failures(endpoint: &str) -> Result<Vec<FailureView>, HarnessE
     parse_events(&body).map_err(|e| HarnessError::Other(format!("replication events at {endpoint}: {e}")))
 }
 
-/// The admin endpoint's `{"events": [...]}` as the harness's failure views, with the same
+/// The admin endpoint's `{"failures": [...]}` as the harness's failure views, with the same
 /// explanation text the embedded backend gives.
 pub fn parse_events(body: &str) -> Result<Vec<FailureView>, String> {
     let value: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
-    let events = value.get("events").and_then(Value::as_array).ok_or("no \"events\" array")?;
+    let events = value.get("failures").and_then(Value::as_array).ok_or("no \"failures\" array")?;
     let text = |v: &Value, path: &[&str]| -> String {
         path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_str).unwrap_or_default().to_owned()
     };
@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn events_become_failure_views() {
-        let body = r#"{"events":[{"eventName":"s3:Replication:OperationFailedReplication","s3":{"bucket":{"name":"src"},"object":{"key":"k","versionId":"v1"}},
+        let body = r#"{"failures":[{"eventName":"Replication:OperationFailedReplication","s3":{"bucket":{"name":"src"},"object":{"key":"k","versionId":"v1"}},
             "replicationEventData":{"replicationRuleId":"r","destinationBucket":"arn:aws:s3:::dst","s3Operation":"PutObject","failureReason":"AssumeRoleNotPermitted"},
             "xrepl":{"explanation":"the role trusts ec2","fix":"trust s3.amazonaws.com"}}]}"#;
         let views = parse_events(body).unwrap_or_default();

@@ -49,6 +49,6 @@ impl Backend for EmbeddedBackend {
         Ok(())
     }
     async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
-        Ok(self.emulator.replication().events().iter().map(failure_view).collect())
+        Ok(self.emulator.replication().failures().iter().map(failure_view).collect())
     }
 }

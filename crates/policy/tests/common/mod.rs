@@ -82,8 +82,8 @@ pub fn parse(text: &str, kind: DocumentKind) -> Policy {
     Policy::parse(text, kind).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
-/// The guide's three documents, verbatim (lines 30-41, 45-80 and 90-121 of
-/// /work/shared/docs/seed-cross-account-replication-guide.txt), en dashes included.
+/// The guide's three documents, verbatim (steps 7, 10 and 14 of the cross-account replication
+/// guide this project implements; also in fixtures/guide/), en dashes included.
 pub const GUIDE_TRUST: &str = include_str!("../fixtures/guide-trust-policy.json");
 pub const GUIDE_ROLE_POLICY: &str = include_str!("../fixtures/guide-role-permission-policy.json");
 pub const GUIDE_BUCKET_POLICY: &str = include_str!("../fixtures/guide-destination-bucket-policy.json");
