@@ -31,6 +31,9 @@ pub struct EmulatorConfig {
     /// tests' clients through. Off by default: the real transport (plain HTTP) is evaluated.
     /// S3's own replication requests always count as TLS.
     pub assume_tls: bool,
+    /// Keep state in this directory (metadata in `state.redb`, object bytes under `blobs/`) so it
+    /// survives restarts and crashes; None keeps everything in memory.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -45,6 +48,7 @@ impl Default for EmulatorConfig {
             remote_accounts: Vec::new(),
             blob_store: None,
             assume_tls: false,
+            data_dir: None,
         }
     }
 }
@@ -78,6 +82,13 @@ impl EmulatorConfig {
     #[must_use]
     pub fn blob_store(mut self, store: std::sync::Arc<dyn crate::state::BlobStore>) -> Self {
         self.blob_store = Some(store);
+        self
+    }
+
+    /// Durable state in `dir` (see [`EmulatorConfig::data_dir`]).
+    #[must_use]
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
         self
     }
 

@@ -10,6 +10,8 @@ pub enum EmulatorError {
     Bind { addr: String, source: std::io::Error },
     #[error("invalid emulator configuration: {0}")]
     Config(String),
+    #[error(transparent)]
+    Persist(#[from] crate::state::persist::PersistError),
 }
 
 /// An AWS service error: code, message and HTTP status, as IAM/STS/KMS return them.

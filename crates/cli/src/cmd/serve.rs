@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// S3's own replication requests always count as TLS.
     #[arg(long, env = "XREPL_ASSUME_TLS")]
     assume_tls: bool,
+    /// Keep state in DIR (buckets, objects, IAM, KMS, queued replication) so it survives restarts
+    /// and crashes: every acknowledged write is on disk (fsync) before it is answered.
+    #[arg(long, env = "XREPL_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
 }
 
 fn parse_key(s: &str) -> Result<(String, String, String), String> {
@@ -49,6 +53,9 @@ pub async fn serve(out: &Output, args: ServeArgs) -> Result<ExitCode, CliError> 
     }
     config.remote_accounts = args.remote_accounts;
     config = config.assume_tls(args.assume_tls);
+    if let Some(dir) = args.data_dir {
+        config = config.data_dir(dir);
+    }
     let emulator = Emulator::start(config).await.map_err(|e| CliError::input(e.to_string()))?;
     let infos = emulator.accounts();
     if out.json() {

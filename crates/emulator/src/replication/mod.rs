@@ -19,12 +19,13 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::server::Shared;
+use crate::state::persist::Persist;
 
 pub use failure::{FailureEvent, FailureReason, FAILED_REPLICATION_EVENT};
 pub use plan::on_change;
 
 /// What changed on the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TaskKind {
     /// A new object version (PutObject, CopyObject, CompleteMultipartUpload).
     Object,
@@ -37,7 +38,7 @@ pub enum TaskKind {
 }
 
 /// One destination of a task: the rule (as configured when the write happened) that sends it there.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Target {
     pub rule_id: String,
     pub role_arn: String,
@@ -45,8 +46,11 @@ pub struct Target {
     pub destination_bucket: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Task {
+    /// Assigned when queued; identifies the task's row in the data dir.
+    #[serde(default)]
+    pub id: u64,
     pub source_bucket: String,
     pub key: String,
     pub version_id: String,
@@ -75,11 +79,14 @@ struct ControlState {
     unavailable: BTreeSet<String>,
     events: Vec<FailureEvent>,
     processed: u64,
+    next_id: u64,
 }
 
 struct ControlInner {
     state: Mutex<ControlState>,
     changed: Notify,
+    /// Durable mode: tasks are recorded before they can run.
+    persist: Option<Arc<Persist>>,
 }
 
 /// Handle to the engine's queue and test controls. Cheap to clone.
@@ -96,7 +103,27 @@ impl Default for ReplicationControl {
 
 impl ReplicationControl {
     pub fn new() -> Self {
-        Self { inner: Arc::new(ControlInner { state: Mutex::new(ControlState::default()), changed: Notify::new() }) }
+        Self { inner: Arc::new(ControlInner { state: Mutex::new(ControlState::default()), changed: Notify::new(), persist: None }) }
+    }
+
+    /// A queue whose tasks are recorded in `persist` before they can run.
+    pub fn durable(persist: Arc<Persist>) -> Self {
+        Self {
+            inner: Arc::new(ControlInner { state: Mutex::new(ControlState::default()), changed: Notify::new(), persist: Some(persist) }),
+        }
+    }
+
+    /// Queues the tasks a data dir held (work queued or parked when the emulator stopped).
+    pub fn restore(&self, stored: Vec<(u64, Vec<u8>)>) -> Result<(), String> {
+        let mut state = self.state();
+        for (id, encoded) in stored {
+            let mut task: Task =
+                serde_json::from_slice(&encoded).map_err(|e| format!("a queued replication task could not be read: {e}"))?;
+            task.id = id;
+            state.next_id = state.next_id.max(id + 1);
+            state.queue.push_back(task);
+        }
+        Ok(())
     }
 
     fn state(&self) -> MutexGuard<'_, ControlState> {
@@ -107,8 +134,20 @@ impl ReplicationControl {
         self.inner.changed.notify_waiters();
     }
 
-    pub fn enqueue(&self, tasks: Vec<Task>) {
-        self.state().queue.extend(tasks);
+    pub fn enqueue(&self, mut tasks: Vec<Task>) {
+        let mut state = self.state();
+        for task in &mut tasks {
+            task.id = state.next_id;
+            state.next_id += 1;
+        }
+        if let Some(persist) = &self.inner.persist {
+            let encoded: Vec<(u64, Vec<u8>)> = tasks.iter().filter_map(|t| serde_json::to_vec(t).ok().map(|e| (t.id, e))).collect();
+            if let Err(e) = persist.add_tasks(&encoded) {
+                tracing::error!("queued replication could not be recorded (it is lost on a crash): {e}");
+            }
+        }
+        state.queue.extend(tasks);
+        drop(state);
         self.changed();
     }
 
@@ -226,7 +265,14 @@ pub fn spawn_worker(shared: &Arc<Shared>) -> JoinHandle<()> {
                 tokio::time::sleep(latency).await;
             }
             let Some(shared) = weak.upgrade() else { return };
+            let id = task.id;
             let (parked, events) = engine::process(&shared, task);
+            // Durable mode: the outcome and the task's removal are committed together, so a
+            // crash either repeats the task (idempotent: same version id) or never loses it.
+            let finished = if parked.is_none() { vec![id] } else { Vec::new() };
+            if let Err(e) = shared.checkpoint(&finished) {
+                tracing::error!("replication outcome could not be made durable: {e}");
+            }
             drop(shared);
             control.finish(parked, events);
         }

@@ -140,6 +140,7 @@ pub fn on_change(world: &mut World, bucket_name: &str, key: &str, version_id: &s
         return Vec::new();
     }
     vec![Task {
+        id: 0,
         source_bucket: bucket_name.to_owned(),
         key: key.to_owned(),
         version_id: version_id.to_owned(),

@@ -52,6 +52,7 @@ macro_rules! authorize_object {
 
 pub mod acl;
 pub mod authz;
+mod body;
 mod bucket;
 mod config;
 mod lock;

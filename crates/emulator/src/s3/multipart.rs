@@ -4,12 +4,14 @@ use md5::{Digest, Md5};
 use s3s::dto::{self, ETag};
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::{acl, authorize, bucket, bucket_mut, owner, read_body, timestamp, validate, S3Api};
+use super::{acl, authorize, bucket, bucket_mut, owner, timestamp, validate, S3Api};
 use crate::replication::{self, TaskKind};
 use crate::state::s3::{MultipartUpload, ObjectVersion, UploadPart, Versioning};
 use crate::state::{now, random_id};
 
 const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
+/// S3's largest part (User Guide `qfacts`: 5 GiB).
+const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 const MAX_PART_NUMBER: i32 = 10_000;
 
 fn no_such_upload() -> s3s::S3Error {
@@ -109,8 +111,9 @@ pub async fn upload_part(api: &S3Api, req: S3Request<dto::UploadPartInput>) -> S
             return Err(no_such_upload());
         }
     }
-    let data = read_body(input.body).await?;
-    let etag = hex::encode(Md5::digest(&data));
+    let store = std::sync::Arc::clone(&api.shared.world().blobs);
+    let stored = super::body::store_body(store, input.body, MAX_PART_BYTES).await?;
+    let (data, etag) = (stored.blob, hex::encode(stored.md5));
     let mut world = api.shared.world();
     let upload = bucket_mut(&mut world, &input.bucket)?.uploads.get_mut(&input.upload_id).ok_or_else(no_such_upload)?;
     upload.parts.insert(input.part_number, UploadPart { data, etag: etag.clone(), last_modified: now() });
@@ -123,7 +126,7 @@ pub fn complete_multipart_upload(
 ) -> S3Result<S3Response<dto::CompleteMultipartUploadOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
-    let mut world = api.shared.world();
+    let world = api.shared.world();
     authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
     let upload = b.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(no_such_upload)?;
@@ -132,7 +135,7 @@ pub fn complete_multipart_upload(
         return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
     }
     let mut previous = 0;
-    let (mut data, mut digests) = (Vec::new(), Vec::new());
+    let (mut parts, mut digests) = (Vec::new(), Vec::new());
     for (i, part) in requested.iter().enumerate() {
         let number = part.part_number.unwrap_or(0);
         if number <= previous {
@@ -146,15 +149,21 @@ pub fn complete_multipart_upload(
         if i + 1 < requested.len() && stored.data.len() < MIN_PART_BYTES {
             return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
         }
-        data.extend_from_slice(&stored.data);
+        parts.push(stored.data.clone());
         digests.extend_from_slice(&hex::decode(&stored.etag).unwrap_or_default());
     }
     // S3's multipart ETag: MD5 of the concatenated part MD5s, then "-<number of parts>".
     let etag = format!("{}-{}", hex::encode(Md5::digest(&digests)), requested.len());
     let mut version = upload.template.clone();
-    version.data = world.blobs.put(bytes::Bytes::from(data));
+    // Joining the parts may copy gigabytes between files: not under the world lock.
+    let store = std::sync::Arc::clone(&world.blobs);
+    drop(world);
+    version.data = store.concat(&parts);
+    let mut world = api.shared.world();
     let b = bucket_mut(&mut world, &input.bucket)?;
-    b.uploads.remove(&input.upload_id);
+    if b.uploads.remove(&input.upload_id).is_none() {
+        return Err(no_such_upload());
+    }
     let version_id = b.next_version_id();
     version.version_id = version_id.clone();
     version.etag = etag.clone();

@@ -7,7 +7,7 @@ use md5::{Digest, Md5};
 use s3s::dto::{self, ETag};
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
 
-use super::{acl, authorize, blob, bucket, bucket_mut, owner, read_body, timestamp, validate, S3Api};
+use super::{acl, authorize, blob, bucket, bucket_mut, owner, timestamp, validate, S3Api};
 use crate::identity::Caller;
 use crate::replication::{self, TaskKind};
 use crate::state::s3::{Bucket, Grant, ObjectVersion, Sse, Versioning, NULL_VERSION, OWNERSHIP_PREFERRED};
@@ -259,8 +259,12 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
             }
         }
     }
-    let data = read_body(input.body).await?;
-    let digest = Md5::digest(&data);
+    if input.content_length.is_some_and(|len| u64::try_from(len).unwrap_or(0) > super::body::MAX_SINGLE_PUT) {
+        return Err(s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size"));
+    }
+    let store = std::sync::Arc::clone(&api.shared.world().blobs);
+    let stored = super::body::store_body(store, input.body, super::body::MAX_SINGLE_PUT).await?;
+    let (data, digest) = (stored.blob, stored.md5);
     if let Some(md5) = &input.content_md5 {
         use base64::Engine;
         if base64::engine::general_purpose::STANDARD.decode(md5).ok().as_deref() != Some(digest.as_slice()) {
@@ -281,7 +285,6 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     let sse =
         requested_sse(&mut world, &b.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref(), customer_md5)?;
     check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
-    let data = world.blobs.put(data);
     let target = bucket_mut(&mut world, &input.bucket)?;
     let version_id = target.next_version_id();
     let version = ObjectVersion {
@@ -349,6 +352,7 @@ impl Bucket {
             tags: self.tags.clone(),
             object_lock: self.object_lock,
             lock_configuration: self.lock_configuration.clone(),
+            dirty: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -502,18 +506,25 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
         return Err(s3_error!(InvalidObjectState, "The operation is not valid for the object's storage class"));
     }
     let total = v.size() as u64;
-    let (data, content_range, status) = match &input.range {
+    let (start, end, content_range, status) = match &input.range {
         Some(range) => {
             let r = range.check(total)?;
-            let all = world.blobs.get(&v.data);
-            let slice = all.slice(usize::try_from(r.start).unwrap_or(0)..usize::try_from(r.end).unwrap_or(all.len()));
-            (slice, Some(format!("bytes {}-{}/{total}", r.start, r.end.saturating_sub(1))), Some(StatusCode::PARTIAL_CONTENT))
+            (r.start, r.end, Some(format!("bytes {}-{}/{total}", r.start, r.end.saturating_sub(1))), Some(StatusCode::PARTIAL_CONTENT))
         }
-        None => (world.blobs.get(&v.data), None, None),
+        None => (0, total, None, None),
+    };
+    // Files stream out in chunks; in-memory bytes are shared, never copied.
+    let (length, body) = match world.blobs.file(&v.data) {
+        Some(path) => (end - start, super::body::file_body(path, start, end)),
+        None => {
+            let all = world.blobs.get(&v.data);
+            let slice = all.slice(usize::try_from(start).unwrap_or(0)..usize::try_from(end).unwrap_or(all.len()).min(all.len()));
+            (slice.len() as u64, blob(slice))
+        }
     };
     let output = version_output!(GetObjectOutput, b, v, {
-        content_length: Some(i64::try_from(data.len()).unwrap_or(i64::MAX)),
-        body: Some(blob(data)),
+        content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
+        body: Some(body),
         content_range,
         content_type: input.response_content_type.clone().or_else(|| v.headers.content_type.clone()).and_then(|c| c.parse().ok()),
         content_disposition: input.response_content_disposition.clone().or_else(|| v.headers.content_disposition.clone()),

@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 use crate::config::EmulatorConfig;
 use crate::error::EmulatorError;
 use crate::replication::ReplicationControl;
+use crate::state::persist::Persist;
 use crate::state::{AccountInfo, World};
 
 /// State shared by every handler and the replication engine.
@@ -33,11 +34,36 @@ pub struct Shared {
     world: Mutex<World>,
     pub replication: ReplicationControl,
     pub config: EmulatorConfig,
+    /// Durable state (`data_dir`); None keeps everything in memory.
+    pub persist: Option<Arc<Persist>>,
 }
 
 impl Shared {
+    /// In-memory state (the configuration's `data_dir` is ignored: see [`Shared::open`]).
     pub fn new(config: EmulatorConfig) -> Arc<Self> {
-        Arc::new(Self { world: Mutex::new(World::new(&config)), replication: ReplicationControl::new(), config })
+        Arc::new(Self { world: Mutex::new(World::new(&config)), replication: ReplicationControl::new(), config, persist: None })
+    }
+
+    /// The state the configuration asks for: loaded from `data_dir` (queued replication
+    /// included) when one is given, else fresh and in memory.
+    pub fn open(config: EmulatorConfig) -> Result<Arc<Self>, EmulatorError> {
+        let Some(dir) = config.data_dir.clone() else { return Ok(Self::new(config)) };
+        let persist = Arc::new(Persist::open(&dir)?);
+        let mut world = World::new(&config);
+        world.blobs = Arc::clone(&persist.blobs) as Arc<dyn crate::state::BlobStore>;
+        let queued = persist.load(&mut world)?;
+        let replication = ReplicationControl::durable(Arc::clone(&persist));
+        replication.restore(queued).map_err(EmulatorError::Config)?;
+        Ok(Arc::new(Self { world: Mutex::new(world), replication, config, persist: Some(persist) }))
+    }
+
+    /// Commits what changed to the data dir (a no-op in memory), with the replication tasks that
+    /// finished; called before a response is sent, so acknowledged writes are durable.
+    pub fn checkpoint(&self, finished_tasks: &[u64]) -> Result<(), crate::state::persist::PersistError> {
+        match &self.persist {
+            Some(persist) => persist.checkpoint(&mut self.world(), finished_tasks),
+            None => Ok(()),
+        }
     }
 
     /// Locks the world. Never hold the guard across an `.await`.
@@ -65,7 +91,7 @@ impl Emulator {
         let bind = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&bind).await.map_err(|source| EmulatorError::Bind { addr: bind.clone(), source })?;
         let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: bind, source })?;
-        let shared = Shared::new(config);
+        let shared = Shared::open(config)?;
         let worker = crate::replication::spawn_worker(&shared);
         let s3 = Arc::new(build_s3_service(&shared));
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared), s3));
@@ -148,6 +174,9 @@ impl Drop for Emulator {
         for task in &self.tasks {
             task.abort();
         }
+        if let Some(persist) = &self.shared.persist {
+            persist.close();
+        }
     }
 }
 
@@ -176,6 +205,27 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Servi
 const QUERY_BODY_LIMIT: usize = 1024 * 1024;
 
 async fn dispatch(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<Incoming>) -> Result<http::Response<Body>, HttpError> {
+    let reads_only = matches!(*req.method(), http::Method::GET | http::Method::HEAD);
+    let response = route(Arc::clone(&shared), s3, req).await?;
+    if reads_only || shared.persist.is_none() {
+        return Ok(response);
+    }
+    // Durable mode: what this request changed is committed (fsync) before it is acknowledged.
+    let committed = tokio::task::spawn_blocking(move || shared.checkpoint(&[])).await;
+    match committed {
+        Ok(Ok(())) => Ok(response),
+        Ok(Err(e)) => {
+            tracing::error!("the change could not be made durable: {e}");
+            Ok(s3_errors::internal_error())
+        }
+        Err(e) => {
+            tracing::error!("the checkpoint task failed: {e}");
+            Ok(s3_errors::internal_error())
+        }
+    }
+}
+
+async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<Incoming>) -> Result<http::Response<Body>, HttpError> {
     if req.uri().path().starts_with("/_xrepl/") {
         let (parts, body) = req.into_parts();
         let body = collect(body).await.unwrap_or_default();

@@ -68,6 +68,15 @@ pub fn with_aws_message(body: &Bytes) -> Option<String> {
     }
 }
 
+/// A 500 `InternalError` in S3's XML form (a change that could not be made durable).
+pub fn internal_error() -> http::Response<s3s::Body> {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>";
+    let mut response = http::Response::new(s3s::Body::from(body.to_owned()));
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,3 +100,4 @@ mod tests {
         assert_eq!(with_aws_message(&Bytes::from_static(b"not xml")), None);
     }
 }
+

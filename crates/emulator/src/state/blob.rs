@@ -59,14 +59,62 @@ impl fmt::Debug for Blob {
     }
 }
 
-/// Stores object bytes. Implementations must be cheap to call under the world lock (no blocking
-/// I/O on the request path: a disk store would buffer or hand off to a writer).
+/// The stored form of a handle: its length and, for external stores, the id (the in-memory
+/// store's bytes are not persisted; a durable world only holds external blobs).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredBlob {
+    len: usize,
+    id: Option<u64>,
+}
+
+impl serde::Serialize for Blob {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StoredBlob { len: self.len, id: self.external_id() }.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Blob {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let stored = StoredBlob::deserialize(d)?;
+        Ok(match stored.id {
+            Some(id) => Blob::external(id, stored.len),
+            None => Blob::empty(),
+        })
+    }
+}
+
+/// Stores object bytes. `put`/`get` take whole buffers; a store that keeps bytes in files also
+/// offers streaming (a staged file adopted after upload, a file path for reads), so a large object
+/// never sits in memory whole.
 pub trait BlobStore: Send + Sync + fmt::Debug {
     fn put(&self, data: Bytes) -> Blob;
     /// The bytes behind a handle; an unknown handle reads as empty.
     fn get(&self, blob: &Blob) -> Bytes;
     /// How many puts this store has served (for tests and metrics).
     fn puts(&self) -> u64;
+    /// A fresh path to stream an upload into before [`BlobStore::adopt`]; None for stores that
+    /// keep bytes in memory.
+    fn staging_path(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+    /// Takes over a staged file (written and synced) as a blob of `len` bytes.
+    fn adopt(&self, staged: &std::path::Path, len: usize) -> std::io::Result<Blob> {
+        let _ = (staged, len);
+        Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "this blob store keeps bytes in memory"))
+    }
+    /// The file holding a blob, for streamed reads; None: read it with [`BlobStore::get`].
+    fn file(&self, blob: &Blob) -> Option<std::path::PathBuf> {
+        let _ = blob;
+        None
+    }
+    /// One blob made of `parts` in order (CompleteMultipartUpload).
+    fn concat(&self, parts: &[Blob]) -> Blob {
+        let mut all = Vec::with_capacity(parts.iter().map(Blob::len).sum());
+        for part in parts {
+            all.extend_from_slice(&self.get(part));
+        }
+        self.put(Bytes::from(all))
+    }
 }
 
 /// The default store: bytes stay in memory, shared by every handle.

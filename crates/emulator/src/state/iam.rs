@@ -13,7 +13,28 @@ pub struct StoredPolicy {
     pub parsed: Arc<Policy>,
 }
 
-#[derive(Debug, Clone)]
+/// Stored as its text; parsed again when loaded (it was valid when accepted, and a document's
+/// parsed form does not depend on the kind it was checked as, so the first kind that accepts it
+/// will do).
+impl serde::Serialize for StoredPolicy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StoredPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use xrepl_policy::DocumentKind;
+        let text = String::deserialize(d)?;
+        let parsed = [DocumentKind::Identity, DocumentKind::Resource, DocumentKind::Trust]
+            .into_iter()
+            .find_map(|kind| Policy::parse(&text, kind).ok())
+            .ok_or_else(|| serde::de::Error::custom("a stored policy document no longer parses"))?;
+        Ok(Self { text, parsed: Arc::new(parsed) })
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Role {
     pub name: String,
     pub path: String,
@@ -28,7 +49,7 @@ pub struct Role {
     pub tags: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct User {
     pub name: String,
     pub path: String,
@@ -41,7 +62,7 @@ pub struct User {
     pub tags: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ManagedPolicy {
     pub name: String,
     pub path: String,
@@ -60,7 +81,7 @@ impl ManagedPolicy {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct IamAccount {
     pub roles: BTreeMap<String, Role>,
     pub users: BTreeMap<String, User>,

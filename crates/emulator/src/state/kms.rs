@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::iam::StoredPolicy;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KeyState {
     Enabled,
     Disabled,
@@ -23,7 +23,7 @@ impl KeyState {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct KmsKey {
     pub key_id: String,
     pub arn: String,
@@ -35,7 +35,7 @@ pub struct KmsKey {
     pub material: [u8; 32],
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct KmsAccount {
     pub keys: BTreeMap<String, KmsKey>,
     /// alias/name -> key id

@@ -2,8 +2,10 @@
 //! bucket namespace. One `World` sits behind one mutex; handlers lock it only between awaits.
 
 pub mod blob;
+pub mod files;
 pub mod iam;
 pub mod kms;
+pub mod persist;
 pub mod s3;
 
 use std::collections::{BTreeMap, HashMap};
@@ -32,7 +34,7 @@ pub struct AccountInfo {
     pub secret_access_key: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct AccountState {
     pub id: String,
     pub canonical_id: String,
@@ -40,14 +42,14 @@ pub struct AccountState {
     pub kms: KmsAccount,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KeyOwner {
     Root,
     User(String),
     Session { role_name: String, role_arn: String, session_name: String, token: String, expires: OffsetDateTime },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AccessKey {
     pub account: String,
     pub secret: String,

@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bytes::Bytes;
 use s3s::dto::ReplicationConfiguration;
 use time::OffsetDateTime;
 
@@ -17,20 +16,20 @@ pub const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 pub const AUTHENTICATED_USERS: &str = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers";
 pub const NULL_VERSION: &str = "null";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Versioning {
     Unversioned,
     Enabled,
     Suspended,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Grantee {
     CanonicalUser(String),
     Group(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Permission {
     FullControl,
     Read,
@@ -65,7 +64,7 @@ impl Permission {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Grant {
     pub grantee: Grantee,
     pub permission: Permission,
@@ -78,7 +77,7 @@ impl Grant {
 }
 
 /// Server-side encryption of a stored version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Sse {
     S3,
     /// Key ARN (resolved at write time), in the bucket owner's or another account.
@@ -91,7 +90,7 @@ pub enum Sse {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum DestinationStatus {
     Pending,
     Completed,
@@ -99,7 +98,7 @@ pub enum DestinationStatus {
 }
 
 /// Replication facts carried by a version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReplicationState {
     /// A source version: one status per destination bucket.
     Source { destinations: BTreeMap<String, DestinationStatus> },
@@ -154,7 +153,7 @@ impl ReplicationState {
 }
 
 /// A restore of an archived (GLACIER / DEEP_ARCHIVE) object: a temporary readable copy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Restore {
     /// When the restored copy becomes readable.
     pub ready_at: OffsetDateTime,
@@ -169,7 +168,7 @@ pub fn is_archived_class(class: &str) -> bool {
 }
 
 /// Standard HTTP representation headers stored with an object.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ContentHeaders {
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,
@@ -178,7 +177,7 @@ pub struct ContentHeaders {
     pub cache_control: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ObjectVersion {
     pub key: String,
     pub version_id: String,
@@ -214,14 +213,14 @@ impl ObjectVersion {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct UploadPart {
-    pub data: Bytes,
+    pub data: Blob,
     pub etag: String,
     pub last_modified: OffsetDateTime,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MultipartUpload {
     pub upload_id: String,
     pub key: String,
@@ -232,7 +231,7 @@ pub struct MultipartUpload {
     pub parts: BTreeMap<i32, UploadPart>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Bucket {
     pub name: String,
     pub owner_account: String,
@@ -244,13 +243,17 @@ pub struct Bucket {
     pub acl: Vec<Grant>,
     pub policy: Option<StoredPolicy>,
     pub replication: Option<ReplicationConfiguration>,
-    /// Versions per key, oldest first.
+    /// Versions per key, oldest first (stored row by row, not with the settings).
+    #[serde(skip)]
     pub objects: BTreeMap<String, Vec<ObjectVersion>>,
     pub uploads: HashMap<String, MultipartUpload>,
     pub tags: Vec<(String, String)>,
     pub object_lock: bool,
     /// PutObjectLockConfiguration's document (default retention), when one was put.
     pub lock_configuration: Option<LockConfiguration>,
+    /// Keys whose versions changed since the last checkpoint (durable mode writes just those).
+    #[serde(skip)]
+    pub dirty: std::collections::BTreeSet<String>,
 }
 
 /// Object Lock configuration of a bucket, as S3 stores it.
@@ -280,6 +283,7 @@ impl Bucket {
             tags: Vec::new(),
             object_lock: false,
             lock_configuration: None,
+            dirty: std::collections::BTreeSet::new(),
         }
     }
 
@@ -300,6 +304,7 @@ impl Bucket {
     }
 
     pub fn version_mut(&mut self, key: &str, version_id: &str) -> Option<&mut ObjectVersion> {
+        self.dirty.insert(key.to_owned());
         self.objects.get_mut(key).and_then(|vs| vs.iter_mut().find(|v| v.version_id == version_id))
     }
 
@@ -322,6 +327,7 @@ impl Bucket {
     /// Stores a new version (its `version_id` must come from [`Bucket::next_version_id`]); a new
     /// null version replaces the previous null version, as S3 does.
     pub fn put_version(&mut self, version: ObjectVersion) {
+        self.dirty.insert(version.key.clone());
         let versions = self.objects.entry(version.key.clone()).or_insert_with(|| Vec::with_capacity(1));
         if version.version_id == NULL_VERSION {
             versions.retain(|v| v.version_id != NULL_VERSION);
@@ -331,6 +337,7 @@ impl Bucket {
 
     /// Stores a replica under the source's version id, replacing an earlier copy of that id.
     pub fn put_replica(&mut self, version: ObjectVersion) {
+        self.dirty.insert(version.key.clone());
         let versions = self.objects.entry(version.key.clone()).or_insert_with(|| Vec::with_capacity(1));
         if let Some(existing) = versions.iter_mut().find(|v| v.version_id == version.version_id) {
             *existing = version;
@@ -342,6 +349,7 @@ impl Bucket {
 
     /// DELETE without a version id.
     pub fn delete_current(&mut self, key: &str, owner_account: &str, now: OffsetDateTime) -> DeleteOutcome {
+        self.dirty.insert(key.to_owned());
         match self.versioning {
             Versioning::Unversioned => {
                 if let Some(vs) = self.objects.get_mut(key) {
@@ -362,6 +370,7 @@ impl Bucket {
 
     /// DELETE with a version id: removes that version for good.
     pub fn delete_version(&mut self, key: &str, version_id: &str) -> Option<ObjectVersion> {
+        self.dirty.insert(key.to_owned());
         let versions = self.objects.get_mut(key)?;
         let index = versions.iter().position(|v| v.version_id == version_id)?;
         let removed = versions.remove(index);

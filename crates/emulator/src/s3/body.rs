@@ -1,0 +1,131 @@
+//! Request and response bodies between the wire and the blob store. With a store that keeps
+//! files (`--data-dir`), uploads stream into a staged file and downloads stream out of one, so a
+//! large object never sits in memory whole; with the in-memory store bodies are buffers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use s3s::dto::StreamingBlob;
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use crate::state::{Blob, BlobStore};
+
+/// S3's largest single PUT (User Guide `upload-objects`: "upload a single object of up to 5 GB").
+pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
+
+/// An upload that made it into the store.
+pub struct Stored {
+    pub blob: Blob,
+    pub md5: [u8; 16],
+}
+
+fn read_error(e: &dyn std::fmt::Display) -> S3Error {
+    // s3s checks the signed x-amz-content-sha256 while the body streams in.
+    let text = e.to_string();
+    if text.contains("Sha256Mismatch") {
+        crate::server::guard::sha256_mismatch()
+    } else {
+        S3Error::with_message(S3ErrorCode::IncompleteBody, format!("could not read the request body: {text}"))
+    }
+}
+
+fn io_error(e: &std::io::Error) -> S3Error {
+    tracing::error!("object bytes could not be stored: {e}");
+    S3Error::with_message(S3ErrorCode::InternalError, "We encountered an internal error. Please try again.")
+}
+
+/// Takes a request body into `store`, refusing more than `limit` bytes with `EntityTooLarge`.
+pub async fn store_body(store: Arc<dyn BlobStore>, body: Option<StreamingBlob>, limit: u64) -> S3Result<Stored> {
+    let Some(staged) = store.staging_path() else {
+        let data = super::read_body(body).await?;
+        if data.len() as u64 > limit {
+            return Err(too_large());
+        }
+        let md5 = Md5::digest(&data).into();
+        return Ok(Stored { blob: store.put(data), md5 });
+    };
+    match stream_to_file(&staged, body, limit).await {
+        Ok((len, md5)) => {
+            let blob = tokio::task::spawn_blocking(move || {
+                let adopted = store.adopt(&staged, len);
+                if adopted.is_err() {
+                    let _ = std::fs::remove_file(&staged);
+                }
+                adopted
+            })
+            .await
+            .map_err(|e| io_error(&std::io::Error::other(e)))?
+            .map_err(|e| io_error(&e))?;
+            Ok(Stored { blob, md5 })
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&staged).await;
+            Err(e)
+        }
+    }
+}
+
+fn too_large() -> S3Error {
+    s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size")
+}
+
+async fn stream_to_file(path: &Path, body: Option<StreamingBlob>, limit: u64) -> S3Result<(usize, [u8; 16])> {
+    let mut file = tokio::fs::File::create(path).await.map_err(|e| io_error(&e))?;
+    let (mut hasher, mut len) = (Md5::new(), 0u64);
+    if let Some(mut body) = body {
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| read_error(&e))?;
+            len += chunk.len() as u64;
+            if len > limit {
+                return Err(too_large());
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await.map_err(|e| io_error(&e))?;
+        }
+    }
+    file.sync_all().await.map_err(|e| io_error(&e))?;
+    let len = usize::try_from(len).map_err(|_| too_large())?;
+    Ok((len, hasher.finalize().into()))
+}
+
+/// A response body streamed from `path`, bytes `start..end`.
+pub fn file_body(path: PathBuf, start: u64, end: u64) -> StreamingBlob {
+    const CHUNK: usize = 256 * 1024;
+    let stream = futures::stream::unfold((None::<tokio::fs::File>, start), move |(file, at)| {
+        let path = path.clone();
+        async move {
+            if at >= end {
+                return None;
+            }
+            let mut file = match file {
+                Some(f) => f,
+                None => {
+                    let opened = async {
+                        let mut f = tokio::fs::File::open(&path).await?;
+                        f.seek(std::io::SeekFrom::Start(at)).await?;
+                        Ok::<_, std::io::Error>(f)
+                    };
+                    match opened.await {
+                        Ok(f) => f,
+                        Err(e) => return Some((Err(e), (None, end))),
+                    }
+                }
+            };
+            let want = usize::try_from((end - at).min(CHUNK as u64)).unwrap_or(CHUNK);
+            let mut buf = vec![0u8; want];
+            match file.read(&mut buf).await {
+                Ok(0) => Some((Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)), (None, end))),
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(Bytes::from(buf)), (Some(file), at + n as u64)))
+                }
+                Err(e) => Some((Err(e), (None, end))),
+            }
+        }
+    });
+    StreamingBlob::wrap(stream)
+}

@@ -1,0 +1,94 @@
+//! `EmulatorConfig::data_dir`: everything a test or a tool set up is there after a restart —
+//! accounts, IAM users, keys and policies, STS sessions, KMS keys, buckets with their settings,
+//! object versions with bytes, tags and statuses, multipart uploads in progress. (The kill -9 case
+//! runs the real binary: crates/cli/tests/durable.rs.)
+
+mod common;
+
+use aws_sdk_s3::primitives::ByteStream;
+use common::{sdk_config, versioned_bucket, Env, A, B};
+use xrepl_emulator::{Emulator, EmulatorConfig};
+
+async fn start_in(dir: &std::path::Path) -> Env {
+    let emulator = Emulator::start(EmulatorConfig::with_accounts(&[A, B]).data_dir(dir)).await.expect("emulator starts");
+    Env { emulator }
+}
+
+#[tokio::test]
+async fn state_survives_a_restart() {
+    let dir = std::env::temp_dir().join(format!("xrepl-durable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (user_key, session, kms_key, upload_id);
+    {
+        let env = start_in(&dir).await;
+        let (a, iam) = (env.s3(A).await, env.iam(A).await);
+        versioned_bucket(&a, "kept").await;
+        a.put_bucket_policy()
+            .bucket("kept")
+            .policy(format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{B}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::kept/*"}}]}}"#
+            ))
+            .send()
+            .await
+            .expect("policy");
+        a.put_object().bucket("kept").key("k").body(ByteStream::from_static(b"one")).send().await.expect("v1");
+        a.put_object().bucket("kept").key("k").tagging("t=2").body(ByteStream::from_static(b"two")).send().await.expect("v2");
+        a.delete_object().bucket("kept").key("gone").send().await.expect("marker");
+        let mpu = a.create_multipart_upload().bucket("kept").key("big").send().await.expect("mpu");
+        upload_id = mpu.upload_id().expect("upload id").to_owned();
+        a.upload_part()
+            .bucket("kept")
+            .key("big")
+            .upload_id(&upload_id)
+            .part_number(1)
+            .body(ByteStream::from_static(b"part"))
+            .send()
+            .await
+            .expect("part");
+        iam.create_user().user_name("alice").send().await.expect("user");
+        iam.put_user_policy()
+            .user_name("alice")
+            .policy_name("read")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","sts:AssumeRole"],"Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .expect("user policy");
+        let key = iam.create_access_key().user_name("alice").send().await.expect("key");
+        let key = key.access_key().expect("access key");
+        user_key = (key.access_key_id().to_owned(), key.secret_access_key().to_owned());
+        let trust = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{A}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+        );
+        iam.create_role().role_name("reader").assume_role_policy_document(trust).send().await.expect("role");
+        let alice_sts = aws_sdk_sts::Client::new(&sdk_config(&env.emulator.endpoint(), &user_key.0, &user_key.1, None).await);
+        let creds = alice_sts.assume_role().role_arn(format!("arn:aws:iam::{A}:role/reader")).role_session_name("restart").send().await;
+        let creds = creds.expect("assume role").credentials().cloned().expect("credentials");
+        session = (creds.access_key_id().to_owned(), creds.secret_access_key().to_owned(), creds.session_token().to_owned());
+        let kms = aws_sdk_kms::Client::new(&sdk_config(&env.emulator.endpoint(), A, "test", None).await);
+        kms_key = kms.create_key().description("survives").send().await.expect("key").key_metadata().expect("meta").key_id().to_owned();
+    }
+
+    let env = start_in(&dir).await;
+    let (a, b) = (env.s3(A).await, env.s3(B).await);
+    let versions = a.list_object_versions().bucket("kept").send().await.expect("versions");
+    assert_eq!(versions.versions().len(), 2, "both versions of k");
+    assert_eq!(versions.delete_markers().len(), 1, "the delete marker");
+    let read = b.get_object().bucket("kept").key("k").send().await.expect("B reads through the stored bucket policy");
+    assert_eq!(read.body.collect().await.expect("body").into_bytes().as_ref(), b"two");
+    let tags = a.get_object_tagging().bucket("kept").key("k").send().await.expect("tags");
+    assert_eq!(tags.tag_set().first().map(|t| (t.key(), t.value())), Some(("t", "2")));
+    let parts = a.list_parts().bucket("kept").key("big").upload_id(&upload_id).send().await.expect("upload in progress");
+    assert_eq!(parts.parts().len(), 1);
+    let alice = env.s3_with(&user_key.0, &user_key.1, None).await;
+    alice.get_object().bucket("kept").key("k").send().await.expect("the user's key and policy survive");
+    let role = env.s3_with(&session.0, &session.1, Some(session.2.clone())).await;
+    let err = role.get_object().bucket("kept").key("k").send().await.expect_err("the session survives, with no permissions");
+    assert_eq!(common::code(&err), "AccessDenied");
+    let kms = aws_sdk_kms::Client::new(&sdk_config(&env.emulator.endpoint(), A, "test", None).await);
+    let described = kms.describe_key().key_id(&kms_key).send().await.expect("KMS key survives");
+    assert_eq!(described.key_metadata().and_then(|m| m.description()), Some("survives"));
+    drop(env);
+    let _ = std::fs::remove_dir_all(&dir);
+}
