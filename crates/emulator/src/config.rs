@@ -13,7 +13,8 @@ pub struct EmulatorConfig {
     /// Accounts created at start. More appear on first use of a 12-digit access key id
     /// (LocalStack convention), so existing scripts work unchanged.
     pub accounts: Vec<String>,
-    /// Explicit root key pairs, in addition to the LocalStack-style `<account id>` / `secret` keys.
+    /// Explicit root key pairs. An account given one has no LocalStack-style `<account id>` /
+    /// `secret` key: the explicit keys replace it, so an operator can lock an account down.
     pub root_keys: Vec<RootKey>,
     /// The secret for LocalStack-style keys (access key id = 12-digit account id).
     pub default_secret: String,

@@ -998,3 +998,105 @@ async fn hand_signed_requests_work() {
     assert_eq!(resp.status, 200, "{resp:?}");
     assert!(resp.body.contains("<ListRolesResult>"), "{resp:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hardening (issue 9): holes found by trying `xrepl serve` as an attacker would.
+
+/// The IAM users of account A, by name.
+async fn iam_user_names(env: &Env, account: &str) -> Vec<String> {
+    let users = env.iam(account).await.list_users().send().await.expect("list users");
+    users.users().iter().map(|u| u.user_name().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn query_services_hash_the_body_received_not_the_payload_hash_header() {
+    let env = start().await;
+    let addr = env.emulator.addr();
+    let list = form(&[("Action", "ListUsers"), ("Version", "2010-05-08")]);
+    let create = form(&[("Action", "CreateUser"), ("Version", "2010-05-08"), ("UserName", "intruder")]);
+    // A captured ListUsers, signed with its payload hash in x-amz-content-sha256 ...
+    let list_hash = hex::encode(Sha256::digest(&list));
+    let content_type = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
+    let signed = Signer::iam(A).headers(addr, "POST", "/", "", &[content_type, ("x-amz-content-sha256", &list_hash)], &list);
+    let resp = send(addr, "POST", "/", &signed, &list).await;
+    assert_eq!(resp.status, 200, "the captured request itself is valid: {resp:?}");
+    // ... replayed with a CreateUser body and the original header.
+    let resp = send(addr, "POST", "/", &signed, &create).await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", None, "ListUsers replayed with a CreateUser body");
+    assert!(iam_user_names(&env, A).await.is_empty(), "no user was created");
+    // The same for STS and KMS (KMS answers with its own code).
+    let sts = Signer { service: "sts", ..Signer::iam(A) };
+    let identity = form(&[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")]);
+    let signed =
+        sts.headers(addr, "POST", "/", "", &[content_type, ("x-amz-content-sha256", &hex::encode(Sha256::digest(&identity)))], &identity);
+    let assume = form(&[("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", "arn:aws:iam::111111111111:role/x")]);
+    let resp = send(addr, "POST", "/", &signed, &assume).await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", None, "GetCallerIdentity replayed with an AssumeRole body");
+    let kms = Signer { service: "kms", ..Signer::iam(A) };
+    let (list_keys, create_key) = (b"{}".as_slice(), br#"{"Description":"intruder"}"#.as_slice());
+    let kms_headers = |target: &'static str| [("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target)];
+    let mut extra = kms_headers("TrentService.ListKeys").to_vec();
+    let hash = hex::encode(Sha256::digest(list_keys));
+    extra.push(("x-amz-content-sha256", &hash));
+    let signed = kms.headers(addr, "POST", "/", "", &extra, list_keys);
+    let resp = send(addr, "POST", "/", &signed, create_key).await;
+    assert_eq!(resp.status, 400, "KMS replay: {resp:?}");
+    assert!(resp.body.contains("InvalidSignatureException"), "KMS replay: {resp:?}");
+    assert_alive(&env).await;
+}
+
+/// The account ids `/_xrepl/accounts` lists.
+async fn listed_accounts(env: &Env) -> String {
+    let resp = send(env.emulator.addr(), "GET", "/_xrepl/accounts", &[], b"").await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    resp.body
+}
+
+#[tokio::test]
+async fn requests_failing_authentication_create_no_account() {
+    let env = start().await;
+    let stranger = "999999999999";
+    let wrong = Signer { secret: "wrong", ..Signer::s3(stranger) };
+    // `aws s3 ls` with a wrong secret, then the same through IAM, STS and a presigned-style query.
+    let resp = s3_call(&env, wrong, "GET", "/", "", &[], b"").await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", Some(SIGNATURE_MISMATCH), "ListBuckets with the wrong secret");
+    let resp =
+        iam_call(&env, Signer { secret: "wrong", ..Signer::iam(stranger) }, &form(&[("Action", "ListUsers"), ("Version", "2010-05-08")]))
+            .await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", None, "ListUsers with the wrong secret");
+    let resp = s3_call(
+        &env,
+        Signer { at: OffsetDateTime::now_utc() - time::Duration::hours(2), ..Signer::s3(stranger) },
+        "GET",
+        "/",
+        "",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(resp.status, 403, "an expired signature: {resp:?}");
+    assert!(!listed_accounts(&env).await.contains(stranger), "no account for a request that failed authentication");
+    assert!(env.emulator.account(stranger).is_none());
+    // A correctly signed request still creates the account on first use (LocalStack style).
+    let resp = s3_call(&env, Signer::s3(stranger), "GET", "/", "", &[], b"").await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert!(listed_accounts(&env).await.contains(stranger), "a verified 12-digit key creates its account");
+}
+
+#[tokio::test]
+async fn an_explicit_root_key_replaces_the_default_key() {
+    let config = xrepl_emulator::EmulatorConfig::with_accounts(&[A, B]).root_key(A, "AKIAEXPLICITROOTKEY1", "s3cret-of-a");
+    let env = Env { emulator: xrepl_emulator::Emulator::start(config).await.expect("emulator starts") };
+    // A's default key (A / "test") no longer exists, on S3 and on the Query services.
+    let resp = s3_call(&env, Signer::s3(A), "GET", "/", "", &[], b"").await;
+    assert_error(&resp, 403, "InvalidAccessKeyId", None, "A's default key on S3");
+    let resp = iam_call(&env, Signer::iam(A), &form(&[("Action", "ListUsers"), ("Version", "2010-05-08")])).await;
+    assert_error(&resp, 403, "InvalidClientTokenId", None, "A's default key on IAM");
+    // The explicit key works and acts as A's root; B keeps its default key.
+    let explicit = Signer { key: "AKIAEXPLICITROOTKEY1", secret: "s3cret-of-a", ..Signer::s3(A) };
+    let resp = s3_call(&env, explicit, "PUT", "/explicit-key-bucket", "", &[], b"").await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let info = env.emulator.account(A).expect("A exists");
+    assert_eq!((info.access_key_id.as_str(), info.secret_access_key.as_str()), ("AKIAEXPLICITROOTKEY1", "s3cret-of-a"));
+    env.s3(B).await.list_buckets().send().await.expect("B's default key still works");
+}

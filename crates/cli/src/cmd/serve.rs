@@ -19,7 +19,8 @@ pub struct ServeArgs {
     /// Secret for LocalStack-style keys (access key id = account id).
     #[arg(long, default_value = "test", env = "XREPL_SECRET")]
     secret: String,
-    /// An explicit root key pair for an account: ACCOUNT:ACCESS_KEY_ID:SECRET (repeatable).
+    /// An explicit root key pair for an account: ACCOUNT:ACCESS_KEY_ID:SECRET (repeatable). It
+    /// replaces the account's default ACCOUNT/secret key.
     #[arg(long = "key", value_parser = parse_key)]
     keys: Vec<(String, String, String)>,
     /// An account served by another emulator (one emulator per account): policies here may
