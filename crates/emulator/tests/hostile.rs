@@ -1100,3 +1100,38 @@ async fn an_explicit_root_key_replaces_the_default_key() {
     assert_eq!((info.access_key_id.as_str(), info.secret_access_key.as_str()), ("AKIAEXPLICITROOTKEY1", "s3cret-of-a"));
     env.s3(B).await.list_buckets().send().await.expect("B's default key still works");
 }
+
+#[tokio::test]
+async fn admin_calls_that_change_state_need_the_admin_header() {
+    let env = start().await;
+    let addr = env.emulator.addr();
+    let admin = [("x-xrepl-admin".to_owned(), b"1".to_vec())];
+    // What a web page can send cross-site: a POST without custom headers.
+    for path in [
+        "/_xrepl/replication/pause",
+        "/_xrepl/replication/resume",
+        "/_xrepl/replication/drain",
+        "/_xrepl/replication/latency?ms=10",
+        "/_xrepl/replication/unavailable?bucket=b",
+    ] {
+        let resp = send(addr, "POST", path, &[], b"").await;
+        assert_eq!(resp.status, 403, "POST {path} without the admin header: {resp:?}");
+        assert!(resp.body.contains("x-xrepl-admin: 1"), "the refusal says what is missing: {resp:?}");
+        let wrong = [("x-xrepl-admin".to_owned(), b"yes".to_vec())];
+        assert_eq!(send(addr, "POST", path, &wrong, b"").await.status, 403, "POST {path} with a wrong header value");
+    }
+    assert!(!env.emulator.replication().status().paused, "the refused pause changed nothing");
+    assert!(!env.emulator.replication().is_unavailable("b"), "the refused call changed nothing");
+    // With the header they work; reads need none.
+    let resp = send(addr, "POST", "/_xrepl/replication/pause", &admin, b"").await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert!(env.emulator.replication().status().paused);
+    assert_eq!(send(addr, "GET", "/_xrepl/replication/status", &[], b"").await.status, 200);
+    // Bounds: latency at most 60 s, drain waits at most 10 minutes.
+    let resp = send(addr, "POST", "/_xrepl/replication/latency?ms=60001", &admin, b"").await;
+    assert_eq!(resp.status, 400, "{resp:?}");
+    let resp = send(addr, "POST", "/_xrepl/replication/latency?ms=18446744073709551615", &admin, b"").await;
+    assert_eq!(resp.status, 400, "{resp:?}");
+    let resp = send(addr, "POST", "/_xrepl/replication/drain?timeout_ms=18446744073709551615", &admin, b"").await;
+    assert_eq!(resp.status, 400, "{resp:?}");
+}

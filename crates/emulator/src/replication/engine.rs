@@ -43,7 +43,7 @@ fn operation(kind: TaskKind) -> &'static str {
     }
 }
 
-fn event(task: &Task, target: &Target, failure: &Failure) -> FailureEvent {
+pub(super) fn event(task: &Task, target: &Target, failure: &Failure) -> FailureEvent {
     FailureEvent {
         event_name: "s3:Replication:OperationFailedReplication".to_owned(),
         event_time: iso8601(now()),
@@ -60,7 +60,7 @@ fn event(task: &Task, target: &Target, failure: &Failure) -> FailureEvent {
 }
 
 /// Source versions carry one status per destination; markers and replicas carry none.
-fn record_status(world: &mut World, task: &Task, target: &Target, status: DestinationStatus) {
+pub(super) fn record_status(world: &mut World, task: &Task, target: &Target, status: DestinationStatus) {
     if task.kind == TaskKind::DeleteMarker {
         return;
     }

@@ -20,6 +20,8 @@ pub enum FailureReason {
     SrcGetAclNotPermitted,
     SrcGetTaggingNotPermitted,
     SrcKmsKeyInvalidState,
+    /// Not AWS's: the emulator itself failed (a panic while processing the task).
+    InternalError,
 }
 
 impl FailureReason {
@@ -39,6 +41,7 @@ impl FailureReason {
             Self::SrcGetAclNotPermitted => "SrcGetAclNotPermitted",
             Self::SrcGetTaggingNotPermitted => "SrcGetTaggingNotPermitted",
             Self::SrcKmsKeyInvalidState => "SrcKmsKeyInvalidState",
+            Self::InternalError => "InternalError",
         }
     }
 }
