@@ -27,6 +27,8 @@ pub struct EmulatorConfig {
     pub remote_accounts: Vec<String>,
     /// Where object bytes are kept; None = in memory.
     pub blob_store: Option<std::sync::Arc<dyn crate::state::BlobStore>>,
+    /// Timeouts and the connection cap of the HTTP front door.
+    pub limits: crate::server::conn::ServerLimits,
 }
 
 impl Default for EmulatorConfig {
@@ -40,6 +42,7 @@ impl Default for EmulatorConfig {
             region: "us-east-1".to_owned(),
             remote_accounts: Vec::new(),
             blob_store: None,
+            limits: crate::server::conn::ServerLimits::default(),
         }
     }
 }
@@ -73,6 +76,13 @@ impl EmulatorConfig {
     #[must_use]
     pub fn blob_store(mut self, store: std::sync::Arc<dyn crate::state::BlobStore>) -> Self {
         self.blob_store = Some(store);
+        self
+    }
+
+    /// Timeouts and the connection cap of the HTTP front door.
+    #[must_use]
+    pub fn limits(mut self, limits: crate::server::conn::ServerLimits) -> Self {
+        self.limits = limits;
         self
     }
 

@@ -1135,3 +1135,77 @@ async fn admin_calls_that_change_state_need_the_admin_header() {
     let resp = send(addr, "POST", "/_xrepl/replication/drain?timeout_ms=18446744073709551615", &admin, b"").await;
     assert_eq!(resp.status, 400, "{resp:?}");
 }
+
+/// An emulator with short timeouts and a small connection cap.
+async fn limited(max_connections: usize) -> Env {
+    let limits = xrepl_emulator::ServerLimits {
+        header_read_timeout: Duration::from_millis(300),
+        body_idle_timeout: Duration::from_millis(300),
+        max_connections,
+    };
+    let config = xrepl_emulator::EmulatorConfig::with_accounts(&[A, B]).limits(limits);
+    Env { emulator: xrepl_emulator::Emulator::start(config).await.expect("emulator starts") }
+}
+
+/// Writes `bytes`, then reads until the server closes (or 5 s pass: None).
+async fn stall(addr: SocketAddr, bytes: &[u8]) -> Option<String> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(bytes).await.expect("write");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
+        .await
+        .ok()
+        .map(|_| String::from_utf8_lossy(&raw).into_owned())
+}
+
+#[tokio::test]
+async fn slow_and_idle_clients_are_cut_off() {
+    let env = limited(64).await;
+    let addr = env.emulator.addr();
+    // Half a header section, then nothing (slowloris).
+    let answer = stall(addr, b"GET /_xrepl/health HTTP/1.1\r\nhost: x\r\n").await;
+    assert!(answer.is_some(), "a connection stalled in its headers is closed");
+    // A connection that never sends anything.
+    assert!(stall(addr, b"").await.is_some(), "an idle connection is closed");
+    // A keep-alive connection idle after its first request.
+    let answer = stall(addr, b"GET /_xrepl/health HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("closed after idling");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // A body that stops arriving: Query services and S3 configuration bodies get RequestTimeout.
+    let head = "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 100\r\n\r\nAction=";
+    let answer = stall(addr, head.as_bytes()).await.expect("a stalled body is cut off");
+    assert!(answer.contains("RequestTimeout"), "{answer}");
+    env.s3(A).await.create_bucket().bucket("stalled").send().await.expect("bucket");
+    let signed = Signer::s3(A).headers(addr, "PUT", "/stalled/k", "", &[], &[b'x'; 100]);
+    let mut head = format!("PUT /stalled/k HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 100\r\n").into_bytes();
+    for (k, v) in &signed {
+        head.extend_from_slice(format!("{k}: {}\r\n", String::from_utf8_lossy(v)).as_bytes());
+    }
+    head.extend_from_slice(b"\r\nxxxx");
+    let answer = stall(addr, &head).await.expect("a stalled object body is cut off");
+    assert!(answer.contains("RequestTimeout"), "{answer}");
+    assert_alive(&env).await;
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_wait_for_a_free_slot() {
+    let env = limited(2).await;
+    let addr = env.emulator.addr();
+    let request = b"GET /_xrepl/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    // Two connections hold both slots (a partial request keeps them busy until the timeout).
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"GET /_xrepl/health HTTP/1.1\r\n").await.expect("write");
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut third = tokio::net::TcpStream::connect(addr).await.expect("the backlog takes it");
+    third.write_all(request).await.expect("write");
+    let mut raw = Vec::new();
+    let early = tokio::time::timeout(Duration::from_millis(150), third.read_to_end(&mut raw)).await;
+    assert!(early.is_err(), "a third connection is not served while two hold the cap: {:?}", String::from_utf8_lossy(&raw));
+    // The held connections time out (header read timeout), which frees the slots.
+    drop(held);
+    tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut raw)).await.expect("served once a slot frees").expect("read");
+    assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&raw));
+}
