@@ -1209,3 +1209,52 @@ async fn connections_over_the_cap_wait_for_a_free_slot() {
     tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut raw)).await.expect("served once a slot frees").expect("read");
     assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&raw));
 }
+
+#[tokio::test]
+async fn list_multipart_uploads_pages_and_part_number_marker_does_not_overflow() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    let bucket = "paged-uploads";
+    s3.create_bucket().bucket(bucket).send().await.expect("bucket");
+    let mut all = Vec::new();
+    for key in ["u/1", "u/2", "u/2", "u/3", "v"] {
+        let up = s3.create_multipart_upload().bucket(bucket).key(key).send().await.expect("create upload");
+        all.push((key.to_owned(), up.upload_id().expect("upload id").to_owned()));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (mut seen, mut key_marker, mut id_marker, mut pages) = (Vec::new(), None::<String>, None::<String>, 0);
+    loop {
+        let page = s3
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .max_uploads(2)
+            .set_key_marker(key_marker.clone())
+            .set_upload_id_marker(id_marker.clone())
+            .send()
+            .await
+            .expect("list uploads");
+        pages += 1;
+        assert!(page.uploads().len() <= 2, "max-uploads is honoured: {page:?}");
+        seen.extend(page.uploads().iter().map(|u| (u.key().unwrap_or_default().to_owned(), u.upload_id().unwrap_or_default().to_owned())));
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        id_marker = page.next_upload_id_marker().map(str::to_owned);
+        assert!(pages < 10, "paging ends");
+    }
+    assert_eq!((seen, pages), (all.clone(), 3), "every upload once, in key then initiation order");
+    let under_u = s3.list_multipart_uploads().bucket(bucket).prefix("u/").key_marker("u/2").send().await.expect("list");
+    assert_eq!(under_u.uploads().iter().filter_map(|u| u.key()).collect::<Vec<_>>(), ["u/3"], "a key marker skips that key's uploads");
+    // part-number-marker at i32::MAX: an empty page, not an overflow.
+    let (key, upload_id) = &all[0];
+    let part = format!("partNumber=1&uploadId={upload_id}");
+    assert_eq!(s3_call(&env, Signer::s3(A), "PUT", &format!("/{bucket}/{key}"), &part, &[], b"part").await.status, 200, "UploadPart");
+    for marker in ["2147483647", "2147483646", "0"] {
+        let query = format!("part-number-marker={marker}&uploadId={upload_id}");
+        let resp = s3_call(&env, Signer::s3(A), "GET", &format!("/{bucket}/{key}"), &query, &[], b"").await;
+        assert_eq!(resp.status, 200, "ListParts with part-number-marker={marker}: {resp:?}");
+        assert_eq!(resp.body.contains("<PartNumber>1</PartNumber>"), marker == "0", "{resp:?}");
+    }
+    assert_alive(&env).await;
+}
