@@ -1258,3 +1258,464 @@ async fn list_multipart_uploads_pages_and_part_number_marker_does_not_overflow()
     }
     assert_alive(&env).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fuzzing the request parsers: proptest generates correctly signed requests with hostile query
+// parameters, headers and bodies (S3), form parameters (IAM, STS) and JSON fields (KMS), sent
+// over the wire to one running emulator. A crash is a response the server did not give (the
+// connection closed: a panic, such as an arithmetic overflow in this debug build), a 500, or a
+// server that no longer answers. `cargo test` runs a short bounded pass (64 requests per
+// target); a long run, e.g. 5 minutes per target:
+//
+//   XREPL_FUZZ_SECS=300 cargo test -p xrepl-emulator --test hostile fuzz_ -- --test-threads=3
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+
+/// Near-numbers, ranges, dates, ARNs and copy sources that break parsers.
+const EDGY: &[&str] = &[
+    "1e3",
+    "0x10",
+    " 1",
+    "",
+    "null",
+    "true",
+    "%00",
+    "%ff%fe",
+    "bytes=0-",
+    "bytes=-0",
+    "bytes=5-2",
+    "bytes=0-18446744073709551615",
+    "bytes=18446744073709551615-",
+    "bytes=-18446744073709551616",
+    "bytes=0-1,3-4",
+    "2026-02-30T25:61:61Z",
+    "Thu, 01 Jan 1970 00:00:00 GMT",
+    "arn:aws:kms:us-east-1:111111111111:key/x",
+    "/fuzz-bucket/k",
+    "fuzz-bucket/k?versionId=null",
+    "/fuzz-bucket/k?versionId=",
+    "id=x, uri=http://acs.amazonaws.com/groups/global/AllUsers",
+    "a=b&c=d&a=e",
+    "ETag,ObjectParts,ObjectSize",
+];
+
+/// Integers at and around the limits.
+const NUMBERS: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "2",
+    "4294967296",
+    "9223372036854775808",
+    "1000",
+    "1001",
+    "10000",
+    "10001",
+    "2147483646",
+    "2147483647",
+    "2147483648",
+    "-2147483648",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "18446744073709551615",
+    "99999999999999999999999",
+];
+
+/// A hostile value: a limit, an edge case, printable junk, or one of the ids that exist (`known`).
+fn value_or(known: Vec<String>) -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => proptest::sample::select(NUMBERS).prop_map(str::to_owned),
+        2 => proptest::sample::select(EDGY).prop_map(str::to_owned),
+        1 => "[ -~]{0,40}".prop_map(|s| s.trim().to_owned()),
+        2 => proptest::sample::select(known),
+    ]
+}
+
+fn value() -> impl Strategy<Value = String> {
+    value_or(vec!["k".to_owned()])
+}
+
+const S3_PARAMS: &[&str] = &[
+    "max-keys",
+    "max-parts",
+    "max-uploads",
+    "part-number-marker",
+    "partNumber",
+    "uploadId",
+    "versionId",
+    "list-type",
+    "continuation-token",
+    "start-after",
+    "key-marker",
+    "version-id-marker",
+    "upload-id-marker",
+    "prefix",
+    "delimiter",
+    "marker",
+    "encoding-type",
+    "fetch-owner",
+    "tagging",
+    "acl",
+    "versioning",
+    "versions",
+    "uploads",
+    "delete",
+    "policy",
+    "replication",
+    "ownershipControls",
+    "location",
+    "object-lock",
+    "retention",
+    "legal-hold",
+    "attributes",
+    "response-content-type",
+    "response-expires",
+];
+
+const S3_HEADERS: &[&str] = &[
+    "range",
+    "x-amz-copy-source",
+    "x-amz-copy-source-range",
+    "x-amz-copy-source-if-match",
+    "x-amz-tagging",
+    "x-amz-meta-m",
+    "x-amz-max-parts",
+    "x-amz-part-number-marker",
+    "x-amz-object-attributes",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold",
+    "x-amz-bypass-governance-retention",
+    "x-amz-grant-read",
+    "x-amz-grant-full-control",
+    "x-amz-acl",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-storage-class",
+    "x-amz-metadata-directive",
+    "x-amz-tagging-directive",
+    "x-amz-expected-bucket-owner",
+    "x-amz-bucket-object-lock-enabled",
+    "x-amz-object-ownership",
+    "x-amz-mfa",
+    "content-md5",
+    "content-type",
+    "expires",
+];
+
+const XML_BODIES: &[&str] = &[
+    "<VersioningConfiguration><Status>{}</Status></VersioningConfiguration>",
+    "<Tagging><TagSet><Tag><Key>{}</Key><Value>{}</Value></Tag></TagSet></Tagging>",
+    "<Delete><Object><Key>{}</Key><VersionId>{}</VersionId></Object></Delete>",
+    "<CompleteMultipartUpload><Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part></CompleteMultipartUpload>",
+    "<ReplicationConfiguration><Role>{}</Role><Rule><Priority>{}</Priority><Status>Enabled</Status><Destination><Bucket>{}</Bucket></Destination></Rule></ReplicationConfiguration>",
+    "<OwnershipControls><Rule><ObjectOwnership>{}</ObjectOwnership></Rule></OwnershipControls>",
+    "<Retention><Mode>{}</Mode><RetainUntilDate>{}</RetainUntilDate></Retention>",
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"{}\",\"Principal\":\"*\",\"Action\":\"{}\",\"Resource\":\"*\"}]}",
+];
+
+/// A body: empty, an S3 document with hostile fillings, or junk bytes.
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        1 => Just(Vec::new()),
+        2 => (proptest::sample::select(XML_BODIES), proptest::collection::vec(value(), 3)).prop_map(|(template, fills)| {
+            let mut out = template.to_owned();
+            for fill in fills {
+                out = out.replacen("{}", &escape_xml(&fill), 1);
+            }
+            out.into_bytes()
+        }),
+        1 => proptest::collection::vec(any::<u8>(), 0..64),
+    ]
+}
+
+fn escape_xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;")
+}
+
+fn encode_query(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| if v.is_empty() && !k.contains('-') { k.clone() } else { format!("{k}={}", uri_encode(v.as_bytes())) })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// One S3 request: method, path, query, headers, body.
+type S3Case = (&'static str, &'static str, Vec<(String, String)>, Vec<(String, String)>, Vec<u8>);
+
+/// The operations the generated requests start from (`{upload}`, `{version}`: ids that exist),
+/// before hostile parameters, headers and bodies are added.
+const S3_OPERATIONS: &[(&str, &str, &str)] = &[
+    ("GET", "/", ""),
+    ("GET", "/fuzz-bucket", ""),
+    ("GET", "/fuzz-bucket", "list-type=2"),
+    ("GET", "/fuzz-bucket", "versions"),
+    ("GET", "/fuzz-bucket", "uploads"),
+    ("GET", "/fuzz-bucket/k", "uploadId={upload}"),
+    ("PUT", "/fuzz-bucket/k", "partNumber=2&uploadId={upload}"),
+    ("PUT", "/fuzz-bucket/copy", "partNumber=2&uploadId={upload}"),
+    ("POST", "/fuzz-bucket/k", "uploadId={upload}"),
+    ("POST", "/fuzz-bucket/k", "uploads"),
+    ("GET", "/fuzz-bucket/dir/k", "versionId={version}"),
+    ("HEAD", "/fuzz-bucket/dir/k", ""),
+    ("GET", "/fuzz-bucket/dir/k", "attributes"),
+    ("PUT", "/fuzz-bucket/new", ""),
+    ("PUT", "/fuzz-bucket/copy", ""),
+    ("DELETE", "/fuzz-bucket/gone", ""),
+    ("POST", "/fuzz-bucket", "delete"),
+    ("PUT", "/fuzz-bucket", "versioning"),
+    ("PUT", "/fuzz-bucket/dir/k", "tagging"),
+    ("GET", "/no-such-bucket/k", ""),
+];
+
+fn s3_case(known: Vec<String>) -> impl Strategy<Value = S3Case> {
+    let (upload, version) = (known[0].clone(), known[1].clone());
+    let pair = move |names: &'static [&'static str]| (proptest::sample::select(names).prop_map(str::to_owned), value_or(known.clone()));
+    (
+        proptest::sample::select(S3_OPERATIONS),
+        proptest::collection::vec(pair(S3_PARAMS), 0..3),
+        proptest::collection::vec(pair(S3_HEADERS), 0..3),
+        body(),
+    )
+        .prop_map(move |((method, path, base), extra, headers, body)| {
+            let base = base.replace("{upload}", &upload).replace("{version}", &version);
+            let mut query: Vec<(String, String)> = form_urlencoded::parse(base.as_bytes()).into_owned().collect();
+            query.extend(extra);
+            (method, path, query, headers, body)
+        })
+}
+
+const IAM_STS_ACTIONS: &[&str] = &[
+    "ListUsers",
+    "ListRoles",
+    "ListPolicies",
+    "ListAccessKeys",
+    "ListAttachedRolePolicies",
+    "ListRolePolicies",
+    "ListEntitiesForPolicy",
+    "GetRole",
+    "GetUser",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "CreateUser",
+    "CreateRole",
+    "CreatePolicy",
+    "CreatePolicyVersion",
+    "PutRolePolicy",
+    "AttachRolePolicy",
+    "UpdateAssumeRolePolicy",
+    "CreateAccessKey",
+    "UpdateAccessKey",
+    "DeleteUser",
+    "SimulatePrincipalPolicy",
+    "AssumeRole",
+    "GetCallerIdentity",
+    "GetAccessKeyInfo",
+];
+
+const IAM_STS_PARAMS: &[&str] = &[
+    "MaxItems",
+    "Marker",
+    "PathPrefix",
+    "Path",
+    "UserName",
+    "RoleName",
+    "PolicyName",
+    "PolicyArn",
+    "VersionId",
+    "SetAsDefault",
+    "PolicyDocument",
+    "AssumeRolePolicyDocument",
+    "AccessKeyId",
+    "Status",
+    "RoleArn",
+    "RoleSessionName",
+    "DurationSeconds",
+    "ExternalId",
+    "Scope",
+    "OnlyAttached",
+    "PolicyUsageFilter",
+    "Tags.member.1.Key",
+    "Tags.member.1.Value",
+    "ActionNames.member.1",
+    "PolicySourceArn",
+];
+
+/// One Query-protocol request: service and form parameters.
+fn query_case() -> impl Strategy<Value = (&'static str, Vec<(String, String)>)> {
+    (
+        proptest::sample::select(IAM_STS_ACTIONS),
+        proptest::collection::vec((proptest::sample::select(IAM_STS_PARAMS).prop_map(str::to_owned), value()), 0..6),
+    )
+        .prop_map(|(action, params)| {
+            let service = if matches!(action, "AssumeRole" | "GetCallerIdentity" | "GetAccessKeyInfo") { "sts" } else { "iam" };
+            let version = if service == "sts" { "2011-06-15" } else { "2010-05-08" };
+            let mut pairs = vec![("Action".to_owned(), action.to_owned()), ("Version".to_owned(), version.to_owned())];
+            pairs.extend(params);
+            (service, pairs)
+        })
+}
+
+const KMS_OPS: &[&str] = &[
+    "CreateKey",
+    "DescribeKey",
+    "ListKeys",
+    "ListAliases",
+    "CreateAlias",
+    "UpdateAlias",
+    "DeleteAlias",
+    "Encrypt",
+    "Decrypt",
+    "ReEncrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateRandom",
+    "EnableKey",
+    "DisableKey",
+    "ScheduleKeyDeletion",
+    "CancelKeyDeletion",
+    "GetKeyPolicy",
+    "PutKeyPolicy",
+    "ListResourceTags",
+    "TagResource",
+];
+
+const KMS_FIELDS: &[&str] = &[
+    "KeyId",
+    "AliasName",
+    "TargetKeyId",
+    "Plaintext",
+    "CiphertextBlob",
+    "DestinationKeyId",
+    "NumberOfBytes",
+    "KeySpec",
+    "KeyUsage",
+    "Limit",
+    "Marker",
+    "PendingWindowInDays",
+    "Policy",
+    "PolicyName",
+    "Description",
+    "EncryptionContext",
+    "Tags",
+    "GrantTokens",
+];
+
+/// One KMS request: operation and a JSON body whose fields hold hostile JSON values.
+fn kms_case() -> impl Strategy<Value = (&'static str, String)> {
+    let json_value = prop_oneof![
+        3 => value().prop_map(|v| v.parse::<serde_json::Number>().map_or(serde_json::Value::String(v), serde_json::Value::Number)),
+        1 => value().prop_map(serde_json::Value::String),
+        1 => Just(serde_json::json!({"a": "b"})),
+        1 => Just(serde_json::json!([1, "x", null])),
+        1 => any::<f64>().prop_map(|f| serde_json::json!(f)),
+    ];
+    (
+        proptest::sample::select(KMS_OPS),
+        proptest::collection::vec((proptest::sample::select(KMS_FIELDS), json_value), 0..5),
+        proptest::bool::weighted(0.05),
+    )
+        .prop_map(|(op, fields, junk)| {
+            let body = if junk {
+                "{\"KeyId\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[".to_owned()
+            } else {
+                serde_json::Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).to_string()
+            };
+            (op, body)
+        })
+}
+
+/// Whether a response shows a crash: no answer at all, or an internal error.
+fn crashed(resp: &Resp) -> bool {
+    resp.status == 0 || resp.status == 500 || (resp.status >= 502 && resp.status != 503)
+}
+
+/// Runs `check` on values of `strategy` for XREPL_FUZZ_SECS seconds (or 64 cases) against one
+/// seeded emulator; returns how many requests were sent.
+fn fuzz<S: Strategy>(
+    target: &str,
+    strategy: impl FnOnce(Vec<String>) -> S,
+    send_case: impl Fn(&Env, S::Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = (String, Resp)> + '_>>,
+) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (env, _) = runtime.block_on(seeded("fuzz-bucket"));
+    // Ids that exist, so generated requests get past "no such upload/version" to the parsers.
+    let known = runtime.block_on(async {
+        let s3 = env.s3(A).await;
+        let upload = s3.create_multipart_upload().bucket("fuzz-bucket").key("k").send().await.expect("an upload to list");
+        let upload_id = upload.upload_id().expect("upload id").to_owned();
+        let part = format!("partNumber=1&uploadId={upload_id}");
+        assert_eq!(s3_call(&env, Signer::s3(A), "PUT", "/fuzz-bucket/k", &part, &[], b"part").await.status, 200, "a part to list");
+        let put = s3.put_object().bucket("fuzz-bucket").key("dir/k").body(ByteStream::from_static(b"12345")).send().await.expect("object");
+        vec![upload_id, put.version_id().expect("version id").to_owned(), "k".to_owned(), "dir/".to_owned()]
+    });
+    let strategy = strategy(known);
+    let seconds: u64 = std::env::var("XREPL_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    let mut runner = TestRunner::new(proptest::test_runner::Config::default());
+    let mut sent = 0u64;
+    while if seconds == 0 { sent < 64 } else { std::time::Instant::now() < deadline } {
+        let case = strategy.new_tree(&mut runner).expect("generate").current();
+        let (shown, resp) = runtime.block_on(send_case(&env, case));
+        assert!(!crashed(&resp), "fuzz {target}: crash after {sent} requests on {shown}\nresponse: {resp:?}");
+        sent += 1;
+        if sent.is_multiple_of(200) {
+            runtime.block_on(assert_alive(&env));
+        }
+    }
+    runtime.block_on(assert_alive(&env));
+    eprintln!("fuzz {target}: {sent} requests, 0 crashes");
+}
+
+#[test]
+fn fuzz_s3_request_parsers() {
+    fuzz("s3", s3_case, |env, (method, path, query, headers, body)| {
+        Box::pin(async move {
+            let query = encode_query(&query);
+            let extra: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let shown = format!("{method} {path}?{query} headers={headers:?} body={:?}", String::from_utf8_lossy(&body));
+            (shown, s3_call(env, Signer::s3(A), method, path, &query, &extra, &body).await)
+        })
+    });
+}
+
+#[test]
+fn fuzz_iam_and_sts_request_parsers() {
+    fuzz(
+        "iam/sts",
+        |_| query_case(),
+        |env, (service, pairs)| {
+            Box::pin(async move {
+                let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let body = form(&refs);
+                let shown = format!("{service} {}", String::from_utf8_lossy(&body));
+                (shown, iam_call(env, Signer { service, ..Signer::iam(A) }, &body).await)
+            })
+        },
+    );
+}
+
+#[test]
+fn fuzz_kms_request_parsers() {
+    fuzz(
+        "kms",
+        |_| kms_case(),
+        |env, (op, body)| {
+            Box::pin(async move {
+                let addr = env.emulator.addr();
+                let target = format!("TrentService.{op}");
+                let extra = [("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target.as_str())];
+                let headers = Signer { service: "kms", ..Signer::iam(A) }.headers(addr, "POST", "/", "", &extra, body.as_bytes());
+                let shown = format!("{op} {body}");
+                (shown, send(addr, "POST", "/", &headers, body.as_bytes()).await)
+            })
+        },
+    );
+}
