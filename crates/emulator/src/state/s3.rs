@@ -411,16 +411,22 @@ impl Uploads {
         key_marker: &str,
         upload_id_marker: Option<&str>,
     ) -> impl Iterator<Item = &'a MultipartUpload> + 'a {
-        let start = match upload_id_marker.and_then(|id| self.by_id.get(id).filter(|u| u.key == key_marker).map(|u| (u, id))) {
+        let known = upload_id_marker.and_then(|id| self.by_id.get(id).filter(|u| u.key == key_marker).map(|u| (u, id)));
+        // An upload id marker that is not one of the marker key's uploads: that key's uploads
+        // with a greater id (S3's rule), then later keys.
+        let unknown_marker = upload_id_marker.filter(|_| known.is_none()).map(|id| (key_marker.to_owned(), id.to_owned()));
+        let start = match known {
             Some((u, id)) => Bound::Excluded((u.key.clone(), u.initiated, id.to_owned())),
-            // An unknown upload id marker: the rest of the marker key's uploads and later keys;
-            // no marker: the first key after the key marker.
-            None if upload_id_marker.is_some() => Bound::Included((key_marker.to_owned(), OffsetDateTime::UNIX_EPOCH, String::new())),
+            None if unknown_marker.is_some() => Bound::Included((key_marker.to_owned(), OffsetDateTime::UNIX_EPOCH, String::new())),
+            // No upload id marker: the first key after the key marker.
             None => Bound::Excluded((key_marker.to_owned(), MAX_TIME, String::new())),
         };
         let floor = Bound::Included((prefix.to_owned(), OffsetDateTime::UNIX_EPOCH, String::new()));
         let start = if bound_below(&floor, &start) { start } else { floor };
-        self.order.range((start, Bound::Unbounded)).filter_map(|(_, _, id)| self.by_id.get(id))
+        self.order
+            .range((start, Bound::Unbounded))
+            .filter(move |(key, _, id)| unknown_marker.as_ref().is_none_or(|(mk, mid)| key != mk || id > mid))
+            .filter_map(|(_, _, id)| self.by_id.get(id))
     }
 }
 
@@ -470,8 +476,12 @@ impl<'a> Iterator for KeyScan<'a> {
     type Item = Entry<'a>;
 
     fn next(&mut self) -> Option<Entry<'a>> {
-        self.lookups += 1;
+        // Taken, so a finished scan stays finished (`Unbounded` is never a resume point).
         let lower = std::mem::replace(&mut self.next, Bound::Unbounded);
+        if lower == Bound::Unbounded {
+            return None;
+        }
+        self.lookups += 1;
         let (key, versions) = self.objects.range::<str, _>((lower.as_ref().map(String::as_str), Bound::Unbounded)).next()?;
         // Keys are ordered: the first one outside the prefix ends the listing.
         let rest = key.strip_prefix(self.prefix)?;
@@ -587,7 +597,34 @@ mod tests {
         // A prefix no key has ends at once.
         let mut scan = b.scan("n", None, "");
         assert!(scan.next().is_none());
+        assert!(scan.next().is_none(), "a finished scan stays finished");
         assert_eq!(scan.lookups, 1);
+    }
+
+    #[test]
+    fn uploads_resume_after_their_markers() {
+        let mut uploads = Uploads::default();
+        let at = |s: i64| OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(s);
+        for (id, key, t) in [("m2", "a", 1), ("m1", "b", 2), ("z0", "b", 3), ("k9", "c", 4)] {
+            let template = delete_marker(key, "null", "111111111111", at(t));
+            let upload = MultipartUpload {
+                upload_id: id.to_owned(),
+                key: key.to_owned(),
+                initiated: at(t),
+                initiator_account: "111111111111".to_owned(),
+                template,
+                parts: BTreeMap::new(),
+            };
+            uploads.insert(id.to_owned(), upload);
+        }
+        let ids = |it: &mut dyn Iterator<Item = &MultipartUpload>| it.map(|u| u.upload_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&mut uploads.after("", "", None)), ["m2", "m1", "z0", "k9"], "key, then initiation order");
+        assert_eq!(ids(&mut uploads.after("", "b", Some("m1"))), ["z0", "k9"], "after a known upload");
+        assert_eq!(ids(&mut uploads.after("", "b", Some("n"))), ["z0", "k9"], "an unknown id: greater ids of that key");
+        assert_eq!(ids(&mut uploads.after("", "b", None)), ["k9"], "a key marker alone skips that key");
+        assert_eq!(ids(&mut uploads.after("c", "a", None)), ["k9"], "never before the prefix");
+        assert!(uploads.remove("z0").is_some());
+        assert_eq!(ids(&mut uploads.after("", "a", None)), ["m1", "k9"]);
     }
 
     #[test]
