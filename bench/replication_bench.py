@@ -51,6 +51,8 @@ ROLE_NAME = "s3crr_role_for_bench"
 ROLE_PATH = "/service-role/"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_A}:role/service-role/{ROLE_NAME}"
 BODY = b"x" * 256
+# xrepl's admin calls that change state need this header (browsers cannot send it cross-site).
+ADMIN_HEADERS = {"x-xrepl-admin": "1"}
 WAIT_LIMIT_S = 30.0  # deadline for any single wait (one replica, all replicas, health)
 
 
@@ -146,7 +148,7 @@ class Xrepl(Emulator):
 
     def admin(self, method: str, path: str) -> dict:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=WAIT_LIMIT_S + 5)
-        conn.request(method, path)
+        conn.request(method, path, headers=ADMIN_HEADERS)
         resp = conn.getresponse()
         body = resp.read()
         conn.close()
@@ -421,7 +423,7 @@ def measure_engine(emu: Xrepl, endpoint: str, src: str, n_lag: int, n_batch: int
 
     def drain() -> float:
         t0 = time.perf_counter()
-        conn.request("POST", f"/_xrepl/replication/drain?timeout_ms={int(WAIT_LIMIT_S * 1000)}")
+        conn.request("POST", f"/_xrepl/replication/drain?timeout_ms={int(WAIT_LIMIT_S * 1000)}", headers=ADMIN_HEADERS)
         resp = conn.getresponse()
         body = resp.read()
         dt = time.perf_counter() - t0
@@ -454,7 +456,7 @@ def measure_engine(emu: Xrepl, endpoint: str, src: str, n_lag: int, n_batch: int
         s3a.put_object(Bucket=src, Key=f"eng-paused/{i:05d}", Body=BODY)
     queued_paused = status()["queued"]
     t0 = time.perf_counter()
-    conn.request("POST", "/_xrepl/replication/resume")
+    conn.request("POST", "/_xrepl/replication/resume", headers=ADMIN_HEADERS)
     conn.getresponse().read()
     drain()
     engine_s = time.perf_counter() - t0

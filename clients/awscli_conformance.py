@@ -126,7 +126,9 @@ def bucket(label):
 
 
 def drain():
-    req = urllib.request.Request(ENDPOINT + "/_xrepl/replication/drain", method="POST", data=b"")
+    req = urllib.request.Request(
+        ENDPOINT + "/_xrepl/replication/drain", method="POST", data=b"", headers={"x-xrepl-admin": "1"}
+    )
     with urllib.request.urlopen(req, timeout=60) as r:
         eq(json.loads(r.read()).get("drained"), True, "replication drained")
 

@@ -106,7 +106,9 @@ def md5_etag(data):
 
 
 def drain():
-    req = urllib.request.Request(ENDPOINT + "/_xrepl/replication/drain", method="POST", data=b"")
+    req = urllib.request.Request(
+        ENDPOINT + "/_xrepl/replication/drain", method="POST", data=b"", headers={"x-xrepl-admin": "1"}
+    )
     with urllib.request.urlopen(req, timeout=60) as r:
         body = json.loads(r.read())
     eq(body.get("drained"), True, "replication drained")

@@ -171,6 +171,33 @@ fn wrong_credentials_are_a_remote_error_naming_the_code() {
     xrepl().args(["plan", "--spec"]).arg(&path).assert().code(3).stderr(predicate::str::contains("SignatureDoesNotMatch"));
 }
 
+/// `xrepl serve --host HOST --port 0`: what it prints on stderr before it is ready.
+fn serve_stderr(host: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("xrepl"))
+        .args(["serve", "--host", host, "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    // The first stdout line comes after any warning, once the server listens.
+    stdout.read_line(&mut first).expect("read stdout");
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("wait");
+    assert!(first.contains("xrepl emulator"), "serve --host {host} started: {first:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn serve_warns_when_bound_to_a_non_loopback_address() {
+    let stderr = serve_stderr("0.0.0.0");
+    assert!(stderr.contains("warning: serving on 0.0.0.0 (not a loopback address)"), "{stderr}");
+    let stderr = serve_stderr("127.0.0.1");
+    assert!(!stderr.contains("warning"), "no warning on loopback: {stderr}");
+}
+
 #[test]
 fn serve_rejects_malformed_key_pairs() {
     xrepl()

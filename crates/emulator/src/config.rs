@@ -13,7 +13,8 @@ pub struct EmulatorConfig {
     /// Accounts created at start. More appear on first use of a 12-digit access key id
     /// (LocalStack convention), so existing scripts work unchanged.
     pub accounts: Vec<String>,
-    /// Explicit root key pairs, in addition to the LocalStack-style `<account id>` / `secret` keys.
+    /// Explicit root key pairs. An account given one has no LocalStack-style `<account id>` /
+    /// `secret` key: the explicit keys replace it, so an operator can lock an account down.
     pub root_keys: Vec<RootKey>,
     /// The secret for LocalStack-style keys (access key id = 12-digit account id).
     pub default_secret: String,
@@ -34,6 +35,8 @@ pub struct EmulatorConfig {
     /// Keep state in this directory (metadata in `state.redb`, object bytes under `blobs/`) so it
     /// survives restarts and crashes; None keeps everything in memory.
     pub data_dir: Option<std::path::PathBuf>,
+    /// Timeouts and the connection cap of the HTTP front door.
+    pub limits: crate::server::conn::ServerLimits,
 }
 
 impl Default for EmulatorConfig {
@@ -49,6 +52,7 @@ impl Default for EmulatorConfig {
             blob_store: None,
             assume_tls: false,
             data_dir: None,
+            limits: crate::server::conn::ServerLimits::default(),
         }
     }
 }
@@ -96,6 +100,13 @@ impl EmulatorConfig {
     #[must_use]
     pub fn assume_tls(mut self, assume: bool) -> Self {
         self.assume_tls = assume;
+        self
+    }
+
+    /// Timeouts and the connection cap of the HTTP front door.
+    #[must_use]
+    pub fn limits(mut self, limits: crate::server::conn::ServerLimits) -> Self {
+        self.limits = limits;
         self
     }
 

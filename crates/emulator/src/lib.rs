@@ -35,5 +35,6 @@ mod xml;
 pub use config::EmulatorConfig;
 pub use error::{EmulatorError, ServiceError};
 pub use replication::{FailureEvent, ReplicationControl};
+pub use server::conn::ServerLimits;
 pub use server::Emulator;
 pub use state::AccountInfo;

@@ -998,3 +998,720 @@ async fn hand_signed_requests_work() {
     assert_eq!(resp.status, 200, "{resp:?}");
     assert!(resp.body.contains("<ListRolesResult>"), "{resp:?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hardening (issue 9): holes found by trying `xrepl serve` as an attacker would.
+
+/// The IAM users of account A, by name.
+async fn iam_user_names(env: &Env, account: &str) -> Vec<String> {
+    let users = env.iam(account).await.list_users().send().await.expect("list users");
+    users.users().iter().map(|u| u.user_name().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn query_services_hash_the_body_received_not_the_payload_hash_header() {
+    let env = start().await;
+    let addr = env.emulator.addr();
+    let list = form(&[("Action", "ListUsers"), ("Version", "2010-05-08")]);
+    let create = form(&[("Action", "CreateUser"), ("Version", "2010-05-08"), ("UserName", "intruder")]);
+    // A captured ListUsers, signed with its payload hash in x-amz-content-sha256 ...
+    let list_hash = hex::encode(Sha256::digest(&list));
+    let content_type = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
+    let signed = Signer::iam(A).headers(addr, "POST", "/", "", &[content_type, ("x-amz-content-sha256", &list_hash)], &list);
+    let resp = send(addr, "POST", "/", &signed, &list).await;
+    assert_eq!(resp.status, 200, "the captured request itself is valid: {resp:?}");
+    // ... replayed with a CreateUser body and the original header.
+    let resp = send(addr, "POST", "/", &signed, &create).await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", None, "ListUsers replayed with a CreateUser body");
+    assert!(iam_user_names(&env, A).await.is_empty(), "no user was created");
+    // The same for STS and KMS (KMS answers with its own code).
+    let sts = Signer { service: "sts", ..Signer::iam(A) };
+    let identity = form(&[("Action", "GetCallerIdentity"), ("Version", "2011-06-15")]);
+    let signed =
+        sts.headers(addr, "POST", "/", "", &[content_type, ("x-amz-content-sha256", &hex::encode(Sha256::digest(&identity)))], &identity);
+    let assume = form(&[("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", "arn:aws:iam::111111111111:role/x")]);
+    let resp = send(addr, "POST", "/", &signed, &assume).await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", None, "GetCallerIdentity replayed with an AssumeRole body");
+    let kms = Signer { service: "kms", ..Signer::iam(A) };
+    let (list_keys, create_key) = (b"{}".as_slice(), br#"{"Description":"intruder"}"#.as_slice());
+    let kms_headers = |target: &'static str| [("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target)];
+    let mut extra = kms_headers("TrentService.ListKeys").to_vec();
+    let hash = hex::encode(Sha256::digest(list_keys));
+    extra.push(("x-amz-content-sha256", &hash));
+    let signed = kms.headers(addr, "POST", "/", "", &extra, list_keys);
+    let resp = send(addr, "POST", "/", &signed, create_key).await;
+    assert_eq!(resp.status, 400, "KMS replay: {resp:?}");
+    assert!(resp.body.contains("InvalidSignatureException"), "KMS replay: {resp:?}");
+    assert_alive(&env).await;
+}
+
+/// The account ids `/_xrepl/accounts` lists.
+async fn listed_accounts(env: &Env) -> String {
+    let resp = send(env.emulator.addr(), "GET", "/_xrepl/accounts", &[], b"").await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    resp.body
+}
+
+#[tokio::test]
+async fn requests_failing_authentication_create_no_account() {
+    let env = start().await;
+    let stranger = "999999999999";
+    let wrong = Signer { secret: "wrong", ..Signer::s3(stranger) };
+    // `aws s3 ls` with a wrong secret, then the same through IAM, STS and a presigned-style query.
+    let resp = s3_call(&env, wrong, "GET", "/", "", &[], b"").await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", Some(SIGNATURE_MISMATCH), "ListBuckets with the wrong secret");
+    let resp =
+        iam_call(&env, Signer { secret: "wrong", ..Signer::iam(stranger) }, &form(&[("Action", "ListUsers"), ("Version", "2010-05-08")]))
+            .await;
+    assert_error(&resp, 403, "SignatureDoesNotMatch", None, "ListUsers with the wrong secret");
+    let resp = s3_call(
+        &env,
+        Signer { at: OffsetDateTime::now_utc() - time::Duration::hours(2), ..Signer::s3(stranger) },
+        "GET",
+        "/",
+        "",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(resp.status, 403, "an expired signature: {resp:?}");
+    assert!(!listed_accounts(&env).await.contains(stranger), "no account for a request that failed authentication");
+    assert!(env.emulator.account(stranger).is_none());
+    // A correctly signed request still creates the account on first use (LocalStack style).
+    let resp = s3_call(&env, Signer::s3(stranger), "GET", "/", "", &[], b"").await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert!(listed_accounts(&env).await.contains(stranger), "a verified 12-digit key creates its account");
+}
+
+#[tokio::test]
+async fn an_explicit_root_key_replaces_the_default_key() {
+    let config = xrepl_emulator::EmulatorConfig::with_accounts(&[A, B]).root_key(A, "AKIAEXPLICITROOTKEY1", "s3cret-of-a");
+    let env = Env { emulator: xrepl_emulator::Emulator::start(config).await.expect("emulator starts") };
+    // A's default key (A / "test") no longer exists, on S3 and on the Query services.
+    let resp = s3_call(&env, Signer::s3(A), "GET", "/", "", &[], b"").await;
+    assert_error(&resp, 403, "InvalidAccessKeyId", None, "A's default key on S3");
+    let resp = iam_call(&env, Signer::iam(A), &form(&[("Action", "ListUsers"), ("Version", "2010-05-08")])).await;
+    assert_error(&resp, 403, "InvalidClientTokenId", None, "A's default key on IAM");
+    // The explicit key works and acts as A's root; B keeps its default key.
+    let explicit = Signer { key: "AKIAEXPLICITROOTKEY1", secret: "s3cret-of-a", ..Signer::s3(A) };
+    let resp = s3_call(&env, explicit, "PUT", "/explicit-key-bucket", "", &[], b"").await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    let info = env.emulator.account(A).expect("A exists");
+    assert_eq!((info.access_key_id.as_str(), info.secret_access_key.as_str()), ("AKIAEXPLICITROOTKEY1", "s3cret-of-a"));
+    env.s3(B).await.list_buckets().send().await.expect("B's default key still works");
+}
+
+#[tokio::test]
+async fn admin_calls_that_change_state_need_the_admin_header() {
+    let env = start().await;
+    let addr = env.emulator.addr();
+    let admin = [("x-xrepl-admin".to_owned(), b"1".to_vec())];
+    // What a web page can send cross-site: a POST without custom headers.
+    for path in [
+        "/_xrepl/replication/pause",
+        "/_xrepl/replication/resume",
+        "/_xrepl/replication/drain",
+        "/_xrepl/replication/latency?ms=10",
+        "/_xrepl/replication/unavailable?bucket=b",
+    ] {
+        let resp = send(addr, "POST", path, &[], b"").await;
+        assert_eq!(resp.status, 403, "POST {path} without the admin header: {resp:?}");
+        assert!(resp.body.contains("x-xrepl-admin: 1"), "the refusal says what is missing: {resp:?}");
+        let wrong = [("x-xrepl-admin".to_owned(), b"yes".to_vec())];
+        assert_eq!(send(addr, "POST", path, &wrong, b"").await.status, 403, "POST {path} with a wrong header value");
+    }
+    assert!(!env.emulator.replication().status().paused, "the refused pause changed nothing");
+    assert!(!env.emulator.replication().is_unavailable("b"), "the refused call changed nothing");
+    // With the header they work; reads need none.
+    let resp = send(addr, "POST", "/_xrepl/replication/pause", &admin, b"").await;
+    assert_eq!(resp.status, 200, "{resp:?}");
+    assert!(env.emulator.replication().status().paused);
+    assert_eq!(send(addr, "GET", "/_xrepl/replication/status", &[], b"").await.status, 200);
+    // Bounds: latency at most 60 s, drain waits at most 10 minutes.
+    let resp = send(addr, "POST", "/_xrepl/replication/latency?ms=60001", &admin, b"").await;
+    assert_eq!(resp.status, 400, "{resp:?}");
+    let resp = send(addr, "POST", "/_xrepl/replication/latency?ms=18446744073709551615", &admin, b"").await;
+    assert_eq!(resp.status, 400, "{resp:?}");
+    let resp = send(addr, "POST", "/_xrepl/replication/drain?timeout_ms=18446744073709551615", &admin, b"").await;
+    assert_eq!(resp.status, 400, "{resp:?}");
+}
+
+/// An emulator with these timeouts and connection cap.
+async fn limited(timeout: Duration, max_connections: usize) -> Env {
+    let limits = xrepl_emulator::ServerLimits { header_read_timeout: timeout, body_idle_timeout: timeout, max_connections };
+    let config = xrepl_emulator::EmulatorConfig::with_accounts(&[A, B]).limits(limits);
+    Env { emulator: xrepl_emulator::Emulator::start(config).await.expect("emulator starts") }
+}
+
+/// Writes `bytes`, then reads until the server closes (or 5 s pass: None).
+async fn stall(addr: SocketAddr, bytes: &[u8]) -> Option<String> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(bytes).await.expect("write");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
+        .await
+        .ok()
+        .map(|_| String::from_utf8_lossy(&raw).into_owned())
+}
+
+#[tokio::test]
+async fn slow_and_idle_clients_are_cut_off() {
+    let env = limited(Duration::from_millis(300), 64).await;
+    let addr = env.emulator.addr();
+    // Half a header section, then nothing (slowloris).
+    let answer = stall(addr, b"GET /_xrepl/health HTTP/1.1\r\nhost: x\r\n").await;
+    assert!(answer.is_some(), "a connection stalled in its headers is closed");
+    // A connection that never sends anything.
+    assert!(stall(addr, b"").await.is_some(), "an idle connection is closed");
+    // A keep-alive connection idle after its first request.
+    let answer = stall(addr, b"GET /_xrepl/health HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("closed after idling");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // A body that stops arriving: Query services and S3 configuration bodies get RequestTimeout.
+    let head = "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 100\r\n\r\nAction=";
+    let answer = stall(addr, head.as_bytes()).await.expect("a stalled body is cut off");
+    assert!(answer.contains("RequestTimeout"), "{answer}");
+    env.s3(A).await.create_bucket().bucket("stalled").send().await.expect("bucket");
+    let signed = Signer::s3(A).headers(addr, "PUT", "/stalled/k", "", &[], &[b'x'; 100]);
+    let mut head = format!("PUT /stalled/k HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 100\r\n").into_bytes();
+    for (k, v) in &signed {
+        head.extend_from_slice(format!("{k}: {}\r\n", String::from_utf8_lossy(v)).as_bytes());
+    }
+    head.extend_from_slice(b"\r\nxxxx");
+    let answer = stall(addr, &head).await.expect("a stalled object body is cut off");
+    assert!(answer.contains("RequestTimeout"), "{answer}");
+    assert_alive(&env).await;
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_wait_for_a_free_slot() {
+    let env = limited(Duration::from_secs(10), 2).await;
+    let addr = env.emulator.addr();
+    let request = b"GET /_xrepl/health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+    // Two connections hold both slots (a partial request keeps them busy).
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"GET /_xrepl/health HTTP/1.1\r\n").await.expect("write");
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut third = tokio::net::TcpStream::connect(addr).await.expect("the backlog takes it");
+    third.write_all(request).await.expect("write");
+    let mut raw = Vec::new();
+    let early = tokio::time::timeout(Duration::from_millis(500), third.read_to_end(&mut raw)).await;
+    assert!(early.is_err(), "a third connection is not served while two hold the cap: {:?}", String::from_utf8_lossy(&raw));
+    // Closing the held connections frees their slots.
+    drop(held);
+    tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut raw)).await.expect("served once a slot frees").expect("read");
+    assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&raw));
+}
+
+#[tokio::test]
+async fn list_multipart_uploads_pages_and_part_number_marker_does_not_overflow() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    let bucket = "paged-uploads";
+    s3.create_bucket().bucket(bucket).send().await.expect("bucket");
+    let mut all = Vec::new();
+    for key in ["u/1", "u/2", "u/2", "u/3", "v"] {
+        let up = s3.create_multipart_upload().bucket(bucket).key(key).send().await.expect("create upload");
+        all.push((key.to_owned(), up.upload_id().expect("upload id").to_owned()));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (mut seen, mut key_marker, mut id_marker, mut pages) = (Vec::new(), None::<String>, None::<String>, 0);
+    loop {
+        let page = s3
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .max_uploads(2)
+            .set_key_marker(key_marker.clone())
+            .set_upload_id_marker(id_marker.clone())
+            .send()
+            .await
+            .expect("list uploads");
+        pages += 1;
+        assert!(page.uploads().len() <= 2, "max-uploads is honoured: {page:?}");
+        seen.extend(page.uploads().iter().map(|u| (u.key().unwrap_or_default().to_owned(), u.upload_id().unwrap_or_default().to_owned())));
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        id_marker = page.next_upload_id_marker().map(str::to_owned);
+        assert!(pages < 10, "paging ends");
+    }
+    assert_eq!((seen, pages), (all.clone(), 3), "every upload once, in key then initiation order");
+    let under_u = s3.list_multipart_uploads().bucket(bucket).prefix("u/").key_marker("u/2").send().await.expect("list");
+    assert_eq!(under_u.uploads().iter().filter_map(|u| u.key()).collect::<Vec<_>>(), ["u/3"], "a key marker skips that key's uploads");
+    // part-number-marker at i32::MAX: an empty page, not an overflow.
+    let (key, upload_id) = &all[0];
+    let part = format!("partNumber=1&uploadId={upload_id}");
+    assert_eq!(s3_call(&env, Signer::s3(A), "PUT", &format!("/{bucket}/{key}"), &part, &[], b"part").await.status, 200, "UploadPart");
+    for marker in ["2147483647", "2147483646", "0"] {
+        let query = format!("part-number-marker={marker}&uploadId={upload_id}");
+        let resp = s3_call(&env, Signer::s3(A), "GET", &format!("/{bucket}/{key}"), &query, &[], b"").await;
+        assert_eq!(resp.status, 200, "ListParts with part-number-marker={marker}: {resp:?}");
+        assert_eq!(resp.body.contains("<PartNumber>1</PartNumber>"), marker == "0", "{resp:?}");
+    }
+    assert_alive(&env).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fuzzing the request parsers: proptest generates correctly signed requests with hostile query
+// parameters, headers and bodies (S3), form parameters (IAM, STS) and JSON fields (KMS), sent
+// over the wire to one running emulator. A crash is a response the server did not give (the
+// connection closed: a panic, such as an arithmetic overflow in this debug build), a 500, or a
+// server that no longer answers. `cargo test` runs a short bounded pass (64 requests per
+// target); a long run, e.g. 5 minutes per target:
+//
+//   XREPL_FUZZ_SECS=300 cargo test -p xrepl-emulator --test hostile fuzz_ -- --test-threads=3
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+
+/// Near-numbers, ranges, dates, ARNs and copy sources that break parsers.
+const EDGY: &[&str] = &[
+    "1e3",
+    "0x10",
+    " 1",
+    "",
+    "null",
+    "true",
+    "%00",
+    "%ff%fe",
+    "bytes=0-",
+    "bytes=-0",
+    "bytes=5-2",
+    "bytes=0-18446744073709551615",
+    "bytes=18446744073709551615-",
+    "bytes=-18446744073709551616",
+    "bytes=0-1,3-4",
+    "2026-02-30T25:61:61Z",
+    "Thu, 01 Jan 1970 00:00:00 GMT",
+    "arn:aws:kms:us-east-1:111111111111:key/x",
+    "/fuzz-bucket/k",
+    "fuzz-bucket/k?versionId=null",
+    "/fuzz-bucket/k?versionId=",
+    "id=x, uri=http://acs.amazonaws.com/groups/global/AllUsers",
+    "a=b&c=d&a=e",
+    "ETag,ObjectParts,ObjectSize",
+];
+
+/// Integers at and around the limits.
+const NUMBERS: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "2",
+    "4294967296",
+    "9223372036854775808",
+    "1000",
+    "1001",
+    "10000",
+    "10001",
+    "2147483646",
+    "2147483647",
+    "2147483648",
+    "-2147483648",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "18446744073709551615",
+    "99999999999999999999999",
+];
+
+/// A hostile value: a limit, an edge case, printable junk, or one of the ids that exist (`known`).
+fn value_or(known: Vec<String>) -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => proptest::sample::select(NUMBERS).prop_map(str::to_owned),
+        2 => proptest::sample::select(EDGY).prop_map(str::to_owned),
+        1 => "[ -~]{0,40}".prop_map(|s| s.trim().to_owned()),
+        2 => proptest::sample::select(known),
+    ]
+}
+
+fn value() -> impl Strategy<Value = String> {
+    value_or(vec!["k".to_owned()])
+}
+
+const S3_PARAMS: &[&str] = &[
+    "max-keys",
+    "max-parts",
+    "max-uploads",
+    "part-number-marker",
+    "partNumber",
+    "uploadId",
+    "versionId",
+    "list-type",
+    "continuation-token",
+    "start-after",
+    "key-marker",
+    "version-id-marker",
+    "upload-id-marker",
+    "prefix",
+    "delimiter",
+    "marker",
+    "encoding-type",
+    "fetch-owner",
+    "tagging",
+    "acl",
+    "versioning",
+    "versions",
+    "uploads",
+    "delete",
+    "policy",
+    "replication",
+    "ownershipControls",
+    "location",
+    "object-lock",
+    "retention",
+    "legal-hold",
+    "attributes",
+    "response-content-type",
+    "response-expires",
+];
+
+const S3_HEADERS: &[&str] = &[
+    "range",
+    "x-amz-copy-source",
+    "x-amz-copy-source-range",
+    "x-amz-copy-source-if-match",
+    "x-amz-tagging",
+    "x-amz-meta-m",
+    "x-amz-max-parts",
+    "x-amz-part-number-marker",
+    "x-amz-object-attributes",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold",
+    "x-amz-bypass-governance-retention",
+    "x-amz-grant-read",
+    "x-amz-grant-full-control",
+    "x-amz-acl",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-storage-class",
+    "x-amz-metadata-directive",
+    "x-amz-tagging-directive",
+    "x-amz-expected-bucket-owner",
+    "x-amz-bucket-object-lock-enabled",
+    "x-amz-object-ownership",
+    "x-amz-mfa",
+    "content-md5",
+    "content-type",
+    "expires",
+];
+
+const XML_BODIES: &[&str] = &[
+    "<VersioningConfiguration><Status>{}</Status></VersioningConfiguration>",
+    "<Tagging><TagSet><Tag><Key>{}</Key><Value>{}</Value></Tag></TagSet></Tagging>",
+    "<Delete><Object><Key>{}</Key><VersionId>{}</VersionId></Object></Delete>",
+    "<CompleteMultipartUpload><Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part></CompleteMultipartUpload>",
+    "<ReplicationConfiguration><Role>{}</Role><Rule><Priority>{}</Priority><Status>Enabled</Status><Destination><Bucket>{}</Bucket></Destination></Rule></ReplicationConfiguration>",
+    "<OwnershipControls><Rule><ObjectOwnership>{}</ObjectOwnership></Rule></OwnershipControls>",
+    "<Retention><Mode>{}</Mode><RetainUntilDate>{}</RetainUntilDate></Retention>",
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"{}\",\"Principal\":\"*\",\"Action\":\"{}\",\"Resource\":\"*\"}]}",
+];
+
+/// A body: empty, an S3 document with hostile fillings, or junk bytes.
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        1 => Just(Vec::new()),
+        2 => (proptest::sample::select(XML_BODIES), proptest::collection::vec(value(), 3)).prop_map(|(template, fills)| {
+            let mut out = template.to_owned();
+            for fill in fills {
+                out = out.replacen("{}", &escape_xml(&fill), 1);
+            }
+            out.into_bytes()
+        }),
+        1 => proptest::collection::vec(any::<u8>(), 0..64),
+    ]
+}
+
+fn escape_xml(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;")
+}
+
+fn encode_query(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| if v.is_empty() && !k.contains('-') { k.clone() } else { format!("{k}={}", uri_encode(v.as_bytes())) })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// One S3 request: method, path, query, headers, body.
+type S3Case = (&'static str, &'static str, Vec<(String, String)>, Vec<(String, String)>, Vec<u8>);
+
+/// The operations the generated requests start from (`{upload}`, `{version}`: ids that exist),
+/// before hostile parameters, headers and bodies are added.
+const S3_OPERATIONS: &[(&str, &str, &str)] = &[
+    ("GET", "/", ""),
+    ("GET", "/fuzz-bucket", ""),
+    ("GET", "/fuzz-bucket", "list-type=2"),
+    ("GET", "/fuzz-bucket", "versions"),
+    ("GET", "/fuzz-bucket", "uploads"),
+    ("GET", "/fuzz-bucket/k", "uploadId={upload}"),
+    ("PUT", "/fuzz-bucket/k", "partNumber=2&uploadId={upload}"),
+    ("PUT", "/fuzz-bucket/copy", "partNumber=2&uploadId={upload}"),
+    ("POST", "/fuzz-bucket/k", "uploadId={upload}"),
+    ("POST", "/fuzz-bucket/k", "uploads"),
+    ("GET", "/fuzz-bucket/dir/k", "versionId={version}"),
+    ("HEAD", "/fuzz-bucket/dir/k", ""),
+    ("GET", "/fuzz-bucket/dir/k", "attributes"),
+    ("PUT", "/fuzz-bucket/new", ""),
+    ("PUT", "/fuzz-bucket/copy", ""),
+    ("DELETE", "/fuzz-bucket/gone", ""),
+    ("POST", "/fuzz-bucket", "delete"),
+    ("PUT", "/fuzz-bucket", "versioning"),
+    ("PUT", "/fuzz-bucket/dir/k", "tagging"),
+    ("GET", "/no-such-bucket/k", ""),
+];
+
+fn s3_case(known: Vec<String>) -> impl Strategy<Value = S3Case> {
+    let (upload, version) = (known[0].clone(), known[1].clone());
+    let pair = move |names: &'static [&'static str]| (proptest::sample::select(names).prop_map(str::to_owned), value_or(known.clone()));
+    (
+        proptest::sample::select(S3_OPERATIONS),
+        proptest::collection::vec(pair(S3_PARAMS), 0..3),
+        proptest::collection::vec(pair(S3_HEADERS), 0..3),
+        body(),
+    )
+        .prop_map(move |((method, path, base), extra, headers, body)| {
+            let base = base.replace("{upload}", &upload).replace("{version}", &version);
+            let mut query: Vec<(String, String)> = form_urlencoded::parse(base.as_bytes()).into_owned().collect();
+            query.extend(extra);
+            (method, path, query, headers, body)
+        })
+}
+
+const IAM_STS_ACTIONS: &[&str] = &[
+    "ListUsers",
+    "ListRoles",
+    "ListPolicies",
+    "ListAccessKeys",
+    "ListAttachedRolePolicies",
+    "ListRolePolicies",
+    "ListEntitiesForPolicy",
+    "GetRole",
+    "GetUser",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "CreateUser",
+    "CreateRole",
+    "CreatePolicy",
+    "CreatePolicyVersion",
+    "PutRolePolicy",
+    "AttachRolePolicy",
+    "UpdateAssumeRolePolicy",
+    "CreateAccessKey",
+    "UpdateAccessKey",
+    "DeleteUser",
+    "SimulatePrincipalPolicy",
+    "AssumeRole",
+    "GetCallerIdentity",
+    "GetAccessKeyInfo",
+];
+
+const IAM_STS_PARAMS: &[&str] = &[
+    "MaxItems",
+    "Marker",
+    "PathPrefix",
+    "Path",
+    "UserName",
+    "RoleName",
+    "PolicyName",
+    "PolicyArn",
+    "VersionId",
+    "SetAsDefault",
+    "PolicyDocument",
+    "AssumeRolePolicyDocument",
+    "AccessKeyId",
+    "Status",
+    "RoleArn",
+    "RoleSessionName",
+    "DurationSeconds",
+    "ExternalId",
+    "Scope",
+    "OnlyAttached",
+    "PolicyUsageFilter",
+    "Tags.member.1.Key",
+    "Tags.member.1.Value",
+    "ActionNames.member.1",
+    "PolicySourceArn",
+];
+
+/// One Query-protocol request: service and form parameters.
+fn query_case() -> impl Strategy<Value = (&'static str, Vec<(String, String)>)> {
+    (
+        proptest::sample::select(IAM_STS_ACTIONS),
+        proptest::collection::vec((proptest::sample::select(IAM_STS_PARAMS).prop_map(str::to_owned), value()), 0..6),
+    )
+        .prop_map(|(action, params)| {
+            let service = if matches!(action, "AssumeRole" | "GetCallerIdentity" | "GetAccessKeyInfo") { "sts" } else { "iam" };
+            let version = if service == "sts" { "2011-06-15" } else { "2010-05-08" };
+            let mut pairs = vec![("Action".to_owned(), action.to_owned()), ("Version".to_owned(), version.to_owned())];
+            pairs.extend(params);
+            (service, pairs)
+        })
+}
+
+const KMS_OPS: &[&str] = &[
+    "CreateKey",
+    "DescribeKey",
+    "ListKeys",
+    "ListAliases",
+    "CreateAlias",
+    "UpdateAlias",
+    "DeleteAlias",
+    "Encrypt",
+    "Decrypt",
+    "ReEncrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateRandom",
+    "EnableKey",
+    "DisableKey",
+    "ScheduleKeyDeletion",
+    "CancelKeyDeletion",
+    "GetKeyPolicy",
+    "PutKeyPolicy",
+    "ListResourceTags",
+    "TagResource",
+];
+
+const KMS_FIELDS: &[&str] = &[
+    "KeyId",
+    "AliasName",
+    "TargetKeyId",
+    "Plaintext",
+    "CiphertextBlob",
+    "DestinationKeyId",
+    "NumberOfBytes",
+    "KeySpec",
+    "KeyUsage",
+    "Limit",
+    "Marker",
+    "PendingWindowInDays",
+    "Policy",
+    "PolicyName",
+    "Description",
+    "EncryptionContext",
+    "Tags",
+    "GrantTokens",
+];
+
+/// One KMS request: operation and a JSON body whose fields hold hostile JSON values.
+fn kms_case() -> impl Strategy<Value = (&'static str, String)> {
+    let json_value = prop_oneof![
+        3 => value().prop_map(|v| v.parse::<serde_json::Number>().map_or(serde_json::Value::String(v), serde_json::Value::Number)),
+        1 => value().prop_map(serde_json::Value::String),
+        1 => Just(serde_json::json!({"a": "b"})),
+        1 => Just(serde_json::json!([1, "x", null])),
+        1 => any::<f64>().prop_map(|f| serde_json::json!(f)),
+    ];
+    (
+        proptest::sample::select(KMS_OPS),
+        proptest::collection::vec((proptest::sample::select(KMS_FIELDS), json_value), 0..5),
+        proptest::bool::weighted(0.05),
+    )
+        .prop_map(|(op, fields, junk)| {
+            let body = if junk {
+                "{\"KeyId\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[".to_owned()
+            } else {
+                serde_json::Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()).to_string()
+            };
+            (op, body)
+        })
+}
+
+/// Whether a response shows a crash: no answer at all, or an internal error.
+fn crashed(resp: &Resp) -> bool {
+    resp.status == 0 || resp.status == 500 || (resp.status >= 502 && resp.status != 503)
+}
+
+/// Runs `check` on values of `strategy` for XREPL_FUZZ_SECS seconds (or 64 cases) against one
+/// seeded emulator; returns how many requests were sent.
+fn fuzz<S: Strategy>(
+    target: &str,
+    strategy: impl FnOnce(Vec<String>) -> S,
+    send_case: impl Fn(&Env, S::Value) -> std::pin::Pin<Box<dyn std::future::Future<Output = (String, Resp)> + '_>>,
+) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (env, _) = runtime.block_on(seeded("fuzz-bucket"));
+    // Ids that exist, so generated requests get past "no such upload/version" to the parsers.
+    let known = runtime.block_on(async {
+        let s3 = env.s3(A).await;
+        let upload = s3.create_multipart_upload().bucket("fuzz-bucket").key("k").send().await.expect("an upload to list");
+        let upload_id = upload.upload_id().expect("upload id").to_owned();
+        let part = format!("partNumber=1&uploadId={upload_id}");
+        assert_eq!(s3_call(&env, Signer::s3(A), "PUT", "/fuzz-bucket/k", &part, &[], b"part").await.status, 200, "a part to list");
+        let put = s3.put_object().bucket("fuzz-bucket").key("dir/k").body(ByteStream::from_static(b"12345")).send().await.expect("object");
+        vec![upload_id, put.version_id().expect("version id").to_owned(), "k".to_owned(), "dir/".to_owned()]
+    });
+    let strategy = strategy(known);
+    let seconds: u64 = std::env::var("XREPL_FUZZ_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    let mut runner = TestRunner::new(proptest::test_runner::Config::default());
+    let mut sent = 0u64;
+    while if seconds == 0 { sent < 64 } else { std::time::Instant::now() < deadline } {
+        let case = strategy.new_tree(&mut runner).expect("generate").current();
+        let (shown, resp) = runtime.block_on(send_case(&env, case));
+        assert!(!crashed(&resp), "fuzz {target}: crash after {sent} requests on {shown}\nresponse: {resp:?}");
+        sent += 1;
+        if sent.is_multiple_of(200) {
+            runtime.block_on(assert_alive(&env));
+        }
+    }
+    runtime.block_on(assert_alive(&env));
+    eprintln!("fuzz {target}: {sent} requests, 0 crashes");
+}
+
+#[test]
+fn fuzz_s3_request_parsers() {
+    fuzz("s3", s3_case, |env, (method, path, query, headers, body)| {
+        Box::pin(async move {
+            let query = encode_query(&query);
+            let extra: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let shown = format!("{method} {path}?{query} headers={headers:?} body={:?}", String::from_utf8_lossy(&body));
+            (shown, s3_call(env, Signer::s3(A), method, path, &query, &extra, &body).await)
+        })
+    });
+}
+
+#[test]
+fn fuzz_iam_and_sts_request_parsers() {
+    fuzz(
+        "iam/sts",
+        |_| query_case(),
+        |env, (service, pairs)| {
+            Box::pin(async move {
+                let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let body = form(&refs);
+                let shown = format!("{service} {}", String::from_utf8_lossy(&body));
+                (shown, iam_call(env, Signer { service, ..Signer::iam(A) }, &body).await)
+            })
+        },
+    );
+}
+
+#[test]
+fn fuzz_kms_request_parsers() {
+    fuzz(
+        "kms",
+        |_| kms_case(),
+        |env, (op, body)| {
+            Box::pin(async move {
+                let addr = env.emulator.addr();
+                let target = format!("TrentService.{op}");
+                let extra = [("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target.as_str())];
+                let headers = Signer { service: "kms", ..Signer::iam(A) }.headers(addr, "POST", "/", "", &extra, body.as_bytes());
+                let shown = format!("{op} {body}");
+                (shown, send(addr, "POST", "/", &headers, body.as_bytes()).await)
+            })
+        },
+    );
+}

@@ -1231,3 +1231,55 @@ async fn object_bytes_go_through_the_blob_store_and_replicas_share_them() {
     use xrepl_emulator::state::BlobStore;
     assert_eq!(store.puts(), 1, "one PutObject stored once: the copy and both replicas share it");
 }
+
+#[tokio::test]
+async fn a_lowered_latency_releases_the_waiting_task_and_drain_returns() {
+    // Hardening (issue 9): a changed latency applies to the task already waiting out the old one,
+    // so drain cannot hang on a sleeping task; latency is bounded to 60 s.
+    use xrepl_emulator::server::admin_client::request;
+    let env = start().await;
+    guide(&env, &Breaks::default()).await;
+    let a = env.s3(A).await;
+    let endpoint = env.emulator.endpoint();
+    let t = std::time::Duration::from_secs(10);
+    let (code, body) = request(&endpoint, "POST", "/_xrepl/replication/latency?ms=60001", t).await.expect("latency");
+    assert_eq!(code, 400, "latency over 60 s is refused: {body}");
+    let (code, _) = request(&endpoint, "POST", "/_xrepl/replication/latency?ms=60000", t).await.expect("latency");
+    assert_eq!(code, 200);
+    let vid = put(&a, SRC, "slow", b"x").await;
+    // The worker takes the task and waits out the 60 s.
+    let taken = tokio::time::timeout(t, async {
+        while env.emulator.replication().status().queued == 0 {
+            tokio::task::yield_now().await;
+        }
+    });
+    taken.await.expect("the task is queued");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let (code, _) = request(&endpoint, "POST", "/_xrepl/replication/latency?ms=0", t).await.expect("latency");
+    assert_eq!(code, 200);
+    let (code, body) = request(&endpoint, "POST", "/_xrepl/replication/drain?timeout_ms=5000", t).await.expect("drain");
+    assert_eq!(code, 200, "the waiting task was released by the lowered latency: {body}");
+    assert_eq!(status(&a, SRC, "slow", &vid).await.as_deref(), Some("COMPLETED"));
+}
+
+#[tokio::test]
+async fn a_panic_while_processing_fails_that_task_and_the_worker_goes_on() {
+    // Hardening (issue 9): the worker is supervised.
+    let env = start().await;
+    guide(&env, &Breaks::default()).await;
+    let a = env.s3(A).await;
+    env.emulator.replication().inject_panic("boom");
+    let broken = put(&a, SRC, "boom", b"x").await;
+    let fine = put(&a, SRC, "fine", b"y").await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), env.emulator.drain()).await.expect("drain returns after a panic");
+    assert_eq!(status(&a, SRC, "boom", &broken).await.as_deref(), Some("FAILED"));
+    assert_eq!(status(&a, SRC, "fine", &fine).await.as_deref(), Some("COMPLETED"), "the worker went on");
+    let events = env.emulator.replication().failures();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((events[0].key.as_str(), events[0].failure_reason.as_str()), ("boom", "InternalError"));
+    assert!(events[0].explanation.contains("fault injected"), "{events:?}");
+    // And it keeps going for later writes.
+    let later = put(&a, SRC, "later", b"z").await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), env.emulator.drain()).await.expect("drain");
+    assert_eq!(status(&a, SRC, "later", &later).await.as_deref(), Some("COMPLETED"));
+}

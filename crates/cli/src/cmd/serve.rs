@@ -19,7 +19,8 @@ pub struct ServeArgs {
     /// Secret for LocalStack-style keys (access key id = account id).
     #[arg(long, default_value = "test", env = "XREPL_SECRET")]
     secret: String,
-    /// An explicit root key pair for an account: ACCOUNT:ACCESS_KEY_ID:SECRET (repeatable).
+    /// An explicit root key pair for an account: ACCOUNT:ACCESS_KEY_ID:SECRET (repeatable). It
+    /// replaces the account's default ACCOUNT/secret key.
     #[arg(long = "key", value_parser = parse_key)]
     keys: Vec<(String, String, String)>,
     /// An account served by another emulator (one emulator per account): policies here may
@@ -45,7 +46,21 @@ fn parse_key(s: &str) -> Result<(String, String, String), String> {
     }
 }
 
+/// Whether `host` is reachable from this machine only.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost") || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 pub async fn serve(out: &Output, args: ServeArgs) -> Result<ExitCode, CliError> {
+    if !is_loopback(&args.host) {
+        eprintln!(
+            "warning: serving on {} (not a loopback address): anyone who can reach it can use every account with the \
+             default keys (ACCOUNT/{}) and call the admin endpoints. Bind 127.0.0.1 unless this is meant (a container, a \
+             private network).",
+            args.host,
+            if args.keys.is_empty() { "secret" } else { "secret, where no --key replaces it" }
+        );
+    }
     let refs: Vec<&str> = args.accounts.iter().map(String::as_str).collect();
     let mut config = EmulatorConfig::with_accounts(&refs).host(args.host).port(args.port).default_secret(args.secret);
     for (account, key, secret) in &args.keys {

@@ -48,7 +48,7 @@ fn metrics_enabled(rule: &s3s::dto::ReplicationRule) -> bool {
     rule.destination.metrics.as_ref().is_some_and(|m| m.status.as_str() == "Enabled")
 }
 
-fn event(world: &World, task: &Task, target: &Target, failure: &Failure) -> FailureEvent {
+pub(super) fn event(world: &World, task: &Task, target: &Target, failure: &Failure) -> FailureEvent {
     let source = world.buckets.get(&task.source_bucket);
     let version = source.and_then(|b| b.version(&task.key, &task.version_id));
     FailureEvent {
@@ -74,7 +74,7 @@ fn event(world: &World, task: &Task, target: &Target, failure: &Failure) -> Fail
 
 /// Source versions carry one status per destination (replicas one per bucket their changes go
 /// back to); delete markers carry none.
-fn record_status(world: &mut World, task: &Task, target: &Target, status: DestinationStatus) {
+pub(super) fn record_status(world: &mut World, task: &Task, target: &Target, status: DestinationStatus) {
     if task.kind == TaskKind::DeleteMarker {
         return;
     }

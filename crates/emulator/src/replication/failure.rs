@@ -21,6 +21,8 @@ pub enum FailureReason {
     SrcGetTaggingNotPermitted,
     SrcKmsKeyInvalidState,
     SrcBucketReplicationConfigMissing,
+    /// Not AWS's: the emulator itself failed (a panic while processing the task).
+    InternalError,
 }
 
 impl FailureReason {
@@ -41,6 +43,7 @@ impl FailureReason {
             Self::SrcGetTaggingNotPermitted => "SrcGetTaggingNotPermitted",
             Self::SrcKmsKeyInvalidState => "SrcKmsKeyInvalidState",
             Self::SrcBucketReplicationConfigMissing => "SrcBucketReplicationConfigMissing",
+            Self::InternalError => "InternalError",
         }
     }
 }

@@ -6,12 +6,17 @@
 //! write with the role's policies (and, cross-account, the destination bucket policy), copy with
 //! the source's version id, and record `COMPLETED` or `FAILED` with AWS's failure reason.
 //! Tests steer it through [`ReplicationControl`]: drain, pause, latency, unavailable buckets.
+//!
+//! The worker is supervised: a panic while processing one task marks that task `FAILED` with the
+//! reason `InternalError` (and an event and an error log line saying so), and the worker goes on
+//! with the next task, so `drain` still returns.
 
 mod engine;
 mod failure;
 mod plan;
 
 use std::collections::{BTreeSet, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -23,6 +28,9 @@ use crate::state::persist::Persist;
 
 pub use failure::{FailureEvent, FailureReason, FAILED_REPLICATION_EVENT};
 pub use plan::on_change;
+
+/// The largest replication latency a test may set ([`ReplicationControl::set_latency`]).
+pub const MAX_LATENCY: Duration = Duration::from_secs(60);
 
 /// What changed on the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -80,6 +88,8 @@ struct ControlState {
     events: Vec<FailureEvent>,
     processed: u64,
     next_id: u64,
+    /// Fault injection: keys whose processing panics ([`ReplicationControl::inject_panic`]).
+    panic_keys: BTreeSet<String>,
 }
 
 struct ControlInner {
@@ -162,9 +172,25 @@ impl ReplicationControl {
         self.changed();
     }
 
-    /// Delay before each task is processed, to make `PENDING` observable or mimic S3's lag.
+    /// Delay before each task is processed, to make `PENDING` observable or mimic S3's lag. At
+    /// most [`MAX_LATENCY`] (longer is cut to it); a change applies to the task already waiting.
     pub fn set_latency(&self, latency: Duration) {
-        self.state().latency = latency;
+        self.state().latency = latency.min(MAX_LATENCY);
+        self.changed();
+    }
+
+    fn latency(&self) -> Duration {
+        self.state().latency
+    }
+
+    /// Fault injection, for tests of the worker's supervision only: processing any task for
+    /// `key` panics, as a bug in the engine would.
+    pub fn inject_panic(&self, key: &str) {
+        self.state().panic_keys.insert(key.to_owned());
+    }
+
+    fn panics_on(&self, key: &str) -> bool {
+        self.state().panic_keys.contains(key)
     }
 
     /// Makes a destination bucket temporarily unavailable: its work stays `PENDING` and is retried
@@ -220,14 +246,32 @@ impl ReplicationControl {
         }
     }
 
-    fn next_task(&self) -> Option<(Task, Duration)> {
+    fn next_task(&self) -> Option<Task> {
         let mut s = self.state();
         if s.paused {
             return None;
         }
         let task = s.queue.pop_front()?;
         s.running += 1;
-        Some((task, s.latency))
+        Some(task)
+    }
+
+    /// Waits out the latency for a task taken at `started`, re-reading it whenever the controls
+    /// change (a lowered latency releases the waiting task at once).
+    async fn wait_latency(&self, started: tokio::time::Instant) {
+        loop {
+            let notified = self.inner.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let deadline = started + self.latency();
+            if tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => return,
+                () = &mut notified => {}
+            }
+        }
     }
 
     fn finish(&self, parked: Option<Task>, events: Vec<FailureEvent>) {
@@ -257,16 +301,14 @@ pub fn spawn_worker(shared: &Arc<Shared>) -> JoinHandle<()> {
             let notified = control.inner.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let Some((task, latency)) = control.next_task() else {
+            let Some(task) = control.next_task() else {
                 notified.await;
                 continue;
             };
-            if !latency.is_zero() {
-                tokio::time::sleep(latency).await;
-            }
+            control.wait_latency(tokio::time::Instant::now()).await;
             let Some(shared) = weak.upgrade() else { return };
             let id = task.id;
-            let (parked, events) = engine::process(&shared, task);
+            let (parked, events) = process_supervised(&shared, &control, task);
             // Durable mode: the outcome and the task's removal are committed together, so a
             // crash either repeats the task (idempotent: same version id) or never loses it.
             let finished = if parked.is_none() { vec![id] } else { Vec::new() };
@@ -277,4 +319,48 @@ pub fn spawn_worker(shared: &Arc<Shared>) -> JoinHandle<()> {
             control.finish(parked, events);
         }
     })
+}
+
+/// Processes a task; a panic fails the task (every destination `FAILED` with `InternalError`,
+/// an event and an error log line) instead of killing the worker.
+fn process_supervised(shared: &Shared, control: &ReplicationControl, task: Task) -> (Option<Task>, Vec<FailureEvent>) {
+    let attempt = task.clone();
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        if control.panics_on(&attempt.key) {
+            panic!("fault injected for key {:?}", attempt.key);
+        }
+        engine::process(shared, attempt)
+    }));
+    let payload = match outcome {
+        Ok(done) => return done,
+        Err(payload) => payload,
+    };
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    tracing::error!(
+        bucket = %task.source_bucket, key = %task.key, version_id = %task.version_id,
+        "replication worker panicked while processing a task, which is marked FAILED (InternalError): {message}"
+    );
+    let failure = failure::Failure::new(
+        FailureReason::InternalError,
+        format!("The xrepl emulator failed while replicating this version (a bug in the emulator, not in your setup): {message}"),
+    );
+    let mut world = shared.world();
+    let events = task
+        .targets
+        .iter()
+        .map(|target| {
+            engine::record_status(
+                &mut world,
+                &task,
+                target,
+                crate::state::s3::DestinationStatus::Failed { reason: FailureReason::InternalError.as_str().to_owned() },
+            );
+            engine::event(&world, &task, target, &failure)
+        })
+        .collect();
+    (None, events)
 }

@@ -215,6 +215,8 @@ pub(crate) async fn read_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
         // s3s checks the signed x-amz-content-sha256 while the body streams in.
         if e.to_string().contains("Sha256Mismatch") {
             crate::server::guard::sha256_mismatch()
+        } else if e.to_string().contains(crate::server::conn::BODY_IDLE) {
+            S3Error::with_message(S3ErrorCode::RequestTimeout, crate::server::guard::REQUEST_TIMEOUT)
         } else {
             S3Error::with_message(S3ErrorCode::IncompleteBody, format!("could not read the request body: {e}"))
         }

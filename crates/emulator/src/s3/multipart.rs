@@ -209,7 +209,8 @@ pub fn list_parts(api: &S3Api, req: S3Request<dto::ListPartsInput>) -> S3Result<
     let upload = b.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(no_such_upload)?;
     let marker = input.part_number_marker.unwrap_or(0);
     let max = usize::try_from(input.max_parts.unwrap_or(1000).clamp(1, 1000)).unwrap_or(1000);
-    let selected: Vec<_> = upload.parts.range(marker + 1..).collect();
+    // Excluded, not `marker + 1`: a marker of i32::MAX must not overflow.
+    let selected: Vec<_> = upload.parts.range((std::ops::Bound::Excluded(marker), std::ops::Bound::Unbounded)).take(max + 1).collect();
     let truncated = selected.len() > max;
     let parts: Vec<dto::Part> = selected
         .iter()
@@ -249,9 +250,15 @@ pub fn list_multipart_uploads(
     authorize(&world, &caller, "s3:ListBucketMultipartUploads", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
     let prefix = input.prefix.clone().unwrap_or_default();
-    let mut uploads: Vec<&MultipartUpload> = b.uploads.values().filter(|u| u.key.starts_with(&prefix)).collect();
-    uploads.sort_by(|a, b| (&a.key, a.initiated).cmp(&(&b.key, b.initiated)));
-    let uploads: Vec<dto::MultipartUpload> = uploads
+    let max = usize::try_from(input.max_uploads.unwrap_or(1000).clamp(1, 1000)).unwrap_or(1000);
+    // The upload id marker counts only with a key marker (S3 ignores it otherwise).
+    let id_marker = input.upload_id_marker.as_deref().filter(|_| input.key_marker.is_some());
+    let mut uploads =
+        b.uploads.after(&prefix, input.key_marker.as_deref().unwrap_or(""), id_marker).take_while(|u| u.key.starts_with(&prefix));
+    let page: Vec<&MultipartUpload> = uploads.by_ref().take(max).collect();
+    let truncated = uploads.next().is_some();
+    let next = page.last().filter(|_| truncated).map(|u| (u.key.clone(), u.upload_id.clone()));
+    let uploads: Vec<dto::MultipartUpload> = page
         .into_iter()
         .map(|u| dto::MultipartUpload {
             key: Some(u.key.clone()),
@@ -267,8 +274,12 @@ pub fn list_multipart_uploads(
         bucket: Some(input.bucket.clone()),
         prefix: input.prefix,
         uploads: Some(uploads),
-        is_truncated: Some(false),
-        max_uploads: Some(1000),
+        is_truncated: Some(truncated),
+        max_uploads: Some(i32::try_from(max).unwrap_or(1000)),
+        key_marker: input.key_marker,
+        upload_id_marker: input.upload_id_marker,
+        next_key_marker: next.as_ref().map(|(k, _)| k.clone()),
+        next_upload_id_marker: next.map(|(_, id)| id),
         ..Default::default()
     }))
 }

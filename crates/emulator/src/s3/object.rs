@@ -10,7 +10,7 @@ use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
 use super::{acl, authorize, blob, bucket, bucket_mut, owner, timestamp, validate, S3Api};
 use crate::identity::Caller;
 use crate::replication::{self, TaskKind};
-use crate::state::s3::{Bucket, Grant, ObjectVersion, Sse, Versioning, NULL_VERSION, OWNERSHIP_PREFERRED};
+use crate::state::s3::{Bucket, Entry, Grant, ObjectVersion, Sse, Versioning, NULL_VERSION, OWNERSHIP_PREFERRED};
 use crate::state::{now, World};
 
 const MAX_KEY_BYTES: usize = 1024;
@@ -348,7 +348,7 @@ impl Bucket {
             policy: self.policy.clone(),
             replication: self.replication.clone(),
             objects: BTreeMap::new(),
-            uploads: std::collections::HashMap::new(),
+            uploads: Default::default(),
             tags: self.tags.clone(),
             object_lock: self.object_lock,
             lock_configuration: self.lock_configuration.clone(),
@@ -776,13 +776,6 @@ fn max_keys(requested: Option<i32>) -> usize {
     usize::try_from(requested.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000)
 }
 
-/// Groups keys under `prefix` by `delimiter` into common prefixes, as S3 listings do.
-fn common_prefix(key: &str, prefix: &str, delimiter: Option<&str>) -> Option<String> {
-    let delimiter = delimiter.filter(|d| !d.is_empty())?;
-    let rest = key.strip_prefix(prefix)?;
-    rest.find(delimiter).map(|i| format!("{prefix}{}", &rest[..i + delimiter.len()]))
-}
-
 /// One page of current (non-deleted) objects after `after`, grouped by `delimiter`.
 struct Listing {
     contents: Vec<dto::Object>,
@@ -793,32 +786,48 @@ struct Listing {
 
 fn list_current(world: &World, b: &Bucket, prefix: &str, delimiter: Option<&str>, after: &str, limit: usize, fetch_owner: bool) -> Listing {
     let mut page = Listing { contents: Vec::new(), prefixes: Vec::new(), truncated: false, last_key: None };
-    for (k, versions) in b.objects.range(after.to_owned()..) {
-        if k == after || !k.starts_with(prefix) {
-            continue;
-        }
-        let Some(v) = versions.last().filter(|v| !v.delete_marker) else { continue };
-        let grouped = common_prefix(k, prefix, delimiter);
-        if grouped.as_ref().is_some_and(|cp| page.prefixes.last() == Some(cp)) {
-            page.last_key = Some(k.clone());
-            continue;
-        }
+    for entry in b.scan(prefix, delimiter, after) {
+        // Keys whose latest version is a delete marker are not listed, nor prefixes of only such
+        // keys (the search stops at the first live key).
+        let live = |v: &ObjectVersion| !v.delete_marker;
+        let current = match &entry {
+            Entry::Key(_, versions) => match versions.last().filter(|v| live(v)) {
+                Some(v) => Some(v),
+                None => continue,
+            },
+            Entry::Prefix { prefix, last_key } => {
+                if !b
+                    .objects
+                    .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Included(*last_key)))
+                    .any(|(_, vs)| vs.last().is_some_and(live))
+                {
+                    continue;
+                }
+                None
+            }
+        };
         if page.contents.len() + page.prefixes.len() >= limit {
             page.truncated = true;
             break;
         }
-        page.last_key = Some(k.clone());
-        match grouped {
-            Some(cp) => page.prefixes.push(cp),
-            None => page.contents.push(dto::Object {
-                key: Some(k.clone()),
-                e_tag: Some(etag(v)),
-                last_modified: Some(timestamp(v.last_modified)),
-                size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
-                storage_class: Some(dto::ObjectStorageClass::from(v.storage_class.clone())),
-                owner: fetch_owner.then(|| owner(world.canonical_id(&v.owner_account))),
-                ..Default::default()
-            }),
+        match (entry, current) {
+            (Entry::Prefix { prefix, last_key }, _) => {
+                page.last_key = Some(last_key.to_owned());
+                page.prefixes.push(prefix);
+            }
+            (Entry::Key(k, _), Some(v)) => {
+                page.last_key = Some(k.to_owned());
+                page.contents.push(dto::Object {
+                    key: Some(k.to_owned()),
+                    e_tag: Some(etag(v)),
+                    last_modified: Some(timestamp(v.last_modified)),
+                    size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
+                    storage_class: Some(dto::ObjectStorageClass::from(v.storage_class.clone())),
+                    owner: fetch_owner.then(|| owner(world.canonical_id(&v.owner_account))),
+                    ..Default::default()
+                });
+            }
+            (Entry::Key(..), None) => {}
         }
     }
     page
@@ -909,45 +918,42 @@ pub fn list_object_versions(
     let (mut versions_out, mut markers, mut prefixes) = (Vec::new(), Vec::new(), Vec::<String>::new());
     let (mut truncated, mut next_key, mut next_version) = (false, None, None);
     let mut count = 0usize;
-    'keys: for (k, versions) in b.objects.range(key_marker.clone()..) {
-        if !k.starts_with(&prefix) {
-            continue;
-        }
-        if let Some(cp) = common_prefix(k, &prefix, input.delimiter.as_deref()) {
-            if *k != key_marker && prefixes.last() != Some(&cp) {
+    // On the marker key, resume after the version id marker (found through the index); then the
+    // keys after it, each newest version first.
+    let resume = input.version_id_marker.as_deref().and_then(|id| {
+        let versions = b.objects.get(&key_marker).filter(|_| key_marker.starts_with(&prefix))?;
+        Some((key_marker.as_str(), versions, versions.position(id)?))
+    });
+    let later = b.scan(&prefix, input.delimiter.as_deref(), &key_marker).map(|entry| match entry {
+        Entry::Key(k, versions) => Ok((k, versions, versions.len())),
+        Entry::Prefix { prefix, .. } => Err(prefix),
+    });
+    'keys: for entry in resume.into_iter().map(Ok).chain(later) {
+        let (k, versions, end) = match entry {
+            Ok(found) => found,
+            Err(cp) => {
                 if count >= limit {
                     truncated = true;
                     break;
                 }
                 prefixes.push(cp);
                 count += 1;
-            }
-            continue;
-        }
-        // Newest first; on the marker key, resume after the version id marker.
-        let mut skipping = *k == key_marker;
-        if skipping && input.version_id_marker.is_none() {
-            continue;
-        }
-        for (i, v) in versions.iter().enumerate().rev() {
-            if skipping {
-                if Some(&v.version_id) == input.version_id_marker.as_ref() {
-                    skipping = false;
-                }
                 continue;
             }
+        };
+        for (i, v) in versions.iter().enumerate().take(end).rev() {
             if count >= limit {
                 truncated = true;
                 break 'keys;
             }
             count += 1;
-            next_key = Some(k.clone());
+            next_key = Some(k.to_owned());
             next_version = Some(v.version_id.clone());
             let is_latest = i + 1 == versions.len();
             if v.delete_marker {
                 markers.push(dto::DeleteMarkerEntry {
                     is_latest: Some(is_latest),
-                    key: Some(k.clone()),
+                    key: Some(k.to_owned()),
                     last_modified: Some(timestamp(v.last_modified)),
                     owner: Some(owner(world.canonical_id(&v.owner_account))),
                     version_id: Some(v.version_id.clone()),
@@ -956,7 +962,7 @@ pub fn list_object_versions(
                 versions_out.push(dto::ObjectVersion {
                     e_tag: Some(etag(v)),
                     is_latest: Some(is_latest),
-                    key: Some(k.clone()),
+                    key: Some(k.to_owned()),
                     last_modified: Some(timestamp(v.last_modified)),
                     owner: Some(owner(world.canonical_id(&v.owner_account))),
                     size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),

@@ -1,6 +1,10 @@
 //! `/_xrepl/...` admin endpoints for tests and the served emulator: health, accounts and the
 //! replication test controls (drain, pause, resume, latency, unavailable buckets, failure events).
 //! Bucket names cannot start with `_`, so these paths never collide with S3 requests.
+//!
+//! Every call but a `GET` must carry the header `x-xrepl-admin: 1` ([`ADMIN_HEADER`]): a web page
+//! cannot send a custom header cross-site without a CORS preflight, which the emulator never
+//! answers, so a page a developer visits cannot pause, drain or reconfigure their emulator.
 
 use std::time::Duration;
 
@@ -11,8 +15,25 @@ use s3s::Body;
 use serde_json::json;
 
 use super::Shared;
+use crate::replication::MAX_LATENCY;
+
+/// The header (with value `1`) every admin call that is not a `GET` must carry.
+pub const ADMIN_HEADER: &str = "x-xrepl-admin";
+
+/// The longest a drain call may wait (`timeout_ms`).
+const MAX_DRAIN_WAIT_MS: u64 = 10 * 60 * 1000;
 
 pub async fn handle(shared: &Shared, parts: &Parts, _body: &Bytes) -> http::Response<Body> {
+    if parts.method != Method::GET && parts.headers.get(ADMIN_HEADER).is_none_or(|v| v.as_bytes() != b"1") {
+        return respond(
+            StatusCode::FORBIDDEN,
+            json!({"error": format!(
+                "{} {} changes the emulator's state: send the request header `{ADMIN_HEADER}: 1` (required so that web pages cannot call admin endpoints cross-site)",
+                parts.method,
+                parts.uri.path()
+            )}),
+        );
+    }
     let query: Vec<(String, String)> = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let path = parts.uri.path().trim_start_matches("/_xrepl");
@@ -28,7 +49,11 @@ pub async fn handle(shared: &Shared, parts: &Parts, _body: &Bytes) -> http::Resp
             ok(json!({ "accounts": accounts }))
         }
         (&Method::POST, "/replication/drain") => {
-            let timeout = param("timeout_ms").and_then(|v| v.parse::<u64>().ok()).unwrap_or(30_000);
+            let timeout = match param("timeout_ms").map(|v| v.parse::<u64>()) {
+                None => 30_000,
+                Some(Ok(ms)) if ms <= MAX_DRAIN_WAIT_MS => ms,
+                Some(_) => return bad(&format!("timeout_ms must be a number of milliseconds up to {MAX_DRAIN_WAIT_MS}")),
+            };
             let drained = tokio::time::timeout(Duration::from_millis(timeout), control.drain()).await.is_ok();
             let status = control.status();
             let code = if drained { StatusCode::OK } else { StatusCode::REQUEST_TIMEOUT };
@@ -43,6 +68,9 @@ pub async fn handle(shared: &Shared, parts: &Parts, _body: &Bytes) -> http::Resp
             ok(json!({"paused": false}))
         }
         (&Method::POST, "/replication/latency") => match param("ms").and_then(|v| v.parse::<u64>().ok()) {
+            Some(ms) if u128::from(ms) > MAX_LATENCY.as_millis() => {
+                bad(&format!("latency ms={ms} is over the maximum of {} ms", MAX_LATENCY.as_millis()))
+            }
             Some(ms) => {
                 control.set_latency(Duration::from_millis(ms));
                 ok(json!({"latency_ms": ms}))

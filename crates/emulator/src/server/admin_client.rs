@@ -1,6 +1,7 @@
 //! A minimal HTTP/1.1 client for the `/_xrepl` admin endpoints of a served emulator (used by the
 //! CLI's health check and by harness backends that run the emulator in a container). It speaks
-//! only to `http://host:port` URLs; admin endpoints are unauthenticated and local.
+//! only to `http://host:port` URLs. Every request carries `x-xrepl-admin: 1`, which the emulator
+//! requires on admin calls that change state.
 
 use std::time::Duration;
 
@@ -29,7 +30,8 @@ pub async fn request(endpoint: &str, method: &str, path: &str, timeout: Duration
     let io = |source| AdminError::Io { endpoint: endpoint.to_owned(), source };
     let exchange = async {
         let mut stream = TcpStream::connect(host).await.map_err(io)?;
-        let request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nx-xrepl-admin: 1\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.map_err(io)?;
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).await.map_err(io)?;

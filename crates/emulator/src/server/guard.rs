@@ -17,7 +17,6 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use s3s::{Body, S3Error, S3ErrorCode};
 use sha2::{Digest, Sha256};
 
@@ -57,6 +56,13 @@ pub fn sha256_mismatch() -> S3Error {
     err.set_status_code(StatusCode::BAD_REQUEST);
     err
 }
+
+/// S3's answer when the client stops sending the body.
+pub fn request_timeout() -> http::Response<Body> {
+    error_response(StatusCode::BAD_REQUEST, "RequestTimeout", REQUEST_TIMEOUT)
+}
+
+pub const REQUEST_TIMEOUT: &str = "Your socket connection to the server was not read from or written to within the timeout period.";
 
 /// An S3 XML error response.
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> http::Response<Body> {
@@ -178,9 +184,9 @@ fn document(method: &http::Method, path: &str, query: Option<&str>) -> Option<Do
 
 /// Reads the body of configuration requests and marks what the access check must refuse;
 /// other requests pass through untouched (object bodies stay streamed).
-pub async fn mark(req: http::Request<Incoming>) -> Result<http::Request<Body>, http::Response<Body>> {
+pub async fn mark(req: http::Request<super::conn::IdleBody>) -> Result<http::Request<Body>, http::Response<Body>> {
     let Some(doc) = document(req.method(), req.uri().path(), req.uri().query()) else {
-        return Ok(req.map(Body::from));
+        return Ok(req.map(Body::http_body));
     };
     let headers = req.headers();
     let payload_hash = headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
@@ -188,11 +194,13 @@ pub async fn mark(req: http::Request<Incoming>) -> Result<http::Request<Body>, h
         || headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("aws-chunked"));
     let length = headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if chunked || length.is_some_and(|l| l > CONFIG_BODY_MAX) {
-        return Ok(req.map(Body::from));
+        return Ok(req.map(Body::http_body));
     }
     let (mut parts, body) = req.into_parts();
-    let Ok(collected) = Limited::new(body, CONFIG_BODY_MAX).collect().await else {
-        return Err(error_response(StatusCode::BAD_REQUEST, "MalformedXML", MALFORMED_XML));
+    let collected = match Limited::new(body, CONFIG_BODY_MAX).collect().await {
+        Ok(collected) => collected,
+        Err(e) if e.is::<super::conn::BodyIdle>() => return Err(request_timeout()),
+        Err(_) => return Err(error_response(StatusCode::BAD_REQUEST, "MalformedXML", MALFORMED_XML)),
     };
     let bytes: Bytes = collected.to_bytes();
     let refusal = if payload_hash.len() == 64

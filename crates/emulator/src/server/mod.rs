@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod admin_client;
+pub mod conn;
 pub mod guard;
 mod query;
 mod s3_errors;
@@ -16,8 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{Body, HttpError};
 use tokio::net::TcpListener;
@@ -28,6 +28,8 @@ use crate::error::EmulatorError;
 use crate::replication::ReplicationControl;
 use crate::state::persist::Persist;
 use crate::state::{AccountInfo, World};
+
+use self::conn::IdleBody;
 
 /// State shared by every handler and the replication engine.
 pub struct Shared {
@@ -188,15 +190,23 @@ fn build_s3_service(shared: &Arc<Shared>) -> S3Service {
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Service>) {
+    let limits = shared.config.limits;
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
-        let (shared, s3) = (Arc::clone(&shared), Arc::clone(&s3));
+        // At the cap, stop accepting: further clients wait in the listen backlog.
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { return };
+        let stream = conn::next_connection(&listener).await;
+        let (shared, s3, http) = (Arc::clone(&shared), Arc::clone(&s3), http.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
+            let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                 let (shared, s3) = (Arc::clone(&shared), Arc::clone(&s3));
+                let req = req.map(|body| IdleBody::new(body, limits.body_idle_timeout));
                 async move { dispatch(shared, s3, req).await }
             });
-            let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service).await;
+            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+            drop(slot);
         });
     }
 }
@@ -204,7 +214,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Servi
 /// Largest body accepted by the Query/JSON services (IAM's largest document is far smaller).
 const QUERY_BODY_LIMIT: usize = 1024 * 1024;
 
-async fn dispatch(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<Incoming>) -> Result<http::Response<Body>, HttpError> {
+async fn dispatch(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleBody>) -> Result<http::Response<Body>, HttpError> {
     let reads_only = matches!(*req.method(), http::Method::GET | http::Method::HEAD);
     let response = route(Arc::clone(&shared), s3, req).await?;
     if reads_only || shared.persist.is_none() {
@@ -225,7 +235,7 @@ async fn dispatch(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<In
     }
 }
 
-async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<Incoming>) -> Result<http::Response<Body>, HttpError> {
+async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleBody>) -> Result<http::Response<Body>, HttpError> {
     if req.uri().path().starts_with("/_xrepl/") {
         let (parts, body) = req.into_parts();
         let body = collect(body).await.unwrap_or_default();
@@ -240,8 +250,9 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<Incom
     if let Some(service) = query_service {
         let (parts, body) = req.into_parts();
         let response = match collect(body).await {
-            Some(body) => query::handle(&shared, &service, &parts, &body),
-            None => query::too_large(&service),
+            Ok(body) => query::handle(&shared, &service, &parts, &body),
+            Err(Unread::TooLarge) => query::too_large(&service),
+            Err(Unread::Idle) => query::timed_out(&service),
         };
         return Ok(response);
     }
@@ -262,6 +273,17 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<Incom
     Ok(response)
 }
 
-async fn collect(body: Incoming) -> Option<Bytes> {
-    Limited::new(body, QUERY_BODY_LIMIT).collect().await.ok().map(http_body_util::Collected::to_bytes)
+/// Why a body could not be read whole.
+enum Unread {
+    TooLarge,
+    /// The client stopped sending ([`conn::BodyIdle`]).
+    Idle,
+}
+
+async fn collect(body: IdleBody) -> Result<Bytes, Unread> {
+    match Limited::new(body, QUERY_BODY_LIMIT).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<conn::BodyIdle>() => Err(Unread::Idle),
+        Err(_) => Err(Unread::TooLarge),
+    }
 }

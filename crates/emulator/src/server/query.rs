@@ -42,6 +42,11 @@ pub fn unsigned_service<B>(req: &http::Request<B>) -> Option<String> {
     None
 }
 
+/// The client stopped sending the body (AWS's wording for an idle socket).
+pub fn timed_out(service: &str) -> http::Response<Body> {
+    render_error(service, "", &ServiceError::bad_request("RequestTimeout", super::guard::REQUEST_TIMEOUT))
+}
+
 pub fn too_large(service: &str) -> http::Response<Body> {
     render_error(service, "", &ServiceError::bad_request("RequestEntityTooLarge", "Request body is too large"))
 }

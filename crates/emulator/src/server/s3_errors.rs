@@ -100,4 +100,3 @@ mod tests {
         assert_eq!(with_aws_message(&Bytes::from_static(b"not xml")), None);
     }
 }
-

@@ -136,7 +136,10 @@ fn canonical_request(auth: &Authorization, req: &SignedRequest<'_>) -> String {
         headers.push_str(&values.join(","));
         headers.push('\n');
     }
-    let payload_hash = header(req.headers, "x-amz-content-sha256").map_or_else(|| hex::encode(Sha256::digest(req.body)), str::to_owned);
+    // The hash of the body actually received, never the client's `x-amz-content-sha256`: a
+    // signed request replayed with another body must not verify (IAM, STS and KMS hash the
+    // payload themselves and answer SignatureDoesNotMatch).
+    let payload_hash = hex::encode(Sha256::digest(req.body));
     format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         req.method,

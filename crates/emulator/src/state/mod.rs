@@ -80,6 +80,8 @@ pub struct World {
     pub assume_tls: bool,
     /// How long a RestoreObject takes before the restored copy can be read.
     pub restore_latency: std::time::Duration,
+    /// Accounts given explicit root keys: their LocalStack-style `<account id>` key does not exist.
+    pub explicit_root_accounts: std::collections::BTreeSet<String>,
 }
 
 impl World {
@@ -94,6 +96,7 @@ impl World {
             remote_accounts: config.remote_accounts.iter().cloned().collect(),
             assume_tls: config.assume_tls,
             restore_latency: std::time::Duration::ZERO,
+            explicit_root_accounts: config.root_keys.iter().map(|k| k.account_id.clone()).collect(),
         };
         for account in &config.accounts {
             world.ensure_account(account);
@@ -108,9 +111,10 @@ impl World {
         world
     }
 
-    /// Creates the account (and its LocalStack-style root key) if it does not exist yet.
+    /// Creates the account (and its LocalStack-style root key, unless the account was given an
+    /// explicit one) if it does not exist yet.
     pub fn ensure_account(&mut self, id: &str) -> &mut AccountState {
-        if !self.keys.contains_key(id) {
+        if !self.keys.contains_key(id) && !self.explicit_root_accounts.contains(id) {
             self.keys.insert(
                 id.to_owned(),
                 AccessKey { account: id.to_owned(), secret: self.default_secret.clone(), owner: KeyOwner::Root, active: true },
@@ -125,11 +129,17 @@ impl World {
     }
 
     pub fn account_info(&self, id: &str) -> Option<AccountInfo> {
-        self.accounts.get(id).map(|a| AccountInfo {
-            account_id: a.id.clone(),
-            canonical_id: a.canonical_id.clone(),
-            access_key_id: a.id.clone(),
-            secret_access_key: self.keys.get(&a.id).map_or_else(|| self.default_secret.clone(), |k| k.secret.clone()),
+        let account = self.accounts.get(id)?;
+        // The LocalStack-style key, or (for an account with explicit keys) the first of those.
+        let (key_id, key) = self
+            .keys
+            .get_key_value(id)
+            .or_else(|| self.keys.iter().filter(|(_, k)| k.account == id && k.owner == KeyOwner::Root).min_by(|a, b| a.0.cmp(b.0)))?;
+        Some(AccountInfo {
+            account_id: account.id.clone(),
+            canonical_id: account.canonical_id.clone(),
+            access_key_id: key_id.clone(),
+            secret_access_key: key.secret.clone(),
         })
     }
 
@@ -142,16 +152,28 @@ impl World {
         self.accounts.values().find(|a| a.canonical_id == canonical).map(|a| a.id.as_str())
     }
 
-    /// The secret for an access key id; 12-digit ids create their account on first use.
-    pub fn secret_for(&mut self, access_key: &str) -> Option<String> {
-        if !self.keys.contains_key(access_key) && is_account_id(access_key) {
-            self.ensure_account(access_key);
+    /// Whether a 12-digit access key id that is not registered yet would be its account's
+    /// LocalStack-style root key (no account given explicit keys has one).
+    fn implicit_root_key(&self, access_key: &str) -> bool {
+        !self.keys.contains_key(access_key) && is_account_id(access_key) && !self.explicit_root_accounts.contains(access_key)
+    }
+
+    /// The secret for an access key id, to verify a signature with. Changes nothing: a 12-digit
+    /// id gets the default secret, and its account is created only once a request signed with it
+    /// has been verified ([`World::caller_for`]).
+    pub fn secret_for(&self, access_key: &str) -> Option<String> {
+        if self.implicit_root_key(access_key) {
+            return Some(self.default_secret.clone());
         }
         self.keys.get(access_key).filter(|k| k.active).map(|k| k.secret.clone())
     }
 
-    /// Turns a signature-verified access key (and optional session token) into a caller.
+    /// Turns a signature-verified access key (and optional session token) into a caller; a
+    /// 12-digit id creates its account on first use (LocalStack style).
     pub fn caller_for(&mut self, access_key: &str, session_token: Option<&str>) -> Result<Caller, KeyProblem> {
+        if self.implicit_root_key(access_key) {
+            self.ensure_account(access_key);
+        }
         if self.secret_for(access_key).is_none() {
             return Err(KeyProblem::UnknownKey);
         }

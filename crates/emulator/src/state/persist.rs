@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::files::FileBlobStore;
-use super::s3::ObjectVersion;
+use super::s3::Versions;
 use super::{AccessKey, AccountState, Bucket, World};
 
 const CONTROL: TableDefinition<&str, &[u8]> = TableDefinition::new("control");
@@ -124,7 +124,7 @@ impl Persist {
         for row in objects.iter().map_err(|e| self.db_error(e))? {
             let (key, value) = row.map_err(|e| self.db_error(e))?;
             let (bucket, object_key) = key.value();
-            let versions: Vec<ObjectVersion> = serde_json::from_slice(value.value()).map_err(|e| self.decode_error(e))?;
+            let versions: Versions = serde_json::from_slice(value.value()).map_err(|e| self.decode_error(e))?;
             if let Some(b) = world.buckets.get_mut(bucket) {
                 b.objects.insert(object_key.to_owned(), versions);
             }
@@ -223,8 +223,8 @@ impl Persist {
 fn live_blobs(world: &World) -> BTreeSet<u64> {
     let mut live = BTreeSet::new();
     for bucket in world.buckets.values() {
-        live.extend(bucket.objects.values().flatten().filter_map(|v| v.data.external_id()));
-        for upload in bucket.uploads.values() {
+        live.extend(bucket.objects.values().flat_map(|vs| vs.iter()).filter_map(|v| v.data.external_id()));
+        for upload in bucket.uploads.all() {
             live.extend(upload.parts.values().filter_map(|p| p.data.external_id()));
         }
     }

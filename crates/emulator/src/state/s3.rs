@@ -1,6 +1,7 @@
 //! Buckets and object versions, with S3's versioning rules (null versions, delete markers).
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::{Bound, Deref};
 
 use s3s::dto::ReplicationConfiguration;
 use time::OffsetDateTime;
@@ -245,8 +246,8 @@ pub struct Bucket {
     pub replication: Option<ReplicationConfiguration>,
     /// Versions per key, oldest first (stored row by row, not with the settings).
     #[serde(skip)]
-    pub objects: BTreeMap<String, Vec<ObjectVersion>>,
-    pub uploads: HashMap<String, MultipartUpload>,
+    pub objects: BTreeMap<String, Versions>,
+    pub uploads: Uploads,
     pub tags: Vec<(String, String)>,
     pub object_lock: bool,
     /// PutObjectLockConfiguration's document (default retention), when one was put.
@@ -279,7 +280,7 @@ impl Bucket {
             policy: None,
             replication: None,
             objects: BTreeMap::new(),
-            uploads: HashMap::new(),
+            uploads: Uploads::default(),
             tags: Vec::new(),
             object_lock: false,
             lock_configuration: None,
@@ -292,7 +293,7 @@ impl Bucket {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.objects.values().all(Vec::is_empty)
+        self.objects.values().all(|v| v.is_empty())
     }
 
     pub fn latest(&self, key: &str) -> Option<&ObjectVersion> {
@@ -300,12 +301,12 @@ impl Bucket {
     }
 
     pub fn version(&self, key: &str, version_id: &str) -> Option<&ObjectVersion> {
-        self.objects.get(key).and_then(|vs| vs.iter().find(|v| v.version_id == version_id))
+        self.objects.get(key).and_then(|vs| vs.by_id(version_id))
     }
 
     pub fn version_mut(&mut self, key: &str, version_id: &str) -> Option<&mut ObjectVersion> {
         self.dirty.insert(key.to_owned());
-        self.objects.get_mut(key).and_then(|vs| vs.iter_mut().find(|v| v.version_id == version_id))
+        self.objects.get_mut(key).and_then(|vs| vs.by_id_mut(version_id))
     }
 
     /// The version a request addresses: the given id, or the latest.
@@ -328,9 +329,9 @@ impl Bucket {
     /// null version replaces the previous null version, as S3 does.
     pub fn put_version(&mut self, version: ObjectVersion) {
         self.dirty.insert(version.key.clone());
-        let versions = self.objects.entry(version.key.clone()).or_insert_with(|| Vec::with_capacity(1));
+        let versions = self.objects.entry(version.key.clone()).or_default();
         if version.version_id == NULL_VERSION {
-            versions.retain(|v| v.version_id != NULL_VERSION);
+            versions.remove(NULL_VERSION);
         }
         versions.push(version);
     }
@@ -338,12 +339,11 @@ impl Bucket {
     /// Stores a replica under the source's version id, replacing an earlier copy of that id.
     pub fn put_replica(&mut self, version: ObjectVersion) {
         self.dirty.insert(version.key.clone());
-        let versions = self.objects.entry(version.key.clone()).or_insert_with(|| Vec::with_capacity(1));
-        if let Some(existing) = versions.iter_mut().find(|v| v.version_id == version.version_id) {
+        let versions = self.objects.entry(version.key.clone()).or_default();
+        if let Some(existing) = versions.by_id_mut(&version.version_id) {
             *existing = version;
         } else {
-            versions.push(version);
-            versions.sort_by_key(|v| v.last_modified);
+            versions.insert_by_time(version);
         }
     }
 
@@ -353,7 +353,7 @@ impl Bucket {
         match self.versioning {
             Versioning::Unversioned => {
                 if let Some(vs) = self.objects.get_mut(key) {
-                    vs.retain(|v| v.version_id != NULL_VERSION);
+                    vs.remove(NULL_VERSION);
                     if vs.is_empty() {
                         self.objects.remove(key);
                     }
@@ -372,13 +372,262 @@ impl Bucket {
     pub fn delete_version(&mut self, key: &str, version_id: &str) -> Option<ObjectVersion> {
         self.dirty.insert(key.to_owned());
         let versions = self.objects.get_mut(key)?;
-        let index = versions.iter().position(|v| v.version_id == version_id)?;
-        let removed = versions.remove(index);
+        let removed = versions.remove(version_id)?;
         if versions.is_empty() {
             self.objects.remove(key);
         }
         Some(removed)
     }
+}
+
+/// The versions of one key, oldest first (read them as a slice), indexed by version id.
+#[derive(Debug, Clone, Default)]
+pub struct Versions {
+    list: Vec<ObjectVersion>,
+    index: HashMap<String, usize>,
+}
+
+impl Deref for Versions {
+    type Target = [ObjectVersion];
+    fn deref(&self) -> &[ObjectVersion] {
+        &self.list
+    }
+}
+
+impl From<Vec<ObjectVersion>> for Versions {
+    fn from(list: Vec<ObjectVersion>) -> Self {
+        let mut versions = Versions { list, index: HashMap::new() };
+        versions.reindex(0);
+        versions
+    }
+}
+
+/// Stored as the list; the index is rebuilt when loaded.
+impl serde::Serialize for Versions {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.list.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Versions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<ObjectVersion>::deserialize(d).map(Versions::from)
+    }
+}
+
+impl Versions {
+    pub fn by_id(&self, version_id: &str) -> Option<&ObjectVersion> {
+        self.index.get(version_id).and_then(|&i| self.list.get(i))
+    }
+
+    pub fn by_id_mut(&mut self, version_id: &str) -> Option<&mut ObjectVersion> {
+        self.index.get(version_id).and_then(|&i| self.list.get_mut(i))
+    }
+
+    /// Where a version sits (0 = oldest).
+    pub fn position(&self, version_id: &str) -> Option<usize> {
+        self.index.get(version_id).copied()
+    }
+
+    /// Appends the newest version.
+    fn push(&mut self, version: ObjectVersion) {
+        self.index.insert(version.version_id.clone(), self.list.len());
+        self.list.push(version);
+    }
+
+    /// Inserts a version at its place by last-modified time (replicas arrive out of order).
+    fn insert_by_time(&mut self, version: ObjectVersion) {
+        let at = self.list.partition_point(|v| v.last_modified <= version.last_modified);
+        self.list.insert(at, version);
+        self.reindex(at);
+    }
+
+    fn remove(&mut self, version_id: &str) -> Option<ObjectVersion> {
+        let at = self.index.remove(version_id)?;
+        let removed = self.list.remove(at);
+        self.reindex(at);
+        Some(removed)
+    }
+
+    fn reindex(&mut self, from: usize) {
+        for (i, v) in self.list.iter().enumerate().skip(from) {
+            self.index.insert(v.version_id.clone(), i);
+        }
+    }
+}
+
+/// Multipart uploads in progress, by upload id and in listing order (key, then initiation).
+#[derive(Debug, Clone, Default)]
+pub struct Uploads {
+    by_id: HashMap<String, MultipartUpload>,
+    order: std::collections::BTreeSet<(String, OffsetDateTime, String)>,
+}
+
+/// Stored by upload id; the listing order is rebuilt when loaded.
+impl serde::Serialize for Uploads {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.by_id.serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Uploads {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut uploads = Uploads::default();
+        for (id, upload) in HashMap::<String, MultipartUpload>::deserialize(d)? {
+            uploads.insert(id, upload);
+        }
+        Ok(uploads)
+    }
+}
+
+impl Uploads {
+    /// Every upload in progress, in no particular order.
+    pub fn all(&self) -> impl Iterator<Item = &MultipartUpload> {
+        self.by_id.values()
+    }
+
+    pub fn insert(&mut self, upload_id: String, upload: MultipartUpload) {
+        self.remove(&upload_id);
+        self.order.insert((upload.key.clone(), upload.initiated, upload_id.clone()));
+        self.by_id.insert(upload_id, upload);
+    }
+
+    pub fn remove(&mut self, upload_id: &str) -> Option<MultipartUpload> {
+        let upload = self.by_id.remove(upload_id)?;
+        self.order.remove(&(upload.key.clone(), upload.initiated, upload_id.to_owned()));
+        Some(upload)
+    }
+
+    pub fn get(&self, upload_id: &str) -> Option<&MultipartUpload> {
+        self.by_id.get(upload_id)
+    }
+
+    /// Parts may be added; the key and initiation time (the listing order) never change.
+    pub fn get_mut(&mut self, upload_id: &str) -> Option<&mut MultipartUpload> {
+        self.by_id.get_mut(upload_id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Uploads in listing order, starting after `key_marker` (or, with `upload_id_marker`, after
+    /// that upload of `key_marker`), beginning no earlier than `prefix`.
+    pub fn after<'a>(
+        &'a self,
+        prefix: &str,
+        key_marker: &str,
+        upload_id_marker: Option<&str>,
+    ) -> impl Iterator<Item = &'a MultipartUpload> + 'a {
+        let known = upload_id_marker.and_then(|id| self.by_id.get(id).filter(|u| u.key == key_marker).map(|u| (u, id)));
+        // An upload id marker that is not one of the marker key's uploads: that key's uploads
+        // with a greater id (S3's rule), then later keys.
+        let unknown_marker = upload_id_marker.filter(|_| known.is_none()).map(|id| (key_marker.to_owned(), id.to_owned()));
+        let start = match known {
+            Some((u, id)) => Bound::Excluded((u.key.clone(), u.initiated, id.to_owned())),
+            None if unknown_marker.is_some() => Bound::Included((key_marker.to_owned(), OffsetDateTime::UNIX_EPOCH, String::new())),
+            // No upload id marker: the first key after the key marker.
+            None => Bound::Excluded((key_marker.to_owned(), MAX_TIME, String::new())),
+        };
+        let floor = Bound::Included((prefix.to_owned(), OffsetDateTime::UNIX_EPOCH, String::new()));
+        let start = if bound_below(&floor, &start) { start } else { floor };
+        self.order
+            .range((start, Bound::Unbounded))
+            .filter(move |(key, _, id)| unknown_marker.as_ref().is_none_or(|(mk, mid)| key != mk || id > mid))
+            .filter_map(|(_, _, id)| self.by_id.get(id))
+    }
+}
+
+/// A time after every upload's initiation (`Excluded((key, MAX_TIME, ""))` skips a key's uploads).
+const MAX_TIME: OffsetDateTime = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+
+/// Whether lower bound `a` starts no later than lower bound `b`.
+fn bound_below<T: Ord>(a: &Bound<T>, b: &Bound<T>) -> bool {
+    match (a, b) {
+        (Bound::Included(x) | Bound::Excluded(x), Bound::Included(y) | Bound::Excluded(y)) => x <= y,
+        (Bound::Unbounded, _) => true,
+        (_, Bound::Unbounded) => false,
+    }
+}
+
+/// One entry of a listing over ordered keys.
+#[derive(Debug)]
+pub enum Entry<'a> {
+    Key(&'a str, &'a Versions),
+    /// A common prefix; `last_key` is the last key it stands for (where the next page resumes).
+    Prefix {
+        prefix: String,
+        last_key: &'a str,
+    },
+}
+
+/// The keys of a bucket under `prefix` and after `after`, in order, each common prefix (by
+/// `delimiter`) folded into one entry: every step is one ordered-map lookup, so a page costs
+/// O(page · log n) however many keys the bucket or a folded prefix holds.
+pub struct KeyScan<'a> {
+    objects: &'a BTreeMap<String, Versions>,
+    prefix: &'a str,
+    delimiter: Option<&'a str>,
+    next: Bound<String>,
+    /// Map lookups made so far (tests check the cost).
+    pub lookups: usize,
+}
+
+impl Bucket {
+    pub fn scan<'a>(&'a self, prefix: &'a str, delimiter: Option<&'a str>, after: &str) -> KeyScan<'a> {
+        let next = if after >= prefix { Bound::Excluded(after.to_owned()) } else { Bound::Included(prefix.to_owned()) };
+        KeyScan { objects: &self.objects, prefix, delimiter: delimiter.filter(|d| !d.is_empty()), next, lookups: 0 }
+    }
+}
+
+impl<'a> Iterator for KeyScan<'a> {
+    type Item = Entry<'a>;
+
+    fn next(&mut self) -> Option<Entry<'a>> {
+        // Taken, so a finished scan stays finished (`Unbounded` is never a resume point).
+        let lower = std::mem::replace(&mut self.next, Bound::Unbounded);
+        if lower == Bound::Unbounded {
+            return None;
+        }
+        self.lookups += 1;
+        let (key, versions) = self.objects.range::<str, _>((lower.as_ref().map(String::as_str), Bound::Unbounded)).next()?;
+        // Keys are ordered: the first one outside the prefix ends the listing.
+        let rest = key.strip_prefix(self.prefix)?;
+        let folded = self.delimiter.and_then(|d| rest.find(d).map(|i| format!("{}{}", self.prefix, &rest[..i + d.len()])));
+        let Some(prefix) = folded else {
+            self.next = Bound::Excluded(key.clone());
+            return Some(Entry::Key(key, versions));
+        };
+        self.lookups += 1;
+        let upper = prefix_end(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
+        let last_key = self
+            .objects
+            .range::<str, _>((Bound::Included(prefix.as_str()), upper.as_ref().map(String::as_str)))
+            .next_back()
+            .map_or(key, |(k, _)| k);
+        self.next = Bound::Excluded(last_key.clone());
+        Some(Entry::Prefix { prefix, last_key })
+    }
+}
+
+/// The least string greater than every string that starts with `prefix` (None: there is none).
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let bumped = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(c) = bumped {
+            chars.push(c);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 pub fn delete_marker(key: &str, version_id: &str, owner_account: &str, now: OffsetDateTime) -> ObjectVersion {
@@ -412,4 +661,109 @@ pub fn new_version_id() -> String {
 /// Whether a client-supplied version id could have been issued by S3 ("null" or our format).
 pub fn is_valid_version_id(id: &str) -> bool {
     id == NULL_VERSION || (id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket_with(keys: &[String]) -> Bucket {
+        let mut b = Bucket::new("b", "111111111111", "us-east-1", "c", OffsetDateTime::UNIX_EPOCH);
+        for k in keys {
+            b.put_version(ObjectVersion {
+                data: Blob::empty(),
+                ..delete_marker(k, NULL_VERSION, "111111111111", OffsetDateTime::UNIX_EPOCH)
+            });
+        }
+        b
+    }
+
+    fn render(entries: Vec<Entry<'_>>) -> Vec<String> {
+        entries
+            .into_iter()
+            .map(|e| match e {
+                Entry::Key(k, _) => k.to_owned(),
+                Entry::Prefix { prefix, last_key } => format!("{prefix}..{last_key}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_page_costs_lookups_for_its_entries_not_for_the_bucket() {
+        let mut keys: Vec<String> = (0..10_000).map(|i| format!("logs/{i:05}")).collect();
+        keys.extend(["a".to_owned(), "m/1".to_owned(), "m/2".to_owned(), "z".to_owned()]);
+        let b = bucket_with(&keys);
+        // 10,000 keys folded into one common prefix: a handful of lookups.
+        let mut scan = b.scan("", Some("/"), "");
+        let page = render(scan.by_ref().take(4).collect());
+        assert_eq!(page, ["a", "logs/..logs/09999", "m/..m/2", "z"]);
+        assert!(scan.lookups <= 8, "{} lookups", scan.lookups);
+        // A prefix near the end of the bucket, resumed after a key: no walk from the start.
+        let mut scan = b.scan("m/", None, "m/1");
+        assert_eq!(render(scan.by_ref().collect()), ["m/2"]);
+        assert!(scan.lookups <= 2, "{} lookups", scan.lookups);
+        // Paging through the folded prefix's own keys, 100 at a time.
+        let mut scan = b.scan("logs/", None, "logs/04999");
+        let page = render(scan.by_ref().take(100).collect());
+        assert_eq!((page.first().map(String::as_str), page.len()), (Some("logs/05000"), 100));
+        assert!(scan.lookups <= 100, "{} lookups", scan.lookups);
+        // A prefix no key has ends at once.
+        let mut scan = b.scan("n", None, "");
+        assert!(scan.next().is_none());
+        assert!(scan.next().is_none(), "a finished scan stays finished");
+        assert_eq!(scan.lookups, 1);
+    }
+
+    #[test]
+    fn uploads_resume_after_their_markers() {
+        let mut uploads = Uploads::default();
+        let at = |s: i64| OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(s);
+        for (id, key, t) in [("m2", "a", 1), ("m1", "b", 2), ("z0", "b", 3), ("k9", "c", 4)] {
+            let template = delete_marker(key, "null", "111111111111", at(t));
+            let upload = MultipartUpload {
+                upload_id: id.to_owned(),
+                key: key.to_owned(),
+                initiated: at(t),
+                initiator_account: "111111111111".to_owned(),
+                template,
+                parts: BTreeMap::new(),
+            };
+            uploads.insert(id.to_owned(), upload);
+        }
+        let ids = |it: &mut dyn Iterator<Item = &MultipartUpload>| it.map(|u| u.upload_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&mut uploads.after("", "", None)), ["m2", "m1", "z0", "k9"], "key, then initiation order");
+        assert_eq!(ids(&mut uploads.after("", "b", Some("m1"))), ["z0", "k9"], "after a known upload");
+        assert_eq!(ids(&mut uploads.after("", "b", Some("n"))), ["z0", "k9"], "an unknown id: greater ids of that key");
+        assert_eq!(ids(&mut uploads.after("", "b", None)), ["k9"], "a key marker alone skips that key");
+        assert_eq!(ids(&mut uploads.after("c", "a", None)), ["k9"], "never before the prefix");
+        assert!(uploads.remove("z0").is_some());
+        assert_eq!(ids(&mut uploads.after("", "a", None)), ["m1", "k9"]);
+    }
+
+    #[test]
+    fn prefix_ends() {
+        assert_eq!(prefix_end("a/").as_deref(), Some("a0"));
+        assert_eq!(prefix_end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10FFFF}"), None);
+        assert_eq!(prefix_end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+    }
+
+    #[test]
+    fn versions_are_found_by_id_after_removals_and_out_of_order_inserts() {
+        let mut b = bucket_with(&[]);
+        let at = |s: i64| OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(s);
+        for (id, t) in [("v1", 1), ("v3", 3), ("null", 4)] {
+            b.put_version(delete_marker("k", id, "111111111111", at(t)));
+        }
+        b.put_replica(delete_marker("k", "v2", "111111111111", at(2)));
+        b.put_version(delete_marker("k", NULL_VERSION, "111111111111", at(5)));
+        let ids: Vec<&str> = b.objects["k"].iter().map(|v| v.version_id.as_str()).collect();
+        assert_eq!(ids, ["v1", "v2", "v3", "null"]);
+        assert!(b.delete_version("k", "v2").is_some());
+        for id in ["v1", "v3", "null"] {
+            assert_eq!(b.version("k", id).map(|v| v.version_id.as_str()), Some(id));
+        }
+        assert_eq!(b.objects["k"].position("null"), Some(2));
+        assert!(b.version("k", "v2").is_none());
+    }
 }
