@@ -5,9 +5,10 @@
 //! - the role's source reads are granted on the source bucket only (the guide also grants them on
 //!   the destination), and its replicate actions on destination objects only (the guide also names
 //!   source objects, where they mean nothing);
-//! - `s3:ReplicateTags` is always granted, on both sides: S3 replicates object tags, and cross-account
-//!   both the role policy and the destination bucket policy must allow it (the guide's bucket
-//!   policy omits it);
+//! - `s3:ReplicateTags` is granted on both sides although AWS does not require it
+//!   ("Permissions for the s3:ReplicateObject action on the destination bucket also allow
+//!   replication of object tags", User Guide setting-repl-config-perm-overview): it is harmless
+//!   and documents intent. `xrepl export --minimal` prints AWS's minimal bucket policy without it;
 //! - `s3:ReplicateDelete` only when a rule replicates delete markers, and
 //!   `s3:ObjectOwnerOverrideToBucketOwner` only when a rule changes the replica owner;
 //! - the bucket policy does not grant `s3:PutBucketVersioning`: nothing in replication writes the
@@ -187,6 +188,18 @@ pub fn bucket_policy_statements(spec: &Spec) -> Vec<Value> {
     omit_actions(statements, &spec.overrides.omit_bucket_policy_actions)
 }
 
+/// AWS's minimal cross-account bucket policy for the spec: xrepl's statements without
+/// `s3:ReplicateTags`, which "Permissions for the s3:ReplicateObject action on the destination
+/// bucket also allow" (User Guide, setting-repl-config-perm-overview). `None` when overrides omit it.
+pub fn minimal_bucket_policy(spec: &Spec) -> Option<Value> {
+    let statements = omit_actions(bucket_policy_statements(spec), &["s3:ReplicateTags".to_string()]);
+    if statements.is_empty() {
+        None
+    } else {
+        Some(json!({ "Version": POLICY_VERSION, "Statement": statements }))
+    }
+}
+
 /// xrepl's destination bucket policy on its own (apply merges it into an existing policy).
 pub fn bucket_policy(spec: &Spec) -> Option<Value> {
     let statements = bucket_policy_statements(spec);
@@ -316,12 +329,77 @@ pub fn statements_of(policy: &Value) -> Vec<Value> {
     }
 }
 
-/// The bucket policy that results from putting `ours` into `existing`: statements xrepl wrote
-/// before are replaced, everyone else's are kept. `None` means "no policy at all".
+/// The bucket policy that results from putting `ours` into `existing`, see [`merge_statements`].
 pub fn merge_bucket_policy(existing: Option<&Value>, ours: &[Value]) -> Option<Value> {
-    let mut statements: Vec<Value> =
-        existing.map(statements_of).unwrap_or_default().into_iter().filter(|s| !is_xrepl_statement(s)).collect();
-    statements.extend(ours.iter().cloned());
+    merge_statements(existing, ours, POLICY_VERSION)
+}
+
+/// `statements` as xrepl's own: each Sid gets the `Xrepl` prefix (`Xrepl<Sid>`, or
+/// `XreplStatement<n>` without one), so they are recognized again by Sid. Sids mean nothing to
+/// the policy's effect.
+pub fn owned_statements(statements: &[Value]) -> Vec<Value> {
+    statements
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let Some(obj) = st.as_object() else {
+                return st.clone();
+            };
+            let sid = match obj.get("Sid").and_then(Value::as_str) {
+                Some(s) if s.starts_with(XREPL_SID_PREFIX) => s.to_string(),
+                Some(s) if !s.is_empty() => format!("{XREPL_SID_PREFIX}{s}"),
+                _ => format!("{XREPL_SID_PREFIX}Statement{}", i + 1),
+            };
+            let mut out = Map::new();
+            out.insert("Sid".into(), json!(sid));
+            for (k, v) in obj {
+                if k != "Sid" {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+            Value::Object(out)
+        })
+        .collect()
+}
+
+/// The statements xrepl owns in the destination bucket policy, and the Version to use when the
+/// bucket has no policy yet: the user's `bucket_policy_file` (its statements made xrepl's, its
+/// Version as written, so S3 judges it) or xrepl's least-privilege statements.
+pub fn owned_bucket_policy(spec: &Spec) -> (Vec<Value>, String) {
+    match &spec.destination.bucket_policy_file {
+        Some(doc) => (
+            owned_statements(&statements_of(&doc.value)),
+            doc.value.get("Version").and_then(Value::as_str).unwrap_or(POLICY_VERSION).to_string(),
+        ),
+        None => (bucket_policy_statements(spec), POLICY_VERSION.to_string()),
+    }
+}
+
+fn sid_of(statement: &Value) -> Option<&str> {
+    statement.get("Sid").and_then(Value::as_str)
+}
+
+/// The policy that results from merging `ours` (xrepl's statements, Sids with the `Xrepl` prefix)
+/// into `existing`, by Sid: an xrepl statement already there is replaced in place, one no longer
+/// wanted is removed, a new one is appended; every other statement is kept as it is, in its
+/// place. `None` means "no policy at all". `version` is used when `existing` has no valid one.
+pub fn merge_statements(existing: Option<&Value>, ours: &[Value], version: &str) -> Option<Value> {
+    let mut statements = Vec::new();
+    let mut placed: Vec<&str> = Vec::new();
+    for st in existing.map(statements_of).unwrap_or_default() {
+        if !is_xrepl_statement(&st) {
+            statements.push(st);
+            continue;
+        }
+        let sid = sid_of(&st);
+        if let Some(wanted) = ours.iter().find(|o| sid_of(o) == sid) {
+            if let Some(s) = sid_of(wanted).filter(|s| !placed.contains(s)) {
+                placed.push(s);
+                statements.push(wanted.clone());
+            }
+        }
+    }
+    statements.extend(ours.iter().filter(|o| sid_of(o).is_none_or(|s| !placed.contains(&s))).cloned());
     if statements.is_empty() {
         return None;
     }
@@ -331,7 +409,7 @@ pub fn merge_bucket_policy(existing: Option<&Value>, ours: &[Value]) -> Option<V
         .and_then(|p| p.get("Version"))
         .and_then(Value::as_str)
         .filter(|v| *v == "2008-10-17" || *v == POLICY_VERSION)
-        .unwrap_or(POLICY_VERSION);
+        .unwrap_or(version);
     policy.insert("Version".into(), json!(version));
     if let Some(id) = existing.and_then(|p| p.get("Id")) {
         policy.insert("Id".into(), id.clone());

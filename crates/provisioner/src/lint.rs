@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::documents::{destination_object_actions, S3_SERVICE};
 use crate::error::Location;
 use crate::json_pos::{self, Kind, Node};
-use crate::policy_check::{allows, strings, Caller};
+use crate::policy_check::{allows, denies, strings, Caller};
 use crate::spec::{json_error_message, RuleSpec, Spec, UserDocument, VersioningOverride};
 
 /// Lint codes, stable for tests and for users who want to filter them.
@@ -577,10 +577,23 @@ pub fn failure_reason_for_missing(action: &str) -> Option<&'static str> {
     match action.to_ascii_lowercase().as_str() {
         "s3:replicateobject" | "s3:objectowneroverridetobucketowner" => Some("DstPutObjectNotPermitted"),
         "s3:replicatedelete" => Some("DstDelObjNotPermitted"),
-        "s3:replicatetags" => Some("DstPutTaggingNotPermitted"),
         "s3:getobjectversionforreplication" => Some("SrcGetObjectNotPermitted"),
         "s3:getobjectversionacl" => Some("SrcGetAclNotPermitted"),
-        "s3:getobjectversiontagging" => Some("SrcGetTaggingNotPermitted"),
+        // Not failure causes (User Guide setting-repl-config-perm-overview): "Permissions for the
+        // s3:ReplicateObject action on the destination bucket also allow replication of object
+        // tags", and without s3:GetObjectVersionTagging "it replicates the objects, but not the
+        // object tags". Only an explicit Deny of s3:ReplicateTags fails (DstPutTaggingNotPermitted).
+        _ => None,
+    }
+}
+
+/// What happens when `action` is missing, for the actions that are no failure cause.
+fn effect_of_missing(action: &str) -> Option<&'static str> {
+    match action.to_ascii_lowercase().as_str() {
+        "s3:replicatetags" => {
+            Some("nothing: s3:ReplicateObject also allows replicating object tags (only an explicit Deny of s3:ReplicateTags stops them)")
+        }
+        "s3:getobjectversiontagging" => Some("objects replicate without their tags"),
         _ => None,
     }
 }
@@ -599,8 +612,10 @@ fn lint_overrides(spec: &Spec, out: &mut Vec<Finding>) {
             ),
         ));
     }
-    let reason = |a: &str| {
-        failure_reason_for_missing(a).map_or_else(|| "replication may fail".to_string(), |r| format!("replication fails with {r}"))
+    let reason = |a: &str| match (failure_reason_for_missing(a), effect_of_missing(a)) {
+        (Some(r), _) => format!("replication fails with {r}"),
+        (None, Some(effect)) => effect.to_string(),
+        (None, None) => "replication may fail".to_string(),
     };
     for a in &o.omit_role_actions {
         out.push(warn("omit_role_actions", format!("the role policy lacks {a}: {}", reason(a))));
@@ -657,14 +672,10 @@ fn role_needs(spec: &Spec) -> Vec<Need> {
         let d = sample(&dst, r);
         push("s3:GetObjectVersionForReplication", s.clone(), Severity::Error, "objects cannot be read (SrcGetObjectNotPermitted)");
         push("s3:GetObjectVersionAcl", s.clone(), Severity::Error, "object ACLs cannot be read (SrcGetAclNotPermitted)");
-        push(
-            "s3:GetObjectVersionTagging",
-            s,
-            Severity::Warning,
-            "object tags cannot be read (SrcGetTaggingNotPermitted, or replicas without tags)",
-        );
+        // AWS replicates the objects without their tags when this is missing: a warning only.
+        push("s3:GetObjectVersionTagging", s, Severity::Warning, "objects replicate, but without their tags");
+        // s3:ReplicateTags is not needed: s3:ReplicateObject also allows replicating tags.
         push("s3:ReplicateObject", d.clone(), Severity::Error, "replicas cannot be written (DstPutObjectNotPermitted)");
-        push("s3:ReplicateTags", d.clone(), Severity::Warning, "tags cannot be replicated (DstPutTaggingNotPermitted)");
         if r.delete_marker_replication {
             push("s3:ReplicateDelete", d.clone(), Severity::Error, "delete markers cannot be replicated (DstDelObjNotPermitted)");
         }
@@ -699,9 +710,28 @@ fn report_missing(needs: Vec<Need>, policy: &Value, caller: Caller<'_>, what: &s
     }
 }
 
+/// An explicit Deny of s3:ReplicateTags is the one way tags stop tagged objects: AWS records
+/// DstPutTaggingNotPermitted for them.
+fn report_tag_denial(spec: &Spec, policy: &Value, caller: Caller<'_>, what: &str, location: Option<&Location>, out: &mut Vec<Finding>) {
+    let dst = spec.destination_bucket_arn();
+    if let Some(r) =
+        spec.rules.iter().find(|r| denies(policy, caller, "s3:ReplicateTags", &format!("{dst}/{}xrepl-sample-object", r.prefix_str())))
+    {
+        out.push(
+            Finding::error(
+                codes::MISSING_PERMISSION,
+                format!("{what} explicitly denies s3:ReplicateTags (rule {:?}): tagged objects fail with DstPutTaggingNotPermitted", r.id),
+            )
+            .at(location)
+            .fix("remove the Deny of s3:ReplicateTags (s3:ReplicateObject alone already lets tags replicate)"),
+        );
+    }
+}
+
 fn check_role_permissions(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) {
     let location = statement_location(doc);
     report_missing(role_needs(spec), &doc.value, Caller::Holder, "the role's permission policy", location.as_ref(), out);
+    report_tag_denial(spec, &doc.value, Caller::Holder, "the role's permission policy", location.as_ref(), out);
 }
 
 fn check_trust(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) {
@@ -818,6 +848,7 @@ fn check_bucket_policy(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) 
         })
         .collect();
     report_missing(needs, &doc.value, caller, "the destination bucket policy", location.as_ref(), out);
+    report_tag_denial(spec, &doc.value, caller, "the destination bucket policy", location.as_ref(), out);
     if allows(&doc.value, caller, "s3:PutBucketVersioning", &dst) {
         out.push(
             Finding::warning(

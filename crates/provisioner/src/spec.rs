@@ -29,6 +29,8 @@
 //! policy_name = "xrepl-replication"            # the inline permission policy's name
 //! # trust_policy_file = "trust-policy.json"    # your own documents instead of xrepl's
 //! # permission_policy_file = "permission-policy.json"
+//! # adopt = true                 # let xrepl change an existing role it did not create (recorded,
+//!                                 # and put back by destroy); default false: such a role is untouched
 //!
 //! [[rules]]                       # one or more; or `replication_file = "put-bucket-replication.json"`
 //! id = "guide-rule"               # default rule-<n>
@@ -159,6 +161,11 @@ pub struct RoleSpec {
     pub policy_name: String,
     pub trust_policy_file: Option<UserDocument>,
     pub permission_policy_file: Option<UserDocument>,
+    /// Let xrepl change a role it did not create (`adopt = true`, or `xrepl apply --adopt-role`):
+    /// it records the trust policy it replaces in the role's tags and adds its own inline policy
+    /// only under a name the role does not use yet; `destroy` puts the trust policy back and
+    /// removes only what xrepl added. Without it, such a role is never modified.
+    pub adopt: bool,
 }
 
 /// A JSON document the user supplied: its text (sent verbatim, en dashes and all) and its value.
@@ -322,6 +329,7 @@ struct RawRole {
     policy_name: Option<Spanned<String>>,
     trust_policy_file: Option<Spanned<String>>,
     permission_policy_file: Option<Spanned<String>>,
+    adopt: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -624,9 +632,9 @@ fn role(ctx: &Ctx<'_>, source_bucket: &str, raw: Option<Spanned<RawRole>>) -> Re
     let raw = raw.map(Spanned::into_inner);
     let mut default_name = format!("{DEFAULT_ROLE_PREFIX}{source_bucket}");
     default_name.truncate(64);
-    let (name, path, policy_name, trust, permission) = match raw {
-        Some(r) => (r.name, r.path, r.policy_name, r.trust_policy_file, r.permission_policy_file),
-        None => (None, None, None, None, None),
+    let (name, path, policy_name, trust, permission, adopt) = match raw {
+        Some(r) => (r.name, r.path, r.policy_name, r.trust_policy_file, r.permission_policy_file, r.adopt.unwrap_or(false)),
+        None => (None, None, None, None, None, false),
     };
     let name = match name {
         Some(n) => {
@@ -670,7 +678,7 @@ fn role(ctx: &Ctx<'_>, source_bucket: &str, raw: Option<Spanned<RawRole>>) -> Re
         Some(n) => Some(ctx.user_document("permission_policy_file", n)?),
         None => None,
     };
-    Ok(RoleSpec { name, path, policy_name, trust_policy_file, permission_policy_file })
+    Ok(RoleSpec { name, path, policy_name, trust_policy_file, permission_policy_file, adopt })
 }
 
 fn rule(ctx: &Ctx<'_>, index: usize, raw: Spanned<RawRule>) -> Result<RuleSpec, ProvisionError> {

@@ -176,7 +176,13 @@ async fn the_guides_en_dash_trust_policy_is_rejected_by_create_role() {
     let emulator = start().await;
     let (spec, accounts) = load(&emulator, "broken/guide-verbatim-documents.toml").await;
     let err = apply(&spec, &accounts, &fast()).await.expect_err("must fail");
-    match &err {
+    // Nothing was created before CreateRole failed except the buckets and their versioning.
+    let done: Vec<&str> = err.apply_failure().unwrap().report.calls.iter().map(|c| c.operation).collect();
+    assert_eq!(
+        done,
+        ["CreateBucket", "PutBucketTagging", "CreateBucket", "PutBucketTagging", "PutBucketVersioning", "PutBucketVersioning"]
+    );
+    match err.root() {
         ProvisionError::Aws { operation, code, .. } => {
             assert_eq!((*operation, code.as_str()), ("CreateRole", "MalformedPolicyDocument"), "{err}");
         }
