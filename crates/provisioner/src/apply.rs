@@ -322,8 +322,11 @@ fn is_transient(step: &Step, err: &ProvisionError, versioning_changed: bool) -> 
 async fn call(spec: &Spec, c: &AccountClients, step: &Step) -> Result<(), ProvisionError> {
     let account = c.account_id.as_str();
     match step {
-        Step::CreateBucket { bucket, region } => {
+        Step::CreateBucket { bucket, region, object_lock } => {
             let mut req = c.s3.create_bucket().bucket(bucket);
+            if *object_lock {
+                req = req.object_lock_enabled_for_bucket(true);
+            }
             // us-east-1 is the one region that must not be named as a location constraint.
             if region != "us-east-1" {
                 req = req.create_bucket_configuration(

@@ -252,8 +252,15 @@ fn rule_json(spec: &Spec, r: &RuleSpec) -> Value {
     rule.insert("Priority".into(), json!(r.priority));
     rule.insert("Status".into(), json!(if r.enabled { "Enabled" } else { "Disabled" }));
     rule.insert("Filter".into(), filter_json(r));
+    let mut criteria = Map::new();
     if r.replicate_kms_objects {
-        rule.insert("SourceSelectionCriteria".into(), json!({ "SseKmsEncryptedObjects": { "Status": "Enabled" } }));
+        criteria.insert("SseKmsEncryptedObjects".into(), json!({ "Status": "Enabled" }));
+    }
+    if r.replica_modifications {
+        criteria.insert("ReplicaModifications".into(), json!({ "Status": "Enabled" }));
+    }
+    if !criteria.is_empty() {
+        rule.insert("SourceSelectionCriteria".into(), Value::Object(criteria));
     }
     rule.insert("DeleteMarkerReplication".into(), json!({ "Status": if r.delete_marker_replication { "Enabled" } else { "Disabled" } }));
     let mut dest = Map::new();

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::aws::{documents_equivalent, AccountClients};
 use crate::documents::Documents;
 use crate::error::ProvisionError;
-use crate::plan::{observe_bucket, observe_replication, observe_role, observe_role_policy};
+use crate::plan::{observe_bucket, observe_object_lock, observe_replication, observe_role, observe_role_policy};
 use crate::spec::{import_replication_json, RuleSpec, Spec, DEFAULT_ROLE_POLICY_NAME};
 
 /// A spec read from AWS: its TOML text, and the JSON documents it names (file name, text).
@@ -127,6 +127,9 @@ pub async fn import(
         }
     };
     let _ = writeln!(toml, "[source]\naccount_id = {}\nbucket = {}\nregion = {}", quote(account), quote(bucket), quote(&source.region));
+    if observe_object_lock(source, bucket).await? == Some(true) {
+        toml.push_str("object_lock = true\n");
+    }
     credentials(&mut toml, "source", account);
     let dst_region = destination.map_or(source.region.as_str(), |d| d.region.as_str());
     let _ = writeln!(
@@ -136,6 +139,11 @@ pub async fn import(
         quote(dst_bucket),
         quote(dst_region)
     );
+    if let Some(d) = destination {
+        if observe_object_lock(d, dst_bucket).await? == Some(true) {
+            toml.push_str("object_lock = true\n");
+        }
+    }
     credentials(&mut toml, "destination", &dst_account);
     let _ = writeln!(toml, "\n[role]\nname = {}\npath = {}\npolicy_name = {}", quote(&role_name), quote(&role_path), quote(&policy_name));
     let mut trust_file = false;
@@ -226,6 +234,9 @@ fn write_rule(out: &mut String, r: &RuleSpec) {
     }
     if r.metrics && !r.replication_time {
         out.push_str("metrics = true\n");
+    }
+    if r.replica_modifications {
+        out.push_str("replica_modifications = true\n");
     }
 }
 

@@ -46,6 +46,7 @@ pub mod codes {
     pub const RULE_LIMITS: &str = "rule-limits";
     pub const OVERRIDE_ACTIVE: &str = "override-active";
     pub const SAME_ACCOUNT: &str = "same-account";
+    pub const OBJECT_LOCK: &str = "object-lock";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -438,6 +439,20 @@ pub fn lint_spec(spec: &Spec) -> Vec<Finding> {
         );
     }
     lint_overrides(spec, &mut out);
+    if spec.source.object_lock && !spec.destination.object_lock {
+        // User Guide replication-failure-codes, DstBucketObjectLockConfigMissing: "To replicate
+        // objects from a source bucket with Object Lock enabled, the destination bucket must also
+        // have Object Lock enabled."
+        out.push(
+            Finding::error(
+                codes::OBJECT_LOCK,
+                "the source bucket has Object Lock and the destination does not: replication fails with DstBucketObjectLockConfigMissing",
+            )
+            .at(spec.destination.location.as_ref())
+            .in_file(spec_file)
+            .fix("object_lock = true in [destination]"),
+        );
+    }
     if let Some(doc) = &spec.role.trust_policy_file {
         out.extend(lint_policy_text(&doc.text, &doc.path, PolicyKind::Trust));
         check_trust(spec, doc, &mut out);

@@ -75,6 +75,7 @@ impl fmt::Display for Change {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Step {
     CreateBucket {
+        object_lock: bool,
         bucket: String,
         region: String,
     },
@@ -200,6 +201,8 @@ pub(crate) struct BucketState {
     pub exists: bool,
     pub managed: bool,
     pub versioning: Versioning,
+    /// Only read when the spec wants Object Lock; `None`: not read or not readable.
+    pub object_lock: Option<bool>,
 }
 
 /// Whether the bucket exists in `clients`' account (HeadBucket with ExpectedBucketOwner).
@@ -214,7 +217,9 @@ pub(crate) async fn observe_bucket(clients: &AccountClients, bucket: &str) -> Re
         .map_err(|e| aws_error("HeadBucket", &clients.account_id, e));
     match head {
         Ok(_) => {}
-        Err(e) if is_not_found(&e) => return Ok(BucketState { exists: false, managed: false, versioning: Versioning::Unversioned }),
+        Err(e) if is_not_found(&e) => {
+            return Ok(BucketState { exists: false, managed: false, versioning: Versioning::Unversioned, object_lock: None })
+        }
         Err(ProvisionError::Aws { status: Some(403), .. }) => {
             return Err(ProvisionError::Conflict {
                 account: clients.account_id.clone(),
@@ -249,7 +254,7 @@ pub(crate) async fn observe_bucket(clients: &AccountClients, bucket: &str) -> Re
             }
         }
     };
-    Ok(BucketState { exists: true, managed, versioning })
+    Ok(BucketState { exists: true, managed, versioning, object_lock: None })
 }
 
 /// The bucket's policy, if it has one.
@@ -351,7 +356,7 @@ pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, 
     // Buckets and versioning first, both sides.
     let src_state = if side.includes_source() {
         let clients = accounts.source()?;
-        let state = observe_bucket(clients, &spec.source.bucket).await?;
+        let state = observe_side(clients, &spec.source).await?;
         changes.push(bucket_change(&spec.source, AccountRole::Source, &state)?);
         Some(state)
     } else {
@@ -359,7 +364,7 @@ pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, 
     };
     let dst_state = if side.includes_destination() {
         let clients = accounts.destination()?;
-        let state = observe_bucket(clients, &spec.destination.bucket).await?;
+        let state = observe_side(clients, &spec.destination).await?;
         changes.push(bucket_change(&spec.destination, AccountRole::Destination, &state)?);
         Some(state)
     } else {
@@ -460,14 +465,32 @@ fn bucket_change(side: &AccountSpec, role: AccountRole, state: &BucketState) -> 
         AccountRole::Source => ResourceKind::SourceBucket,
         AccountRole::Destination => ResourceKind::DestinationBucket,
     };
+    let mut conflict = None;
     let (change, reason, steps) = if state.exists {
-        (Change::NoOp, if state.managed { "exists (created by xrepl)".to_string() } else { "exists".to_string() }, Vec::new())
+        let mut reason = if state.managed { "exists (created by xrepl)".to_string() } else { "exists".to_string() };
+        match (side.object_lock, state.object_lock) {
+            (false, _) => {}
+            (true, Some(true)) => reason.push_str(", Object Lock enabled"),
+            (true, Some(false)) => {
+                conflict = Some(format!(
+                    "bucket {} has no Object Lock, and the spec wants it; enabling Object Lock cannot be undone, so xrepl leaves that to you (PutObjectLockConfiguration) or a new bucket",
+                    side.bucket
+                ));
+            }
+            (true, None) => reason.push_str(", Object Lock could not be read (GetObjectLockConfiguration is not implemented here)"),
+        }
+        (Change::NoOp, reason, Vec::new())
     } else if side.create_bucket {
         (
             Change::Create,
-            "does not exist; create_bucket = true".to_string(),
+            if side.object_lock {
+                "does not exist; create_bucket = true, with Object Lock"
+            } else {
+                "does not exist; create_bucket = true"
+            }
+            .to_string(),
             vec![
-                Step::CreateBucket { bucket: side.bucket.clone(), region: side.region.clone() },
+                Step::CreateBucket { bucket: side.bucket.clone(), region: side.region.clone(), object_lock: side.object_lock },
                 Step::TagBucket { bucket: side.bucket.clone() },
             ],
         )
@@ -491,10 +514,37 @@ fn bucket_change(side: &AccountSpec, role: AccountRole, state: &BucketState) -> 
         name: side.bucket.clone(),
         change,
         reason,
-        conflict: None,
+        conflict,
         diff: Vec::new(),
         steps,
     })
+}
+
+/// A spec side's bucket, with its Object Lock state when the spec wants Object Lock.
+async fn observe_side(clients: &AccountClients, side: &AccountSpec) -> Result<BucketState, ProvisionError> {
+    let mut state = observe_bucket(clients, &side.bucket).await?;
+    if side.object_lock && state.exists {
+        state.object_lock = observe_object_lock(clients, &side.bucket).await?;
+    }
+    Ok(state)
+}
+
+/// Whether the bucket has Object Lock enabled; `None` when the endpoint cannot say
+/// (GetObjectLockConfiguration answered NotImplemented, as the emulator does).
+pub(crate) async fn observe_object_lock(clients: &AccountClients, bucket: &str) -> Result<Option<bool>, ProvisionError> {
+    match clients.s3.get_object_lock_configuration().bucket(bucket).send().await {
+        Ok(out) => Ok(Some(out.object_lock_configuration().and_then(|c| c.object_lock_enabled()).is_some_and(|e| e.as_str() == "Enabled"))),
+        Err(e) => {
+            let e = aws_error("GetObjectLockConfiguration", &clients.account_id, e);
+            if has_code(&e, &["ObjectLockConfigurationNotFoundError"]) {
+                Ok(Some(false))
+            } else if has_code(&e, &["NotImplemented"]) || matches!(e, ProvisionError::Aws { status: Some(501), .. }) {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+    }
 }
 
 fn versioning_change(side: &AccountSpec, role: AccountRole, state: &BucketState, target: Versioning, why: &str) -> PlannedChange {

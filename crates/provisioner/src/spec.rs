@@ -21,7 +21,8 @@
 //! [destination]                   # account B: same keys as [source], plus
 //! account_id = "222222222222"
 //! bucket = "xrepl-guide-destination"
-//! # bucket_policy_file = "my-bucket-policy.json"  # use your own bucket policy instead of xrepl's
+//! # bucket_policy_file = "my-bucket-policy.json"  # your own statements instead of xrepl's
+//! # object_lock = true            # create the bucket with Object Lock (either side)
 //!
 //! [role]                          # the replication role, in account A
 //! name = "s3crr_role_for_xrepl-guide-source"   # default s3crr_role_for_<source bucket>
@@ -46,6 +47,7 @@
 //! source_kms_key_arn = "arn:aws:kms:us-east-1:111111111111:key/..."  # scopes kms:Decrypt
 //! replication_time = true         # S3 RTC (15 minutes); implies metrics
 //! metrics = true
+//! replica_modifications = true    # two-way sync: metadata changes to replicas flow back
 //!
 //! [overrides]                     # FOR TESTING FAILURE MODES ONLY: each one breaks replication
 //! trust_service = "ec2.amazonaws.com"          # trust policy names another service
@@ -118,8 +120,12 @@ pub struct AccountSpec {
     pub credentials: Credentials,
     /// Custom endpoint (emulator, LocalStack); requests are path-style when set.
     pub endpoint: Option<String>,
-    /// Destination only: the user's own bucket policy, used verbatim instead of xrepl's.
+    /// Destination only: the user's own bucket policy statements, instead of xrepl's (merged into
+    /// the bucket's policy as xrepl's, see [`crate::ownership`]).
     pub bucket_policy_file: Option<UserDocument>,
+    /// Object Lock: a bucket xrepl creates is created with Object Lock enabled (AWS: a source
+    /// bucket with Object Lock needs a destination with Object Lock, DstBucketObjectLockConfigMissing).
+    pub object_lock: bool,
     pub location: Option<Location>,
 }
 
@@ -192,6 +198,9 @@ pub struct RuleSpec {
     pub source_kms_key_arn: Option<String>,
     pub replication_time: bool,
     pub metrics: bool,
+    /// Two-way sync: replicate metadata changes made to replicas back (`ReplicaModifications`);
+    /// set on the rules of both directions.
+    pub replica_modifications: bool,
     /// Where the rule and each of its fields were written (TOML or JSON), for lint messages.
     pub locations: FieldLocations,
 }
@@ -213,6 +222,7 @@ impl RuleSpec {
             source_kms_key_arn: None,
             replication_time: false,
             metrics: false,
+            replica_modifications: false,
             locations: FieldLocations::default(),
         }
     }
@@ -308,6 +318,7 @@ struct RawAccount {
     create_bucket: Option<bool>,
     credentials: Option<Spanned<RawCredentials>>,
     bucket_policy_file: Option<Spanned<String>>,
+    object_lock: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -348,6 +359,7 @@ struct RawRule {
     source_kms_key_arn: Option<Spanned<String>>,
     replication_time: Option<Spanned<bool>>,
     metrics: Option<Spanned<bool>>,
+    replica_modifications: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -574,6 +586,7 @@ fn account(ctx: &Ctx<'_>, side: &str, raw: Spanned<RawAccount>) -> Result<Accoun
         credentials,
         endpoint,
         bucket_policy_file,
+        object_lock: raw.object_lock.unwrap_or(false),
         location,
     })
 }
@@ -706,7 +719,8 @@ fn rule(ctx: &Ctx<'_>, index: usize, raw: Spanned<RawRule>) -> Result<RuleSpec, 
         replica_kms_key_id,
         source_kms_key_arn,
         replication_time,
-        metrics
+        metrics,
+        replica_modifications
     );
     let n = index + 1;
     let id = match r.id {
@@ -763,6 +777,7 @@ fn rule(ctx: &Ctx<'_>, index: usize, raw: Spanned<RawRule>) -> Result<RuleSpec, 
         source_kms_key_arn: non_empty(r.source_kms_key_arn, "source_kms_key_arn")?,
         replication_time: flag(r.replication_time, false),
         metrics: flag(r.metrics, false),
+        replica_modifications: flag(r.replica_modifications, false),
         locations,
     })
 }
@@ -954,6 +969,7 @@ pub fn import_replication_json(text: &str, path: &Path) -> Result<ReplicationImp
             source_kms_key_arn: None,
             replication_time: enabled_status(destination.get("ReplicationTime")),
             metrics: enabled_status(destination.get("Metrics")),
+            replica_modifications: enabled_status(rule.get("SourceSelectionCriteria").and_then(|c| c.get("ReplicaModifications"))),
             locations,
         });
     }

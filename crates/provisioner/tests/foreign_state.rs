@@ -6,41 +6,21 @@
 //! fails half-way.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
 use serde_json::{json, Value};
-use xrepl_emulator::{Emulator, EmulatorConfig};
+use xrepl_emulator::Emulator;
 use xrepl_provisioner::aws::{decode_policy_document, replication_from_json, replication_to_json};
 use xrepl_provisioner::{
-    apply, destroy, plan, verify, AccountClients, Accounts, ApplyOptions, Backoff, Change, DestroyOptions, ProvisionError, ResourceKind,
-    Side, Spec, VerifyOptions,
+    apply, destroy, plan, verify, AccountClients, Accounts, Change, DestroyOptions, ProvisionError, ResourceKind, Side, Spec,
 };
 
-const A: &str = "111111111111";
-const B: &str = "222222222222";
+mod common;
+
+use common::{fast, fixture, quick_verify, start, B};
+
 const USERS_OTHER_BUCKET: &str = "users-other-destination";
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel)
-}
-
-async fn start() -> Emulator {
-    Emulator::start(EmulatorConfig::with_accounts(&[A, B])).await.expect("emulator starts")
-}
-
-fn fast() -> ApplyOptions {
-    ApplyOptions {
-        backoff: Backoff { initial: Duration::from_millis(20), max_delay: Duration::from_millis(200), max_attempts: 3 },
-        ..ApplyOptions::default()
-    }
-}
-
 async fn guide(emulator: &Emulator) -> (Spec, Accounts) {
-    let mut spec = Spec::load(fixture("guide/spec.toml")).unwrap();
-    spec.point_at_endpoint(&emulator.endpoint());
-    let accounts = Accounts::from_spec(&spec, Side::Both).await.unwrap();
-    (spec, accounts)
+    common::load(emulator, "guide/spec.toml").await
 }
 
 fn users_trust() -> Value {
@@ -184,13 +164,7 @@ async fn apply_then_destroy_leaves_the_users_role_policy_and_rules_as_they_were(
     assert_eq!(sids, ["UsersRead", "NoPublicAcls", "XreplReplicaObjects", "XreplReplicaBucket"]);
 
     // It replicates, with the users' statements and rule in place.
-    let options = VerifyOptions {
-        timeout: Duration::from_secs(20),
-        poll_initial: Duration::from_millis(10),
-        poll_max: Duration::from_millis(200),
-        keep_probes: false,
-    };
-    let checks = verify(&spec, &accounts, &options).await.unwrap();
+    let checks = verify(&spec, &accounts, &quick_verify()).await.unwrap();
     assert!(checks.passed(), "{checks}");
     emulator.drain().await;
 

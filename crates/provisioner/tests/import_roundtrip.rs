@@ -2,16 +2,14 @@
 //! no change (on the embedded emulator), for the guide and every variant.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use xrepl_emulator::{Emulator, EmulatorConfig};
 use xrepl_provisioner::{apply, import, plan, AccountClients, Accounts, ApplyOptions, ImportOptions, Side, Spec};
 
-const A: &str = "111111111111";
-const B: &str = "222222222222";
+mod common;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+    common::fixture("")
 }
 
 fn specs() -> Vec<PathBuf> {
@@ -30,14 +28,14 @@ fn specs() -> Vec<PathBuf> {
 async fn an_imported_spec_plans_no_change() {
     let dir = std::env::temp_dir().join(format!("xrepl-import-{}", std::process::id()));
     for path in specs() {
-        let emulator = Emulator::start(EmulatorConfig::with_accounts(&[A, B])).await.unwrap();
+        let emulator = common::start().await;
         let endpoint = emulator.endpoint();
         let mut spec = Spec::load(&path).unwrap();
         spec.point_at_endpoint(&endpoint);
         let accounts = Accounts::from_spec(&spec, Side::Both).await.unwrap();
         apply(&spec, &accounts, &ApplyOptions::default()).await.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 
-        let source = AccountClients::for_emulator(&endpoint, A, "us-east-1");
+        let source = AccountClients::for_emulator(&endpoint, &spec.source.account_id, "us-east-1");
         let destination = |account: &str| Some(AccountClients::for_emulator(&endpoint, account, "us-east-1"));
         let options = ImportOptions { endpoint: Some(endpoint.clone()) };
         let imported = import(&source, &destination, &spec.source.bucket, &options).await.unwrap();

@@ -311,6 +311,7 @@ async fn clients_for(account: Option<&str>, profile: Option<&str>, region: &str)
             .map_or(xrepl_provisioner::Credentials::DefaultChain, |p| xrepl_provisioner::Credentials::Profile(p.to_string())),
         endpoint: None,
         bucket_policy_file: None,
+        object_lock: false,
         location: None,
     };
     let mut clients = xrepl_provisioner::AccountClients::from_spec(&side(account.unwrap_or_default())).await;

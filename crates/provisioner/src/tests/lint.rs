@@ -515,3 +515,19 @@ fn without_get_object_version_tagging_objects_replicate_without_tags_a_warning()
     assert!(!findings[0].message.contains("NotPermitted"), "{findings:#?}");
     assert_eq!(failure_reason_for_missing("s3:GetObjectVersionTagging"), None);
 }
+
+#[test]
+fn object_lock_on_the_source_only_is_an_error() {
+    // User Guide replication-failure-codes, DstBucketObjectLockConfigMissing: "To replicate objects
+    // from a source bucket with Object Lock enabled, the destination bucket must also have Object
+    // Lock enabled."
+    let text =
+        spec_toml("owner_override = false", "", "").replace("bucket = \"src-bucket\"", "bucket = \"src-bucket\"\nobject_lock = true");
+    let spec = Spec::from_toml_str(&text, "lock.toml").unwrap();
+    let findings = lint_spec(&spec);
+    let lock = with_code(&findings, codes::OBJECT_LOCK);
+    assert_eq!(lock.len(), 1, "{findings:#?}");
+    assert!(lock[0].message.contains("DstBucketObjectLockConfigMissing") && lock[0].severity == Severity::Error);
+    let both = text.replace("bucket = \"dst-bucket\"", "bucket = \"dst-bucket\"\nobject_lock = true");
+    assert!(lint_spec(&Spec::from_toml_str(&both, "lock.toml").unwrap()).is_empty());
+}
