@@ -75,6 +75,12 @@ fn check_proves_a_spec_and_expected_failures() {
         .assert()
         .success()
         .stdout(predicate::str::contains("replication works"));
+    // Every destination of a multi-destination spec, each in its own account.
+    xrepl()
+        .args(["check", "--spec", "fixtures/variants/multi-destination.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("replication works"));
     xrepl()
         .args(["check", "--spec", "fixtures/broken/role-trusts-ec2.toml"])
         .assert()

@@ -142,7 +142,7 @@ pub async fn apply(spec: &Spec, accounts: &Accounts, options: &ApplyOptions) -> 
         }
         let clients = match change.account {
             AccountRole::Source => accounts.source()?,
-            AccountRole::Destination => accounts.destination()?,
+            AccountRole::Destination => accounts.for_destination(&change.account_id)?,
         };
         let before = report.mutating_calls;
         let mut deferred = false;
@@ -264,8 +264,8 @@ fn made_call(spec: &Spec, c: &AccountClients, step: &Step) -> MadeCall {
         Step::TagRole { .. } => ("TagRole", spec.role.name.clone()),
         Step::UpdateTrust { .. } => ("UpdateAssumeRolePolicy", spec.role.name.clone()),
         Step::PutRolePolicy { .. } => ("PutRolePolicy", format!("{}/{}", spec.role.name, spec.role.policy_name)),
-        Step::PutBucketPolicy { .. } => ("PutBucketPolicy", spec.destination.bucket.clone()),
-        Step::DeleteBucketPolicy => ("DeleteBucketPolicy", spec.destination.bucket.clone()),
+        Step::PutBucketPolicy { bucket, .. } => ("PutBucketPolicy", bucket.clone()),
+        Step::DeleteBucketPolicy { bucket } => ("DeleteBucketPolicy", bucket.clone()),
         Step::PutReplication { .. } => ("PutBucketReplication", spec.source.bucket.clone()),
     };
     MadeCall { operation, account_id: c.account_id.clone(), target }
@@ -425,22 +425,17 @@ async fn call(spec: &Spec, c: &AccountClients, step: &Step) -> Result<(), Provis
             .await
             .map(|_| ())
             .map_err(|e| aws_error("PutRolePolicy", account, e)),
-        Step::PutBucketPolicy { document } => {
+        Step::PutBucketPolicy { bucket, document } => {
             c.s3.put_bucket_policy()
-                .bucket(&spec.destination.bucket)
+                .bucket(bucket)
                 .policy(document)
                 .send()
                 .await
                 .map(|_| ())
                 .map_err(|e| aws_error("PutBucketPolicy", account, e))
         }
-        Step::DeleteBucketPolicy => {
-            c.s3.delete_bucket_policy()
-                .bucket(&spec.destination.bucket)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteBucketPolicy", account, e))
+        Step::DeleteBucketPolicy { bucket } => {
+            c.s3.delete_bucket_policy().bucket(bucket).send().await.map(|_| ()).map_err(|e| aws_error("DeleteBucketPolicy", account, e))
         }
         Step::PutReplication { config } => {
             let config = replication_from_json(config)?;

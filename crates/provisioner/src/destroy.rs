@@ -108,9 +108,9 @@ pub async fn destroy(spec: &Spec, accounts: &Accounts, options: &DestroyOptions)
     }
 
     // 2. xrepl's bucket policy statements (destination), by Sid.
-    if options.side.includes_destination() {
-        let c = accounts.destination()?;
-        let bucket = &spec.destination.bucket;
+    for d in spec.destinations().filter(|_| options.side.includes_destination()) {
+        let c = accounts.for_destination(&d.account_id)?;
+        let bucket = &d.bucket;
         let state = observe_bucket(c, bucket).await?;
         if state.exists {
             if let Some(policy) = observe_bucket_policy(c, bucket).await? {
@@ -169,8 +169,8 @@ pub async fn destroy(spec: &Spec, accounts: &Accounts, options: &DestroyOptions)
     if options.side.includes_source() {
         buckets.push((accounts.source()?, &spec.source.bucket, ResourceKind::SourceBucket));
     }
-    if options.side.includes_destination() {
-        buckets.push((accounts.destination()?, &spec.destination.bucket, ResourceKind::DestinationBucket));
+    for d in spec.destinations().filter(|_| options.side.includes_destination()) {
+        buckets.push((accounts.for_destination(&d.account_id)?, &d.bucket, ResourceKind::DestinationBucket));
     }
     for (c, bucket, kind) in buckets {
         let state = observe_bucket(c, bucket).await?;

@@ -18,7 +18,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::spec::{action_set, RuleSpec, Spec};
+use crate::spec::{action_set, AccountSpec, RuleSpec, Spec};
 
 pub const POLICY_VERSION: &str = "2012-10-17";
 /// Statements xrepl adds to a destination bucket policy carry Sids with this prefix, so that a
@@ -39,6 +39,9 @@ pub struct Documents {
     /// The destination bucket policy xrepl wants (its own statements only; apply merges them into
     /// any policy already on the bucket). `None` when overrides omit it.
     pub bucket_policy: Option<Value>,
+    /// Every destination bucket's policy (xrepl's statements), by bucket; the first is
+    /// `bucket_policy`.
+    pub bucket_policies: Vec<(String, Option<Value>)>,
     /// The PutBucketReplication document, in AWS's JSON shape.
     pub replication: Value,
     /// With KMS: the statement the replica key's key policy (destination account) must contain.
@@ -55,6 +58,16 @@ impl Documents {
                 Some(d) => Some(d.value.clone()),
                 None => bucket_policy(spec),
             },
+            bucket_policies: spec
+                .destinations()
+                .map(|d| {
+                    let policy = match &d.bucket_policy_file {
+                        Some(doc) => Some(doc.value.clone()),
+                        None => policy_of(bucket_policy_statements_for(spec, d)),
+                    };
+                    (d.bucket.clone(), policy)
+                })
+                .collect(),
             replication: replication_configuration(spec),
             kms_key_policy_statement: kms_key_policy_statement(spec),
         }
@@ -75,27 +88,32 @@ pub fn trust_policy(spec: &Spec) -> Value {
     })
 }
 
-fn any_rule(spec: &Spec, f: impl Fn(&RuleSpec) -> bool) -> bool {
-    spec.rules.iter().any(f)
+/// The actions the role needs on destination objects for the spec's options (all destinations).
+pub fn destination_object_actions(spec: &Spec) -> Vec<&'static str> {
+    object_actions(&spec.rules.iter().collect::<Vec<_>>())
 }
 
-/// The actions the role needs on destination objects for the spec's options.
-pub fn destination_object_actions(spec: &Spec) -> Vec<&'static str> {
+/// The actions `rules` need on their destination's objects.
+fn object_actions(rules: &[&RuleSpec]) -> Vec<&'static str> {
     let mut actions = vec!["s3:ReplicateObject"];
-    if any_rule(spec, |r| r.delete_marker_replication) {
+    if rules.iter().any(|r| r.delete_marker_replication) {
         actions.push("s3:ReplicateDelete");
     }
     actions.push("s3:ReplicateTags");
-    if any_rule(spec, |r| r.owner_override) {
+    if rules.iter().any(|r| r.owner_override) {
         actions.push("s3:ObjectOwnerOverrideToBucketOwner");
     }
     actions
 }
 
+fn bucket_arn(d: &AccountSpec) -> String {
+    format!("arn:aws:s3:::{}", d.bucket)
+}
+
 /// The role's inline permission policy.
 pub fn role_policy(spec: &Spec) -> Value {
     let src = spec.source_bucket_arn();
-    let dst = spec.destination_bucket_arn();
+    let dst_objects: Vec<String> = spec.destinations().map(|d| format!("{}/*", bucket_arn(d))).collect();
     let mut statements = vec![
         json!({
             "Sid": "SourceBucket",
@@ -119,7 +137,7 @@ pub fn role_policy(spec: &Spec) -> Value {
             "Sid": "ReplicateToDestination",
             "Effect": "Allow",
             "Action": destination_object_actions(spec),
-            "Resource": [format!("{dst}/*")]
+            "Resource": dst_objects
         }),
     ];
     let kms_rules: Vec<&RuleSpec> = spec.rules.iter().filter(|r| r.replicate_kms_objects).collect();
@@ -152,8 +170,8 @@ pub fn role_policy(spec: &Spec) -> Value {
                 "Action": ["kms:Encrypt"],
                 "Resource": replica_keys,
                 "Condition": { "StringLike": {
-                    "kms:ViaService": format!("s3.{}.amazonaws.com", spec.destination.region),
-                    "kms:EncryptionContext:aws:s3:arn": [format!("{dst}/*")]
+                    "kms:ViaService": via_services(spec),
+                    "kms:EncryptionContext:aws:s3:arn": dst_objects
                 }}
             }));
         }
@@ -162,19 +180,36 @@ pub fn role_policy(spec: &Spec) -> Value {
     json!({ "Version": POLICY_VERSION, "Statement": statements })
 }
 
-/// The statements xrepl puts into the destination bucket policy (empty when overrides omit them).
+/// `kms:ViaService` for the destinations' regions (one string when they share one).
+fn via_services(spec: &Spec) -> Value {
+    let mut services: Vec<String> = spec.destinations().map(|d| format!("s3.{}.amazonaws.com", d.region)).collect();
+    services.dedup();
+    match services.as_slice() {
+        [one] => json!(one),
+        _ => json!(services),
+    }
+}
+
+/// The statements xrepl puts into the (first) destination's bucket policy (empty when overrides
+/// omit them).
 pub fn bucket_policy_statements(spec: &Spec) -> Vec<Value> {
+    bucket_policy_statements_for(spec, &spec.destination)
+}
+
+/// The statements xrepl puts into `destination`'s bucket policy, for the rules that replicate to it.
+pub fn bucket_policy_statements_for(spec: &Spec, destination: &AccountSpec) -> Vec<Value> {
     if spec.overrides.omit_bucket_policy {
         return Vec::new();
     }
     let role = spec.role_arn();
-    let dst = spec.destination_bucket_arn();
+    let dst = bucket_arn(destination);
+    let rules: Vec<&RuleSpec> = spec.rules_to(destination).collect();
     let statements = vec![
         json!({
             "Sid": SID_REPLICA_OBJECTS,
             "Effect": "Allow",
             "Principal": { "AWS": role },
-            "Action": destination_object_actions(spec),
+            "Action": object_actions(&rules),
             "Resource": format!("{dst}/*")
         }),
         json!({
@@ -192,17 +227,15 @@ pub fn bucket_policy_statements(spec: &Spec) -> Vec<Value> {
 /// `s3:ReplicateTags`, which "Permissions for the s3:ReplicateObject action on the destination
 /// bucket also allow" (User Guide, setting-repl-config-perm-overview). `None` when overrides omit it.
 pub fn minimal_bucket_policy(spec: &Spec) -> Option<Value> {
-    let statements = omit_actions(bucket_policy_statements(spec), &["s3:ReplicateTags".to_string()]);
-    if statements.is_empty() {
-        None
-    } else {
-        Some(json!({ "Version": POLICY_VERSION, "Statement": statements }))
-    }
+    policy_of(omit_actions(bucket_policy_statements(spec), &["s3:ReplicateTags".to_string()]))
 }
 
 /// xrepl's destination bucket policy on its own (apply merges it into an existing policy).
 pub fn bucket_policy(spec: &Spec) -> Option<Value> {
-    let statements = bucket_policy_statements(spec);
+    policy_of(bucket_policy_statements(spec))
+}
+
+fn policy_of(statements: Vec<Value>) -> Option<Value> {
     if statements.is_empty() {
         None
     } else {
@@ -264,8 +297,9 @@ fn rule_json(spec: &Spec, r: &RuleSpec) -> Value {
     }
     rule.insert("DeleteMarkerReplication".into(), json!({ "Status": if r.delete_marker_replication { "Enabled" } else { "Disabled" } }));
     let mut dest = Map::new();
-    dest.insert("Bucket".into(), json!(spec.destination_bucket_arn()));
-    dest.insert("Account".into(), json!(spec.destination.account_id));
+    let destination = spec.destination_of(r);
+    dest.insert("Bucket".into(), json!(bucket_arn(destination)));
+    dest.insert("Account".into(), json!(destination.account_id));
     if let Some(class) = &r.storage_class {
         dest.insert("StorageClass".into(), json!(class));
     }
@@ -372,13 +406,13 @@ pub fn owned_statements(statements: &[Value]) -> Vec<Value> {
 /// The statements xrepl owns in the destination bucket policy, and the Version to use when the
 /// bucket has no policy yet: the user's `bucket_policy_file` (its statements made xrepl's, its
 /// Version as written, so S3 judges it) or xrepl's least-privilege statements.
-pub fn owned_bucket_policy(spec: &Spec) -> (Vec<Value>, String) {
-    match &spec.destination.bucket_policy_file {
+pub fn owned_bucket_policy(spec: &Spec, destination: &AccountSpec) -> (Vec<Value>, String) {
+    match &destination.bucket_policy_file {
         Some(doc) => (
             owned_statements(&statements_of(&doc.value)),
             doc.value.get("Version").and_then(Value::as_str).unwrap_or(POLICY_VERSION).to_string(),
         ),
-        None => (bucket_policy_statements(spec), POLICY_VERSION.to_string()),
+        None => (bucket_policy_statements_for(spec, destination), POLICY_VERSION.to_string()),
     }
 }
 

@@ -72,19 +72,16 @@ pub async fn import(
             destinations.push((name, acct));
         }
     }
-    let [(dst_bucket, dst_account)] = destinations.as_slice() else {
-        return Err(not_importable(
-            account,
-            format!(
-                "the configuration replicates to {} buckets ({}); a spec describes one destination",
-                destinations.len(),
-                destinations.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        ));
-    };
-    let dst_account = dst_account.clone().unwrap_or_else(|| source.account_id.clone());
-    let destination = destination(&dst_account);
-    let destination = destination.as_ref();
+    // Each destination with the clients that read it (when `destination` gives them).
+    let destinations: Vec<(String, String, Option<AccountClients>)> = destinations
+        .into_iter()
+        .map(|(bucket, acct)| {
+            let acct = acct.unwrap_or_else(|| source.account_id.clone());
+            let clients = destination(&acct);
+            (bucket, acct, clients)
+        })
+        .collect();
+    let several = destinations.len() > 1;
 
     // The role: its inline policy (the one, or xrepl's name among several) and its trust.
     let role = observe_role(source, &role_name)
@@ -131,27 +128,31 @@ pub async fn import(
         toml.push_str("object_lock = true\n");
     }
     credentials(&mut toml, "source", account);
-    let dst_region = destination.map_or(source.region.as_str(), |d| d.region.as_str());
-    let _ = writeln!(
-        toml,
-        "\n[destination]\naccount_id = {}\nbucket = {}\nregion = {}",
-        quote(&dst_account),
-        quote(dst_bucket),
-        quote(dst_region)
-    );
-    if let Some(d) = destination {
-        if observe_object_lock(d, dst_bucket).await? == Some(true) {
-            toml.push_str("object_lock = true\n");
+    let table = if several { "[[destinations]]" } else { "[destination]" };
+    for (dst_bucket, dst_account, clients) in &destinations {
+        let dst_region = clients.as_ref().map_or(source.region.as_str(), |d| d.region.as_str());
+        let _ = writeln!(
+            toml,
+            "\n{table}\naccount_id = {}\nbucket = {}\nregion = {}",
+            quote(dst_account),
+            quote(dst_bucket),
+            quote(dst_region)
+        );
+        if let Some(d) = clients {
+            if observe_object_lock(d, dst_bucket).await? == Some(true) {
+                toml.push_str("object_lock = true\n");
+            }
         }
+        credentials(&mut toml, if several { "destinations" } else { "destination" }, dst_account);
     }
-    credentials(&mut toml, "destination", &dst_account);
     let _ = writeln!(toml, "\n[role]\nname = {}\npath = {}\npolicy_name = {}", quote(&role_name), quote(&role_path), quote(&policy_name));
     let mut trust_file = false;
     let mut permission_file = false;
     // Which documents match what xrepl generates: decided on a spec without the files.
     let mut body = String::new();
-    for r in &rules.rules {
-        write_rule(&mut body, r);
+    for (i, r) in rules.rules.iter().enumerate() {
+        let bucket = rules.destination_buckets.get(i).map(|b| b.strip_prefix("arn:aws:s3:::").unwrap_or(b));
+        write_rule(&mut body, r, bucket.filter(|_| several));
     }
     let probe = Spec::from_toml_str(&format!("{toml}{body}"), Path::new("imported.toml"))?;
     let docs = Documents::for_spec(&probe);
@@ -178,14 +179,17 @@ pub async fn import(
     if !role.managed {
         toml.push_str("# not created by xrepl: apply leaves it as it is (adopt = true lets xrepl change it)\n");
     }
-    if let Some(d) = destination {
+    for (dst_bucket, _, clients) in &destinations {
+        let Some(d) = clients else {
+            continue;
+        };
         if let Some(policy) = crate::plan::observe_bucket_policy(d, dst_bucket).await? {
             let ours = crate::documents::merge_statements(Some(&policy), &[], crate::documents::POLICY_VERSION);
             let xrepl_statements =
                 crate::documents::statements_of(&policy).len() - ours.as_ref().map_or(0, |p| crate::documents::statements_of(p).len());
             let _ = writeln!(
                 toml,
-                "# destination bucket policy: {xrepl_statements} statement(s) of xrepl's (Sid Xrepl*), the others are kept by apply and destroy"
+                "# bucket policy of {dst_bucket}: {xrepl_statements} statement(s) of xrepl's (Sid Xrepl*), the others are kept by apply and destroy"
             );
         }
     }
@@ -207,8 +211,11 @@ fn split_role_arn(arn: &str) -> Option<(String, String)> {
     (!name.is_empty()).then_some((path.replace("//", "/"), name))
 }
 
-fn write_rule(out: &mut String, r: &RuleSpec) {
+fn write_rule(out: &mut String, r: &RuleSpec, destination: Option<&str>) {
     let _ = writeln!(out, "\n[[rules]]\nid = {}\npriority = {}", quote(&r.id), r.priority);
+    if let Some(bucket) = destination {
+        let _ = writeln!(out, "destination = {}", quote(bucket));
+    }
     if !r.enabled {
         out.push_str("enabled = false\n");
     }

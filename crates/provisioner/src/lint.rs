@@ -18,7 +18,7 @@ use crate::documents::{destination_object_actions, S3_SERVICE};
 use crate::error::Location;
 use crate::json_pos::{self, Kind, Node};
 use crate::policy_check::{allows, denies, strings, Caller};
-use crate::spec::{json_error_message, RuleSpec, Spec, UserDocument, VersioningOverride};
+use crate::spec::{json_error_message, AccountSpec, RuleSpec, Spec, UserDocument, VersioningOverride};
 
 /// Lint codes, stable for tests and for users who want to filter them.
 pub mod codes {
@@ -439,7 +439,7 @@ pub fn lint_spec(spec: &Spec) -> Vec<Finding> {
         );
     }
     lint_overrides(spec, &mut out);
-    if spec.source.object_lock && !spec.destination.object_lock {
+    if spec.source.object_lock && spec.destinations().any(|d| !d.object_lock) {
         // User Guide replication-failure-codes, DstBucketObjectLockConfigMissing: "To replicate
         // objects from a source bucket with Object Lock enabled, the destination bucket must also
         // have Object Lock enabled."
@@ -450,7 +450,7 @@ pub fn lint_spec(spec: &Spec) -> Vec<Finding> {
             )
             .at(spec.destination.location.as_ref())
             .in_file(spec_file)
-            .fix("object_lock = true in [destination]"),
+            .fix("object_lock = true in every destination"),
         );
     }
     if let Some(doc) = &spec.role.trust_policy_file {
@@ -461,9 +461,11 @@ pub fn lint_spec(spec: &Spec) -> Vec<Finding> {
         out.extend(lint_policy_text(&doc.text, &doc.path, PolicyKind::Identity));
         check_role_permissions(spec, doc, &mut out);
     }
-    if let Some(doc) = &spec.destination.bucket_policy_file {
-        out.extend(lint_policy_text(&doc.text, &doc.path, PolicyKind::Resource));
-        check_bucket_policy(spec, doc, &mut out);
+    for d in spec.destinations() {
+        if let Some(doc) = &d.bucket_policy_file {
+            out.extend(lint_policy_text(&doc.text, &doc.path, PolicyKind::Resource));
+            check_bucket_policy(spec, d, doc, &mut out);
+        }
     }
     if let Some(doc) = &spec.replication_file {
         out.extend(lint_replication_json(&doc.text, &doc.path, Some(spec)));
@@ -542,13 +544,14 @@ fn lint_rule_kms(spec: &Spec, r: &RuleSpec, out: &mut Vec<Finding>) {
             Some(key) => {
                 // KMS keys are regional: the replica key must live in the destination's region.
                 let parts: Vec<&str> = key.split(':').collect();
-                if parts.len() >= 6 && parts[2] == "kms" && parts[3] != spec.destination.region {
+                let region = &spec.destination_of(r).region;
+                if parts.len() >= 6 && parts[2] == "kms" && parts[3] != region {
                     out.push(
                         Finding::error(
                             codes::KMS_CONFIG,
                             format!(
                                 "replica key {key} is in {}, but the destination bucket is in {}: the replica key must be in the destination's region",
-                                parts[3], spec.destination.region
+                                parts[3], region
                             ),
                         )
                         .at(r.locations.get("replica_kms_key_id")),
@@ -674,7 +677,6 @@ struct Need {
 /// What the role needs, given the spec's options.
 fn role_needs(spec: &Spec) -> Vec<Need> {
     let src = spec.source_bucket_arn();
-    let dst = spec.destination_bucket_arn();
     let sample = |bucket: &str, r: &RuleSpec| format!("{bucket}/{}xrepl-sample-object", r.prefix_str());
     let mut needs = Vec::new();
     let mut push = |action: &str, resource: String, severity, why| {
@@ -684,7 +686,7 @@ fn role_needs(spec: &Spec) -> Vec<Need> {
     push("s3:ListBucket", src.clone(), Severity::Error, "S3 lists the source bucket as the role");
     for r in &spec.rules {
         let s = sample(&src, r);
-        let d = sample(&dst, r);
+        let d = sample(&format!("arn:aws:s3:::{}", spec.destination_of(r).bucket), r);
         push("s3:GetObjectVersionForReplication", s.clone(), Severity::Error, "objects cannot be read (SrcGetObjectNotPermitted)");
         push("s3:GetObjectVersionAcl", s.clone(), Severity::Error, "object ACLs cannot be read (SrcGetAclNotPermitted)");
         // AWS replicates the objects without their tags when this is missing: a warning only.
@@ -728,10 +730,8 @@ fn report_missing(needs: Vec<Need>, policy: &Value, caller: Caller<'_>, what: &s
 /// An explicit Deny of s3:ReplicateTags is the one way tags stop tagged objects: AWS records
 /// DstPutTaggingNotPermitted for them.
 fn report_tag_denial(spec: &Spec, policy: &Value, caller: Caller<'_>, what: &str, location: Option<&Location>, out: &mut Vec<Finding>) {
-    let dst = spec.destination_bucket_arn();
-    if let Some(r) =
-        spec.rules.iter().find(|r| denies(policy, caller, "s3:ReplicateTags", &format!("{dst}/{}xrepl-sample-object", r.prefix_str())))
-    {
+    let sample = |r: &RuleSpec| format!("arn:aws:s3:::{}/{}xrepl-sample-object", spec.destination_of(r).bucket, r.prefix_str());
+    if let Some(r) = spec.rules.iter().find(|r| denies(policy, caller, "s3:ReplicateTags", &sample(r))) {
         out.push(
             Finding::error(
                 codes::MISSING_PERMISSION,
@@ -809,7 +809,7 @@ fn check_trust(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_bucket_policy(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) {
+fn check_bucket_policy(spec: &Spec, destination: &AccountSpec, doc: &UserDocument, out: &mut Vec<Finding>) {
     let role_arn = spec.role_arn();
     let location = statement_location(doc);
     // Principal mismatch: role-looking principals that are not the replication role, when the
@@ -853,7 +853,7 @@ fn check_bucket_policy(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) 
         }
     }
     let caller = Caller::Role { arn: &role_arn, account: &spec.source.account_id };
-    let dst = spec.destination_bucket_arn();
+    let dst = format!("arn:aws:s3:::{}", destination.bucket);
     let needs: Vec<Need> = role_needs(spec)
         .into_iter()
         .filter(|n| n.resource.starts_with(&format!("{dst}/")))

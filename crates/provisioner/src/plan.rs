@@ -100,9 +100,12 @@ pub(crate) enum Step {
         document: String,
     },
     PutBucketPolicy {
+        bucket: String,
         document: String,
     },
-    DeleteBucketPolicy,
+    DeleteBucketPolicy {
+        bucket: String,
+    },
     PutReplication {
         config: Value,
     },
@@ -353,7 +356,7 @@ pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, 
     let docs = Documents::for_spec(spec);
     let mut changes = Vec::new();
 
-    // Buckets and versioning first, both sides.
+    // Buckets and versioning first, both sides (every destination).
     let src_state = if side.includes_source() {
         let clients = accounts.source()?;
         let state = observe_side(clients, &spec.source).await?;
@@ -362,14 +365,15 @@ pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, 
     } else {
         None
     };
-    let dst_state = if side.includes_destination() {
-        let clients = accounts.destination()?;
-        let state = observe_side(clients, &spec.destination).await?;
-        changes.push(bucket_change(&spec.destination, AccountRole::Destination, &state)?);
-        Some(state)
-    } else {
-        None
-    };
+    let mut dst_states = Vec::new();
+    if side.includes_destination() {
+        for d in spec.destinations() {
+            let clients = accounts.for_destination(&d.account_id)?;
+            let state = observe_side(clients, d).await?;
+            changes.push(bucket_change(d, AccountRole::Destination, &state)?);
+            dst_states.push((d, state));
+        }
+    }
 
     // The replication configuration decides whether an overridden "Suspended" destination must be
     // enabled for PutBucketReplication first, so observe it before planning versioning.
@@ -394,43 +398,38 @@ pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, 
             "replication needs versioning on the source",
         ));
     }
-    let mut suspend_after = None;
-    if let Some(state) = &dst_state {
+    let mut suspend_after = Vec::new();
+    for (d, state) in &dst_states {
+        let destination_change = |change, reason: &str, steps| PlannedChange {
+            resource: ResourceKind::DestinationVersioning,
+            account: AccountRole::Destination,
+            account_id: d.account_id.clone(),
+            name: d.bucket.clone(),
+            change,
+            reason: reason.to_string(),
+            conflict: None,
+            diff: Vec::new(),
+            steps,
+        };
         let (target, why) = match spec.overrides.destination_versioning {
             Some(VersioningOverride::Off) => (None, "left unversioned ([overrides] destination_versioning = \"Off\")"),
             Some(VersioningOverride::Suspended) if !replication_will_change => {
                 (Some(Versioning::Suspended), "suspended ([overrides] destination_versioning = \"Suspended\")")
             }
             Some(VersioningOverride::Suspended) => {
-                suspend_after = Some(PlannedChange {
-                    resource: ResourceKind::DestinationVersioning,
-                    account: AccountRole::Destination,
-                    account_id: spec.destination.account_id.clone(),
-                    name: spec.destination.bucket.clone(),
-                    change: Change::Update,
-                    reason: "suspend after PutBucketReplication ([overrides] destination_versioning = \"Suspended\")".into(),
-                    conflict: None,
-                    diff: Vec::new(),
-                    steps: vec![Step::PutVersioning { bucket: spec.destination.bucket.clone(), enabled: false }],
-                });
+                suspend_after.push(destination_change(
+                    Change::Update,
+                    "suspend after PutBucketReplication ([overrides] destination_versioning = \"Suspended\")",
+                    vec![Step::PutVersioning { bucket: d.bucket.clone(), enabled: false }],
+                ));
                 (Some(Versioning::Enabled), "enabled for PutBucketReplication, suspended afterwards (override)")
             }
             _ => (Some(Versioning::Enabled), "replication needs versioning on the destination"),
         };
-        match target {
-            Some(target) => changes.push(versioning_change(&spec.destination, AccountRole::Destination, state, target, why)),
-            None => changes.push(PlannedChange {
-                resource: ResourceKind::DestinationVersioning,
-                account: AccountRole::Destination,
-                account_id: spec.destination.account_id.clone(),
-                name: spec.destination.bucket.clone(),
-                change: Change::NoOp,
-                reason: why.into(),
-                conflict: None,
-                diff: Vec::new(),
-                steps: Vec::new(),
-            }),
-        }
+        changes.push(match target {
+            Some(target) => versioning_change(d, AccountRole::Destination, state, target, why),
+            None => destination_change(Change::NoOp, why, Vec::new()),
+        });
     }
 
     // The role, its trust policy and its permission policy (source account).
@@ -444,19 +443,15 @@ pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, 
         changes.extend(role_changes(spec, &docs, role.as_ref(), existing_policy.as_ref())?);
     }
 
-    // The destination bucket policy (destination account).
-    if let Some(state) = &dst_state {
-        let clients = accounts.destination()?;
-        let existing = if state.exists { observe_bucket_policy(clients, &spec.destination.bucket).await? } else { None };
-        changes.push(bucket_policy_change(spec, existing.as_ref()));
+    // The destination bucket policies (destination accounts).
+    for (d, state) in &dst_states {
+        let clients = accounts.for_destination(&d.account_id)?;
+        let existing = if state.exists { observe_bucket_policy(clients, &d.bucket).await? } else { None };
+        changes.push(bucket_policy_change(spec, d, existing.as_ref()));
     }
 
-    if let Some(c) = replication_change {
-        changes.push(c);
-    }
-    if let Some(c) = suspend_after {
-        changes.push(c);
-    }
+    changes.extend(replication_change);
+    changes.extend(suspend_after);
     Ok(Plan { side, changes })
 }
 
@@ -574,32 +569,36 @@ fn versioning_change(side: &AccountSpec, role: AccountRole, state: &BucketState,
     }
 }
 
-fn bucket_policy_change(spec: &Spec, existing: Option<&Value>) -> PlannedChange {
-    let (ours, version) = owned_bucket_policy(spec);
+fn bucket_policy_change(spec: &Spec, destination: &AccountSpec, existing: Option<&Value>) -> PlannedChange {
+    let (ours, version) = owned_bucket_policy(spec, destination);
     let desired = merge_statements(existing, &ours, &version);
     let foreign = existing.map(statements_of).unwrap_or_default().iter().filter(|s| !is_xrepl_statement(s)).count();
     let kept = if foreign > 0 { format!(" ({foreign} statement(s) not xrepl's are kept as they are)") } else { String::new() };
     let diff = statement_diff(existing, desired.as_ref());
     let (change, reason, steps) = match (existing, desired) {
         (None, None) => (Change::NoOp, "no policy needed".to_string(), Vec::new()),
-        (Some(_), None) => {
-            (Change::Delete, "only xrepl's statements were left, and none are wanted".to_string(), vec![Step::DeleteBucketPolicy])
-        }
+        (Some(_), None) => (
+            Change::Delete,
+            "only xrepl's statements were left, and none are wanted".to_string(),
+            vec![Step::DeleteBucketPolicy { bucket: destination.bucket.clone() }],
+        ),
         (Some(e), Some(d)) if documents_equivalent(e, &d) => (Change::NoOp, format!("as specified{kept}"), Vec::new()),
         (Some(_), Some(d)) => (
             Change::Update,
             format!("xrepl's statements (Sid Xrepl*) differ or are missing{kept}"),
-            vec![Step::PutBucketPolicy { document: d.to_string() }],
+            vec![Step::PutBucketPolicy { bucket: destination.bucket.clone(), document: d.to_string() }],
         ),
-        (None, Some(d)) => {
-            (Change::Create, "the bucket has no policy".to_string(), vec![Step::PutBucketPolicy { document: d.to_string() }])
-        }
+        (None, Some(d)) => (
+            Change::Create,
+            "the bucket has no policy".to_string(),
+            vec![Step::PutBucketPolicy { bucket: destination.bucket.clone(), document: d.to_string() }],
+        ),
     };
     PlannedChange {
         resource: ResourceKind::DestinationBucketPolicy,
         account: AccountRole::Destination,
-        account_id: spec.destination.account_id.clone(),
-        name: spec.destination.bucket.clone(),
+        account_id: destination.account_id.clone(),
+        name: destination.bucket.clone(),
         change,
         reason,
         conflict: None,

@@ -18,7 +18,8 @@
 //! # session_token = "..."
 //! # endpoint = "http://127.0.0.1:4566"   # emulator / LocalStack: path-style requests go here
 //!
-//! [destination]                   # account B: same keys as [source], plus
+//! [destination]                   # account B (or [[destinations]], one table per destination
+//!                                 # bucket: multi-destination): same keys as [source], plus
 //! account_id = "222222222222"
 //! bucket = "xrepl-guide-destination"
 //! # bucket_policy_file = "my-bucket-policy.json"  # your own statements instead of xrepl's
@@ -48,6 +49,7 @@
 //! replication_time = true         # S3 RTC (15 minutes); implies metrics
 //! metrics = true
 //! replica_modifications = true    # two-way sync: metadata changes to replicas flow back
+//! destination = "bucket-b2"       # with [[destinations]]: which one (default: the first)
 //!
 //! [overrides]                     # FOR TESTING FAILURE MODES ONLY: each one breaks replication
 //! trust_service = "ec2.amazonaws.com"          # trust policy names another service
@@ -100,7 +102,10 @@ pub struct Spec {
     /// The file the spec came from (used in messages and to resolve relative paths).
     pub file: Option<PathBuf>,
     pub source: AccountSpec,
+    /// The destination (`[destination]`), or the first of `[[destinations]]`.
     pub destination: AccountSpec,
+    /// The other `[[destinations]]` (multi-destination replication), in order.
+    pub extra_destinations: Vec<AccountSpec>,
     pub role: RoleSpec,
     pub rules: Vec<RuleSpec>,
     /// When the rules came from a `put-bucket-replication` JSON file, that file.
@@ -201,6 +206,9 @@ pub struct RuleSpec {
     /// Two-way sync: replicate metadata changes made to replicas back (`ReplicaModifications`);
     /// set on the rules of both directions.
     pub replica_modifications: bool,
+    /// The destination bucket this rule replicates to (with several `[[destinations]]`); `None`:
+    /// the first destination.
+    pub destination: Option<String>,
     /// Where the rule and each of its fields were written (TOML or JSON), for lint messages.
     pub locations: FieldLocations,
 }
@@ -223,6 +231,7 @@ impl RuleSpec {
             replication_time: false,
             metrics: false,
             replica_modifications: false,
+            destination: None,
             locations: FieldLocations::default(),
         }
     }
@@ -302,7 +311,8 @@ pub struct Expectation {
 #[serde(deny_unknown_fields)]
 struct RawSpec {
     source: Spanned<RawAccount>,
-    destination: Spanned<RawAccount>,
+    destination: Option<Spanned<RawAccount>>,
+    destinations: Option<Vec<Spanned<RawAccount>>>,
     role: Option<Spanned<RawRole>>,
     rules: Option<Vec<Spanned<RawRule>>>,
     replication_file: Option<Spanned<String>>,
@@ -360,6 +370,7 @@ struct RawRule {
     replication_time: Option<Spanned<bool>>,
     metrics: Option<Spanned<bool>>,
     replica_modifications: Option<Spanned<bool>>,
+    destination: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -467,6 +478,21 @@ impl Spec {
         format!("arn:aws:s3:::{}", self.destination.bucket)
     }
 
+    /// Every destination: `[destination]` (or the first `[[destinations]]`), then the others.
+    pub fn destinations(&self) -> impl Iterator<Item = &AccountSpec> {
+        std::iter::once(&self.destination).chain(&self.extra_destinations)
+    }
+
+    /// The destination a rule replicates to.
+    pub fn destination_of(&self, rule: &RuleSpec) -> &AccountSpec {
+        rule.destination.as_deref().and_then(|b| self.destinations().find(|d| d.bucket == b)).unwrap_or(&self.destination)
+    }
+
+    /// The rules that replicate to `destination`.
+    pub fn rules_to<'a>(&'a self, destination: &'a AccountSpec) -> impl Iterator<Item = &'a RuleSpec> {
+        self.rules.iter().filter(move |r| self.destination_of(r).bucket == destination.bucket)
+    }
+
     /// Whether the source and destination are in different accounts (the guide's case).
     pub fn is_cross_account(&self) -> bool {
         self.source.account_id != self.destination.account_id
@@ -475,7 +501,7 @@ impl Spec {
     /// Point both accounts at one endpoint with the emulator's convention: access key id = the
     /// account id, secret `test`. Used by the CLI's demo and by test harnesses.
     pub fn point_at_endpoint(&mut self, endpoint: &str) {
-        for side in [&mut self.source, &mut self.destination] {
+        for side in std::iter::once(&mut self.source).chain(std::iter::once(&mut self.destination)).chain(&mut self.extra_destinations) {
             side.endpoint = Some(endpoint.to_string());
             side.credentials =
                 Credentials::Static { access_key_id: side.account_id.clone(), secret_access_key: "test".to_string(), session_token: None };
@@ -484,12 +510,35 @@ impl Spec {
 }
 
 fn build(ctx: &Ctx<'_>, raw: RawSpec) -> Result<Spec, ProvisionError> {
-    let destination_span = raw.destination.span();
     let source = account(ctx, "source", raw.source)?;
-    let destination = account(ctx, "destination", raw.destination)?;
-    if source.bucket == destination.bucket {
-        return Err(ctx.err(destination_span, "source and destination name the same bucket"));
+    let raw_destinations = match (raw.destination, raw.destinations) {
+        (Some(one), None) => vec![("destination", one)],
+        (None, Some(many)) if !many.is_empty() => many.into_iter().map(|d| ("destinations", d)).collect(),
+        (Some(one), Some(_)) => {
+            return Err(ctx.err(one.span(), "give either [destination] or [[destinations]], not both"));
+        }
+        (None, _) => {
+            return Err(ProvisionError::Spec(SpecError::in_file(
+                ctx.file,
+                "no destination: add a [destination] table (or [[destinations]] tables, one per destination bucket)",
+            )))
+        }
+    };
+    let mut destinations: Vec<AccountSpec> = Vec::new();
+    for (label, raw_destination) in raw_destinations {
+        let span = raw_destination.span();
+        let d = account(ctx, label, raw_destination)?;
+        if d.bucket == source.bucket {
+            return Err(ctx.err(span, "source and destination name the same bucket"));
+        }
+        if destinations.iter().any(|o| o.bucket == d.bucket) {
+            return Err(ctx.err(span, format!("destination bucket {} is named twice", d.bucket)));
+        }
+        destinations.push(d);
     }
+    let destination = destinations.remove(0);
+    let extra_destinations = destinations;
+    let known = |bucket: &str| bucket == destination.bucket || extra_destinations.iter().any(|d| d.bucket == bucket);
 
     let role = role(ctx, &source.bucket, raw.role)?;
 
@@ -503,24 +552,41 @@ fn build(ctx: &Ctx<'_>, raw: RawSpec) -> Result<Spec, ProvisionError> {
         }
         (_, Some(doc), Some(name)) => {
             let import = import_replication_json(&doc.text, &doc.path)?;
-            let wanted = format!("arn:aws:s3:::{}", destination.bucket);
-            for (rule, bucket) in import.rules.iter().zip(&import.destination_buckets) {
-                if bucket != &wanted && bucket != &destination.bucket {
+            let mut rules = import.rules;
+            for (rule, bucket) in rules.iter_mut().zip(&import.destination_buckets) {
+                let plain = bucket.strip_prefix("arn:aws:s3:::").unwrap_or(bucket);
+                if !known(plain) {
                     return Err(ctx.err(
                         name.span(),
                         format!(
-                            "rule {:?} in {} replicates to {bucket}, but [destination] is {wanted}; \
-                             xrepl provisions one destination per spec",
+                            "rule {:?} in {} replicates to {bucket}, but no [destination] or [[destinations]] names bucket {plain}",
                             rule.id,
                             doc.path.display()
                         ),
                     ));
                 }
+                if plain != destination.bucket {
+                    rule.destination = Some(plain.to_string());
+                }
             }
-            import.rules
+            rules
         }
         (Some(rules), None, _) if !rules.is_empty() => {
-            rules.into_iter().enumerate().map(|(i, r)| rule(ctx, i, r)).collect::<Result<Vec<_>, _>>()?
+            let mut out = Vec::new();
+            for (i, raw_rule) in rules.into_iter().enumerate() {
+                let span = raw_rule.get_ref().destination.as_ref().map(Spanned::span);
+                let r = rule(ctx, i, raw_rule)?;
+                if let (Some(bucket), Some(span)) = (&r.destination, span) {
+                    if !known(bucket) {
+                        return Err(ctx.err(
+                            span,
+                            format!("rule {:?}: destination {bucket:?} is not a [destination] or [[destinations]] bucket", r.id),
+                        ));
+                    }
+                }
+                out.push(r);
+            }
+            out
         }
         _ => {
             return Err(ProvisionError::Spec(SpecError::in_file(
@@ -539,6 +605,7 @@ fn build(ctx: &Ctx<'_>, raw: RawSpec) -> Result<Spec, ProvisionError> {
         file: ctx.file.map(Path::to_path_buf),
         source,
         destination,
+        extra_destinations,
         role,
         rules,
         replication_file,
@@ -720,7 +787,8 @@ fn rule(ctx: &Ctx<'_>, index: usize, raw: Spanned<RawRule>) -> Result<RuleSpec, 
         source_kms_key_arn,
         replication_time,
         metrics,
-        replica_modifications
+        replica_modifications,
+        destination
     );
     let n = index + 1;
     let id = match r.id {
@@ -778,6 +846,7 @@ fn rule(ctx: &Ctx<'_>, index: usize, raw: Spanned<RawRule>) -> Result<RuleSpec, 
         replication_time: flag(r.replication_time, false),
         metrics: flag(r.metrics, false),
         replica_modifications: flag(r.replica_modifications, false),
+        destination: r.destination.map(Spanned::into_inner),
         locations,
     })
 }
@@ -970,6 +1039,7 @@ pub fn import_replication_json(text: &str, path: &Path) -> Result<ReplicationImp
             replication_time: enabled_status(destination.get("ReplicationTime")),
             metrics: enabled_status(destination.get("Metrics")),
             replica_modifications: enabled_status(rule.get("SourceSelectionCriteria").and_then(|c| c.get("ReplicaModifications"))),
+            destination: None,
             locations,
         });
     }

@@ -103,8 +103,8 @@ async fn guide_spec_applies_is_idempotent_verifies_and_destroys() {
 async fn each_team_applies_its_half() {
     let emulator = start().await;
     let (spec, accounts) = load(&emulator, "variants/prefix-filter.toml").await;
-    let source_only = Accounts { source: accounts.source.clone(), destination: None };
-    let destination_only = Accounts { source: None, destination: accounts.destination.clone() };
+    let source_only = Accounts { source: accounts.source.clone(), ..Accounts::default() };
+    let destination_only = Accounts { destination: accounts.destination.clone(), ..Accounts::default() };
     let opts = |side| ApplyOptions { side, ..fast() };
     let err = apply(&spec, &source_only, &opts(Side::Both)).await.expect_err("needs both");
     assert!(matches!(err, ProvisionError::MissingClients { side: "destination" }), "{err}");

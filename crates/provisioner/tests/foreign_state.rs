@@ -195,8 +195,11 @@ async fn failed_adopting_apply(emulator: &Emulator) -> (Spec, Accounts, Value, P
     spec.role.adopt = true;
     foreign_state(&spec, &accounts).await;
     let before = snapshot(&spec, &accounts).await;
-    let limited =
-        Accounts { source: accounts.source.clone(), destination: Some(user_denied(emulator, &accounts, "s3:PutBucketPolicy").await) };
+    let limited = Accounts {
+        source: accounts.source.clone(),
+        others: Vec::new(),
+        destination: Some(user_denied(emulator, &accounts, "s3:PutBucketPolicy").await),
+    };
     let err = apply(&spec, &limited, &fast()).await.expect_err("PutBucketPolicy is denied");
     (spec, accounts, before, err)
 }
@@ -327,8 +330,11 @@ async fn a_bucket_policy_file_is_merged_by_sid_and_destroy_removes_only_its_stat
 async fn a_bucket_whose_tagging_fails_is_rolled_back_and_a_rerun_creates_and_tags_it() {
     let emulator = start().await;
     let (spec, accounts) = guide(&emulator).await;
-    let limited =
-        Accounts { source: accounts.source.clone(), destination: Some(user_denied(&emulator, &accounts, "s3:PutBucketTagging").await) };
+    let limited = Accounts {
+        source: accounts.source.clone(),
+        others: Vec::new(),
+        destination: Some(user_denied(&emulator, &accounts, "s3:PutBucketTagging").await),
+    };
     let err = apply(&spec, &limited, &fast()).await.expect_err("tagging is denied");
     let failure = err.apply_failure().expect("carries the report");
     let done: Vec<(&str, &str)> = failure.report.calls.iter().map(|c| (c.operation, c.target.as_str())).collect();

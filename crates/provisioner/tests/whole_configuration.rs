@@ -12,7 +12,7 @@ use xrepl_provisioner::{apply, destroy, plan, verify, Accounts, ApplyOptions, De
 
 mod common;
 
-use common::{fixture, load, quick_verify as quick, start, A, B};
+use common::{fixture, load, quick_verify as quick, start, A, B, C};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_way_sync_replicates_both_ways_and_replica_changes_flow_back() {
@@ -144,4 +144,49 @@ async fn sse_kms_objects_replicate_encrypted_with_the_destination_key() {
     emulator.drain().await;
     let gone = destroy(&spec, &accounts, &DestroyOptions::default()).await.unwrap();
     assert!(gone.kept.is_empty(), "{gone:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_destination_replicates_to_every_destination_and_verify_checks_each() {
+    let emulator = start().await;
+    let (spec, accounts) = load(&emulator, "variants/multi-destination.toml").await;
+    assert_eq!(spec.destinations().count(), 2);
+    apply(&spec, &accounts, &ApplyOptions::default()).await.unwrap();
+    assert!(plan(&spec, &accounts, Side::Both).await.unwrap().is_noop());
+
+    // One configuration, each rule to its own destination and account.
+    let src = accounts.source.as_ref().unwrap();
+    let config = src.s3.get_bucket_replication().bucket(&spec.source.bucket).send().await.unwrap();
+    let config = xrepl_provisioner::aws::replication_to_json(config.replication_configuration().unwrap());
+    let targets: Vec<(String, String)> = config["Rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["Destination"]["Bucket"].as_str().unwrap().to_string(), r["Destination"]["Account"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("arn:aws:s3:::xrepl-multi-destination-b".to_string(), B.to_string()),
+            ("arn:aws:s3:::xrepl-multi-destination-c".to_string(), C.to_string())
+        ]
+    );
+    // Each destination's bucket policy grants what the rules to it need (delete markers: B only).
+    for (bucket, deletes) in [("xrepl-multi-destination-b", true), ("xrepl-multi-destination-c", false)] {
+        let d = spec.destinations().find(|d| d.bucket == bucket).unwrap();
+        let clients = accounts.for_destination(&d.account_id).unwrap();
+        let policy = clients.s3.get_bucket_policy().bucket(bucket).send().await.unwrap();
+        assert_eq!(policy.policy().unwrap().contains("s3:ReplicateDelete"), deletes, "{bucket}: {:?}", policy.policy());
+    }
+
+    let checks = verify(&spec, &accounts, &quick()).await.unwrap();
+    assert!(checks.passed(), "{checks}");
+    for rule in ["everything-to-b", "logs-to-c"] {
+        let c = checks.check(rule, "replica-version").unwrap_or_else(|| panic!("{rule}: {checks}"));
+        assert_eq!(c.outcome, xrepl_provisioner::Outcome::Passed, "{checks}");
+    }
+    emulator.drain().await;
+    let gone = destroy(&spec, &accounts, &DestroyOptions::default()).await.unwrap();
+    assert!(gone.kept.is_empty(), "{gone:#?}");
+    assert_eq!(gone.removed.iter().filter(|r| r.resource == ResourceKind::DestinationBucket).count(), 2, "{gone:#?}");
 }

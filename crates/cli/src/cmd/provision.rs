@@ -140,6 +140,7 @@ pub fn export(out: &Output, path: &Path, document: Document, minimal: bool) -> R
         "trust_policy": docs.trust_policy,
         "role_policy": docs.role_policy,
         "bucket_policy": docs.bucket_policy,
+        "bucket_policies": docs.bucket_policies.iter().map(|(bucket, policy)| json!({"bucket": bucket, "policy": policy})).collect::<Vec<_>>(),
         "replication": docs.replication,
         "kms_key_policy_statement": docs.kms_key_policy_statement,
     });

@@ -10,13 +10,15 @@ use xrepl_provisioner::{Accounts, ApplyOptions, Backoff, Side, Spec, VerifyOptio
 
 pub const A: &str = "111111111111";
 pub const B: &str = "222222222222";
+/// A third account, for multi-destination fixtures.
+pub const C: &str = "333333333333";
 
 pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel)
 }
 
 pub async fn start() -> Emulator {
-    Emulator::start(EmulatorConfig::with_accounts(&[A, B])).await.expect("emulator starts")
+    Emulator::start(EmulatorConfig::with_accounts(&[A, B, C])).await.expect("emulator starts")
 }
 
 /// Load a fixture, point it at the emulator, and build (and identity-check) both accounts' clients.
