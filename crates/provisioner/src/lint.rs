@@ -1126,26 +1126,31 @@ fn check_destination(src: &Src<'_>, name: &str, rule: &Node, spec: Option<&Spec>
         }
     }
     if let Some(spec) = spec {
+        // The spec's destination this rule names (any of them, with [[destinations]]).
+        let mut named = None;
         if let Some(b) = dest.member("Bucket") {
             let bucket = b.value.as_str().unwrap_or("");
-            if bucket != spec.destination_bucket_arn() {
+            named = spec.destinations().find(|d| format!("arn:aws:s3:::{}", d.bucket) == bucket);
+            if named.is_none() {
+                let all: Vec<String> = spec.destinations().map(|d| format!("arn:aws:s3:::{}", d.bucket)).collect();
                 out.push(src.at(
                     Finding::error(
                         codes::DESTINATION_MISMATCH,
-                        format!("{name} replicates to {bucket:?}, but the spec's destination is {}", spec.destination_bucket_arn()),
+                        format!("{name} replicates to {bucket:?}, but the spec's destination is {}", all.join(" or ")),
                     ),
                     b.value.start,
                 ));
             }
         }
+        let expected = named.unwrap_or(&spec.destination);
         if let Some(a) = account.and_then(|a| a.value.as_str().map(|s| (s, a.value.start))) {
-            if !a.0.is_empty() && a.0 != spec.destination.account_id {
+            if !a.0.is_empty() && a.0 != expected.account_id {
                 out.push(src.at(
                     Finding::error(
                         codes::DESTINATION_MISMATCH,
                         format!(
                             "{name}: Destination.Account is {:?}, but the destination account is {} (AWS: InvalidArgument)",
-                            a.0, spec.destination.account_id
+                            a.0, expected.account_id
                         ),
                     ),
                     a.1,

@@ -531,3 +531,17 @@ fn object_lock_on_the_source_only_is_an_error() {
     let both = text.replace("bucket = \"dst-bucket\"", "bucket = \"dst-bucket\"\nobject_lock = true");
     assert!(lint_spec(&Spec::from_toml_str(&both, "lock.toml").unwrap()).is_empty());
 }
+
+#[test]
+fn replication_json_may_name_any_destination_of_a_multi_destination_spec() {
+    let spec = load("variants/multi-destination.toml");
+    let json = crate::Documents::for_spec(&spec).replication.to_string();
+    let findings = lint_replication_json(&json, "r.json", Some(&spec));
+    assert!(with_code(&findings, codes::DESTINATION_MISMATCH).is_empty(), "{findings:#?}");
+    // Destination C's bucket with account B's id: AWS answers InvalidArgument.
+    let wrong = json.replacen("\"333333333333\"", "\"222222222222\"", 1);
+    let findings = lint_replication_json(&wrong, "r.json", Some(&spec));
+    let mismatch = with_code(&findings, codes::DESTINATION_MISMATCH);
+    assert_eq!(mismatch.len(), 1, "{findings:#?}");
+    assert!(mismatch[0].message.contains("the destination account is 333333333333"), "{findings:#?}");
+}
