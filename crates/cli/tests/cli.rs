@@ -86,6 +86,14 @@ fn check_proves_a_spec_and_expected_failures() {
         .assert()
         .success()
         .stdout(predicate::str::contains("failed with AssumeRoleNotPermitted, as expected"));
+    // Broken in a document (an explicit Deny of s3:ReplicateTags): lint's error names the declared
+    // reason, and the check shows it happen.
+    xrepl()
+        .args(["check", "--spec", "fixtures/broken/deny-replicate-tags.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("explicitly denies s3:ReplicateTags"))
+        .stdout(predicate::str::contains("failed with DstPutTaggingNotPermitted, as expected"));
 }
 
 #[test]
