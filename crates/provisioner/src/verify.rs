@@ -436,7 +436,7 @@ async fn verify_rule(
             } else {
                 rec.fail(
                     "replica-tags",
-                    format!("replica tags {got:?}, expected {tags:?} (s3:ReplicateTags missing in the role or bucket policy?)"),
+                    format!("replica tags {got:?}, expected {tags:?} (the role lacks s3:GetObjectVersionTagging, or a policy explicitly denies s3:ReplicateTags?)"),
                     "",
                 );
             }
