@@ -75,12 +75,15 @@ enum Command {
         kind: Option<cmd::provision::DocKind>,
     },
     /// Print the documents a spec needs (trust policy, role policy, bucket policy, replication configuration).
-    #[command(after_help = "Example:\n  xrepl export --spec fixtures/guide/spec.toml --document bucket-policy")]
+    #[command(after_help = "Example:\n  xrepl export --spec fixtures/guide/spec.toml --document bucket-policy --minimal")]
     Export {
         #[arg(long)]
         spec: PathBuf,
         #[arg(long, value_enum, default_value_t = cmd::provision::Document::All)]
         document: cmd::provision::Document,
+        /// AWS's minimal bucket policy: no s3:ReplicateTags (s3:ReplicateObject already lets tags replicate).
+        #[arg(long)]
+        minimal: bool,
     },
     /// Read both accounts and show what apply would create, update or leave alone.
     #[command(after_help = "Example:\n  xrepl plan --spec my.toml --side destination")]
@@ -105,6 +108,12 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Read an existing replication setup (configuration, role and its policies, destination bucket
+    /// policy) and write the spec that describes it.
+    #[command(
+        after_help = "Examples:\n  xrepl import --bucket my-source --out imported/spec.toml                 # default credentials (AWS)\n  xrepl import --bucket xrepl-guide-source --account 111111111111 --endpoint http://127.0.0.1:4566"
+    )]
+    Import(cmd::provision::ImportArgs),
     /// Serve the emulator (S3, IAM, STS, KMS on one port) until Ctrl-C.
     #[command(
         after_help = "Example:\n  xrepl serve --port 4566 --account 111111111111 --account 222222222222\n  aws --endpoint-url http://127.0.0.1:4566 s3 ls   # with AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=test"
@@ -138,11 +147,12 @@ fn main() -> ExitCode {
             Command::Demo => cmd::demo::demo(&out).await,
             Command::Check { spec } => cmd::demo::check(&out, &spec).await,
             Command::Lint { files, kind } => cmd::provision::lint(&out, &files, kind),
-            Command::Export { spec, document } => cmd::provision::export(&out, &spec, document),
+            Command::Export { spec, document, minimal } => cmd::provision::export(&out, &spec, document, minimal),
             Command::Plan(target) => cmd::provision::plan(&out, &target).await,
             Command::Apply(target) => cmd::provision::apply(&out, &target).await,
             Command::Verify { target, timeout } => cmd::provision::verify(&out, &target, timeout).await,
             Command::Destroy { target, force } => cmd::provision::destroy(&out, &target, force).await,
+            Command::Import(args) => cmd::provision::import(&out, &args).await,
             Command::Serve(args) => cmd::serve::serve(&out, args).await,
             Command::Health { endpoint } => cmd::serve::health(&out, &endpoint).await,
         }

@@ -10,6 +10,8 @@ use crate::Format;
 pub struct CliError {
     pub kind: ErrorKind,
     pub message: String,
+    /// More members for the JSON error document (e.g. what a failed apply did and left).
+    pub details: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,13 +26,13 @@ pub enum ErrorKind {
 
 impl CliError {
     pub fn input(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Input, message: message.into() }
+        Self { kind: ErrorKind::Input, message: message.into(), details: None }
     }
     pub fn remote(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Remote, message: message.into() }
+        Self { kind: ErrorKind::Remote, message: message.into(), details: None }
     }
     pub fn problems(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Problems, message: message.into() }
+        Self { kind: ErrorKind::Problems, message: message.into(), details: None }
     }
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self.kind {
@@ -44,13 +46,16 @@ impl CliError {
 impl From<xrepl_provisioner::ProvisionError> for CliError {
     fn from(e: xrepl_provisioner::ProvisionError) -> Self {
         use xrepl_provisioner::ProvisionError as P;
-        let kind = match e {
+        let kind = match e.root() {
             P::Spec(_) | P::Document(_) => ErrorKind::Input,
-            P::Aws { .. } | P::Credentials { .. } | P::AccountMismatch { .. } | P::Conflict { .. } | P::MissingClients { .. } => {
-                ErrorKind::Remote
-            }
+            P::Aws { .. }
+            | P::Credentials { .. }
+            | P::AccountMismatch { .. }
+            | P::Conflict { .. }
+            | P::MissingClients { .. }
+            | P::ApplyFailed(_) => ErrorKind::Remote,
         };
-        Self { kind, message: e.to_string() }
+        Self { kind, message: e.to_string(), details: None }
     }
 }
 
@@ -105,10 +110,11 @@ impl Output {
 
     pub fn error(&self, err: &CliError) {
         if self.json() {
-            println!(
-                "{}",
-                serde_json::json!({"error": err.message, "exit_code": match err.kind { ErrorKind::Problems => 1, ErrorKind::Input => 2, ErrorKind::Remote => 3 }})
-            );
+            let mut doc = serde_json::json!({"error": err.message, "exit_code": match err.kind { ErrorKind::Problems => 1, ErrorKind::Input => 2, ErrorKind::Remote => 3 }});
+            if let (Some(serde_json::Value::Object(details)), Some(obj)) = (&err.details, doc.as_object_mut()) {
+                obj.extend(details.clone());
+            }
+            println!("{doc}");
         } else {
             eprintln!("{} {}", self.red("error:"), err.message);
         }

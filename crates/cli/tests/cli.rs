@@ -75,11 +75,25 @@ fn check_proves_a_spec_and_expected_failures() {
         .assert()
         .success()
         .stdout(predicate::str::contains("replication works"));
+    // Every destination of a multi-destination spec, each in its own account.
+    xrepl()
+        .args(["check", "--spec", "fixtures/variants/multi-destination.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("replication works"));
     xrepl()
         .args(["check", "--spec", "fixtures/broken/role-trusts-ec2.toml"])
         .assert()
         .success()
         .stdout(predicate::str::contains("failed with AssumeRoleNotPermitted, as expected"));
+    // Broken in a document (an explicit Deny of s3:ReplicateTags): lint's error names the declared
+    // reason, and the check shows it happen.
+    xrepl()
+        .args(["check", "--spec", "fixtures/broken/deny-replicate-tags.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("explicitly denies s3:ReplicateTags"))
+        .stdout(predicate::str::contains("failed with DstPutTaggingNotPermitted, as expected"));
 }
 
 #[test]
@@ -211,4 +225,110 @@ fn serve_rejects_malformed_key_pairs() {
 fn help_has_examples_and_exit_codes() {
     xrepl().arg("--help").assert().success().stdout(predicate::str::contains("Examples:")).stdout(predicate::str::contains("Exit codes"));
     xrepl().args(["apply", "--help"]).assert().success().stdout(predicate::str::contains("--side"));
+}
+
+#[test]
+fn export_minimal_prints_aws_minimal_bucket_policy_without_replicate_tags() {
+    // AWS User Guide, setting-repl-config-perm-overview: "Permissions for the s3:ReplicateObject
+    // action on the destination bucket also allow replication of object tags, so you don't need to
+    // explicitly grant permission for the s3:ReplicateTags action."
+    let args = ["export", "--spec", "fixtures/guide/spec.toml", "--document", "bucket-policy"];
+    let full = xrepl().args(args).assert().success().get_output().stdout.clone();
+    assert!(String::from_utf8_lossy(&full).contains("s3:ReplicateTags"));
+    let out = xrepl().args(args).arg("--minimal").assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    let text = v.to_string();
+    assert!(text.contains("s3:ReplicateObject") && text.contains("s3:ReplicateDelete") && !text.contains("s3:ReplicateTags"), "{text}");
+    xrepl()
+        .args(["export", "--spec", "fixtures/broken/deny-replicate-tags.toml", "--minimal"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("bucket_policy_file"));
+}
+
+#[test]
+fn a_failed_apply_lists_what_it_did_and_what_remains_in_json_and_text() {
+    let s = serve();
+    let spec = ["--spec", "fixtures/broken/destination-unversioned.toml", "--endpoint", s.endpoint.as_str()];
+    let out = xrepl().arg("apply").args(spec).args(["--output", "json"]).assert().code(3).get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("one JSON document");
+    assert!(
+        v["error"].as_str().is_some_and(|e| e.starts_with("PutBucketReplication on account 111111111111 failed: InvalidRequest")),
+        "{v}"
+    );
+    assert_eq!(v["exit_code"], 3);
+    let done: Vec<&str> = v["done"].as_array().expect("done").iter().filter_map(|c| c["operation"].as_str()).collect();
+    assert!(done.contains(&"CreateRole") && done.contains(&"PutBucketPolicy"), "{v}");
+    assert_eq!(v["remaining"][0]["resource"], "replication configuration", "{v}");
+    assert!(v["remaining"][0]["status"].as_str().is_some_and(|s| s.starts_with("failed: ")), "{v}");
+    // Text: the same on stderr, and the rerun only has the failing change left.
+    xrepl()
+        .arg("apply")
+        .args(spec)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("0 change(s) made before the failure"))
+        .stderr(predicate::str::contains("remaining: create replication configuration"))
+        .stderr(predicate::str::contains("run apply again"));
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+}
+
+#[test]
+fn a_role_xrepl_did_not_create_is_untouched_unless_adopted_and_destroy_puts_it_back() {
+    let s = serve();
+    let iam = xrepl_provisioner::AccountClients::for_emulator(&s.endpoint, "111111111111", "us-east-1").iam;
+    let role = "s3crr_role_for_xrepl-guide-source";
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Ec2","Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let rt = runtime();
+    rt.block_on(iam.create_role().role_name(role).path("/service-role/").assume_role_policy_document(trust).send()).expect("create role");
+    let spec = ["--spec", "fixtures/guide/spec.toml", "--endpoint", s.endpoint.as_str()];
+    xrepl().arg("plan").args(spec).assert().success().stdout(predicate::str::contains("not ours: untouched"));
+    xrepl().arg("apply").args(spec).assert().code(3).stderr(predicate::str::contains("--adopt-role"));
+    xrepl()
+        .arg("plan")
+        .args(spec)
+        .arg("--adopt-role")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("+ tag xrepl:trust-0"))
+        .stdout(predicate::str::contains("\"Sid\": \"XreplStatement1\""));
+    xrepl().arg("apply").args(spec).arg("--adopt-role").assert().success();
+    xrepl().arg("verify").args(spec).args(["--timeout", "30"]).assert().success();
+    xrepl().arg("destroy").args(spec).arg("--force").assert().success();
+    let got = rt.block_on(iam.get_role().role_name(role).send()).expect("the role is still there");
+    let doc = got.role().and_then(|r| r.assume_role_policy_document()).expect("trust");
+    let doc = xrepl_provisioner::aws::decode_policy_document(doc).expect("json");
+    assert_eq!(doc, serde_json::from_str::<serde_json::Value>(trust).expect("json"));
+    assert!(got.role().is_some_and(|r| r.tags().is_empty()), "{got:?}");
+}
+
+#[test]
+fn import_writes_a_spec_that_plans_no_change() {
+    let s = serve();
+    let spec = ["--spec", "fixtures/variants/kms.toml", "--endpoint", s.endpoint.as_str()];
+    xrepl().arg("apply").args(spec).assert().success();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("imported.toml");
+    xrepl()
+        .args(["import", "--bucket", "xrepl-kms-source", "--account", "111111111111", "--endpoint", &s.endpoint, "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("imported.toml"));
+    let text = std::fs::read_to_string(&out).expect("spec written");
+    assert!(text.contains("replica_kms_key_id"), "{text}");
+    xrepl().args(["plan", "--endpoint", &s.endpoint, "--spec"]).arg(&out).assert().success().stdout(predicate::str::contains("no changes"));
+    xrepl()
+        .args(["import", "--bucket", "xrepl-kms-source", "--endpoint", &s.endpoint])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--account"));
+    xrepl()
+        .args(["import", "--bucket", "no-such-bucket", "--account", "111111111111", "--endpoint", &s.endpoint])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("does not exist"));
 }

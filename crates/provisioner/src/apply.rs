@@ -15,7 +15,7 @@ use aws_sdk_s3::types as s3t;
 use crate::aws::{aws_error, has_code, replication_from_json, AccountClients, Accounts, Backoff, Side};
 use crate::error::ProvisionError;
 use crate::plan::{
-    plan, replication_error_is_transient, AccountRole, Change, Plan, ResourceKind, Step, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
+    plan, replication_error_is_transient, AccountRole, Change, Plan, PlannedChange, ResourceKind, Step, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
 };
 use crate::spec::Spec;
 
@@ -25,7 +25,9 @@ pub struct ApplyOptions {
     pub side: Side,
     /// Retries for IAM/S3 eventual consistency (a fresh role is not visible everywhere at once).
     pub backoff: Backoff,
-    /// Allow PutBucketReplication to replace a configuration that holds rules not in the spec.
+    /// When xrepl's rules cannot be merged with rules it did not write (they run as another role,
+    /// or share a priority), replace the whole configuration with the spec's rules, dropping the
+    /// others. Without it, apply refuses; rules that can be merged are always kept.
     pub replace_foreign_rules: bool,
     /// Apply everything except PutBucketReplication: for test backends whose S3 cannot hold a
     /// cross-account rule (LocalStack rejects it; two single-account emulators cannot see each
@@ -50,17 +52,49 @@ pub struct AppliedChange {
     pub calls: u32,
 }
 
+/// One mutating API call that succeeded (what a failed apply reports as done).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MadeCall {
+    pub operation: &'static str,
+    pub account_id: String,
+    /// The bucket, role or policy it changed.
+    pub target: String,
+}
+
+/// A planned change apply did not complete (because it failed, or a step before it failed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemainingChange {
+    pub resource: ResourceKind,
+    pub account_id: String,
+    pub name: String,
+    pub change: Change,
+    /// `failed: <error>` for the change that failed, `not started` for the ones after it.
+    pub status: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyReport {
     /// What was planned (read before any change).
     pub plan: Plan,
     pub applied: Vec<AppliedChange>,
+    /// Every mutating call that succeeded, in order.
+    pub calls: Vec<MadeCall>,
     /// Every mutating API call made (Create*, Put*, Update*, Delete*), retries included.
     pub mutating_calls: u32,
     /// How many of those calls were retries after a transient error.
     pub retries: u32,
     /// Changes left for a later run (only when applying one side), with the reason.
     pub deferred: Vec<DeferredChange>,
+    /// After a failure: the changes not completed (the failed one first). Empty on success.
+    pub remaining: Vec<RemainingChange>,
+}
+
+/// A failed apply: the error, and what was done before it ([`ApplyReport::calls`]) and what
+/// remains ([`ApplyReport::remaining`]). Running apply again completes the rest.
+#[derive(Debug)]
+pub struct ApplyFailure {
+    pub error: ProvisionError,
+    pub report: ApplyReport,
 }
 
 /// A change apply could not make yet because it depends on the other account's half.
@@ -78,40 +112,54 @@ impl ApplyReport {
     }
 }
 
-/// Apply the spec. Refuses, before changing anything, when the plan holds a conflict (e.g. the
-/// source bucket already replicates rules xrepl did not write) unless
-/// [`ApplyOptions::replace_foreign_rules`] is set.
+/// Apply the spec. Refuses, before changing anything, when the plan holds a conflict (e.g. a role
+/// xrepl did not create, without adopt; replication rules it cannot merge with those already
+/// there, unless [`ApplyOptions::replace_foreign_rules`] is set). When a call fails part-way, the
+/// error is a [`ProvisionError::ApplyFailed`] carrying the report of what was done and what remains.
 pub async fn apply(spec: &Spec, accounts: &Accounts, options: &ApplyOptions) -> Result<ApplyReport, ProvisionError> {
     let plan = plan(spec, accounts, options.side).await?;
-    if !options.replace_foreign_rules {
-        if let Some(c) = plan.changes.iter().find(|c| c.conflict.is_some()) {
-            return Err(ProvisionError::Conflict {
-                account: c.account_id.clone(),
-                message: format!(
-                    "{} of {}: {}; nothing was changed (allow it with replace_foreign_rules)",
-                    c.resource,
-                    c.name,
-                    c.conflict.as_deref().unwrap_or_default()
-                ),
-            });
-        }
+    let replaceable = |c: &PlannedChange| options.replace_foreign_rules && c.resource == ResourceKind::ReplicationConfiguration;
+    if let Some(c) = plan.changes.iter().find(|c| c.conflict.is_some() && !replaceable(c)) {
+        let hint = if c.resource == ResourceKind::ReplicationConfiguration { " (or replace them with replace_foreign_rules)" } else { "" };
+        return Err(ProvisionError::Conflict {
+            account: c.account_id.clone(),
+            message: format!("{} of {}: {}; nothing was changed{hint}", c.resource, c.name, c.conflict.as_deref().unwrap_or_default()),
+        });
     }
-    let mut report = ApplyReport { plan: plan.clone(), applied: Vec::new(), mutating_calls: 0, retries: 0, deferred: Vec::new() };
+    let mut report = ApplyReport {
+        plan: plan.clone(),
+        applied: Vec::new(),
+        calls: Vec::new(),
+        mutating_calls: 0,
+        retries: 0,
+        deferred: Vec::new(),
+        remaining: Vec::new(),
+    };
     let mut versioning_changed = false;
-    for change in &plan.changes {
+    for (index, change) in plan.changes.iter().enumerate() {
         if change.steps.is_empty() {
             continue;
         }
         let clients = match change.account {
             AccountRole::Source => accounts.source()?,
-            AccountRole::Destination => accounts.destination()?,
+            AccountRole::Destination => accounts.for_destination(&change.account_id)?,
         };
         let before = report.mutating_calls;
         let mut deferred = false;
+        let mut created_bucket = false;
         for step in &change.steps {
             if options.skip_put_replication && matches!(step, Step::PutReplication { .. }) {
                 continue;
             }
+            // Replacing rules xrepl did not write, when explicitly allowed: the spec's rules only.
+            let replaced;
+            let step = match step {
+                Step::PutReplication { .. } if change.conflict.is_some() => {
+                    replaced = Step::PutReplication { config: crate::documents::Documents::for_spec(spec).replication };
+                    &replaced
+                }
+                other => other,
+            };
             // The destination team alone: S3 refuses a bucket policy naming a role that does not
             // exist yet. That is the guide's order (the role comes from the source side), not an
             // error: say so and let a later run finish it.
@@ -123,7 +171,10 @@ pub async fn apply(spec: &Spec, accounts: &Accounts, options: &ApplyOptions) -> 
             };
             let result = run_step(spec, clients, step, &backoff, &mut report, versioning_changed).await;
             match result {
-                Ok(()) => {}
+                Ok(()) => {
+                    report.calls.push(made_call(spec, clients, step));
+                    created_bucket |= matches!(step, Step::CreateBucket { .. });
+                }
                 Err(e) if alone && is_invalid_principal(&e) => {
                     report.deferred.push(DeferredChange {
                         resource: change.resource,
@@ -137,7 +188,14 @@ pub async fn apply(spec: &Spec, accounts: &Accounts, options: &ApplyOptions) -> 
                     deferred = true;
                     break;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    let mut status = format!("failed: {e}");
+                    if let (true, Step::TagBucket { bucket }) = (created_bucket, step) {
+                        status.push_str(&rollback_bucket(clients, bucket, &mut report).await);
+                    }
+                    report.remaining = remaining_after(&plan, index, status);
+                    return Err(ProvisionError::ApplyFailed(Box::new(ApplyFailure { error: e, report })));
+                }
             }
             if matches!(step, Step::PutVersioning { .. }) {
                 versioning_changed = true;
@@ -162,6 +220,55 @@ pub async fn apply(spec: &Spec, accounts: &Accounts, options: &ApplyOptions) -> 
         });
     }
     Ok(report)
+}
+
+/// The change at `failed` (with `status`) and every later change that had something to do.
+fn remaining_after(plan: &Plan, failed: usize, status: String) -> Vec<RemainingChange> {
+    plan.changes
+        .iter()
+        .enumerate()
+        .skip(failed)
+        .filter(|(_, c)| !c.steps.is_empty())
+        .map(|(i, c)| RemainingChange {
+            resource: c.resource,
+            account_id: c.account_id.clone(),
+            name: c.name.clone(),
+            change: c.change,
+            status: if i == failed { status.clone() } else { "not started".to_string() },
+        })
+        .collect()
+}
+
+/// Tagging a bucket this run just created failed: delete the (empty) bucket again, so that a
+/// rerun creates and tags it instead of finding an untagged bucket it cannot call its own.
+async fn rollback_bucket(c: &AccountClients, bucket: &str, report: &mut ApplyReport) -> String {
+    report.mutating_calls += 1;
+    match c.s3.delete_bucket().bucket(bucket).send().await {
+        Ok(_) => {
+            report.calls.push(MadeCall { operation: "DeleteBucket", account_id: c.account_id.clone(), target: bucket.to_string() });
+            format!("; the bucket {bucket} created a moment ago was deleted again, so a rerun creates and tags it")
+        }
+        Err(e) => format!(
+            "; the bucket {bucket} was created but could not be tagged or deleted again ({}): tag it {MANAGED_TAG_KEY}={MANAGED_TAG_VALUE} so that destroy may remove it",
+            aws_error("DeleteBucket", &c.account_id, e)
+        ),
+    }
+}
+
+fn made_call(spec: &Spec, c: &AccountClients, step: &Step) -> MadeCall {
+    let (operation, target) = match step {
+        Step::CreateBucket { bucket, .. } => ("CreateBucket", bucket.clone()),
+        Step::TagBucket { bucket } => ("PutBucketTagging", bucket.clone()),
+        Step::PutVersioning { bucket, .. } => ("PutBucketVersioning", bucket.clone()),
+        Step::CreateRole { .. } => ("CreateRole", spec.role.name.clone()),
+        Step::TagRole { .. } => ("TagRole", spec.role.name.clone()),
+        Step::UpdateTrust { .. } => ("UpdateAssumeRolePolicy", spec.role.name.clone()),
+        Step::PutRolePolicy { .. } => ("PutRolePolicy", format!("{}/{}", spec.role.name, spec.role.policy_name)),
+        Step::PutBucketPolicy { bucket, .. } => ("PutBucketPolicy", bucket.clone()),
+        Step::DeleteBucketPolicy { bucket } => ("DeleteBucketPolicy", bucket.clone()),
+        Step::PutReplication { .. } => ("PutBucketReplication", spec.source.bucket.clone()),
+    };
+    MadeCall { operation, account_id: c.account_id.clone(), target }
 }
 
 /// Run one step, retrying errors that mean "not propagated yet" with bounded backoff.
@@ -204,7 +311,7 @@ fn is_invalid_principal(err: &ProvisionError) -> bool {
 fn is_transient(step: &Step, err: &ProvisionError, versioning_changed: bool) -> bool {
     match step {
         // A role created a moment ago may not be visible to the next IAM call yet.
-        Step::PutRolePolicy { .. } | Step::UpdateTrust { .. } => has_code(err, &["NoSuchEntity"]),
+        Step::PutRolePolicy { .. } | Step::UpdateTrust { .. } | Step::TagRole { .. } => has_code(err, &["NoSuchEntity"]),
         // S3 checks that a policy's principals exist; a fresh role can take seconds to appear.
         Step::PutBucketPolicy { .. } => is_invalid_principal(err),
         Step::PutReplication { .. } => replication_error_is_transient(err, versioning_changed),
@@ -215,8 +322,11 @@ fn is_transient(step: &Step, err: &ProvisionError, versioning_changed: bool) -> 
 async fn call(spec: &Spec, c: &AccountClients, step: &Step) -> Result<(), ProvisionError> {
     let account = c.account_id.as_str();
     match step {
-        Step::CreateBucket { bucket, region } => {
+        Step::CreateBucket { bucket, region, object_lock } => {
             let mut req = c.s3.create_bucket().bucket(bucket);
+            if *object_lock {
+                req = req.object_lock_enabled_for_bucket(true);
+            }
             // us-east-1 is the one region that must not be named as a location constraint.
             if region != "us-east-1" {
                 req = req.create_bucket_configuration(
@@ -281,6 +391,21 @@ async fn call(spec: &Spec, c: &AccountClients, step: &Step) -> Result<(), Provis
                 .map(|_| ())
                 .map_err(|e| aws_error("CreateRole", account, e))
         }
+        Step::TagRole { tags } => {
+            let tags = tags
+                .iter()
+                .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ProvisionError::Document(e.to_string()))?;
+            c.iam
+                .tag_role()
+                .role_name(&spec.role.name)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_error("TagRole", account, e))
+        }
         Step::UpdateTrust { trust } => c
             .iam
             .update_assume_role_policy()
@@ -300,22 +425,17 @@ async fn call(spec: &Spec, c: &AccountClients, step: &Step) -> Result<(), Provis
             .await
             .map(|_| ())
             .map_err(|e| aws_error("PutRolePolicy", account, e)),
-        Step::PutBucketPolicy { document } => {
+        Step::PutBucketPolicy { bucket, document } => {
             c.s3.put_bucket_policy()
-                .bucket(&spec.destination.bucket)
+                .bucket(bucket)
                 .policy(document)
                 .send()
                 .await
                 .map(|_| ())
                 .map_err(|e| aws_error("PutBucketPolicy", account, e))
         }
-        Step::DeleteBucketPolicy => {
-            c.s3.delete_bucket_policy()
-                .bucket(&spec.destination.bucket)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteBucketPolicy", account, e))
+        Step::DeleteBucketPolicy { bucket } => {
+            c.s3.delete_bucket_policy().bucket(bucket).send().await.map(|_| ()).map_err(|e| aws_error("DeleteBucketPolicy", account, e))
         }
         Step::PutReplication { config } => {
             let config = replication_from_json(config)?;

@@ -159,11 +159,13 @@ impl AccountClients {
 pub struct Accounts {
     pub source: Option<AccountClients>,
     pub destination: Option<AccountClients>,
+    /// Clients of further destination accounts (`[[destinations]]` in other accounts than the first).
+    pub others: Vec<AccountClients>,
 }
 
 impl Accounts {
     pub fn new(source: AccountClients, destination: AccountClients) -> Accounts {
-        Accounts { source: Some(source), destination: Some(destination) }
+        Accounts { source: Some(source), destination: Some(destination), others: Vec::new() }
     }
 
     /// Build the clients `side` needs from the spec, and check with STS that each set of
@@ -179,8 +181,51 @@ impl Accounts {
             let c = AccountClients::from_spec(&spec.destination).await;
             c.check_identity("destination").await?;
             accounts.destination = Some(c);
+            for d in &spec.extra_destinations {
+                if d.account_id == spec.destination.account_id || accounts.others.iter().any(|o| o.account_id == d.account_id) {
+                    continue;
+                }
+                let c = AccountClients::from_spec(d).await;
+                c.check_identity("destination").await?;
+                accounts.others.push(c);
+            }
         }
         Ok(accounts)
+    }
+
+    /// Clients for every account of `spec` on an emulator endpoint (its key convention), without
+    /// contacting it.
+    pub fn for_emulator(endpoint: &str, spec: &Spec) -> Accounts {
+        let mut accounts = Accounts::new(
+            AccountClients::for_emulator(endpoint, &spec.source.account_id, &spec.source.region),
+            AccountClients::for_emulator(endpoint, &spec.destination.account_id, &spec.destination.region),
+        );
+        for d in &spec.extra_destinations {
+            if d.account_id != spec.destination.account_id && !accounts.others.iter().any(|o| o.account_id == d.account_id) {
+                accounts.others.push(AccountClients::for_emulator(endpoint, &d.account_id, &d.region));
+            }
+        }
+        accounts
+    }
+
+    /// Every account id `spec` names (source first), without repeats.
+    pub fn account_ids(spec: &Spec) -> Vec<&str> {
+        let mut ids: Vec<&str> = vec![&spec.source.account_id];
+        for d in spec.destinations() {
+            if !ids.contains(&d.account_id.as_str()) {
+                ids.push(&d.account_id);
+            }
+        }
+        ids
+    }
+
+    /// The clients of the account that holds `destination` (one of the spec's destinations).
+    pub fn for_destination(&self, account_id: &str) -> Result<&AccountClients, ProvisionError> {
+        let first = self.destination()?;
+        if first.account_id == account_id {
+            return Ok(first);
+        }
+        self.others.iter().find(|o| o.account_id == account_id).ok_or(ProvisionError::MissingClients { side: "destination" })
     }
 
     pub fn source(&self) -> Result<&AccountClients, ProvisionError> {

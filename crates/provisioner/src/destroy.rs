@@ -1,20 +1,25 @@
 //! Remove what xrepl created, and only that, in the reverse order of apply: the replication
 //! configuration first (so S3 stops using the role), then the bucket policy statements, the role
 //! policy and role, and the buckets. What xrepl did not create is kept and reported:
-//! - the replication configuration only when it uses the spec's role;
-//! - only the bucket policy statements whose Sid starts with `Xrepl` (or the user's own policy
-//!   file, when the bucket still holds exactly that document);
-//! - the role only when it carries the `xrepl:managed` tag and nothing else is attached to it;
+//! - in the replication configuration (when it uses the spec's role), only the spec's rules (by
+//!   ID): the configuration is deleted when no other rule is left, else rewritten without them;
+//! - only the bucket policy statements whose Sid starts with `Xrepl`;
+//! - the role only when it carries the `xrepl:managed` tag and nothing else is attached to it; on a
+//!   role xrepl adopted, what its `xrepl:*` tags record (see [`crate::ownership`]) is undone;
+//!   any other role is not touched;
 //! - buckets only when tagged `xrepl:managed`, and only when empty unless `force` is set.
 //!
 //! Versioning is left as it is: S3 cannot turn it off, only suspend it.
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 
-use crate::aws::{aws_error, documents_equivalent, Accounts, Side};
-use crate::documents::{is_xrepl_statement, statements_of};
+use crate::aws::{aws_error, replication_from_json, AccountClients, Accounts, Side};
+use crate::documents::{merge_statements, statements_of, POLICY_VERSION};
 use crate::error::ProvisionError;
-use crate::plan::{observe_bucket, observe_bucket_policy, observe_replication, observe_role, observe_role_policy, ResourceKind};
+use crate::ownership::Adoption;
+use crate::plan::{
+    foreign_rules, observe_bucket, observe_bucket_policy, observe_replication, observe_role, observe_role_policy, ResourceKind,
+};
 use crate::spec::Spec;
 use crate::verify::remove_versions;
 
@@ -56,7 +61,7 @@ pub async fn destroy(spec: &Spec, accounts: &Accounts, options: &DestroyOptions)
     let mut report = DestroyReport::default();
     let role_arn = spec.role_arn();
 
-    // 1. Stop replication (source).
+    // 1. Stop replication (source): xrepl's rules only.
     if options.side.includes_source() {
         let c = accounts.source()?;
         let bucket = &spec.source.bucket;
@@ -64,13 +69,35 @@ pub async fn destroy(spec: &Spec, accounts: &Accounts, options: &DestroyOptions)
         if state.exists {
             match observe_replication(c, bucket).await? {
                 Some(config) if config.get("Role").and_then(|r| r.as_str()) == Some(role_arn.as_str()) => {
-                    report.mutating_calls += 1;
-                    c.s3.delete_bucket_replication()
-                        .bucket(bucket)
-                        .send()
-                        .await
-                        .map_err(|e| aws_error("DeleteBucketReplication", &c.account_id, e))?;
-                    report.removed(ResourceKind::ReplicationConfiguration, &c.account_id, bucket, "deleted");
+                    let foreign = foreign_rules(spec, &config);
+                    let ours = config.get("Rules").and_then(serde_json::Value::as_array).map_or(0, Vec::len) - foreign.len();
+                    if ours == 0 {
+                        report.kept(ResourceKind::ReplicationConfiguration, &c.account_id, bucket, "it holds no rule of the spec's");
+                    } else if foreign.is_empty() {
+                        report.mutating_calls += 1;
+                        c.s3.delete_bucket_replication()
+                            .bucket(bucket)
+                            .send()
+                            .await
+                            .map_err(|e| aws_error("DeleteBucketReplication", &c.account_id, e))?;
+                        report.removed(ResourceKind::ReplicationConfiguration, &c.account_id, bucket, "deleted");
+                    } else {
+                        let mut rest = config.clone();
+                        rest["Rules"] = serde_json::Value::Array(foreign);
+                        report.mutating_calls += 1;
+                        c.s3.put_bucket_replication()
+                            .bucket(bucket)
+                            .replication_configuration(replication_from_json(&rest)?)
+                            .send()
+                            .await
+                            .map_err(|e| aws_error("PutBucketReplication", &c.account_id, e))?;
+                        report.removed(
+                            ResourceKind::ReplicationConfiguration,
+                            &c.account_id,
+                            bucket,
+                            "removed xrepl's rules, kept the others",
+                        );
+                    }
                 }
                 Some(_) => {
                     report.kept(ResourceKind::ReplicationConfiguration, &c.account_id, bucket, "it uses another role than the spec's")
@@ -80,84 +107,59 @@ pub async fn destroy(spec: &Spec, accounts: &Accounts, options: &DestroyOptions)
         }
     }
 
-    // 2. xrepl's bucket policy statements (destination).
-    if options.side.includes_destination() {
-        let c = accounts.destination()?;
-        let bucket = &spec.destination.bucket;
+    // 2. xrepl's bucket policy statements (destination), by Sid.
+    for d in spec.destinations().filter(|_| options.side.includes_destination()) {
+        let c = accounts.for_destination(&d.account_id)?;
+        let bucket = &d.bucket;
         let state = observe_bucket(c, bucket).await?;
         if state.exists {
             if let Some(policy) = observe_bucket_policy(c, bucket).await? {
-                let whole_is_users_file =
-                    spec.destination.bucket_policy_file.as_ref().is_some_and(|d| documents_equivalent(&d.value, &policy));
-                let all = statements_of(&policy);
-                let kept: Vec<_> = all.iter().filter(|s| !is_xrepl_statement(s)).cloned().collect();
-                if whole_is_users_file || kept.is_empty() {
-                    report.mutating_calls += 1;
-                    c.s3.delete_bucket_policy()
-                        .bucket(bucket)
-                        .send()
-                        .await
-                        .map_err(|e| aws_error("DeleteBucketPolicy", &c.account_id, e))?;
-                    report.removed(ResourceKind::DestinationBucketPolicy, &c.account_id, bucket, "deleted the policy");
-                } else if kept.len() < all.len() {
-                    let mut rest = policy.clone();
-                    rest["Statement"] = serde_json::Value::Array(kept);
-                    report.mutating_calls += 1;
-                    c.s3.put_bucket_policy()
-                        .bucket(bucket)
-                        .policy(rest.to_string())
-                        .send()
-                        .await
-                        .map_err(|e| aws_error("PutBucketPolicy", &c.account_id, e))?;
-                    report.removed(
-                        ResourceKind::DestinationBucketPolicy,
-                        &c.account_id,
-                        bucket,
-                        "removed xrepl's statements, kept the others",
-                    );
-                } else {
-                    report.kept(ResourceKind::DestinationBucketPolicy, &c.account_id, bucket, "it holds no statement xrepl wrote");
+                match merge_statements(Some(&policy), &[], POLICY_VERSION) {
+                    None => {
+                        report.mutating_calls += 1;
+                        c.s3.delete_bucket_policy()
+                            .bucket(bucket)
+                            .send()
+                            .await
+                            .map_err(|e| aws_error("DeleteBucketPolicy", &c.account_id, e))?;
+                        report.removed(ResourceKind::DestinationBucketPolicy, &c.account_id, bucket, "deleted the policy");
+                    }
+                    Some(rest) if statements_of(&rest).len() < statements_of(&policy).len() => {
+                        report.mutating_calls += 1;
+                        c.s3.put_bucket_policy()
+                            .bucket(bucket)
+                            .policy(rest.to_string())
+                            .send()
+                            .await
+                            .map_err(|e| aws_error("PutBucketPolicy", &c.account_id, e))?;
+                        report.removed(
+                            ResourceKind::DestinationBucketPolicy,
+                            &c.account_id,
+                            bucket,
+                            "removed xrepl's statements, kept the others",
+                        );
+                    }
+                    Some(_) => {
+                        report.kept(ResourceKind::DestinationBucketPolicy, &c.account_id, bucket, "it holds no statement xrepl wrote")
+                    }
                 }
             }
         }
     }
 
-    // 3. The role policy and the role (source).
+    // 3. The role policy and the role (source): a role xrepl created, or what it recorded
+    // changing on a role it adopted; any other role is not touched at all.
     if options.side.includes_source() {
         let c = accounts.source()?;
         let name = &spec.role.name;
         if let Some(role) = observe_role(c, name).await? {
-            if observe_role_policy(c, name, &spec.role.policy_name).await?.is_some() {
-                report.mutating_calls += 1;
-                c.iam
-                    .delete_role_policy()
-                    .role_name(name)
-                    .policy_name(&spec.role.policy_name)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("DeleteRolePolicy", &c.account_id, e))?;
-                report.removed(ResourceKind::RolePolicy, &c.account_id, &format!("{name}/{}", spec.role.policy_name), "deleted");
-            }
+            let record = Adoption::from_tags(&role.tags)?;
             if role.managed {
-                let inline =
-                    c.iam.list_role_policies().role_name(name).send().await.map_err(|e| aws_error("ListRolePolicies", &c.account_id, e))?;
-                let attached = c
-                    .iam
-                    .list_attached_role_policies()
-                    .role_name(name)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("ListAttachedRolePolicies", &c.account_id, e))?;
-                let others = inline.policy_names().len() + attached.attached_policies().len();
-                if others == 0 {
-                    report.mutating_calls += 1;
-                    c.iam.delete_role().role_name(name).send().await.map_err(|e| aws_error("DeleteRole", &c.account_id, e))?;
-                    report.removed(ResourceKind::Role, &c.account_id, name, "deleted");
-                } else {
-                    report.kept(ResourceKind::Role, &c.account_id, name, format!("{others} other polic(ies) are attached to it"));
-                }
+                destroy_managed_role(spec, c, &mut report).await?;
+            } else if record.adopted {
+                restore_adopted_role(spec, c, &role.tags, &record, &mut report).await?;
             } else {
-                report.kept(ResourceKind::Role, &c.account_id, name, "not created by xrepl");
+                report.kept(ResourceKind::Role, &c.account_id, name, "not created by xrepl: untouched");
             }
         }
     }
@@ -167,8 +169,8 @@ pub async fn destroy(spec: &Spec, accounts: &Accounts, options: &DestroyOptions)
     if options.side.includes_source() {
         buckets.push((accounts.source()?, &spec.source.bucket, ResourceKind::SourceBucket));
     }
-    if options.side.includes_destination() {
-        buckets.push((accounts.destination()?, &spec.destination.bucket, ResourceKind::DestinationBucket));
+    for d in spec.destinations().filter(|_| options.side.includes_destination()) {
+        buckets.push((accounts.for_destination(&d.account_id)?, &d.bucket, ResourceKind::DestinationBucket));
     }
     for (c, bucket, kind) in buckets {
         let state = observe_bucket(c, bucket).await?;
@@ -177,6 +179,15 @@ pub async fn destroy(spec: &Spec, accounts: &Accounts, options: &DestroyOptions)
         }
         if !state.managed {
             report.kept(kind, &c.account_id, bucket, "not created by xrepl");
+            continue;
+        }
+        // What is left on it now is someone else's: deleting the bucket would delete that too.
+        if observe_replication(c, bucket).await?.is_some() {
+            report.kept(kind, &c.account_id, bucket, "it holds replication rules xrepl did not write");
+            continue;
+        }
+        if observe_bucket_policy(c, bucket).await?.is_some() {
+            report.kept(kind, &c.account_id, bucket, "its bucket policy holds statements xrepl did not write");
             continue;
         }
         let listing =
@@ -210,4 +221,78 @@ pub async fn destroy(spec: &Spec, accounts: &Accounts, options: &DestroyOptions)
         }
     }
     Ok(report)
+}
+
+/// A role xrepl created: its inline policy, then the role itself when nothing else is attached.
+async fn destroy_managed_role(spec: &Spec, c: &AccountClients, report: &mut DestroyReport) -> Result<(), ProvisionError> {
+    let name = &spec.role.name;
+    delete_inline_policy(c, name, &spec.role.policy_name, report).await?;
+    let inline = c.iam.list_role_policies().role_name(name).send().await.map_err(|e| aws_error("ListRolePolicies", &c.account_id, e))?;
+    let attached = c
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| aws_error("ListAttachedRolePolicies", &c.account_id, e))?;
+    let others = inline.policy_names().len() + attached.attached_policies().len();
+    if others == 0 {
+        report.mutating_calls += 1;
+        c.iam.delete_role().role_name(name).send().await.map_err(|e| aws_error("DeleteRole", &c.account_id, e))?;
+        report.removed(ResourceKind::Role, &c.account_id, name, "deleted");
+    } else {
+        report.kept(ResourceKind::Role, &c.account_id, name, format!("{others} other polic(ies) are attached to it"));
+    }
+    Ok(())
+}
+
+async fn delete_inline_policy(c: &AccountClients, role: &str, policy: &str, report: &mut DestroyReport) -> Result<(), ProvisionError> {
+    if observe_role_policy(c, role, policy).await?.is_some() {
+        report.mutating_calls += 1;
+        c.iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(policy)
+            .send()
+            .await
+            .map_err(|e| aws_error("DeleteRolePolicy", &c.account_id, e))?;
+        report.removed(ResourceKind::RolePolicy, &c.account_id, &format!("{role}/{policy}"), "deleted");
+    }
+    Ok(())
+}
+
+/// A role xrepl adopted: delete the inline policy it added, put back the trust policy it
+/// replaced, and remove its record tags; the role and everything else on it stay.
+async fn restore_adopted_role(
+    spec: &Spec,
+    c: &AccountClients,
+    tags: &[(String, String)],
+    record: &Adoption,
+    report: &mut DestroyReport,
+) -> Result<(), ProvisionError> {
+    let name = &spec.role.name;
+    if let Some(policy) = &record.policy {
+        delete_inline_policy(c, name, policy, report).await?;
+    }
+    if let Some(trust) = &record.original_trust {
+        report.mutating_calls += 1;
+        c.iam
+            .update_assume_role_policy()
+            .role_name(name)
+            .policy_document(trust)
+            .send()
+            .await
+            .map_err(|e| aws_error("UpdateAssumeRolePolicy", &c.account_id, e))?;
+        report.removed(ResourceKind::TrustPolicy, &c.account_id, name, "put back the trust policy recorded before xrepl changed it");
+    }
+    report.mutating_calls += 1;
+    c.iam
+        .untag_role()
+        .role_name(name)
+        .set_tag_keys(Some(Adoption::tag_keys(tags)))
+        .send()
+        .await
+        .map_err(|e| aws_error("UntagRole", &c.account_id, e))?;
+    report.kept(ResourceKind::Role, &c.account_id, name, "adopted, not created by xrepl: restored as it was, xrepl's tags removed");
+    Ok(())
 }

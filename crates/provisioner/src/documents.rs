@@ -5,9 +5,10 @@
 //! - the role's source reads are granted on the source bucket only (the guide also grants them on
 //!   the destination), and its replicate actions on destination objects only (the guide also names
 //!   source objects, where they mean nothing);
-//! - `s3:ReplicateTags` is always granted, on both sides: S3 replicates object tags, and cross-account
-//!   both the role policy and the destination bucket policy must allow it (the guide's bucket
-//!   policy omits it);
+//! - `s3:ReplicateTags` is granted on both sides although AWS does not require it
+//!   ("Permissions for the s3:ReplicateObject action on the destination bucket also allow
+//!   replication of object tags", User Guide setting-repl-config-perm-overview): it is harmless
+//!   and documents intent. `xrepl export --minimal` prints AWS's minimal bucket policy without it;
 //! - `s3:ReplicateDelete` only when a rule replicates delete markers, and
 //!   `s3:ObjectOwnerOverrideToBucketOwner` only when a rule changes the replica owner;
 //! - the bucket policy does not grant `s3:PutBucketVersioning`: nothing in replication writes the
@@ -17,7 +18,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::spec::{action_set, RuleSpec, Spec};
+use crate::spec::{action_set, AccountSpec, RuleSpec, Spec};
 
 pub const POLICY_VERSION: &str = "2012-10-17";
 /// Statements xrepl adds to a destination bucket policy carry Sids with this prefix, so that a
@@ -38,6 +39,9 @@ pub struct Documents {
     /// The destination bucket policy xrepl wants (its own statements only; apply merges them into
     /// any policy already on the bucket). `None` when overrides omit it.
     pub bucket_policy: Option<Value>,
+    /// Every destination bucket's policy (xrepl's statements), by bucket; the first is
+    /// `bucket_policy`.
+    pub bucket_policies: Vec<(String, Option<Value>)>,
     /// The PutBucketReplication document, in AWS's JSON shape.
     pub replication: Value,
     /// With KMS: the statement the replica key's key policy (destination account) must contain.
@@ -54,6 +58,16 @@ impl Documents {
                 Some(d) => Some(d.value.clone()),
                 None => bucket_policy(spec),
             },
+            bucket_policies: spec
+                .destinations()
+                .map(|d| {
+                    let policy = match &d.bucket_policy_file {
+                        Some(doc) => Some(doc.value.clone()),
+                        None => policy_of(bucket_policy_statements_for(spec, d)),
+                    };
+                    (d.bucket.clone(), policy)
+                })
+                .collect(),
             replication: replication_configuration(spec),
             kms_key_policy_statement: kms_key_policy_statement(spec),
         }
@@ -74,27 +88,32 @@ pub fn trust_policy(spec: &Spec) -> Value {
     })
 }
 
-fn any_rule(spec: &Spec, f: impl Fn(&RuleSpec) -> bool) -> bool {
-    spec.rules.iter().any(f)
+/// The actions the role needs on destination objects for the spec's options (all destinations).
+pub fn destination_object_actions(spec: &Spec) -> Vec<&'static str> {
+    object_actions(&spec.rules.iter().collect::<Vec<_>>())
 }
 
-/// The actions the role needs on destination objects for the spec's options.
-pub fn destination_object_actions(spec: &Spec) -> Vec<&'static str> {
+/// The actions `rules` need on their destination's objects.
+fn object_actions(rules: &[&RuleSpec]) -> Vec<&'static str> {
     let mut actions = vec!["s3:ReplicateObject"];
-    if any_rule(spec, |r| r.delete_marker_replication) {
+    if rules.iter().any(|r| r.delete_marker_replication) {
         actions.push("s3:ReplicateDelete");
     }
     actions.push("s3:ReplicateTags");
-    if any_rule(spec, |r| r.owner_override) {
+    if rules.iter().any(|r| r.owner_override) {
         actions.push("s3:ObjectOwnerOverrideToBucketOwner");
     }
     actions
 }
 
+fn bucket_arn(d: &AccountSpec) -> String {
+    format!("arn:aws:s3:::{}", d.bucket)
+}
+
 /// The role's inline permission policy.
 pub fn role_policy(spec: &Spec) -> Value {
     let src = spec.source_bucket_arn();
-    let dst = spec.destination_bucket_arn();
+    let dst_objects: Vec<String> = spec.destinations().map(|d| format!("{}/*", bucket_arn(d))).collect();
     let mut statements = vec![
         json!({
             "Sid": "SourceBucket",
@@ -118,7 +137,7 @@ pub fn role_policy(spec: &Spec) -> Value {
             "Sid": "ReplicateToDestination",
             "Effect": "Allow",
             "Action": destination_object_actions(spec),
-            "Resource": [format!("{dst}/*")]
+            "Resource": dst_objects
         }),
     ];
     let kms_rules: Vec<&RuleSpec> = spec.rules.iter().filter(|r| r.replicate_kms_objects).collect();
@@ -151,8 +170,8 @@ pub fn role_policy(spec: &Spec) -> Value {
                 "Action": ["kms:Encrypt"],
                 "Resource": replica_keys,
                 "Condition": { "StringLike": {
-                    "kms:ViaService": format!("s3.{}.amazonaws.com", spec.destination.region),
-                    "kms:EncryptionContext:aws:s3:arn": [format!("{dst}/*")]
+                    "kms:ViaService": via_services(spec),
+                    "kms:EncryptionContext:aws:s3:arn": dst_objects
                 }}
             }));
         }
@@ -161,19 +180,36 @@ pub fn role_policy(spec: &Spec) -> Value {
     json!({ "Version": POLICY_VERSION, "Statement": statements })
 }
 
-/// The statements xrepl puts into the destination bucket policy (empty when overrides omit them).
+/// `kms:ViaService` for the destinations' regions (one string when they share one).
+fn via_services(spec: &Spec) -> Value {
+    let mut services: Vec<String> = spec.destinations().map(|d| format!("s3.{}.amazonaws.com", d.region)).collect();
+    services.dedup();
+    match services.as_slice() {
+        [one] => json!(one),
+        _ => json!(services),
+    }
+}
+
+/// The statements xrepl puts into the (first) destination's bucket policy (empty when overrides
+/// omit them).
 pub fn bucket_policy_statements(spec: &Spec) -> Vec<Value> {
+    bucket_policy_statements_for(spec, &spec.destination)
+}
+
+/// The statements xrepl puts into `destination`'s bucket policy, for the rules that replicate to it.
+pub fn bucket_policy_statements_for(spec: &Spec, destination: &AccountSpec) -> Vec<Value> {
     if spec.overrides.omit_bucket_policy {
         return Vec::new();
     }
     let role = spec.role_arn();
-    let dst = spec.destination_bucket_arn();
+    let dst = bucket_arn(destination);
+    let rules: Vec<&RuleSpec> = spec.rules_to(destination).collect();
     let statements = vec![
         json!({
             "Sid": SID_REPLICA_OBJECTS,
             "Effect": "Allow",
             "Principal": { "AWS": role },
-            "Action": destination_object_actions(spec),
+            "Action": object_actions(&rules),
             "Resource": format!("{dst}/*")
         }),
         json!({
@@ -187,9 +223,19 @@ pub fn bucket_policy_statements(spec: &Spec) -> Vec<Value> {
     omit_actions(statements, &spec.overrides.omit_bucket_policy_actions)
 }
 
+/// AWS's minimal cross-account bucket policy for the spec: xrepl's statements without
+/// `s3:ReplicateTags`, which "Permissions for the s3:ReplicateObject action on the destination
+/// bucket also allow" (User Guide, setting-repl-config-perm-overview). `None` when overrides omit it.
+pub fn minimal_bucket_policy(spec: &Spec) -> Option<Value> {
+    policy_of(omit_actions(bucket_policy_statements(spec), &["s3:ReplicateTags".to_string()]))
+}
+
 /// xrepl's destination bucket policy on its own (apply merges it into an existing policy).
 pub fn bucket_policy(spec: &Spec) -> Option<Value> {
-    let statements = bucket_policy_statements(spec);
+    policy_of(bucket_policy_statements(spec))
+}
+
+fn policy_of(statements: Vec<Value>) -> Option<Value> {
     if statements.is_empty() {
         None
     } else {
@@ -239,13 +285,21 @@ fn rule_json(spec: &Spec, r: &RuleSpec) -> Value {
     rule.insert("Priority".into(), json!(r.priority));
     rule.insert("Status".into(), json!(if r.enabled { "Enabled" } else { "Disabled" }));
     rule.insert("Filter".into(), filter_json(r));
+    let mut criteria = Map::new();
     if r.replicate_kms_objects {
-        rule.insert("SourceSelectionCriteria".into(), json!({ "SseKmsEncryptedObjects": { "Status": "Enabled" } }));
+        criteria.insert("SseKmsEncryptedObjects".into(), json!({ "Status": "Enabled" }));
+    }
+    if r.replica_modifications {
+        criteria.insert("ReplicaModifications".into(), json!({ "Status": "Enabled" }));
+    }
+    if !criteria.is_empty() {
+        rule.insert("SourceSelectionCriteria".into(), Value::Object(criteria));
     }
     rule.insert("DeleteMarkerReplication".into(), json!({ "Status": if r.delete_marker_replication { "Enabled" } else { "Disabled" } }));
     let mut dest = Map::new();
-    dest.insert("Bucket".into(), json!(spec.destination_bucket_arn()));
-    dest.insert("Account".into(), json!(spec.destination.account_id));
+    let destination = spec.destination_of(r);
+    dest.insert("Bucket".into(), json!(bucket_arn(destination)));
+    dest.insert("Account".into(), json!(destination.account_id));
     if let Some(class) = &r.storage_class {
         dest.insert("StorageClass".into(), json!(class));
     }
@@ -316,12 +370,77 @@ pub fn statements_of(policy: &Value) -> Vec<Value> {
     }
 }
 
-/// The bucket policy that results from putting `ours` into `existing`: statements xrepl wrote
-/// before are replaced, everyone else's are kept. `None` means "no policy at all".
+/// The bucket policy that results from putting `ours` into `existing`, see [`merge_statements`].
 pub fn merge_bucket_policy(existing: Option<&Value>, ours: &[Value]) -> Option<Value> {
-    let mut statements: Vec<Value> =
-        existing.map(statements_of).unwrap_or_default().into_iter().filter(|s| !is_xrepl_statement(s)).collect();
-    statements.extend(ours.iter().cloned());
+    merge_statements(existing, ours, POLICY_VERSION)
+}
+
+/// `statements` as xrepl's own: each Sid gets the `Xrepl` prefix (`Xrepl<Sid>`, or
+/// `XreplStatement<n>` without one), so they are recognized again by Sid. Sids mean nothing to
+/// the policy's effect.
+pub fn owned_statements(statements: &[Value]) -> Vec<Value> {
+    statements
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let Some(obj) = st.as_object() else {
+                return st.clone();
+            };
+            let sid = match obj.get("Sid").and_then(Value::as_str) {
+                Some(s) if s.starts_with(XREPL_SID_PREFIX) => s.to_string(),
+                Some(s) if !s.is_empty() => format!("{XREPL_SID_PREFIX}{s}"),
+                _ => format!("{XREPL_SID_PREFIX}Statement{}", i + 1),
+            };
+            let mut out = Map::new();
+            out.insert("Sid".into(), json!(sid));
+            for (k, v) in obj {
+                if k != "Sid" {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+            Value::Object(out)
+        })
+        .collect()
+}
+
+/// The statements xrepl owns in the destination bucket policy, and the Version to use when the
+/// bucket has no policy yet: the user's `bucket_policy_file` (its statements made xrepl's, its
+/// Version as written, so S3 judges it) or xrepl's least-privilege statements.
+pub fn owned_bucket_policy(spec: &Spec, destination: &AccountSpec) -> (Vec<Value>, String) {
+    match &destination.bucket_policy_file {
+        Some(doc) => (
+            owned_statements(&statements_of(&doc.value)),
+            doc.value.get("Version").and_then(Value::as_str).unwrap_or(POLICY_VERSION).to_string(),
+        ),
+        None => (bucket_policy_statements_for(spec, destination), POLICY_VERSION.to_string()),
+    }
+}
+
+fn sid_of(statement: &Value) -> Option<&str> {
+    statement.get("Sid").and_then(Value::as_str)
+}
+
+/// The policy that results from merging `ours` (xrepl's statements, Sids with the `Xrepl` prefix)
+/// into `existing`, by Sid: an xrepl statement already there is replaced in place, one no longer
+/// wanted is removed, a new one is appended; every other statement is kept as it is, in its
+/// place. `None` means "no policy at all". `version` is used when `existing` has no valid one.
+pub fn merge_statements(existing: Option<&Value>, ours: &[Value], version: &str) -> Option<Value> {
+    let mut statements = Vec::new();
+    let mut placed: Vec<&str> = Vec::new();
+    for st in existing.map(statements_of).unwrap_or_default() {
+        if !is_xrepl_statement(&st) {
+            statements.push(st);
+            continue;
+        }
+        let sid = sid_of(&st);
+        if let Some(wanted) = ours.iter().find(|o| sid_of(o) == sid) {
+            if let Some(s) = sid_of(wanted).filter(|s| !placed.contains(s)) {
+                placed.push(s);
+                statements.push(wanted.clone());
+            }
+        }
+    }
+    statements.extend(ours.iter().filter(|o| sid_of(o).is_none_or(|s| !placed.contains(&s))).cloned());
     if statements.is_empty() {
         return None;
     }
@@ -331,7 +450,7 @@ pub fn merge_bucket_policy(existing: Option<&Value>, ours: &[Value]) -> Option<V
         .and_then(|p| p.get("Version"))
         .and_then(Value::as_str)
         .filter(|v| *v == "2008-10-17" || *v == POLICY_VERSION)
-        .unwrap_or(POLICY_VERSION);
+        .unwrap_or(version);
     policy.insert("Version".into(), json!(version));
     if let Some(id) = existing.and_then(|p| p.get("Id")) {
         policy.insert("Id".into(), id.clone());

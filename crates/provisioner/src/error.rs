@@ -112,6 +112,11 @@ pub enum ProvisionError {
     /// The operation needs the clients of an account that were not supplied.
     #[error("this step needs the {side} account's clients, but none were given")]
     MissingClients { side: &'static str },
+
+    /// Apply failed part-way: the error, and the report of every change made before it and of
+    /// what remains (running apply again completes the rest). Displays as the error itself.
+    #[error("{}", .0.error)]
+    ApplyFailed(Box<crate::apply::ApplyFailure>),
 }
 
 impl From<SpecError> for ProvisionError {
@@ -123,8 +128,24 @@ impl From<SpecError> for ProvisionError {
 impl ProvisionError {
     /// AWS's error code, when this is an AWS error.
     pub fn aws_code(&self) -> Option<&str> {
-        match self {
+        match self.root() {
             ProvisionError::Aws { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The error itself, without the partial-apply report an [`ProvisionError::ApplyFailed`] wraps.
+    pub fn root(&self) -> &ProvisionError {
+        match self {
+            ProvisionError::ApplyFailed(f) => f.error.root(),
+            other => other,
+        }
+    }
+
+    /// What a failed apply changed before failing and what remains, when this is such a failure.
+    pub fn apply_failure(&self) -> Option<&crate::apply::ApplyFailure> {
+        match self {
+            ProvisionError::ApplyFailed(f) => Some(f),
             _ => None,
         }
     }

@@ -17,8 +17,8 @@ use serde_json::Value;
 use crate::documents::{destination_object_actions, S3_SERVICE};
 use crate::error::Location;
 use crate::json_pos::{self, Kind, Node};
-use crate::policy_check::{allows, strings, Caller};
-use crate::spec::{json_error_message, RuleSpec, Spec, UserDocument, VersioningOverride};
+use crate::policy_check::{allows, denies, strings, Caller};
+use crate::spec::{json_error_message, AccountSpec, RuleSpec, Spec, UserDocument, VersioningOverride};
 
 /// Lint codes, stable for tests and for users who want to filter them.
 pub mod codes {
@@ -46,6 +46,7 @@ pub mod codes {
     pub const RULE_LIMITS: &str = "rule-limits";
     pub const OVERRIDE_ACTIVE: &str = "override-active";
     pub const SAME_ACCOUNT: &str = "same-account";
+    pub const OBJECT_LOCK: &str = "object-lock";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -438,6 +439,20 @@ pub fn lint_spec(spec: &Spec) -> Vec<Finding> {
         );
     }
     lint_overrides(spec, &mut out);
+    if spec.source.object_lock && spec.destinations().any(|d| !d.object_lock) {
+        // User Guide replication-failure-codes, DstBucketObjectLockConfigMissing: "To replicate
+        // objects from a source bucket with Object Lock enabled, the destination bucket must also
+        // have Object Lock enabled."
+        out.push(
+            Finding::error(
+                codes::OBJECT_LOCK,
+                "the source bucket has Object Lock and the destination does not: replication fails with DstBucketObjectLockConfigMissing",
+            )
+            .at(spec.destination.location.as_ref())
+            .in_file(spec_file)
+            .fix("object_lock = true in every destination"),
+        );
+    }
     if let Some(doc) = &spec.role.trust_policy_file {
         out.extend(lint_policy_text(&doc.text, &doc.path, PolicyKind::Trust));
         check_trust(spec, doc, &mut out);
@@ -446,9 +461,11 @@ pub fn lint_spec(spec: &Spec) -> Vec<Finding> {
         out.extend(lint_policy_text(&doc.text, &doc.path, PolicyKind::Identity));
         check_role_permissions(spec, doc, &mut out);
     }
-    if let Some(doc) = &spec.destination.bucket_policy_file {
-        out.extend(lint_policy_text(&doc.text, &doc.path, PolicyKind::Resource));
-        check_bucket_policy(spec, doc, &mut out);
+    for d in spec.destinations() {
+        if let Some(doc) = &d.bucket_policy_file {
+            out.extend(lint_policy_text(&doc.text, &doc.path, PolicyKind::Resource));
+            check_bucket_policy(spec, d, doc, &mut out);
+        }
     }
     if let Some(doc) = &spec.replication_file {
         out.extend(lint_replication_json(&doc.text, &doc.path, Some(spec)));
@@ -527,13 +544,14 @@ fn lint_rule_kms(spec: &Spec, r: &RuleSpec, out: &mut Vec<Finding>) {
             Some(key) => {
                 // KMS keys are regional: the replica key must live in the destination's region.
                 let parts: Vec<&str> = key.split(':').collect();
-                if parts.len() >= 6 && parts[2] == "kms" && parts[3] != spec.destination.region {
+                let region = &spec.destination_of(r).region;
+                if parts.len() >= 6 && parts[2] == "kms" && parts[3] != region {
                     out.push(
                         Finding::error(
                             codes::KMS_CONFIG,
                             format!(
                                 "replica key {key} is in {}, but the destination bucket is in {}: the replica key must be in the destination's region",
-                                parts[3], spec.destination.region
+                                parts[3], region
                             ),
                         )
                         .at(r.locations.get("replica_kms_key_id")),
@@ -577,10 +595,23 @@ pub fn failure_reason_for_missing(action: &str) -> Option<&'static str> {
     match action.to_ascii_lowercase().as_str() {
         "s3:replicateobject" | "s3:objectowneroverridetobucketowner" => Some("DstPutObjectNotPermitted"),
         "s3:replicatedelete" => Some("DstDelObjNotPermitted"),
-        "s3:replicatetags" => Some("DstPutTaggingNotPermitted"),
         "s3:getobjectversionforreplication" => Some("SrcGetObjectNotPermitted"),
         "s3:getobjectversionacl" => Some("SrcGetAclNotPermitted"),
-        "s3:getobjectversiontagging" => Some("SrcGetTaggingNotPermitted"),
+        // Not failure causes (User Guide setting-repl-config-perm-overview): "Permissions for the
+        // s3:ReplicateObject action on the destination bucket also allow replication of object
+        // tags", and without s3:GetObjectVersionTagging "it replicates the objects, but not the
+        // object tags". Only an explicit Deny of s3:ReplicateTags fails (DstPutTaggingNotPermitted).
+        _ => None,
+    }
+}
+
+/// What happens when `action` is missing, for the actions that are no failure cause.
+fn effect_of_missing(action: &str) -> Option<&'static str> {
+    match action.to_ascii_lowercase().as_str() {
+        "s3:replicatetags" => {
+            Some("nothing: s3:ReplicateObject also allows replicating object tags (only an explicit Deny of s3:ReplicateTags stops them)")
+        }
+        "s3:getobjectversiontagging" => Some("objects replicate without their tags"),
         _ => None,
     }
 }
@@ -599,8 +630,10 @@ fn lint_overrides(spec: &Spec, out: &mut Vec<Finding>) {
             ),
         ));
     }
-    let reason = |a: &str| {
-        failure_reason_for_missing(a).map_or_else(|| "replication may fail".to_string(), |r| format!("replication fails with {r}"))
+    let reason = |a: &str| match (failure_reason_for_missing(a), effect_of_missing(a)) {
+        (Some(r), _) => format!("replication fails with {r}"),
+        (None, Some(effect)) => effect.to_string(),
+        (None, None) => "replication may fail".to_string(),
     };
     for a in &o.omit_role_actions {
         out.push(warn("omit_role_actions", format!("the role policy lacks {a}: {}", reason(a))));
@@ -644,7 +677,6 @@ struct Need {
 /// What the role needs, given the spec's options.
 fn role_needs(spec: &Spec) -> Vec<Need> {
     let src = spec.source_bucket_arn();
-    let dst = spec.destination_bucket_arn();
     let sample = |bucket: &str, r: &RuleSpec| format!("{bucket}/{}xrepl-sample-object", r.prefix_str());
     let mut needs = Vec::new();
     let mut push = |action: &str, resource: String, severity, why| {
@@ -654,17 +686,13 @@ fn role_needs(spec: &Spec) -> Vec<Need> {
     push("s3:ListBucket", src.clone(), Severity::Error, "S3 lists the source bucket as the role");
     for r in &spec.rules {
         let s = sample(&src, r);
-        let d = sample(&dst, r);
+        let d = sample(&format!("arn:aws:s3:::{}", spec.destination_of(r).bucket), r);
         push("s3:GetObjectVersionForReplication", s.clone(), Severity::Error, "objects cannot be read (SrcGetObjectNotPermitted)");
         push("s3:GetObjectVersionAcl", s.clone(), Severity::Error, "object ACLs cannot be read (SrcGetAclNotPermitted)");
-        push(
-            "s3:GetObjectVersionTagging",
-            s,
-            Severity::Warning,
-            "object tags cannot be read (SrcGetTaggingNotPermitted, or replicas without tags)",
-        );
+        // AWS replicates the objects without their tags when this is missing: a warning only.
+        push("s3:GetObjectVersionTagging", s, Severity::Warning, "objects replicate, but without their tags");
+        // s3:ReplicateTags is not needed: s3:ReplicateObject also allows replicating tags.
         push("s3:ReplicateObject", d.clone(), Severity::Error, "replicas cannot be written (DstPutObjectNotPermitted)");
-        push("s3:ReplicateTags", d.clone(), Severity::Warning, "tags cannot be replicated (DstPutTaggingNotPermitted)");
         if r.delete_marker_replication {
             push("s3:ReplicateDelete", d.clone(), Severity::Error, "delete markers cannot be replicated (DstDelObjNotPermitted)");
         }
@@ -699,9 +727,26 @@ fn report_missing(needs: Vec<Need>, policy: &Value, caller: Caller<'_>, what: &s
     }
 }
 
+/// An explicit Deny of s3:ReplicateTags is the one way tags stop tagged objects: AWS records
+/// DstPutTaggingNotPermitted for them.
+fn report_tag_denial(spec: &Spec, policy: &Value, caller: Caller<'_>, what: &str, location: Option<&Location>, out: &mut Vec<Finding>) {
+    let sample = |r: &RuleSpec| format!("arn:aws:s3:::{}/{}xrepl-sample-object", spec.destination_of(r).bucket, r.prefix_str());
+    if let Some(r) = spec.rules.iter().find(|r| denies(policy, caller, "s3:ReplicateTags", &sample(r))) {
+        out.push(
+            Finding::error(
+                codes::MISSING_PERMISSION,
+                format!("{what} explicitly denies s3:ReplicateTags (rule {:?}): tagged objects fail with DstPutTaggingNotPermitted", r.id),
+            )
+            .at(location)
+            .fix("remove the Deny of s3:ReplicateTags (s3:ReplicateObject alone already lets tags replicate)"),
+        );
+    }
+}
+
 fn check_role_permissions(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) {
     let location = statement_location(doc);
     report_missing(role_needs(spec), &doc.value, Caller::Holder, "the role's permission policy", location.as_ref(), out);
+    report_tag_denial(spec, &doc.value, Caller::Holder, "the role's permission policy", location.as_ref(), out);
 }
 
 fn check_trust(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) {
@@ -764,7 +809,7 @@ fn check_trust(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_bucket_policy(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) {
+fn check_bucket_policy(spec: &Spec, destination: &AccountSpec, doc: &UserDocument, out: &mut Vec<Finding>) {
     let role_arn = spec.role_arn();
     let location = statement_location(doc);
     // Principal mismatch: role-looking principals that are not the replication role, when the
@@ -808,7 +853,7 @@ fn check_bucket_policy(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) 
         }
     }
     let caller = Caller::Role { arn: &role_arn, account: &spec.source.account_id };
-    let dst = spec.destination_bucket_arn();
+    let dst = format!("arn:aws:s3:::{}", destination.bucket);
     let needs: Vec<Need> = role_needs(spec)
         .into_iter()
         .filter(|n| n.resource.starts_with(&format!("{dst}/")))
@@ -818,6 +863,7 @@ fn check_bucket_policy(spec: &Spec, doc: &UserDocument, out: &mut Vec<Finding>) 
         })
         .collect();
     report_missing(needs, &doc.value, caller, "the destination bucket policy", location.as_ref(), out);
+    report_tag_denial(spec, &doc.value, caller, "the destination bucket policy", location.as_ref(), out);
     if allows(&doc.value, caller, "s3:PutBucketVersioning", &dst) {
         out.push(
             Finding::warning(
@@ -1080,26 +1126,31 @@ fn check_destination(src: &Src<'_>, name: &str, rule: &Node, spec: Option<&Spec>
         }
     }
     if let Some(spec) = spec {
+        // The spec's destination this rule names (any of them, with [[destinations]]).
+        let mut named = None;
         if let Some(b) = dest.member("Bucket") {
             let bucket = b.value.as_str().unwrap_or("");
-            if bucket != spec.destination_bucket_arn() {
+            named = spec.destinations().find(|d| format!("arn:aws:s3:::{}", d.bucket) == bucket);
+            if named.is_none() {
+                let all: Vec<String> = spec.destinations().map(|d| format!("arn:aws:s3:::{}", d.bucket)).collect();
                 out.push(src.at(
                     Finding::error(
                         codes::DESTINATION_MISMATCH,
-                        format!("{name} replicates to {bucket:?}, but the spec's destination is {}", spec.destination_bucket_arn()),
+                        format!("{name} replicates to {bucket:?}, but the spec's destination is {}", all.join(" or ")),
                     ),
                     b.value.start,
                 ));
             }
         }
+        let expected = named.unwrap_or(&spec.destination);
         if let Some(a) = account.and_then(|a| a.value.as_str().map(|s| (s, a.value.start))) {
-            if !a.0.is_empty() && a.0 != spec.destination.account_id {
+            if !a.0.is_empty() && a.0 != expected.account_id {
                 out.push(src.at(
                     Finding::error(
                         codes::DESTINATION_MISMATCH,
                         format!(
                             "{name}: Destination.Account is {:?}, but the destination account is {} (AWS: InvalidArgument)",
-                            a.0, spec.destination.account_id
+                            a.0, expected.account_id
                         ),
                     ),
                     a.1,

@@ -8,8 +8,11 @@ use serde_json::Value;
 use crate::aws::{
     aws_error, decode_policy_document, documents_equivalent, has_code, is_not_found, replication_to_json, AccountClients, Accounts, Side,
 };
-use crate::documents::{bucket_policy_statements, merge_bucket_policy, Documents};
+use crate::documents::{
+    is_xrepl_statement, merge_statements, owned_bucket_policy, owned_statements, statements_of, Documents, POLICY_VERSION,
+};
 use crate::error::ProvisionError;
+use crate::ownership::{trust_record_tags, Adoption, ADOPTED_TAG, POLICY_TAG};
 use crate::spec::{AccountSpec, Spec, VersioningOverride};
 
 /// The tag xrepl puts on buckets and roles it creates; destroy only deletes what carries it.
@@ -50,7 +53,10 @@ pub enum Change {
     Create,
     Update,
     Delete,
+    /// Ours and as specified: keep.
     NoOp,
+    /// Not xrepl's (a role it did not create, without adopt): never changed.
+    Untouched,
 }
 
 impl fmt::Display for Change {
@@ -59,7 +65,8 @@ impl fmt::Display for Change {
             Change::Create => "create",
             Change::Update => "update",
             Change::Delete => "delete",
-            Change::NoOp => "no change",
+            Change::NoOp => "keep",
+            Change::Untouched => "not ours: untouched",
         })
     }
 }
@@ -67,15 +74,41 @@ impl fmt::Display for Change {
 /// One API call apply will make (with its payload).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Step {
-    CreateBucket { bucket: String, region: String },
-    TagBucket { bucket: String },
-    PutVersioning { bucket: String, enabled: bool },
-    CreateRole { trust: String },
-    UpdateTrust { trust: String },
-    PutRolePolicy { document: String },
-    PutBucketPolicy { document: String },
-    DeleteBucketPolicy,
-    PutReplication { config: Value },
+    CreateBucket {
+        object_lock: bool,
+        bucket: String,
+        region: String,
+    },
+    TagBucket {
+        bucket: String,
+    },
+    PutVersioning {
+        bucket: String,
+        enabled: bool,
+    },
+    CreateRole {
+        trust: String,
+    },
+    /// Record an adoption in the role's tags (before anything of the role changes).
+    TagRole {
+        tags: Vec<(String, String)>,
+    },
+    UpdateTrust {
+        trust: String,
+    },
+    PutRolePolicy {
+        document: String,
+    },
+    PutBucketPolicy {
+        bucket: String,
+        document: String,
+    },
+    DeleteBucketPolicy {
+        bucket: String,
+    },
+    PutReplication {
+        config: Value,
+    },
 }
 
 /// Which account a change happens in.
@@ -96,9 +129,11 @@ pub struct PlannedChange {
     pub change: Change,
     /// Why (what differs), in a few words.
     pub reason: String,
-    /// When set, apply refuses this change unless told to go ahead (e.g. it would replace
-    /// replication rules that xrepl did not write).
+    /// When set, apply refuses to run (before changing anything): the change would touch what
+    /// xrepl does not own (e.g. a role it did not create, without adopt).
     pub conflict: Option<String>,
+    /// For updates: what differs, one line each (`+` added, `-` removed, `~` changed).
+    pub diff: Vec<String>,
     pub(crate) steps: Vec<Step>,
 }
 
@@ -112,12 +147,12 @@ pub struct Plan {
 impl Plan {
     /// True when apply would make no mutating call.
     pub fn is_noop(&self) -> bool {
-        self.changes.iter().all(|c| c.change == Change::NoOp)
+        self.changes.iter().all(|c| c.steps.is_empty())
     }
 
-    /// The changes that are not NoOp.
+    /// The changes apply would make.
     pub fn pending(&self) -> impl Iterator<Item = &PlannedChange> {
-        self.changes.iter().filter(|c| c.change != Change::NoOp)
+        self.changes.iter().filter(|c| !c.steps.is_empty())
     }
 
     /// The first planned change for a resource.
@@ -139,12 +174,16 @@ impl fmt::Display for Plan {
                 Change::Update => "~",
                 Change::Delete => "-",
                 Change::NoOp => "=",
+                Change::Untouched => "!",
             };
             write!(f, "{mark} {:<27} {:<32} account {}  {}: {}", c.resource.to_string(), c.name, c.account_id, c.change, c.reason)?;
             if let Some(conflict) = &c.conflict {
-                write!(f, "  [REFUSED without --replace-foreign-rules: {conflict}]")?;
+                write!(f, "  [REFUSED: {conflict}]")?;
             }
             writeln!(f)?;
+            for line in &c.diff {
+                writeln!(f, "      {line}")?;
+            }
         }
         Ok(())
     }
@@ -165,6 +204,8 @@ pub(crate) struct BucketState {
     pub exists: bool,
     pub managed: bool,
     pub versioning: Versioning,
+    /// Only read when the spec wants Object Lock; `None`: not read or not readable.
+    pub object_lock: Option<bool>,
 }
 
 /// Whether the bucket exists in `clients`' account (HeadBucket with ExpectedBucketOwner).
@@ -179,7 +220,9 @@ pub(crate) async fn observe_bucket(clients: &AccountClients, bucket: &str) -> Re
         .map_err(|e| aws_error("HeadBucket", &clients.account_id, e));
     match head {
         Ok(_) => {}
-        Err(e) if is_not_found(&e) => return Ok(BucketState { exists: false, managed: false, versioning: Versioning::Unversioned }),
+        Err(e) if is_not_found(&e) => {
+            return Ok(BucketState { exists: false, managed: false, versioning: Versioning::Unversioned, object_lock: None })
+        }
         Err(ProvisionError::Aws { status: Some(403), .. }) => {
             return Err(ProvisionError::Conflict {
                 account: clients.account_id.clone(),
@@ -214,7 +257,7 @@ pub(crate) async fn observe_bucket(clients: &AccountClients, bucket: &str) -> Re
             }
         }
     };
-    Ok(BucketState { exists: true, managed, versioning })
+    Ok(BucketState { exists: true, managed, versioning, object_lock: None })
 }
 
 /// The bucket's policy, if it has one.
@@ -255,6 +298,7 @@ pub(crate) struct RoleState {
     pub path: String,
     pub managed: bool,
     pub trust: Option<Value>,
+    pub tags: Vec<(String, String)>,
 }
 
 pub(crate) async fn observe_role(clients: &AccountClients, name: &str) -> Result<Option<RoleState>, ProvisionError> {
@@ -272,10 +316,12 @@ pub(crate) async fn observe_role(clients: &AccountClients, name: &str) -> Result
         Some(doc) => Some(decode_policy_document(doc)?),
         None => None,
     };
+    let tags: Vec<(String, String)> = role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
     Ok(Some(RoleState {
         path: role.path().to_string(),
-        managed: role.tags().iter().any(|t| t.key() == MANAGED_TAG_KEY && t.value() == MANAGED_TAG_VALUE),
+        managed: tags.iter().any(|(k, v)| k == MANAGED_TAG_KEY && v == MANAGED_TAG_VALUE),
         trust,
+        tags,
     }))
 }
 
@@ -310,23 +356,24 @@ pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, 
     let docs = Documents::for_spec(spec);
     let mut changes = Vec::new();
 
-    // Buckets and versioning first, both sides.
+    // Buckets and versioning first, both sides (every destination).
     let src_state = if side.includes_source() {
         let clients = accounts.source()?;
-        let state = observe_bucket(clients, &spec.source.bucket).await?;
+        let state = observe_side(clients, &spec.source).await?;
         changes.push(bucket_change(&spec.source, AccountRole::Source, &state)?);
         Some(state)
     } else {
         None
     };
-    let dst_state = if side.includes_destination() {
-        let clients = accounts.destination()?;
-        let state = observe_bucket(clients, &spec.destination.bucket).await?;
-        changes.push(bucket_change(&spec.destination, AccountRole::Destination, &state)?);
-        Some(state)
-    } else {
-        None
-    };
+    let mut dst_states = Vec::new();
+    if side.includes_destination() {
+        for d in spec.destinations() {
+            let clients = accounts.for_destination(&d.account_id)?;
+            let state = observe_side(clients, d).await?;
+            changes.push(bucket_change(d, AccountRole::Destination, &state)?);
+            dst_states.push((d, state));
+        }
+    }
 
     // The replication configuration decides whether an overridden "Suspended" destination must be
     // enabled for PutBucketReplication first, so observe it before planning versioning.
@@ -351,130 +398,60 @@ pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, 
             "replication needs versioning on the source",
         ));
     }
-    let mut suspend_after = None;
-    if let Some(state) = &dst_state {
+    let mut suspend_after = Vec::new();
+    for (d, state) in &dst_states {
+        let destination_change = |change, reason: &str, steps| PlannedChange {
+            resource: ResourceKind::DestinationVersioning,
+            account: AccountRole::Destination,
+            account_id: d.account_id.clone(),
+            name: d.bucket.clone(),
+            change,
+            reason: reason.to_string(),
+            conflict: None,
+            diff: Vec::new(),
+            steps,
+        };
         let (target, why) = match spec.overrides.destination_versioning {
             Some(VersioningOverride::Off) => (None, "left unversioned ([overrides] destination_versioning = \"Off\")"),
             Some(VersioningOverride::Suspended) if !replication_will_change => {
                 (Some(Versioning::Suspended), "suspended ([overrides] destination_versioning = \"Suspended\")")
             }
             Some(VersioningOverride::Suspended) => {
-                suspend_after = Some(PlannedChange {
-                    resource: ResourceKind::DestinationVersioning,
-                    account: AccountRole::Destination,
-                    account_id: spec.destination.account_id.clone(),
-                    name: spec.destination.bucket.clone(),
-                    change: Change::Update,
-                    reason: "suspend after PutBucketReplication ([overrides] destination_versioning = \"Suspended\")".into(),
-                    conflict: None,
-                    steps: vec![Step::PutVersioning { bucket: spec.destination.bucket.clone(), enabled: false }],
-                });
+                suspend_after.push(destination_change(
+                    Change::Update,
+                    "suspend after PutBucketReplication ([overrides] destination_versioning = \"Suspended\")",
+                    vec![Step::PutVersioning { bucket: d.bucket.clone(), enabled: false }],
+                ));
                 (Some(Versioning::Enabled), "enabled for PutBucketReplication, suspended afterwards (override)")
             }
             _ => (Some(Versioning::Enabled), "replication needs versioning on the destination"),
         };
-        match target {
-            Some(target) => changes.push(versioning_change(&spec.destination, AccountRole::Destination, state, target, why)),
-            None => changes.push(PlannedChange {
-                resource: ResourceKind::DestinationVersioning,
-                account: AccountRole::Destination,
-                account_id: spec.destination.account_id.clone(),
-                name: spec.destination.bucket.clone(),
-                change: Change::NoOp,
-                reason: why.into(),
-                conflict: None,
-                steps: Vec::new(),
-            }),
-        }
+        changes.push(match target {
+            Some(target) => versioning_change(d, AccountRole::Destination, state, target, why),
+            None => destination_change(Change::NoOp, why, Vec::new()),
+        });
     }
 
     // The role, its trust policy and its permission policy (source account).
     if side.includes_source() {
         let clients = accounts.source()?;
         let role = observe_role(clients, &spec.role.name).await?;
-        let trust_text = document_text(spec.role.trust_policy_file.as_ref(), &docs.trust_policy);
-        let source_change = |resource, change, reason: String, steps| PlannedChange {
-            resource,
-            account: AccountRole::Source,
-            account_id: spec.source.account_id.clone(),
-            name: spec.role.name.clone(),
-            change,
-            reason,
-            conflict: None,
-            steps,
-        };
-        match &role {
-            None => {
-                changes.push(source_change(
-                    ResourceKind::Role,
-                    Change::Create,
-                    format!("role {} does not exist", spec.role_arn()),
-                    vec![Step::CreateRole { trust: trust_text }],
-                ));
-                changes.push(source_change(ResourceKind::TrustPolicy, Change::Create, "created with the role".into(), Vec::new()));
-            }
-            Some(existing) => {
-                if existing.path != spec.role.path {
-                    return Err(ProvisionError::Conflict {
-                        account: spec.source.account_id.clone(),
-                        message: format!(
-                            "role {} exists with path {}, but the spec wants {}; IAM cannot change a role's path: rename the role in the spec or delete the old one",
-                            spec.role.name, existing.path, spec.role.path
-                        ),
-                    });
-                }
-                changes.push(source_change(
-                    ResourceKind::Role,
-                    Change::NoOp,
-                    if existing.managed {
-                        "exists (created by xrepl)".into()
-                    } else {
-                        "exists (not created by xrepl: destroy will keep it)".into()
-                    },
-                    Vec::new(),
-                ));
-                let same = existing.trust.as_ref().is_some_and(|t| documents_equivalent(t, &docs.trust_policy));
-                changes.push(if same {
-                    source_change(ResourceKind::TrustPolicy, Change::NoOp, "as specified".into(), Vec::new())
-                } else {
-                    source_change(
-                        ResourceKind::TrustPolicy,
-                        Change::Update,
-                        "differs from the spec".into(),
-                        vec![Step::UpdateTrust { trust: trust_text }],
-                    )
-                });
-            }
-        }
         let existing_policy = match &role {
             Some(_) => observe_role_policy(clients, &spec.role.name, &spec.role.policy_name).await?,
             None => None,
         };
-        let policy_text = document_text(spec.role.permission_policy_file.as_ref(), &docs.role_policy);
-        let (change, reason) = match &existing_policy {
-            None => (Change::Create, format!("inline policy {} is missing", spec.role.policy_name)),
-            Some(p) if documents_equivalent(p, &docs.role_policy) => (Change::NoOp, "as specified".to_string()),
-            Some(_) => (Change::Update, "differs from the spec".to_string()),
-        };
-        let steps = if change == Change::NoOp { Vec::new() } else { vec![Step::PutRolePolicy { document: policy_text }] };
-        let mut c = source_change(ResourceKind::RolePolicy, change, reason, steps);
-        c.name = format!("{}/{}", spec.role.name, spec.role.policy_name);
-        changes.push(c);
+        changes.extend(role_changes(spec, &docs, role.as_ref(), existing_policy.as_ref())?);
     }
 
-    // The destination bucket policy (destination account).
-    if let Some(state) = &dst_state {
-        let clients = accounts.destination()?;
-        let existing = if state.exists { observe_bucket_policy(clients, &spec.destination.bucket).await? } else { None };
-        changes.push(bucket_policy_change(spec, existing.as_ref()));
+    // The destination bucket policies (destination accounts).
+    for (d, state) in &dst_states {
+        let clients = accounts.for_destination(&d.account_id)?;
+        let existing = if state.exists { observe_bucket_policy(clients, &d.bucket).await? } else { None };
+        changes.push(bucket_policy_change(spec, d, existing.as_ref()));
     }
 
-    if let Some(c) = replication_change {
-        changes.push(c);
-    }
-    if let Some(c) = suspend_after {
-        changes.push(c);
-    }
+    changes.extend(replication_change);
+    changes.extend(suspend_after);
     Ok(Plan { side, changes })
 }
 
@@ -483,14 +460,32 @@ fn bucket_change(side: &AccountSpec, role: AccountRole, state: &BucketState) -> 
         AccountRole::Source => ResourceKind::SourceBucket,
         AccountRole::Destination => ResourceKind::DestinationBucket,
     };
+    let mut conflict = None;
     let (change, reason, steps) = if state.exists {
-        (Change::NoOp, if state.managed { "exists (created by xrepl)".to_string() } else { "exists".to_string() }, Vec::new())
+        let mut reason = if state.managed { "exists (created by xrepl)".to_string() } else { "exists".to_string() };
+        match (side.object_lock, state.object_lock) {
+            (false, _) => {}
+            (true, Some(true)) => reason.push_str(", Object Lock enabled"),
+            (true, Some(false)) => {
+                conflict = Some(format!(
+                    "bucket {} has no Object Lock, and the spec wants it; enabling Object Lock cannot be undone, so xrepl leaves that to you (PutObjectLockConfiguration) or a new bucket",
+                    side.bucket
+                ));
+            }
+            (true, None) => reason.push_str(", Object Lock could not be read (GetObjectLockConfiguration is not implemented here)"),
+        }
+        (Change::NoOp, reason, Vec::new())
     } else if side.create_bucket {
         (
             Change::Create,
-            "does not exist; create_bucket = true".to_string(),
+            if side.object_lock {
+                "does not exist; create_bucket = true, with Object Lock"
+            } else {
+                "does not exist; create_bucket = true"
+            }
+            .to_string(),
             vec![
-                Step::CreateBucket { bucket: side.bucket.clone(), region: side.region.clone() },
+                Step::CreateBucket { bucket: side.bucket.clone(), region: side.region.clone(), object_lock: side.object_lock },
                 Step::TagBucket { bucket: side.bucket.clone() },
             ],
         )
@@ -514,9 +509,37 @@ fn bucket_change(side: &AccountSpec, role: AccountRole, state: &BucketState) -> 
         name: side.bucket.clone(),
         change,
         reason,
-        conflict: None,
+        conflict,
+        diff: Vec::new(),
         steps,
     })
+}
+
+/// A spec side's bucket, with its Object Lock state when the spec wants Object Lock.
+async fn observe_side(clients: &AccountClients, side: &AccountSpec) -> Result<BucketState, ProvisionError> {
+    let mut state = observe_bucket(clients, &side.bucket).await?;
+    if side.object_lock && state.exists {
+        state.object_lock = observe_object_lock(clients, &side.bucket).await?;
+    }
+    Ok(state)
+}
+
+/// Whether the bucket has Object Lock enabled; `None` when the endpoint cannot say
+/// (GetObjectLockConfiguration answered NotImplemented, as the emulator does).
+pub(crate) async fn observe_object_lock(clients: &AccountClients, bucket: &str) -> Result<Option<bool>, ProvisionError> {
+    match clients.s3.get_object_lock_configuration().bucket(bucket).send().await {
+        Ok(out) => Ok(Some(out.object_lock_configuration().and_then(|c| c.object_lock_enabled()).is_some_and(|e| e.as_str() == "Enabled"))),
+        Err(e) => {
+            let e = aws_error("GetObjectLockConfiguration", &clients.account_id, e);
+            if has_code(&e, &["ObjectLockConfigurationNotFoundError"]) {
+                Ok(Some(false))
+            } else if has_code(&e, &["NotImplemented"]) || matches!(e, ProvisionError::Aws { status: Some(501), .. }) {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+    }
 }
 
 fn versioning_change(side: &AccountSpec, role: AccountRole, state: &BucketState, target: Versioning, why: &str) -> PlannedChange {
@@ -541,47 +564,249 @@ fn versioning_change(side: &AccountSpec, role: AccountRole, state: &BucketState,
         change,
         reason: if current == target { format!("{target:?}: {why}") } else { format!("{current:?} → {target:?}: {why}") },
         conflict: None,
+        diff: Vec::new(),
         steps,
     }
 }
 
-fn bucket_policy_change(spec: &Spec, existing: Option<&Value>) -> PlannedChange {
-    let (desired, text) = match &spec.destination.bucket_policy_file {
-        // The user's own policy replaces whatever is there, verbatim.
-        Some(doc) => (Some(doc.value.clone()), Some(doc.text.clone())),
-        None => {
-            let merged = merge_bucket_policy(existing, &bucket_policy_statements(spec));
-            let text = merged.as_ref().map(Value::to_string);
-            (merged, text)
-        }
-    };
-    let (change, reason, steps) = match (existing, desired.as_ref(), text) {
-        (None, None, _) => (Change::NoOp, "no policy needed".to_string(), Vec::new()),
-        (Some(_), None, _) => {
-            (Change::Delete, "only xrepl's statements were left, and none are wanted".to_string(), vec![Step::DeleteBucketPolicy])
-        }
-        (Some(e), Some(d), _) if documents_equivalent(e, d) => (Change::NoOp, "as specified".to_string(), Vec::new()),
-        (e, Some(_), Some(text)) => (
-            if e.is_some() { Change::Update } else { Change::Create },
-            if e.is_some() {
-                "xrepl's statements differ or are missing (other statements are kept)".to_string()
-            } else {
-                "the bucket has no policy".to_string()
-            },
-            vec![Step::PutBucketPolicy { document: text }],
+fn bucket_policy_change(spec: &Spec, destination: &AccountSpec, existing: Option<&Value>) -> PlannedChange {
+    let (ours, version) = owned_bucket_policy(spec, destination);
+    let desired = merge_statements(existing, &ours, &version);
+    let foreign = existing.map(statements_of).unwrap_or_default().iter().filter(|s| !is_xrepl_statement(s)).count();
+    let kept = if foreign > 0 { format!(" ({foreign} statement(s) not xrepl's are kept as they are)") } else { String::new() };
+    let diff = statement_diff(existing, desired.as_ref());
+    let (change, reason, steps) = match (existing, desired) {
+        (None, None) => (Change::NoOp, "no policy needed".to_string(), Vec::new()),
+        (Some(_), None) => (
+            Change::Delete,
+            "only xrepl's statements were left, and none are wanted".to_string(),
+            vec![Step::DeleteBucketPolicy { bucket: destination.bucket.clone() }],
         ),
-        (_, Some(_), None) => (Change::NoOp, "nothing to send".to_string(), Vec::new()),
+        (Some(e), Some(d)) if documents_equivalent(e, &d) => (Change::NoOp, format!("as specified{kept}"), Vec::new()),
+        (Some(_), Some(d)) => (
+            Change::Update,
+            format!("xrepl's statements (Sid Xrepl*) differ or are missing{kept}"),
+            vec![Step::PutBucketPolicy { bucket: destination.bucket.clone(), document: d.to_string() }],
+        ),
+        (None, Some(d)) => (
+            Change::Create,
+            "the bucket has no policy".to_string(),
+            vec![Step::PutBucketPolicy { bucket: destination.bucket.clone(), document: d.to_string() }],
+        ),
     };
     PlannedChange {
         resource: ResourceKind::DestinationBucketPolicy,
         account: AccountRole::Destination,
-        account_id: spec.destination.account_id.clone(),
-        name: spec.destination.bucket.clone(),
+        account_id: destination.account_id.clone(),
+        name: destination.bucket.clone(),
         change,
         reason,
         conflict: None,
+        diff,
         steps,
     }
+}
+
+/// The role, its trust policy and its inline permission policy. What xrepl may change depends on
+/// whether it owns the role (see [`crate::ownership`]): a role it created, a role it was allowed
+/// to adopt, or a role it never touches.
+fn role_changes(
+    spec: &Spec,
+    docs: &Documents,
+    role: Option<&RoleState>,
+    existing_policy: Option<&Value>,
+) -> Result<Vec<PlannedChange>, ProvisionError> {
+    let change = |resource, change, reason: &str, steps: Vec<Step>| PlannedChange {
+        resource,
+        account: AccountRole::Source,
+        account_id: spec.source.account_id.clone(),
+        name: spec.role.name.clone(),
+        change,
+        reason: reason.to_string(),
+        conflict: None,
+        diff: Vec::new(),
+        steps,
+    };
+    let policy_text = document_text(spec.role.permission_policy_file.as_ref(), &docs.role_policy);
+    let policy_name = format!("{}/{}", spec.role.name, spec.role.policy_name);
+    let Some(existing) = role else {
+        let trust = document_text(spec.role.trust_policy_file.as_ref(), &docs.trust_policy);
+        let mut policy = change(
+            ResourceKind::RolePolicy,
+            Change::Create,
+            "the inline policy is missing",
+            vec![Step::PutRolePolicy { document: policy_text }],
+        );
+        policy.name = policy_name;
+        return Ok(vec![
+            change(
+                ResourceKind::Role,
+                Change::Create,
+                &format!("role {} does not exist", spec.role_arn()),
+                vec![Step::CreateRole { trust }],
+            ),
+            change(ResourceKind::TrustPolicy, Change::Create, "created with the role", Vec::new()),
+            policy,
+        ]);
+    };
+    if existing.path != spec.role.path {
+        return Err(ProvisionError::Conflict {
+            account: spec.source.account_id.clone(),
+            message: format!(
+                "role {} exists with path {}, but the spec wants {}; IAM cannot change a role's path: rename the role in the spec or delete the old one",
+                spec.role.name, existing.path, spec.role.path
+            ),
+        });
+    }
+    let record = Adoption::from_tags(&existing.tags)?;
+    let adopting = !existing.managed && (record.adopted || spec.role.adopt);
+    let ours = existing.managed || adopting;
+    let ask = "xrepl changes a role it did not create only when asked: --adopt-role or [role] adopt = true (what it replaces is recorded in the role's tags, and destroy puts it back)";
+    let mut record_tags: Vec<(String, String)> = Vec::new();
+
+    // Trust policy: xrepl's own document on a role it created; on an adopted role, xrepl's
+    // statements merged into the role's (by Sid), the original recorded first.
+    let merged_trust = merge_statements(existing.trust.as_ref(), &owned_statements(&statements_of(&docs.trust_policy)), POLICY_VERSION)
+        .unwrap_or_else(|| docs.trust_policy.clone());
+    let desired_trust = if existing.managed { &docs.trust_policy } else { &merged_trust };
+    let equivalent_to = |d: &Value| existing.trust.as_ref().is_some_and(|t| documents_equivalent(t, d));
+    let mut trust = if equivalent_to(desired_trust) || (!ours && equivalent_to(&docs.trust_policy)) {
+        change(ResourceKind::TrustPolicy, if ours { Change::NoOp } else { Change::Untouched }, "as specified", Vec::new())
+    } else if ours {
+        let (text, why) = if existing.managed {
+            (document_text(spec.role.trust_policy_file.as_ref(), &docs.trust_policy), "differs from the spec")
+        } else {
+            if record.original_trust.is_none() {
+                record_tags.extend(existing.trust.as_ref().map(trust_record_tags).unwrap_or_default());
+            }
+            (merged_trust.to_string(), "xrepl's statements added, the others kept (the original is recorded for destroy)")
+        };
+        let mut c = change(ResourceKind::TrustPolicy, Change::Update, why, vec![Step::UpdateTrust { trust: text }]);
+        c.diff = json_diff(existing.trust.as_ref(), desired_trust);
+        c
+    } else {
+        let mut c = change(ResourceKind::TrustPolicy, Change::Untouched, "does not let S3 assume the role as the spec says", Vec::new());
+        c.diff = json_diff(existing.trust.as_ref(), &docs.trust_policy);
+        c.conflict = Some(format!("role {} was not created by xrepl; {ask}", spec.role.name));
+        c
+    };
+    trust.name = spec.role.name.clone();
+
+    // The inline policy: xrepl's when it created the role or recorded adding the policy; xrepl
+    // never replaces an inline policy it did not write.
+    let policy_is_ours = existing.managed || record.policy.as_deref() == Some(spec.role.policy_name.as_str());
+    let mut policy = match existing_policy {
+        Some(p) if documents_equivalent(p, &docs.role_policy) => {
+            change(ResourceKind::RolePolicy, if policy_is_ours { Change::NoOp } else { Change::Untouched }, "as specified", Vec::new())
+        }
+        Some(p) if policy_is_ours => {
+            let mut c = change(
+                ResourceKind::RolePolicy,
+                Change::Update,
+                "differs from the spec",
+                vec![Step::PutRolePolicy { document: policy_text }],
+            );
+            c.diff = json_diff(Some(p), &docs.role_policy);
+            c
+        }
+        Some(p) => {
+            let mut c = change(ResourceKind::RolePolicy, Change::Untouched, "differs from the spec", Vec::new());
+            c.diff = json_diff(Some(p), &docs.role_policy);
+            c.conflict = Some(format!(
+                "the role's inline policy {} was not written by xrepl; xrepl never replaces it: set another [role] policy_name",
+                spec.role.policy_name
+            ));
+            c
+        }
+        None if ours => {
+            if !existing.managed {
+                record_tags.push((POLICY_TAG.to_string(), spec.role.policy_name.clone()));
+            }
+            change(
+                ResourceKind::RolePolicy,
+                Change::Create,
+                "the inline policy is missing",
+                vec![Step::PutRolePolicy { document: policy_text }],
+            )
+        }
+        None => {
+            let mut c = change(ResourceKind::RolePolicy, Change::Untouched, "the inline policy is missing", Vec::new());
+            c.conflict = Some(format!("role {} was not created by xrepl; {ask}", spec.role.name));
+            c
+        }
+    };
+    policy.name = policy_name;
+
+    let role_change = if existing.managed {
+        change(ResourceKind::Role, Change::NoOp, "exists (created by xrepl)", Vec::new())
+    } else if !record_tags.is_empty() {
+        if !record.adopted {
+            record_tags.insert(0, (ADOPTED_TAG.to_string(), "true".to_string()));
+        }
+        let mut c = change(
+            ResourceKind::Role,
+            Change::Update,
+            "adopted: what xrepl changes is recorded in its tags first (destroy puts it back)",
+            vec![Step::TagRole { tags: record_tags.clone() }],
+        );
+        c.diff = record_tags.iter().map(|(k, _)| format!("+ tag {k}")).collect();
+        c
+    } else if adopting {
+        change(ResourceKind::Role, Change::NoOp, "adopted by xrepl (its xrepl:* tags record what xrepl changed)", Vec::new())
+    } else {
+        change(ResourceKind::Role, Change::Untouched, "exists, not created by xrepl", Vec::new())
+    };
+    Ok(vec![role_change, trust, policy])
+}
+
+/// What differs between two JSON documents, line by line (pretty-printed, common lines left out).
+pub(crate) fn json_diff(old: Option<&Value>, new: &Value) -> Vec<String> {
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+    let old_text = old.map(pretty).unwrap_or_default();
+    let new_text = pretty(new);
+    let a: Vec<&str> = old_text.lines().collect();
+    let b: Vec<&str> = new_text.lines().collect();
+    // Longest common subsequence table; documents are small.
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push(format!("+ {}", b[j]));
+            j += 1;
+        } else {
+            out.push(format!("- {}", a[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// xrepl's statements added (`+`), changed (`~`) or removed (`-`), by Sid.
+fn statement_diff(existing: Option<&Value>, desired: Option<&Value>) -> Vec<String> {
+    let ours =
+        |p: Option<&Value>| -> Vec<Value> { p.map(statements_of).unwrap_or_default().into_iter().filter(is_xrepl_statement).collect() };
+    let (before, after) = (ours(existing), ours(desired));
+    let sid = |s: &Value| s.get("Sid").and_then(Value::as_str).unwrap_or_default().to_string();
+    let mut out = Vec::new();
+    for d in &after {
+        match before.iter().find(|b| sid(b) == sid(d)) {
+            None => out.push(format!("+ statement {}", sid(d))),
+            Some(b) if !documents_equivalent(b, d) => out.push(format!("~ statement {}", sid(d))),
+            Some(_) => {}
+        }
+    }
+    for b in before.iter().filter(|b| !after.iter().any(|d| sid(d) == sid(b))) {
+        out.push(format!("- statement {}", sid(b)));
+    }
+    out
 }
 
 /// Drop elements that mean "off" and that some backends add or leave out, so that an echo of what
@@ -615,36 +840,75 @@ fn strip_replication_defaults(v: &Value) -> Value {
     v
 }
 
+fn rules_of(config: &Value) -> Vec<Value> {
+    config.get("Rules").and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+fn rule_id(rule: &Value) -> &str {
+    rule.get("ID").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The existing configuration's rules xrepl did not write: those whose ID is not a spec rule's.
+pub(crate) fn foreign_rules(spec: &Spec, existing: &Value) -> Vec<Value> {
+    rules_of(existing).into_iter().filter(|r| !spec.rules.iter().any(|s| s.id == rule_id(r))).collect()
+}
+
+/// Why xrepl's rules cannot be merged with `foreign` ones, if they cannot.
+fn merge_conflict(spec: &Spec, existing: &Value, foreign: &[Value]) -> Option<String> {
+    if foreign.is_empty() {
+        return None;
+    }
+    let ids = foreign.iter().map(rule_id).collect::<Vec<_>>().join(", ");
+    if let Some(role) = existing.get("Role").and_then(Value::as_str).filter(|r| *r != spec.role_arn()) {
+        return Some(format!(
+            "the bucket replicates rules xrepl did not write ({ids}) as role {role}; a configuration has one role, and xrepl does not change the role other rules run as"
+        ));
+    }
+    for r in &spec.rules {
+        if let Some(f) = foreign.iter().find(|f| f.get("Priority").and_then(Value::as_i64) == Some(i64::from(r.priority))) {
+            return Some(format!(
+                "rule {:?} has priority {}, like rule {:?} that xrepl did not write; priorities must be unique: give the spec's rule another priority",
+                r.id,
+                r.priority,
+                rule_id(f)
+            ));
+        }
+    }
+    if let Some(f) = foreign.iter().find(|f| f.get("Filter").is_none()) {
+        return Some(format!(
+            "rule {:?} that xrepl did not write uses the V1 schema (no Filter), which AWS does not mix with xrepl's V2 rules",
+            rule_id(f)
+        ));
+    }
+    None
+}
+
+/// The configuration xrepl wants: rules xrepl did not write kept as they are (first, in their
+/// order), then the spec's rules.
+fn merged_replication(spec: &Spec, docs: &Documents, existing: Option<&Value>) -> Value {
+    let mut desired = docs.replication.clone();
+    let mut rules = existing.map(|e| foreign_rules(spec, e)).unwrap_or_default();
+    rules.extend(rules_of(&docs.replication));
+    desired["Rules"] = Value::Array(rules);
+    desired
+}
+
 fn replication_change(spec: &Spec, docs: &Documents, existing: Option<&Value>) -> PlannedChange {
-    let desired = &docs.replication;
+    let desired = merged_replication(spec, docs, existing);
     let steps = vec![Step::PutReplication { config: desired.clone() }];
-    let (change, reason, steps, conflict) = match existing {
-        None => (Change::Create, format!("{} rule(s), role {}", spec.rules.len(), spec.role_arn()), steps, None),
-        Some(e) if documents_equivalent(&strip_replication_defaults(e), &strip_replication_defaults(desired)) => {
-            (Change::NoOp, "as specified".to_string(), Vec::new(), None)
+    let foreign = existing.map(|e| foreign_rules(spec, e)).unwrap_or_default();
+    let kept = if foreign.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} rule(s) not xrepl's are kept: {})", foreign.len(), foreign.iter().map(rule_id).collect::<Vec<_>>().join(", "))
+    };
+    let (change, reason, steps, conflict, diff) = match existing {
+        None => (Change::Create, format!("{} rule(s), role {}", spec.rules.len(), spec.role_arn()), steps, None, Vec::new()),
+        Some(e) if documents_equivalent(&strip_replication_defaults(e), &strip_replication_defaults(&desired)) => {
+            (Change::NoOp, format!("as specified{kept}"), Vec::new(), None, Vec::new())
         }
         Some(e) => {
-            // PutBucketReplication replaces the whole configuration: say so when that would
-            // drop rules (or a role) that are not in the spec.
-            let ours: Vec<&str> = spec.rules.iter().map(|r| r.id.as_str()).collect();
-            let foreign: Vec<String> = e
-                .get("Rules")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|r| r.get("ID").and_then(Value::as_str))
-                .filter(|id| !ours.contains(id))
-                .map(str::to_string)
-                .collect();
-            let other_role = e.get("Role").and_then(Value::as_str).filter(|r| *r != spec.role_arn());
-            let conflict = match (foreign.is_empty(), other_role) {
-                (true, None) => None,
-                (false, _) => {
-                    Some(format!("the bucket replicates rules not in the spec ({}); applying would remove them", foreign.join(", ")))
-                }
-                (true, Some(r)) => Some(format!("the existing configuration uses another role ({r})")),
-            };
-            (Change::Update, "differs from the spec".to_string(), steps, conflict)
+            (Change::Update, format!("xrepl's rules differ{kept}"), steps, merge_conflict(spec, e, &foreign), rule_diff(e, &desired))
         }
     };
     PlannedChange {
@@ -655,8 +919,31 @@ fn replication_change(spec: &Spec, docs: &Documents, existing: Option<&Value>) -
         change,
         reason,
         conflict,
+        diff,
         steps,
     }
+}
+
+/// Rules added (`+`), changed (`~`) or removed (`-`) by ID, and a changed role.
+fn rule_diff(existing: &Value, desired: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let role = |v: &Value| v.get("Role").and_then(Value::as_str).unwrap_or_default().to_string();
+    if role(existing) != role(desired) {
+        out.push(format!("~ Role {} -> {}", role(existing), role(desired)));
+    }
+    let (before, after) = (rules_of(existing), rules_of(desired));
+    let one = |r: &Value| strip_replication_defaults(&serde_json::json!({ "Rules": [r] }));
+    for d in &after {
+        match before.iter().find(|b| rule_id(b) == rule_id(d)) {
+            None => out.push(format!("+ rule {}", rule_id(d))),
+            Some(b) if !documents_equivalent(&one(b), &one(d)) => out.push(format!("~ rule {}", rule_id(d))),
+            Some(_) => {}
+        }
+    }
+    for b in before.iter().filter(|b| !after.iter().any(|d| rule_id(d) == rule_id(b))) {
+        out.push(format!("- rule {}", rule_id(b)));
+    }
+    out
 }
 
 /// Whether an error from PutBucketReplication is (probably) IAM or S3 still catching up.

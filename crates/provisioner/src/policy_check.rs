@@ -30,6 +30,11 @@ pub fn allows(policy: &Value, caller: Caller<'_>, action: &str, resource: &str) 
     allowed
 }
 
+/// Whether a statement of `policy` explicitly denies `action` on `resource` to `caller`.
+pub fn denies(policy: &Value, caller: Caller<'_>, action: &str, resource: &str) -> bool {
+    statements_of(policy).iter().any(|st| st.get("Effect").and_then(Value::as_str) == Some("Deny") && applies(st, caller, action, resource))
+}
+
 fn applies(st: &Value, caller: Caller<'_>, action: &str, resource: &str) -> bool {
     let action_ok = match (st.get("Action"), st.get("NotAction")) {
         (Some(a), _) => strings(a).iter().any(|p| glob(p, action, false)),

@@ -18,10 +18,12 @@
 //! # session_token = "..."
 //! # endpoint = "http://127.0.0.1:4566"   # emulator / LocalStack: path-style requests go here
 //!
-//! [destination]                   # account B: same keys as [source], plus
+//! [destination]                   # account B (or [[destinations]], one table per destination
+//!                                 # bucket: multi-destination): same keys as [source], plus
 //! account_id = "222222222222"
 //! bucket = "xrepl-guide-destination"
-//! # bucket_policy_file = "my-bucket-policy.json"  # use your own bucket policy instead of xrepl's
+//! # bucket_policy_file = "my-bucket-policy.json"  # your own statements instead of xrepl's
+//! # object_lock = true            # create the bucket with Object Lock (either side)
 //!
 //! [role]                          # the replication role, in account A
 //! name = "s3crr_role_for_xrepl-guide-source"   # default s3crr_role_for_<source bucket>
@@ -29,6 +31,8 @@
 //! policy_name = "xrepl-replication"            # the inline permission policy's name
 //! # trust_policy_file = "trust-policy.json"    # your own documents instead of xrepl's
 //! # permission_policy_file = "permission-policy.json"
+//! # adopt = true                 # let xrepl change an existing role it did not create (recorded,
+//!                                 # and put back by destroy); default false: such a role is untouched
 //!
 //! [[rules]]                       # one or more; or `replication_file = "put-bucket-replication.json"`
 //! id = "guide-rule"               # default rule-<n>
@@ -44,6 +48,8 @@
 //! source_kms_key_arn = "arn:aws:kms:us-east-1:111111111111:key/..."  # scopes kms:Decrypt
 //! replication_time = true         # S3 RTC (15 minutes); implies metrics
 //! metrics = true
+//! replica_modifications = true    # two-way sync: metadata changes to replicas flow back
+//! destination = "bucket-b2"       # with [[destinations]]: which one (default: the first)
 //!
 //! [overrides]                     # FOR TESTING FAILURE MODES ONLY: each one breaks replication
 //! trust_service = "ec2.amazonaws.com"          # trust policy names another service
@@ -96,7 +102,10 @@ pub struct Spec {
     /// The file the spec came from (used in messages and to resolve relative paths).
     pub file: Option<PathBuf>,
     pub source: AccountSpec,
+    /// The destination (`[destination]`), or the first of `[[destinations]]`.
     pub destination: AccountSpec,
+    /// The other `[[destinations]]` (multi-destination replication), in order.
+    pub extra_destinations: Vec<AccountSpec>,
     pub role: RoleSpec,
     pub rules: Vec<RuleSpec>,
     /// When the rules came from a `put-bucket-replication` JSON file, that file.
@@ -116,8 +125,12 @@ pub struct AccountSpec {
     pub credentials: Credentials,
     /// Custom endpoint (emulator, LocalStack); requests are path-style when set.
     pub endpoint: Option<String>,
-    /// Destination only: the user's own bucket policy, used verbatim instead of xrepl's.
+    /// Destination only: the user's own bucket policy statements, instead of xrepl's (merged into
+    /// the bucket's policy as xrepl's, see [`crate::ownership`]).
     pub bucket_policy_file: Option<UserDocument>,
+    /// Object Lock: a bucket xrepl creates is created with Object Lock enabled (AWS: a source
+    /// bucket with Object Lock needs a destination with Object Lock, DstBucketObjectLockConfigMissing).
+    pub object_lock: bool,
     pub location: Option<Location>,
 }
 
@@ -159,6 +172,11 @@ pub struct RoleSpec {
     pub policy_name: String,
     pub trust_policy_file: Option<UserDocument>,
     pub permission_policy_file: Option<UserDocument>,
+    /// Let xrepl change a role it did not create (`adopt = true`, or `xrepl apply --adopt-role`):
+    /// it records the trust policy it replaces in the role's tags and adds its own inline policy
+    /// only under a name the role does not use yet; `destroy` puts the trust policy back and
+    /// removes only what xrepl added. Without it, such a role is never modified.
+    pub adopt: bool,
 }
 
 /// A JSON document the user supplied: its text (sent verbatim, en dashes and all) and its value.
@@ -185,6 +203,12 @@ pub struct RuleSpec {
     pub source_kms_key_arn: Option<String>,
     pub replication_time: bool,
     pub metrics: bool,
+    /// Two-way sync: replicate metadata changes made to replicas back (`ReplicaModifications`);
+    /// set on the rules of both directions.
+    pub replica_modifications: bool,
+    /// The destination bucket this rule replicates to (with several `[[destinations]]`); `None`:
+    /// the first destination.
+    pub destination: Option<String>,
     /// Where the rule and each of its fields were written (TOML or JSON), for lint messages.
     pub locations: FieldLocations,
 }
@@ -206,6 +230,8 @@ impl RuleSpec {
             source_kms_key_arn: None,
             replication_time: false,
             metrics: false,
+            replica_modifications: false,
+            destination: None,
             locations: FieldLocations::default(),
         }
     }
@@ -285,7 +311,8 @@ pub struct Expectation {
 #[serde(deny_unknown_fields)]
 struct RawSpec {
     source: Spanned<RawAccount>,
-    destination: Spanned<RawAccount>,
+    destination: Option<Spanned<RawAccount>>,
+    destinations: Option<Vec<Spanned<RawAccount>>>,
     role: Option<Spanned<RawRole>>,
     rules: Option<Vec<Spanned<RawRule>>>,
     replication_file: Option<Spanned<String>>,
@@ -301,6 +328,7 @@ struct RawAccount {
     create_bucket: Option<bool>,
     credentials: Option<Spanned<RawCredentials>>,
     bucket_policy_file: Option<Spanned<String>>,
+    object_lock: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -322,6 +350,7 @@ struct RawRole {
     policy_name: Option<Spanned<String>>,
     trust_policy_file: Option<Spanned<String>>,
     permission_policy_file: Option<Spanned<String>>,
+    adopt: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -340,6 +369,8 @@ struct RawRule {
     source_kms_key_arn: Option<Spanned<String>>,
     replication_time: Option<Spanned<bool>>,
     metrics: Option<Spanned<bool>>,
+    replica_modifications: Option<Spanned<bool>>,
+    destination: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -447,6 +478,21 @@ impl Spec {
         format!("arn:aws:s3:::{}", self.destination.bucket)
     }
 
+    /// Every destination: `[destination]` (or the first `[[destinations]]`), then the others.
+    pub fn destinations(&self) -> impl Iterator<Item = &AccountSpec> {
+        std::iter::once(&self.destination).chain(&self.extra_destinations)
+    }
+
+    /// The destination a rule replicates to.
+    pub fn destination_of(&self, rule: &RuleSpec) -> &AccountSpec {
+        rule.destination.as_deref().and_then(|b| self.destinations().find(|d| d.bucket == b)).unwrap_or(&self.destination)
+    }
+
+    /// The rules that replicate to `destination`.
+    pub fn rules_to<'a>(&'a self, destination: &'a AccountSpec) -> impl Iterator<Item = &'a RuleSpec> {
+        self.rules.iter().filter(move |r| self.destination_of(r).bucket == destination.bucket)
+    }
+
     /// Whether the source and destination are in different accounts (the guide's case).
     pub fn is_cross_account(&self) -> bool {
         self.source.account_id != self.destination.account_id
@@ -455,7 +501,7 @@ impl Spec {
     /// Point both accounts at one endpoint with the emulator's convention: access key id = the
     /// account id, secret `test`. Used by the CLI's demo and by test harnesses.
     pub fn point_at_endpoint(&mut self, endpoint: &str) {
-        for side in [&mut self.source, &mut self.destination] {
+        for side in std::iter::once(&mut self.source).chain(std::iter::once(&mut self.destination)).chain(&mut self.extra_destinations) {
             side.endpoint = Some(endpoint.to_string());
             side.credentials =
                 Credentials::Static { access_key_id: side.account_id.clone(), secret_access_key: "test".to_string(), session_token: None };
@@ -464,12 +510,35 @@ impl Spec {
 }
 
 fn build(ctx: &Ctx<'_>, raw: RawSpec) -> Result<Spec, ProvisionError> {
-    let destination_span = raw.destination.span();
     let source = account(ctx, "source", raw.source)?;
-    let destination = account(ctx, "destination", raw.destination)?;
-    if source.bucket == destination.bucket {
-        return Err(ctx.err(destination_span, "source and destination name the same bucket"));
+    let raw_destinations = match (raw.destination, raw.destinations) {
+        (Some(one), None) => vec![("destination", one)],
+        (None, Some(many)) if !many.is_empty() => many.into_iter().map(|d| ("destinations", d)).collect(),
+        (Some(one), Some(_)) => {
+            return Err(ctx.err(one.span(), "give either [destination] or [[destinations]], not both"));
+        }
+        (None, _) => {
+            return Err(ProvisionError::Spec(SpecError::in_file(
+                ctx.file,
+                "no destination: add a [destination] table (or [[destinations]] tables, one per destination bucket)",
+            )))
+        }
+    };
+    let mut destinations: Vec<AccountSpec> = Vec::new();
+    for (label, raw_destination) in raw_destinations {
+        let span = raw_destination.span();
+        let d = account(ctx, label, raw_destination)?;
+        if d.bucket == source.bucket {
+            return Err(ctx.err(span, "source and destination name the same bucket"));
+        }
+        if destinations.iter().any(|o| o.bucket == d.bucket) {
+            return Err(ctx.err(span, format!("destination bucket {} is named twice", d.bucket)));
+        }
+        destinations.push(d);
     }
+    let destination = destinations.remove(0);
+    let extra_destinations = destinations;
+    let known = |bucket: &str| bucket == destination.bucket || extra_destinations.iter().any(|d| d.bucket == bucket);
 
     let role = role(ctx, &source.bucket, raw.role)?;
 
@@ -483,24 +552,41 @@ fn build(ctx: &Ctx<'_>, raw: RawSpec) -> Result<Spec, ProvisionError> {
         }
         (_, Some(doc), Some(name)) => {
             let import = import_replication_json(&doc.text, &doc.path)?;
-            let wanted = format!("arn:aws:s3:::{}", destination.bucket);
-            for (rule, bucket) in import.rules.iter().zip(&import.destination_buckets) {
-                if bucket != &wanted && bucket != &destination.bucket {
+            let mut rules = import.rules;
+            for (rule, bucket) in rules.iter_mut().zip(&import.destination_buckets) {
+                let plain = bucket.strip_prefix("arn:aws:s3:::").unwrap_or(bucket);
+                if !known(plain) {
                     return Err(ctx.err(
                         name.span(),
                         format!(
-                            "rule {:?} in {} replicates to {bucket}, but [destination] is {wanted}; \
-                             xrepl provisions one destination per spec",
+                            "rule {:?} in {} replicates to {bucket}, but no [destination] or [[destinations]] names bucket {plain}",
                             rule.id,
                             doc.path.display()
                         ),
                     ));
                 }
+                if plain != destination.bucket {
+                    rule.destination = Some(plain.to_string());
+                }
             }
-            import.rules
+            rules
         }
         (Some(rules), None, _) if !rules.is_empty() => {
-            rules.into_iter().enumerate().map(|(i, r)| rule(ctx, i, r)).collect::<Result<Vec<_>, _>>()?
+            let mut out = Vec::new();
+            for (i, raw_rule) in rules.into_iter().enumerate() {
+                let span = raw_rule.get_ref().destination.as_ref().map(Spanned::span);
+                let r = rule(ctx, i, raw_rule)?;
+                if let (Some(bucket), Some(span)) = (&r.destination, span) {
+                    if !known(bucket) {
+                        return Err(ctx.err(
+                            span,
+                            format!("rule {:?}: destination {bucket:?} is not a [destination] or [[destinations]] bucket", r.id),
+                        ));
+                    }
+                }
+                out.push(r);
+            }
+            out
         }
         _ => {
             return Err(ProvisionError::Spec(SpecError::in_file(
@@ -519,6 +605,7 @@ fn build(ctx: &Ctx<'_>, raw: RawSpec) -> Result<Spec, ProvisionError> {
         file: ctx.file.map(Path::to_path_buf),
         source,
         destination,
+        extra_destinations,
         role,
         rules,
         replication_file,
@@ -566,6 +653,7 @@ fn account(ctx: &Ctx<'_>, side: &str, raw: Spanned<RawAccount>) -> Result<Accoun
         credentials,
         endpoint,
         bucket_policy_file,
+        object_lock: raw.object_lock.unwrap_or(false),
         location,
     })
 }
@@ -624,9 +712,9 @@ fn role(ctx: &Ctx<'_>, source_bucket: &str, raw: Option<Spanned<RawRole>>) -> Re
     let raw = raw.map(Spanned::into_inner);
     let mut default_name = format!("{DEFAULT_ROLE_PREFIX}{source_bucket}");
     default_name.truncate(64);
-    let (name, path, policy_name, trust, permission) = match raw {
-        Some(r) => (r.name, r.path, r.policy_name, r.trust_policy_file, r.permission_policy_file),
-        None => (None, None, None, None, None),
+    let (name, path, policy_name, trust, permission, adopt) = match raw {
+        Some(r) => (r.name, r.path, r.policy_name, r.trust_policy_file, r.permission_policy_file, r.adopt.unwrap_or(false)),
+        None => (None, None, None, None, None, false),
     };
     let name = match name {
         Some(n) => {
@@ -670,7 +758,7 @@ fn role(ctx: &Ctx<'_>, source_bucket: &str, raw: Option<Spanned<RawRole>>) -> Re
         Some(n) => Some(ctx.user_document("permission_policy_file", n)?),
         None => None,
     };
-    Ok(RoleSpec { name, path, policy_name, trust_policy_file, permission_policy_file })
+    Ok(RoleSpec { name, path, policy_name, trust_policy_file, permission_policy_file, adopt })
 }
 
 fn rule(ctx: &Ctx<'_>, index: usize, raw: Spanned<RawRule>) -> Result<RuleSpec, ProvisionError> {
@@ -698,7 +786,9 @@ fn rule(ctx: &Ctx<'_>, index: usize, raw: Spanned<RawRule>) -> Result<RuleSpec, 
         replica_kms_key_id,
         source_kms_key_arn,
         replication_time,
-        metrics
+        metrics,
+        replica_modifications,
+        destination
     );
     let n = index + 1;
     let id = match r.id {
@@ -755,6 +845,8 @@ fn rule(ctx: &Ctx<'_>, index: usize, raw: Spanned<RawRule>) -> Result<RuleSpec, 
         source_kms_key_arn: non_empty(r.source_kms_key_arn, "source_kms_key_arn")?,
         replication_time: flag(r.replication_time, false),
         metrics: flag(r.metrics, false),
+        replica_modifications: flag(r.replica_modifications, false),
+        destination: r.destination.map(Spanned::into_inner),
         locations,
     })
 }
@@ -946,6 +1038,8 @@ pub fn import_replication_json(text: &str, path: &Path) -> Result<ReplicationImp
             source_kms_key_arn: None,
             replication_time: enabled_status(destination.get("ReplicationTime")),
             metrics: enabled_status(destination.get("Metrics")),
+            replica_modifications: enabled_status(rule.get("SourceSelectionCriteria").and_then(|c| c.get("ReplicaModifications"))),
+            destination: None,
             locations,
         });
     }

@@ -136,11 +136,12 @@ fn slug(s: &str) -> String {
     s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
 }
 
-/// The rule S3 applies to an object: among enabled rules that match, the highest priority.
-pub fn effective_rule<'a>(spec: &'a Spec, key: &str, tags: &BTreeMap<String, String>) -> Option<&'a RuleSpec> {
+/// The rule S3 applies to an object for `destination_bucket`: among the enabled rules to that
+/// destination that match, the highest priority (each destination gets its own copy).
+pub fn effective_rule<'a>(spec: &'a Spec, destination_bucket: &str, key: &str, tags: &BTreeMap<String, String>) -> Option<&'a RuleSpec> {
     spec.rules
         .iter()
-        .filter(|r| r.enabled)
+        .filter(|r| r.enabled && spec.destination_of(r).bucket == destination_bucket)
         .filter(|r| key.starts_with(r.prefix_str()))
         .filter(|r| r.tags.iter().all(|(k, v)| tags.get(k) == Some(v)))
         .max_by_key(|r| r.priority)
@@ -188,7 +189,6 @@ impl Recorder<'_> {
 /// Verify every enabled rule of an applied spec, then remove the probes.
 pub async fn verify(spec: &Spec, accounts: &Accounts, options: &VerifyOptions) -> Result<VerifyReport, ProvisionError> {
     let src = accounts.source()?;
-    let dst = accounts.destination()?;
     let run = run_id();
     let mut report = VerifyReport { run_id: run.clone(), checks: Vec::new(), cleanup_errors: Vec::new() };
     // Without a replication configuration no probe can replicate: say so now, not after a timeout.
@@ -206,7 +206,6 @@ pub async fn verify(spec: &Spec, accounts: &Accounts, options: &VerifyOptions) -
         }
         Err(e) => return Err(e),
     }
-    let owners = Owners::read(src, dst, &spec.destination.bucket).await;
     let mut prefixes = Vec::new();
     for rule in &spec.rules {
         let mut rec = Recorder { rule_id: &rule.id, started: Instant::now(), checks: Vec::new() };
@@ -216,13 +215,22 @@ pub async fn verify(spec: &Spec, accounts: &Accounts, options: &VerifyOptions) -
             continue;
         }
         let prefix = format!("{}{PROBE_PREFIX}{run}/{}/", rule.prefix_str(), slug(&rule.id));
+        // Each rule's probe is checked in the destination that rule replicates to.
+        let destination = spec.destination_of(rule);
+        let dst = accounts.for_destination(&destination.account_id)?;
+        let owners = Owners::read(src, dst, &destination.bucket).await;
         prefixes.push(prefix.clone());
-        verify_rule(spec, src, dst, rule, &prefix, &run, &owners, options, &mut rec).await;
+        verify_rule(spec, src, (dst, &destination.bucket), rule, &prefix, &run, &owners, options, &mut rec).await;
         report.checks.extend(rec.checks);
     }
     if !options.keep_probes {
+        // A probe may match rules to other destinations too: clean every destination.
+        let mut buckets = vec![(src, &spec.source.bucket)];
+        for d in spec.destinations() {
+            buckets.push((accounts.for_destination(&d.account_id)?, &d.bucket));
+        }
         for prefix in &prefixes {
-            for (clients, bucket) in [(src, &spec.source.bucket), (dst, &spec.destination.bucket)] {
+            for &(clients, bucket) in &buckets {
                 if let Err(e) = remove_versions(clients, bucket, prefix).await {
                     report.cleanup_errors.push(format!("{bucket}/{prefix}: {e}"));
                 }
@@ -259,7 +267,7 @@ impl Owners {
 async fn verify_rule(
     spec: &Spec,
     src: &AccountClients,
-    dst: &AccountClients,
+    (dst, dst_bucket): (&AccountClients, &str),
     rule: &RuleSpec,
     prefix: &str,
     run: &str,
@@ -272,7 +280,7 @@ async fn verify_rule(
     let mut tags = rule.tags.clone();
     tags.insert(PROBE_TAG.to_string(), run.to_string());
     // Expectations follow the rule S3 will actually apply (overlapping rules: highest priority).
-    let effective = effective_rule(spec, &key, &tags).unwrap_or(rule);
+    let effective = effective_rule(spec, dst_bucket, &key, &tags).unwrap_or(rule);
 
     // 1. Write the probe.
     let mut put = src
@@ -351,7 +359,7 @@ async fn verify_rule(
     // 3. The replica: same version id, status REPLICA.
     let mut poll = Poller::new(options);
     let head = loop {
-        match dst.s3.head_object().bucket(&spec.destination.bucket).key(&key).version_id(&version).send().await {
+        match dst.s3.head_object().bucket(dst_bucket).key(&key).version_id(&version).send().await {
             Ok(out) => break Ok(out),
             Err(e) => {
                 let e = aws_error("HeadObject", &dst.account_id, e);
@@ -364,11 +372,7 @@ async fn verify_rule(
     let head = match head {
         Ok(h) => h,
         Err(e) => {
-            rec.fail(
-                "replica-version",
-                format!("no replica with the source's version id {version} in s3://{}: {e}", spec.destination.bucket),
-                "",
-            );
+            rec.fail("replica-version", format!("no replica with the source's version id {version} in s3://{dst_bucket}: {e}"), "");
             return;
         }
     };
@@ -382,7 +386,7 @@ async fn verify_rule(
     }
 
     // 4. Content.
-    match dst.s3.get_object().bucket(&spec.destination.bucket).key(&key).version_id(&version).send().await {
+    match dst.s3.get_object().bucket(dst_bucket).key(&key).version_id(&version).send().await {
         Ok(out) => match out.body.collect().await {
             Ok(bytes) => {
                 if bytes.into_bytes().as_ref() == body.as_bytes() {
@@ -402,7 +406,7 @@ async fn verify_rule(
     } else {
         (owners.source.as_deref(), "the source account")
     };
-    match (expected, dst.s3.get_object_acl().bucket(&spec.destination.bucket).key(&key).version_id(&version).send().await) {
+    match (expected, dst.s3.get_object_acl().bucket(dst_bucket).key(&key).version_id(&version).send().await) {
         (None, _) => rec.skip("replica-owner", "the canonical user ids could not be read (ListBuckets)"),
         (Some(want), Ok(acl)) => {
             let got = acl.owner().and_then(|o| o.id()).unwrap_or_default();
@@ -424,7 +428,7 @@ async fn verify_rule(
     }
 
     // 6. Tags.
-    match dst.s3.get_object_tagging().bucket(&spec.destination.bucket).key(&key).version_id(&version).send().await {
+    match dst.s3.get_object_tagging().bucket(dst_bucket).key(&key).version_id(&version).send().await {
         Ok(out) => {
             let got: BTreeMap<String, String> = out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
             if got == tags {
@@ -432,7 +436,7 @@ async fn verify_rule(
             } else {
                 rec.fail(
                     "replica-tags",
-                    format!("replica tags {got:?}, expected {tags:?} (s3:ReplicateTags missing in the role or bucket policy?)"),
+                    format!("replica tags {got:?}, expected {tags:?} (the role lacks s3:GetObjectVersionTagging, or a policy explicitly denies s3:ReplicateTags?)"),
                     "",
                 );
             }
@@ -485,7 +489,7 @@ async fn verify_rule(
     };
     let mut poll = Poller::new(options);
     let found = loop {
-        match dst.s3.list_object_versions().bucket(&spec.destination.bucket).prefix(&key).send().await {
+        match dst.s3.list_object_versions().bucket(dst_bucket).prefix(&key).send().await {
             Ok(out) => {
                 if let Some(m) = out.delete_markers().iter().find(|m| m.key() == Some(key.as_str())) {
                     break MarkerWait::Found(m.version_id().map(str::to_string));

@@ -2,52 +2,19 @@
 //! SDK, apply again (zero mutating calls), verify, destroy; and the broken setups fail as AWS would.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use xrepl_emulator::{Emulator, EmulatorConfig};
 use xrepl_provisioner::aws::{decode_policy_document, documents_equivalent};
 use xrepl_provisioner::verify::Outcome;
 use xrepl_provisioner::{
-    apply, destroy, plan, verify, Accounts, ApplyOptions, Backoff, Change, DestroyOptions, Documents, ProvisionError, ResourceKind, Side,
-    Spec, VerifyOptions,
+    apply, destroy, plan, verify, Accounts, ApplyOptions, Change, DestroyOptions, Documents, ProvisionError, ResourceKind, Side, Spec,
+    VerifyOptions,
 };
 
-const A: &str = "111111111111";
-const B: &str = "222222222222";
+mod common;
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel)
-}
-
-async fn start() -> Emulator {
-    Emulator::start(EmulatorConfig::with_accounts(&[A, B])).await.expect("emulator starts")
-}
-
-/// Load a fixture, point it at the emulator, and build (and identity-check) both accounts' clients.
-async fn load(emulator: &Emulator, rel: &str) -> (Spec, Accounts) {
-    let mut spec = Spec::load(fixture(rel)).expect("fixture loads");
-    spec.point_at_endpoint(&emulator.endpoint());
-    let accounts = Accounts::from_spec(&spec, Side::Both).await.expect("credentials belong to the spec's accounts");
-    (spec, accounts)
-}
-
-fn fast() -> ApplyOptions {
-    ApplyOptions {
-        backoff: Backoff { initial: Duration::from_millis(20), max_delay: Duration::from_millis(200), max_attempts: 5 },
-        ..ApplyOptions::default()
-    }
-}
-
-fn quick_verify() -> VerifyOptions {
-    VerifyOptions {
-        timeout: Duration::from_secs(20),
-        poll_initial: Duration::from_millis(10),
-        poll_max: Duration::from_millis(200),
-        keep_probes: false,
-    }
-}
+use common::{fast, fixture, load, quick_verify, start, A, B};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guide_spec_applies_is_idempotent_verifies_and_destroys() {
@@ -136,8 +103,8 @@ async fn guide_spec_applies_is_idempotent_verifies_and_destroys() {
 async fn each_team_applies_its_half() {
     let emulator = start().await;
     let (spec, accounts) = load(&emulator, "variants/prefix-filter.toml").await;
-    let source_only = Accounts { source: accounts.source.clone(), destination: None };
-    let destination_only = Accounts { source: None, destination: accounts.destination.clone() };
+    let source_only = Accounts { source: accounts.source.clone(), ..Accounts::default() };
+    let destination_only = Accounts { destination: accounts.destination.clone(), ..Accounts::default() };
     let opts = |side| ApplyOptions { side, ..fast() };
     let err = apply(&spec, &source_only, &opts(Side::Both)).await.expect_err("needs both");
     assert!(matches!(err, ProvisionError::MissingClients { side: "destination" }), "{err}");
@@ -176,7 +143,13 @@ async fn the_guides_en_dash_trust_policy_is_rejected_by_create_role() {
     let emulator = start().await;
     let (spec, accounts) = load(&emulator, "broken/guide-verbatim-documents.toml").await;
     let err = apply(&spec, &accounts, &fast()).await.expect_err("must fail");
-    match &err {
+    // Nothing was created before CreateRole failed except the buckets and their versioning.
+    let done: Vec<&str> = err.apply_failure().unwrap().report.calls.iter().map(|c| c.operation).collect();
+    assert_eq!(
+        done,
+        ["CreateBucket", "PutBucketTagging", "CreateBucket", "PutBucketTagging", "PutBucketVersioning", "PutBucketVersioning"]
+    );
+    match err.root() {
         ProvisionError::Aws { operation, code, .. } => {
             assert_eq!((*operation, code.as_str()), ("CreateRole", "MalformedPolicyDocument"), "{err}");
         }

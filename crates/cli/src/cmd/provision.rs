@@ -22,6 +22,10 @@ pub struct Target {
     /// Send both accounts to this endpoint (an emulator or LocalStack) with keys <account id>/test.
     #[arg(long)]
     pub endpoint: Option<String>,
+    /// Let plan/apply change an existing role xrepl did not create (same as `[role] adopt = true`):
+    /// what it replaces is recorded in the role's tags, and destroy puts it back.
+    #[arg(long)]
+    pub adopt_role: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -120,13 +124,23 @@ pub fn lint(out: &Output, files: &[PathBuf], kind: Option<DocKind>) -> Result<Ex
     Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-pub fn export(out: &Output, path: &Path, document: Document) -> Result<ExitCode, CliError> {
+pub fn export(out: &Output, path: &Path, document: Document, minimal: bool) -> Result<ExitCode, CliError> {
     let spec = Spec::load(path)?;
-    let docs = Documents::for_spec(&spec);
+    let mut docs = Documents::for_spec(&spec);
+    if minimal {
+        if spec.destination.bucket_policy_file.is_some() {
+            return Err(CliError::input(format!(
+                "{}: --minimal prints xrepl's bucket policy without s3:ReplicateTags, but this spec uses its own bucket_policy_file",
+                path.display()
+            )));
+        }
+        docs.bucket_policy = xrepl_provisioner::documents::minimal_bucket_policy(&spec);
+    }
     let all = json!({
         "trust_policy": docs.trust_policy,
         "role_policy": docs.role_policy,
         "bucket_policy": docs.bucket_policy,
+        "bucket_policies": docs.bucket_policies.iter().map(|(bucket, policy)| json!({"bucket": bucket, "policy": policy})).collect::<Vec<_>>(),
         "replication": docs.replication,
         "kms_key_policy_statement": docs.kms_key_policy_statement,
     });
@@ -149,6 +163,7 @@ async fn load(target: &Target) -> Result<(Spec, Accounts), CliError> {
     if let Some(endpoint) = &target.endpoint {
         spec.point_at_endpoint(endpoint);
     }
+    spec.role.adopt |= target.adopt_role;
     let accounts = Accounts::from_spec(&spec, side(target.side)).await?;
     Ok((spec, accounts))
 }
@@ -158,7 +173,7 @@ pub async fn plan(out: &Output, target: &Target) -> Result<ExitCode, CliError> {
     let plan = xrepl_provisioner::plan(&spec, &accounts, side(target.side)).await?;
     if out.json() {
         out.document(&json!({
-            "changes": plan.changes.iter().map(|c| json!({"resource": c.resource.to_string(), "name": c.name, "account": c.account_id, "change": c.change.to_string(), "reason": c.reason, "conflict": c.conflict})).collect::<Vec<_>>(),
+            "changes": plan.changes.iter().map(|c| json!({"resource": c.resource.to_string(), "name": c.name, "account": c.account_id, "change": c.change.to_string(), "reason": c.reason, "conflict": c.conflict, "diff": c.diff})).collect::<Vec<_>>(),
             "mutating_calls": plan.mutating_calls(),
         }));
     } else {
@@ -171,10 +186,14 @@ pub async fn plan(out: &Output, target: &Target) -> Result<ExitCode, CliError> {
 pub async fn apply(out: &Output, target: &Target) -> Result<ExitCode, CliError> {
     let (spec, accounts) = load(target).await?;
     let options = ApplyOptions { side: side(target.side), ..ApplyOptions::default() };
-    let report = crate::output::with_progress(out, "applying", xrepl_provisioner::apply(&spec, &accounts, &options)).await?;
+    let report = match crate::output::with_progress(out, "applying", xrepl_provisioner::apply(&spec, &accounts, &options)).await {
+        Ok(report) => report,
+        Err(e) => return Err(apply_failed(out, e)),
+    };
     if out.json() {
         out.document(&json!({
             "applied": report.applied.iter().map(|c| json!({"resource": c.resource.to_string(), "name": c.name, "account": c.account_id, "change": c.change.to_string(), "calls": c.calls})).collect::<Vec<_>>(),
+            "calls": report.calls.iter().map(made_call_json).collect::<Vec<_>>(),
             "mutating_calls": report.mutating_calls,
             "retries": report.retries,
         }));
@@ -189,6 +208,36 @@ pub async fn apply(out: &Output, target: &Target) -> Result<ExitCode, CliError> 
         });
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn made_call_json(c: &xrepl_provisioner::MadeCall) -> Value {
+    json!({"operation": c.operation, "account": c.account_id, "target": c.target})
+}
+
+/// A failed apply: every change made before the failure and what remains, printed (text) or
+/// carried into the error's JSON document; the exit code is the error's (3 for AWS errors).
+fn apply_failed(out: &Output, e: xrepl_provisioner::ProvisionError) -> CliError {
+    let Some(failure) = e.apply_failure() else {
+        return e.into();
+    };
+    let report = &failure.report;
+    let details = json!({
+        "done": report.calls.iter().map(made_call_json).collect::<Vec<_>>(),
+        "remaining": report.remaining.iter().map(|r| json!({"resource": r.resource.to_string(), "name": r.name, "account": r.account_id, "change": r.change.to_string(), "status": r.status})).collect::<Vec<_>>(),
+    });
+    if !out.json() {
+        eprintln!("apply failed; {} change(s) made before the failure:", report.calls.len());
+        for c in &report.calls {
+            eprintln!("  done: {} {} (account {})", c.operation, c.target, c.account_id);
+        }
+        for r in &report.remaining {
+            eprintln!("  remaining: {} {} {} (account {}): {}", r.change, r.resource, r.name, r.account_id, r.status);
+        }
+        eprintln!("run apply again to complete the rest");
+    }
+    let mut error = CliError::from(e);
+    error.details = Some(details);
+    error
 }
 
 pub async fn verify(out: &Output, target: &Target, timeout: u64) -> Result<ExitCode, CliError> {
@@ -225,6 +274,105 @@ pub async fn destroy(out: &Output, target: &Target, force: bool) -> Result<ExitC
         for i in &report.kept {
             out.line(format!("kept {i:?}"));
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The source bucket whose replication setup to read.
+    #[arg(long)]
+    pub bucket: String,
+    /// An emulator or LocalStack endpoint; the accounts use keys <account id>/test there.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// The source bucket's account (needed with --endpoint; otherwise read from STS).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Profile for the source account (default: the SDK's default chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Profile for the destination account, to read its bucket policy (with --endpoint: not needed).
+    #[arg(long)]
+    pub destination_profile: Option<String>,
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Write the spec here (and the JSON documents it names next to it) instead of printing it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+async fn clients_for(account: Option<&str>, profile: Option<&str>, region: &str) -> Result<xrepl_provisioner::AccountClients, CliError> {
+    let side = |account_id: &str| xrepl_provisioner::AccountSpec {
+        account_id: account_id.to_string(),
+        bucket: String::new(),
+        region: region.to_string(),
+        create_bucket: false,
+        credentials: profile
+            .map_or(xrepl_provisioner::Credentials::DefaultChain, |p| xrepl_provisioner::Credentials::Profile(p.to_string())),
+        endpoint: None,
+        bucket_policy_file: None,
+        object_lock: false,
+        location: None,
+    };
+    let mut clients = xrepl_provisioner::AccountClients::from_spec(&side(account.unwrap_or_default())).await;
+    let actual = clients.caller_account().await?;
+    if let Some(expected) = account.filter(|a| *a != actual) {
+        return Err(CliError::remote(format!("the credentials belong to account {actual}, not {expected}")));
+    }
+    clients.account_id = actual;
+    Ok(clients)
+}
+
+pub async fn import(out: &Output, args: &ImportArgs) -> Result<ExitCode, CliError> {
+    let options = xrepl_provisioner::ImportOptions { endpoint: args.endpoint.clone() };
+    let imported = match &args.endpoint {
+        Some(endpoint) => {
+            let Some(account) = &args.account else {
+                return Err(CliError::input("--endpoint needs --account <source account id> (the emulator's keys are the account id)"));
+            };
+            let source = xrepl_provisioner::AccountClients::for_emulator(endpoint, account, &args.region);
+            let region = args.region.clone();
+            let destination = move |acct: &str| Some(xrepl_provisioner::AccountClients::for_emulator(endpoint, acct, &region));
+            xrepl_provisioner::import(&source, &destination, &args.bucket, &options).await?
+        }
+        None => {
+            let source = clients_for(args.account.as_deref(), args.profile.as_deref(), &args.region).await?;
+            let destination_clients = match &args.destination_profile {
+                Some(p) => Some(clients_for(None, Some(p), &args.region).await?),
+                None => None,
+            };
+            let destination = move |acct: &str| destination_clients.clone().filter(|c| c.account_id == acct);
+            xrepl_provisioner::import(&source, &destination, &args.bucket, &options).await?
+        }
+    };
+    match &args.out {
+        Some(path) => {
+            let dir = path.parent().unwrap_or_else(|| Path::new("."));
+            let write =
+                |p: &Path, text: &str| std::fs::write(p, text).map_err(|e| CliError::input(format!("{}: cannot write: {e}", p.display())));
+            write(path, &imported.spec)?;
+            for (name, text) in &imported.files {
+                write(&dir.join(name), text)?;
+            }
+            if out.json() {
+                out.document(&json!({"spec": path.display().to_string(), "files": imported.files.iter().map(|(n, _)| dir.join(n).display().to_string()).collect::<Vec<_>>()}));
+            } else {
+                out.line(format!("wrote {}", path.display()));
+                for (name, _) in &imported.files {
+                    out.line(format!("wrote {}", dir.join(name).display()));
+                }
+            }
+        }
+        None if !imported.files.is_empty() => {
+            return Err(CliError::input(format!(
+                "the imported spec names {} document file(s) ({}): give --out FILE to write them next to it",
+                imported.files.len(),
+                imported.files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            )))
+        }
+        None if out.json() => out.document(&json!({"spec": imported.spec})),
+        None => print!("{}", imported.spec),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -276,7 +276,7 @@ fn replication_file_must_target_the_spec_destination() {
     std::fs::write(dir.join("r.json"), json).expect("write");
     let text = minimal("").replace("[source]", "replication_file = \"r.json\"\n\n[source]");
     let err = Spec::from_toml_str(&text, dir.join("spec.toml")).expect_err("other destination");
-    assert!(err.to_string().contains("one destination per spec"), "{err}");
+    assert!(err.to_string().contains("no [destination] or [[destinations]] names bucket someone-elses-bucket"), "{err}");
 }
 
 #[test]
@@ -332,4 +332,48 @@ fn point_at_endpoint_uses_the_emulator_convention() {
         spec.destination.credentials,
         Credentials::Static { access_key_id: "222222222222".into(), secret_access_key: "test".into(), session_token: None }
     );
+}
+
+#[test]
+fn several_destinations_and_rules_that_pick_one() {
+    let text = r#"[source]
+account_id = "111111111111"
+bucket = "src-bucket"
+
+[[destinations]]
+account_id = "222222222222"
+bucket = "dst-b"
+
+[[destinations]]
+account_id = "333333333333"
+bucket = "dst-c"
+region = "eu-west-1"
+
+[[rules]]
+id = "all"
+
+[[rules]]
+id = "logs"
+prefix = "logs/"
+destination = "dst-c"
+"#;
+    let spec = parse(text);
+    let buckets: Vec<&str> = spec.destinations().map(|d| d.bucket.as_str()).collect();
+    assert_eq!(buckets, ["dst-b", "dst-c"]);
+    assert_eq!(spec.destination_of(&spec.rules[0]).bucket, "dst-b", "the first destination by default");
+    assert_eq!(spec.destination_of(&spec.rules[1]).region, "eu-west-1");
+    let docs = crate::Documents::for_spec(&spec);
+    assert_eq!(docs.replication["Rules"][1]["Destination"]["Account"], "333333333333");
+    assert_eq!(docs.bucket_policies.len(), 2);
+
+    let unknown = parse_err(&text.replace("destination = \"dst-c\"", "destination = \"dst-x\""));
+    assert!(unknown.message.contains("\"dst-x\" is not a [destination] or [[destinations]] bucket"), "{unknown}");
+    assert_eq!((unknown.line, unknown.column), (Some(20), Some(15)), "{unknown}");
+    let twice = parse_err(&text.replace("bucket = \"dst-c\"", "bucket = \"dst-b\""));
+    assert!(twice.message.contains("named twice"), "{twice}");
+    let both =
+        parse_err(&minimal(RULE).replace("[source]", "[[destinations]]\naccount_id = \"222222222222\"\nbucket = \"x-y-z\"\n\n[source]"));
+    assert!(both.message.contains("either [destination] or [[destinations]]"), "{both}");
+    let none = Spec::from_toml_str("[source]\naccount_id = \"111111111111\"\nbucket = \"src-bucket\"\n[[rules]]\nid = \"r\"\n", "n.toml");
+    assert!(none.is_err_and(|e| e.to_string().contains("no destination")));
 }
