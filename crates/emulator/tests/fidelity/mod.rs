@@ -1,5 +1,5 @@
 //! Behaviours AWS documents in so many words, each test quoting the page it follows
-//! (docs/aws-semantics.md §12 lists them). A setup that works on AWS must work here.
+//! (docs/aws-semantics.md §12–§26 describe them). A setup that works on AWS must work here.
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
