@@ -15,7 +15,14 @@ async fn bucket_lifecycle_and_global_names() {
     let (a, b) = (env.s3(A).await, env.s3(B).await);
     a.create_bucket().bucket("alpha-bucket").send().await.expect("create");
     a.head_bucket().bucket("alpha-bucket").send().await.expect("head own bucket");
-    let err = a.create_bucket().bucket("alpha-bucket").send().await.expect_err("again");
+    // API Reference API_CreateBucket: re-creating your own bucket succeeds in us-east-1 and is
+    // BucketAlreadyOwnedByYou in every other region.
+    a.create_bucket().bucket("alpha-bucket").send().await.expect("us-east-1: again is fine");
+    let eu = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+        .build();
+    a.create_bucket().bucket("alpha-eu").create_bucket_configuration(eu.clone()).send().await.expect("create in eu-west-1");
+    let err = a.create_bucket().bucket("alpha-eu").create_bucket_configuration(eu).send().await.expect_err("again");
     assert_eq!(code(&err), "BucketAlreadyOwnedByYou");
     let err = b.create_bucket().bucket("alpha-bucket").send().await.expect_err("taken");
     assert_eq!(code(&err), "BucketAlreadyExists");
@@ -23,7 +30,7 @@ async fn bucket_lifecycle_and_global_names() {
     assert_eq!(code(&err), "InvalidBucketName");
     let listed = a.list_buckets().send().await.expect("list");
     let names: Vec<_> = listed.buckets().iter().filter_map(|b| b.name()).collect();
-    assert_eq!(names, vec!["alpha-bucket"]);
+    assert_eq!(names, vec!["alpha-bucket", "alpha-eu"]);
     assert_eq!(listed.owner().and_then(|o| o.id()), Some(env.canonical(A).as_str()));
     assert!(b.list_buckets().send().await.expect("list B").buckets().is_empty(), "B sees none of A's buckets");
     a.put_object().bucket("alpha-bucket").key("k").body(ByteStream::from_static(b"x")).send().await.expect("put");
@@ -400,4 +407,31 @@ async fn raw_get_body(url: &str) -> (u16, String) {
 /// A plain unsigned HTTP GET; returns the status code.
 async fn raw_get(url: &str) -> u16 {
     raw_get_body(url).await.0
+}
+
+#[tokio::test]
+async fn wildcard_policy_resources_and_malformed_grant_ids_answer_as_aws() {
+    // Found by Ceph's s3-tests (test_bucket_policy_another_bucket, test_bucket_acl_grant_nonexist_user),
+    // which pass on AWS: a Resource that reaches the bucket through wildcards is accepted; a grant to a
+    // malformed canonical id is InvalidArgument, reported before the ACLs-disabled check.
+    let env = start().await;
+    let a = env.s3(A).await;
+    a.create_bucket().bucket("wild").send().await.expect("create");
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{B}:root"}},"Action":"s3:ListBucket","Resource":["arn:aws:s3:::*","arn:aws:s3:::*/*"]}}]}}"#
+    );
+    a.put_bucket_policy().bucket("wild").policy(policy).send().await.expect("wildcards that reach the bucket");
+    let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::other-*"}]}"#;
+    let err = a.put_bucket_policy().bucket("wild").policy(other).send().await.expect_err("another bucket only");
+    assert_eq!((code(&err), message(&err)), ("MalformedPolicy".to_owned(), "Policy has invalid resource".to_owned()));
+    env.s3(B).await.list_objects_v2().bucket("wild").send().await.expect("B lists through the wildcard statement");
+
+    let grant = aws_sdk_s3::types::Grant::builder()
+        .grantee(aws_sdk_s3::types::Grantee::builder().r#type(aws_sdk_s3::types::Type::CanonicalUser).id("_foo").build().expect("grantee"))
+        .permission(aws_sdk_s3::types::Permission::Read)
+        .build();
+    let owner = aws_sdk_s3::types::Owner::builder().id(env.canonical(A)).build();
+    let acl = aws_sdk_s3::types::AccessControlPolicy::builder().grants(grant).owner(owner).build();
+    let err = a.put_bucket_acl().bucket("wild").access_control_policy(acl).send().await.expect_err("malformed id");
+    assert_eq!(code(&err), "InvalidArgument");
 }

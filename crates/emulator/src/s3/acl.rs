@@ -122,7 +122,14 @@ fn grants_from_policy(policy: &dto::AccessControlPolicy) -> S3Result<Vec<Grant>>
             s3_error!(MalformedACLError, "The XML you provided was not well-formed or did not validate against our published schema")
         })?;
         let grantee = match grantee.type_.as_str() {
-            "CanonicalUser" => Grantee::CanonicalUser(grantee.id.clone().ok_or_else(|| s3_error!(InvalidArgument, "Invalid id"))?),
+            // A malformed id is reported before any ownership check (as AWS does).
+            "CanonicalUser" => Grantee::CanonicalUser(
+                grantee
+                    .id
+                    .clone()
+                    .filter(|id| id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .ok_or_else(|| s3_error!(InvalidArgument, "Invalid id"))?,
+            ),
             "Group" => Grantee::Group(grantee.uri.clone().ok_or_else(|| s3_error!(InvalidArgument, "Invalid group uri"))?),
             _ => {
                 return Err(s3_error!(

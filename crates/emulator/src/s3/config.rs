@@ -89,7 +89,11 @@ pub fn parse_bucket_policy(world: &World, bucket_name: &str, text: &str) -> S3Re
     })?;
     let bucket_arn = format!("arn:aws:s3:::{bucket_name}");
     for resource in crate::iam::policy_resources(&policy) {
-        if resource != bucket_arn && !resource.starts_with(&format!("{bucket_arn}/")) {
+        // A pattern may name this bucket through wildcards (`arn:aws:s3:::*`, `arn:aws:s3:::*/*`):
+        // what counts is that it can match the bucket or its objects.
+        let literal_prefix = &resource[..resource.find(['*', '?']).unwrap_or(resource.len())];
+        let may_match = resource.contains(['*', '?']) && format!("{bucket_arn}/").starts_with(literal_prefix);
+        if resource != bucket_arn && !resource.starts_with(&format!("{bucket_arn}/")) && !may_match {
             return Err(malformed_policy("Policy has invalid resource"));
         }
     }
