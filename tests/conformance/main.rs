@@ -96,6 +96,7 @@ macro_rules! faithful {
             deny_non_tls_statement_does_not_stop_replication,
             archived_objects_are_not_replicated,
             object_lock_source_needs_a_locked_destination,
+            reset_between_tests,
         );
     };
 }
@@ -138,6 +139,7 @@ mod two_containers {
         unsupported_deny_non_tls_statement_does_not_stop_replication,
         unsupported_archived_objects_are_not_replicated,
         unsupported_object_lock_source_needs_a_locked_destination,
+        unsupported_reset_between_tests,
     );
 }
 
@@ -156,5 +158,6 @@ mod localstack {
         unsupported_deny_non_tls_statement_does_not_stop_replication,
         unsupported_archived_objects_are_not_replicated,
         unsupported_object_lock_source_needs_a_locked_destination,
+        unsupported_reset_between_tests,
     );
 }

@@ -364,3 +364,21 @@ pub async fn object_lock_source_needs_a_locked_destination(h: &Harness) -> Resul
     h.wait_for_replication().await?;
     h.assert_replicated(&spec, "plain-2.txt", &v, b"no retention").await
 }
+
+/// The harness's reset: every account empty again without a restart, and the setup can be applied
+/// anew.
+pub async fn reset_between_tests(h: &Harness) -> Result<(), HarnessError> {
+    let spec = applied(h, "guide/spec.toml").await?;
+    h.put(&spec, "before-reset.txt", b"x").await?;
+    h.wait_for_replication().await?;
+    h.reset().await?;
+    let listed = h.source(&spec)?.s3().list_buckets().send().await.map_err(aws_err("ListBuckets"))?;
+    if !listed.buckets().is_empty() {
+        return Err(HarnessError::Other(format!("buckets left after reset: {:?}", listed.buckets())));
+    }
+    let spec = applied(h, "guide/spec.toml").await?;
+    let v = h.put(&spec, "after-reset.txt", b"y").await?;
+    h.wait_for_replication().await?;
+    h.assert_replicated(&spec, "after-reset.txt", &v, b"y").await?;
+    h.assert_not_replicated(&spec, "before-reset.txt").await
+}

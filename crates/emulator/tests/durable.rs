@@ -92,3 +92,44 @@ async fn state_survives_a_restart() {
     drop(env);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn reset_empties_one_account_or_everything_and_stays_reset_after_a_restart() {
+    let dir = std::env::temp_dir().join(format!("xrepl-reset-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let names = |env: &Env, account: &'static str| {
+        let endpoint = env.emulator.endpoint();
+        async move {
+            let s3 = aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&sdk_config(&endpoint, account, "test", None).await).force_path_style(true).build(),
+            );
+            let listed = s3.list_buckets().send().await.expect("list");
+            listed.buckets().iter().filter_map(|b| b.name().map(str::to_owned)).collect::<Vec<_>>()
+        }
+    };
+    {
+        let env = start_in(&dir).await;
+        let (a, b) = (env.s3(A).await, env.s3(B).await);
+        versioned_bucket(&a, "a-bucket").await;
+        versioned_bucket(&b, "b-bucket").await;
+        a.put_object().bucket("a-bucket").key("k").body(ByteStream::from_static(b"a")).send().await.expect("put A");
+        b.put_object().bucket("b-bucket").key("k").body(ByteStream::from_static(b"b")).send().await.expect("put B");
+        env.iam(A).await.create_user().user_name("gone").send().await.expect("user");
+        env.emulator.reset(Some(A)).expect("reset A");
+        assert!(names(&env, A).await.is_empty(), "A's buckets are gone");
+        assert_eq!(names(&env, B).await, vec!["b-bucket"], "B's are untouched");
+        assert!(env.iam(A).await.get_user().user_name("gone").send().await.is_err(), "A's IAM is empty");
+        a.create_bucket().bucket("a-bucket").send().await.expect("the name is free again");
+    }
+    let env = start_in(&dir).await;
+    assert_eq!(names(&env, A).await, vec!["a-bucket"]);
+    let b = env.s3(B).await;
+    let kept = b.get_object().bucket("b-bucket").key("k").send().await.expect("B's object survived the reset and the restart");
+    assert_eq!(kept.body.collect().await.expect("body").into_bytes().as_ref(), b"b");
+    env.emulator.reset(None).expect("reset everything");
+    drop(env);
+    let env = start_in(&dir).await;
+    assert!(names(&env, A).await.is_empty() && names(&env, B).await.is_empty(), "everything stays reset after a restart");
+    drop(env);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -123,4 +123,12 @@ pub trait Backend: Send + Sync {
     async fn drain(&self) -> Result<(), HarnessError>;
     /// Replication failures recorded so far.
     async fn failures(&self) -> Result<Vec<FailureView>, HarnessError>;
+    /// Empties every account (between tests, without a restart).
+    async fn reset(&self) -> Result<(), HarnessError> {
+        Err(HarnessError::Unsupported {
+            backend: self.kind().to_string(),
+            what: "reset".to_owned(),
+            reason: "the backend has no reset call xrepl can drive".to_owned(),
+        })
+    }
 }

@@ -248,6 +248,12 @@ impl Harness {
         self.backend.drain().await
     }
 
+    /// Empties every account of the backend (buckets, objects, IAM, KMS, queued replication), so
+    /// the next test starts clean without a restart.
+    pub async fn reset(&self) -> Result<(), HarnessError> {
+        self.backend.reset().await
+    }
+
     pub async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
         self.backend.failures().await
     }

@@ -224,6 +224,17 @@ impl ReplicationControl {
         self.state().events.iter().filter_map(FailureEvent::aws_record).collect()
     }
 
+    /// Forgets queued, parked and failed work (the admin reset). With `keep`, tasks it accepts stay.
+    pub fn forget(&self, keep: impl Fn(&Task) -> bool) {
+        let mut s = self.state();
+        s.queue.retain(&keep);
+        s.parked.retain(&keep);
+        let buckets: BTreeSet<String> = s.queue.iter().chain(s.parked.iter()).map(|t| t.source_bucket.clone()).collect();
+        s.events.retain(|e| buckets.contains(&e.source_bucket));
+        drop(s);
+        self.changed();
+    }
+
     pub fn status(&self) -> EngineStatus {
         let s = self.state();
         EngineStatus { queued: s.queue.len() + s.running, parked: s.parked.len(), paused: s.paused, processed: s.processed }

@@ -29,11 +29,8 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
     if let Some(existing) = world.buckets.get(&input.bucket) {
         // API Reference API_CreateBucket: in us-east-1 (N. Virginia) re-creating a bucket you
         // already own succeeds and changes nothing; elsewhere it is BucketAlreadyOwnedByYou.
-        let requested_region = input
-            .create_bucket_configuration
-            .as_ref()
-            .and_then(|c| c.location_constraint.as_ref())
-            .map_or("us-east-1", |l| l.as_str());
+        let requested_region =
+            input.create_bucket_configuration.as_ref().and_then(|c| c.location_constraint.as_ref()).map_or("us-east-1", |l| l.as_str());
         if existing.owner_account == account && existing.region == "us-east-1" && requested_region == "us-east-1" {
             return Ok(S3Response::new(dto::CreateBucketOutput { location: Some(format!("/{}", input.bucket)) }));
         }

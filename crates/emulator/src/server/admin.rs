@@ -91,6 +91,16 @@ pub async fn handle(shared: &Shared, parts: &Parts, _body: &Bytes) -> http::Resp
         // What AWS would deliver: `Replication:OperationFailedReplication` records, only for
         // rules with replication metrics enabled.
         (&Method::GET, "/replication/events") => ok(json!({ "Records": control.notifications() })),
+        (&Method::POST, "/reset") => {
+            let account = param("account");
+            if account.as_deref().is_some_and(|a| !crate::config::is_account_id(a)) {
+                return bad("account=<12-digit account id> or no parameter (everything)");
+            }
+            match shared.reset(account.as_deref()) {
+                Ok(()) => ok(json!({"reset": account.unwrap_or_else(|| "everything".to_owned())})),
+                Err(e) => respond(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": e.to_string()})),
+            }
+        }
         (&Method::GET, "/replication/status") => {
             let s = control.status();
             ok(json!({"queued": s.queued, "parked": s.parked, "paused": s.paused, "processed": s.processed}))

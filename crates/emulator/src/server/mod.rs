@@ -59,6 +59,39 @@ impl Shared {
         Ok(Arc::new(Self { world: Mutex::new(world), replication, config, persist: Some(persist) }))
     }
 
+    /// Empties the emulator (the admin reset, as moto's and LocalStack's reset endpoints do): with
+    /// an account, only that account's buckets, IAM entities, KMS keys and non-root keys; without,
+    /// everything, back to the configured accounts. Queued replication of what is gone is dropped.
+    pub fn reset(&self, account: Option<&str>) -> Result<(), crate::state::persist::PersistError> {
+        let mut world = self.world();
+        match account {
+            None => {
+                let blobs = std::sync::Arc::clone(&world.blobs);
+                *world = World::new(&self.config);
+                world.blobs = blobs;
+            }
+            Some(id) => {
+                world.buckets.retain(|_, b| b.owner_account != id);
+                world.keys.retain(|_, k| k.account != id || k.owner == crate::state::KeyOwner::Root);
+                if let Some(state) = world.accounts.get_mut(id) {
+                    state.iam = crate::state::IamAccount::default();
+                    state.kms = crate::state::KmsAccount::default();
+                }
+            }
+        }
+        let remaining: std::collections::BTreeSet<String> = world.buckets.keys().cloned().collect();
+        self.replication.forget(|t| remaining.contains(&t.source_bucket));
+        if let Some(persist) = &self.persist {
+            persist.clear(account.is_none())?;
+            for bucket in world.buckets.values_mut() {
+                let keys: Vec<String> = bucket.objects.keys().cloned().collect();
+                bucket.dirty.extend(keys);
+            }
+            persist.checkpoint(&mut world, &[])?;
+        }
+        Ok(())
+    }
+
     /// Commits what changed to the data dir (a no-op in memory), with the replication tasks that
     /// finished; called before a response is sent, so acknowledged writes are durable.
     pub fn checkpoint(&self, finished_tasks: &[u64]) -> Result<(), crate::state::persist::PersistError> {
@@ -134,6 +167,12 @@ impl Emulator {
 
     pub fn replication(&self) -> &ReplicationControl {
         &self.shared.replication
+    }
+
+    /// Empties the emulator between tests without a restart: everything (back to the configured
+    /// accounts), or one account's buckets, IAM entities, KMS keys and non-root keys.
+    pub fn reset(&self, account: Option<&str>) -> Result<(), EmulatorError> {
+        Ok(self.shared.reset(account)?)
     }
 
     /// How long a RestoreObject of an archived object takes before the copy can be read

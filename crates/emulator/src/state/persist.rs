@@ -203,15 +203,18 @@ impl Persist {
         })
     }
 
-    /// Forgets everything stored (the admin reset); object files are collected on next open.
-    pub fn clear(&self) -> Result<(), PersistError> {
+    /// Forgets the stored world, and with `tasks` the queue too (the admin reset); the caller
+    /// then marks what remains dirty and checkpoints. Object files are collected on next open.
+    pub fn clear(&self, tasks: bool) -> Result<(), PersistError> {
         self.write(|txn| {
             txn.delete_table(CONTROL)?;
             txn.delete_table(OBJECTS)?;
-            txn.delete_table(TASKS)?;
             txn.open_table(CONTROL)?;
             txn.open_table(OBJECTS)?;
-            txn.open_table(TASKS)?;
+            if tasks {
+                txn.delete_table(TASKS)?;
+                txn.open_table(TASKS)?;
+            }
             Ok(())
         })?;
         *self.control_hash.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = 0;

@@ -126,6 +126,16 @@ impl EmulatorContainer {
     pub async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
         admin_failures(&self.endpoint).await
     }
+
+    pub async fn reset(&self) -> Result<(), HarnessError> {
+        let (status, body) = admin_client::request(&self.endpoint, "POST", "/_xrepl/reset", Duration::from_secs(30))
+            .await
+            .map_err(|e| HarnessError::Other(format!("reset at {}: {e}", self.endpoint)))?;
+        if status != 200 {
+            return Err(HarnessError::Other(format!("reset at {} answered HTTP {status}: {body}", self.endpoint)));
+        }
+        Ok(())
+    }
 }
 
 async fn wait_healthy(container: &ContainerAsync<GenericImage>, endpoint: &str) -> Result<(), HarnessError> {
@@ -251,6 +261,9 @@ impl Backend for ContainerBackend {
     }
     async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
         self.emulator.failures().await
+    }
+    async fn reset(&self) -> Result<(), HarnessError> {
+        self.emulator.reset().await
     }
 }
 

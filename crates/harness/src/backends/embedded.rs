@@ -51,4 +51,7 @@ impl Backend for EmbeddedBackend {
     async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
         Ok(self.emulator.replication().failures().iter().map(failure_view).collect())
     }
+    async fn reset(&self) -> Result<(), HarnessError> {
+        self.emulator.reset(None).map_err(|e| HarnessError::Other(format!("reset: {e}")))
+    }
 }
