@@ -19,6 +19,11 @@ LABEL org.opencontainers.image.title="xrepl-emulator" \
       org.opencontainers.image.description="AWS-faithful multi-account S3+IAM+STS+KMS emulator with cross-account replication" \
       org.opencontainers.image.licenses="Apache-2.0"
 
+# A data dir the unprivileged user owns (COPY --chown creates /data with that owner), so a volume
+# mounted there is writable: `docker run -v xrepl-data:/data ... --data-dir /data` keeps state
+# across restarts (docs/containers.md).
+COPY --chown=65534:65534 Dockerfile /data/.xrepl-data-dir
+
 # No /etc/passwd in scratch: a numeric unprivileged user. 4566 needs no privileges.
 USER 65534:65534
 EXPOSE 4566

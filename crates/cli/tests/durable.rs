@@ -26,8 +26,13 @@ impl Drop for Server {
     }
 }
 
+/// The binary under test: `XREPL_BIN` (e.g. a release build, for measurements) or the debug build.
+fn xrepl_bin() -> std::path::PathBuf {
+    std::env::var_os("XREPL_BIN").map_or_else(|| assert_cmd::cargo::cargo_bin("xrepl"), std::path::PathBuf::from)
+}
+
 fn serve(dir: &Path, port: u16) -> Server {
-    let child = Command::new(assert_cmd::cargo::cargo_bin("xrepl"))
+    let child = Command::new(xrepl_bin())
         .args(["serve", "--port", &port.to_string(), "--data-dir"])
         .arg(dir)
         .stdout(Stdio::null())
@@ -162,4 +167,52 @@ async fn a_1_gib_put_streams_to_disk_within_64_mib() {
     let expected: Vec<u8> = (0..16).map(|i| (i % 251) as u8).collect();
     assert_eq!(bytes.as_ref(), expected.as_slice());
     println!("1 GiB PUT into --data-dir: peak RSS grew by {grown} KiB");
+}
+
+/// A measurement, not a test of speed: how long a `--data-dir` server with N objects (default
+/// 100,000; XREPL_RESTART_OBJECTS) takes from spawn to answering S3. Prints the figure for
+/// docs/benchmarks.md. Run with a release binary:
+/// `XREPL_BIN=target/x86_64-unknown-linux-gnu/release/xrepl cargo test -p xrepl-cli --test durable restart -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement (writes 100,000 objects); run by hand for docs/benchmarks.md"]
+async fn restart_time_with_many_objects() {
+    let objects: usize = std::env::var("XREPL_RESTART_OBJECTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let server = serve(dir.path(), port);
+    let a = s3(&server.endpoint, A);
+    a.create_bucket().bucket("many").send().await.expect("bucket");
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writers: Vec<_> = (0..16)
+        .map(|_| {
+            let (a, next) = (a.clone(), std::sync::Arc::clone(&next));
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= objects {
+                        return;
+                    }
+                    a.put_object().bucket("many").key(format!("k/{i:07}")).body(ByteStream::from_static(b"small")).send().await.expect("put");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.expect("writer");
+    }
+    drop(server);
+    let started = Instant::now();
+    let server = serve(dir.path(), port);
+    let a = s3(&server.endpoint, A);
+    let listed = loop {
+        if let Ok(page) = a.list_objects_v2().bucket("many").max_keys(1).send().await {
+            break page;
+        }
+    };
+    let elapsed = started.elapsed();
+    assert_eq!(listed.key_count(), Some(1));
+    let head = a.head_object().bucket("many").key(format!("k/{:07}", objects - 1)).send().await.expect("last object survives");
+    assert_eq!(head.content_length(), Some(5));
+    let size: u64 = std::fs::read_dir(dir.path().join("blobs")).map(|d| d.count() as u64).unwrap_or(0);
+    println!("restart with {objects} objects ({size} blob files): {elapsed:?} from spawn to the first S3 answer");
 }
