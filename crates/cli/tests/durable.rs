@@ -183,6 +183,7 @@ async fn restart_time_with_many_objects() {
     let a = s3(&server.endpoint, A);
     a.create_bucket().bucket("many").send().await.expect("bucket");
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writing = Instant::now();
     let writers: Vec<_> = (0..16)
         .map(|_| {
             let (a, next) = (a.clone(), std::sync::Arc::clone(&next));
@@ -200,6 +201,7 @@ async fn restart_time_with_many_objects() {
     for w in writers {
         w.await.expect("writer");
     }
+    println!("wrote {objects} objects from 16 tasks in {:?} (each committed with fsync before its answer)", writing.elapsed());
     drop(server);
     let started = Instant::now();
     let server = serve(dir.path(), port);

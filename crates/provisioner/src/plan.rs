@@ -525,7 +525,7 @@ async fn observe_side(clients: &AccountClients, side: &AccountSpec) -> Result<Bu
 }
 
 /// Whether the bucket has Object Lock enabled; `None` when the endpoint cannot say
-/// (GetObjectLockConfiguration answered NotImplemented, as the emulator does).
+/// (GetObjectLockConfiguration answered NotImplemented, as some emulators do).
 pub(crate) async fn observe_object_lock(clients: &AccountClients, bucket: &str) -> Result<Option<bool>, ProvisionError> {
     match clients.s3.get_object_lock_configuration().bucket(bucket).send().await {
         Ok(out) => Ok(Some(out.object_lock_configuration().and_then(|c| c.object_lock_enabled()).is_some_and(|e| e.as_str() == "Enabled"))),
