@@ -193,7 +193,13 @@ async fn restart_time_with_many_objects() {
                     if i >= objects {
                         return;
                     }
-                    a.put_object().bucket("many").key(format!("k/{i:07}")).body(ByteStream::from_static(b"small")).send().await.expect("put");
+                    a.put_object()
+                        .bucket("many")
+                        .key(format!("k/{i:07}"))
+                        .body(ByteStream::from_static(b"small"))
+                        .send()
+                        .await
+                        .expect("put");
                 }
             })
         })

@@ -52,7 +52,10 @@ impl Lcg {
 }
 
 /// A failed call is fine (a tag on a deleted key is NoSuchKey), a server error is not.
-fn check<T, E: ProvideErrorMetadata + std::fmt::Debug, R>(result: &Result<T, aws_sdk_s3::error::SdkError<E, R>>, what: &str) -> Result<(), String>
+fn check<T, E: ProvideErrorMetadata + std::fmt::Debug, R>(
+    result: &Result<T, aws_sdk_s3::error::SdkError<E, R>>,
+    what: &str,
+) -> Result<(), String>
 where
     R: std::fmt::Debug,
 {
@@ -163,7 +166,10 @@ async fn mixed_load_replicates_every_version_exactly_once() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/guide/spec.toml");
-    let out = Command::new(assert_cmd::cargo::cargo_bin("xrepl")).args(["apply", "--spec", spec, "--endpoint", &endpoint]).output().expect("apply");
+    let out = Command::new(assert_cmd::cargo::cargo_bin("xrepl"))
+        .args(["apply", "--spec", spec, "--endpoint", &endpoint])
+        .output()
+        .expect("apply");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let began = Instant::now();
@@ -174,7 +180,8 @@ async fn mixed_load_replicates_every_version_exactly_once() {
         acked.versions.extend(done.versions);
         acked.markers.extend(done.markers);
     }
-    let (status, body) = admin_client::request(&endpoint, "POST", "/_xrepl/replication/drain", Duration::from_secs(600)).await.expect("drain");
+    let (status, body) =
+        admin_client::request(&endpoint, "POST", "/_xrepl/replication/drain", Duration::from_secs(600)).await.expect("drain");
     assert_eq!(status, 200, "{body}");
     println!("{clients} clients x {ops} operations in {:?}", began.elapsed());
 

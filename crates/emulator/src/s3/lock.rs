@@ -208,10 +208,10 @@ pub fn put_object_retention(
     };
     let bucket_ref = bucket(&world, b)?;
     let current = bucket_ref.version(k, &id).and_then(|v| v.retention.clone());
-    // Shortening or removing retention in force: never in compliance mode, and in governance
-    // mode only with the bypass.
+    // Retention in force may only be extended in the same mode; anything else (shorter, removed,
+    // another mode) overrides it: never in compliance mode, in governance mode only with the bypass.
     if let Some((mode, until)) = &current {
-        let weakens = new.as_ref().is_none_or(|(m, u)| u < until || (mode == COMPLIANCE && m != COMPLIANCE));
+        let weakens = new.as_ref().is_none_or(|(m, u)| u < until || m != mode);
         if *until > now() && weakens {
             let bypass = mode == GOVERNANCE && may_bypass(&world, &caller, bucket_ref, k, input.bypass_governance_retention == Some(true));
             if !bypass {

@@ -34,6 +34,14 @@ pub fn create_multipart_upload(
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
+    // Object Lock settings (or the bucket's default retention) apply to the object it becomes.
+    let legal_hold = input.object_lock_legal_hold_status.as_ref().map(|s| s.as_str().to_owned());
+    let retention = super::lock::retention_for_new_object(
+        b,
+        input.object_lock_mode.as_ref().map(dto::ObjectLockMode::as_str),
+        input.object_lock_retain_until_date.clone().map(Into::into),
+        legal_hold.as_deref(),
+    )?;
     let bucket_owner = b.owner_account.clone();
     let owner_account =
         if b.acls_enabled() { caller.account.clone().unwrap_or_else(|| bucket_owner.clone()) } else { bucket_owner.clone() };
@@ -76,8 +84,8 @@ pub fn create_multipart_upload(
         sse,
         replication: None,
         parts_count: None,
-        legal_hold: None,
-        retention: None,
+        legal_hold,
+        retention,
         restore: None,
     };
     let upload = MultipartUpload {

@@ -213,6 +213,49 @@ async fn object_lock_is_a_property_of_the_bucket() {
     let compliant = put_locked(&a, "compliant", aws_sdk_s3::types::ObjectLockMode::Compliance).await;
     let err = a.delete_object().bucket(SRC).key("compliant").version_id(&compliant).bypass_governance_retention(true).send().await;
     assert_eq!(code(&err.expect_err("compliance mode yields to nobody")), "AccessDenied");
+    // Governance may not be turned into compliance (nor shortened) without the bypass
+    // (found by Ceph's test_object_lock_changing_mode_from_governance_without_bypass).
+    let governed = put_locked(&a, "governed", aws_sdk_s3::types::ObjectLockMode::Governance).await;
+    let compliance = aws_sdk_s3::types::ObjectLockRetention::builder()
+        .mode(aws_sdk_s3::types::ObjectLockRetentionMode::Compliance)
+        .retain_until_date(super::retain_until())
+        .build();
+    let err = a.put_object_retention().bucket(SRC).key("governed").version_id(&governed).retention(compliance.clone()).send().await;
+    assert_eq!(code(&err.expect_err("mode change without bypass")), "AccessDenied");
+    a.put_object_retention()
+        .bucket(SRC)
+        .key("governed")
+        .version_id(&governed)
+        .retention(compliance)
+        .bypass_governance_retention(true)
+        .send()
+        .await
+        .expect("with the bypass");
+    // Multipart uploads carry their Object Lock settings into the object they become.
+    let mpu = a
+        .create_multipart_upload()
+        .bucket(SRC)
+        .key("multipart")
+        .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Compliance)
+        .object_lock_retain_until_date(super::retain_until())
+        .send()
+        .await
+        .expect("mpu");
+    let upload_id = mpu.upload_id().expect("upload id");
+    let part =
+        a.upload_part().bucket(SRC).key("multipart").upload_id(upload_id).part_number(1).body(ByteStream::from_static(b"p")).send().await;
+    let part = aws_sdk_s3::types::CompletedPart::builder().part_number(1).e_tag(part.expect("part").e_tag().unwrap_or_default()).build();
+    let done = a
+        .complete_multipart_upload()
+        .bucket(SRC)
+        .key("multipart")
+        .upload_id(upload_id)
+        .multipart_upload(aws_sdk_s3::types::CompletedMultipartUpload::builder().parts(part).build())
+        .send()
+        .await
+        .expect("complete");
+    let err = a.delete_object().bucket(SRC).key("multipart").version_id(done.version_id().unwrap_or_default()).send().await;
+    assert_eq!(code(&err.expect_err("the multipart object is locked")), "AccessDenied");
     // The retention and the bucket's configuration read back as set.
     let retention = a.get_object_retention().bucket(SRC).key("compliant").send().await.expect("retention");
     assert_eq!(retention.retention().and_then(|r| r.mode()).map(|m| m.as_str()), Some("COMPLIANCE"));
