@@ -200,12 +200,18 @@ def bucket_already_owned_by_you_vs_already_exists():
     a, b = client("s3", A), client("s3", B)
     name = bucket_name("taken")
     a.create_bucket(Bucket=name)
+    # API_CreateBucket: re-creating your own bucket succeeds in us-east-1, and is
+    # BucketAlreadyOwnedByYou in every other region.
+    a.create_bucket(Bucket=name)
+    eu = bucket_name("taken-eu")
+    a.create_bucket(Bucket=eu, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     expect_error(
         a.create_bucket,
         "BucketAlreadyOwnedByYou",
         409,
         "Your previous request to create the named bucket succeeded and you already own it.",
-        Bucket=name,
+        Bucket=eu,
+        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
     )
     expect_error(
         b.create_bucket,

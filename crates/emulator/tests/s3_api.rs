@@ -435,3 +435,91 @@ async fn wildcard_policy_resources_and_malformed_grant_ids_answer_as_aws() {
     let err = a.put_bucket_acl().bucket("wild").access_control_policy(acl).send().await.expect_err("malformed id");
     assert_eq!(code(&err), "InvalidArgument");
 }
+
+#[tokio::test]
+async fn bucket_sub_resources_are_stored_returned_and_missing_ones_answer_as_aws() {
+    // What an infrastructure tool's refresh reads (Terraform's aws_s3_bucket): each sub-resource is
+    // stored and returned; a missing one is S3's NoSuch… error or its documented default.
+    use aws_sdk_s3::types as t;
+    let env = start().await;
+    let a = env.s3(A).await;
+    a.create_bucket().bucket("subs").send().await.expect("create");
+    let missing = |e: &str| e.to_owned();
+    let err = a.get_bucket_lifecycle_configuration().bucket("subs").send().await.expect_err("none yet");
+    assert_eq!(code(&err), missing("NoSuchLifecycleConfiguration"));
+    let err = a.get_bucket_cors().bucket("subs").send().await.expect_err("none yet");
+    assert_eq!(code(&err), "NoSuchCORSConfiguration");
+    let err = a.get_bucket_website().bucket("subs").send().await.expect_err("none yet");
+    assert_eq!(code(&err), "NoSuchWebsiteConfiguration");
+    assert!(a.get_bucket_logging().bucket("subs").send().await.expect("logging").logging_enabled().is_none());
+    assert!(a.get_bucket_accelerate_configuration().bucket("subs").send().await.expect("accelerate").status().is_none());
+    assert_eq!(a.get_bucket_request_payment().bucket("subs").send().await.expect("payer").payer(), Some(&t::Payer::BucketOwner));
+    // Every bucket has SSE-S3 default encryption since 2023 (User Guide default-encryption-faq).
+    let enc = a.get_bucket_encryption().bucket("subs").send().await.expect("default encryption");
+    let algorithm = |o: &aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput| {
+        o.server_side_encryption_configuration()
+            .and_then(|c| c.rules().first())
+            .and_then(|r| r.apply_server_side_encryption_by_default())
+            .map(|d| d.sse_algorithm().as_str().to_owned())
+    };
+    assert_eq!(algorithm(&enc).as_deref(), Some("AES256"));
+
+    let rule = t::LifecycleRule::builder()
+        .id("expire-logs")
+        .status(t::ExpirationStatus::Enabled)
+        .filter(t::LifecycleRuleFilter::builder().prefix("logs/").build())
+        .expiration(t::LifecycleExpiration::builder().days(30).build())
+        .build()
+        .expect("rule");
+    let lifecycle = t::BucketLifecycleConfiguration::builder().rules(rule).build().expect("lifecycle");
+    a.put_bucket_lifecycle_configuration().bucket("subs").lifecycle_configuration(lifecycle).send().await.expect("put lifecycle");
+    let got = a.get_bucket_lifecycle_configuration().bucket("subs").send().await.expect("lifecycle");
+    assert_eq!(got.rules().first().and_then(|r| r.id()), Some("expire-logs"));
+    let cors_rule = t::CorsRule::builder().allowed_methods("GET").allowed_origins("*").build().expect("cors rule");
+    a.put_bucket_cors()
+        .bucket("subs")
+        .cors_configuration(t::CorsConfiguration::builder().cors_rules(cors_rule).build().expect("cors"))
+        .send()
+        .await
+        .expect("put cors");
+    assert_eq!(a.get_bucket_cors().bucket("subs").send().await.expect("cors").cors_rules().len(), 1);
+    let bad = t::CorsRule::builder().allowed_methods("PATCH").allowed_origins("*").build().expect("bad rule");
+    let err = a
+        .put_bucket_cors()
+        .bucket("subs")
+        .cors_configuration(t::CorsConfiguration::builder().cors_rules(bad).build().expect("cors"))
+        .send()
+        .await
+        .expect_err("PATCH");
+    assert_eq!(code(&err), "InvalidRequest");
+    a.put_bucket_accelerate_configuration()
+        .bucket("subs")
+        .accelerate_configuration(t::AccelerateConfiguration::builder().status(t::BucketAccelerateStatus::Enabled).build())
+        .send()
+        .await
+        .expect("accelerate");
+    let accel = a.get_bucket_accelerate_configuration().bucket("subs").send().await.expect("accelerate");
+    assert_eq!(accel.status(), Some(&t::BucketAccelerateStatus::Enabled));
+    a.delete_bucket_lifecycle().bucket("subs").send().await.expect("delete lifecycle");
+    let err = a.get_bucket_lifecycle_configuration().bucket("subs").send().await.expect_err("deleted");
+    assert_eq!(code(&err), "NoSuchLifecycleConfiguration");
+
+    // Default SSE-KMS applies to objects written without encryption headers.
+    let kms = aws_sdk_kms::Client::new(&common::sdk_config(&env.emulator.endpoint(), A, "test", None).await);
+    let key = kms.create_key().send().await.expect("key").key_metadata().and_then(|m| m.arn().map(str::to_owned)).expect("arn");
+    let by_default =
+        t::ServerSideEncryptionByDefault::builder().sse_algorithm(t::ServerSideEncryption::AwsKms).kms_master_key_id(&key).build();
+    let rule = t::ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(by_default.expect("default")).build();
+    a.put_bucket_encryption()
+        .bucket("subs")
+        .server_side_encryption_configuration(t::ServerSideEncryptionConfiguration::builder().rules(rule).build().expect("config"))
+        .send()
+        .await
+        .expect("put encryption");
+    let put = a.put_object().bucket("subs").key("k").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    assert_eq!(put.server_side_encryption(), Some(&t::ServerSideEncryption::AwsKms));
+    assert_eq!(put.ssekms_key_id(), Some(key.as_str()));
+    a.delete_bucket_encryption().bucket("subs").send().await.expect("delete encryption");
+    let enc = a.get_bucket_encryption().bucket("subs").send().await.expect("back to the default");
+    assert_eq!(algorithm(&enc).as_deref(), Some("AES256"));
+}

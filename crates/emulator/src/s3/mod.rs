@@ -58,6 +58,7 @@ mod config;
 mod lock;
 mod multipart;
 mod object;
+mod settings;
 mod validate;
 
 use std::sync::Arc;
@@ -374,6 +375,93 @@ impl S3 for S3Api {
         req: S3Request<dto::GetObjectLegalHoldInput>,
     ) -> S3Result<S3Response<dto::GetObjectLegalHoldOutput>> {
         lock::get_object_legal_hold(self, req)
+    }
+    async fn put_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<dto::PutBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<dto::PutBucketLifecycleConfigurationOutput>> {
+        settings::put_lifecycle(self, req)
+    }
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<dto::GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketLifecycleConfigurationOutput>> {
+        settings::get_lifecycle(self, req)
+    }
+    async fn delete_bucket_lifecycle(
+        &self,
+        req: S3Request<dto::DeleteBucketLifecycleInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketLifecycleOutput>> {
+        settings::delete_lifecycle(self, req)
+    }
+    async fn put_bucket_cors(&self, req: S3Request<dto::PutBucketCorsInput>) -> S3Result<S3Response<dto::PutBucketCorsOutput>> {
+        settings::put_cors(self, req)
+    }
+    async fn get_bucket_cors(&self, req: S3Request<dto::GetBucketCorsInput>) -> S3Result<S3Response<dto::GetBucketCorsOutput>> {
+        settings::get_cors(self, req)
+    }
+    async fn delete_bucket_cors(&self, req: S3Request<dto::DeleteBucketCorsInput>) -> S3Result<S3Response<dto::DeleteBucketCorsOutput>> {
+        settings::delete_cors(self, req)
+    }
+    async fn put_bucket_website(&self, req: S3Request<dto::PutBucketWebsiteInput>) -> S3Result<S3Response<dto::PutBucketWebsiteOutput>> {
+        settings::put_website(self, req)
+    }
+    async fn get_bucket_website(&self, req: S3Request<dto::GetBucketWebsiteInput>) -> S3Result<S3Response<dto::GetBucketWebsiteOutput>> {
+        settings::get_website(self, req)
+    }
+    async fn delete_bucket_website(
+        &self,
+        req: S3Request<dto::DeleteBucketWebsiteInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketWebsiteOutput>> {
+        settings::delete_website(self, req)
+    }
+    async fn put_bucket_logging(&self, req: S3Request<dto::PutBucketLoggingInput>) -> S3Result<S3Response<dto::PutBucketLoggingOutput>> {
+        settings::put_logging(self, req)
+    }
+    async fn get_bucket_logging(&self, req: S3Request<dto::GetBucketLoggingInput>) -> S3Result<S3Response<dto::GetBucketLoggingOutput>> {
+        settings::get_logging(self, req)
+    }
+    async fn put_bucket_accelerate_configuration(
+        &self,
+        req: S3Request<dto::PutBucketAccelerateConfigurationInput>,
+    ) -> S3Result<S3Response<dto::PutBucketAccelerateConfigurationOutput>> {
+        settings::put_accelerate(self, req)
+    }
+    async fn get_bucket_accelerate_configuration(
+        &self,
+        req: S3Request<dto::GetBucketAccelerateConfigurationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketAccelerateConfigurationOutput>> {
+        settings::get_accelerate(self, req)
+    }
+    async fn put_bucket_request_payment(
+        &self,
+        req: S3Request<dto::PutBucketRequestPaymentInput>,
+    ) -> S3Result<S3Response<dto::PutBucketRequestPaymentOutput>> {
+        settings::put_request_payment(self, req)
+    }
+    async fn get_bucket_request_payment(
+        &self,
+        req: S3Request<dto::GetBucketRequestPaymentInput>,
+    ) -> S3Result<S3Response<dto::GetBucketRequestPaymentOutput>> {
+        settings::get_request_payment(self, req)
+    }
+    async fn put_bucket_encryption(
+        &self,
+        req: S3Request<dto::PutBucketEncryptionInput>,
+    ) -> S3Result<S3Response<dto::PutBucketEncryptionOutput>> {
+        settings::put_encryption(self, req)
+    }
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<dto::GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<dto::GetBucketEncryptionOutput>> {
+        settings::get_encryption(self, req)
+    }
+    async fn delete_bucket_encryption(
+        &self,
+        req: S3Request<dto::DeleteBucketEncryptionInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketEncryptionOutput>> {
+        settings::delete_encryption(self, req)
     }
     async fn restore_object(&self, req: S3Request<dto::RestoreObjectInput>) -> S3Result<S3Response<dto::RestoreObjectOutput>> {
         object::restore_object(self, req)

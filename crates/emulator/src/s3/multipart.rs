@@ -59,12 +59,14 @@ pub fn create_multipart_upload(
         input.sse_customer_key.as_deref(),
         input.sse_customer_key_md5.as_deref(),
     )?;
+    let bucket_default = super::settings::default_kms_key(&b.settings);
     let sse = super::object::requested_sse(
         &mut world,
         &bucket_owner,
         input.server_side_encryption.as_ref(),
         input.ssekms_key_id.as_deref(),
         customer_md5,
+        bucket_default,
     )?;
     super::object::check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
     let upload_id = random_id(64);

@@ -212,6 +212,7 @@ pub(crate) fn requested_sse(
     sse: Option<&dto::ServerSideEncryption>,
     kms_key: Option<&str>,
     customer_key_md5: Option<String>,
+    bucket_default: Option<Option<String>>,
 ) -> S3Result<Option<Sse>> {
     if let Some(key_md5) = customer_key_md5 {
         if sse.is_some() {
@@ -222,7 +223,13 @@ pub(crate) fn requested_sse(
         }
         return Ok(Some(Sse::Customer { key_md5 }));
     }
-    match sse.map(dto::ServerSideEncryption::as_str) {
+    // Without encryption headers the bucket's default applies (User Guide `default-bucket-encryption`).
+    let (sse, kms_key) = match (sse, bucket_default) {
+        (None, Some(default_key)) => (Some(dto::ServerSideEncryption::from_static(dto::ServerSideEncryption::AWS_KMS)), default_key),
+        (sse, _) => (sse.cloned(), kms_key.map(str::to_owned)),
+    };
+    let kms_key = kms_key.as_deref();
+    match sse.as_ref().map(dto::ServerSideEncryption::as_str) {
         None | Some("AES256") => Ok(Some(Sse::S3)),
         Some("aws:kms" | "aws:kms:dsse") => {
             let key_arn = crate::kms::key_arn_for_s3(world, bucket_owner, kms_key)
@@ -282,8 +289,14 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         input.object_lock_retain_until_date.clone().map(Into::into),
         legal_hold.as_deref(),
     )?;
-    let sse =
-        requested_sse(&mut world, &b.owner_account, input.server_side_encryption.as_ref(), input.ssekms_key_id.as_deref(), customer_md5)?;
+    let sse = requested_sse(
+        &mut world,
+        &b.owner_account,
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_deref(),
+        customer_md5,
+        super::settings::default_kms_key(&b.settings),
+    )?;
     check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
     let target = bucket_mut(&mut world, &input.bucket)?;
     let version_id = target.next_version_id();
@@ -351,6 +364,7 @@ impl Bucket {
             uploads: Default::default(),
             tags: self.tags.clone(),
             object_lock: self.object_lock,
+            settings: self.settings.clone(),
             lock_configuration: self.lock_configuration.clone(),
             dirty: std::collections::BTreeSet::new(),
         }
@@ -731,6 +745,7 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
         input.server_side_encryption.as_ref(),
         input.ssekms_key_id.as_deref(),
         customer_md5,
+        super::settings::default_kms_key(&dest.settings),
     )?;
     check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
     let target = bucket_mut(&mut world, &input.bucket)?;

@@ -250,11 +250,32 @@ pub struct Bucket {
     pub uploads: Uploads,
     pub tags: Vec<(String, String)>,
     pub object_lock: bool,
+    /// Sub-resources kept as the user put them (lifecycle, CORS, website, logging, ...).
+    #[serde(default)]
+    pub settings: BucketSettings,
     /// PutObjectLockConfiguration's document (default retention), when one was put.
     pub lock_configuration: Option<LockConfiguration>,
     /// Keys whose versions changed since the last checkpoint (durable mode writes just those).
     #[serde(skip)]
     pub dirty: std::collections::BTreeSet<String>,
+}
+
+/// Bucket sub-resources that S3 stores, validates and returns (infrastructure tools read every one
+/// of them on refresh); what the emulator acts on is noted per field.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct BucketSettings {
+    pub lifecycle: Option<s3s::dto::BucketLifecycleConfiguration>,
+    pub cors: Option<s3s::dto::CORSConfiguration>,
+    pub website: Option<s3s::dto::WebsiteConfiguration>,
+    /// Server access logging: target bucket and prefix (no log objects are written).
+    pub logging: Option<(String, String)>,
+    /// `Enabled` / `Suspended`; None: never set.
+    pub accelerate: Option<String>,
+    /// `BucketOwner` (default) or `Requester`.
+    pub request_payer: Option<String>,
+    /// Default encryption; None: S3's default since 2023, SSE-S3 (AES256). With `aws:kms`, objects
+    /// written without encryption headers are encrypted under the configured key.
+    pub encryption: Option<s3s::dto::ServerSideEncryptionConfiguration>,
 }
 
 /// Object Lock configuration of a bucket, as S3 stores it.
@@ -283,6 +304,7 @@ impl Bucket {
             uploads: Uploads::default(),
             tags: Vec::new(),
             object_lock: false,
+            settings: BucketSettings::default(),
             lock_configuration: None,
             dirty: std::collections::BTreeSet::new(),
         }
