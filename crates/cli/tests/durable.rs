@@ -2,78 +2,17 @@
 //! write must be there afterwards, and replication that was queued at the crash must complete
 //! exactly once (replicas keep their version ids; nothing else appears in the destination).
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod served;
+
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
+use served::{apply_guide, free_port, s3, serve, A, B, DST, SRC};
 use xrepl_emulator::server::admin_client;
-
-const A: &str = "111111111111";
-const B: &str = "222222222222";
-const SRC: &str = "xrepl-guide-source";
-const DST: &str = "xrepl-guide-destination";
-
-struct Server {
-    child: Child,
-    endpoint: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The binary under test: `XREPL_BIN` (e.g. a release build, for measurements) or the debug build.
-fn xrepl_bin() -> std::path::PathBuf {
-    std::env::var_os("XREPL_BIN").map_or_else(|| assert_cmd::cargo::cargo_bin("xrepl"), std::path::PathBuf::from)
-}
-
-fn serve(dir: &Path, port: u16) -> Server {
-    let child = Command::new(xrepl_bin())
-        .args(["serve", "--port", &port.to_string(), "--data-dir"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn xrepl serve");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "xrepl serve did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server { child, endpoint: format!("http://127.0.0.1:{port}") }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
-}
-
-fn s3(endpoint: &str, account: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(account, "test", None, None, "test"))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
 
 async fn admin(endpoint: &str, path: &str) {
     let (status, body) = admin_client::request(endpoint, "POST", path, Duration::from_secs(60)).await.expect("admin call");
     assert_eq!(status, 200, "{path}: {body}");
-}
-
-fn apply_guide(endpoint: &str) {
-    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/guide/spec.toml");
-    let out = Command::new(assert_cmd::cargo::cargo_bin("xrepl"))
-        .args(["apply", "--spec", spec, "--endpoint", endpoint])
-        .output()
-        .expect("apply");
-    assert!(out.status.success(), "apply: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 async fn put(client: &aws_sdk_s3::Client, key: &str, body: &str) -> String {
@@ -85,7 +24,7 @@ async fn put(client: &aws_sdk_s3::Client, key: &str, body: &str) -> String {
 async fn acknowledged_writes_and_queued_replication_survive_kill_9() {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let server = serve(dir.path(), port);
+    let server = serve(Some(dir.path()), port);
     apply_guide(&server.endpoint);
     let a = s3(&server.endpoint, A);
 
@@ -111,7 +50,7 @@ async fn acknowledged_writes_and_queued_replication_survive_kill_9() {
     server.child.wait().expect("reaped");
     drop(server);
 
-    let server = serve(dir.path(), port);
+    let server = serve(Some(dir.path()), port);
     admin(&server.endpoint, "/_xrepl/replication/drain").await;
     let (a, b) = (s3(&server.endpoint, A), s3(&server.endpoint, B));
     for (key, vid, body) in &expected {
@@ -143,7 +82,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 async fn a_1_gib_put_streams_to_disk_within_64_mib() {
     const SIZE: u64 = 1024 * 1024 * 1024;
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = serve(&dir.path().join("data"), free_port());
+    let server = serve(Some(&dir.path().join("data")), free_port());
     let a = s3(&server.endpoint, A);
     a.create_bucket().bucket("big").send().await.expect("bucket");
     let file = dir.path().join("upload.bin");
@@ -179,7 +118,7 @@ async fn restart_time_with_many_objects() {
     let objects: usize = std::env::var("XREPL_RESTART_OBJECTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let server = serve(dir.path(), port);
+    let server = serve(Some(dir.path()), port);
     let a = s3(&server.endpoint, A);
     a.create_bucket().bucket("many").send().await.expect("bucket");
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -210,7 +149,7 @@ async fn restart_time_with_many_objects() {
     println!("wrote {objects} objects from 16 tasks in {:?} (each committed with fsync before its answer)", writing.elapsed());
     drop(server);
     let started = Instant::now();
-    let server = serve(dir.path(), port);
+    let server = serve(Some(dir.path()), port);
     let a = s3(&server.endpoint, A);
     let listed = loop {
         if let Ok(page) = a.list_objects_v2().bucket("many").max_keys(1).send().await {

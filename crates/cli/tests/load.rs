@@ -3,42 +3,21 @@
 //! surviving source version replicated exactly once under its version id, every surviving
 //! delete marker replicated, and nothing in the destination that the source never acknowledged.
 //!
-//! Size: XREPL_LOAD_CLIENTS (default 16) x XREPL_LOAD_OPS (default 2000). `.ci/run` runs a
-//! smaller size; the full one: `cargo test --release -p xrepl-cli --test load -- --ignored`.
+//! Size: XREPL_LOAD_CLIENTS (default 16) x XREPL_LOAD_OPS (default 2000); `.ci/run` runs the
+//! full size: `cargo test -p xrepl-cli --test load -- --ignored`.
+
+mod served;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
+use served::{s3, A, B, DST, SRC};
 use xrepl_emulator::server::admin_client;
-
-const SRC: &str = "xrepl-guide-source";
-const DST: &str = "xrepl-guide-destination";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn s3(endpoint: &str, account: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(account, "test", None, None, "test"))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
 }
 
 /// A tiny deterministic generator (each client its own seed), so a failing run can be repeated.
@@ -148,32 +127,15 @@ async fn all_versions(client: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<(St
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "a load test; .ci/run runs it at a smaller size"]
+#[ignore = "a load test (about a minute); .ci/run runs it"]
 async fn mixed_load_replicates_every_version_exactly_once() {
     let (clients, ops) = (env_number("XREPL_LOAD_CLIENTS", 16), env_number("XREPL_LOAD_OPS", 2000));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port");
-    let child = Command::new(assert_cmd::cargo::cargo_bin("xrepl"))
-        .args(["serve", "--port", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let _server = Server(child);
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "serve did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/guide/spec.toml");
-    let out = Command::new(assert_cmd::cargo::cargo_bin("xrepl"))
-        .args(["apply", "--spec", spec, "--endpoint", &endpoint])
-        .output()
-        .expect("apply");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let server = served::serve(None, served::free_port());
+    let endpoint = server.endpoint.clone();
+    served::apply_guide(&endpoint);
 
     let began = Instant::now();
-    let tasks: Vec<_> = (0..clients).map(|id| tokio::spawn(client_run(s3(&endpoint, "111111111111"), id, ops))).collect();
+    let tasks: Vec<_> = (0..clients).map(|id| tokio::spawn(client_run(s3(&endpoint, A), id, ops))).collect();
     let mut acked = Acked::default();
     for task in tasks {
         let done = task.await.expect("client task").unwrap_or_else(|e| panic!("{e}"));
@@ -185,7 +147,7 @@ async fn mixed_load_replicates_every_version_exactly_once() {
     assert_eq!(status, 200, "{body}");
     println!("{clients} clients x {ops} operations in {:?}", began.elapsed());
 
-    let (a, b) = (s3(&endpoint, "111111111111"), s3(&endpoint, "222222222222"));
+    let (a, b) = (s3(&endpoint, A), s3(&endpoint, B));
     let source = all_versions(&a, SRC).await;
     let destination = all_versions(&b, DST).await;
     // Nothing in the destination the source never acknowledged, and no version twice (the map

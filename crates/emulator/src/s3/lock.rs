@@ -188,8 +188,8 @@ pub fn put_object_retention(
     let caller = api.caller(&req)?;
     let input = req.input;
     let mut world = api.shared.world();
-    let (b, k, v) = (&input.bucket, &input.key, input.version_id.as_deref());
-    let id = locked_version(&world, &caller, "s3:PutObjectRetention", b, k, v, input.expected_bucket_owner.as_deref())?;
+    let id = locked_version!(world, caller, "s3:PutObjectRetention", input)?;
+    let (b, k) = (&input.bucket, &input.key);
     let new = match input.retention.as_ref() {
         Some(r) => match (&r.mode, &r.retain_until_date) {
             (Some(m), Some(d)) => {

@@ -1,0 +1,72 @@
+//! The real `xrepl serve` for the integration tests that need a process (kill -9, load): spawn,
+//! wait until it listens, SDK clients with the emulator's keys, the guide's setup applied.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const A: &str = "111111111111";
+pub const B: &str = "222222222222";
+/// The buckets of fixtures/guide/spec.toml.
+pub const SRC: &str = "xrepl-guide-source";
+pub const DST: &str = "xrepl-guide-destination";
+
+/// A served emulator, killed (SIGKILL) and reaped when dropped.
+pub struct Server {
+    pub child: Child,
+    pub endpoint: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary under test: `XREPL_BIN` (e.g. a release build, for measurements) or the debug build.
+pub fn xrepl_bin() -> PathBuf {
+    std::env::var_os("XREPL_BIN").map_or_else(|| assert_cmd::cargo::cargo_bin("xrepl"), PathBuf::from)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// `xrepl serve` on `port` (with `--data-dir` when given), once it accepts connections.
+pub fn serve(data_dir: Option<&Path>, port: u16) -> Server {
+    let mut command = Command::new(xrepl_bin());
+    command.args(["serve", "--port", &port.to_string()]);
+    if let Some(dir) = data_dir {
+        command.arg("--data-dir").arg(dir);
+    }
+    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn xrepl serve");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "xrepl serve did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Server { child, endpoint: format!("http://127.0.0.1:{port}") }
+}
+
+pub fn s3(endpoint: &str, account: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(account, "test", None, None, "test"))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// `xrepl apply` of the guide's setup (fixtures/guide/spec.toml) against `endpoint`.
+pub fn apply_guide(endpoint: &str) {
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/guide/spec.toml");
+    let out = Command::new(assert_cmd::cargo::cargo_bin("xrepl"))
+        .args(["apply", "--spec", spec, "--endpoint", endpoint])
+        .output()
+        .expect("apply");
+    assert!(out.status.success(), "apply: {}", String::from_utf8_lossy(&out.stderr));
+}
