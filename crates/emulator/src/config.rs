@@ -36,7 +36,7 @@ pub struct EmulatorConfig {
     /// survives restarts and crashes; None keeps everything in memory.
     pub data_dir: Option<std::path::PathBuf>,
     /// Timeouts and the connection cap of the HTTP front door.
-    pub limits: crate::server::conn::ServerLimits,
+    pub limits: ServerLimits,
 }
 
 impl Default for EmulatorConfig {
@@ -52,7 +52,7 @@ impl Default for EmulatorConfig {
             blob_store: None,
             assume_tls: false,
             data_dir: None,
-            limits: crate::server::conn::ServerLimits::default(),
+            limits: ServerLimits::default(),
         }
     }
 }
@@ -105,7 +105,7 @@ impl EmulatorConfig {
 
     /// Timeouts and the connection cap of the HTTP front door.
     #[must_use]
-    pub fn limits(mut self, limits: crate::server::conn::ServerLimits) -> Self {
+    pub fn limits(mut self, limits: ServerLimits) -> Self {
         self.limits = limits;
         self
     }
@@ -131,4 +131,26 @@ impl EmulatorConfig {
 #[must_use]
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Limits of the HTTP front door (see [`EmulatorConfig`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Time a client has to send a request's whole header section; also how long a connection
+    /// may sit idle between requests.
+    pub header_read_timeout: std::time::Duration,
+    /// Time a request body may go without any bytes arriving.
+    pub body_idle_timeout: std::time::Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: std::time::Duration::from_secs(30),
+            body_idle_timeout: std::time::Duration::from_secs(60),
+            max_connections: 1024,
+        }
+    }
 }

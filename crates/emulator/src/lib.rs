@@ -3,10 +3,14 @@
 //!
 //! Layout (one folder per layer):
 //! - [`state`]: the in-memory world — accounts, access keys, IAM entities, buckets, object versions.
+//! - [`runtime`]: the context every service works in ([`runtime::Shared`]: the world behind its
+//!   lock, the replication queue, the configuration, the durable store), and [`wire`]: the few
+//!   HTTP-level errors the front door and the services share. Both sit below the services.
 //! - [`identity`]: who is calling (account root, IAM user, assumed-role session, anonymous).
 //! - [`server`]: the HTTP front door — dispatches on the SigV4 credential scope, verifies signatures
 //!   for the Query/JSON services, serves the `/_xrepl` admin endpoints, and hands S3 to `s3s`.
-//! - [`s3`], [`iam`], [`sts`], [`kms`]: the service APIs.
+//! - [`s3`], [`iam`], [`sts`], [`kms`]: the service APIs (they depend on `runtime` and `state`,
+//!   never on `server`).
 //! - [`replication`]: the engine that copies objects, delete markers and tags across accounts,
 //!   checking the replication role as S3 does.
 //!
@@ -26,15 +30,17 @@ pub mod iam;
 pub mod identity;
 pub mod kms;
 pub mod replication;
+pub mod runtime;
 pub mod s3;
 pub mod server;
 pub mod state;
 pub mod sts;
+pub mod wire;
 mod xml;
 
 pub use config::EmulatorConfig;
+pub use config::ServerLimits;
 pub use error::{EmulatorError, ServiceError};
 pub use replication::{FailureEvent, ReplicationControl};
-pub use server::conn::ServerLimits;
 pub use server::Emulator;
 pub use state::AccountInfo;

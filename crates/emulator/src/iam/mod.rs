@@ -24,7 +24,7 @@ use xrepl_policy::{Authorization, Context, Policy, PrincipalBlock, PrincipalType
 
 use crate::error::ServiceError;
 use crate::identity::{Caller, PrincipalKind};
-use crate::server::Shared;
+use crate::runtime::Shared;
 use crate::state::{IamAccount, World};
 use crate::xml::XmlBuf;
 

@@ -26,7 +26,7 @@ use xrepl_policy::{Authorization, DocumentKind, Policy, Request};
 use crate::error::ServiceError;
 use crate::iam::{authorize_identity, denial_message, principal_context, unknown_principal};
 use crate::identity::Caller;
-use crate::server::Shared;
+use crate::runtime::Shared;
 use crate::state::iam::StoredPolicy;
 use crate::state::kms::{KeyState, KmsKey};
 use crate::state::{now, World};

@@ -2,11 +2,11 @@
 
 use serde_json::json;
 
-use super::failure::{Failure, FailureEvent, FailureReason, FAILED_REPLICATION_EVENT};
 use super::{Target, Task, TaskKind};
 use crate::identity::{Caller, PrincipalKind};
+use crate::runtime::failure::{Failure, FailureEvent, FailureReason, FAILED_REPLICATION_EVENT};
+use crate::runtime::Shared;
 use crate::s3::authz::{self, Denial};
-use crate::server::Shared;
 use crate::state::s3::{delete_marker, DestinationStatus, Grant, ObjectVersion, ReplicationState, Sse, Versioning};
 use crate::state::{iso8601, now, World};
 use xrepl_policy::Authorization;

@@ -27,7 +27,7 @@ fn read_error(e: &dyn std::fmt::Display) -> S3Error {
     // s3s checks the signed x-amz-content-sha256 while the body streams in.
     let text = e.to_string();
     if text.contains("Sha256Mismatch") {
-        crate::server::guard::sha256_mismatch()
+        crate::wire::sha256_mismatch()
     } else {
         S3Error::with_message(S3ErrorCode::IncompleteBody, format!("could not read the request body: {text}"))
     }

@@ -73,7 +73,7 @@ use time::OffsetDateTime;
 
 use crate::identity::Caller;
 use crate::replication::Task;
-use crate::server::Shared;
+use crate::runtime::Shared;
 use crate::state::s3::Bucket;
 use crate::state::{KeyProblem, World};
 
@@ -142,8 +142,8 @@ pub struct AuthorizeInHandlers;
 impl S3Access for AuthorizeInHandlers {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         // What the front door found in a configuration body, raised now that the signature
-        // has been verified (crate::server::guard).
-        match cx.extensions_mut().get::<crate::server::guard::Refusal>() {
+        // has been verified (see the front door's guard module).
+        match cx.extensions_mut().get::<crate::wire::Refusal>() {
             Some(refusal) => Err(refusal.to_s3_error()),
             None => Ok(()),
         }
@@ -215,9 +215,9 @@ pub(crate) async fn read_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
     let chunks: Vec<Bytes> = body.try_collect().await.map_err(|e| {
         // s3s checks the signed x-amz-content-sha256 while the body streams in.
         if e.to_string().contains("Sha256Mismatch") {
-            crate::server::guard::sha256_mismatch()
-        } else if e.to_string().contains(crate::server::conn::BODY_IDLE) {
-            S3Error::with_message(S3ErrorCode::RequestTimeout, crate::server::guard::REQUEST_TIMEOUT)
+            crate::wire::sha256_mismatch()
+        } else if e.to_string().contains(crate::wire::BODY_IDLE) {
+            S3Error::with_message(S3ErrorCode::RequestTimeout, crate::wire::REQUEST_TIMEOUT)
         } else {
             S3Error::with_message(S3ErrorCode::IncompleteBody, format!("could not read the request body: {e}"))
         }

@@ -10,23 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 
-/// Limits of the HTTP front door (see [`crate::EmulatorConfig`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerLimits {
-    /// Time a client has to send a request's whole header section; also how long a connection
-    /// may sit idle between requests.
-    pub header_read_timeout: Duration,
-    /// Time a request body may go without any bytes arriving.
-    pub body_idle_timeout: Duration,
-    /// Connections served at once; more wait in the listen backlog.
-    pub max_connections: usize,
-}
-
-impl Default for ServerLimits {
-    fn default() -> Self {
-        Self { header_read_timeout: Duration::from_secs(30), body_idle_timeout: Duration::from_secs(60), max_connections: 1024 }
-    }
-}
+pub use crate::config::ServerLimits;
+pub use crate::wire::BODY_IDLE;
 
 /// Something connections come from (a `TcpListener`; a failing stand-in in tests).
 pub trait Acceptor {
@@ -59,9 +44,6 @@ pub async fn next_connection<A: Acceptor + Sync>(acceptor: &A) -> A::Conn {
         }
     }
 }
-
-/// The start of [`BodyIdle`]'s message (s3s passes body errors on as text).
-pub const BODY_IDLE: &str = "the client sent no request body bytes for";
 
 /// The request body went `body_idle_timeout` without a byte.
 #[derive(Debug, thiserror::Error)]

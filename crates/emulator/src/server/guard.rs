@@ -17,52 +17,20 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use s3s::{Body, S3Error, S3ErrorCode};
+use s3s::Body;
 use sha2::{Digest, Sha256};
+
+pub use crate::wire::{sha256_mismatch, Refusal, MALFORMED_XML, REQUEST_TIMEOUT};
 
 /// S3's limit on the request header section.
 pub const HEADER_SECTION_MAX: usize = 8 * 1024;
 /// Configuration bodies larger than this are left to `s3s` (which limits XML bodies itself).
 const CONFIG_BODY_MAX: usize = 2 * 1024 * 1024;
 
-pub const MALFORMED_XML: &str = "The XML you provided was not well-formed or did not validate against our published schema";
-
-/// What the access check must refuse (stored in the request's extensions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    UnknownXmlElement,
-    ContentSha256Mismatch,
-    PolicyNotUtf8,
-}
-
-impl Refusal {
-    pub fn to_s3_error(self) -> S3Error {
-        match self {
-            Self::UnknownXmlElement => S3Error::with_message(S3ErrorCode::MalformedXML, MALFORMED_XML),
-            Self::ContentSha256Mismatch => sha256_mismatch(),
-            Self::PolicyNotUtf8 => {
-                S3Error::with_message(S3ErrorCode::MalformedPolicy, "Policies must be valid JSON and the first byte must be '{'")
-            }
-        }
-    }
-}
-
-/// `XAmzContentSHA256Mismatch` (400), which `s3s` has no code for.
-pub fn sha256_mismatch() -> S3Error {
-    let mut err = S3Error::with_message(
-        S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
-        "The provided 'x-amz-content-sha256' header does not match what was computed.",
-    );
-    err.set_status_code(StatusCode::BAD_REQUEST);
-    err
-}
-
 /// S3's answer when the client stops sending the body.
 pub fn request_timeout() -> http::Response<Body> {
     error_response(StatusCode::BAD_REQUEST, "RequestTimeout", REQUEST_TIMEOUT)
 }
-
-pub const REQUEST_TIMEOUT: &str = "Your socket connection to the server was not read from or written to within the timeout period.";
 
 /// An S3 XML error response.
 pub fn error_response(status: StatusCode, code: &str, message: &str) -> http::Response<Body> {

@@ -13,7 +13,7 @@ mod s3_errors;
 pub mod sigv4;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
@@ -26,87 +26,10 @@ use tokio::task::JoinHandle;
 use crate::config::EmulatorConfig;
 use crate::error::EmulatorError;
 use crate::replication::ReplicationControl;
-use crate::state::persist::Persist;
-use crate::state::{AccountInfo, World};
+pub use crate::runtime::Shared;
+use crate::state::AccountInfo;
 
 use self::conn::IdleBody;
-
-/// State shared by every handler and the replication engine.
-pub struct Shared {
-    world: Mutex<World>,
-    pub replication: ReplicationControl,
-    pub config: EmulatorConfig,
-    /// Durable state (`data_dir`); None keeps everything in memory.
-    pub persist: Option<Arc<Persist>>,
-}
-
-impl Shared {
-    /// In-memory state (the configuration's `data_dir` is ignored: see [`Shared::open`]).
-    pub fn new(config: EmulatorConfig) -> Arc<Self> {
-        Arc::new(Self { world: Mutex::new(World::new(&config)), replication: ReplicationControl::new(), config, persist: None })
-    }
-
-    /// The state the configuration asks for: loaded from `data_dir` (queued replication
-    /// included) when one is given, else fresh and in memory.
-    pub fn open(config: EmulatorConfig) -> Result<Arc<Self>, EmulatorError> {
-        let Some(dir) = config.data_dir.clone() else { return Ok(Self::new(config)) };
-        let persist = Arc::new(Persist::open(&dir)?);
-        let mut world = World::new(&config);
-        world.blobs = Arc::clone(&persist.blobs) as Arc<dyn crate::state::BlobStore>;
-        let queued = persist.load(&mut world)?;
-        let replication = ReplicationControl::durable(Arc::clone(&persist));
-        replication.restore(queued).map_err(EmulatorError::Config)?;
-        Ok(Arc::new(Self { world: Mutex::new(world), replication, config, persist: Some(persist) }))
-    }
-
-    /// Empties the emulator (the admin reset, as moto's and LocalStack's reset endpoints do): with
-    /// an account, only that account's buckets, IAM entities, KMS keys and non-root keys; without,
-    /// everything, back to the configured accounts. Queued replication of what is gone is dropped.
-    pub fn reset(&self, account: Option<&str>) -> Result<(), crate::state::persist::PersistError> {
-        let mut world = self.world();
-        match account {
-            None => {
-                let blobs = std::sync::Arc::clone(&world.blobs);
-                *world = World::new(&self.config);
-                world.blobs = blobs;
-            }
-            Some(id) => {
-                world.buckets.retain(|_, b| b.owner_account != id);
-                world.keys.retain(|_, k| k.account != id || k.owner == crate::state::KeyOwner::Root);
-                if let Some(state) = world.accounts.get_mut(id) {
-                    state.iam = crate::state::IamAccount::default();
-                    state.kms = crate::state::KmsAccount::default();
-                }
-            }
-        }
-        let remaining: std::collections::BTreeSet<String> = world.buckets.keys().cloned().collect();
-        self.replication.forget(|t| remaining.contains(&t.source_bucket));
-        if let Some(persist) = &self.persist {
-            persist.clear(account.is_none())?;
-            for bucket in world.buckets.values_mut() {
-                let keys: Vec<String> = bucket.objects.keys().cloned().collect();
-                bucket.dirty.extend(keys);
-            }
-            persist.checkpoint(&mut world, &[])?;
-        }
-        Ok(())
-    }
-
-    /// Commits what changed to the data dir (a no-op in memory), with the replication tasks that
-    /// finished; called before a response is sent, so acknowledged writes are durable.
-    pub fn checkpoint(&self, finished_tasks: &[u64]) -> Result<(), crate::state::persist::PersistError> {
-        match &self.persist {
-            Some(persist) => persist.checkpoint(&mut self.world(), finished_tasks),
-            None => Ok(()),
-        }
-    }
-
-    /// Locks the world. Never hold the guard across an `.await`.
-    pub fn world(&self) -> MutexGuard<'_, World> {
-        // A panic while holding the lock must not take the emulator down with it.
-        self.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
 
 /// A running emulator. Dropping it stops the listener and the replication worker.
 pub struct Emulator {

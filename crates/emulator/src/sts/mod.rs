@@ -20,7 +20,7 @@ use xrepl_policy::{DocumentKind, Policy, Request};
 use crate::error::ServiceError;
 use crate::iam::{denial_message, principal_context};
 use crate::identity::{Caller, PrincipalKind};
-use crate::server::Shared;
+use crate::runtime::Shared;
 use crate::state::iam::Role;
 use crate::state::{iso8601, now, random_upper_id, AccessKey, KeyOwner, World};
 use crate::xml::XmlBuf;

@@ -1,0 +1,92 @@
+//! The runtime context every service works in: the world behind its lock, the replication
+//! queue, the configuration and the durable store. It sits below the services (`s3`, `iam`,
+//! `sts`, `kms`, `replication`), which depend on it and on `state`, never on the front door
+//! (`server`), which is built on top of them.
+
+pub mod failure;
+pub mod queue;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use self::queue::ReplicationControl;
+use crate::config::EmulatorConfig;
+use crate::error::EmulatorError;
+use crate::state::persist::Persist;
+use crate::state::World;
+
+/// State shared by every handler and the replication engine.
+pub struct Shared {
+    world: Mutex<World>,
+    pub replication: ReplicationControl,
+    pub config: EmulatorConfig,
+    /// Durable state (`data_dir`); None keeps everything in memory.
+    pub persist: Option<Arc<Persist>>,
+}
+
+impl Shared {
+    /// In-memory state (the configuration's `data_dir` is ignored: see [`Shared::open`]).
+    pub fn new(config: EmulatorConfig) -> Arc<Self> {
+        Arc::new(Self { world: Mutex::new(World::new(&config)), replication: ReplicationControl::new(), config, persist: None })
+    }
+
+    /// The state the configuration asks for: loaded from `data_dir` (queued replication
+    /// included) when one is given, else fresh and in memory.
+    pub fn open(config: EmulatorConfig) -> Result<Arc<Self>, EmulatorError> {
+        let Some(dir) = config.data_dir.clone() else { return Ok(Self::new(config)) };
+        let persist = Arc::new(Persist::open(&dir)?);
+        let mut world = World::new(&config);
+        world.blobs = Arc::clone(&persist.blobs) as Arc<dyn crate::state::BlobStore>;
+        let queued = persist.load(&mut world)?;
+        let replication = ReplicationControl::durable(Arc::clone(&persist));
+        replication.restore(queued).map_err(EmulatorError::Config)?;
+        Ok(Arc::new(Self { world: Mutex::new(world), replication, config, persist: Some(persist) }))
+    }
+
+    /// Empties the emulator (the admin reset, as moto's and LocalStack's reset endpoints do): with
+    /// an account, only that account's buckets, IAM entities, KMS keys and non-root keys; without,
+    /// everything, back to the configured accounts. Queued replication of what is gone is dropped.
+    pub fn reset(&self, account: Option<&str>) -> Result<(), crate::state::persist::PersistError> {
+        let mut world = self.world();
+        match account {
+            None => {
+                let blobs = std::sync::Arc::clone(&world.blobs);
+                *world = World::new(&self.config);
+                world.blobs = blobs;
+            }
+            Some(id) => {
+                world.buckets.retain(|_, b| b.owner_account != id);
+                world.keys.retain(|_, k| k.account != id || k.owner == crate::state::KeyOwner::Root);
+                if let Some(state) = world.accounts.get_mut(id) {
+                    state.iam = crate::state::IamAccount::default();
+                    state.kms = crate::state::KmsAccount::default();
+                }
+            }
+        }
+        let remaining: std::collections::BTreeSet<String> = world.buckets.keys().cloned().collect();
+        self.replication.forget(|t| remaining.contains(&t.source_bucket));
+        if let Some(persist) = &self.persist {
+            persist.clear(account.is_none())?;
+            for bucket in world.buckets.values_mut() {
+                let keys: Vec<String> = bucket.objects.keys().cloned().collect();
+                bucket.dirty.extend(keys);
+            }
+            persist.checkpoint(&mut world, &[])?;
+        }
+        Ok(())
+    }
+
+    /// Commits what changed to the data dir (a no-op in memory), with the replication tasks that
+    /// finished; called before a response is sent, so acknowledged writes are durable.
+    pub fn checkpoint(&self, finished_tasks: &[u64]) -> Result<(), crate::state::persist::PersistError> {
+        match &self.persist {
+            Some(persist) => persist.checkpoint(&mut self.world(), finished_tasks),
+            None => Ok(()),
+        }
+    }
+
+    /// Locks the world. Never hold the guard across an `.await`.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        // A panic while holding the lock must not take the emulator down with it.
+        self.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
