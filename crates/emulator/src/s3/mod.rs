@@ -55,6 +55,8 @@ pub mod authz;
 mod body;
 mod bucket;
 mod config;
+mod copy;
+mod listing;
 mod lock;
 mod multipart;
 mod object;
@@ -479,19 +481,19 @@ impl S3 for S3Api {
         object::delete_objects(self, req)
     }
     async fn copy_object(&self, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
-        object::copy_object(self, req)
+        copy::copy_object(self, req)
     }
     async fn list_objects_v2(&self, req: S3Request<dto::ListObjectsV2Input>) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
-        object::list_objects_v2(self, req)
+        listing::list_objects_v2(self, req)
     }
     async fn list_objects(&self, req: S3Request<dto::ListObjectsInput>) -> S3Result<S3Response<dto::ListObjectsOutput>> {
-        object::list_objects(self, req)
+        listing::list_objects(self, req)
     }
     async fn list_object_versions(
         &self,
         req: S3Request<dto::ListObjectVersionsInput>,
     ) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
-        object::list_object_versions(self, req)
+        listing::list_object_versions(self, req)
     }
     async fn put_object_tagging(&self, req: S3Request<dto::PutObjectTaggingInput>) -> S3Result<S3Response<dto::PutObjectTaggingOutput>> {
         object::put_object_tagging(self, req)
@@ -513,6 +515,10 @@ impl S3 for S3Api {
     }
     async fn upload_part(&self, req: S3Request<dto::UploadPartInput>) -> S3Result<S3Response<dto::UploadPartOutput>> {
         multipart::upload_part(self, req).await
+    }
+
+    async fn upload_part_copy(&self, req: S3Request<dto::UploadPartCopyInput>) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
+        copy::upload_part_copy(self, req).await
     }
     async fn complete_multipart_upload(
         &self,

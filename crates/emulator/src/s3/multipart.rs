@@ -6,7 +6,7 @@ use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::{acl, authorize, bucket, bucket_mut, owner, timestamp, validate, S3Api};
 use crate::replication::{self, TaskKind};
-use crate::state::s3::{MultipartUpload, ObjectVersion, UploadPart, Versioning};
+use crate::state::s3::{MultipartUpload, ObjectVersion, Sse, UploadPart, Versioning};
 use crate::state::{now, random_id};
 
 const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
@@ -14,7 +14,35 @@ const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
 const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 const MAX_PART_NUMBER: i32 = 10_000;
 
-fn no_such_upload() -> s3s::S3Error {
+/// Part numbers run from 1 to 10,000.
+pub(super) fn check_part_number(number: i32) -> S3Result<()> {
+    if !(1..=MAX_PART_NUMBER).contains(&number) {
+        return Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"));
+    }
+    Ok(())
+}
+
+/// Parts of an SSE-C upload carry the upload's customer key, and only it (API Reference
+/// `API_UploadPart`: "the same customer key specified in the initiate multipart upload request").
+pub(super) fn check_upload_customer_key(template: &ObjectVersion, given_md5: Option<&str>) -> S3Result<()> {
+    match (&template.sse, given_md5) {
+        (Some(Sse::Customer { key_md5 }), Some(given)) if key_md5 == given => Ok(()),
+        (Some(Sse::Customer { .. }), Some(_)) => {
+            Err(s3_error!(InvalidArgument, "The provided encryption parameters did not match the ones used originally."))
+        }
+        (Some(Sse::Customer { .. }), None) => Err(s3_error!(
+            InvalidRequest,
+            "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters."
+        )),
+        (_, Some(_)) => Err(s3_error!(
+            InvalidRequest,
+            "The multipart upload initiate did not request encryption. Subsequent part requests must not include encryption parameters."
+        )),
+        (_, None) => Ok(()),
+    }
+}
+
+pub(super) fn no_such_upload() -> s3s::S3Error {
     s3_error!(
         NoSuchUpload,
         "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
@@ -98,11 +126,17 @@ pub fn create_multipart_upload(
         template,
         parts: std::collections::BTreeMap::new(),
     };
+    let ((encryption, kms_key), (customer_algorithm, customer_key_md5)) =
+        (super::object::sse_fields(&upload.template), super::object::customer_key_fields(&upload.template));
     bucket_mut(&mut world, &input.bucket)?.uploads.insert(upload_id.clone(), upload);
     Ok(S3Response::new(dto::CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
         upload_id: Some(upload_id),
+        server_side_encryption: encryption,
+        ssekms_key_id: kms_key,
+        sse_customer_algorithm: customer_algorithm,
+        sse_customer_key_md5: customer_key_md5,
         ..Default::default()
     }))
 }
@@ -110,24 +144,38 @@ pub fn create_multipart_upload(
 pub async fn upload_part(api: &S3Api, req: S3Request<dto::UploadPartInput>) -> S3Result<S3Response<dto::UploadPartOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
-    if !(1..=MAX_PART_NUMBER).contains(&input.part_number) {
-        return Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"));
-    }
-    {
+    check_part_number(input.part_number)?;
+    let customer_md5 = super::object::customer_key(
+        input.sse_customer_algorithm.as_deref(),
+        input.sse_customer_key.as_deref(),
+        input.sse_customer_key_md5.as_deref(),
+    )?;
+    let template = {
         let world = api.shared.world();
         authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
         let upload = bucket(&world, &input.bucket)?.uploads.get(&input.upload_id).ok_or_else(no_such_upload)?;
         if upload.key != input.key {
             return Err(no_such_upload());
         }
-    }
+        check_upload_customer_key(&upload.template, customer_md5.as_deref())?;
+        upload.template.clone()
+    };
     let store = std::sync::Arc::clone(&api.shared.world().blobs);
     let stored = super::body::store_body(store, input.body, MAX_PART_BYTES).await?;
     let (data, etag) = (stored.blob, hex::encode(stored.md5));
     let mut world = api.shared.world();
     let upload = bucket_mut(&mut world, &input.bucket)?.uploads.get_mut(&input.upload_id).ok_or_else(no_such_upload)?;
     upload.parts.insert(input.part_number, UploadPart { data, etag: etag.clone(), last_modified: now() });
-    Ok(S3Response::new(dto::UploadPartOutput { e_tag: Some(ETag::Strong(etag)), ..Default::default() }))
+    let ((encryption, kms_key), (customer_algorithm, customer_key_md5)) =
+        (super::object::sse_fields(&template), super::object::customer_key_fields(&template));
+    Ok(S3Response::new(dto::UploadPartOutput {
+        e_tag: Some(ETag::Strong(etag)),
+        server_side_encryption: encryption,
+        ssekms_key_id: kms_key,
+        sse_customer_algorithm: customer_algorithm,
+        sse_customer_key_md5: customer_key_md5,
+        ..Default::default()
+    }))
 }
 
 pub fn complete_multipart_upload(
@@ -171,6 +219,8 @@ pub fn complete_multipart_upload(
     version.data = store.concat(&parts);
     let mut world = api.shared.world();
     let b = bucket_mut(&mut world, &input.bucket)?;
+    // Checked when the object is written (the parts were joined without the lock).
+    super::object::check_write_conditions(b, &input.key, input.if_match.as_ref(), input.if_none_match.as_ref())?;
     if b.uploads.remove(&input.upload_id).is_none() {
         return Err(no_such_upload());
     }
@@ -180,6 +230,7 @@ pub fn complete_multipart_upload(
     version.last_modified = now();
     version.parts_count = Some(requested.len());
     let reported = (b.versioning != Versioning::Unversioned).then(|| version_id.clone());
+    let (encryption, kms_key) = super::object::sse_fields(&version);
     b.put_version(version);
     let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
     drop(world);
@@ -190,6 +241,8 @@ pub fn complete_multipart_upload(
         e_tag: Some(ETag::Strong(etag)),
         location: Some(format!("/{}/{}", input.bucket, input.key)),
         version_id: reported,
+        server_side_encryption: encryption,
+        ssekms_key_id: kms_key,
         ..Default::default()
     }))
 }

@@ -637,7 +637,7 @@ impl<'a> Iterator for KeyScan<'a> {
 }
 
 /// The least string greater than every string that starts with `prefix` (None: there is none).
-fn prefix_end(prefix: &str) -> Option<String> {
+pub fn prefix_end(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(last) = chars.pop() {
         let bumped = match last {

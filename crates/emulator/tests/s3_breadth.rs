@@ -1,0 +1,223 @@
+//! The S3 calls applications and tools make besides replication, through aws-sdk-s3, each as the
+//! AWS page it quotes describes it (issue 13; docs/aws-semantics.md §30–§39).
+
+mod common;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, EncodingType, ServerSideEncryption};
+use common::{body, code, start, versioned_bucket, A};
+
+const SSE_C_KEY: &str = "pO3upElrwuEXSoFwCfnZPdSsmt/xWeFa0N9KgDijwVs=";
+const SSE_C_MD5: &str = "DWygnHRtgiJ77HCm+1rvHw==";
+
+/// API_CopyObject / API_UploadPartCopy: the response names the encryption of what was written;
+/// a part copy takes `bytes=first-last` of the source and nothing else.
+#[tokio::test]
+async fn copies_answer_with_their_encryption_and_part_copies_take_ranges() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("copy-src").send().await.expect("bucket");
+    s3.create_bucket().bucket("copy-dst").send().await.expect("bucket");
+    let data: Vec<u8> = (0..6 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    s3.put_object()
+        .bucket("copy-src")
+        .key("big")
+        .body(ByteStream::from(data.clone()))
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(SSE_C_KEY)
+        .sse_customer_key_md5(SSE_C_MD5)
+        .send()
+        .await
+        .expect("SSE-C source");
+
+    let copied = s3
+        .copy_object()
+        .bucket("copy-dst")
+        .key("as-s3")
+        .copy_source("copy-src/big")
+        .copy_source_sse_customer_algorithm("AES256")
+        .copy_source_sse_customer_key(SSE_C_KEY)
+        .copy_source_sse_customer_key_md5(SSE_C_MD5)
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .send()
+        .await
+        .expect("copy SSE-C to SSE-S3");
+    assert_eq!(copied.server_side_encryption(), Some(&ServerSideEncryption::Aes256));
+    let err = s3.copy_object().bucket("copy-dst").key("no-key").copy_source("copy-src/big").send().await.expect_err("no source key");
+    assert_eq!(code(&err), "InvalidRequest");
+    let err = s3
+        .copy_object()
+        .bucket("copy-dst")
+        .key("as-s3")
+        .copy_source("copy-dst/as-s3")
+        .copy_source_if_match("\"not-the-etag\"")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .send()
+        .await
+        .expect_err("copy-source-if-match");
+    assert_eq!(code(&err), "PreconditionFailed");
+
+    // UploadPartCopy into an SSE-C upload: the upload's key is required on every part.
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("copy-dst")
+        .key("assembled")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(SSE_C_KEY)
+        .sse_customer_key_md5(SSE_C_MD5)
+        .send()
+        .await
+        .expect("create upload");
+    assert_eq!(upload.sse_customer_key_md5(), Some(SSE_C_MD5));
+    let id = upload.upload_id().expect("upload id");
+    let part = |n: i32, range: &str| {
+        s3.upload_part_copy()
+            .bucket("copy-dst")
+            .key("assembled")
+            .upload_id(id)
+            .part_number(n)
+            .copy_source("copy-src/big")
+            .copy_source_range(range)
+            .copy_source_sse_customer_algorithm("AES256")
+            .copy_source_sse_customer_key(SSE_C_KEY)
+            .copy_source_sse_customer_key_md5(SSE_C_MD5)
+    };
+    let err = part(1, "bytes=0-5242879").send().await.expect_err("part without the upload's key");
+    assert_eq!(code(&err), "InvalidRequest");
+    let with_key = |b: aws_sdk_s3::operation::upload_part_copy::builders::UploadPartCopyFluentBuilder| {
+        b.sse_customer_algorithm("AES256").sse_customer_key(SSE_C_KEY).sse_customer_key_md5(SSE_C_MD5)
+    };
+    for bad in ["0-10", "bytes=0", "bytes=hello-world", "bytes=0-2,3-5", "bytes=5-1"] {
+        let err = with_key(part(1, bad)).send().await.expect_err(bad);
+        assert_eq!(code(&err), "InvalidArgument", "{bad}");
+    }
+    let err = with_key(part(1, "bytes=0-99999999")).send().await.expect_err("past the end");
+    assert_eq!(code(&err), "InvalidRange");
+    let first = with_key(part(1, "bytes=0-5242879")).send().await.expect("part 1");
+    let second = with_key(part(2, &format!("bytes=5242880-{}", data.len() - 1))).send().await.expect("part 2");
+    assert_eq!(first.sse_customer_algorithm(), Some("AES256"));
+    let parts = [first, second]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            CompletedPart::builder()
+                .part_number(i32::try_from(i + 1).unwrap_or(1))
+                .e_tag(p.copy_part_result().and_then(|r| r.e_tag()).unwrap_or_default())
+                .build()
+        })
+        .collect::<Vec<_>>();
+    s3.complete_multipart_upload()
+        .bucket("copy-dst")
+        .key("assembled")
+        .upload_id(id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .send()
+        .await
+        .expect("complete");
+    let got = s3
+        .get_object()
+        .bucket("copy-dst")
+        .key("assembled")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(SSE_C_KEY)
+        .sse_customer_key_md5(SSE_C_MD5)
+        .send()
+        .await
+        .expect("get assembled");
+    let bytes = got.body.collect().await.expect("body").into_bytes();
+    assert!(bytes == data, "the two copied ranges make the source again");
+}
+
+/// API_ListObjectsV2 / API_ListObjects: `EncodingType=url` percent-encodes keys and prefixes; a
+/// common prefix is the v1 `NextMarker` and resuming from it skips what it rolled up; `MaxKeys=0`
+/// is an empty page that is not truncated; an empty delimiter is none.
+#[tokio::test]
+async fn listings_encode_page_and_roll_up_as_s3_does() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("listing").send().await.expect("bucket");
+    for key in ["foo+1/bar", "foo/bar/xyzzy", "quux ab/thud", "asdf+b", "boo/bar", "boo/baz"] {
+        s3.put_object().bucket("listing").key(key).body(ByteStream::from_static(b"x")).send().await.expect("put");
+    }
+    // aws-sdk-s3 hands the encoded names through (boto3 decodes them): what S3 sent is visible.
+    let listed = s3.list_objects_v2().bucket("listing").delimiter("/").encoding_type(EncodingType::Url).send().await.expect("list");
+    let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["asdf%2Bb"]);
+    let prefixes: Vec<_> = listed.common_prefixes().iter().filter_map(|p| p.prefix()).collect();
+    assert_eq!(prefixes, ["boo/", "foo%2B1/", "foo/", "quux%20ab/"]);
+
+    let page = s3.list_objects().bucket("listing").delimiter("/").max_keys(2).send().await.expect("page 1");
+    assert_eq!(page.next_marker(), Some("boo/"), "a common prefix is the marker");
+    let page = s3.list_objects().bucket("listing").delimiter("/").max_keys(2).marker("boo/").send().await.expect("page 2");
+    let prefixes: Vec<_> = page.common_prefixes().iter().filter_map(|p| p.prefix()).collect();
+    assert_eq!(prefixes, ["foo+1/", "foo/"], "resuming after boo/ skips everything under it");
+
+    let empty = s3.list_objects_v2().bucket("listing").max_keys(0).send().await.expect("MaxKeys=0");
+    assert!(empty.contents().is_empty());
+    assert_eq!(empty.is_truncated(), Some(false));
+    let all = s3.list_objects_v2().bucket("listing").delimiter("").send().await.expect("empty delimiter");
+    assert_eq!(all.contents().len(), 6);
+    assert_eq!(all.delimiter(), None);
+    let err = s3.list_objects_v2().bucket("listing").encoding_type(EncodingType::from("base64")).send().await.expect_err("encoding");
+    assert_eq!(code(&err), "InvalidArgument");
+}
+
+/// User Guide `conditional-writes`: `If-None-Match: *` refuses to overwrite, `If-Match` writes
+/// only over the ETag given, and a delete marker counts as no object (404).
+#[tokio::test]
+async fn conditional_writes_protect_what_is_there() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    versioned_bucket(&s3, "conditional").await;
+    let put = |body: &'static [u8]| s3.put_object().bucket("conditional").key("k").body(ByteStream::from_static(body));
+    let first = put(b"one").if_none_match("*").send().await.expect("create-only write");
+    let etag = first.e_tag().expect("etag").to_owned();
+    let err = put(b"two").if_none_match("*").send().await.expect_err("exists");
+    assert_eq!(code(&err), "PreconditionFailed");
+    let err = put(b"two").if_match("\"0123456789abcdef0123456789abcdef\"").send().await.expect_err("other etag");
+    assert_eq!(code(&err), "PreconditionFailed");
+    put(b"two").if_match(&etag).send().await.expect("matching etag");
+    assert_eq!(body(&s3, "conditional", "k", None).await, b"two");
+    s3.delete_object().bucket("conditional").key("k").send().await.expect("delete marker");
+    let err = put(b"three").if_match("*").send().await.expect_err("marker is no object");
+    assert_eq!(code(&err), "NoSuchKey");
+
+    // CompleteMultipartUpload checks the same conditions when the object would be written.
+    let upload = s3.create_multipart_upload().bucket("conditional").key("k").send().await.expect("upload");
+    let id = upload.upload_id().expect("id");
+    let part = s3
+        .upload_part()
+        .bucket("conditional")
+        .key("k")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"mp"))
+        .send()
+        .await
+        .expect("part");
+    let complete = || {
+        s3.complete_multipart_upload().bucket("conditional").key("k").upload_id(id).multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(CompletedPart::builder().part_number(1).e_tag(part.e_tag().unwrap_or_default()).build())
+                .build(),
+        )
+    };
+    let err = complete().if_match("*").send().await.expect_err("nothing to match");
+    assert_eq!(code(&err), "NoSuchKey");
+    complete().if_none_match("*").send().await.expect("create-only complete");
+    assert_eq!(body(&s3, "conditional", "k", None).await, b"mp");
+}
+
+/// RFC 9110 §15.4.5 (and API_GetObject): a 304 carries the ETag.
+#[tokio::test]
+async fn not_modified_carries_the_etag() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("cached").send().await.expect("bucket");
+    let put = s3.put_object().bucket("cached").key("k").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    let etag = put.e_tag().expect("etag");
+    let err = s3.get_object().bucket("cached").key("k").if_none_match(etag).send().await.expect_err("304");
+    let raw = err.raw_response().expect("raw response");
+    assert_eq!(raw.status().as_u16(), 304);
+    assert_eq!(raw.headers().get("etag"), Some(etag));
+}
