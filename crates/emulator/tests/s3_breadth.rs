@@ -221,3 +221,158 @@ async fn not_modified_carries_the_etag() {
     assert_eq!(raw.status().as_u16(), 304);
     assert_eq!(raw.headers().get("etag"), Some(etag));
 }
+
+/// User Guide `checking-object-integrity`: a declared checksum is checked (`BadDigest`), stored
+/// and returned with `ChecksumMode=ENABLED`; undeclared uploads get a CRC64NVME; multipart
+/// objects carry COMPOSITE (`-N`) or FULL_OBJECT checksums.
+#[tokio::test]
+async fn checksums_are_checked_stored_and_returned() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType};
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("sums").send().await.expect("bucket");
+    let body = vec![b'A'; 1024];
+    // Values from Ceph's s3-tests (test_object_checksum_crc64nvme / _sha256), computed independently.
+    let put = s3
+        .put_object()
+        .bucket("sums")
+        .key("crc")
+        .body(ByteStream::from(body.clone()))
+        .checksum_crc64_nvme("Qeh8oXvGiSo=")
+        .send()
+        .await
+        .expect("put with CRC64NVME");
+    assert_eq!(put.checksum_crc64_nvme(), Some("Qeh8oXvGiSo="));
+    let err = s3
+        .put_object()
+        .bucket("sums")
+        .key("crc")
+        .body(ByteStream::from(body.clone()))
+        .checksum_sha256("bad")
+        .send()
+        .await
+        .expect_err("wrong checksum");
+    assert_eq!(code(&err), "BadDigest");
+    let head = s3.head_object().bucket("sums").key("crc").send().await.expect("head");
+    assert_eq!(head.checksum_crc64_nvme(), None, "only with ChecksumMode=ENABLED");
+    let head = s3.head_object().bucket("sums").key("crc").checksum_mode(ChecksumMode::Enabled).send().await.expect("head");
+    assert_eq!(head.checksum_crc64_nvme(), Some("Qeh8oXvGiSo="));
+    assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
+    // The SDK's own checksum (CRC32 over an aws-chunked body with a trailer) is checked and kept.
+    s3.put_object()
+        .bucket("sums")
+        .key("sdk")
+        .body(ByteStream::from(body.clone()))
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .expect("put with the SDK's CRC32");
+    let got = s3.get_object().bucket("sums").key("sdk").checksum_mode(ChecksumMode::Enabled).send().await.expect("get");
+    assert!(got.checksum_crc32().is_some(), "CRC32 stored");
+
+    // Multipart with SHA256: COMPOSITE, the checksum of the part checksums with `-<parts>`.
+    let upload =
+        s3.create_multipart_upload().bucket("sums").key("mp").checksum_algorithm(ChecksumAlgorithm::Sha256).send().await.expect("upload");
+    assert_eq!(upload.checksum_algorithm(), Some(&ChecksumAlgorithm::Sha256));
+    let id = upload.upload_id().expect("id");
+    let part = s3
+        .upload_part()
+        .bucket("sums")
+        .key("mp")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from(body.clone()))
+        .checksum_sha256("arcu6553sHVAiX4MjW0j7I7vD4w6R+Gz9Ok0Q9lTa+0=")
+        .send()
+        .await
+        .expect("part");
+    let done = s3
+        .complete_multipart_upload()
+        .bucket("sums")
+        .key("mp")
+        .upload_id(id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().unwrap_or_default())
+                        .checksum_sha256(part.checksum_sha256().unwrap_or_default())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete");
+    assert_eq!(done.checksum_type(), Some(&ChecksumType::Composite));
+    assert!(done.checksum_sha256().is_some_and(|v| v.ends_with("-1")), "{:?}", done.checksum_sha256());
+
+    // GetObjectAttributes: size, checksum and the parts, paged.
+    use aws_sdk_s3::types::ObjectAttributes;
+    let attrs = s3
+        .get_object_attributes()
+        .bucket("sums")
+        .key("mp")
+        .object_attributes(ObjectAttributes::ObjectSize)
+        .object_attributes(ObjectAttributes::Checksum)
+        .object_attributes(ObjectAttributes::ObjectParts)
+        .object_attributes(ObjectAttributes::Etag)
+        .send()
+        .await
+        .expect("attributes");
+    assert_eq!(attrs.object_size(), Some(1024));
+    assert_eq!(attrs.checksum().and_then(|c| c.checksum_sha256()), done.checksum_sha256());
+    let parts = attrs.object_parts().expect("parts");
+    assert_eq!(parts.total_parts_count(), Some(1));
+    assert_eq!(parts.parts()[0].checksum_sha256(), Some("arcu6553sHVAiX4MjW0j7I7vD4w6R+Gz9Ok0Q9lTa+0="));
+    assert_eq!(attrs.e_tag(), done.e_tag().map(|e| e.trim_matches('"')), "ETag unquoted");
+}
+
+/// API_GetObject `partNumber`: one part of a multipart object (206), the whole of any other
+/// object as part 1, `InvalidPart` past the last part.
+#[tokio::test]
+async fn part_numbers_address_parts() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("parts").send().await.expect("bucket");
+    let upload = s3.create_multipart_upload().bucket("parts").key("mp").send().await.expect("upload");
+    let id = upload.upload_id().expect("id");
+    let mut completed = Vec::new();
+    for (n, fill, size) in [(1, b'a', 5 * 1024 * 1024), (2, b'b', 1000)] {
+        let part = s3
+            .upload_part()
+            .bucket("parts")
+            .key("mp")
+            .upload_id(id)
+            .part_number(n)
+            .body(ByteStream::from(vec![fill; size]))
+            .send()
+            .await
+            .expect("part");
+        completed.push(CompletedPart::builder().part_number(n).e_tag(part.e_tag().unwrap_or_default()).build());
+    }
+    s3.complete_multipart_upload()
+        .bucket("parts")
+        .key("mp")
+        .upload_id(id)
+        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+        .send()
+        .await
+        .expect("complete");
+    let second = s3.get_object().bucket("parts").key("mp").part_number(2).send().await.expect("part 2");
+    assert_eq!(second.parts_count(), Some(2));
+    assert_eq!(second.content_length(), Some(1000));
+    assert_eq!(second.content_range(), Some("bytes 5242880-5243879/5243880"));
+    let bytes = second.body.collect().await.expect("body").into_bytes();
+    assert!(bytes.iter().all(|b| *b == b'b'));
+    let head = s3.head_object().bucket("parts").key("mp").part_number(1).send().await.expect("head part 1");
+    assert_eq!(head.content_length(), Some(5 * 1024 * 1024));
+    let err = s3.get_object().bucket("parts").key("mp").part_number(3).send().await.expect_err("past the end");
+    assert_eq!(code(&err), "InvalidPart");
+    s3.put_object().bucket("parts").key("single").body(ByteStream::from_static(b"body")).send().await.expect("put");
+    let whole = s3.get_object().bucket("parts").key("single").part_number(1).send().await.expect("part 1 of a plain object");
+    assert_eq!(whole.body.collect().await.expect("body").into_bytes().as_ref(), b"body");
+    let err = s3.get_object().bucket("parts").key("single").part_number(2).send().await.expect_err("no part 2");
+    assert_eq!(code(&err), "InvalidPart");
+}

@@ -4,11 +4,11 @@
 //! `x-amz-copy-source-if-*` conditions, the archive state) and answer with the encryption of what
 //! they wrote (API Reference `API_CopyObject`, `API_UploadPartCopy`).
 
-use md5::Digest as _;
 use s3s::dto::{self, ETag};
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::multipart::{check_part_number, check_upload_customer_key, no_such_upload};
+use super::checksum::BodyDigest;
+use super::multipart::{check_part_number, check_upload_customer_key, effective_algorithm, no_such_upload};
 use super::object::{
     addressed_object, check_customer_key, check_kms_read, check_kms_write, customer_key, customer_key_fields, etag, key, new_object_owner,
     read_action, reported_version, requested_sse, sse_fields, storage_class, ReadRequest,
@@ -165,6 +165,8 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
         legal_hold: None,
         retention: None,
         restore: None,
+        checksum: None,
+        parts: Vec::new(),
     };
     let result =
         dto::CopyObjectResult { e_tag: Some(etag(&version)), last_modified: Some(timestamp(version.last_modified)), ..Default::default() };
@@ -214,13 +216,14 @@ pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInp
     let src_version = src_version.as_deref();
     let customer_md5 =
         customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
-    let (source, template, range, store) = {
+    let (source, template, range, store, algorithm) = {
         let world = api.shared.world();
         authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
         let upload =
             bucket(&world, &input.bucket)?.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(no_such_upload)?;
         check_upload_customer_key(&upload.template, customer_md5.as_deref())?;
         let template = upload.template.clone();
+        let (algorithm, _) = effective_algorithm(upload.checksum.as_ref());
         let source = copy_source(&world, &caller, &source_request!(input, src_bucket, src_key, src_version))?;
         let range = copy_range(input.copy_source_range.as_deref(), source.size() as u64)?;
         if range.end - range.start > MAX_COPY_PART_BYTES {
@@ -229,7 +232,7 @@ pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInp
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
             ));
         }
-        (source, template, range, std::sync::Arc::clone(&world.blobs))
+        (source, template, range, std::sync::Arc::clone(&world.blobs), algorithm)
     };
     // Reading and writing the part may move gigabytes: off the async threads, not under the lock.
     let data = source.data.clone();
@@ -237,16 +240,20 @@ pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInp
         let all = store.get(&data);
         let (start, end) = (usize::try_from(range.start).unwrap_or(0), usize::try_from(range.end).unwrap_or(all.len()).min(all.len()));
         let part = all.slice(start.min(end)..end);
-        let md5 = md5::Md5::digest(&part);
-        (store.put(part), hex::encode(md5))
+        let mut digest = BodyDigest::new(algorithm);
+        digest.update(&part);
+        let (md5, checksum) = digest.finish();
+        (store.put(part), hex::encode(md5), checksum)
     })
     .await
     .map_err(|e| s3_error!(InternalError, "the part copy failed: {e}"))?;
-    let (part_data, part_etag) = copied;
+    let (part_data, part_etag, part_checksum) = copied;
     let last_modified = now();
     let mut world = api.shared.world();
     let upload = bucket_mut(&mut world, &input.bucket)?.uploads.get_mut(&input.upload_id).ok_or_else(no_such_upload)?;
-    upload.parts.insert(input.part_number, UploadPart { data: part_data, etag: part_etag.clone(), last_modified });
+    upload
+        .parts
+        .insert(input.part_number, UploadPart { data: part_data, etag: part_etag.clone(), last_modified, checksum: Some(part_checksum) });
     let ((encryption, kms_key), (customer_algorithm, customer_key_md5)) = (sse_fields(&template), customer_key_fields(&template));
     Ok(S3Response::new(dto::UploadPartCopyOutput {
         copy_part_result: Some(dto::CopyPartResult {

@@ -27,7 +27,7 @@ macro_rules! content_headers {
     ($input:expr) => {
         crate::state::s3::ContentHeaders {
             content_type: $input.content_type.as_ref().map(ToString::to_string),
-            content_encoding: $input.content_encoding.clone(),
+            content_encoding: crate::s3::validate::stored_content_encoding($input.content_encoding.as_deref()),
             content_disposition: $input.content_disposition.clone(),
             content_language: $input.content_language.clone(),
             cache_control: $input.cache_control.clone(),
@@ -50,7 +50,10 @@ macro_rules! authorize_object {
     };
 }
 
+#[macro_use]
+mod checksum;
 pub mod acl;
+mod attributes;
 pub mod authz;
 mod body;
 mod bucket;
@@ -471,6 +474,13 @@ impl S3 for S3Api {
     async fn get_object(&self, req: S3Request<dto::GetObjectInput>) -> S3Result<S3Response<dto::GetObjectOutput>> {
         object::get_object(self, req)
     }
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<dto::GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<dto::GetObjectAttributesOutput>> {
+        attributes::get_object_attributes(self, req)
+    }
+
     async fn head_object(&self, req: S3Request<dto::HeadObjectInput>) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         object::head_object(self, req)
     }

@@ -249,6 +249,8 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     let class = storage_class(input.storage_class.as_ref().map(dto::StorageClass::as_str))?;
     let customer_md5 =
         customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
+    let expected = declared_checksum!(input, req.headers).expected()?;
+    let algorithm = super::checksum::algorithm_for(expected.as_ref());
     {
         let world = api.shared.world();
         let b = bucket(&world, &input.bucket)?;
@@ -270,7 +272,8 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         return Err(s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size"));
     }
     let store = std::sync::Arc::clone(&api.shared.world().blobs);
-    let stored = super::body::store_body(store, input.body, super::body::MAX_SINGLE_PUT).await?;
+    let stored = super::body::store_body(store, input.body, super::body::MAX_SINGLE_PUT, algorithm).await?;
+    super::checksum::verify(expected.as_ref(), &stored.checksum, req.trailing_headers.as_ref())?;
     let (data, digest) = (stored.blob, stored.md5);
     if let Some(md5) = &input.content_md5 {
         use base64::Engine;
@@ -320,22 +323,28 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         legal_hold,
         retention,
         restore: None,
+        checksum: Some(super::checksum::full_object(algorithm, stored.checksum)),
+        parts: Vec::new(),
     };
     let (etag, reported, sse_out, customer) =
         (etag(&version), reported_version(target, &version), sse_fields(&version), customer_key_fields(&version));
+    let checksum = super::checksum::fields(version.checksum.as_ref());
     target.put_version(version);
     let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
     drop(world);
     api.enqueue(tasks);
-    Ok(S3Response::new(dto::PutObjectOutput {
+    let mut output = dto::PutObjectOutput {
         e_tag: Some(etag),
         version_id: reported,
         server_side_encryption: sse_out.0,
         ssekms_key_id: sse_out.1,
         sse_customer_algorithm: customer.0,
         sse_customer_key_md5: customer.1,
+        checksum_type: checksum.checksum_type.clone(),
         ..Default::default()
-    }))
+    };
+    set_checksum!(output, checksum);
+    Ok(S3Response::new(output))
 }
 
 /// Writing an SSE-KMS object needs kms:GenerateDataKey on its key, whatever the write path
@@ -566,12 +575,18 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
         return Err(s3_error!(InvalidObjectState, "The operation is not valid for the object's storage class"));
     }
     let total = v.size() as u64;
-    let (start, end, content_range, status) = match &input.range {
-        Some(range) => {
+    let (start, end, content_range, status) = match (&input.range, part_range(v, input.part_number)?) {
+        (Some(_), Some(_)) => {
+            return Err(s3_error!(InvalidRequest, "Cannot specify both Range header and partNumber query parameter"));
+        }
+        (None, Some((start, end))) => {
+            (start, end, Some(format!("bytes {start}-{}/{total}", end.saturating_sub(1))), Some(StatusCode::PARTIAL_CONTENT))
+        }
+        (Some(range), None) => {
             let r = range.check(total)?;
             (r.start, r.end, Some(format!("bytes {}-{}/{total}", r.start, r.end.saturating_sub(1))), Some(StatusCode::PARTIAL_CONTENT))
         }
-        None => (0, total, None, None),
+        (None, None) => (0, total, None, None),
     };
     // Files stream out in chunks; in-memory bytes are shared, never copied.
     let (length, body) = match world.blobs.file(&v.data) {
@@ -582,7 +597,7 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
             (slice.len() as u64, blob(slice))
         }
     };
-    let output = version_output!(GetObjectOutput, b, v, {
+    let mut output = version_output!(GetObjectOutput, b, v, {
         content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
         body: Some(body),
         content_range,
@@ -591,6 +606,14 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
         cache_control: input.response_cache_control.clone().or_else(|| v.headers.cache_control.clone()),
         tag_count: (!v.tags.is_empty()).then(|| i32::try_from(v.tags.len()).unwrap_or(i32::MAX)),
     });
+    let checksum = match (&input.range, input.part_number) {
+        // A range has no stored checksum; a part has its own (User Guide `checking-object-integrity`).
+        (Some(_), _) => super::checksum::Fields::default(),
+        (None, Some(n)) => part_checksum(v, n, input.checksum_mode.as_ref()),
+        (None, None) => super::checksum::reported(v, input.checksum_mode.as_ref()),
+    };
+    output.checksum_type = checksum.checksum_type.clone();
+    set_checksum!(output, checksum);
     Ok(match status {
         Some(s) => S3Response::with_status(output, s),
         None => S3Response::new(output),
@@ -602,12 +625,49 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
     let input = req.input;
     let world = api.shared.world();
     let (b, v) = readable(&world, &caller, &read_request!(input))?;
-    Ok(S3Response::new(version_output!(HeadObjectOutput, b, v, {
-        content_length: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
+    let part = part_range(v, input.part_number)?;
+    let total = v.size() as u64;
+    let length = part.map_or(total, |(start, end)| end - start);
+    let mut output = version_output!(HeadObjectOutput, b, v, {
+        content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
+        content_range: part.map(|(start, end)| format!("bytes {start}-{}/{total}", end.saturating_sub(1))),
         content_type: v.headers.content_type.clone().and_then(|c| c.parse().ok()),
         content_disposition: v.headers.content_disposition.clone(),
         cache_control: v.headers.cache_control.clone(),
-    })))
+    });
+    let checksum = match input.part_number {
+        Some(n) => part_checksum(v, n, input.checksum_mode.as_ref()),
+        None => super::checksum::reported(v, input.checksum_mode.as_ref()),
+    };
+    output.checksum_type = checksum.checksum_type.clone();
+    set_checksum!(output, checksum);
+    Ok(match part {
+        Some(_) => S3Response::with_status(output, StatusCode::PARTIAL_CONTENT),
+        None => S3Response::new(output),
+    })
+}
+
+/// The checksum of part `n` (the object's own when it has no parts), if the request asked.
+fn part_checksum(v: &ObjectVersion, n: i32, mode: Option<&dto::ChecksumMode>) -> super::checksum::Fields {
+    if v.parts.is_empty() || !super::checksum::requested(mode) {
+        return super::checksum::reported(v, mode);
+    }
+    let part = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| v.parts.get(i));
+    super::checksum::part_fields(v.checksum.as_ref().map(|c| c.algorithm.as_str()), part.and_then(|p| p.checksum.as_deref()))
+}
+
+/// The bytes `?partNumber=N` addresses (API Reference `API_GetObject`): a part of a multipart
+/// object, or the whole of any other object as its part 1.
+fn part_range(v: &ObjectVersion, part_number: Option<i32>) -> S3Result<Option<(u64, u64)>> {
+    let Some(n) = part_number else { return Ok(None) };
+    let not_satisfiable = || s3_error!(InvalidPart, "The requested partnumber is not satisfiable");
+    let index = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).ok_or_else(not_satisfiable)?;
+    if v.parts.is_empty() {
+        return if index == 0 { Ok(Some((0, v.size() as u64))) } else { Err(not_satisfiable()) };
+    }
+    let part = v.parts.get(index).ok_or_else(not_satisfiable)?;
+    let start: u64 = v.parts[..index].iter().map(|p| p.size).sum();
+    Ok(Some((start, start + part.size)))
 }
 
 /// Result of deleting one key (shared by DeleteObject and DeleteObjects).

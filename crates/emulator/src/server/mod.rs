@@ -225,7 +225,15 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
         Ok(req) => req,
         Err(refused) => return Ok(refused),
     };
+    let attributes = req.method() == http::Method::GET && req.uri().query().is_some_and(|q| q.split('&').any(|p| p == "attributes"));
     let mut response = s3.call(req).await?;
+    if attributes && response.status().is_success() {
+        // GetObjectAttributes returns the ETag unquoted (API_GetObjectAttributes); s3s quotes every ETag.
+        if let Some(fixed) = response.body().bytes().map(|b| s3_errors::unquote_etag(&b)) {
+            response.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(fixed.len()));
+            *response.body_mut() = Body::from(fixed);
+        }
+    }
     if response.status().is_client_error() || response.status().is_server_error() {
         if let Some(fixed) = response.body().bytes().and_then(|b| s3_errors::with_aws_message(&b)) {
             response.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(fixed.len()));

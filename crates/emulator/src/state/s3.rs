@@ -201,6 +201,28 @@ pub struct ObjectVersion {
     pub retention: Option<(String, OffsetDateTime)>,
     /// For archived storage classes: the restore requested, if any.
     pub restore: Option<Restore>,
+    /// The object's checksum (User Guide `checking-object-integrity`); absent in data dirs
+    /// written before checksums were kept.
+    #[serde(default)]
+    pub checksum: Option<ObjectChecksum>,
+    /// A multipart object's parts (size and checksum), for `?partNumber=` and GetObjectAttributes.
+    #[serde(default)]
+    pub parts: Vec<PartSummary>,
+}
+
+/// A stored checksum: the algorithm (`CRC32`, `CRC32C`, `CRC64NVME`, `SHA1`, `SHA256`), the
+/// base64 value (composite values end in `-<parts>`), and whether it covers the whole object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ObjectChecksum {
+    pub algorithm: String,
+    pub value: String,
+    pub full_object: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartSummary {
+    pub size: u64,
+    pub checksum: Option<String>,
 }
 
 impl ObjectVersion {
@@ -219,6 +241,9 @@ pub struct UploadPart {
     pub data: Blob,
     pub etag: String,
     pub last_modified: OffsetDateTime,
+    /// The part's checksum in the upload's algorithm (base64).
+    #[serde(default)]
+    pub checksum: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -230,6 +255,10 @@ pub struct MultipartUpload {
     /// The version the upload will become, minus data/etag (headers, metadata, tags, ACL, SSE).
     pub template: ObjectVersion,
     pub parts: BTreeMap<i32, UploadPart>,
+    /// The checksum algorithm the upload was created with, and whether its object checksum is
+    /// FULL_OBJECT (else COMPOSITE).
+    #[serde(default)]
+    pub checksum: Option<(String, bool)>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -672,6 +701,8 @@ pub fn delete_marker(key: &str, version_id: &str, owner_account: &str, now: Offs
         legal_hold: None,
         retention: None,
         restore: None,
+        checksum: None,
+        parts: Vec::new(),
     }
 }
 
@@ -749,6 +780,7 @@ mod tests {
                 initiator_account: "111111111111".to_owned(),
                 template,
                 parts: BTreeMap::new(),
+                checksum: None,
             };
             uploads.insert(id.to_owned(), upload);
         }
