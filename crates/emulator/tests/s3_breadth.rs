@@ -376,3 +376,48 @@ async fn part_numbers_address_parts() {
     let err = s3.get_object().bucket("parts").key("single").part_number(2).send().await.expect_err("no part 2");
     assert_eq!(code(&err), "InvalidPart");
 }
+
+/// User Guide `access-control-block-public-access`: new buckets block public access; a public
+/// policy is refused until `BlockPublicPolicy` is off, GetBucketPolicyStatus says whether the
+/// policy is public, and `RestrictPublicBuckets` keeps other accounts out while it is.
+#[tokio::test]
+async fn block_public_access_guards_new_buckets() {
+    use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+    let env = start().await;
+    let (a, b) = (env.s3(A).await, env.s3(common::B).await);
+    a.create_bucket().bucket("guarded-pub").send().await.expect("bucket");
+    a.put_object().bucket("guarded-pub").key("k").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    let block = a.get_public_access_block().bucket("guarded-pub").send().await.expect("default block");
+    let config = block.public_access_block_configuration().expect("configuration");
+    assert_eq!(
+        (config.block_public_acls(), config.ignore_public_acls(), config.block_public_policy(), config.restrict_public_buckets()),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    let public = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::guarded-pub/*"}]}"#;
+    let err = a.put_bucket_policy().bucket("guarded-pub").policy(public).send().await.expect_err("public policy blocked");
+    assert_eq!(code(&err), "AccessDenied");
+    // Pinned to an account, the same grant is not public.
+    let pinned = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::guarded-pub/*","Condition":{"StringEquals":{"aws:PrincipalAccount":"222222222222"}}}]}"#;
+    a.put_bucket_policy().bucket("guarded-pub").policy(pinned).send().await.expect("non-public policy");
+    let status = a.get_bucket_policy_status().bucket("guarded-pub").send().await.expect("status");
+    assert_eq!(status.policy_status().and_then(|s| s.is_public()), Some(false));
+    b.get_object().bucket("guarded-pub").key("k").send().await.expect("B reads through the pinned grant");
+
+    a.put_public_access_block()
+        .bucket("guarded-pub")
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder().block_public_policy(false).restrict_public_buckets(true).build(),
+        )
+        .send()
+        .await
+        .expect("relax");
+    a.put_bucket_policy().bucket("guarded-pub").policy(public).send().await.expect("public policy now accepted");
+    let status = a.get_bucket_policy_status().bucket("guarded-pub").send().await.expect("status");
+    assert_eq!(status.policy_status().and_then(|s| s.is_public()), Some(true));
+    let err = b.get_object().bucket("guarded-pub").key("k").send().await.expect_err("restricted: public policy grants no one else");
+    assert_eq!(code(&err), "AccessDenied");
+    a.delete_public_access_block().bucket("guarded-pub").send().await.expect("delete block");
+    b.get_object().bucket("guarded-pub").key("k").send().await.expect("public now");
+    let err = a.get_public_access_block().bucket("guarded-pub").send().await.expect_err("none");
+    assert_eq!(code(&err), "NoSuchPublicAccessBlockConfiguration");
+}

@@ -82,9 +82,10 @@ fn acl_permission(action: &str, object_level: bool) -> Option<Permission> {
     })
 }
 
-fn grants_allow(grants: &[Grant], caller: &Caller, needed: Permission) -> bool {
+fn grants_allow(grants: &[Grant], caller: &Caller, needed: Permission, ignore_public: bool) -> bool {
     grants.iter().any(|g| {
         g.permission.covers(needed)
+            && !(ignore_public && super::public_access::is_public_grant(g))
             && match &g.grantee {
                 Grantee::CanonicalUser(id) => caller.canonical_id.as_deref() == Some(id.as_str()),
                 Grantee::Group(uri) => uri == ALL_USERS || (uri == AUTHENTICATED_USERS && caller.account.is_some()),
@@ -156,6 +157,7 @@ pub fn authorize_version(
     let resource_account = if foreign_object { object_owner.clone().unwrap_or_default() } else { bucket.owner_account.clone() };
     let same_account = caller.account.as_deref() == Some(resource_account.as_str());
 
+    let block = bucket.public_access();
     let needed = acl_permission(action, key.is_some());
     let acl_allows = !same_account
         && needed.is_some_and(|p| {
@@ -164,16 +166,25 @@ pub fn authorize_version(
             } else {
                 bucket.acl.as_slice()
             };
-            bucket.acls_enabled() && grants_allow(grants, caller, p)
-                || (key.is_some() && p == Permission::Write && bucket.acls_enabled() && grants_allow(&bucket.acl, caller, p))
+            bucket.acls_enabled() && grants_allow(grants, caller, p, block.ignore_public_acls)
+                || (key.is_some()
+                    && p == Permission::Write
+                    && bucket.acls_enabled()
+                    && grants_allow(&bucket.acl, caller, p, block.ignore_public_acls))
         });
     let bucket_policy = bucket.policy.as_ref().map(|p| p.parsed.as_ref());
-    let resource_policy = if foreign_object { None } else { bucket_policy };
+    // RestrictPublicBuckets: a public policy grants nothing to other accounts or anonymous callers
+    // (its denies still apply, below).
+    let restricted = block.restrict_public_buckets
+        && caller.account.as_deref() != Some(bucket.owner_account.as_str())
+        && !matches!(caller.kind, PrincipalKind::Service(_))
+        && bucket_policy.is_some_and(Policy::is_public);
+    let resource_policy = if foreign_object || restricted { None } else { bucket_policy };
     // Anonymous callers have no identity side: the resource policy or an ACL alone decides.
     let either_side_suffices = same_account || caller.kind == PrincipalKind::Anonymous;
     let mut outcome = evaluate(&identity_refs, resource_policy, &request, either_side_suffices, caller.is_root(), acl_allows);
     // The bucket owner's explicit denies apply even to objects owned by others.
-    if foreign_object {
+    if foreign_object || restricted {
         if let Some(policy) = bucket_policy {
             if policy.evaluate(&request).decision == xrepl_policy::Decision::Deny {
                 outcome = Authorization::ExplicitDeny { in_identity: false, in_resource: true };

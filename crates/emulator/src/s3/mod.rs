@@ -63,6 +63,7 @@ mod listing;
 mod lock;
 mod multipart;
 mod object;
+mod public_access;
 mod settings;
 mod validate;
 
@@ -468,6 +469,34 @@ impl S3 for S3Api {
     ) -> S3Result<S3Response<dto::DeleteBucketEncryptionOutput>> {
         settings::delete_encryption(self, req)
     }
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<dto::PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<dto::PutPublicAccessBlockOutput>> {
+        public_access::put_public_access_block(self, req)
+    }
+
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<dto::GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<dto::GetPublicAccessBlockOutput>> {
+        public_access::get_public_access_block(self, req)
+    }
+
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<dto::DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<dto::DeletePublicAccessBlockOutput>> {
+        public_access::delete_public_access_block(self, req)
+    }
+
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<dto::GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<dto::GetBucketPolicyStatusOutput>> {
+        public_access::get_bucket_policy_status(self, req)
+    }
+
     async fn restore_object(&self, req: S3Request<dto::RestoreObjectInput>) -> S3Result<S3Response<dto::RestoreObjectOutput>> {
         object::restore_object(self, req)
     }

@@ -202,7 +202,9 @@ pub(super) fn new_object_owner(
         }
         return Ok((owner_account, vec![Grant::full_control(&owner_canonical)]));
     }
-    Ok((owner_account, grants.unwrap_or_else(|| vec![Grant::full_control(&owner_canonical)])))
+    let grants = grants.unwrap_or_else(|| vec![Grant::full_control(&owner_canonical)]);
+    super::public_access::check_acl_allowed(bucket, &grants)?;
+    Ok((owner_account, grants))
 }
 
 /// Resolves the encryption requested for a new object (`customer_key_md5`: a checked SSE-C key).

@@ -305,6 +305,25 @@ pub struct BucketSettings {
     /// Default encryption; None: S3's default since 2023, SSE-S3 (AES256). With `aws:kms`, objects
     /// written without encryption headers are encrypted under the configured key.
     pub encryption: Option<s3s::dto::ServerSideEncryptionConfiguration>,
+    /// Block Public Access (User Guide `access-control-block-public-access`); new buckets get all
+    /// four settings on (absent in data dirs from before it was kept: none).
+    #[serde(default)]
+    pub public_access_block: Option<PublicAccessBlock>,
+}
+
+/// The four Block Public Access settings of a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// What S3 gives every new bucket since April 2023.
+    pub const NEW_BUCKET: Self =
+        Self { block_public_acls: true, ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true };
 }
 
 /// Object Lock configuration of a bucket, as S3 stores it.
@@ -318,6 +337,16 @@ pub struct DeleteOutcome {
 }
 
 impl Bucket {
+    /// The Block Public Access settings in force (none: nothing blocked).
+    pub fn public_access(&self) -> PublicAccessBlock {
+        self.settings.public_access_block.unwrap_or(PublicAccessBlock {
+            block_public_acls: false,
+            ignore_public_acls: false,
+            block_public_policy: false,
+            restrict_public_buckets: false,
+        })
+    }
+
     pub fn new(name: &str, owner_account: &str, region: &str, owner_canonical: &str, now: OffsetDateTime) -> Self {
         Self {
             name: name.to_owned(),
@@ -333,7 +362,7 @@ impl Bucket {
             uploads: Uploads::default(),
             tags: Vec::new(),
             object_lock: false,
-            settings: BucketSettings::default(),
+            settings: BucketSettings { public_access_block: Some(PublicAccessBlock::NEW_BUCKET), ..BucketSettings::default() },
             lock_configuration: None,
             dirty: std::collections::BTreeSet::new(),
         }

@@ -364,6 +364,8 @@ async fn object_writer(s3: &aws_sdk_s3::Client, bucket: &str) {
     let rule = OwnershipControlsRule::builder().object_ownership(ObjectOwnership::ObjectWriter).build().expect("rule");
     let controls = OwnershipControls::builder().rules(rule).build().expect("controls");
     s3.put_bucket_ownership_controls().bucket(bucket).ownership_controls(controls).send().await.expect("ObjectWriter");
+    // New buckets block public ACLs (User Guide access-control-block-public-access), as on AWS.
+    s3.delete_public_access_block().bucket(bucket).send().await.expect("public ACLs allowed");
 }
 
 #[tokio::test]
