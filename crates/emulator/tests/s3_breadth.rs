@@ -421,3 +421,47 @@ async fn block_public_access_guards_new_buckets() {
     let err = a.get_public_access_block().bucket("guarded-pub").send().await.expect_err("none");
     assert_eq!(code(&err), "NoSuchPublicAccessBlockConfiguration");
 }
+
+/// User Guide `amazon-s3-policy-keys` and `tagging-and-policies`: request headers, copy sources,
+/// listing parameters and existing object tags are condition keys bucket policies can test.
+#[tokio::test]
+async fn bucket_policies_see_request_and_object_condition_keys() {
+    let env = start().await;
+    let (a, b) = (env.s3(A).await, env.s3(common::B).await);
+    a.create_bucket().bucket("keyed").send().await.expect("bucket");
+    a.put_object().bucket("keyed").key("public-doc").tagging("class=public").body(ByteStream::from_static(b"p")).send().await.expect("put");
+    a.put_object().bucket("keyed").key("secret-doc").tagging("class=secret").body(ByteStream::from_static(b"s")).send().await.expect("put");
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "tagged-reads", "Effect": "Allow", "Principal": {"AWS": "222222222222"}, "Action": "s3:GetObject",
+         "Resource": "arn:aws:s3:::keyed/*", "Condition": {"StringEquals": {"s3:ExistingObjectTag/class": "public"}}},
+        {"Sid": "listing-under-prefix", "Effect": "Allow", "Principal": {"AWS": "222222222222"}, "Action": "s3:ListBucket",
+         "Resource": "arn:aws:s3:::keyed", "Condition": {"StringEquals": {"s3:prefix": "public-"}}},
+        {"Sid": "encrypted-writes-only", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::keyed/*", "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
+        {"Sid": "no-copies-from-secret", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::keyed/*", "Condition": {"StringLike": {"s3:x-amz-copy-source": "keyed/secret-*"}}},
+        {"Sid": "tagged-uploads", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::keyed/*", "Condition": {"StringEquals": {"s3:RequestObjectTag/class": "secret"}}}
+    ]});
+    a.put_bucket_policy().bucket("keyed").policy(policy.to_string()).send().await.expect("policy");
+    b.get_object().bucket("keyed").key("public-doc").send().await.expect("tag matches");
+    let err = b.get_object().bucket("keyed").key("secret-doc").send().await.expect_err("tag differs");
+    assert_eq!(code(&err), "AccessDenied");
+    b.list_objects_v2().bucket("keyed").prefix("public-").send().await.expect("allowed prefix");
+    let err = b.list_objects_v2().bucket("keyed").send().await.expect_err("no prefix");
+    assert_eq!(code(&err), "AccessDenied");
+    let err = a.put_object().bucket("keyed").key("plain").body(ByteStream::from_static(b"x")).send().await.expect_err("unencrypted");
+    assert_eq!(code(&err), "AccessDenied");
+    let kms = |key: &'static str| {
+        a.put_object().bucket("keyed").key(key).server_side_encryption(ServerSideEncryption::AwsKms).body(ByteStream::from_static(b"x"))
+    };
+    kms("encrypted").send().await.expect("SSE-KMS write allowed");
+    let err = kms("tagged").tagging("class=secret").send().await.expect_err("tag in request");
+    assert_eq!(code(&err), "AccessDenied");
+    let copy = |source: &'static str| {
+        a.copy_object().bucket("keyed").key("copy").copy_source(source).server_side_encryption(ServerSideEncryption::AwsKms)
+    };
+    copy("keyed/public-doc").send().await.expect("copy from public");
+    let err = copy("keyed/secret-doc").send().await.expect_err("copy from secret");
+    assert_eq!(code(&err), "AccessDenied");
+}

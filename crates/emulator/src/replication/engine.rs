@@ -96,7 +96,7 @@ fn assume_role(world: &World, role_arn: &str, source_bucket: &str, source_owner:
             format!("S3 cannot assume the replication role {role_arn}: no such role exists in account {account}. Create the role (with a trust policy for {SERVICE}) or fix the Role in the replication configuration."),
         ));
     };
-    let service = Caller { account: None, canonical_id: None, kind: PrincipalKind::Service(SERVICE.to_owned()) };
+    let service = Caller::new(None, None, PrincipalKind::Service(SERVICE.to_owned()));
     let principal = service.principal_info();
     let mut ctx = xrepl_policy::Context::new();
     ctx.insert("aws:SourceAccount", source_owner.to_owned());
@@ -109,15 +109,15 @@ fn assume_role(world: &World, role_arn: &str, source_bucket: &str, source_owner:
         )
         .with_fix(json!({"Effect": "Allow", "Principal": {"Service": SERVICE}, "Action": "sts:AssumeRole"})));
     }
-    Ok(Caller {
-        account: Some(account.to_owned()),
-        canonical_id: Some(world.canonical_id(account)),
-        kind: PrincipalKind::AssumedRole {
+    Ok(Caller::new(
+        Some(account.to_owned()),
+        Some(world.canonical_id(account)),
+        PrincipalKind::AssumedRole {
             role_name: role.name.clone(),
             role_arn: role_arn.to_owned(),
             session_name: "s3-replication".to_owned(),
         },
-    })
+    ))
 }
 
 /// A denied step as a failure: which side lacks what, and the statement that would fix it.

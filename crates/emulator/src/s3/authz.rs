@@ -93,6 +93,77 @@ fn grants_allow(grants: &[Grant], caller: &Caller, needed: Permission, ignore_pu
     })
 }
 
+/// Request headers that S3 exposes as condition keys under the same name (User Guide
+/// `amazon-s3-policy-keys`).
+const HEADER_KEYS: &[&str] = &[
+    "x-amz-acl",
+    "x-amz-grant-full-control",
+    "x-amz-grant-read",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write",
+    "x-amz-grant-write-acp",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-storage-class",
+    "x-amz-metadata-directive",
+    "x-amz-content-sha256",
+    "x-amz-website-redirect-location",
+];
+
+/// The condition keys a request's headers carry: `s3:<header>` for the headers above,
+/// `s3:x-amz-copy-source` as `bucket/key`, the Object Lock headers, and the tags of
+/// `x-amz-tagging` as `s3:RequestObjectTag/<key>` and `s3:RequestObjectTagKeys`, and the listing
+/// parameters `s3:prefix`, `s3:delimiter`, `s3:max-keys` and `s3:versionid` from the query.
+pub fn request_keys(headers: &http::HeaderMap, query: Option<&str>) -> Vec<(String, Vec<String>)> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut keys: Vec<(String, Vec<String>)> = HEADER_KEYS.iter().filter_map(|h| text(h).map(|v| (format!("s3:{h}"), vec![v]))).collect();
+    if let Some(source) = text("x-amz-copy-source") {
+        let decoded = percent_encoding::percent_decode_str(&source).decode_utf8_lossy().into_owned();
+        keys.push(("s3:x-amz-copy-source".to_owned(), vec![decoded.trim_start_matches('/').to_owned()]));
+    }
+    for (header, key) in [
+        ("x-amz-object-lock-mode", "s3:object-lock-mode"),
+        ("x-amz-object-lock-retain-until-date", "s3:object-lock-retain-until-date"),
+        ("x-amz-object-lock-legal-hold", "s3:object-lock-legal-hold"),
+    ] {
+        if let Some(v) = text(header) {
+            keys.push((key.to_owned(), vec![v]));
+        }
+    }
+    if let Some(tagging) = text("x-amz-tagging") {
+        let tags: Vec<(String, String)> = form_urlencoded::parse(tagging.as_bytes()).into_owned().collect();
+        keys.push(("s3:RequestObjectTagKeys".to_owned(), tags.iter().map(|(k, _)| k.clone()).collect()));
+        keys.extend(tags.into_iter().map(|(k, v)| (format!("s3:RequestObjectTag/{k}"), vec![v])));
+    }
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if let Some(key) =
+            [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter"), ("max-keys", "s3:max-keys"), ("versionId", "s3:versionid")]
+                .iter()
+                .find_map(|(param, key)| (name == *param).then_some(*key))
+        {
+            keys.push((key.to_owned(), vec![value.into_owned()]));
+        }
+    }
+    keys
+}
+
+/// Actions whose requests carry `s3:ExistingObjectTag/<key>` (User Guide `tagging-and-policies`).
+const EXISTING_TAG_ACTIONS: &[&str] = &[
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:GetObjectAcl",
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersionTagging",
+    "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl",
+    "s3:PutObjectTagging",
+    "s3:PutObjectVersionTagging",
+    "s3:DeleteObjectTagging",
+    "s3:DeleteObjectVersionTagging",
+];
+
 /// Condition keys every S3 request carries. `aws:SecureTransport` is the transport the request
 /// came over (see `EmulatorConfig::assume_tls`); S3's own replication requests are TLS.
 pub fn base_context(world: &World, caller: &Caller, bucket_owner: &str) -> Context {
@@ -108,6 +179,9 @@ pub fn base_context(world: &World, caller: &Caller, bucket_owner: &str) -> Conte
     }
     ctx.insert("aws:SecureTransport", if world.assume_tls { "true" } else { "false" });
     ctx.insert("s3:ResourceAccount", bucket_owner.to_owned());
+    for (key, values) in &caller.request_keys {
+        ctx.insert_many(key, values.clone());
+    }
     ctx
 }
 
@@ -140,6 +214,12 @@ pub fn authorize_version(
     for (k, v) in extra {
         ctx.insert(k, v.clone());
     }
+    let object = key.and_then(|k| bucket.addressed(k, version_id));
+    if EXISTING_TAG_ACTIONS.contains(&action) {
+        for (tag, value) in object.map(|o| o.tags.as_slice()).unwrap_or_default() {
+            ctx.insert(&format!("s3:ExistingObjectTag/{tag}"), value.clone());
+        }
+    }
     let principal = caller.principal_info();
     let request = Request { principal: &principal, action, resource: &resource, context: &ctx };
     let identity: Vec<Arc<Policy>> = world.identity_policies(caller);
@@ -147,7 +227,6 @@ pub fn authorize_version(
 
     // Objects written by another account (ACLs enabled, no override) belong to that account:
     // the bucket policy cannot grant access to them; only the object's ACL can.
-    let object = key.and_then(|k| bucket.addressed(k, version_id));
     let object_owner = object.map(|o| o.owner_account.clone());
     // Only reading the object or its ACL, or changing its ACL, belongs to the object owner;
     // writing into the bucket (PutObject, ReplicateObject, deletes) stays the bucket owner's call.

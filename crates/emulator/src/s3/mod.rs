@@ -98,17 +98,21 @@ impl S3Api {
 
     /// Who sent the request: s3s has verified the signature for the access key (if any).
     fn caller<T>(&self, req: &S3Request<T>) -> S3Result<Caller> {
-        let Some(credentials) = &req.credentials else { return Ok(Caller::anonymous()) };
+        let Some(credentials) = &req.credentials else {
+            return Ok(Caller { request_keys: authz::request_keys(&req.headers, req.uri.query()), ..Caller::anonymous() });
+        };
         let token = req.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).map(str::to_owned).or_else(|| {
             req.uri
                 .query()
                 .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "X-Amz-Security-Token").map(|(_, v)| v.into_owned()))
         });
-        self.shared.world().caller_for(&credentials.access_key, token.as_deref()).map_err(|p| match p {
+        let mut caller = self.shared.world().caller_for(&credentials.access_key, token.as_deref()).map_err(|p| match p {
             KeyProblem::UnknownKey => s3_error!(InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."),
             KeyProblem::InvalidToken => s3_error!(InvalidToken, "The provided token is malformed or otherwise invalid."),
             KeyProblem::ExpiredToken => s3_error!(ExpiredToken, "The provided token has expired."),
-        })
+        })?;
+        caller.request_keys = authz::request_keys(&req.headers, req.uri.query());
+        Ok(caller)
     }
 
     fn enqueue(&self, tasks: Vec<Task>) {

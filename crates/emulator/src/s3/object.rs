@@ -256,11 +256,8 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     {
         let world = api.shared.world();
         let b = bucket(&world, &input.bucket)?;
-        let mut extra = Vec::new();
-        if let Some(acl) = &input.acl {
-            extra.push(("s3:x-amz-acl", acl.as_str().to_owned()));
-        }
-        super::authz::authorize(&world, &caller, "s3:PutObject", b, Some(&input.key), &extra).map_err(|d| super::access_denied(&d))?;
+        // The request's headers (ACL, grants, encryption, tags) are condition keys (`Caller::request_keys`).
+        super::authz::authorize(&world, &caller, "s3:PutObject", b, Some(&input.key), &[]).map_err(|d| super::access_denied(&d))?;
         if !tags.is_empty() {
             authorize(&world, &caller, "s3:PutObjectTagging", &input.bucket, Some(&input.key), None)?;
         }

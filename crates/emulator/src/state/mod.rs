@@ -200,7 +200,7 @@ impl World {
                 PrincipalKind::AssumedRole { role_name: role_name.clone(), role_arn: role_arn.clone(), session_name: session_name.clone() }
             }
         };
-        Ok(Caller { account: Some(key.account), canonical_id, kind })
+        Ok(Caller::new(Some(key.account), canonical_id, kind))
     }
 
     /// The identity-based policies that apply to a caller (inline and attached).
