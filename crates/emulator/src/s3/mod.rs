@@ -59,6 +59,7 @@ mod body;
 mod bucket;
 mod config;
 mod copy;
+pub mod lifecycle;
 mod listing;
 mod lock;
 mod multipart;

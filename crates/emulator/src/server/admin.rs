@@ -101,6 +101,14 @@ pub async fn handle(shared: &Shared, parts: &Parts, _body: &Bytes) -> http::Resp
                 Err(e) => respond(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": e.to_string()})),
             }
         }
+        (&Method::POST, "/lifecycle/run") => match param("days").map(|v| v.parse::<u32>()) {
+            // S3 runs lifecycle once a day; this runs it now, as if `days` had passed.
+            Some(Ok(days)) => match shared.run_lifecycle(time::Duration::days(i64::from(days))) {
+                Ok(report) => ok(json!(report)),
+                Err(e) => respond(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": e.to_string()})),
+            },
+            _ => bad("query parameter days=<whole days> is required"),
+        },
         (&Method::GET, "/replication/status") => {
             let s = control.status();
             ok(json!({"queued": s.queued, "parked": s.parked, "paused": s.paused, "processed": s.processed}))

@@ -104,6 +104,13 @@ impl Emulator {
         self.shared.world().restore_latency = latency;
     }
 
+    /// Runs every bucket's lifecycle rules once, as if `offset` had passed (S3 runs them daily):
+    /// expirations, transitions, noncurrent-version rules and incomplete-upload aborts.
+    pub fn run_lifecycle(&self, offset: std::time::Duration) -> Result<crate::s3::lifecycle::LifecycleReport, EmulatorError> {
+        let offset = time::Duration::try_from(offset).map_err(|e| EmulatorError::Config(format!("lifecycle offset: {e}")))?;
+        Ok(self.shared.run_lifecycle(offset)?)
+    }
+
     /// Waits until no replication work is runnable (parked work for unavailable buckets excepted).
     pub async fn drain(&self) {
         self.shared.replication.drain().await;
