@@ -498,3 +498,56 @@ async fn lists_are_in_case_insensitive_name_order_across_pages() {
     }
     assert_eq!(paged, want);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Durable state: groups, memberships, renamed users, policy tags and OIDC providers
+
+#[tokio::test]
+async fn groups_providers_and_renames_survive_a_restart() {
+    let dir = std::env::temp_dir().join(format!("xrepl-iam-breadth-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let start = || async {
+        let config = xrepl_emulator::EmulatorConfig::with_accounts(&[A, common::B]).data_dir(&dir);
+        Env { emulator: xrepl_emulator::Emulator::start(config).await.expect("emulator starts") }
+    };
+    let key;
+    let policy_arn;
+    {
+        let env = start().await;
+        let iam = env.iam(A).await;
+        key = user_with_key(&iam, "Builder").await;
+        iam.create_group().group_name("Readers").send().await.expect("group");
+        iam.put_group_policy()
+            .group_name("Readers")
+            .policy_name("list")
+            .policy_document(allow(&["s3:ListAllMyBuckets"], "*"))
+            .send()
+            .await
+            .expect("p");
+        iam.add_user_to_group().group_name("Readers").user_name("Builder").send().await.expect("join");
+        iam.update_user().user_name("Builder").new_user_name("Maker").send().await.expect("rename");
+        let created = iam
+            .create_policy()
+            .policy_name("tagged")
+            .policy_document(allow(&["s3:GetObject"], "*"))
+            .tags(Tag::builder().key("k").value("v").build().expect("tag"))
+            .send()
+            .await
+            .expect("policy");
+        policy_arn = created.policy().and_then(|p| p.arn()).expect("arn").to_owned();
+        iam.create_open_id_connect_provider().url("https://idp.example.com").client_id_list("app").send().await.expect("provider");
+    }
+    let env = start().await;
+    let iam = env.iam(A).await;
+    // Found by any case after the reload, in the created case.
+    let group = iam.get_group().group_name("readers").send().await.expect("group kept");
+    assert_eq!(group.group().map(|g| g.group_name()), Some("Readers"));
+    assert_eq!(group.users().iter().map(|u| u.user_name()).collect::<Vec<_>>(), ["Maker"]);
+    env.s3_with(&key.0, &key.1, None).await.list_buckets().send().await.expect("the group's policy still applies to the renamed user");
+    let tags = iam.list_policy_tags().policy_arn(&policy_arn).send().await.expect("tags kept");
+    assert_eq!(tags.tags().len(), 1);
+    let providers = iam.list_open_id_connect_providers().send().await.expect("providers");
+    assert_eq!(providers.open_id_connect_provider_list().len(), 1);
+    drop(env);
+    let _ = std::fs::remove_dir_all(&dir);
+}

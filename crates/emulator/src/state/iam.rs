@@ -196,3 +196,41 @@ impl IamAccount {
         self.roles.values().find(|r| r.arn == arn)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(name: &str) -> Role {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let parsed = Policy::parse(text, xrepl_policy::DocumentKind::Trust).expect("trust policy parses");
+        Role {
+            name: name.to_owned(),
+            path: "/".to_owned(),
+            arn: format!("arn:aws:iam::111111111111:role/{name}"),
+            role_id: "AROAEXAMPLE".to_owned(),
+            created: OffsetDateTime::UNIX_EPOCH,
+            description: None,
+            max_session_duration: 3600,
+            trust: StoredPolicy { text: text.to_owned(), parsed: Arc::new(parsed) },
+            inline: BTreeMap::new(),
+            attached: BTreeSet::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn states_saved_with_names_as_created_are_folded_when_loaded() {
+        // Before names were folded, maps were keyed by the name as created.
+        let mut legacy = IamAccount::default();
+        legacy.roles.insert("Replicator".to_owned(), role("Replicator"));
+        let mut saved = serde_json::to_value(&legacy).expect("serializes");
+        // A state from before groups and OIDC providers existed.
+        saved.as_object_mut().expect("object").remove("groups");
+        saved.as_object_mut().expect("object").remove("oidc_providers");
+        let loaded: IamAccount = serde_json::from_value(saved).expect("loads");
+        assert_eq!(loaded.roles.keys().collect::<Vec<_>>(), ["replicator"]);
+        assert_eq!(loaded.role("REPLICATOR").map(|r| r.name.as_str()), Some("Replicator"));
+        assert!(loaded.groups.is_empty() && loaded.oidc_providers.is_empty());
+    }
+}

@@ -1,7 +1,9 @@
-//! `Expect: 100-continue` answered early, over a raw socket: the connection must either stay
-//! usable or be announced closed (`Connection: close`), never closed silently under a client
-//! that will reuse it (RFC 9110 §10.1.1: a server that answers before reading the body "SHOULD
-//! indicate in that response whether it intends to close the connection").
+//! The HTTP front door over a raw socket.
+//!
+//! `Expect: 100-continue` answered early: the connection must either stay usable or be announced
+//! closed (`Connection: close`), never closed silently under a client that will reuse it (RFC 9110
+//! 10.1.1: a server that answers before reading the body "SHOULD indicate in that response whether
+//! it intends to close the connection"). And a SigV4 scope with an empty region gets S3's answer.
 
 use std::time::Duration;
 
@@ -106,4 +108,21 @@ async fn expect_continue_with_the_body_sent_keeps_the_connection() {
     assert_eq!(status, 200);
     assert!(header(&headers, "connection").is_none_or(|v| !v.eq_ignore_ascii_case("close")), "{headers:?}");
     connection_is_honest(&mut stream, &headers).await;
+}
+
+#[tokio::test]
+async fn an_empty_region_in_the_credential_scope_gets_s3s_message() {
+    let emu = Emulator::start(EmulatorConfig::with_accounts(&["111111111111"])).await.expect("emulator starts");
+    let mut stream = TcpStream::connect(emu.addr()).await.expect("connects");
+    // What boto3 sends when a client is made with region_name='' (the signature is never reached).
+    let request = "PUT /some-bucket HTTP/1.1\r\nHost: localhost\r\nx-amz-date: 20261201T120000Z\r\n\
+        x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n\
+        Authorization: AWS4-HMAC-SHA256 Credential=111111111111/20261201//s3/aws4_request, \
+        SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=00\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer)).await.expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("<Code>AuthorizationHeaderMalformed</Code>"), "{answer}");
+    assert!(answer.contains("The authorization header is malformed; a non-empty region must be provided in the credential."), "{answer}");
 }
