@@ -312,6 +312,7 @@ async fn inactive_access_keys_are_refused_at_authentication() {
     assert_eq!(code(&s3.list_buckets().send().await.expect_err("inactive")), "InvalidAccessKeyId");
     assert_eq!(code(&own_iam.list_users().send().await.expect_err("inactive")), "InvalidClientTokenId");
     assert_eq!(code(&sts.get_caller_identity().send().await.expect_err("inactive")), "InvalidClientTokenId");
+    assert_eq!(code(&kms_as(&env, &key).await.list_keys().send().await.expect_err("inactive")), "UnrecognizedClientException");
 
     iam.update_access_key().user_name("dave").access_key_id(&key.0).status(StatusType::Active).send().await.expect("reactivate");
     s3.list_buckets().send().await.expect("active again");
