@@ -552,3 +552,59 @@ async fn groups_providers_and_renames_survive_a_restart() {
     drop(env);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The S3 side of the same refresh: aws_s3_bucket_replication_configuration (GetBucketReplication)
+// and aws_s3_bucket_policy (GetBucketPolicy), and the "gone" answers Terraform keys on.
+
+#[tokio::test]
+async fn terraform_refresh_of_replication_and_bucket_policy() {
+    use aws_sdk_s3::types::{Destination, ReplicationConfiguration, ReplicationRule, ReplicationRuleFilter, ReplicationRuleStatus};
+    let env = common::start().await;
+    let (a, b, iam) = (env.s3(A).await, env.s3(common::B).await, env.iam(A).await);
+    common::versioned_bucket(&a, "tf-source").await;
+    common::versioned_bucket(&b, "tf-destination").await;
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    iam.create_role().role_name("tf-replication").assume_role_policy_document(trust.to_string()).send().await.expect("role");
+    let role_arn = format!("arn:aws:iam::{A}:role/tf-replication");
+    let bucket_policy = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": ["s3:ReplicateObject", "s3:ReplicateDelete"],
+        "Resource": "arn:aws:s3:::tf-destination/*"}]})
+    .to_string();
+    b.put_bucket_policy().bucket("tf-destination").policy(&bucket_policy).send().await.expect("bucket policy");
+    let rule = ReplicationRule::builder()
+        .id("tf-rule")
+        .priority(1)
+        .status(ReplicationRuleStatus::Enabled)
+        .filter(ReplicationRuleFilter::builder().prefix("").build())
+        .delete_marker_replication(
+            aws_sdk_s3::types::DeleteMarkerReplication::builder()
+                .status(aws_sdk_s3::types::DeleteMarkerReplicationStatus::Disabled)
+                .build(),
+        )
+        .destination(Destination::builder().bucket("arn:aws:s3:::tf-destination").account(common::B).build().expect("destination"))
+        .build()
+        .expect("rule");
+    a.put_bucket_replication()
+        .bucket("tf-source")
+        .replication_configuration(ReplicationConfiguration::builder().role(&role_arn).rules(rule).build().expect("config"))
+        .send()
+        .await
+        .expect("put replication");
+
+    let got = a.get_bucket_replication().bucket("tf-source").send().await.expect("GetBucketReplication");
+    let config = got.replication_configuration().expect("configuration");
+    assert_eq!(config.role(), role_arn);
+    assert_eq!(config.rules().iter().filter_map(|r| r.id()).collect::<Vec<_>>(), ["tf-rule"]);
+    let policy = b.get_bucket_policy().bucket("tf-destination").send().await.expect("GetBucketPolicy");
+    let got_policy: serde_json::Value = serde_json::from_str(policy.policy().expect("policy")).expect("JSON");
+    assert_eq!(got_policy, serde_json::from_str::<serde_json::Value>(&bucket_policy).expect("JSON"));
+
+    // Removed outside Terraform: the errors its read treats as "gone".
+    a.delete_bucket_replication().bucket("tf-source").send().await.expect("delete replication");
+    b.delete_bucket_policy().bucket("tf-destination").send().await.expect("delete policy");
+    let err = a.get_bucket_replication().bucket("tf-source").send().await.expect_err("no configuration");
+    assert_eq!(code(&err), "ReplicationConfigurationNotFoundError");
+    let err = b.get_bucket_policy().bucket("tf-destination").send().await.expect_err("no policy");
+    assert_eq!(code(&err), "NoSuchBucketPolicy");
+}
