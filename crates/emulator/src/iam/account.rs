@@ -73,7 +73,7 @@ pub(super) fn list_entities_for_policy(call: &mut Call<'_>) -> Answer {
     check_path_prefix(&prefix)?;
     let arn = managed::policy_arn_param(call)?;
     call.authorize("ListEntitiesForPolicy", &arn)?;
-    let policy = managed::find(call, &arn).ok_or_else(|| ServiceError::no_such_entity(format!("Policy {arn} was not found.")))?;
+    let policy = managed::lookup(call, &arn).ok_or_else(|| ServiceError::no_such_entity(format!("Policy {arn} was not found.")))?;
     let wants = |kind: &str| filter.as_deref().is_none_or(|f| f == kind);
     let iam = call.iam()?;
     // (kind, folded name, name, id), in the order of the paging key: Group < Role < User.

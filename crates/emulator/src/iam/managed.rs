@@ -93,7 +93,7 @@ pub(super) fn policy_arn_param(call: &Call<'_>) -> Result<String, ServiceError> 
 
 /// The policy an ARN names, visible from the caller's account (its own customer managed
 /// policies and AWS managed ones).
-fn lookup(call: &Call<'_>, arn: &str) -> Option<ManagedPolicy> {
+pub(super) fn lookup(call: &Call<'_>, arn: &str) -> Option<ManagedPolicy> {
     call.iam().ok().and_then(|iam| iam.policies.get(arn).cloned()).or_else(|| aws_managed(arn))
 }
 
@@ -454,10 +454,4 @@ pub(super) fn list_policy_tags(call: &mut Call<'_>) -> Answer {
     tags_xml(&mut buf, &policy.tags);
     truncation(&mut buf, None);
     Ok(Some(buf.0))
-}
-
-/// Customer managed policies of the account and the AWS managed policies in use, for
-/// ListEntitiesForPolicy.
-pub(super) fn find(call: &Call<'_>, arn: &str) -> Option<ManagedPolicy> {
-    lookup(call, arn)
 }
