@@ -171,8 +171,20 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Servi
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                 let (shared, s3) = (Arc::clone(&shared), Arc::clone(&s3));
+                let expects_continue =
+                    req.headers().get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
                 let req = req.map(|body| IdleBody::new(body, limits.body_idle_timeout));
-                async move { dispatch(shared, s3, req).await }
+                let read = req.body().read_state();
+                async move {
+                    let mut response = dispatch(shared, s3, req).await?;
+                    // Answered before the body was read (an early 403/404 to `Expect:
+                    // 100-continue`): hyper will not reuse the connection, so say so, or a
+                    // client that reuses it sends its next request into a closed socket.
+                    if expects_continue && !read.finished() {
+                        response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+                    }
+                    Ok::<_, HttpError>(response)
+                }
             });
             let _ = http.serve_connection(TokioIo::new(stream), service).await;
             drop(slot);
