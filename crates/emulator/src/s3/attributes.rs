@@ -11,7 +11,8 @@ use super::{bucket, timestamp, validate, S3Api};
 use crate::state::s3::ObjectVersion;
 
 fn wants(input: &dto::GetObjectAttributesInput, attribute: &str) -> bool {
-    input.object_attributes.iter().any(|a| a.as_str().eq_ignore_ascii_case(attribute))
+    // One header may carry several names, comma-separated (as botocore sends them).
+    input.object_attributes.iter().flat_map(|a| a.as_str().split(',')).any(|a| a.trim().eq_ignore_ascii_case(attribute))
 }
 
 fn checksum_dto(v: &ObjectVersion) -> Option<dto::Checksum> {

@@ -255,6 +255,20 @@ pub fn complete_multipart_upload(
     let world = api.shared.world();
     authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
+    // Completing an upload again answers as the completion did, while that version is current.
+    let done = b.completed_uploads.iter().find(|(id, key, ..)| *id == input.upload_id && *key == input.key);
+    if let (None, Some((_, key, version_id, etag))) = (b.uploads.get(&input.upload_id), done) {
+        if b.latest(key).is_some_and(|v| v.version_id == *version_id) {
+            return Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
+                bucket: Some(input.bucket.clone()),
+                key: Some(key.clone()),
+                e_tag: Some(ETag::Strong(etag.clone())),
+                location: Some(format!("/{}/{}", input.bucket, key)),
+                version_id: (b.versioning != Versioning::Unversioned).then(|| version_id.clone()),
+                ..Default::default()
+            }));
+        }
+    }
     let upload = b.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(no_such_upload)?;
     let requested = input.multipart_upload.as_ref().and_then(|m| m.parts.clone()).unwrap_or_default();
     if requested.is_empty() {
@@ -329,6 +343,10 @@ pub fn complete_multipart_upload(
     version.checksum = object_checksum;
     let reported = (b.versioning != Versioning::Unversioned).then(|| version_id.clone());
     let (encryption, kms_key) = super::object::sse_fields(&version);
+    b.completed_uploads.push_back((input.upload_id.clone(), input.key.clone(), version_id.clone(), etag.clone()));
+    if b.completed_uploads.len() > crate::state::s3::COMPLETED_UPLOADS_KEPT {
+        b.completed_uploads.pop_front();
+    }
     let checksum = if explicit { super::checksum::fields(version.checksum.as_ref()) } else { super::checksum::Fields::default() };
     b.put_version(version);
     let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);

@@ -371,6 +371,7 @@ impl Bucket {
             replication: self.replication.clone(),
             objects: BTreeMap::new(),
             uploads: Default::default(),
+            completed_uploads: Default::default(),
             tags: self.tags.clone(),
             object_lock: self.object_lock,
             settings: self.settings.clone(),
@@ -652,7 +653,11 @@ fn part_checksum(v: &ObjectVersion, n: i32, mode: Option<&dto::ChecksumMode>) ->
         return super::checksum::reported(v, mode);
     }
     let part = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| v.parts.get(i));
-    super::checksum::part_fields(v.checksum.as_ref().map(|c| c.algorithm.as_str()), part.and_then(|p| p.checksum.as_deref()))
+    let mut fields =
+        super::checksum::part_fields(v.checksum.as_ref().map(|c| c.algorithm.as_str()), part.and_then(|p| p.checksum.as_deref()));
+    // A part answers with its own checksum and the object's checksum type.
+    fields.checksum_type = super::checksum::fields(v.checksum.as_ref()).checksum_type;
+    fields
 }
 
 /// The bytes `?partNumber=N` addresses (API Reference `API_GetObject`): a part of a multipart

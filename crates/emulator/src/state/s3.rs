@@ -277,6 +277,10 @@ pub struct Bucket {
     #[serde(skip)]
     pub objects: BTreeMap<String, Versions>,
     pub uploads: Uploads,
+    /// Recently completed uploads (id → key, version id, ETag): completing one again answers as the
+    /// first completion did. Bounded to the latest [`COMPLETED_UPLOADS_KEPT`].
+    #[serde(default)]
+    pub completed_uploads: std::collections::VecDeque<(String, String, String, String)>,
     pub tags: Vec<(String, String)>,
     pub object_lock: bool,
     /// Sub-resources kept as the user put them (lifecycle, CORS, website, logging, ...).
@@ -310,6 +314,9 @@ pub struct BucketSettings {
     #[serde(default)]
     pub public_access_block: Option<PublicAccessBlock>,
 }
+
+/// How many completed uploads a bucket remembers for repeated CompleteMultipartUpload calls.
+pub const COMPLETED_UPLOADS_KEPT: usize = 1000;
 
 /// The four Block Public Access settings of a bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -360,6 +367,7 @@ impl Bucket {
             replication: None,
             objects: BTreeMap::new(),
             uploads: Uploads::default(),
+            completed_uploads: std::collections::VecDeque::new(),
             tags: Vec::new(),
             object_lock: false,
             settings: BucketSettings { public_access_block: Some(PublicAccessBlock::NEW_BUCKET), ..BucketSettings::default() },
