@@ -465,3 +465,19 @@ async fn bucket_policies_see_request_and_object_condition_keys() {
     let err = copy("keyed/secret-doc").send().await.expect_err("copy from secret");
     assert_eq!(code(&err), "AccessDenied");
 }
+
+/// Every S3 answer names its request in `x-amz-request-id`, and an error body repeats it in
+/// `<RequestId>` (API Reference `ErrorResponses`).
+#[tokio::test]
+async fn errors_name_their_request() {
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("ids").send().await.expect("bucket");
+    let err = s3.get_object().bucket("ids").key("missing").send().await.expect_err("404");
+    let raw = err.raw_response().expect("raw");
+    let header = raw.headers().get("x-amz-request-id").expect("request id header").to_owned();
+    let body = std::str::from_utf8(raw.body().bytes().expect("body")).expect("utf-8").to_owned();
+    assert!(body.contains(&format!("<RequestId>{header}</RequestId>")), "{body}");
+    assert_eq!(err.meta().code(), Some("NoSuchKey"));
+}

@@ -253,11 +253,18 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
             *response.body_mut() = Body::from(fixed);
         }
     }
+    // Every S3 answer names its request (x-amz-request-id), and an error body repeats it.
+    let request_id = s3_errors::new_request_id();
     if response.status().is_client_error() || response.status().is_server_error() {
-        if let Some(fixed) = response.body().bytes().and_then(|b| s3_errors::with_aws_message(&b)) {
+        if let Some(body) = response.body().bytes().filter(|b| !b.is_empty()) {
+            let fixed = s3_errors::with_aws_message(&body).unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+            let fixed = s3_errors::with_request_id(&fixed, &request_id);
             response.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(fixed.len()));
             *response.body_mut() = Body::from(fixed);
         }
+    }
+    if let Ok(value) = http::HeaderValue::from_str(&request_id) {
+        response.headers_mut().entry("x-amz-request-id").or_insert(value);
     }
     Ok(response)
 }

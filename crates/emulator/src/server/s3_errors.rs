@@ -68,6 +68,19 @@ pub fn with_aws_message(body: &Bytes) -> Option<String> {
     }
 }
 
+/// A request id in S3's form (16 uppercase hex digits).
+pub fn new_request_id() -> String {
+    format!("{:016X}", rand::random::<u64>())
+}
+
+/// Adds `<RequestId>` to an S3 XML error body that has none.
+pub fn with_request_id(body: &str, request_id: &str) -> String {
+    match body.rfind("</Error>") {
+        Some(at) if !body.contains("<RequestId>") => format!("{}<RequestId>{request_id}</RequestId>{}", &body[..at], &body[at..]),
+        _ => body.to_owned(),
+    }
+}
+
 /// A 500 `InternalError` in S3's XML form (a change that could not be made durable).
 pub fn internal_error() -> http::Response<s3s::Body> {
     let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>";
