@@ -481,3 +481,36 @@ async fn errors_name_their_request() {
     assert!(body.contains(&format!("<RequestId>{header}</RequestId>")), "{body}");
     assert_eq!(err.meta().code(), Some("NoSuchKey"));
 }
+
+/// API_PutObject: a KMS key id goes only with `aws:kms`; User Guide `UsingKMSEncryption`: GET and
+/// HEAD with `x-amz-server-side-encryption` get 400.
+#[tokio::test]
+async fn encryption_headers_are_checked_where_they_do_not_belong() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("enc-headers").send().await.expect("bucket");
+    let err = s3
+        .put_object()
+        .bucket("enc-headers")
+        .key("k")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .ssekms_key_id("alias/aws/s3")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect_err("SSE-S3 with a KMS key");
+    assert_eq!(code(&err), "InvalidArgument");
+    s3.put_object().bucket("enc-headers").key("k").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    let err = s3
+        .head_object()
+        .bucket("enc-headers")
+        .key("k")
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut().insert("x-amz-server-side-encryption", "aws:kms");
+        })
+        .send()
+        .await
+        .expect_err("HEAD with an encryption header");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+}

@@ -225,6 +225,13 @@ pub(crate) fn requested_sse(
         }
         return Ok(Some(Sse::Customer { key_md5 }));
     }
+    // A KMS key id only goes with aws:kms (API_PutObject, `x-amz-server-side-encryption-aws-kms-key-id`).
+    if kms_key.is_some() && !sse.is_some_and(|s| s.as_str().starts_with("aws:kms")) {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms"
+        ));
+    }
     // Without encryption headers the bucket's default applies (User Guide `default-bucket-encryption`).
     let (sse, kms_key) = match (sse, bucket_default) {
         (None, Some(default_key)) => (Some(dto::ServerSideEncryption::from_static(dto::ServerSideEncryption::AWS_KMS)), default_key),
@@ -512,6 +519,11 @@ macro_rules! read_request {
 /// Validates, authorizes and resolves a read: the bucket and the version it returns.
 fn readable<'w>(world: &'w World, caller: &Caller, r: &ReadRequest<'_>) -> S3Result<(&'w Bucket, &'w ObjectVersion)> {
     validate::version_id(r.version_id)?;
+    // Encryption is chosen when writing: GET and HEAD refuse the header (User Guide `UsingKMSEncryption`:
+    // "you get an HTTP 400 Bad Request error").
+    if caller.request_keys.iter().any(|(k, _)| k == "s3:x-amz-server-side-encryption") {
+        return Err(s3_error!(InvalidArgument, "The encryption method specified is not supported"));
+    }
     let customer_md5 = customer_key(r.customer_algorithm, r.customer_key, r.customer_key_md5)?;
     super::authorize_version(world, caller, read_action(r.version_id), r.bucket, Some(r.key), r.version_id, r.expected_owner)?;
     let b = bucket(world, r.bucket)?;
