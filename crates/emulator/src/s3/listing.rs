@@ -193,7 +193,8 @@ pub fn list_objects(api: &S3Api, req: S3Request<dto::ListObjectsInput>) -> S3Res
     );
     Ok(S3Response::new(dto::ListObjectsOutput {
         name: Some(input.bucket.clone()),
-        prefix: Some(encoded(input.prefix.unwrap_or_default(), url)),
+        // v1 encodes Delimiter, Marker, NextMarker and keys, not Prefix (what botocore decodes, and AWS sends).
+        prefix: Some(input.prefix.unwrap_or_default()),
         // S3 echoes the marker, empty when none was sent.
         marker: Some(encoded(input.marker.unwrap_or_default(), url)),
         max_keys: Some(i32::try_from(limit).unwrap_or(1000)),

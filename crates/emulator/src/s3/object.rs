@@ -46,6 +46,14 @@ fn delete_marker_headers(version_id: &str) -> HeaderMap {
 pub fn addressed_object<'b>(bucket: &'b Bucket, key: &str, version_id: Option<&str>) -> S3Result<&'b ObjectVersion> {
     match version_id {
         None => match bucket.latest(key) {
+            None if bucket.versioning == Versioning::Unversioned => {
+                // An unversioned bucket says outright that no delete marker hides the key.
+                let mut err = s3_error!(NoSuchKey, "The specified key does not exist.");
+                let mut headers = HeaderMap::new();
+                headers.insert("x-amz-delete-marker", HeaderValue::from_static("false"));
+                err.set_headers(headers);
+                Err(err)
+            }
             None => Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
             Some(v) if v.delete_marker => {
                 let mut err = s3_error!(NoSuchKey, "The specified key does not exist.");
