@@ -514,3 +514,19 @@ async fn encryption_headers_are_checked_where_they_do_not_belong() {
         .expect_err("HEAD with an encryption header");
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
 }
+
+/// API_GetObjectTorrent: the object's BitTorrent metainfo, bencoded with SHA-1 piece hashes.
+#[tokio::test]
+async fn torrents_describe_their_object() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("seeds").send().await.expect("bucket");
+    s3.put_object().bucket("seeds").key("movie").body(ByteStream::from(vec![b'A'; 300 * 1024])).send().await.expect("put");
+    let torrent = s3.get_object_torrent().bucket("seeds").key("movie").send().await.expect("torrent");
+    let bytes = torrent.body.collect().await.expect("body").into_bytes();
+    assert!(bytes.starts_with(b"d8:announce"), "{:?}", String::from_utf8_lossy(&bytes[..20.min(bytes.len())]));
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("6:lengthi307200e4:name5:movie12:piece lengthi262144e6:pieces40:"), "two 20-byte piece hashes");
+    let err = s3.get_object_torrent().bucket("seeds").key("missing").send().await.expect_err("no object");
+    assert_eq!(code(&err), "NoSuchKey");
+}

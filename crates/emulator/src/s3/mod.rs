@@ -66,6 +66,7 @@ mod multipart;
 mod object;
 mod public_access;
 mod settings;
+mod torrent;
 mod validate;
 
 use std::sync::Arc;
@@ -513,6 +514,10 @@ impl S3 for S3Api {
         req: S3Request<dto::GetObjectAttributesInput>,
     ) -> S3Result<S3Response<dto::GetObjectAttributesOutput>> {
         attributes::get_object_attributes(self, req)
+    }
+
+    async fn get_object_torrent(&self, req: S3Request<dto::GetObjectTorrentInput>) -> S3Result<S3Response<dto::GetObjectTorrentOutput>> {
+        torrent::get_object_torrent(self, req)
     }
 
     async fn head_object(&self, req: S3Request<dto::HeadObjectInput>) -> S3Result<S3Response<dto::HeadObjectOutput>> {
