@@ -22,7 +22,9 @@ pub mod backend;
 pub mod backends;
 mod error;
 mod harness;
+pub mod image;
 
 pub use backend::{Backend, BackendKind, Capabilities, Capability, FailureView};
 pub use error::HarnessError;
 pub use harness::{AccountHandle, Harness};
+pub use image::XreplImage;
