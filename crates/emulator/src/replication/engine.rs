@@ -13,17 +13,28 @@ use xrepl_policy::Authorization;
 
 const SERVICE: &str = "s3.amazonaws.com";
 
-/// Runs a task; returns what must wait for an unavailable destination, and the failure events.
-pub fn process(shared: &Shared, task: Task) -> (Option<Task>, Vec<FailureEvent>) {
+/// What processing a task did: work that must wait for an unavailable destination, the failure
+/// events, and the destinations that now hold the change.
+pub struct Processed {
+    pub parked: Option<Task>,
+    pub events: Vec<FailureEvent>,
+    pub completed: Vec<String>,
+}
+
+/// Runs a task.
+pub fn process(shared: &Shared, task: Task) -> Processed {
     let mut world = shared.world();
-    let (mut parked, mut events) = (Vec::new(), Vec::new());
+    let (mut parked, mut events, mut completed) = (Vec::new(), Vec::new(), Vec::new());
     for target in &task.targets {
         if shared.replication.is_unavailable(&target.destination_bucket) {
             parked.push(target.clone());
             continue;
         }
         let status = match replicate(&mut world, &task, target) {
-            Ok(()) => DestinationStatus::Completed,
+            Ok(()) => {
+                completed.push(target.destination_bucket.clone());
+                DestinationStatus::Completed
+            }
             Err(failure) => {
                 events.push(event(&world, &task, target, &failure));
                 DestinationStatus::Failed { reason: failure.reason.as_str().to_owned() }
@@ -32,7 +43,7 @@ pub fn process(shared: &Shared, task: Task) -> (Option<Task>, Vec<FailureEvent>)
         record_status(&mut world, &task, target, status);
     }
     let parked = (!parked.is_empty()).then_some(Task { targets: parked, ..task });
-    (parked, events)
+    Processed { parked, events, completed }
 }
 
 fn operation(kind: TaskKind) -> &'static str {
@@ -69,6 +80,8 @@ pub(super) fn event(world: &World, task: &Task, target: &Target, failure: &Failu
         failure_reason: failure.reason.as_str().to_owned(),
         explanation: failure.explanation.clone(),
         fix: failure.fix.clone(),
+        threshold_minutes: None,
+        replication_time: None,
     }
 }
 
@@ -185,7 +198,7 @@ fn kms_failure(reason: FailureReason, message: String) -> Failure {
 
 /// The configuration as it is now: S3 reads it when it replicates, not only when the write
 /// happened, so a configuration deleted while work is queued fails that work.
-fn current_configuration(world: &World, task: &Task, target: &Target) -> Result<(String, s3s::dto::ReplicationRule), Failure> {
+pub(super) fn current_configuration(world: &World, task: &Task, target: &Target) -> Result<(String, s3s::dto::ReplicationRule), Failure> {
     let config = world.buckets.get(&task.source_bucket).and_then(|b| b.replication.as_ref()).ok_or_else(|| {
         Failure::new(
             FailureReason::SrcBucketReplicationConfigMissing,

@@ -51,9 +51,10 @@ impl Emulator {
         let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: bind, source })?;
         let shared = Shared::open(config)?;
         let worker = crate::replication::spawn_worker(&shared);
+        let rtc = crate::replication::spawn_rtc_watcher(&shared);
         let s3 = Arc::new(build_s3_service(&shared));
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared), s3));
-        Ok(Self { addr, shared, tasks: vec![worker, accept] })
+        Ok(Self { addr, shared, tasks: vec![worker, rtc, accept] })
     }
 
     pub fn addr(&self) -> SocketAddr {
