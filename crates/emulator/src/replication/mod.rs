@@ -11,6 +11,7 @@
 //! reason `InternalError` (and an event and an error log line saying so), and the worker goes on
 //! with the next task, so `drain` still returns.
 
+pub mod batch;
 mod engine;
 mod plan;
 mod rtc;
@@ -58,7 +59,7 @@ pub fn spawn_worker(shared: &Arc<Shared>) -> JoinHandle<()> {
                 tracing::error!("replication outcome could not be made durable: {e}");
             }
             drop(shared);
-            control.finish(parked, events);
+            control.finish(id, parked, events);
         }
     })
 }

@@ -93,6 +93,10 @@ struct ControlState {
     /// Tasks waiting for an unavailable destination bucket to come back (S3 retries these).
     parked: Vec<Task>,
     running: usize,
+    /// Ids of the tasks being processed (batch jobs wait for theirs).
+    running_ids: BTreeSet<u64>,
+    /// Batch Replication jobs preparing or running: `drain` waits for them too.
+    active_jobs: usize,
     paused: bool,
     latency: Duration,
     unavailable: BTreeSet<String>,
@@ -189,7 +193,12 @@ impl ReplicationControl {
         self.inner.changed.notify_waiters();
     }
 
-    pub fn enqueue(&self, mut tasks: Vec<Task>) {
+    pub fn enqueue(&self, tasks: Vec<Task>) {
+        self.enqueue_ids(tasks);
+    }
+
+    /// Queues tasks and returns the ids they were given.
+    pub fn enqueue_ids(&self, mut tasks: Vec<Task>) -> BTreeSet<u64> {
         let mut state = self.state();
         for task in &mut tasks {
             task.id = state.next_id;
@@ -202,9 +211,11 @@ impl ReplicationControl {
                 tracing::error!("queued replication could not be recorded (it is lost on a crash): {e}");
             }
         }
+        let ids = tasks.iter().map(|t| t.id).collect();
         state.queue.extend(tasks);
         drop(state);
         self.changed();
+        ids
     }
 
     /// Stops taking work from the queue (writes still queue up and show `PENDING`).
@@ -281,6 +292,37 @@ impl ReplicationControl {
         }
         self.state().events.extend(events);
         self.changed();
+    }
+
+    /// A batch job starts preparing or running: `drain` waits until [`Self::job_idle`].
+    pub fn job_busy(&self) {
+        self.state().active_jobs += 1;
+        self.changed();
+    }
+
+    /// A batch job finished, or stopped to await confirmation.
+    pub fn job_idle(&self) {
+        let mut s = self.state();
+        s.active_jobs = s.active_jobs.saturating_sub(1);
+        drop(s);
+        self.changed();
+    }
+
+    /// Waits until none of these tasks is queued, running or parked.
+    pub async fn wait_finished(&self, ids: &BTreeSet<u64>) {
+        loop {
+            let notified = self.inner.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let s = self.state();
+                let pending = |t: &Task| ids.contains(&t.id);
+                if !s.queue.iter().any(pending) && !s.parked.iter().any(pending) && s.running_ids.is_disjoint(ids) {
+                    return;
+                }
+            }
+            notified.await;
+        }
     }
 
     /// Waits until every RTC-tracked replication still pending has missed its threshold (and
@@ -363,8 +405,9 @@ impl ReplicationControl {
         EngineStatus { queued: s.queue.len() + s.running, parked: s.parked.len(), paused: s.paused, processed: s.processed }
     }
 
-    /// Waits until nothing is queued or running. Parked work (unavailable destinations) does not
-    /// count; while paused this waits for a resume.
+    /// Waits until nothing is queued or running (batch jobs included). Parked work (unavailable
+    /// destinations) and jobs awaiting confirmation do not count; while paused this waits for a
+    /// resume.
     pub async fn drain(&self) {
         loop {
             let notified = self.inner.changed.notified();
@@ -372,7 +415,7 @@ impl ReplicationControl {
             notified.as_mut().enable();
             {
                 let s = self.state();
-                if s.queue.is_empty() && s.running == 0 {
+                if s.queue.is_empty() && s.running == 0 && s.active_jobs == 0 {
                     return;
                 }
             }
@@ -387,6 +430,7 @@ impl ReplicationControl {
         }
         let task = s.queue.pop_front()?;
         s.running += 1;
+        s.running_ids.insert(task.id);
         Some(task)
     }
 
@@ -408,9 +452,10 @@ impl ReplicationControl {
         }
     }
 
-    pub(crate) fn finish(&self, parked: Option<Task>, events: Vec<FailureEvent>) {
+    pub(crate) fn finish(&self, id: u64, parked: Option<Task>, events: Vec<FailureEvent>) {
         let mut s = self.state();
         s.running = s.running.saturating_sub(1);
+        s.running_ids.remove(&id);
         s.processed += 1;
         s.events.extend(events);
         if let Some(task) = parked {
