@@ -25,18 +25,11 @@ fn fail(e: HarnessError) -> ! {
 async fn guide_with_existing_object() -> (Harness, Spec, String) {
     let h = Harness::start(BackendKind::Embedded).await.unwrap_or_else(|e| fail(e));
     let spec = h.spec_from_file(GUIDE_SPEC).unwrap_or_else(|e| fail(e));
-    let src = h.source(&spec).unwrap_or_else(|e| fail(e)).s3();
-    src.create_bucket().bucket(&spec.source.bucket).send().await.unwrap_or_else(|e| fail(HarnessError::aws("CreateBucket", &e)));
-    let enabled = aws_sdk_s3::types::VersioningConfiguration::builder().status(aws_sdk_s3::types::BucketVersioningStatus::Enabled).build();
-    src.put_bucket_versioning()
-        .bucket(&spec.source.bucket)
-        .versioning_configuration(enabled)
-        .send()
-        .await
-        .unwrap_or_else(|e| fail(HarnessError::aws("PutBucketVersioning", &e)));
+    h.create_versioned_source(&spec).await.unwrap_or_else(|e| fail(e));
     let before = h.put(&spec, "before.txt", b"written before the rule").await.unwrap_or_else(|e| fail(e));
     h.apply(&spec).await.unwrap_or_else(|e| fail(e));
     let reports = Harness::batch_report_bucket(&spec);
+    let src = h.source(&spec).unwrap_or_else(|e| fail(e)).s3();
     src.create_bucket().bucket(&reports).send().await.unwrap_or_else(|e| fail(HarnessError::aws("CreateBucket", &e)));
     (h, spec, before)
 }

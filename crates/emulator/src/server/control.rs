@@ -24,6 +24,11 @@ fn account_id(parts: &Parts) -> Option<String> {
     (rest.starts_with("s3-control") && crate::config::is_account_id(first)).then(|| first.to_owned())
 }
 
+/// A body over the front door's limit: S3's error for it, nothing created.
+pub fn too_large() -> http::Response<Body> {
+    respond(Err(ServiceError::bad_request("MaxMessageLengthExceeded", "Your request was too big.")))
+}
+
 pub fn handle(shared: &Arc<Shared>, parts: &Parts, body: &Bytes) -> http::Response<Body> {
     let outcome = super::query::authenticate(shared, "s3", parts, body)
         .map_err(|mut e| {
@@ -48,6 +53,10 @@ pub fn handle(shared: &Arc<Shared>, parts: &Parts, body: &Bytes) -> http::Respon
             };
             s3control::handle(shared, &caller, &request)
         });
+    respond(outcome)
+}
+
+fn respond(outcome: Result<String, ServiceError>) -> http::Response<Body> {
     let (status, xml) = match outcome {
         Ok(xml) => (StatusCode::OK, xml),
         Err(e) => {

@@ -211,7 +211,7 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
         let (parts, body) = req.into_parts();
         return Ok(match collect(body).await {
             Ok(body) => control::handle(&shared, &parts, &body),
-            Err(_) => s3_errors::internal_error(),
+            Err(_) => control::too_large(),
         });
     }
     let service = sigv4::credential_service(req.headers(), req.uri().query());
