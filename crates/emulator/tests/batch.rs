@@ -476,3 +476,20 @@ async fn csv_and_generated_manifests_select_what_they_name() {
     let text = String::from_utf8(listed.body.collect().await.unwrap_or_else(|e| panic!("{e}")).into_bytes().to_vec()).unwrap_or_default();
     assert!(text.starts_with(&format!("{src},logs/one.txt,")), "{text}");
 }
+
+#[tokio::test]
+async fn a_bucket_named_like_the_jobs_path_is_still_s3() {
+    let (h, _spec, _) = guide_with_existing_object().await;
+    let s3 = h.account(A).unwrap_or_else(|e| fail(e)).s3();
+    s3.create_bucket().bucket("v20180820").send().await.unwrap_or_else(|e| panic!("{e:?}"));
+    s3.put_object()
+        .bucket("v20180820")
+        .key("jobs")
+        .body(ByteStream::from_static(b"not a job"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let got = s3.get_object().bucket("v20180820").key("jobs").send().await.unwrap_or_else(|e| panic!("{e:?}"));
+    let body = got.body.collect().await.unwrap_or_else(|e| panic!("{e}")).into_bytes();
+    assert_eq!(body.as_ref(), b"not a job");
+}

@@ -162,3 +162,19 @@ async fn the_time_scale_admin_endpoint_refuses_bad_values() {
     let Some(emulator) = h.backend().emulator() else { panic!("the embedded backend has an emulator") };
     assert_eq!(emulator.replication().time_scale(), Duration::from_secs(60), "bad values change nothing");
 }
+
+#[tokio::test]
+async fn batch_replication_is_not_tracked_by_rtc() {
+    let h = Harness::start(BackendKind::Embedded).await.unwrap_or_else(|e| fail(e));
+    let spec = h.spec_from_file(RTC_SPEC).unwrap_or_else(|e| fail(e));
+    h.create_versioned_source(&spec).await.unwrap_or_else(|e| fail(e));
+    let version = h.put(&spec, "existing.txt", b"e").await.unwrap_or_else(|e| fail(e));
+    h.apply(&spec).await.unwrap_or_else(|e| fail(e));
+    h.set_rtc_time_scale(&spec, SCALED_MINUTE).await.unwrap_or_else(|e| fail(e));
+    h.set_replication_latency(&spec, Duration::from_millis(300)).await.unwrap_or_else(|e| fail(e));
+    let outcome = h.batch_replicate(&spec, &xrepl_harness::BatchFilter::existing_and_failed()).await.unwrap_or_else(|e| fail(e));
+    assert_eq!((outcome.status.as_str(), outcome.succeeded), ("Complete", 1), "{outcome:?}");
+    h.assert_replicated(&spec, "existing.txt", &version, b"e").await.unwrap_or_else(|e| fail(e));
+    // Over the scaled threshold, yet no RTC event: RTC tracks live replication only.
+    assert_eq!(rtc_names(&h, "existing.txt").await, Vec::<String>::new());
+}

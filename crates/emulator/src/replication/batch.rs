@@ -169,6 +169,7 @@ pub fn plan_entry(world: &mut World, role: &Caller, bucket: &str, key: &str, ver
         kind,
         targets,
         requested: crate::state::now(),
+        batch: true,
     })
 }
 

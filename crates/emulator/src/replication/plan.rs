@@ -153,5 +153,6 @@ pub fn on_change(world: &mut World, bucket_name: &str, key: &str, version_id: &s
         kind,
         targets,
         requested: crate::state::now(),
+        batch: false,
     }]
 }

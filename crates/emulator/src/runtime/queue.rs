@@ -77,6 +77,9 @@ pub struct Task {
     pub targets: Vec<Target>,
     /// When the write that caused this task happened (the event's `requestTime`).
     pub requested: time::OffsetDateTime,
+    /// Queued by an S3 Batch Replication job (not live replication: RTC does not track it).
+    #[serde(default)]
+    pub batch: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -120,10 +123,10 @@ impl ControlState {
         watch.task.requested + self.minute() * watch.minutes
     }
 
-    /// Starts watching the RTC-tracked targets of new work (objects and delete markers; S3's
-    /// metadata updates are not RTC operations).
+    /// Starts watching the RTC-tracked targets of new live work (objects and delete markers;
+    /// metadata updates and Batch Replication are not tracked by RTC).
     fn watch(&mut self, task: &Task) {
-        if !matches!(task.kind, TaskKind::Object | TaskKind::DeleteMarker) {
+        if task.batch || !matches!(task.kind, TaskKind::Object | TaskKind::DeleteMarker) {
             return;
         }
         for target in &task.targets {

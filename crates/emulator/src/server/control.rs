@@ -15,13 +15,19 @@ use crate::s3control::{self, ControlRequest};
 
 /// The account a request names: `x-amz-account-id`, else the host's first label
 /// (`{account}.s3-control.{region}.amazonaws.com`).
-fn account_id(parts: &Parts) -> Option<String> {
-    if let Some(id) = parts.headers.get("x-amz-account-id").and_then(|v| v.to_str().ok()) {
+fn account_id(headers: &http::HeaderMap, uri: &http::Uri) -> Option<String> {
+    if let Some(id) = headers.get("x-amz-account-id").and_then(|v| v.to_str().ok()) {
         return Some(id.to_owned());
     }
-    let host = parts.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).or(parts.uri.host())?;
+    let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).or(uri.host())?;
     let (first, rest) = host.split_once('.')?;
     (rest.starts_with("s3-control") && crate::config::is_account_id(first)).then(|| first.to_owned())
+}
+
+/// An S3 Control jobs request: the jobs path, and an account named as S3 Control clients name it
+/// (so path-style requests to a bucket called `v20180820` still reach S3).
+pub fn is_control<B>(req: &http::Request<B>) -> bool {
+    req.uri().path().starts_with(s3control::PATH_PREFIX) && account_id(req.headers(), req.uri()).is_some()
 }
 
 /// A body over the front door's limit: S3's error for it, nothing created.
@@ -43,7 +49,7 @@ pub fn handle(shared: &Arc<Shared>, parts: &Parts, body: &Bytes) -> http::Respon
             e
         })
         .and_then(|caller| {
-            let account = account_id(parts);
+            let account = account_id(&parts.headers, &parts.uri);
             let request = ControlRequest {
                 method: parts.method.as_str(),
                 path: parts.uri.path(),

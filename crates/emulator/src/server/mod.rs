@@ -207,7 +207,7 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
         return Ok(admin::handle(&shared, &parts, &body).await);
     }
     // S3 Control (Batch Operations jobs) signs for `s3` too: its path tells it apart.
-    if req.uri().path().starts_with(crate::s3control::PATH_PREFIX) {
+    if control::is_control(&req) {
         let (parts, body) = req.into_parts();
         return Ok(match collect(body).await {
             Ok(body) => control::handle(&shared, &parts, &body),
