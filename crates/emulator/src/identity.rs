@@ -22,11 +22,18 @@ pub struct Caller {
     pub account: Option<String>,
     pub canonical_id: Option<String>,
     pub kind: PrincipalKind,
+    /// Condition keys the request itself carries (S3's `s3:x-amz-*`, `s3:RequestObjectTag/…`),
+    /// set by the service that received it; empty for requests the emulator makes itself.
+    pub request_keys: Vec<(String, Vec<String>)>,
 }
 
 impl Caller {
+    pub fn new(account: Option<String>, canonical_id: Option<String>, kind: PrincipalKind) -> Self {
+        Self { account, canonical_id, kind, request_keys: Vec::new() }
+    }
+
     pub fn anonymous() -> Self {
-        Self { account: None, canonical_id: None, kind: PrincipalKind::Anonymous }
+        Self::new(None, None, PrincipalKind::Anonymous)
     }
 
     pub fn is_root(&self) -> bool {

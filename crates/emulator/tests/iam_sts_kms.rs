@@ -917,7 +917,7 @@ async fn kms_keys_aliases_and_encryption_over_the_wire() {
 // KMS through the crate's functions (as S3 and the replication engine use them)
 
 fn root(account: &str) -> Caller {
-    Caller { account: Some(account.to_owned()), canonical_id: None, kind: PrincipalKind::Root }
+    Caller::new(Some(account.to_owned()), None, PrincipalKind::Root)
 }
 
 fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -942,15 +942,15 @@ fn new_shared() -> Arc<Shared> {
 }
 
 fn session(account: &str, role: &str) -> Caller {
-    Caller {
-        account: Some(account.to_owned()),
-        canonical_id: None,
-        kind: PrincipalKind::AssumedRole {
+    Caller::new(
+        Some(account.to_owned()),
+        None,
+        PrincipalKind::AssumedRole {
             role_name: role.to_owned(),
             role_arn: format!("arn:aws:iam::{account}:role/service-role/{role}"),
             session_name: "s3-replication".to_owned(),
         },
-    }
+    )
 }
 
 #[test]

@@ -1161,6 +1161,8 @@ async fn acl_setup(env: &Env, omit_role_actions: Vec<&'static str>) -> (aws_sdk_
         .send()
         .await
         .expect("source ACLs on");
+    // New buckets block public ACLs (User Guide access-control-block-public-access), as on AWS.
+    a.delete_public_access_block().bucket(SRC).send().await.expect("public ACLs allowed");
     (a, b)
 }
 

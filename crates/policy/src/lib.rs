@@ -33,6 +33,7 @@ mod locate;
 mod model;
 mod parse;
 mod principal;
+mod public;
 mod version;
 mod wildcard;
 

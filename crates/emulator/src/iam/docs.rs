@@ -16,6 +16,7 @@ const API_MAX_CHARS: usize = 131_072;
 /// IAM quotas (IAM User Guide `reference_iam-quotas`), counted without whitespace.
 pub(crate) const ROLE_INLINE_MAX: usize = 10_240;
 pub(crate) const USER_INLINE_MAX: usize = 2_048;
+pub(crate) const GROUP_INLINE_MAX: usize = 5_120;
 pub(crate) const MANAGED_MAX: usize = 6_144;
 pub(crate) const TRUST_MAX: usize = 2_048;
 

@@ -1,5 +1,6 @@
-//! Inline policies, attached managed policies and tags work the same way for roles and users:
-//! one implementation of those actions, parameterised by [`Holder`].
+//! Inline policies, attached managed policies and tags work the same way for roles, users and
+//! groups: one implementation of those actions, parameterised by [`Holder`] (and [`Tagged`] for
+//! the entities IAM tags: roles and users).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,9 +18,9 @@ use crate::xml::XmlBuf;
 
 type Answer = Result<Option<String>, ServiceError>;
 
-/// An IAM identity that holds policies and tags (a role or a user).
+/// An IAM identity that holds policies (a role, a user or a group).
 pub(super) trait Holder: Clone {
-    /// As in the action names: `Role` (PutRolePolicy, TagRole) or `User`.
+    /// As in the action names: `Role` (PutRolePolicy, TagRole), `User` or `Group`.
     const KIND: &'static str;
     /// As in AWS's messages: "role policy", "exceeded for user alice".
     const NOUN: &'static str;
@@ -33,11 +34,75 @@ pub(super) trait Holder: Clone {
     fn inline_mut(&mut self) -> &mut BTreeMap<String, StoredPolicy>;
     fn attached(&self) -> &BTreeSet<String>;
     fn attached_mut(&mut self) -> &mut BTreeSet<String>;
-    fn tags(&self) -> &[(String, String)];
-    fn tags_mut(&mut self) -> &mut Vec<(String, String)>;
     /// Validates the name parameter, authorizes `iam:{action}` on the entity and returns it (cloned).
     fn authorized(call: &Call<'_>, action: &str) -> Result<Self, ServiceError>;
     fn get_mut<'c>(call: &'c mut Call<'_>, name: &str) -> Result<&'c mut Self, ServiceError>;
+}
+
+/// Defines, for an entity kept in `IamAccount::$map` under its folded name: `$param_fn` (its
+/// validated name parameter), `$authorized_fn` (validates, authorizes `iam:{action}` on the
+/// entity and returns it cloned; the root-path ARN stands in for one that does not exist, since
+/// IAM checks permission before existence), `$mut_fn`, and its [`Holder`] impl.
+macro_rules! holder_entity {
+    (
+        $ty:ident { kind: $kind:literal, noun: $noun:literal, param: $param:literal, field: $field:literal, max: $max:expr,
+        inline_max: $inline_max:expr, attached_max: $attached_max:expr, map: $map:ident, lookup: $lookup:ident },
+        $param_fn:ident, $authorized_fn:ident, $mut_fn:ident
+    ) => {
+        fn $param_fn(call: &$crate::iam::Call<'_>) -> Result<String, $crate::error::ServiceError> {
+            let name = call.required($param)?.to_owned();
+            $crate::iam::check_name(&name, $field, $max)?;
+            Ok(name)
+        }
+
+        pub(super) fn $authorized_fn(call: &$crate::iam::Call<'_>, action: &str) -> Result<$ty, $crate::error::ServiceError> {
+            let name = $param_fn(call)?;
+            let resource =
+                call.iam().ok().and_then(|iam| iam.$lookup(&name)).map_or_else(|| call.arn($noun, "/", &name), |e| e.arn.clone());
+            call.authorize(action, &resource)?;
+            call.iam()?.$lookup(&name).cloned().ok_or_else(|| $crate::iam::no_such_entity($noun, &name))
+        }
+
+        fn $mut_fn<'c>(call: &'c mut $crate::iam::Call<'_>, name: &str) -> Result<&'c mut $ty, $crate::error::ServiceError> {
+            call.iam_mut()?.$map.get_mut(&$crate::state::iam::fold(name)).ok_or_else(|| $crate::iam::no_such_entity($noun, name))
+        }
+
+        impl $crate::iam::holders::Holder for $ty {
+            const KIND: &'static str = $kind;
+            const NOUN: &'static str = $noun;
+            const INLINE_MAX: usize = $inline_max;
+            const ATTACHED_MAX: usize = $attached_max;
+
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn inline(&self) -> &std::collections::BTreeMap<String, $crate::state::iam::StoredPolicy> {
+                &self.inline
+            }
+            fn inline_mut(&mut self) -> &mut std::collections::BTreeMap<String, $crate::state::iam::StoredPolicy> {
+                &mut self.inline
+            }
+            fn attached(&self) -> &std::collections::BTreeSet<String> {
+                &self.attached
+            }
+            fn attached_mut(&mut self) -> &mut std::collections::BTreeSet<String> {
+                &mut self.attached
+            }
+            fn authorized(call: &$crate::iam::Call<'_>, action: &str) -> Result<Self, $crate::error::ServiceError> {
+                $authorized_fn(call, action)
+            }
+            fn get_mut<'c>(call: &'c mut $crate::iam::Call<'_>, name: &str) -> Result<&'c mut Self, $crate::error::ServiceError> {
+                $mut_fn(call, name)
+            }
+        }
+    };
+}
+pub(super) use holder_entity;
+
+/// A holder that also carries tags (roles and users; IAM has no group tags).
+pub(super) trait Tagged: Holder {
+    fn tags(&self) -> &[(String, String)];
+    fn tags_mut(&mut self) -> &mut Vec<(String, String)>;
 }
 
 fn policy_name(call: &Call<'_>) -> Result<String, ServiceError> {
@@ -139,7 +204,7 @@ pub(super) fn list_attached<H: Holder>(call: &mut Call<'_>) -> Answer {
 }
 
 /// TagRole / TagUser.
-pub(super) fn tag<H: Holder>(call: &mut Call<'_>) -> Answer {
+pub(super) fn tag<H: Tagged>(call: &mut Call<'_>) -> Answer {
     let quota = format!("TagsPer{}", H::KIND);
     let tags = parse_tags(call.params, "Tags", &quota)?;
     if tags.is_empty() {
@@ -152,7 +217,7 @@ pub(super) fn tag<H: Holder>(call: &mut Call<'_>) -> Answer {
 }
 
 /// UntagRole / UntagUser (tag keys compare case-insensitively, as in IAM).
-pub(super) fn untag<H: Holder>(call: &mut Call<'_>) -> Answer {
+pub(super) fn untag<H: Tagged>(call: &mut Call<'_>) -> Answer {
     let keys = member_values(call.params, "TagKeys");
     let holder = H::authorized(call, &format!("Untag{}", H::KIND))?;
     H::get_mut(call, holder.name())?.tags_mut().retain(|(k, _)| !keys.iter().any(|r| r.eq_ignore_ascii_case(k)));
@@ -160,7 +225,7 @@ pub(super) fn untag<H: Holder>(call: &mut Call<'_>) -> Answer {
 }
 
 /// ListRoleTags / ListUserTags.
-pub(super) fn list_tags<H: Holder>(call: &mut Call<'_>) -> Answer {
+pub(super) fn list_tags<H: Tagged>(call: &mut Call<'_>) -> Answer {
     let holder = H::authorized(call, &format!("List{}Tags", H::KIND))?;
     let mut buf = XmlBuf::default();
     tags_xml(&mut buf, holder.tags());

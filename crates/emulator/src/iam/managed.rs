@@ -8,8 +8,8 @@ use xrepl_policy::{DocumentKind, Policy};
 
 use super::docs::{self, check_length, check_managed_size};
 use super::{
-    check_description, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, paginate, parse_tags, truncation,
-    url_encode, Call,
+    check_description, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, member_values, merge_tags,
+    paginate, parse_tags, tags_xml, truncation, url_encode, Call,
 };
 use crate::error::ServiceError;
 use crate::state::iam::{ManagedPolicy, StoredPolicy};
@@ -18,9 +18,9 @@ use crate::xml::XmlBuf;
 
 type Answer = Result<Option<String>, ServiceError>;
 
-const POLICIES_PER_ACCOUNT: usize = 1500;
-const VERSIONS_PER_POLICY: usize = 5;
-const AWS_POLICY_PREFIX: &str = "arn:aws:iam::aws:policy/";
+pub(super) const POLICIES_PER_ACCOUNT: usize = 1500;
+pub(super) const VERSIONS_PER_POLICY: usize = 5;
+pub(super) const AWS_POLICY_PREFIX: &str = "arn:aws:iam::aws:policy/";
 
 /// AWS managed policies the emulator knows (name, policy id, document).
 const AWS_MANAGED: &[(&str, &str, &str)] = &[
@@ -72,6 +72,7 @@ fn aws_managed(arn: &str) -> Option<ManagedPolicy> {
         default_version: "v1".to_owned(),
         versions: BTreeMap::from([("v1".to_owned(), StoredPolicy { text: (*text).to_owned(), parsed: Arc::new(parsed) })]),
         attachment_count: 0,
+        tags: Vec::new(),
     })
 }
 
@@ -92,7 +93,7 @@ pub(super) fn policy_arn_param(call: &Call<'_>) -> Result<String, ServiceError> 
 
 /// The policy an ARN names, visible from the caller's account (its own customer managed
 /// policies and AWS managed ones).
-fn lookup(call: &Call<'_>, arn: &str) -> Option<ManagedPolicy> {
+pub(super) fn lookup(call: &Call<'_>, arn: &str) -> Option<ManagedPolicy> {
     call.iam().ok().and_then(|iam| iam.policies.get(arn).cloned()).or_else(|| aws_managed(arn))
 }
 
@@ -156,7 +157,9 @@ pub(super) fn attached_xml(call: &Call<'_>, attached: &BTreeSet<String>, prefix:
     Ok(Some(buf.0))
 }
 
-fn policy_fields(buf: &mut XmlBuf, p: &ManagedPolicy, with_description: bool) {
+/// A policy's fields; list entries carry neither description nor tags, CreatePolicy no
+/// description.
+fn policy_fields(buf: &mut XmlBuf, p: &ManagedPolicy, with_description: bool, with_tags: bool) {
     buf.elem("PolicyName", &p.name)
         .elem("DefaultVersionId", &p.default_version)
         .elem("PolicyId", &p.policy_id)
@@ -170,12 +173,15 @@ fn policy_fields(buf: &mut XmlBuf, p: &ManagedPolicy, with_description: bool) {
     if with_description {
         buf.opt("Description", p.description.as_deref());
     }
+    if with_tags && !p.tags.is_empty() {
+        tags_xml(buf, &p.tags);
+    }
 }
 
 fn one_policy(p: &ManagedPolicy, with_description: bool) -> Option<String> {
     let mut buf = XmlBuf::default();
     buf.open("Policy");
-    policy_fields(&mut buf, p, with_description);
+    policy_fields(&mut buf, p, with_description, true);
     buf.close("Policy");
     Some(buf.0)
 }
@@ -211,10 +217,12 @@ pub(super) fn create_policy(call: &mut Call<'_>) -> Answer {
     check_length(&document, "policyDocument")?;
     let description = call.optional("Description").map(str::to_owned);
     check_description(description.as_deref())?;
-    // Tags are validated; the emulator does not keep tags on managed policies.
-    parse_tags(call.params, "Tags", "TagsPerPolicy")?;
+    let tags = parse_tags(call.params, "Tags", "TagsPerPolicy")?;
     let arn = call.arn("policy", &path, &name);
     call.authorize("CreatePolicy", &arn)?;
+    if !tags.is_empty() {
+        call.authorize("TagPolicy", &arn)?;
+    }
     let iam = call.iam()?;
     if iam.policies.values().any(|p| p.name.eq_ignore_ascii_case(&name) && !p.arn.starts_with(AWS_POLICY_PREFIX)) {
         return Err(ServiceError::new(
@@ -237,6 +245,7 @@ pub(super) fn create_policy(call: &mut Call<'_>) -> Answer {
         default_version: "v1".to_owned(),
         versions: BTreeMap::from([("v1".to_owned(), stored)]),
         attachment_count: 0,
+        tags,
     };
     let answer = one_policy(&policy, false);
     call.iam_mut()?.policies.insert(arn, policy);
@@ -301,7 +310,7 @@ pub(super) fn list_policies(call: &mut Call<'_>) -> Answer {
     buf.open("Policies");
     for p in &page {
         buf.open("member");
-        policy_fields(&mut buf, p, false);
+        policy_fields(&mut buf, p, false, false);
         buf.close("member");
     }
     buf.close("Policies");
@@ -407,4 +416,42 @@ pub(super) fn set_default_policy_version(call: &mut Call<'_>) -> Answer {
         target.default_version = id;
     }
     Ok(None)
+}
+
+/// A customer managed policy named by `PolicyArn`, authorized for `iam:{action}` (AWS managed
+/// policies cannot be tagged).
+fn taggable(call: &Call<'_>, action: &str) -> Result<ManagedPolicy, ServiceError> {
+    let policy = authorized_policy(call, action)?;
+    customer_only(call, action, &policy.arn)?;
+    Ok(policy)
+}
+
+pub(super) fn tag_policy(call: &mut Call<'_>) -> Answer {
+    let tags = parse_tags(call.params, "Tags", "TagsPerPolicy")?;
+    if tags.is_empty() {
+        return Err(ServiceError::missing_parameter("Tags"));
+    }
+    let policy = taggable(call, "TagPolicy")?;
+    let merged = merge_tags(&policy.tags, &tags, "TagsPerPolicy")?;
+    if let Some(target) = call.iam_mut()?.policies.get_mut(&policy.arn) {
+        target.tags = merged;
+    }
+    Ok(None)
+}
+
+pub(super) fn untag_policy(call: &mut Call<'_>) -> Answer {
+    let keys = member_values(call.params, "TagKeys");
+    let policy = taggable(call, "UntagPolicy")?;
+    if let Some(target) = call.iam_mut()?.policies.get_mut(&policy.arn) {
+        target.tags.retain(|(k, _)| !keys.iter().any(|r| r.eq_ignore_ascii_case(k)));
+    }
+    Ok(None)
+}
+
+pub(super) fn list_policy_tags(call: &mut Call<'_>) -> Answer {
+    let policy = authorized_policy(call, "ListPolicyTags")?;
+    let mut buf = XmlBuf::default();
+    tags_xml(&mut buf, &policy.tags);
+    truncation(&mut buf, None);
+    Ok(Some(buf.0))
 }

@@ -9,13 +9,16 @@
 //! Layout: [`docs`] validates policy documents; [`roles`], [`users`] and [`managed`] hold the
 //! actions; this file holds dispatch, authorization and the helpers they share.
 
+mod account;
 mod docs;
-mod holders;
+mod groups;
+pub(crate) mod holders;
 mod managed;
+mod oidc;
 mod roles;
 mod users;
 
-use crate::state::iam::{Role, User};
+use crate::state::iam::{Group, Role, User};
 
 use std::collections::BTreeMap;
 
@@ -29,6 +32,7 @@ use crate::state::{IamAccount, World};
 use crate::xml::XmlBuf;
 
 pub use docs::{policy_resources, unknown_principal};
+pub use oidc::issuer_key;
 
 /// Request parameters of a Query-protocol call.
 pub type Params = BTreeMap<String, String>;
@@ -66,6 +70,7 @@ pub fn handle(shared: &Shared, caller: &Caller, action: &str, params: &Params) -
         "GetUser" => users::get_user(&mut call),
         "ListUsers" => users::list_users(&mut call),
         "DeleteUser" => users::delete_user(&mut call),
+        "UpdateUser" => users::update_user(&mut call),
         "CreateAccessKey" => users::create_access_key(&mut call),
         "DeleteAccessKey" => users::delete_access_key(&mut call),
         "UpdateAccessKey" => users::update_access_key(&mut call),
@@ -80,6 +85,22 @@ pub fn handle(shared: &Shared, caller: &Caller, action: &str, params: &Params) -
         "TagUser" => holders::tag::<User>(&mut call),
         "UntagUser" => holders::untag::<User>(&mut call),
         "ListUserTags" => holders::list_tags::<User>(&mut call),
+        // Groups
+        "CreateGroup" => groups::create_group(&mut call),
+        "GetGroup" => groups::get_group(&mut call),
+        "ListGroups" => groups::list_groups(&mut call),
+        "DeleteGroup" => groups::delete_group(&mut call),
+        "UpdateGroup" => groups::update_group(&mut call),
+        "AddUserToGroup" => groups::add_user_to_group(&mut call),
+        "RemoveUserFromGroup" => groups::remove_user_from_group(&mut call),
+        "ListGroupsForUser" => groups::list_groups_for_user(&mut call),
+        "PutGroupPolicy" => holders::put_policy::<Group>(&mut call),
+        "GetGroupPolicy" => holders::get_policy::<Group>(&mut call),
+        "DeleteGroupPolicy" => holders::delete_policy::<Group>(&mut call),
+        "ListGroupPolicies" => holders::list_policies::<Group>(&mut call),
+        "AttachGroupPolicy" => holders::attach::<Group>(&mut call),
+        "DetachGroupPolicy" => holders::detach::<Group>(&mut call),
+        "ListAttachedGroupPolicies" => holders::list_attached::<Group>(&mut call),
         // Customer managed policies
         "CreatePolicy" => managed::create_policy(&mut call),
         "GetPolicy" => managed::get_policy(&mut call),
@@ -90,6 +111,21 @@ pub fn handle(shared: &Shared, caller: &Caller, action: &str, params: &Params) -
         "DeletePolicyVersion" => managed::delete_policy_version(&mut call),
         "ListPolicyVersions" => managed::list_policy_versions(&mut call),
         "SetDefaultPolicyVersion" => managed::set_default_policy_version(&mut call),
+        "TagPolicy" => managed::tag_policy(&mut call),
+        "UntagPolicy" => managed::untag_policy(&mut call),
+        "ListPolicyTags" => managed::list_policy_tags(&mut call),
+        "ListEntitiesForPolicy" => account::list_entities_for_policy(&mut call),
+        // The account
+        "GetAccountSummary" => account::get_account_summary(&mut call),
+        "ListInstanceProfilesForRole" => account::list_instance_profiles_for_role(&mut call),
+        // OpenID Connect providers
+        "CreateOpenIDConnectProvider" => oidc::create_provider(&mut call),
+        "GetOpenIDConnectProvider" => oidc::get_provider(&mut call),
+        "ListOpenIDConnectProviders" => oidc::list_providers(&mut call),
+        "DeleteOpenIDConnectProvider" => oidc::delete_provider(&mut call),
+        "AddClientIDToOpenIDConnectProvider" => oidc::add_client_id(&mut call),
+        "RemoveClientIDFromOpenIDConnectProvider" => oidc::remove_client_id(&mut call),
+        "UpdateOpenIDConnectProviderThumbprint" => oidc::update_thumbprint(&mut call),
         "" => Err(ServiceError::missing_parameter("Action")),
         other => Err(ServiceError::bad_request("InvalidAction", format!("Could not find operation {other} for version 2010-05-08"))),
     }

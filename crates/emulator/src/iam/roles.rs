@@ -5,22 +5,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use xrepl_policy::DocumentKind;
 
 use super::docs::{self, check_length, check_trust_size, ROLE_INLINE_MAX};
-use super::holders::Holder;
+use super::holders::{holder_entity, Tagged};
 use super::{
-    already_exists, check_description, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, no_such_entity,
-    paginate, parse_tags, tags_xml, truncation, url_encode, Call,
+    already_exists, check_description, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, paginate, parse_tags,
+    tags_xml, truncation, url_encode, Call,
 };
 use crate::error::ServiceError;
-use crate::state::iam::{Role, StoredPolicy};
+use crate::state::iam::{fold, Role};
 use crate::state::{now, random_upper_id};
 use crate::xml::XmlBuf;
 
 type Answer = Result<Option<String>, ServiceError>;
 
 /// IAM's default quota of roles per account.
-const ROLES_PER_ACCOUNT: usize = 1000;
+pub(super) const ROLES_PER_ACCOUNT: usize = 1000;
 /// IAM's default quota of managed policies attached to one role.
-const POLICIES_PER_ROLE: usize = 10;
+pub(super) const POLICIES_PER_ROLE: usize = 10;
 
 pub(super) fn role_xml(buf: &mut XmlBuf, role: &Role, with_tags: bool) {
     buf.open("Role")
@@ -44,62 +44,29 @@ fn one_role(role: &Role) -> Option<String> {
     Some(buf.0)
 }
 
-/// `RoleName`, validated.
-fn role_name(call: &Call<'_>) -> Result<String, ServiceError> {
-    let name = call.required("RoleName")?.to_owned();
-    check_name(&name, "roleName", 64)?;
-    Ok(name)
-}
+holder_entity!(
+    Role {
+        kind: "Role",
+        noun: "role",
+        param: "RoleName",
+        field: "roleName",
+        max: 64,
+        inline_max: ROLE_INLINE_MAX,
+        attached_max: POLICIES_PER_ROLE,
+        map: roles,
+        lookup: role
+    },
+    role_name,
+    authorized_role,
+    role_mut
+);
 
-/// The ARN authorization is checked against: the role's own, or the root-path ARN when the
-/// role does not exist (IAM checks permission before existence).
-fn role_resource(call: &Call<'_>, name: &str) -> String {
-    call.iam().ok().and_then(|iam| iam.roles.get(name)).map_or_else(|| call.arn("role", "/", name), |r| r.arn.clone())
-}
-
-/// Validates the name, authorizes `iam:{action}` on the role and returns it (cloned).
-fn authorized_role(call: &Call<'_>, action: &str) -> Result<Role, ServiceError> {
-    let name = role_name(call)?;
-    call.authorize(action, &role_resource(call, &name))?;
-    call.iam()?.roles.get(&name).cloned().ok_or_else(|| no_such_entity("role", &name))
-}
-
-fn role_mut<'c>(call: &'c mut Call<'_>, name: &str) -> Result<&'c mut Role, ServiceError> {
-    call.iam_mut()?.roles.get_mut(name).ok_or_else(|| no_such_entity("role", name))
-}
-
-impl Holder for Role {
-    const KIND: &'static str = "Role";
-    const NOUN: &'static str = "role";
-    const INLINE_MAX: usize = ROLE_INLINE_MAX;
-    const ATTACHED_MAX: usize = POLICIES_PER_ROLE;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn inline(&self) -> &BTreeMap<String, StoredPolicy> {
-        &self.inline
-    }
-    fn inline_mut(&mut self) -> &mut BTreeMap<String, StoredPolicy> {
-        &mut self.inline
-    }
-    fn attached(&self) -> &BTreeSet<String> {
-        &self.attached
-    }
-    fn attached_mut(&mut self) -> &mut BTreeSet<String> {
-        &mut self.attached
-    }
+impl Tagged for Role {
     fn tags(&self) -> &[(String, String)] {
         &self.tags
     }
     fn tags_mut(&mut self) -> &mut Vec<(String, String)> {
         &mut self.tags
-    }
-    fn authorized(call: &Call<'_>, action: &str) -> Result<Self, ServiceError> {
-        authorized_role(call, action)
-    }
-    fn get_mut<'c>(call: &'c mut Call<'_>, name: &str) -> Result<&'c mut Self, ServiceError> {
-        role_mut(call, name)
     }
 }
 
@@ -133,7 +100,7 @@ pub(super) fn create_role(call: &mut Call<'_>) -> Answer {
     }
     let iam = call.iam()?;
     // Role names are unique regardless of case.
-    if iam.roles.keys().any(|k| k.eq_ignore_ascii_case(&name)) {
+    if iam.role(&name).is_some() {
         return Err(already_exists("Role", &name));
     }
     if iam.roles.len() >= ROLES_PER_ACCOUNT {
@@ -155,7 +122,7 @@ pub(super) fn create_role(call: &mut Call<'_>) -> Answer {
         tags,
     };
     let answer = one_role(&role);
-    call.iam_mut()?.roles.insert(name, role);
+    call.iam_mut()?.roles.insert(fold(&name), role);
     Ok(answer)
 }
 
@@ -169,7 +136,7 @@ pub(super) fn list_roles(call: &mut Call<'_>) -> Answer {
     check_path_prefix(&prefix)?;
     call.authorize("ListRoles", &call.arn("role", "/", ""))?;
     let roles: Vec<Role> = call.iam()?.roles.values().filter(|r| r.path.starts_with(&prefix)).cloned().collect();
-    let (page, next) = paginate(call, roles, |r| r.name.clone())?;
+    let (page, next) = paginate(call, roles, |r| fold(&r.name))?;
     let mut buf = XmlBuf::default();
     buf.open("Roles");
     for role in &page {
@@ -190,7 +157,7 @@ pub(super) fn delete_role(call: &mut Call<'_>) -> Answer {
     if !role.inline.is_empty() || !role.attached.is_empty() {
         return Err(delete_conflict("Cannot delete entity, must delete policies first."));
     }
-    call.iam_mut()?.roles.remove(&role.name);
+    call.iam_mut()?.roles.remove(&fold(&role.name));
     Ok(None)
 }
 

@@ -8,22 +8,22 @@ use rand::RngCore;
 use time::OffsetDateTime;
 
 use super::docs::USER_INLINE_MAX;
-use super::holders::Holder;
+use super::holders::{holder_entity, Tagged};
 use super::{
     already_exists, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, no_such_entity, paginate, parse_tags,
     tags_xml, truncation, Call,
 };
 use crate::error::ServiceError;
 use crate::identity::PrincipalKind;
-use crate::state::iam::{StoredPolicy, User};
+use crate::state::iam::{fold, User};
 use crate::state::{now, random_upper_id, AccessKey, KeyOwner};
 use crate::xml::XmlBuf;
 
 type Answer = Result<Option<String>, ServiceError>;
 
-const USERS_PER_ACCOUNT: usize = 5000;
-const POLICIES_PER_USER: usize = 10;
-const ACCESS_KEYS_PER_USER: usize = 2;
+pub(super) const USERS_PER_ACCOUNT: usize = 5000;
+pub(super) const POLICIES_PER_USER: usize = 10;
+pub(super) const ACCESS_KEYS_PER_USER: usize = 2;
 
 /// Creation dates of access keys made through CreateAccessKey. `state::AccessKey` has no date
 /// field, so they are kept here, keyed by the (globally unique, random) access key id.
@@ -36,7 +36,7 @@ fn key_date(id: &str) -> OffsetDateTime {
     key_dates().get(id).copied().unwrap_or_else(now)
 }
 
-fn user_xml(buf: &mut XmlBuf, user: &User, element: &str, with_tags: bool) {
+pub(super) fn user_xml(buf: &mut XmlBuf, user: &User, element: &str, with_tags: bool) {
     buf.open(element)
         .elem("Path", &user.path)
         .elem("UserName", &user.name)
@@ -55,59 +55,29 @@ fn one_user(user: &User) -> Option<String> {
     Some(buf.0)
 }
 
-fn user_name(call: &Call<'_>) -> Result<String, ServiceError> {
-    let name = call.required("UserName")?.to_owned();
-    check_name(&name, "userName", 64)?;
-    Ok(name)
-}
+holder_entity!(
+    User {
+        kind: "User",
+        noun: "user",
+        param: "UserName",
+        field: "userName",
+        max: 64,
+        inline_max: USER_INLINE_MAX,
+        attached_max: POLICIES_PER_USER,
+        map: users,
+        lookup: user
+    },
+    user_name,
+    authorized_user,
+    user_mut
+);
 
-fn user_resource(call: &Call<'_>, name: &str) -> String {
-    call.iam().ok().and_then(|iam| iam.users.get(name)).map_or_else(|| call.arn("user", "/", name), |u| u.arn.clone())
-}
-
-/// Validates `UserName`, authorizes `iam:{action}` on the user and returns it (cloned).
-fn authorized_user(call: &Call<'_>, action: &str) -> Result<User, ServiceError> {
-    let name = user_name(call)?;
-    call.authorize(action, &user_resource(call, &name))?;
-    call.iam()?.users.get(&name).cloned().ok_or_else(|| no_such_entity("user", &name))
-}
-
-fn user_mut<'c>(call: &'c mut Call<'_>, name: &str) -> Result<&'c mut User, ServiceError> {
-    call.iam_mut()?.users.get_mut(name).ok_or_else(|| no_such_entity("user", name))
-}
-
-impl Holder for User {
-    const KIND: &'static str = "User";
-    const NOUN: &'static str = "user";
-    const INLINE_MAX: usize = USER_INLINE_MAX;
-    const ATTACHED_MAX: usize = POLICIES_PER_USER;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn inline(&self) -> &BTreeMap<String, StoredPolicy> {
-        &self.inline
-    }
-    fn inline_mut(&mut self) -> &mut BTreeMap<String, StoredPolicy> {
-        &mut self.inline
-    }
-    fn attached(&self) -> &BTreeSet<String> {
-        &self.attached
-    }
-    fn attached_mut(&mut self) -> &mut BTreeSet<String> {
-        &mut self.attached
-    }
+impl Tagged for User {
     fn tags(&self) -> &[(String, String)] {
         &self.tags
     }
     fn tags_mut(&mut self) -> &mut Vec<(String, String)> {
         &mut self.tags
-    }
-    fn authorized(call: &Call<'_>, action: &str) -> Result<Self, ServiceError> {
-        authorized_user(call, action)
-    }
-    fn get_mut<'c>(call: &'c mut Call<'_>, name: &str) -> Result<&'c mut Self, ServiceError> {
-        user_mut(call, name)
     }
 }
 
@@ -126,7 +96,7 @@ fn key_target(call: &Call<'_>, action: &str) -> Result<KeyTarget, ServiceError> 
         PrincipalKind::Root => Ok(KeyTarget::Root),
         PrincipalKind::User { name, arn } => {
             call.authorize(action, arn)?;
-            call.iam()?.users.get(name).cloned().map(|u| KeyTarget::User(Box::new(u))).ok_or_else(|| no_such_entity("user", name))
+            call.iam()?.user(name).cloned().map(|u| KeyTarget::User(Box::new(u))).ok_or_else(|| no_such_entity("user", name))
         }
         _ => Err(ServiceError::validation("Must specify userName when calling with non-User credentials")),
     }
@@ -143,7 +113,7 @@ pub(super) fn create_user(call: &mut Call<'_>) -> Answer {
         call.authorize("TagUser", &arn)?;
     }
     let iam = call.iam()?;
-    if iam.users.keys().any(|k| k.eq_ignore_ascii_case(&name)) {
+    if iam.user(&name).is_some() {
         return Err(already_exists("User", &name));
     }
     if iam.users.len() >= USERS_PER_ACCOUNT {
@@ -161,7 +131,7 @@ pub(super) fn create_user(call: &mut Call<'_>) -> Answer {
         tags,
     };
     let answer = one_user(&user);
-    call.iam_mut()?.users.insert(name, user);
+    call.iam_mut()?.users.insert(fold(&name), user);
     Ok(answer)
 }
 
@@ -186,7 +156,7 @@ pub(super) fn list_users(call: &mut Call<'_>) -> Answer {
     check_path_prefix(&prefix)?;
     call.authorize("ListUsers", &call.arn("user", "/", ""))?;
     let users: Vec<User> = call.iam()?.users.values().filter(|u| u.path.starts_with(&prefix)).cloned().collect();
-    let (page, next) = paginate(call, users, |u| u.name.clone())?;
+    let (page, next) = paginate(call, users, |u| fold(&u.name))?;
     let mut buf = XmlBuf::default();
     buf.open("Users");
     for user in &page {
@@ -205,7 +175,51 @@ pub(super) fn delete_user(call: &mut Call<'_>) -> Answer {
     if !user.inline.is_empty() || !user.attached.is_empty() {
         return Err(delete_conflict("Cannot delete entity, must delete policies first."));
     }
-    call.iam_mut()?.users.remove(&user.name);
+    if call.iam()?.groups_of(&user).next().is_some() {
+        return Err(delete_conflict("Cannot delete entity, must remove users from group first."));
+    }
+    call.iam_mut()?.users.remove(&fold(&user.name));
+    Ok(None)
+}
+
+/// UpdateUser: a new name and/or path. The user id, keys, policies and group memberships stay;
+/// the user's access keys follow the new name.
+pub(super) fn update_user(call: &mut Call<'_>) -> Answer {
+    let new_name = match call.optional("NewUserName") {
+        Some(n) => {
+            check_name(n, "newUserName", 64)?;
+            Some(n.to_owned())
+        }
+        None => None,
+    };
+    let new_path = call.optional("NewPath").map(str::to_owned);
+    if let Some(p) = &new_path {
+        check_path(p)?;
+    }
+    let user = authorized_user(call, "UpdateUser")?;
+    if let Some(n) = &new_name {
+        // IAM also checks the caller may act on the user under its new name.
+        call.authorize("UpdateUser", &call.arn("user", new_path.as_deref().unwrap_or(&user.path), n))?;
+        if fold(n) != fold(&user.name) && call.iam()?.user(n).is_some() {
+            return Err(already_exists("User", n));
+        }
+    }
+    let mut updated = user.clone();
+    if let Some(n) = new_name {
+        updated.name = n;
+    }
+    if let Some(p) = new_path {
+        updated.path = p;
+    }
+    updated.arn = call.arn("user", &updated.path, &updated.name);
+    for id in &updated.access_keys {
+        if let Some(key) = call.world.keys.get_mut(id) {
+            key.owner = KeyOwner::User(updated.name.clone());
+        }
+    }
+    let iam = call.iam_mut()?;
+    iam.users.remove(&fold(&user.name));
+    iam.users.insert(fold(&updated.name), updated);
     Ok(None)
 }
 

@@ -140,7 +140,7 @@ pub(super) fn assume_service_role(
             fix,
         ));
     };
-    let service = Caller { account: None, canonical_id: None, kind: PrincipalKind::Service(service_name.to_owned()) };
+    let service = Caller::new(None, None, PrincipalKind::Service(service_name.to_owned()));
     let principal = service.principal_info();
     let mut ctx = xrepl_policy::Context::new();
     ctx.insert("aws:SourceAccount", on.source_account.to_owned());
@@ -152,15 +152,11 @@ pub(super) fn assume_service_role(
             fix,
         ));
     }
-    Ok(Caller {
-        account: Some(account.to_owned()),
-        canonical_id: Some(world.canonical_id(account)),
-        kind: PrincipalKind::AssumedRole {
-            role_name: role.name.clone(),
-            role_arn: role_arn.to_owned(),
-            session_name: on.session.to_owned(),
-        },
-    })
+    Ok(Caller::new(
+        Some(account.to_owned()),
+        Some(world.canonical_id(account)),
+        PrincipalKind::AssumedRole { role_name: role.name.clone(), role_arn: role_arn.to_owned(), session_name: on.session.to_owned() },
+    ))
 }
 
 /// A denied step as a failure: which side lacks what, and the statement that would fix it.

@@ -82,15 +82,87 @@ fn acl_permission(action: &str, object_level: bool) -> Option<Permission> {
     })
 }
 
-fn grants_allow(grants: &[Grant], caller: &Caller, needed: Permission) -> bool {
+fn grants_allow(grants: &[Grant], caller: &Caller, needed: Permission, ignore_public: bool) -> bool {
     grants.iter().any(|g| {
         g.permission.covers(needed)
+            && !(ignore_public && super::public_access::is_public_grant(g))
             && match &g.grantee {
                 Grantee::CanonicalUser(id) => caller.canonical_id.as_deref() == Some(id.as_str()),
                 Grantee::Group(uri) => uri == ALL_USERS || (uri == AUTHENTICATED_USERS && caller.account.is_some()),
             }
     })
 }
+
+/// Request headers that S3 exposes as condition keys under the same name (User Guide
+/// `amazon-s3-policy-keys`).
+const HEADER_KEYS: &[&str] = &[
+    "x-amz-acl",
+    "x-amz-grant-full-control",
+    "x-amz-grant-read",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write",
+    "x-amz-grant-write-acp",
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-storage-class",
+    "x-amz-metadata-directive",
+    "x-amz-content-sha256",
+    "x-amz-website-redirect-location",
+];
+
+/// The condition keys a request's headers carry: `s3:<header>` for the headers above,
+/// `s3:x-amz-copy-source` as `bucket/key`, the Object Lock headers, and the tags of
+/// `x-amz-tagging` as `s3:RequestObjectTag/<key>` and `s3:RequestObjectTagKeys`, and the listing
+/// parameters `s3:prefix`, `s3:delimiter`, `s3:max-keys` and `s3:versionid` from the query.
+pub fn request_keys(headers: &http::HeaderMap, query: Option<&str>) -> Vec<(String, Vec<String>)> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut keys: Vec<(String, Vec<String>)> = HEADER_KEYS.iter().filter_map(|h| text(h).map(|v| (format!("s3:{h}"), vec![v]))).collect();
+    if let Some(source) = text("x-amz-copy-source") {
+        let decoded = percent_encoding::percent_decode_str(&source).decode_utf8_lossy().into_owned();
+        keys.push(("s3:x-amz-copy-source".to_owned(), vec![decoded.trim_start_matches('/').to_owned()]));
+    }
+    for (header, key) in [
+        ("x-amz-object-lock-mode", "s3:object-lock-mode"),
+        ("x-amz-object-lock-retain-until-date", "s3:object-lock-retain-until-date"),
+        ("x-amz-object-lock-legal-hold", "s3:object-lock-legal-hold"),
+    ] {
+        if let Some(v) = text(header) {
+            keys.push((key.to_owned(), vec![v]));
+        }
+    }
+    if let Some(tagging) = text("x-amz-tagging") {
+        let tags: Vec<(String, String)> = form_urlencoded::parse(tagging.as_bytes()).into_owned().collect();
+        keys.push(("s3:RequestObjectTagKeys".to_owned(), tags.iter().map(|(k, _)| k.clone()).collect()));
+        keys.extend(tags.into_iter().map(|(k, v)| (format!("s3:RequestObjectTag/{k}"), vec![v])));
+    }
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if let Some(key) =
+            [("prefix", "s3:prefix"), ("delimiter", "s3:delimiter"), ("max-keys", "s3:max-keys"), ("versionId", "s3:versionid")]
+                .iter()
+                .find_map(|(param, key)| (name == *param).then_some(*key))
+        {
+            keys.push((key.to_owned(), vec![value.into_owned()]));
+        }
+    }
+    keys
+}
+
+/// Actions whose requests carry `s3:ExistingObjectTag/<key>` (User Guide `tagging-and-policies`).
+const EXISTING_TAG_ACTIONS: &[&str] = &[
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:GetObjectAcl",
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectTagging",
+    "s3:GetObjectVersionTagging",
+    "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl",
+    "s3:PutObjectTagging",
+    "s3:PutObjectVersionTagging",
+    "s3:DeleteObjectTagging",
+    "s3:DeleteObjectVersionTagging",
+];
 
 /// Condition keys every S3 request carries. `aws:SecureTransport` is the transport the request
 /// came over (see `EmulatorConfig::assume_tls`); S3's own replication requests are TLS.
@@ -107,6 +179,9 @@ pub fn base_context(world: &World, caller: &Caller, bucket_owner: &str) -> Conte
     }
     ctx.insert("aws:SecureTransport", if world.assume_tls { "true" } else { "false" });
     ctx.insert("s3:ResourceAccount", bucket_owner.to_owned());
+    for (key, values) in &caller.request_keys {
+        ctx.insert_many(key, values.clone());
+    }
     ctx
 }
 
@@ -139,6 +214,12 @@ pub fn authorize_version(
     for (k, v) in extra {
         ctx.insert(k, v.clone());
     }
+    let object = key.and_then(|k| bucket.addressed(k, version_id));
+    if EXISTING_TAG_ACTIONS.contains(&action) {
+        for (tag, value) in object.map(|o| o.tags.as_slice()).unwrap_or_default() {
+            ctx.insert(&format!("s3:ExistingObjectTag/{tag}"), value.clone());
+        }
+    }
     let principal = caller.principal_info();
     let request = Request { principal: &principal, action, resource: &resource, context: &ctx };
     let identity: Vec<Arc<Policy>> = world.identity_policies(caller);
@@ -146,7 +227,6 @@ pub fn authorize_version(
 
     // Objects written by another account (ACLs enabled, no override) belong to that account:
     // the bucket policy cannot grant access to them; only the object's ACL can.
-    let object = key.and_then(|k| bucket.addressed(k, version_id));
     let object_owner = object.map(|o| o.owner_account.clone());
     // Only reading the object or its ACL, or changing its ACL, belongs to the object owner;
     // writing into the bucket (PutObject, ReplicateObject, deletes) stays the bucket owner's call.
@@ -156,6 +236,7 @@ pub fn authorize_version(
     let resource_account = if foreign_object { object_owner.clone().unwrap_or_default() } else { bucket.owner_account.clone() };
     let same_account = caller.account.as_deref() == Some(resource_account.as_str());
 
+    let block = bucket.public_access();
     let needed = acl_permission(action, key.is_some());
     let acl_allows = !same_account
         && needed.is_some_and(|p| {
@@ -164,16 +245,25 @@ pub fn authorize_version(
             } else {
                 bucket.acl.as_slice()
             };
-            bucket.acls_enabled() && grants_allow(grants, caller, p)
-                || (key.is_some() && p == Permission::Write && bucket.acls_enabled() && grants_allow(&bucket.acl, caller, p))
+            bucket.acls_enabled() && grants_allow(grants, caller, p, block.ignore_public_acls)
+                || (key.is_some()
+                    && p == Permission::Write
+                    && bucket.acls_enabled()
+                    && grants_allow(&bucket.acl, caller, p, block.ignore_public_acls))
         });
     let bucket_policy = bucket.policy.as_ref().map(|p| p.parsed.as_ref());
-    let resource_policy = if foreign_object { None } else { bucket_policy };
+    // RestrictPublicBuckets: a public policy grants nothing to other accounts or anonymous callers
+    // (its denies still apply, below).
+    let restricted = block.restrict_public_buckets
+        && caller.account.as_deref() != Some(bucket.owner_account.as_str())
+        && !matches!(caller.kind, PrincipalKind::Service(_))
+        && bucket_policy.is_some_and(Policy::is_public);
+    let resource_policy = if foreign_object || restricted { None } else { bucket_policy };
     // Anonymous callers have no identity side: the resource policy or an ACL alone decides.
     let either_side_suffices = same_account || caller.kind == PrincipalKind::Anonymous;
     let mut outcome = evaluate(&identity_refs, resource_policy, &request, either_side_suffices, caller.is_root(), acl_allows);
     // The bucket owner's explicit denies apply even to objects owned by others.
-    if foreign_object {
+    if foreign_object || restricted {
         if let Some(policy) = bucket_policy {
             if policy.evaluate(&request).decision == xrepl_policy::Decision::Deny {
                 outcome = Authorization::ExplicitDeny { in_identity: false, in_resource: true };

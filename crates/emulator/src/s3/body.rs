@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use md5::{Digest, Md5};
 use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
+use super::checksum::{Algorithm, BodyDigest};
 use crate::state::{Blob, BlobStore};
 
 /// S3's largest single PUT (User Guide `upload-objects`: "upload a single object of up to 5 GB").
@@ -21,6 +21,8 @@ pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
 pub struct Stored {
     pub blob: Blob,
     pub md5: [u8; 16],
+    /// The body's checksum in the algorithm asked for (base64).
+    pub checksum: String,
 }
 
 fn read_error(e: &dyn std::fmt::Display) -> S3Error {
@@ -38,18 +40,21 @@ fn io_error(e: &std::io::Error) -> S3Error {
     S3Error::with_message(S3ErrorCode::InternalError, "We encountered an internal error. Please try again.")
 }
 
-/// Takes a request body into `store`, refusing more than `limit` bytes with `EntityTooLarge`.
-pub async fn store_body(store: Arc<dyn BlobStore>, body: Option<StreamingBlob>, limit: u64) -> S3Result<Stored> {
+/// Takes a request body into `store`, refusing more than `limit` bytes with `EntityTooLarge`;
+/// its MD5 and its `algorithm` checksum are computed on the way.
+pub async fn store_body(store: Arc<dyn BlobStore>, body: Option<StreamingBlob>, limit: u64, algorithm: Algorithm) -> S3Result<Stored> {
     let Some(staged) = store.staging_path() else {
         let data = super::read_body(body).await?;
         if data.len() as u64 > limit {
             return Err(too_large());
         }
-        let md5 = Md5::digest(&data).into();
-        return Ok(Stored { blob: store.put(data), md5 });
+        let mut digest = BodyDigest::new(algorithm);
+        digest.update(&data);
+        let (md5, checksum) = digest.finish();
+        return Ok(Stored { blob: store.put(data), md5, checksum });
     };
-    match stream_to_file(&staged, body, limit).await {
-        Ok((len, md5)) => {
+    match stream_to_file(&staged, body, limit, BodyDigest::new(algorithm)).await {
+        Ok((len, (md5, checksum))) => {
             let blob = tokio::task::spawn_blocking(move || {
                 let adopted = store.adopt(&staged, len);
                 if adopted.is_err() {
@@ -60,7 +65,7 @@ pub async fn store_body(store: Arc<dyn BlobStore>, body: Option<StreamingBlob>, 
             .await
             .map_err(|e| io_error(&std::io::Error::other(e)))?
             .map_err(|e| io_error(&e))?;
-            Ok(Stored { blob, md5 })
+            Ok(Stored { blob, md5, checksum })
         }
         Err(e) => {
             let _ = tokio::fs::remove_file(&staged).await;
@@ -73,9 +78,14 @@ fn too_large() -> S3Error {
     s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size")
 }
 
-async fn stream_to_file(path: &Path, body: Option<StreamingBlob>, limit: u64) -> S3Result<(usize, [u8; 16])> {
+async fn stream_to_file(
+    path: &Path,
+    body: Option<StreamingBlob>,
+    limit: u64,
+    mut hasher: BodyDigest,
+) -> S3Result<(usize, ([u8; 16], String))> {
     let mut file = tokio::fs::File::create(path).await.map_err(|e| io_error(&e))?;
-    let (mut hasher, mut len) = (Md5::new(), 0u64);
+    let mut len = 0u64;
     if let Some(mut body) = body {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| read_error(&e))?;
@@ -89,7 +99,7 @@ async fn stream_to_file(path: &Path, body: Option<StreamingBlob>, limit: u64) ->
     }
     file.sync_all().await.map_err(|e| io_error(&e))?;
     let len = usize::try_from(len).map_err(|_| too_large())?;
-    Ok((len, hasher.finalize().into()))
+    Ok((len, hasher.finish()))
 }
 
 /// A response body streamed from `path`, bytes `start..end`.

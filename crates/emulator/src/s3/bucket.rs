@@ -94,22 +94,35 @@ pub fn list_buckets(api: &S3Api, req: S3Request<dto::ListBucketsInput>) -> S3Res
             return Err(s3_error!(AccessDenied, "Access Denied"));
         }
     }
-    let prefix = req.input.prefix.clone().unwrap_or_default();
-    let buckets: Vec<dto::Bucket> = world
+    let input = req.input;
+    let prefix = input.prefix.clone().unwrap_or_default();
+    // Paged by name: the continuation token is the last name of the previous page (opaque to clients).
+    let limit = match input.max_buckets {
+        None => usize::MAX,
+        Some(n @ 1..=10_000) => usize::try_from(n).unwrap_or(usize::MAX),
+        Some(_) => return Err(s3_error!(InvalidArgument, "Argument max-buckets must be an integer between 1 and 10000")),
+    };
+    let after = input.continuation_token.clone().unwrap_or_default();
+    let mut owned = world
         .buckets
-        .values()
-        .filter(|b| b.owner_account == account && b.name.starts_with(&prefix))
+        .range::<str, _>((std::ops::Bound::Excluded(after.as_str()), std::ops::Bound::Unbounded))
+        .map(|(_, b)| b)
+        .filter(|b| b.owner_account == account && b.name.starts_with(&prefix));
+    let buckets: Vec<dto::Bucket> = owned
+        .by_ref()
+        .take(limit)
         .map(|b| dto::Bucket {
             name: Some(b.name.clone()),
             creation_date: Some(timestamp(b.created)),
             bucket_region: Some(b.region.clone()),
         })
         .collect();
+    let more = owned.next().is_some();
     Ok(S3Response::new(dto::ListBucketsOutput {
+        continuation_token: buckets.last().and_then(|b| b.name.clone()).filter(|_| more),
         buckets: Some(buckets),
         owner: Some(owner(world.canonical_id(&account))),
-        prefix: req.input.prefix,
-        continuation_token: None,
+        prefix: input.prefix,
     }))
 }
 

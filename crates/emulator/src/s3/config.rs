@@ -109,6 +109,7 @@ pub fn put_bucket_policy(api: &S3Api, req: S3Request<dto::PutBucketPolicyInput>)
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:PutBucketPolicy", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     let policy = parse_bucket_policy(&world, &input.bucket, &input.policy)?;
+    super::public_access::check_policy_allowed(bucket(&world, &input.bucket)?, &policy)?;
     bucket_mut(&mut world, &input.bucket)?.policy = Some(StoredPolicy { text: input.policy, parsed: Arc::new(policy) });
     Ok(S3Response::with_status(dto::PutBucketPolicyOutput {}, http::StatusCode::NO_CONTENT))
 }

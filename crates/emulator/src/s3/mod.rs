@@ -27,7 +27,7 @@ macro_rules! content_headers {
     ($input:expr) => {
         crate::state::s3::ContentHeaders {
             content_type: $input.content_type.as_ref().map(ToString::to_string),
-            content_encoding: $input.content_encoding.clone(),
+            content_encoding: crate::s3::validate::stored_content_encoding($input.content_encoding.as_deref()),
             content_disposition: $input.content_disposition.clone(),
             content_language: $input.content_language.clone(),
             cache_control: $input.cache_control.clone(),
@@ -50,14 +50,21 @@ macro_rules! authorize_object {
     };
 }
 
+#[macro_use]
+mod checksum;
 pub mod acl;
+mod attributes;
 pub mod authz;
 mod body;
 mod bucket;
 mod config;
+mod copy;
+pub mod lifecycle;
+mod listing;
 mod lock;
 mod multipart;
 mod object;
+mod public_access;
 mod settings;
 mod validate;
 
@@ -92,17 +99,21 @@ impl S3Api {
 
     /// Who sent the request: s3s has verified the signature for the access key (if any).
     fn caller<T>(&self, req: &S3Request<T>) -> S3Result<Caller> {
-        let Some(credentials) = &req.credentials else { return Ok(Caller::anonymous()) };
+        let Some(credentials) = &req.credentials else {
+            return Ok(Caller { request_keys: authz::request_keys(&req.headers, req.uri.query()), ..Caller::anonymous() });
+        };
         let token = req.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).map(str::to_owned).or_else(|| {
             req.uri
                 .query()
                 .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "X-Amz-Security-Token").map(|(_, v)| v.into_owned()))
         });
-        self.shared.world().caller_for(&credentials.access_key, token.as_deref()).map_err(|p| match p {
+        let mut caller = self.shared.world().caller_for(&credentials.access_key, token.as_deref()).map_err(|p| match p {
             KeyProblem::UnknownKey => s3_error!(InvalidAccessKeyId, "The AWS Access Key Id you provided does not exist in our records."),
             KeyProblem::InvalidToken => s3_error!(InvalidToken, "The provided token is malformed or otherwise invalid."),
             KeyProblem::ExpiredToken => s3_error!(ExpiredToken, "The provided token has expired."),
-        })
+        })?;
+        caller.request_keys = authz::request_keys(&req.headers, req.uri.query());
+        Ok(caller)
     }
 
     fn enqueue(&self, tasks: Vec<Task>) {
@@ -463,12 +474,47 @@ impl S3 for S3Api {
     ) -> S3Result<S3Response<dto::DeleteBucketEncryptionOutput>> {
         settings::delete_encryption(self, req)
     }
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<dto::PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<dto::PutPublicAccessBlockOutput>> {
+        public_access::put_public_access_block(self, req)
+    }
+
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<dto::GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<dto::GetPublicAccessBlockOutput>> {
+        public_access::get_public_access_block(self, req)
+    }
+
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<dto::DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<dto::DeletePublicAccessBlockOutput>> {
+        public_access::delete_public_access_block(self, req)
+    }
+
+    async fn get_bucket_policy_status(
+        &self,
+        req: S3Request<dto::GetBucketPolicyStatusInput>,
+    ) -> S3Result<S3Response<dto::GetBucketPolicyStatusOutput>> {
+        public_access::get_bucket_policy_status(self, req)
+    }
+
     async fn restore_object(&self, req: S3Request<dto::RestoreObjectInput>) -> S3Result<S3Response<dto::RestoreObjectOutput>> {
         object::restore_object(self, req)
     }
     async fn get_object(&self, req: S3Request<dto::GetObjectInput>) -> S3Result<S3Response<dto::GetObjectOutput>> {
         object::get_object(self, req)
     }
+    async fn get_object_attributes(
+        &self,
+        req: S3Request<dto::GetObjectAttributesInput>,
+    ) -> S3Result<S3Response<dto::GetObjectAttributesOutput>> {
+        attributes::get_object_attributes(self, req)
+    }
+
     async fn head_object(&self, req: S3Request<dto::HeadObjectInput>) -> S3Result<S3Response<dto::HeadObjectOutput>> {
         object::head_object(self, req)
     }
@@ -479,19 +525,19 @@ impl S3 for S3Api {
         object::delete_objects(self, req)
     }
     async fn copy_object(&self, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
-        object::copy_object(self, req)
+        copy::copy_object(self, req)
     }
     async fn list_objects_v2(&self, req: S3Request<dto::ListObjectsV2Input>) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
-        object::list_objects_v2(self, req)
+        listing::list_objects_v2(self, req)
     }
     async fn list_objects(&self, req: S3Request<dto::ListObjectsInput>) -> S3Result<S3Response<dto::ListObjectsOutput>> {
-        object::list_objects(self, req)
+        listing::list_objects(self, req)
     }
     async fn list_object_versions(
         &self,
         req: S3Request<dto::ListObjectVersionsInput>,
     ) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
-        object::list_object_versions(self, req)
+        listing::list_object_versions(self, req)
     }
     async fn put_object_tagging(&self, req: S3Request<dto::PutObjectTaggingInput>) -> S3Result<S3Response<dto::PutObjectTaggingOutput>> {
         object::put_object_tagging(self, req)
@@ -513,6 +559,10 @@ impl S3 for S3Api {
     }
     async fn upload_part(&self, req: S3Request<dto::UploadPartInput>) -> S3Result<S3Response<dto::UploadPartOutput>> {
         multipart::upload_part(self, req).await
+    }
+
+    async fn upload_part_copy(&self, req: S3Request<dto::UploadPartCopyInput>) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
+        copy::upload_part_copy(self, req).await
     }
     async fn complete_multipart_upload(
         &self,

@@ -4,9 +4,10 @@ use md5::{Digest, Md5};
 use s3s::dto::{self, ETag};
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
+use super::checksum::Algorithm;
 use super::{acl, authorize, bucket, bucket_mut, owner, timestamp, validate, S3Api};
 use crate::replication::{self, TaskKind};
-use crate::state::s3::{MultipartUpload, ObjectVersion, UploadPart, Versioning};
+use crate::state::s3::{MultipartUpload, ObjectVersion, PartSummary, Sse, UploadPart, Versioning};
 use crate::state::{now, random_id};
 
 const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
@@ -14,7 +15,35 @@ const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
 const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 const MAX_PART_NUMBER: i32 = 10_000;
 
-fn no_such_upload() -> s3s::S3Error {
+/// Part numbers run from 1 to 10,000.
+pub(super) fn check_part_number(number: i32) -> S3Result<()> {
+    if !(1..=MAX_PART_NUMBER).contains(&number) {
+        return Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"));
+    }
+    Ok(())
+}
+
+/// Parts of an SSE-C upload carry the upload's customer key, and only it (API Reference
+/// `API_UploadPart`: "the same customer key specified in the initiate multipart upload request").
+pub(super) fn check_upload_customer_key(template: &ObjectVersion, given_md5: Option<&str>) -> S3Result<()> {
+    match (&template.sse, given_md5) {
+        (Some(Sse::Customer { key_md5 }), Some(given)) if key_md5 == given => Ok(()),
+        (Some(Sse::Customer { .. }), Some(_)) => {
+            Err(s3_error!(InvalidArgument, "The provided encryption parameters did not match the ones used originally."))
+        }
+        (Some(Sse::Customer { .. }), None) => Err(s3_error!(
+            InvalidRequest,
+            "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters."
+        )),
+        (_, Some(_)) => Err(s3_error!(
+            InvalidRequest,
+            "The multipart upload initiate did not request encryption. Subsequent part requests must not include encryption parameters."
+        )),
+        (_, None) => Ok(()),
+    }
+}
+
+pub(super) fn no_such_upload() -> s3s::S3Error {
     s3_error!(
         NoSuchUpload,
         "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
@@ -69,6 +98,7 @@ pub fn create_multipart_upload(
         bucket_default,
     )?;
     super::object::check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
+    let upload_checksum = upload_checksum(input.checksum_algorithm.as_ref(), input.checksum_type.as_ref())?;
     let upload_id = random_id(64);
     let template = ObjectVersion {
         key: input.key.clone(),
@@ -89,6 +119,8 @@ pub fn create_multipart_upload(
         legal_hold,
         retention,
         restore: None,
+        checksum: None,
+        parts: Vec::new(),
     };
     let upload = MultipartUpload {
         upload_id: upload_id.clone(),
@@ -97,37 +129,121 @@ pub fn create_multipart_upload(
         initiator_account: caller.account.clone().unwrap_or_default(),
         template,
         parts: std::collections::BTreeMap::new(),
+        checksum: upload_checksum.clone(),
     };
+    let ((encryption, kms_key), (customer_algorithm, customer_key_md5)) =
+        (super::object::sse_fields(&upload.template), super::object::customer_key_fields(&upload.template));
     bucket_mut(&mut world, &input.bucket)?.uploads.insert(upload_id.clone(), upload);
     Ok(S3Response::new(dto::CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
         upload_id: Some(upload_id),
+        server_side_encryption: encryption,
+        ssekms_key_id: kms_key,
+        sse_customer_algorithm: customer_algorithm,
+        sse_customer_key_md5: customer_key_md5,
+        checksum_algorithm: upload_checksum.as_ref().map(|(a, _)| dto::ChecksumAlgorithm::from(a.clone())),
+        checksum_type: upload_checksum.as_ref().map(|(_, full)| checksum_type(*full)),
         ..Default::default()
     }))
+}
+
+fn checksum_type(full_object: bool) -> dto::ChecksumType {
+    dto::ChecksumType::from(if full_object { "FULL_OBJECT" } else { "COMPOSITE" }.to_owned())
+}
+
+/// The checksum an upload is created with (User Guide `checking-object-integrity`): COMPOSITE by
+/// default, except CRC64NVME, which is FULL_OBJECT only; FULL_OBJECT only for the CRCs.
+fn upload_checksum(algorithm: Option<&dto::ChecksumAlgorithm>, kind: Option<&dto::ChecksumType>) -> S3Result<Option<(String, bool)>> {
+    let Some(algorithm) = algorithm else {
+        if kind.is_some() {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header."
+            ));
+        }
+        return Ok(None);
+    };
+    let algorithm = Algorithm::parse(algorithm.as_str())?;
+    let full = match kind.map(dto::ChecksumType::as_str) {
+        None => algorithm == Algorithm::Crc64Nvme,
+        Some("FULL_OBJECT") => true,
+        Some("COMPOSITE") => false,
+        Some(_) => return Err(s3_error!(InvalidRequest, "Value for x-amz-checksum-type header is invalid.")),
+    };
+    if full && matches!(algorithm, Algorithm::Sha1 | Algorithm::Sha256) || !full && algorithm == Algorithm::Crc64Nvme {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The {} checksum type cannot be used with the {} checksum algorithm.",
+            if full { "FULL_OBJECT" } else { "COMPOSITE" },
+            algorithm.name()
+        ));
+    }
+    Ok(Some((algorithm.name().to_owned(), full)))
+}
+
+/// The algorithm an upload's parts are hashed with: its own, else S3's default CRC64NVME.
+pub(super) fn effective_algorithm(checksum: Option<&(String, bool)>) -> (Algorithm, bool) {
+    checksum.and_then(|(a, full)| Algorithm::parse(a).ok().map(|a| (a, *full))).unwrap_or((Algorithm::Crc64Nvme, true))
 }
 
 pub async fn upload_part(api: &S3Api, req: S3Request<dto::UploadPartInput>) -> S3Result<S3Response<dto::UploadPartOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
-    if !(1..=MAX_PART_NUMBER).contains(&input.part_number) {
-        return Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"));
-    }
-    {
+    check_part_number(input.part_number)?;
+    let customer_md5 = super::object::customer_key(
+        input.sse_customer_algorithm.as_deref(),
+        input.sse_customer_key.as_deref(),
+        input.sse_customer_key_md5.as_deref(),
+    )?;
+    let template = {
         let world = api.shared.world();
         authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
         let upload = bucket(&world, &input.bucket)?.uploads.get(&input.upload_id).ok_or_else(no_such_upload)?;
         if upload.key != input.key {
             return Err(no_such_upload());
         }
+        check_upload_customer_key(&upload.template, customer_md5.as_deref())?;
+        (upload.template.clone(), upload.checksum.clone())
+    };
+    let (template, upload_checksum) = template;
+    let expected = declared_checksum!(input, req.headers).expected()?;
+    let (algorithm, _) = effective_algorithm(upload_checksum.as_ref());
+    if let (Some(declared), Some(_)) = (&expected, &upload_checksum) {
+        if declared.algorithm != algorithm {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+                algorithm.name().to_ascii_lowercase(),
+                declared.algorithm.name().to_ascii_lowercase()
+            ));
+        }
     }
     let store = std::sync::Arc::clone(&api.shared.world().blobs);
-    let stored = super::body::store_body(store, input.body, MAX_PART_BYTES).await?;
+    let stored = super::body::store_body(store, input.body, MAX_PART_BYTES, algorithm).await?;
+    if expected.as_ref().is_some_and(|e| e.algorithm == algorithm) {
+        super::checksum::verify(expected.as_ref(), &stored.checksum, req.trailing_headers.as_ref())?;
+    }
     let (data, etag) = (stored.blob, hex::encode(stored.md5));
     let mut world = api.shared.world();
     let upload = bucket_mut(&mut world, &input.bucket)?.uploads.get_mut(&input.upload_id).ok_or_else(no_such_upload)?;
-    upload.parts.insert(input.part_number, UploadPart { data, etag: etag.clone(), last_modified: now() });
-    Ok(S3Response::new(dto::UploadPartOutput { e_tag: Some(ETag::Strong(etag)), ..Default::default() }))
+    let part = UploadPart { data, etag: etag.clone(), last_modified: now(), checksum: Some(stored.checksum.clone()) };
+    upload.parts.insert(input.part_number, part);
+    let ((encryption, kms_key), (customer_algorithm, customer_key_md5)) =
+        (super::object::sse_fields(&template), super::object::customer_key_fields(&template));
+    let mut output = dto::UploadPartOutput {
+        e_tag: Some(ETag::Strong(etag)),
+        server_side_encryption: encryption,
+        ssekms_key_id: kms_key,
+        sse_customer_algorithm: customer_algorithm,
+        sse_customer_key_md5: customer_key_md5,
+        ..Default::default()
+    };
+    // The part's checksum is reported when the upload or the request named an algorithm.
+    if upload_checksum.is_some() || expected.is_some() {
+        set_checksum!(output, super::checksum::part_fields(Some(algorithm.name()), Some(&stored.checksum)));
+    }
+    Ok(S3Response::new(output))
 }
 
 pub fn complete_multipart_upload(
@@ -145,7 +261,8 @@ pub fn complete_multipart_upload(
         return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
     }
     let mut previous = 0;
-    let (mut parts, mut digests) = (Vec::new(), Vec::new());
+    let (algorithm, full_object) = effective_algorithm(upload.checksum.as_ref());
+    let (mut parts, mut digests, mut summaries) = (Vec::new(), Vec::new(), Vec::new());
     for (i, part) in requested.iter().enumerate() {
         let number = part.part_number.unwrap_or(0);
         if number <= previous {
@@ -159,11 +276,38 @@ pub fn complete_multipart_upload(
         if i + 1 < requested.len() && stored.data.len() < MIN_PART_BYTES {
             return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
         }
+        if let Some(given) = part_checksum(part, algorithm) {
+            if stored.checksum.as_deref() != Some(given) {
+                return Err(s3_error!(InvalidPart, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."));
+            }
+        }
         parts.push(stored.data.clone());
+        summaries.push(PartSummary { size: stored.data.len() as u64, checksum: stored.checksum.clone() });
         digests.extend_from_slice(&hex::decode(&stored.etag).unwrap_or_default());
+    }
+    let object_checksum = match summaries.iter().map(|p| Some((p.checksum.clone()?, p.size))).collect::<Option<Vec<_>>>() {
+        Some(sums) => Some(super::checksum::multipart(algorithm, full_object, &sums)?),
+        None => None,
+    };
+    if let Some(computed) = &object_checksum {
+        let declared = [
+            (Algorithm::Crc32, input.checksum_crc32.as_deref()),
+            (Algorithm::Crc32c, input.checksum_crc32c.as_deref()),
+            (Algorithm::Crc64Nvme, input.checksum_crc64nvme.as_deref()),
+            (Algorithm::Sha1, input.checksum_sha1.as_deref()),
+            (Algorithm::Sha256, input.checksum_sha256.as_deref()),
+        ];
+        if let Some((a, given)) = declared.iter().find_map(|(a, v)| v.map(|v| (*a, v))) {
+            // Composite values may be sent with or without their `-<parts>` suffix.
+            let matches = a == algorithm && (given == computed.value || computed.value.split('-').next() == Some(given));
+            if !matches {
+                return Err(s3_error!(BadDigest, "The {} you specified did not match the calculated checksum.", a.name()));
+            }
+        }
     }
     // S3's multipart ETag: MD5 of the concatenated part MD5s, then "-<number of parts>".
     let etag = format!("{}-{}", hex::encode(Md5::digest(&digests)), requested.len());
+    let explicit = upload.checksum.is_some();
     let mut version = upload.template.clone();
     // Joining the parts may copy gigabytes between files: not under the world lock.
     let store = std::sync::Arc::clone(&world.blobs);
@@ -171,6 +315,8 @@ pub fn complete_multipart_upload(
     version.data = store.concat(&parts);
     let mut world = api.shared.world();
     let b = bucket_mut(&mut world, &input.bucket)?;
+    // Checked when the object is written (the parts were joined without the lock).
+    super::object::check_write_conditions(b, &input.key, input.if_match.as_ref(), input.if_none_match.as_ref())?;
     if b.uploads.remove(&input.upload_id).is_none() {
         return Err(no_such_upload());
     }
@@ -179,19 +325,39 @@ pub fn complete_multipart_upload(
     version.etag = etag.clone();
     version.last_modified = now();
     version.parts_count = Some(requested.len());
+    version.parts = summaries;
+    version.checksum = object_checksum;
     let reported = (b.versioning != Versioning::Unversioned).then(|| version_id.clone());
+    let (encryption, kms_key) = super::object::sse_fields(&version);
+    let checksum = if explicit { super::checksum::fields(version.checksum.as_ref()) } else { super::checksum::Fields::default() };
     b.put_version(version);
     let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
     drop(world);
     api.enqueue(tasks);
-    Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
+    let mut output = dto::CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),
         key: Some(input.key.clone()),
         e_tag: Some(ETag::Strong(etag)),
         location: Some(format!("/{}/{}", input.bucket, input.key)),
         version_id: reported,
+        server_side_encryption: encryption,
+        ssekms_key_id: kms_key,
+        checksum_type: checksum.checksum_type.clone(),
         ..Default::default()
-    }))
+    };
+    set_checksum!(output, checksum);
+    Ok(S3Response::new(output))
+}
+
+/// The checksum a CompleteMultipartUpload request gives for a part, in the upload's algorithm.
+fn part_checksum(part: &dto::CompletedPart, algorithm: Algorithm) -> Option<&str> {
+    match algorithm {
+        Algorithm::Crc32 => part.checksum_crc32.as_deref(),
+        Algorithm::Crc32c => part.checksum_crc32c.as_deref(),
+        Algorithm::Crc64Nvme => part.checksum_crc64nvme.as_deref(),
+        Algorithm::Sha1 => part.checksum_sha1.as_deref(),
+        Algorithm::Sha256 => part.checksum_sha256.as_deref(),
+    }
 }
 
 pub fn abort_multipart_upload(
@@ -225,12 +391,18 @@ pub fn list_parts(api: &S3Api, req: S3Request<dto::ListPartsInput>) -> S3Result<
     let parts: Vec<dto::Part> = selected
         .iter()
         .take(max)
-        .map(|(n, p)| dto::Part {
-            part_number: Some(**n),
-            e_tag: Some(ETag::Strong(p.etag.clone())),
-            size: Some(i64::try_from(p.data.len()).unwrap_or(i64::MAX)),
-            last_modified: Some(timestamp(p.last_modified)),
-            ..Default::default()
+        .map(|(n, p)| {
+            let mut part = dto::Part {
+                part_number: Some(**n),
+                e_tag: Some(ETag::Strong(p.etag.clone())),
+                size: Some(i64::try_from(p.data.len()).unwrap_or(i64::MAX)),
+                last_modified: Some(timestamp(p.last_modified)),
+                ..Default::default()
+            };
+            if let Some((algorithm, _)) = &upload.checksum {
+                set_checksum!(part, super::checksum::part_fields(Some(algorithm), p.checksum.as_deref()));
+            }
+            part
         })
         .collect();
     let initiator = world.canonical_id(&upload.initiator_account);

@@ -7,10 +7,10 @@ use md5::{Digest, Md5};
 use s3s::dto::{self, ETag};
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
 
-use super::{acl, authorize, blob, bucket, bucket_mut, owner, timestamp, validate, S3Api};
+use super::{acl, authorize, blob, bucket, bucket_mut, timestamp, validate, S3Api};
 use crate::identity::Caller;
 use crate::replication::{self, TaskKind};
-use crate::state::s3::{Bucket, Entry, Grant, ObjectVersion, Sse, Versioning, NULL_VERSION, OWNERSHIP_PREFERRED};
+use crate::state::s3::{Bucket, Grant, ObjectVersion, Sse, Versioning, NULL_VERSION, OWNERSHIP_PREFERRED};
 use crate::state::{now, World};
 
 const MAX_KEY_BYTES: usize = 1024;
@@ -68,16 +68,16 @@ pub fn addressed_object<'b>(bucket: &'b Bucket, key: &str, version_id: Option<&s
     }
 }
 
-fn etag(v: &ObjectVersion) -> ETag {
+pub(super) fn etag(v: &ObjectVersion) -> ETag {
     ETag::Strong(v.etag.clone())
 }
 
 /// The version id S3 reports: none for objects that never had versioning.
-fn reported_version(bucket: &Bucket, v: &ObjectVersion) -> Option<String> {
+pub(super) fn reported_version(bucket: &Bucket, v: &ObjectVersion) -> Option<String> {
     (bucket.versioning != Versioning::Unversioned || v.version_id != NULL_VERSION).then(|| v.version_id.clone())
 }
 
-fn sse_fields(v: &ObjectVersion) -> (Option<dto::ServerSideEncryption>, Option<String>) {
+pub(super) fn sse_fields(v: &ObjectVersion) -> (Option<dto::ServerSideEncryption>, Option<String>) {
     match &v.sse {
         // SSE-C objects answer with the customer-key headers instead (see `customer_key_fields`).
         Some(Sse::Customer { .. }) => (None, None),
@@ -89,7 +89,7 @@ fn sse_fields(v: &ObjectVersion) -> (Option<dto::ServerSideEncryption>, Option<S
 }
 
 /// `x-amz-server-side-encryption-customer-algorithm` and `-key-MD5` of an SSE-C object.
-fn customer_key_fields(v: &ObjectVersion) -> (Option<String>, Option<String>) {
+pub(super) fn customer_key_fields(v: &ObjectVersion) -> (Option<String>, Option<String>) {
     match &v.sse {
         Some(Sse::Customer { key_md5 }) => (Some("AES256".to_owned()), Some(key_md5.clone())),
         _ => (None, None),
@@ -140,7 +140,7 @@ pub fn customer_key(algorithm: Option<&str>, key: Option<&str>, key_md5: Option<
 
 /// Reading an SSE-C object needs its key (API Reference `API_GetObject`, `API_HeadObject`):
 /// without the SSE-C headers 400, with another key 403; SSE-C headers on any other object 400.
-fn check_customer_key(v: &ObjectVersion, given_md5: Option<&str>) -> S3Result<()> {
+pub(super) fn check_customer_key(v: &ObjectVersion, given_md5: Option<&str>) -> S3Result<()> {
     match (&v.sse, given_md5) {
         (Some(Sse::Customer { key_md5 }), Some(given)) if key_md5 == given => Ok(()),
         (Some(Sse::Customer { .. }), Some(_)) => Err(s3_error!(AccessDenied, "Access Denied")),
@@ -172,7 +172,7 @@ fn storage_class_dto(v: &ObjectVersion) -> Option<dto::StorageClass> {
 }
 
 /// Who owns a new object and its ACL, by the bucket's ownership setting (semantics doc §7).
-fn new_object_owner(
+pub(super) fn new_object_owner(
     world: &World,
     bucket: &Bucket,
     caller: &Caller,
@@ -202,7 +202,9 @@ fn new_object_owner(
         }
         return Ok((owner_account, vec![Grant::full_control(&owner_canonical)]));
     }
-    Ok((owner_account, grants.unwrap_or_else(|| vec![Grant::full_control(&owner_canonical)])))
+    let grants = grants.unwrap_or_else(|| vec![Grant::full_control(&owner_canonical)]);
+    super::public_access::check_acl_allowed(bucket, &grants)?;
+    Ok((owner_account, grants))
 }
 
 /// Resolves the encryption requested for a new object (`customer_key_md5`: a checked SSE-C key).
@@ -249,14 +251,13 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     let class = storage_class(input.storage_class.as_ref().map(dto::StorageClass::as_str))?;
     let customer_md5 =
         customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
+    let expected = declared_checksum!(input, req.headers).expected()?;
+    let algorithm = super::checksum::algorithm_for(expected.as_ref());
     {
         let world = api.shared.world();
         let b = bucket(&world, &input.bucket)?;
-        let mut extra = Vec::new();
-        if let Some(acl) = &input.acl {
-            extra.push(("s3:x-amz-acl", acl.as_str().to_owned()));
-        }
-        super::authz::authorize(&world, &caller, "s3:PutObject", b, Some(&input.key), &extra).map_err(|d| super::access_denied(&d))?;
+        // The request's headers (ACL, grants, encryption, tags) are condition keys (`Caller::request_keys`).
+        super::authz::authorize(&world, &caller, "s3:PutObject", b, Some(&input.key), &[]).map_err(|d| super::access_denied(&d))?;
         if !tags.is_empty() {
             authorize(&world, &caller, "s3:PutObjectTagging", &input.bucket, Some(&input.key), None)?;
         }
@@ -270,7 +271,8 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         return Err(s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size"));
     }
     let store = std::sync::Arc::clone(&api.shared.world().blobs);
-    let stored = super::body::store_body(store, input.body, super::body::MAX_SINGLE_PUT).await?;
+    let stored = super::body::store_body(store, input.body, super::body::MAX_SINGLE_PUT, algorithm).await?;
+    super::checksum::verify(expected.as_ref(), &stored.checksum, req.trailing_headers.as_ref())?;
     let (data, digest) = (stored.blob, stored.md5);
     if let Some(md5) = &input.content_md5 {
         use base64::Engine;
@@ -279,6 +281,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         }
     }
     let mut world = api.shared.world();
+    check_write_conditions(bucket(&world, &input.bucket)?, &input.key, input.if_match.as_ref(), input.if_none_match.as_ref())?;
     let b = bucket(&world, &input.bucket)?.clone_settings();
     let (owner_account, grants) =
         new_object_owner(&world, &b, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
@@ -319,22 +322,28 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         legal_hold,
         retention,
         restore: None,
+        checksum: Some(super::checksum::full_object(algorithm, stored.checksum)),
+        parts: Vec::new(),
     };
     let (etag, reported, sse_out, customer) =
         (etag(&version), reported_version(target, &version), sse_fields(&version), customer_key_fields(&version));
+    let checksum = super::checksum::fields(version.checksum.as_ref());
     target.put_version(version);
     let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
     drop(world);
     api.enqueue(tasks);
-    Ok(S3Response::new(dto::PutObjectOutput {
+    let mut output = dto::PutObjectOutput {
         e_tag: Some(etag),
         version_id: reported,
         server_side_encryption: sse_out.0,
         ssekms_key_id: sse_out.1,
         sse_customer_algorithm: customer.0,
         sse_customer_key_md5: customer.1,
+        checksum_type: checksum.checksum_type.clone(),
         ..Default::default()
-    }))
+    };
+    set_checksum!(output, checksum);
+    Ok(S3Response::new(output))
 }
 
 /// Writing an SSE-KMS object needs kms:GenerateDataKey on its key, whatever the write path
@@ -371,7 +380,7 @@ impl Bucket {
     }
 }
 
-fn read_action(version_id: Option<&str>) -> &'static str {
+pub(super) fn read_action(version_id: Option<&str>) -> &'static str {
     if version_id.is_some() {
         "s3:GetObjectVersion"
     } else {
@@ -400,19 +409,63 @@ fn check_conditions(
     }
     if let Some(cond) = if_none_match {
         if cond.as_etag().is_none_or(|e| e.weak_cmp(&tag)) {
-            return Err(S3Error::new(s3s::S3ErrorCode::NotModified));
+            return Err(not_modified(v));
         }
     } else if let Some(since) = if_modified_since {
         let since: time::OffsetDateTime = since.clone().into();
         if v.last_modified.replace_nanosecond(0).unwrap_or(v.last_modified) <= since {
-            return Err(S3Error::new(s3s::S3ErrorCode::NotModified));
+            return Err(not_modified(v));
         }
     }
     Ok(())
 }
 
+/// Conditional writes (PutObject, CompleteMultipartUpload; User Guide `conditional-writes`):
+/// `If-None-Match: *` (or the current ETag) fails with 412 when the key has a current object;
+/// `If-Match` fails with 404 when it has none (a delete marker counts as none) and 412 when its
+/// ETag differs.
+pub(super) fn check_write_conditions(
+    b: &Bucket,
+    key: &str,
+    if_match: Option<&dto::ETagCondition>,
+    if_none_match: Option<&dto::ETagCondition>,
+) -> S3Result<()> {
+    if if_match.is_none() && if_none_match.is_none() {
+        return Ok(());
+    }
+    let current = b.objects.get(key).and_then(|versions| versions.last()).filter(|v| !v.delete_marker).map(etag);
+    if let Some(cond) = if_match {
+        let Some(current) = &current else {
+            return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
+        };
+        if cond.as_etag().is_some_and(|e| !e.strong_cmp(current)) {
+            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+        }
+    }
+    if let (Some(cond), Some(current)) = (if_none_match, &current) {
+        if cond.as_etag().is_none_or(|e| e.strong_cmp(current)) {
+            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+        }
+    }
+    Ok(())
+}
+
+/// 304 Not Modified carries the ETag and Last-Modified of what the client has (RFC 9110 §15.4.5).
+fn not_modified(v: &ObjectVersion) -> S3Error {
+    let mut err = S3Error::new(s3s::S3ErrorCode::NotModified);
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", v.etag)) {
+        headers.insert(http::header::ETAG, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::from(v.last_modified))) {
+        headers.insert(http::header::LAST_MODIFIED, value);
+    }
+    err.set_headers(headers);
+    err
+}
+
 /// Reading an SSE-KMS object needs kms:Decrypt on its key.
-fn check_kms_read(world: &World, caller: &Caller, bucket: &str, v: &ObjectVersion) -> S3Result<()> {
+pub(super) fn check_kms_read(world: &World, caller: &Caller, bucket: &str, v: &ObjectVersion) -> S3Result<()> {
     if let Some(Sse::Kms { key_arn }) = &v.sse {
         crate::kms::authorize_s3_use(world, caller, key_arn, "kms:Decrypt", &super::authz::object_arn(bucket, &v.key))
             .map_err(|e| e.to_s3_error())?;
@@ -420,19 +473,20 @@ fn check_kms_read(world: &World, caller: &Caller, bucket: &str, v: &ObjectVersio
     Ok(())
 }
 
-/// What GET and HEAD address, and their conditions (their input types differ in s3s).
-struct ReadRequest<'a> {
-    bucket: &'a str,
-    key: &'a str,
-    version_id: Option<&'a str>,
-    expected_owner: Option<&'a str>,
-    if_match: Option<&'a dto::ETagCondition>,
-    if_none_match: Option<&'a dto::ETagCondition>,
-    if_modified_since: Option<&'a dto::Timestamp>,
-    if_unmodified_since: Option<&'a dto::Timestamp>,
-    customer_algorithm: Option<&'a str>,
-    customer_key: Option<&'a str>,
-    customer_key_md5: Option<&'a str>,
+/// What GET and HEAD address, and their conditions (their input types differ in s3s); also the
+/// source half of a copy request.
+pub(super) struct ReadRequest<'a> {
+    pub(super) bucket: &'a str,
+    pub(super) key: &'a str,
+    pub(super) version_id: Option<&'a str>,
+    pub(super) expected_owner: Option<&'a str>,
+    pub(super) if_match: Option<&'a dto::ETagCondition>,
+    pub(super) if_none_match: Option<&'a dto::ETagCondition>,
+    pub(super) if_modified_since: Option<&'a dto::Timestamp>,
+    pub(super) if_unmodified_since: Option<&'a dto::Timestamp>,
+    pub(super) customer_algorithm: Option<&'a str>,
+    pub(super) customer_key: Option<&'a str>,
+    pub(super) customer_key_md5: Option<&'a str>,
 }
 
 /// The `ReadRequest` of a GetObject or HeadObject input (same fields, different s3s types).
@@ -520,12 +574,18 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
         return Err(s3_error!(InvalidObjectState, "The operation is not valid for the object's storage class"));
     }
     let total = v.size() as u64;
-    let (start, end, content_range, status) = match &input.range {
-        Some(range) => {
+    let (start, end, content_range, status) = match (&input.range, part_range(v, input.part_number)?) {
+        (Some(_), Some(_)) => {
+            return Err(s3_error!(InvalidRequest, "Cannot specify both Range header and partNumber query parameter"));
+        }
+        (None, Some((start, end))) => {
+            (start, end, Some(format!("bytes {start}-{}/{total}", end.saturating_sub(1))), Some(StatusCode::PARTIAL_CONTENT))
+        }
+        (Some(range), None) => {
             let r = range.check(total)?;
             (r.start, r.end, Some(format!("bytes {}-{}/{total}", r.start, r.end.saturating_sub(1))), Some(StatusCode::PARTIAL_CONTENT))
         }
-        None => (0, total, None, None),
+        (None, None) => (0, total, None, None),
     };
     // Files stream out in chunks; in-memory bytes are shared, never copied.
     let (length, body) = match world.blobs.file(&v.data) {
@@ -536,7 +596,7 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
             (slice.len() as u64, blob(slice))
         }
     };
-    let output = version_output!(GetObjectOutput, b, v, {
+    let mut output = version_output!(GetObjectOutput, b, v, {
         content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
         body: Some(body),
         content_range,
@@ -545,6 +605,14 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
         cache_control: input.response_cache_control.clone().or_else(|| v.headers.cache_control.clone()),
         tag_count: (!v.tags.is_empty()).then(|| i32::try_from(v.tags.len()).unwrap_or(i32::MAX)),
     });
+    let checksum = match (&input.range, input.part_number) {
+        // A range has no stored checksum; a part has its own (User Guide `checking-object-integrity`).
+        (Some(_), _) => super::checksum::Fields::default(),
+        (None, Some(n)) => part_checksum(v, n, input.checksum_mode.as_ref()),
+        (None, None) => super::checksum::reported(v, input.checksum_mode.as_ref()),
+    };
+    output.checksum_type = checksum.checksum_type.clone();
+    set_checksum!(output, checksum);
     Ok(match status {
         Some(s) => S3Response::with_status(output, s),
         None => S3Response::new(output),
@@ -556,12 +624,49 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
     let input = req.input;
     let world = api.shared.world();
     let (b, v) = readable(&world, &caller, &read_request!(input))?;
-    Ok(S3Response::new(version_output!(HeadObjectOutput, b, v, {
-        content_length: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
+    let part = part_range(v, input.part_number)?;
+    let total = v.size() as u64;
+    let length = part.map_or(total, |(start, end)| end - start);
+    let mut output = version_output!(HeadObjectOutput, b, v, {
+        content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
+        content_range: part.map(|(start, end)| format!("bytes {start}-{}/{total}", end.saturating_sub(1))),
         content_type: v.headers.content_type.clone().and_then(|c| c.parse().ok()),
         content_disposition: v.headers.content_disposition.clone(),
         cache_control: v.headers.cache_control.clone(),
-    })))
+    });
+    let checksum = match input.part_number {
+        Some(n) => part_checksum(v, n, input.checksum_mode.as_ref()),
+        None => super::checksum::reported(v, input.checksum_mode.as_ref()),
+    };
+    output.checksum_type = checksum.checksum_type.clone();
+    set_checksum!(output, checksum);
+    Ok(match part {
+        Some(_) => S3Response::with_status(output, StatusCode::PARTIAL_CONTENT),
+        None => S3Response::new(output),
+    })
+}
+
+/// The checksum of part `n` (the object's own when it has no parts), if the request asked.
+fn part_checksum(v: &ObjectVersion, n: i32, mode: Option<&dto::ChecksumMode>) -> super::checksum::Fields {
+    if v.parts.is_empty() || !super::checksum::requested(mode) {
+        return super::checksum::reported(v, mode);
+    }
+    let part = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| v.parts.get(i));
+    super::checksum::part_fields(v.checksum.as_ref().map(|c| c.algorithm.as_str()), part.and_then(|p| p.checksum.as_deref()))
+}
+
+/// The bytes `?partNumber=N` addresses (API Reference `API_GetObject`): a part of a multipart
+/// object, or the whole of any other object as its part 1.
+fn part_range(v: &ObjectVersion, part_number: Option<i32>) -> S3Result<Option<(u64, u64)>> {
+    let Some(n) = part_number else { return Ok(None) };
+    let not_satisfiable = || s3_error!(InvalidPart, "The requested partnumber is not satisfiable");
+    let index = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).ok_or_else(not_satisfiable)?;
+    if v.parts.is_empty() {
+        return if index == 0 { Ok(Some((0, v.size() as u64))) } else { Err(not_satisfiable()) };
+    }
+    let part = v.parts.get(index).ok_or_else(not_satisfiable)?;
+    let start: u64 = v.parts[..index].iter().map(|p| p.size).sum();
+    Ok(Some((start, start + part.size)))
 }
 
 /// Result of deleting one key (shared by DeleteObject and DeleteObjects).
@@ -680,328 +785,6 @@ pub fn delete_objects(api: &S3Api, req: S3Request<dto::DeleteObjectsInput>) -> S
     Ok(S3Response::new(dto::DeleteObjectsOutput {
         deleted: Some(deleted),
         errors: (!errors.is_empty()).then_some(errors),
-        request_charged: None,
-    }))
-}
-
-pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
-    let caller = api.caller(&req)?;
-    let input = req.input;
-    key(&input.key)?;
-    let dto::CopySource::Bucket { bucket: src_bucket, key: src_key, version_id: src_version } = &input.copy_source else {
-        return Err(s3_error!(NotImplemented, "Copying from an access point is not supported"));
-    };
-    let src_version = src_version.as_deref();
-    validate::version_id(src_version)?;
-    let mut world = api.shared.world();
-    authorize(&world, &caller, read_action(src_version), src_bucket, Some(src_key), input.expected_source_bucket_owner.as_deref())?;
-    authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
-    let source = addressed_object(bucket(&world, src_bucket)?, src_key, src_version)?.clone();
-    let source_customer_md5 = customer_key(
-        input.copy_source_sse_customer_algorithm.as_deref(),
-        input.copy_source_sse_customer_key.as_deref(),
-        input.copy_source_sse_customer_key_md5.as_deref(),
-    )?;
-    check_customer_key(&source, source_customer_md5.as_deref())?;
-    let customer_md5 =
-        customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
-    check_kms_read(&world, &caller, src_bucket, &source)?;
-    if !source.readable_at(now()) {
-        return Err(s3_error!(
-            InvalidObjectState,
-            "The source object of the COPY action is not in the active tier and is only stored in Amazon S3 Glacier."
-        ));
-    }
-    let replace_meta = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
-    let replace_tags = input.tagging_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
-    let class = match &input.storage_class {
-        Some(c) => storage_class(Some(c.as_str()))?,
-        None => source.storage_class.clone(),
-    };
-    if **src_bucket == *input.bucket
-        && **src_key == *input.key
-        && !replace_meta
-        && input.storage_class.is_none()
-        && input.server_side_encryption.is_none()
-        && input.website_redirect_location.is_none()
-    {
-        return Err(s3_error!(
-            InvalidRequest,
-            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
-        ));
-    }
-    let tags = if replace_tags { validate::tagging_header(input.tagging.as_deref())? } else { source.tags.clone() };
-    let (metadata, headers) = if replace_meta {
-        (validate::metadata(input.metadata.as_ref())?, content_headers!(input))
-    } else {
-        (source.metadata.clone(), source.headers.clone())
-    };
-    let dest = bucket(&world, &input.bucket)?.clone_settings();
-    let (owner_account, grants) =
-        new_object_owner(&world, &dest, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
-    let sse = requested_sse(
-        &mut world,
-        &dest.owner_account,
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_deref(),
-        customer_md5,
-        super::settings::default_kms_key(&dest.settings),
-    )?;
-    check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
-    let target = bucket_mut(&mut world, &input.bucket)?;
-    let version_id = target.next_version_id();
-    let version = ObjectVersion {
-        key: input.key.clone(),
-        version_id: version_id.clone(),
-        delete_marker: false,
-        data: source.data.clone(),
-        etag: source.etag.clone(),
-        last_modified: now(),
-        headers,
-        metadata,
-        tags,
-        owner_account,
-        acl: grants,
-        storage_class: class,
-        sse,
-        replication: None,
-        parts_count: source.parts_count,
-        legal_hold: None,
-        retention: None,
-        restore: None,
-    };
-    let result =
-        dto::CopyObjectResult { e_tag: Some(etag(&version)), last_modified: Some(timestamp(version.last_modified)), ..Default::default() };
-    let reported = reported_version(target, &version);
-    target.put_version(version);
-    let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
-    drop(world);
-    api.enqueue(tasks);
-    Ok(S3Response::new(dto::CopyObjectOutput {
-        copy_object_result: Some(result),
-        copy_source_version_id: src_version
-            .map(str::to_owned)
-            .or_else(|| (source.version_id != NULL_VERSION).then(|| source.version_id.clone())),
-        version_id: reported,
-        ..Default::default()
-    }))
-}
-
-fn max_keys(requested: Option<i32>) -> usize {
-    usize::try_from(requested.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000)
-}
-
-/// One page of current (non-deleted) objects after `after`, grouped by `delimiter`.
-struct Listing {
-    contents: Vec<dto::Object>,
-    prefixes: Vec<String>,
-    truncated: bool,
-    last_key: Option<String>,
-}
-
-fn list_current(world: &World, b: &Bucket, prefix: &str, delimiter: Option<&str>, after: &str, limit: usize, fetch_owner: bool) -> Listing {
-    let mut page = Listing { contents: Vec::new(), prefixes: Vec::new(), truncated: false, last_key: None };
-    for entry in b.scan(prefix, delimiter, after) {
-        // Keys whose latest version is a delete marker are not listed, nor prefixes of only such
-        // keys (the search stops at the first live key).
-        let live = |v: &ObjectVersion| !v.delete_marker;
-        let current = match &entry {
-            Entry::Key(_, versions) => match versions.last().filter(|v| live(v)) {
-                Some(v) => Some(v),
-                None => continue,
-            },
-            Entry::Prefix { prefix, last_key } => {
-                if !b
-                    .objects
-                    .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Included(*last_key)))
-                    .any(|(_, vs)| vs.last().is_some_and(live))
-                {
-                    continue;
-                }
-                None
-            }
-        };
-        if page.contents.len() + page.prefixes.len() >= limit {
-            page.truncated = true;
-            break;
-        }
-        match (entry, current) {
-            (Entry::Prefix { prefix, last_key }, _) => {
-                page.last_key = Some(last_key.to_owned());
-                page.prefixes.push(prefix);
-            }
-            (Entry::Key(k, _), Some(v)) => {
-                page.last_key = Some(k.to_owned());
-                page.contents.push(dto::Object {
-                    key: Some(k.to_owned()),
-                    e_tag: Some(etag(v)),
-                    last_modified: Some(timestamp(v.last_modified)),
-                    size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
-                    storage_class: Some(dto::ObjectStorageClass::from(v.storage_class.clone())),
-                    owner: fetch_owner.then(|| owner(world.canonical_id(&v.owner_account))),
-                    ..Default::default()
-                });
-            }
-            (Entry::Key(..), None) => {}
-        }
-    }
-    page
-}
-
-fn common_prefix_dtos(prefixes: Vec<String>) -> Option<Vec<dto::CommonPrefix>> {
-    Some(prefixes.into_iter().map(|p| dto::CommonPrefix { prefix: Some(p) }).collect())
-}
-
-pub fn list_objects_v2(api: &S3Api, req: S3Request<dto::ListObjectsV2Input>) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
-    let caller = api.caller(&req)?;
-    let input = req.input;
-    let world = api.shared.world();
-    authorize(&world, &caller, "s3:ListBucket", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
-    let b = bucket(&world, &input.bucket)?;
-    let limit = max_keys(input.max_keys);
-    let after = input.continuation_token.clone().or_else(|| input.start_after.clone()).unwrap_or_default();
-    let page = list_current(
-        &world,
-        b,
-        input.prefix.as_deref().unwrap_or(""),
-        input.delimiter.as_deref(),
-        &after,
-        limit,
-        input.fetch_owner == Some(true),
-    );
-    let key_count = i32::try_from(page.contents.len() + page.prefixes.len()).unwrap_or(i32::MAX);
-    Ok(S3Response::new(dto::ListObjectsV2Output {
-        name: Some(input.bucket.clone()),
-        prefix: input.prefix,
-        max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
-        key_count: Some(key_count),
-        continuation_token: input.continuation_token,
-        is_truncated: Some(page.truncated),
-        next_continuation_token: if page.truncated { page.last_key } else { None },
-        contents: Some(page.contents),
-        common_prefixes: common_prefix_dtos(page.prefixes),
-        delimiter: input.delimiter,
-        encoding_type: input.encoding_type,
-        start_after: input.start_after,
-        request_charged: None,
-    }))
-}
-
-pub fn list_objects(api: &S3Api, req: S3Request<dto::ListObjectsInput>) -> S3Result<S3Response<dto::ListObjectsOutput>> {
-    let caller = api.caller(&req)?;
-    let input = req.input;
-    let world = api.shared.world();
-    authorize(&world, &caller, "s3:ListBucket", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
-    let b = bucket(&world, &input.bucket)?;
-    let limit = max_keys(input.max_keys);
-    let page = list_current(
-        &world,
-        b,
-        input.prefix.as_deref().unwrap_or(""),
-        input.delimiter.as_deref(),
-        input.marker.as_deref().unwrap_or(""),
-        limit,
-        true,
-    );
-    Ok(S3Response::new(dto::ListObjectsOutput {
-        name: Some(input.bucket.clone()),
-        prefix: input.prefix,
-        marker: input.marker,
-        max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
-        is_truncated: Some(page.truncated),
-        next_marker: if page.truncated && input.delimiter.is_some() { page.last_key } else { None },
-        contents: Some(page.contents),
-        common_prefixes: common_prefix_dtos(page.prefixes),
-        delimiter: input.delimiter,
-        encoding_type: input.encoding_type,
-        request_charged: None,
-    }))
-}
-
-pub fn list_object_versions(
-    api: &S3Api,
-    req: S3Request<dto::ListObjectVersionsInput>,
-) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
-    let caller = api.caller(&req)?;
-    let input = req.input;
-    let world = api.shared.world();
-    authorize(&world, &caller, "s3:ListBucketVersions", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
-    let b = bucket(&world, &input.bucket)?;
-    let prefix = input.prefix.clone().unwrap_or_default();
-    let limit = max_keys(input.max_keys);
-    let key_marker = input.key_marker.clone().unwrap_or_default();
-    let (mut versions_out, mut markers, mut prefixes) = (Vec::new(), Vec::new(), Vec::<String>::new());
-    let (mut truncated, mut next_key, mut next_version) = (false, None, None);
-    let mut count = 0usize;
-    // On the marker key, resume after the version id marker (found through the index); then the
-    // keys after it, each newest version first.
-    let resume = input.version_id_marker.as_deref().and_then(|id| {
-        let versions = b.objects.get(&key_marker).filter(|_| key_marker.starts_with(&prefix))?;
-        Some((key_marker.as_str(), versions, versions.position(id)?))
-    });
-    let later = b.scan(&prefix, input.delimiter.as_deref(), &key_marker).map(|entry| match entry {
-        Entry::Key(k, versions) => Ok((k, versions, versions.len())),
-        Entry::Prefix { prefix, .. } => Err(prefix),
-    });
-    'keys: for entry in resume.into_iter().map(Ok).chain(later) {
-        let (k, versions, end) = match entry {
-            Ok(found) => found,
-            Err(cp) => {
-                if count >= limit {
-                    truncated = true;
-                    break;
-                }
-                prefixes.push(cp);
-                count += 1;
-                continue;
-            }
-        };
-        for (i, v) in versions.iter().enumerate().take(end).rev() {
-            if count >= limit {
-                truncated = true;
-                break 'keys;
-            }
-            count += 1;
-            next_key = Some(k.to_owned());
-            next_version = Some(v.version_id.clone());
-            let is_latest = i + 1 == versions.len();
-            if v.delete_marker {
-                markers.push(dto::DeleteMarkerEntry {
-                    is_latest: Some(is_latest),
-                    key: Some(k.to_owned()),
-                    last_modified: Some(timestamp(v.last_modified)),
-                    owner: Some(owner(world.canonical_id(&v.owner_account))),
-                    version_id: Some(v.version_id.clone()),
-                });
-            } else {
-                versions_out.push(dto::ObjectVersion {
-                    e_tag: Some(etag(v)),
-                    is_latest: Some(is_latest),
-                    key: Some(k.to_owned()),
-                    last_modified: Some(timestamp(v.last_modified)),
-                    owner: Some(owner(world.canonical_id(&v.owner_account))),
-                    size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
-                    storage_class: Some(dto::ObjectVersionStorageClass::from(v.storage_class.clone())),
-                    version_id: Some(v.version_id.clone()),
-                    ..Default::default()
-                });
-            }
-        }
-    }
-    Ok(S3Response::new(dto::ListObjectVersionsOutput {
-        name: Some(input.bucket.clone()),
-        prefix: input.prefix,
-        key_marker: input.key_marker,
-        version_id_marker: input.version_id_marker,
-        max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
-        is_truncated: Some(truncated),
-        next_key_marker: if truncated { next_key } else { None },
-        next_version_id_marker: if truncated { next_version } else { None },
-        versions: Some(versions_out),
-        delete_markers: Some(markers),
-        common_prefixes: Some(prefixes.into_iter().map(|p| dto::CommonPrefix { prefix: Some(p) }).collect()),
-        delimiter: input.delimiter,
-        encoding_type: input.encoding_type,
         request_charged: None,
     }))
 }

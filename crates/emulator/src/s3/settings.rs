@@ -74,6 +74,16 @@ fn validate_lifecycle(config: &dto::BucketLifecycleConfiguration) -> S3Result<()
         if rule.expiration.as_ref().and_then(|e| e.days).is_some_and(|d| d <= 0) {
             return Err(s3_error!(InvalidArgument, "'Days' for Expiration action must be a positive integer"));
         }
+        // "The date value must conform to the ISO 8601 format. The time is always midnight UTC."
+        // (API_LifecycleExpiration, API_Transition)
+        let dates =
+            rule.expiration.iter().filter_map(|e| e.date.as_ref()).chain(rule.transitions.iter().flatten().filter_map(|t| t.date.as_ref()));
+        for date in dates {
+            let at = time::OffsetDateTime::from(date.clone()).to_offset(time::UtcOffset::UTC);
+            if at.time() != time::Time::MIDNIGHT {
+                return Err(s3_error!(InvalidArgument, "'Date' must be at midnight GMT"));
+            }
+        }
     }
     Ok(())
 }
@@ -84,8 +94,12 @@ pub fn put_lifecycle(
 ) -> S3Result<S3Response<dto::PutBucketLifecycleConfigurationOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
-    let config = input.lifecycle_configuration.ok_or_else(|| s3_error!(MalformedXML, "{MALFORMED}"))?;
+    let mut config = input.lifecycle_configuration.ok_or_else(|| s3_error!(MalformedXML, "{MALFORMED}"))?;
     validate_lifecycle(&config)?;
+    // A rule sent without an ID gets one S3 makes up (GetBucketLifecycleConfiguration returns it).
+    for rule in config.rules.iter_mut().filter(|r| r.id.as_deref().is_none_or(str::is_empty)) {
+        rule.id = Some(crate::state::random_id(48));
+    }
     write(api, &caller, "s3:PutLifecycleConfiguration", &input.bucket, input.expected_bucket_owner.as_deref(), |s| {
         s.lifecycle = Some(config);
     })?;

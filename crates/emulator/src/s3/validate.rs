@@ -81,3 +81,10 @@ pub fn metadata(meta: Option<&s3s::dto::Metadata>) -> S3Result<BTreeMap<String, 
     }
     Ok(meta.iter().map(|(k, v)| (k.to_lowercase(), v.clone())).collect())
 }
+
+/// The Content-Encoding S3 stores: without `aws-chunked`, which only describes how the body was
+/// sent (User Guide `sigv4-streaming`); none when nothing else is left.
+pub fn stored_content_encoding(header: Option<&str>) -> Option<String> {
+    let kept: Vec<&str> = header?.split(',').map(str::trim).filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked")).collect();
+    (!kept.is_empty()).then(|| kept.join(","))
+}

@@ -1,5 +1,6 @@
 //! `/_xrepl/...` admin endpoints for tests and the served emulator: health, accounts and the
-//! replication test controls (drain, pause, resume, latency, unavailable buckets, failure events).
+//! replication test controls (drain, pause, resume, latency, unavailable buckets, failure events)
+//! and OpenID Connect issuers' signing keys (`PUT /oidc/jwks?issuer=URL`, the JWKS as the body).
 //! Bucket names cannot start with `_`, so these paths never collide with S3 requests.
 //!
 //! Every call but a `GET` must carry the header `x-xrepl-admin: 1` ([`ADMIN_HEADER`]): a web page
@@ -23,7 +24,7 @@ pub const ADMIN_HEADER: &str = "x-xrepl-admin";
 /// The longest a drain call may wait (`timeout_ms`).
 const MAX_DRAIN_WAIT_MS: u64 = 10 * 60 * 1000;
 
-pub async fn handle(shared: &Shared, parts: &Parts, _body: &Bytes) -> http::Response<Body> {
+pub async fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> http::Response<Body> {
     if parts.method != Method::GET && parts.headers.get(ADMIN_HEADER).is_none_or(|v| v.as_bytes() != b"1") {
         return respond(
             StatusCode::FORBIDDEN,
@@ -107,6 +108,30 @@ pub async fn handle(shared: &Shared, parts: &Parts, _body: &Bytes) -> http::Resp
             match shared.reset(account.as_deref()) {
                 Ok(()) => ok(json!({"reset": account.unwrap_or_else(|| "everything".to_owned())})),
                 Err(e) => respond(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": e.to_string()})),
+            }
+        }
+        (&Method::POST, "/lifecycle/run") => match param("days").map(|v| v.parse::<u32>()) {
+            // S3 runs lifecycle once a day; this runs it now, as if `days` had passed.
+            Some(Ok(days)) => match shared.run_lifecycle(time::Duration::days(i64::from(days))) {
+                Ok(report) => ok(json!(report)),
+                Err(e) => respond(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": e.to_string()})),
+            },
+            _ => bad("query parameter days=<whole days> is required"),
+        },
+        // What an IdP publishes at its jwks_uri: AssumeRoleWithWebIdentity verifies the issuer's
+        // tokens with these keys.
+        (&Method::PUT, "/oidc/jwks") => {
+            let Some(issuer) = param("issuer") else { return bad("query parameter issuer=<https://issuer URL> is required") };
+            let Some(key) = crate::iam::issuer_key(&issuer) else {
+                return bad("issuer must be the token's iss: https://host[/path], without query");
+            };
+            match serde_json::from_slice::<jsonwebtoken::jwk::JwkSet>(body) {
+                Ok(keys) => {
+                    let count = keys.keys.len();
+                    shared.world().oidc_keys.insert(key.clone(), keys);
+                    ok(json!({"issuer": key, "keys": count}))
+                }
+                Err(e) => bad(&format!("the body must be a JWKS document ({{\"keys\": [...]}}): {e}")),
             }
         }
         (&Method::GET, "/replication/status") => {

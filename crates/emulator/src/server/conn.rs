@@ -4,6 +4,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -50,16 +52,34 @@ pub async fn next_connection<A: Acceptor + Sync>(acceptor: &A) -> A::Conn {
 #[error("the client sent no request body bytes for {0:?}")]
 pub struct BodyIdle(pub Duration);
 
-/// A request body that fails with [`BodyIdle`] when the client stops sending.
+/// A request body that fails with [`BodyIdle`] when the client stops sending, and tells (through
+/// [`BodyRead`]) whether it was read to its end.
 pub struct IdleBody {
     inner: Incoming,
     idle: Duration,
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    finished: Arc<AtomicBool>,
+}
+
+/// Whether a request body was read to its end (shared with the [`IdleBody`], which the service
+/// consumes).
+#[derive(Clone, Debug)]
+pub struct BodyRead(Arc<AtomicBool>);
+
+impl BodyRead {
+    pub fn finished(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
 }
 
 impl IdleBody {
     pub fn new(inner: Incoming, idle: Duration) -> Self {
-        Self { inner, idle, timer: None }
+        let finished = Arc::new(AtomicBool::new(inner.is_end_stream()));
+        Self { inner, idle, timer: None, finished }
+    }
+
+    pub fn read_state(&self) -> BodyRead {
+        BodyRead(Arc::clone(&self.finished))
     }
 }
 
@@ -72,6 +92,9 @@ impl Body for IdleBody {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
                 this.timer = None;
+                if frame.is_none() || this.inner.is_end_stream() {
+                    this.finished.store(true, Ordering::Release);
+                }
                 Poll::Ready(frame.map(|f| f.map_err(Into::into)))
             }
             Poll::Pending => {

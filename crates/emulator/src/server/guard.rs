@@ -74,6 +74,10 @@ pub fn precheck(headers: &HeaderMap) -> Option<http::Response<Body>> {
         return malformed("the authorization header requires three components: Credential, SignedHeaders, and Signature.");
     };
     match super::sigv4::parse_authorization(text) {
+        // S3's own wording for an empty region (e.g. a client configured with region '').
+        Ok(parsed) if parsed.region.is_empty() && !parsed.access_key.is_empty() && parsed.date.len() == 8 => {
+            malformed("a non-empty region must be provided in the credential.")
+        }
         Ok(parsed) if parsed.access_key.is_empty() || parsed.date.len() != 8 || parsed.region.is_empty() => {
             malformed("the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".")
         }

@@ -107,6 +107,13 @@ impl Emulator {
         self.shared.world().restore_latency = latency;
     }
 
+    /// Runs every bucket's lifecycle rules once, as if `offset` had passed (S3 runs them daily):
+    /// expirations, transitions, noncurrent-version rules and incomplete-upload aborts.
+    pub fn run_lifecycle(&self, offset: std::time::Duration) -> Result<crate::s3::lifecycle::LifecycleReport, EmulatorError> {
+        let offset = time::Duration::try_from(offset).map_err(|e| EmulatorError::Config(format!("lifecycle offset: {e}")))?;
+        Ok(self.shared.run_lifecycle(offset)?)
+    }
+
     /// Waits until no replication work is runnable (parked work for unavailable buckets excepted).
     pub async fn drain(&self) {
         self.shared.replication.drain().await;
@@ -167,8 +174,20 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Servi
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                 let (shared, s3) = (Arc::clone(&shared), Arc::clone(&s3));
+                let expects_continue =
+                    req.headers().get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
                 let req = req.map(|body| IdleBody::new(body, limits.body_idle_timeout));
-                async move { dispatch(shared, s3, req).await }
+                let read = req.body().read_state();
+                async move {
+                    let mut response = dispatch(shared, s3, req).await?;
+                    // Answered before the body was read (an early 403/404 to `Expect:
+                    // 100-continue`): hyper will not reuse the connection, so say so, or a
+                    // client that reuses it sends its next request into a closed socket.
+                    if expects_continue && !read.finished() {
+                        response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+                    }
+                    Ok::<_, HttpError>(response)
+                }
             });
             let _ = http.serve_connection(TokioIo::new(stream), service).await;
             drop(slot);
@@ -236,7 +255,15 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
         Ok(req) => req,
         Err(refused) => return Ok(refused),
     };
+    let attributes = req.method() == http::Method::GET && req.uri().query().is_some_and(|q| q.split('&').any(|p| p == "attributes"));
     let mut response = s3.call(req).await?;
+    if attributes && response.status().is_success() {
+        // GetObjectAttributes returns the ETag unquoted (API_GetObjectAttributes); s3s quotes every ETag.
+        if let Some(fixed) = response.body().bytes().map(|b| s3_errors::unquote_etag(&b)) {
+            response.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(fixed.len()));
+            *response.body_mut() = Body::from(fixed);
+        }
+    }
     if response.status().is_client_error() || response.status().is_server_error() {
         if let Some(fixed) = response.body().bytes().and_then(|b| s3_errors::with_aws_message(&b)) {
             response.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(fixed.len()));

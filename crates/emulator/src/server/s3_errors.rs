@@ -77,6 +77,12 @@ pub fn internal_error() -> http::Response<s3s::Body> {
     response
 }
 
+/// `<ETag>"x"</ETag>` → `<ETag>x</ETag>` (GetObjectAttributes answers ETags unquoted).
+pub fn unquote_etag(body: &[u8]) -> Bytes {
+    let text = String::from_utf8_lossy(body);
+    Bytes::from(text.replace("<ETag>\"", "<ETag>").replace("\"</ETag>", "</ETag>"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

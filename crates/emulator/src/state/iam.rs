@@ -1,4 +1,9 @@
-//! IAM entities of one account: roles, users and customer managed policies.
+//! IAM entities of one account: roles, users, groups, customer managed policies and OpenID
+//! Connect providers.
+//!
+//! Roles, users and groups are keyed by their name folded to lower case ([`fold`]): IAM names
+//! are unique regardless of case, any spelling finds the entity, and the maps' order is IAM's
+//! listing order. Each entity keeps the name as it was created.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -63,6 +68,31 @@ pub struct User {
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Group {
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+    pub group_id: String,
+    pub created: OffsetDateTime,
+    pub inline: BTreeMap<String, StoredPolicy>,
+    pub attached: BTreeSet<String>,
+    /// Members by user id: stable when a user or the group is renamed.
+    pub members: BTreeSet<String>,
+}
+
+/// An OpenID Connect identity provider (`arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct OidcProvider {
+    pub arn: String,
+    /// The issuer URL as created (`https://host/path`).
+    pub url: String,
+    pub client_ids: Vec<String>,
+    pub thumbprints: Vec<String>,
+    pub created: OffsetDateTime,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ManagedPolicy {
     pub name: String,
     pub path: String,
@@ -73,6 +103,8 @@ pub struct ManagedPolicy {
     pub default_version: String,
     pub versions: BTreeMap<String, StoredPolicy>,
     pub attachment_count: usize,
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
 }
 
 impl ManagedPolicy {
@@ -81,12 +113,35 @@ impl ManagedPolicy {
     }
 }
 
+/// An IAM name as the maps are keyed: folded to lower case.
+pub fn fold(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// Loads a name-keyed map, folding keys (states saved before names were folded kept them as
+/// created).
+fn folded<'de, D, T>(d: D) -> Result<BTreeMap<String, T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    let map = <BTreeMap<String, T> as serde::Deserialize>::deserialize(d)?;
+    Ok(map.into_iter().map(|(k, v)| (fold(&k), v)).collect())
+}
+
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct IamAccount {
+    #[serde(deserialize_with = "folded")]
     pub roles: BTreeMap<String, Role>,
+    #[serde(deserialize_with = "folded")]
     pub users: BTreeMap<String, User>,
+    #[serde(default, deserialize_with = "folded")]
+    pub groups: BTreeMap<String, Group>,
     /// Keyed by ARN.
     pub policies: BTreeMap<String, ManagedPolicy>,
+    /// Keyed by ARN.
+    #[serde(default)]
+    pub oidc_providers: BTreeMap<String, OidcProvider>,
 }
 
 impl IamAccount {
@@ -103,16 +158,79 @@ impl IamAccount {
             .collect()
     }
 
-    pub fn role_policies(&self, role: &str) -> Vec<Arc<Policy>> {
-        self.roles.get(role).map(|r| self.collect(&r.inline, &r.attached)).unwrap_or_default()
+    pub fn role(&self, name: &str) -> Option<&Role> {
+        self.roles.get(&fold(name))
     }
 
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.get(&fold(name))
+    }
+
+    pub fn group(&self, name: &str) -> Option<&Group> {
+        self.groups.get(&fold(name))
+    }
+
+    /// The groups a user belongs to, in listing order.
+    pub fn groups_of<'s>(&'s self, user: &'s User) -> impl Iterator<Item = &'s Group> + 's {
+        self.groups.values().filter(move |g| g.members.contains(&user.user_id))
+    }
+
+    pub fn role_policies(&self, role: &str) -> Vec<Arc<Policy>> {
+        self.role(role).map(|r| self.collect(&r.inline, &r.attached)).unwrap_or_default()
+    }
+
+    /// A user's own policies and those of every group it is in (IAM User Guide,
+    /// `id_groups`: "users in the group automatically have the permissions that are assigned
+    /// to the group").
     pub fn user_policies(&self, user: &str) -> Vec<Arc<Policy>> {
-        self.users.get(user).map(|u| self.collect(&u.inline, &u.attached)).unwrap_or_default()
+        let Some(u) = self.user(user) else { return Vec::new() };
+        let mut out = self.collect(&u.inline, &u.attached);
+        for group in self.groups_of(u) {
+            out.extend(self.collect(&group.inline, &group.attached));
+        }
+        out
     }
 
     /// Finds a role by its ARN (path included), as the replication configuration names it.
     pub fn role_by_arn(&self, arn: &str) -> Option<&Role> {
         self.roles.values().find(|r| r.arn == arn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(name: &str) -> Role {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let parsed = Policy::parse(text, xrepl_policy::DocumentKind::Trust).expect("trust policy parses");
+        Role {
+            name: name.to_owned(),
+            path: "/".to_owned(),
+            arn: format!("arn:aws:iam::111111111111:role/{name}"),
+            role_id: "AROAEXAMPLE".to_owned(),
+            created: OffsetDateTime::UNIX_EPOCH,
+            description: None,
+            max_session_duration: 3600,
+            trust: StoredPolicy { text: text.to_owned(), parsed: Arc::new(parsed) },
+            inline: BTreeMap::new(),
+            attached: BTreeSet::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn states_saved_with_names_as_created_are_folded_when_loaded() {
+        // Before names were folded, maps were keyed by the name as created.
+        let mut legacy = IamAccount::default();
+        legacy.roles.insert("Replicator".to_owned(), role("Replicator"));
+        let mut saved = serde_json::to_value(&legacy).expect("serializes");
+        // A state from before groups and OIDC providers existed.
+        saved.as_object_mut().expect("object").remove("groups");
+        saved.as_object_mut().expect("object").remove("oidc_providers");
+        let loaded: IamAccount = serde_json::from_value(saved).expect("loads");
+        assert_eq!(loaded.roles.keys().collect::<Vec<_>>(), ["replicator"]);
+        assert_eq!(loaded.role("REPLICATOR").map(|r| r.name.as_str()), Some("Replicator"));
+        assert!(loaded.groups.is_empty() && loaded.oidc_providers.is_empty());
     }
 }

@@ -85,6 +85,10 @@ pub struct World {
     pub explicit_root_accounts: std::collections::BTreeSet<String>,
     /// S3 Batch Operations jobs (in memory only).
     pub batch: batch::BatchJobs,
+    /// OpenID Connect issuers' signing keys, by issuer URL without scheme (what an IdP publishes
+    /// at its `jwks_uri`; the emulator fetches nothing, so they are registered through
+    /// `/_xrepl/oidc/jwks`). Not persisted: register them again after a restart.
+    pub oidc_keys: BTreeMap<String, jsonwebtoken::jwk::JwkSet>,
 }
 
 impl World {
@@ -101,6 +105,7 @@ impl World {
             restore_latency: std::time::Duration::ZERO,
             explicit_root_accounts: config.root_keys.iter().map(|k| k.account_id.clone()).collect(),
             batch: batch::BatchJobs::default(),
+            oidc_keys: BTreeMap::new(),
         };
         for account in &config.accounts {
             world.ensure_account(account);
@@ -186,12 +191,8 @@ impl World {
         let kind = match &key.owner {
             KeyOwner::Root => PrincipalKind::Root,
             KeyOwner::User(name) => {
-                let arn = self
-                    .accounts
-                    .get(&key.account)
-                    .and_then(|a| a.iam.users.get(name))
-                    .map(|u| u.arn.clone())
-                    .ok_or(KeyProblem::UnknownKey)?;
+                let arn =
+                    self.accounts.get(&key.account).and_then(|a| a.iam.user(name)).map(|u| u.arn.clone()).ok_or(KeyProblem::UnknownKey)?;
                 PrincipalKind::User { name: name.clone(), arn }
             }
             KeyOwner::Session { role_name, role_arn, session_name, token, expires } => {
@@ -204,10 +205,11 @@ impl World {
                 PrincipalKind::AssumedRole { role_name: role_name.clone(), role_arn: role_arn.clone(), session_name: session_name.clone() }
             }
         };
-        Ok(Caller { account: Some(key.account), canonical_id, kind })
+        Ok(Caller::new(Some(key.account), canonical_id, kind))
     }
 
-    /// The identity-based policies that apply to a caller (inline and attached).
+    /// The identity-based policies that apply to a caller: inline and attached, and for a user
+    /// those of its groups too.
     pub fn identity_policies(&self, caller: &Caller) -> Vec<Arc<Policy>> {
         let Some(account) = caller.account.as_deref().and_then(|a| self.accounts.get(a)) else {
             return Vec::new();

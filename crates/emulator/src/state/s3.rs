@@ -201,6 +201,28 @@ pub struct ObjectVersion {
     pub retention: Option<(String, OffsetDateTime)>,
     /// For archived storage classes: the restore requested, if any.
     pub restore: Option<Restore>,
+    /// The object's checksum (User Guide `checking-object-integrity`); absent in data dirs
+    /// written before checksums were kept.
+    #[serde(default)]
+    pub checksum: Option<ObjectChecksum>,
+    /// A multipart object's parts (size and checksum), for `?partNumber=` and GetObjectAttributes.
+    #[serde(default)]
+    pub parts: Vec<PartSummary>,
+}
+
+/// A stored checksum: the algorithm (`CRC32`, `CRC32C`, `CRC64NVME`, `SHA1`, `SHA256`), the
+/// base64 value (composite values end in `-<parts>`), and whether it covers the whole object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ObjectChecksum {
+    pub algorithm: String,
+    pub value: String,
+    pub full_object: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartSummary {
+    pub size: u64,
+    pub checksum: Option<String>,
 }
 
 impl ObjectVersion {
@@ -219,6 +241,9 @@ pub struct UploadPart {
     pub data: Blob,
     pub etag: String,
     pub last_modified: OffsetDateTime,
+    /// The part's checksum in the upload's algorithm (base64).
+    #[serde(default)]
+    pub checksum: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -230,6 +255,10 @@ pub struct MultipartUpload {
     /// The version the upload will become, minus data/etag (headers, metadata, tags, ACL, SSE).
     pub template: ObjectVersion,
     pub parts: BTreeMap<i32, UploadPart>,
+    /// The checksum algorithm the upload was created with, and whether its object checksum is
+    /// FULL_OBJECT (else COMPOSITE).
+    #[serde(default)]
+    pub checksum: Option<(String, bool)>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -276,6 +305,25 @@ pub struct BucketSettings {
     /// Default encryption; None: S3's default since 2023, SSE-S3 (AES256). With `aws:kms`, objects
     /// written without encryption headers are encrypted under the configured key.
     pub encryption: Option<s3s::dto::ServerSideEncryptionConfiguration>,
+    /// Block Public Access (User Guide `access-control-block-public-access`); new buckets get all
+    /// four settings on (absent in data dirs from before it was kept: none).
+    #[serde(default)]
+    pub public_access_block: Option<PublicAccessBlock>,
+}
+
+/// The four Block Public Access settings of a bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// What S3 gives every new bucket since April 2023.
+    pub const NEW_BUCKET: Self =
+        Self { block_public_acls: true, ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true };
 }
 
 /// Object Lock configuration of a bucket, as S3 stores it.
@@ -289,6 +337,16 @@ pub struct DeleteOutcome {
 }
 
 impl Bucket {
+    /// The Block Public Access settings in force (none: nothing blocked).
+    pub fn public_access(&self) -> PublicAccessBlock {
+        self.settings.public_access_block.unwrap_or(PublicAccessBlock {
+            block_public_acls: false,
+            ignore_public_acls: false,
+            block_public_policy: false,
+            restrict_public_buckets: false,
+        })
+    }
+
     pub fn new(name: &str, owner_account: &str, region: &str, owner_canonical: &str, now: OffsetDateTime) -> Self {
         Self {
             name: name.to_owned(),
@@ -304,7 +362,7 @@ impl Bucket {
             uploads: Uploads::default(),
             tags: Vec::new(),
             object_lock: false,
-            settings: BucketSettings::default(),
+            settings: BucketSettings { public_access_block: Some(PublicAccessBlock::NEW_BUCKET), ..BucketSettings::default() },
             lock_configuration: None,
             dirty: std::collections::BTreeSet::new(),
         }
@@ -637,7 +695,7 @@ impl<'a> Iterator for KeyScan<'a> {
 }
 
 /// The least string greater than every string that starts with `prefix` (None: there is none).
-fn prefix_end(prefix: &str) -> Option<String> {
+pub fn prefix_end(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(last) = chars.pop() {
         let bumped = match last {
@@ -672,6 +730,8 @@ pub fn delete_marker(key: &str, version_id: &str, owner_account: &str, now: Offs
         legal_hold: None,
         retention: None,
         restore: None,
+        checksum: None,
+        parts: Vec::new(),
     }
 }
 
@@ -749,6 +809,7 @@ mod tests {
                 initiator_account: "111111111111".to_owned(),
                 template,
                 parts: BTreeMap::new(),
+                checksum: None,
             };
             uploads.insert(id.to_owned(), upload);
         }

@@ -6,9 +6,14 @@
 //! delegates to the caller's identity policies; across accounts both sides must allow. Issued
 //! credentials are registered in the world, so requests signed with them act as the role.
 //!
+//! AssumeRoleWithWebIdentity ([`web_identity`]) verifies an OIDC token against a provider of the
+//! role's account and evaluates the trust policy with the token's claims.
+//!
 //! Not emulated: session policies (`Policy`, `PolicyArns` are validated, then ignored — the
 //! session gets the role's full permissions), session tags, and GetSessionToken (the world has
 //! no owner kind for temporary user credentials).
+
+mod web_identity;
 
 use std::collections::BTreeMap;
 
@@ -50,6 +55,7 @@ pub fn handle(shared: &Shared, caller: &Caller, action: &str, params: &Params) -
     match action {
         "GetCallerIdentity" => Ok(Some(get_caller_identity(&shared.world(), caller))),
         "AssumeRole" => assume_role(&mut shared.world(), caller, params).map(Some),
+        "AssumeRoleWithWebIdentity" => web_identity::assume_role_with_web_identity(&mut shared.world(), params).map(Some),
         "GetAccessKeyInfo" => get_access_key_info(&shared.world(), params).map(Some),
         "" => Err(ServiceError::missing_parameter("Action")),
         other if is_sts_action(other) => {
@@ -65,9 +71,9 @@ fn user_id(world: &World, caller: &Caller) -> String {
     let iam = world.accounts.get(account).map(|a| &a.iam);
     match &caller.kind {
         PrincipalKind::Root => account.to_owned(),
-        PrincipalKind::User { name, .. } => iam.and_then(|i| i.users.get(name)).map_or_else(|| name.clone(), |u| u.user_id.clone()),
+        PrincipalKind::User { name, .. } => iam.and_then(|i| i.user(name)).map_or_else(|| name.clone(), |u| u.user_id.clone()),
         PrincipalKind::AssumedRole { role_name, session_name, .. } => {
-            let role_id = iam.and_then(|i| i.roles.get(role_name)).map_or_else(|| role_name.clone(), |r| r.role_id.clone());
+            let role_id = iam.and_then(|i| i.role(role_name)).map_or_else(|| role_name.clone(), |r| r.role_id.clone());
             format!("{role_id}:{session_name}")
         }
         PrincipalKind::Service(s) => s.clone(),
@@ -152,8 +158,16 @@ fn new_secret() -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn assume_role(world: &mut World, caller: &Caller, params: &Params) -> Result<String, ServiceError> {
-    // Shape of the parameters first, as the service front end does.
+/// The parameters every AssumeRole* action shares, validated as the service front end does.
+struct SessionParams {
+    role_arn: String,
+    /// The role's account, from the ARN.
+    role_account: String,
+    session: String,
+    duration: Option<u32>,
+}
+
+fn session_params(params: &Params) -> Result<SessionParams, ServiceError> {
     let role_arn = params.get("RoleArn").ok_or_else(|| ServiceError::missing_parameter("RoleArn"))?.clone();
     if role_arn.len() < 20 {
         return Err(constraint(&role_arn, "roleArn", "Member must have length greater than or equal to 20"));
@@ -181,13 +195,6 @@ fn assume_role(world: &mut World, caller: &Caller, params: &Params) -> Result<St
             Err(_) => return Err(ServiceError::validation(format!("Invalid value for DurationSeconds: {v}"))),
         },
     };
-    let external_id = params.get("ExternalId").cloned();
-    if let Some(id) = &external_id {
-        let ok = (2..=1224).contains(&id.chars().count()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
-        if !ok {
-            return Err(constraint(id, "externalId", "Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*"));
-        }
-    }
     if let Some(policy) = params.get("Policy") {
         if policy.chars().count() > 2048 {
             return Err(ServiceError::new(
@@ -200,6 +207,18 @@ fn assume_role(world: &mut World, caller: &Caller, params: &Params) -> Result<St
     }
     let (role_account, _) = parse_role_arn(&role_arn).ok_or_else(|| ServiceError::validation(format!("{role_arn} is invalid")))?;
     let role_account = role_account.to_owned();
+    Ok(SessionParams { role_arn, role_account, session, duration })
+}
+
+fn assume_role(world: &mut World, caller: &Caller, params: &Params) -> Result<String, ServiceError> {
+    let external_id = params.get("ExternalId").cloned();
+    if let Some(id) = &external_id {
+        let ok = (2..=1224).contains(&id.chars().count()) && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c));
+        if !ok {
+            return Err(constraint(id, "externalId", "Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*"));
+        }
+    }
+    let SessionParams { role_arn, role_account, session, duration } = session_params(params)?;
 
     let mut extra = vec![("sts:RoleSessionName", session.clone())];
     if let Some(id) = &external_id {
@@ -214,6 +233,20 @@ fn assume_role(world: &mut World, caller: &Caller, params: &Params) -> Result<St
             "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
         ));
     }
+    let buf = issue_session(world, &role, &role_account, &session, duration, params)?;
+    Ok(buf.0)
+}
+
+/// Registers temporary credentials acting as `role` and renders `Credentials` and
+/// `AssumedRoleUser` and `PackedPolicySize` (the shared part of every AssumeRole* answer).
+fn issue_session(
+    world: &mut World,
+    role: &Role,
+    role_account: &str,
+    session: &str,
+    duration: u32,
+    params: &Params,
+) -> Result<XmlBuf, ServiceError> {
     if duration > role.max_session_duration {
         return Err(ServiceError::validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."));
     }
@@ -232,12 +265,12 @@ fn assume_role(world: &mut World, caller: &Caller, params: &Params) -> Result<St
     world.keys.insert(
         access_key_id.clone(),
         AccessKey {
-            account: role_account.clone(),
+            account: role_account.to_owned(),
             secret: secret.clone(),
             owner: KeyOwner::Session {
                 role_name: role.name.clone(),
                 role_arn: role.arn.clone(),
-                session_name: session.clone(),
+                session_name: session.to_owned(),
                 token: token.clone(),
                 expires,
             },
@@ -259,7 +292,7 @@ fn assume_role(world: &mut World, caller: &Caller, params: &Params) -> Result<St
         let packed = (docs_percent(policy.chars().filter(|c| !c.is_whitespace()).count(), 2048)).to_string();
         buf.elem("PackedPolicySize", &packed);
     }
-    Ok(buf.0)
+    Ok(buf)
 }
 
 /// Percentage of `max` used by `size`, as STS reports PackedPolicySize.

@@ -364,6 +364,8 @@ async fn object_writer(s3: &aws_sdk_s3::Client, bucket: &str) {
     let rule = OwnershipControlsRule::builder().object_ownership(ObjectOwnership::ObjectWriter).build().expect("rule");
     let controls = OwnershipControls::builder().rules(rule).build().expect("controls");
     s3.put_bucket_ownership_controls().bucket(bucket).ownership_controls(controls).send().await.expect("ObjectWriter");
+    // New buckets block public ACLs (User Guide access-control-block-public-access), as on AWS.
+    s3.delete_public_access_block().bucket(bucket).send().await.expect("public ACLs allowed");
 }
 
 #[tokio::test]
@@ -561,4 +563,50 @@ async fn every_write_path_checks_the_callers_kms_permissions() {
     let err = writer.create_multipart_upload().bucket("enc").key("m").server_side_encryption(kms_sse).ssekms_key_id(&key).send().await;
     assert_eq!(code(&err.expect_err("CreateMultipartUpload")), "AccessDenied");
     writer.copy_object().bucket("enc").key("c").copy_source("enc/plain").send().await.expect("an unencrypted copy is fine");
+}
+
+#[tokio::test]
+async fn lifecycle_actions_are_not_replicated_and_act_on_replicas() {
+    // User Guide replication-what-is-isnot-replicated: "objects deleted by lifecycle" and lifecycle
+    // delete markers are not replicated; intro-lifecycle-rules: Days count from creation, rounded up
+    // to the next midnight UTC; a rule on the destination acts on its replicas.
+    use aws_sdk_s3::types::{BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter};
+    let env = start().await;
+    guide(&env, &Breaks::default()).await;
+    let (a, b) = (env.s3(A).await, env.s3(B).await);
+    let vid = put(&a, SRC, "logs/old", b"x").await;
+    env.emulator.drain().await;
+    assert_eq!(status(&a, SRC, "logs/old", &vid).await.as_deref(), Some("COMPLETED"));
+    let expire_after = |days: i32| {
+        BucketLifecycleConfiguration::builder()
+            .rules(
+                LifecycleRule::builder()
+                    .filter(LifecycleRuleFilter::builder().prefix("logs/").build())
+                    .status(ExpirationStatus::Enabled)
+                    .expiration(LifecycleExpiration::builder().days(days).build())
+                    .build()
+                    .expect("rule"),
+            )
+            .build()
+            .expect("configuration")
+    };
+    a.put_bucket_lifecycle_configuration().bucket(SRC).lifecycle_configuration(expire_after(30)).send().await.expect("source rule");
+    let rules = a.get_bucket_lifecycle_configuration().bucket(SRC).send().await.expect("get");
+    assert!(rules.rules()[0].id().is_some_and(|id| !id.is_empty()), "S3 names a rule sent without an ID");
+
+    let early = env.emulator.run_lifecycle(std::time::Duration::from_secs(29 * 86_400)).expect("day 29");
+    assert_eq!(early.delete_markers_added, 0, "not due before 30 days");
+    let due = env.emulator.run_lifecycle(std::time::Duration::from_secs(31 * 86_400)).expect("day 31");
+    assert_eq!(due.delete_markers_added, 1);
+    env.emulator.drain().await;
+    let err = a.get_object().bucket(SRC).key("logs/old").send().await.expect_err("expired on the source");
+    assert_eq!(code(&err), "NoSuchKey");
+    assert_eq!(body(&b, DST, "logs/old", None).await, b"x", "the lifecycle delete marker is not replicated");
+
+    // The destination's own rule expires the replica there.
+    b.put_bucket_lifecycle_configuration().bucket(DST).lifecycle_configuration(expire_after(1)).send().await.expect("destination rule");
+    let report = env.emulator.run_lifecycle(std::time::Duration::from_secs(2 * 86_400)).expect("day 2");
+    assert_eq!(report.delete_markers_added, 1, "{report:?}");
+    let err = b.get_object().bucket(DST).key("logs/old").send().await.expect_err("replica expired");
+    assert_eq!(code(&err), "NoSuchKey");
 }

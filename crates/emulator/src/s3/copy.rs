@@ -1,0 +1,271 @@
+//! CopyObject and UploadPartCopy: a server-side copy of a version, or of a byte range of it, into a
+//! new object or into a part of a multipart upload. Both resolve the source the same way (read
+//! permission on the addressed version, its SSE-C key, `kms:Decrypt` for SSE-KMS, the
+//! `x-amz-copy-source-if-*` conditions, the archive state) and answer with the encryption of what
+//! they wrote (API Reference `API_CopyObject`, `API_UploadPartCopy`).
+
+use s3s::dto::{self, ETag};
+use s3s::{s3_error, S3Request, S3Response, S3Result};
+
+use super::checksum::BodyDigest;
+use super::multipart::{check_part_number, check_upload_customer_key, effective_algorithm, no_such_upload};
+use super::object::{
+    addressed_object, check_customer_key, check_kms_read, check_kms_write, customer_key, customer_key_fields, etag, key, new_object_owner,
+    read_action, reported_version, requested_sse, sse_fields, storage_class, ReadRequest,
+};
+use super::{authorize, bucket, bucket_mut, timestamp, validate, S3Api};
+use crate::identity::Caller;
+use crate::replication::{self, TaskKind};
+use crate::state::s3::{ObjectVersion, UploadPart, NULL_VERSION};
+use crate::state::{now, World};
+
+/// The largest part UploadPartCopy copies (User Guide `qfacts`: 5 GiB).
+const MAX_COPY_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// The source half of a copy request (CopyObject and UploadPartCopy carry the same fields).
+macro_rules! source_request {
+    ($input:expr, $bucket:expr, $key:expr, $version:expr) => {
+        ReadRequest {
+            bucket: $bucket,
+            key: $key,
+            version_id: $version,
+            expected_owner: $input.expected_source_bucket_owner.as_deref(),
+            if_match: $input.copy_source_if_match.as_ref(),
+            if_none_match: $input.copy_source_if_none_match.as_ref(),
+            if_modified_since: $input.copy_source_if_modified_since.as_ref(),
+            if_unmodified_since: $input.copy_source_if_unmodified_since.as_ref(),
+            customer_algorithm: $input.copy_source_sse_customer_algorithm.as_deref(),
+            customer_key: $input.copy_source_sse_customer_key.as_deref(),
+            customer_key_md5: $input.copy_source_sse_customer_key_md5.as_deref(),
+        }
+    };
+}
+
+fn precondition_failed() -> s3s::S3Error {
+    s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold")
+}
+
+/// The copy-source conditions: every failure is 412, and an `if-match` that holds (or an
+/// `if-none-match` that fails) decides alone when the date condition is sent too (API_CopyObject).
+fn check_copy_conditions(v: &ObjectVersion, r: &ReadRequest<'_>) -> S3Result<()> {
+    let tag = etag(v);
+    let modified = v.last_modified.replace_nanosecond(0).unwrap_or(v.last_modified);
+    if let Some(cond) = r.if_match {
+        if cond.as_etag().is_some_and(|e| !e.strong_cmp(&tag)) {
+            return Err(precondition_failed());
+        }
+    } else if let Some(since) = r.if_unmodified_since {
+        if modified > time::OffsetDateTime::from(since.clone()) {
+            return Err(precondition_failed());
+        }
+    }
+    if let Some(cond) = r.if_none_match {
+        if cond.as_etag().is_none_or(|e| e.weak_cmp(&tag)) {
+            return Err(precondition_failed());
+        }
+    } else if let Some(since) = r.if_modified_since {
+        if modified <= time::OffsetDateTime::from(since.clone()) {
+            return Err(precondition_failed());
+        }
+    }
+    Ok(())
+}
+
+/// Authorizes and resolves the source version of a copy.
+fn copy_source(world: &World, caller: &Caller, r: &ReadRequest<'_>) -> S3Result<ObjectVersion> {
+    validate::version_id(r.version_id)?;
+    authorize(world, caller, read_action(r.version_id), r.bucket, Some(r.key), r.expected_owner)?;
+    let source = addressed_object(bucket(world, r.bucket)?, r.key, r.version_id)?;
+    check_customer_key(source, customer_key(r.customer_algorithm, r.customer_key, r.customer_key_md5)?.as_deref())?;
+    check_kms_read(world, caller, r.bucket, source)?;
+    check_copy_conditions(source, r)?;
+    if !source.readable_at(now()) {
+        return Err(s3_error!(
+            InvalidObjectState,
+            "The source object of the COPY action is not in the active tier and is only stored in Amazon S3 Glacier."
+        ));
+    }
+    Ok(source.clone())
+}
+
+/// The version id a copy reports for its source: the one asked for, else the current one's
+/// unless it is the null version.
+fn source_version_reported(requested: Option<&str>, source: &ObjectVersion) -> Option<String> {
+    requested.map(str::to_owned).or_else(|| (source.version_id != NULL_VERSION).then(|| source.version_id.clone()))
+}
+
+pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    key(&input.key)?;
+    let dto::CopySource::Bucket { bucket: src_bucket, key: src_key, version_id: src_version } = &input.copy_source else {
+        return Err(s3_error!(NotImplemented, "Copying from an access point is not supported"));
+    };
+    let src_version = src_version.as_deref();
+    let mut world = api.shared.world();
+    let source = copy_source(&world, &caller, &source_request!(input, src_bucket, src_key, src_version))?;
+    authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    let customer_md5 =
+        customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
+    let replace_meta = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
+    let replace_tags = input.tagging_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
+    let class = match &input.storage_class {
+        Some(c) => storage_class(Some(c.as_str()))?,
+        None => source.storage_class.clone(),
+    };
+    if **src_bucket == *input.bucket
+        && **src_key == *input.key
+        && !replace_meta
+        && input.storage_class.is_none()
+        && input.server_side_encryption.is_none()
+        && customer_md5.is_none()
+        && input.website_redirect_location.is_none()
+    {
+        return Err(s3_error!(
+            InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
+        ));
+    }
+    let tags = if replace_tags { validate::tagging_header(input.tagging.as_deref())? } else { source.tags.clone() };
+    let (metadata, headers) = if replace_meta {
+        (validate::metadata(input.metadata.as_ref())?, content_headers!(input))
+    } else {
+        (source.metadata.clone(), source.headers.clone())
+    };
+    let dest = bucket(&world, &input.bucket)?.clone_settings();
+    let (owner_account, grants) =
+        new_object_owner(&world, &dest, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
+    let sse = requested_sse(
+        &mut world,
+        &dest.owner_account,
+        input.server_side_encryption.as_ref(),
+        input.ssekms_key_id.as_deref(),
+        customer_md5,
+        super::settings::default_kms_key(&dest.settings),
+    )?;
+    check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
+    let target = bucket_mut(&mut world, &input.bucket)?;
+    let version_id = target.next_version_id();
+    let version = ObjectVersion {
+        key: input.key.clone(),
+        version_id: version_id.clone(),
+        delete_marker: false,
+        data: source.data.clone(),
+        etag: source.etag.clone(),
+        last_modified: now(),
+        headers,
+        metadata,
+        tags,
+        owner_account,
+        acl: grants,
+        storage_class: class,
+        sse,
+        replication: None,
+        parts_count: source.parts_count,
+        legal_hold: None,
+        retention: None,
+        restore: None,
+        checksum: None,
+        parts: Vec::new(),
+    };
+    let result =
+        dto::CopyObjectResult { e_tag: Some(etag(&version)), last_modified: Some(timestamp(version.last_modified)), ..Default::default() };
+    let (reported, (encryption, kms_key), (customer_algorithm, customer_md5)) =
+        (reported_version(target, &version), sse_fields(&version), customer_key_fields(&version));
+    target.put_version(version);
+    let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
+    drop(world);
+    api.enqueue(tasks);
+    Ok(S3Response::new(dto::CopyObjectOutput {
+        copy_object_result: Some(result),
+        copy_source_version_id: source_version_reported(src_version, &source),
+        version_id: reported,
+        server_side_encryption: encryption,
+        ssekms_key_id: kms_key,
+        sse_customer_algorithm: customer_algorithm,
+        sse_customer_key_md5: customer_md5,
+        ..Default::default()
+    }))
+}
+
+const RANGE_FORM: &str =
+    "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy";
+
+/// `x-amz-copy-source-range`: exactly `bytes=first-last` (one range, both ends), inside the source.
+fn copy_range(range: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> {
+    let Some(range) = range else { return Ok(0..size) };
+    let parsed = range
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(first, last)| Some((first.parse::<u64>().ok()?, last.parse::<u64>().ok()?)))
+        .filter(|(first, last)| first <= last);
+    let (first, last) = parsed.ok_or_else(|| s3_error!(InvalidArgument, "{RANGE_FORM}"))?;
+    if last >= size {
+        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+    }
+    Ok(first..last + 1)
+}
+
+pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInput>) -> S3Result<S3Response<dto::UploadPartCopyOutput>> {
+    let caller = api.caller(&req)?;
+    let input = req.input;
+    check_part_number(input.part_number)?;
+    let dto::CopySource::Bucket { bucket: src_bucket, key: src_key, version_id: src_version } = &input.copy_source else {
+        return Err(s3_error!(NotImplemented, "Copying from an access point is not supported"));
+    };
+    let src_version = src_version.as_deref();
+    let customer_md5 =
+        customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
+    let (source, template, range, store, algorithm) = {
+        let world = api.shared.world();
+        authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+        let upload =
+            bucket(&world, &input.bucket)?.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(no_such_upload)?;
+        check_upload_customer_key(&upload.template, customer_md5.as_deref())?;
+        let template = upload.template.clone();
+        let (algorithm, _) = effective_algorithm(upload.checksum.as_ref());
+        let source = copy_source(&world, &caller, &source_request!(input, src_bucket, src_key, src_version))?;
+        let range = copy_range(input.copy_source_range.as_deref(), source.size() as u64)?;
+        if range.end - range.start > MAX_COPY_PART_BYTES {
+            return Err(s3_error!(
+                InvalidRequest,
+                "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
+            ));
+        }
+        (source, template, range, std::sync::Arc::clone(&world.blobs), algorithm)
+    };
+    // Reading and writing the part may move gigabytes: off the async threads, not under the lock.
+    let data = source.data.clone();
+    let copied = tokio::task::spawn_blocking(move || {
+        let all = store.get(&data);
+        let (start, end) = (usize::try_from(range.start).unwrap_or(0), usize::try_from(range.end).unwrap_or(all.len()).min(all.len()));
+        let part = all.slice(start.min(end)..end);
+        let mut digest = BodyDigest::new(algorithm);
+        digest.update(&part);
+        let (md5, checksum) = digest.finish();
+        (store.put(part), hex::encode(md5), checksum)
+    })
+    .await
+    .map_err(|e| s3_error!(InternalError, "the part copy failed: {e}"))?;
+    let (part_data, part_etag, part_checksum) = copied;
+    let last_modified = now();
+    let mut world = api.shared.world();
+    let upload = bucket_mut(&mut world, &input.bucket)?.uploads.get_mut(&input.upload_id).ok_or_else(no_such_upload)?;
+    upload
+        .parts
+        .insert(input.part_number, UploadPart { data: part_data, etag: part_etag.clone(), last_modified, checksum: Some(part_checksum) });
+    let ((encryption, kms_key), (customer_algorithm, customer_key_md5)) = (sse_fields(&template), customer_key_fields(&template));
+    Ok(S3Response::new(dto::UploadPartCopyOutput {
+        copy_part_result: Some(dto::CopyPartResult {
+            e_tag: Some(ETag::Strong(part_etag)),
+            last_modified: Some(timestamp(last_modified)),
+            ..Default::default()
+        }),
+        copy_source_version_id: source_version_reported(src_version, &source),
+        server_side_encryption: encryption,
+        ssekms_key_id: kms_key,
+        sse_customer_algorithm: customer_algorithm,
+        sse_customer_key_md5: customer_key_md5,
+        ..Default::default()
+    }))
+}

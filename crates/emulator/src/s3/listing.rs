@@ -1,0 +1,299 @@
+//! Listings: ListObjects (v1), ListObjectsV2 and ListObjectVersions, with S3's paging rules
+//! (a common prefix counts as one entry and is the v1 `NextMarker`; a marker that names a common
+//! prefix resumes after everything under it), `MaxKeys=0` (an empty, untruncated page), an empty
+//! delimiter (none), and `EncodingType=url` (API Reference `API_ListObjectsV2`: keys, prefixes,
+//! delimiter and markers percent-encoded, so clients can read keys XML cannot carry).
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use s3s::dto;
+use s3s::{s3_error, S3Request, S3Response, S3Result};
+
+use super::object::etag;
+use super::{authorize, bucket, owner, timestamp, S3Api};
+use crate::state::s3::{prefix_end, Bucket, Entry, ObjectVersion};
+use crate::state::World;
+
+/// What S3 leaves unencoded with `EncodingType=url`: unreserved characters and `/`.
+const URL_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+
+/// Whether names are percent-encoded; `url` is the only encoding S3 knows.
+fn url_encoding(requested: Option<&dto::EncodingType>) -> S3Result<bool> {
+    match requested.map(dto::EncodingType::as_str) {
+        None => Ok(false),
+        Some("url") => Ok(true),
+        Some(_) => Err(s3_error!(InvalidArgument, "Invalid Encoding Method specified in Request")),
+    }
+}
+
+/// A name as the listing returns it.
+fn encoded(name: String, url: bool) -> String {
+    if url {
+        utf8_percent_encode(&name, URL_KEEP).to_string()
+    } else {
+        name
+    }
+}
+
+fn encoded_opt(name: Option<String>, url: bool) -> Option<String> {
+    name.map(|n| encoded(n, url))
+}
+
+/// An empty delimiter is no delimiter (and is not echoed).
+fn delimiter(requested: Option<String>) -> Option<String> {
+    requested.filter(|d| !d.is_empty())
+}
+
+/// Where a listing resumes: after `marker`, or after every key under it when the marker is a
+/// common prefix of this listing (S3 returns such a prefix as the v1 `NextMarker`).
+fn resume_point(b: &Bucket, prefix: &str, delimiter: Option<&str>, marker: &str) -> String {
+    let is_common_prefix = delimiter.is_some_and(|d| marker.strip_prefix(prefix).is_some_and(|rest| rest.ends_with(d)));
+    if is_common_prefix {
+        let upper = prefix_end(marker).map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+        if let Some((last, _)) =
+            b.objects.range::<str, _>((std::ops::Bound::Included(marker), upper.as_ref().map(String::as_str))).next_back()
+        {
+            return last.clone();
+        }
+    }
+    marker.to_owned()
+}
+
+fn max_keys(requested: Option<i32>) -> usize {
+    usize::try_from(requested.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000)
+}
+
+/// One page of current (non-deleted) objects after `after`, grouped by `delimiter`.
+struct Listing {
+    contents: Vec<dto::Object>,
+    prefixes: Vec<String>,
+    truncated: bool,
+    /// The last entry returned: a key, or a common prefix (S3's `NextMarker`).
+    last_entry: Option<String>,
+}
+
+fn list_current(world: &World, b: &Bucket, prefix: &str, delimiter: Option<&str>, after: &str, limit: usize, fetch_owner: bool) -> Listing {
+    let mut page = Listing { contents: Vec::new(), prefixes: Vec::new(), truncated: false, last_entry: None };
+    if limit == 0 {
+        // S3 answers `MaxKeys=0` with an empty page that is not truncated.
+        return page;
+    }
+    let after = resume_point(b, prefix, delimiter, after);
+    for entry in b.scan(prefix, delimiter, &after) {
+        // Keys whose latest version is a delete marker are not listed, nor prefixes of only such
+        // keys (the search stops at the first live key).
+        let live = |v: &ObjectVersion| !v.delete_marker;
+        let current = match &entry {
+            Entry::Key(_, versions) => match versions.last().filter(|v| live(v)) {
+                Some(v) => Some(v),
+                None => continue,
+            },
+            Entry::Prefix { prefix, last_key } => {
+                if !b
+                    .objects
+                    .range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Included(*last_key)))
+                    .any(|(_, vs)| vs.last().is_some_and(live))
+                {
+                    continue;
+                }
+                None
+            }
+        };
+        if page.contents.len() + page.prefixes.len() >= limit {
+            page.truncated = true;
+            break;
+        }
+        match (entry, current) {
+            (Entry::Prefix { prefix, .. }, _) => {
+                page.last_entry = Some(prefix.clone());
+                page.prefixes.push(prefix);
+            }
+            (Entry::Key(k, _), Some(v)) => {
+                page.last_entry = Some(k.to_owned());
+                page.contents.push(dto::Object {
+                    key: Some(k.to_owned()),
+                    e_tag: Some(etag(v)),
+                    last_modified: Some(timestamp(v.last_modified)),
+                    size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
+                    storage_class: Some(dto::ObjectStorageClass::from(v.storage_class.clone())),
+                    owner: fetch_owner.then(|| owner(world.canonical_id(&v.owner_account))),
+                    ..Default::default()
+                });
+            }
+            (Entry::Key(..), None) => {}
+        }
+    }
+    page
+}
+
+fn common_prefix_dtos(prefixes: Vec<String>, url: bool) -> Option<Vec<dto::CommonPrefix>> {
+    Some(prefixes.into_iter().map(|p| dto::CommonPrefix { prefix: Some(encoded(p, url)) }).collect())
+}
+
+fn encode_keys(mut contents: Vec<dto::Object>, url: bool) -> Vec<dto::Object> {
+    for object in &mut contents {
+        object.key = encoded_opt(object.key.take(), url);
+    }
+    contents
+}
+
+pub fn list_objects_v2(api: &S3Api, req: S3Request<dto::ListObjectsV2Input>) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
+    let caller = api.caller(&req)?;
+    let mut input = req.input;
+    let url = url_encoding(input.encoding_type.as_ref())?;
+    input.delimiter = delimiter(input.delimiter.take());
+    let world = api.shared.world();
+    authorize(&world, &caller, "s3:ListBucket", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let limit = max_keys(input.max_keys);
+    let after = input.continuation_token.clone().filter(|t| !t.is_empty()).or_else(|| input.start_after.clone()).unwrap_or_default();
+    let page = list_current(
+        &world,
+        b,
+        input.prefix.as_deref().unwrap_or(""),
+        input.delimiter.as_deref(),
+        &after,
+        limit,
+        input.fetch_owner == Some(true),
+    );
+    let key_count = i32::try_from(page.contents.len() + page.prefixes.len()).unwrap_or(i32::MAX);
+    Ok(S3Response::new(dto::ListObjectsV2Output {
+        name: Some(input.bucket.clone()),
+        prefix: encoded_opt(input.prefix, url),
+        max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
+        key_count: Some(key_count),
+        continuation_token: input.continuation_token,
+        is_truncated: Some(page.truncated),
+        next_continuation_token: if page.truncated { page.last_entry } else { None },
+        contents: Some(encode_keys(page.contents, url)),
+        common_prefixes: common_prefix_dtos(page.prefixes, url),
+        delimiter: encoded_opt(input.delimiter, url),
+        encoding_type: input.encoding_type,
+        start_after: encoded_opt(input.start_after, url),
+        request_charged: None,
+    }))
+}
+
+pub fn list_objects(api: &S3Api, req: S3Request<dto::ListObjectsInput>) -> S3Result<S3Response<dto::ListObjectsOutput>> {
+    let caller = api.caller(&req)?;
+    let mut input = req.input;
+    let url = url_encoding(input.encoding_type.as_ref())?;
+    input.delimiter = delimiter(input.delimiter.take());
+    let world = api.shared.world();
+    authorize(&world, &caller, "s3:ListBucket", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let limit = max_keys(input.max_keys);
+    let page = list_current(
+        &world,
+        b,
+        input.prefix.as_deref().unwrap_or(""),
+        input.delimiter.as_deref(),
+        input.marker.as_deref().unwrap_or(""),
+        limit,
+        true,
+    );
+    Ok(S3Response::new(dto::ListObjectsOutput {
+        name: Some(input.bucket.clone()),
+        prefix: Some(encoded(input.prefix.unwrap_or_default(), url)),
+        // S3 echoes the marker, empty when none was sent.
+        marker: Some(encoded(input.marker.unwrap_or_default(), url)),
+        max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
+        is_truncated: Some(page.truncated),
+        // "returned only if you have the delimiter request parameter specified" (API_ListObjects).
+        next_marker: encoded_opt(page.last_entry.filter(|_| page.truncated && input.delimiter.is_some()), url),
+        contents: Some(encode_keys(page.contents, url)),
+        common_prefixes: common_prefix_dtos(page.prefixes, url),
+        delimiter: encoded_opt(input.delimiter, url),
+        encoding_type: input.encoding_type,
+        request_charged: None,
+    }))
+}
+
+pub fn list_object_versions(
+    api: &S3Api,
+    req: S3Request<dto::ListObjectVersionsInput>,
+) -> S3Result<S3Response<dto::ListObjectVersionsOutput>> {
+    let caller = api.caller(&req)?;
+    let mut input = req.input;
+    let url = url_encoding(input.encoding_type.as_ref())?;
+    input.delimiter = delimiter(input.delimiter.take());
+    let world = api.shared.world();
+    authorize(&world, &caller, "s3:ListBucketVersions", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
+    let b = bucket(&world, &input.bucket)?;
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let limit = max_keys(input.max_keys);
+    let key_marker = input.key_marker.clone().unwrap_or_default();
+    let (mut versions_out, mut markers, mut prefixes) = (Vec::new(), Vec::new(), Vec::<String>::new());
+    let (mut truncated, mut next_key, mut next_version) = (false, None, None);
+    let mut count = 0usize;
+    // On the marker key, resume after the version id marker (found through the index); then the
+    // keys after it, each newest version first.
+    let resume = input.version_id_marker.as_deref().and_then(|id| {
+        let versions = b.objects.get(&key_marker).filter(|_| key_marker.starts_with(&prefix))?;
+        Some((key_marker.as_str(), versions, versions.position(id)?))
+    });
+    let later = b.scan(&prefix, input.delimiter.as_deref(), &key_marker).map(|entry| match entry {
+        Entry::Key(k, versions) => Ok((k, versions, versions.len())),
+        Entry::Prefix { prefix, .. } => Err(prefix),
+    });
+    'keys: for entry in resume.into_iter().map(Ok).chain(later) {
+        let (k, versions, end) = match entry {
+            Ok(found) => found,
+            Err(cp) => {
+                if count >= limit {
+                    truncated = limit > 0;
+                    break;
+                }
+                prefixes.push(cp);
+                count += 1;
+                continue;
+            }
+        };
+        for (i, v) in versions.iter().enumerate().take(end).rev() {
+            if count >= limit {
+                truncated = limit > 0;
+                break 'keys;
+            }
+            count += 1;
+            next_key = Some(k.to_owned());
+            next_version = Some(v.version_id.clone());
+            let is_latest = i + 1 == versions.len();
+            if v.delete_marker {
+                markers.push(dto::DeleteMarkerEntry {
+                    is_latest: Some(is_latest),
+                    key: Some(encoded(k.to_owned(), url)),
+                    last_modified: Some(timestamp(v.last_modified)),
+                    owner: Some(owner(world.canonical_id(&v.owner_account))),
+                    version_id: Some(v.version_id.clone()),
+                });
+            } else {
+                versions_out.push(dto::ObjectVersion {
+                    e_tag: Some(etag(v)),
+                    is_latest: Some(is_latest),
+                    key: Some(encoded(k.to_owned(), url)),
+                    last_modified: Some(timestamp(v.last_modified)),
+                    owner: Some(owner(world.canonical_id(&v.owner_account))),
+                    size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
+                    storage_class: Some(dto::ObjectVersionStorageClass::from(v.storage_class.clone())),
+                    version_id: Some(v.version_id.clone()),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    Ok(S3Response::new(dto::ListObjectVersionsOutput {
+        name: Some(input.bucket.clone()),
+        prefix: encoded_opt(input.prefix, url),
+        key_marker: encoded_opt(input.key_marker, url),
+        version_id_marker: input.version_id_marker,
+        max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
+        is_truncated: Some(truncated),
+        next_key_marker: encoded_opt(next_key.filter(|_| truncated), url),
+        next_version_id_marker: if truncated { next_version } else { None },
+        versions: Some(versions_out),
+        delete_markers: Some(markers),
+        common_prefixes: common_prefix_dtos(prefixes, url),
+        delimiter: encoded_opt(input.delimiter, url),
+        encoding_type: input.encoding_type,
+        request_charged: None,
+    }))
+}
