@@ -382,3 +382,46 @@ pub async fn reset_between_tests(h: &Harness) -> Result<(), HarnessError> {
     h.assert_replicated(&spec, "after-reset.txt", &v, b"y").await?;
     h.assert_not_replicated(&spec, "before-reset.txt").await
 }
+
+/// §27, §50: S3 Batch Replication replicates what live replication never will: an object written
+/// before the rule existed and one that ended FAILED, once the setup is repaired; through the same
+/// engine (REPLICA, same version id, destination owner) and with a completion report per object.
+pub async fn batch_replication_of_existing_and_failed_objects(h: &Harness) -> Result<(), HarnessError> {
+    let mut spec = h.spec_from_file(fixture("batch/repair-then-replicate.toml"))?;
+    h.create_versioned_source(&spec).await?;
+    let existing = h.put(&spec, "existing.txt", b"before the rule").await?;
+    h.apply(&spec).await?;
+    let failed = h.put(&spec, "failed.txt", b"while broken").await?;
+    h.wait_for_replication().await?;
+    let reason = spec.expectation.replication_failure.clone().unwrap_or_default();
+    h.assert_failed(&spec, "failed.txt", &failed, &reason).await?;
+    h.assert_not_replicated(&spec, "existing.txt").await?;
+
+    // The repair: the same spec without the break.
+    spec.overrides = xrepl_provisioner::spec::Overrides::default();
+    h.apply(&spec).await?;
+    let outcome = h.batch_replicate(&spec, &xrepl_harness::BatchFilter::existing_and_failed()).await?;
+    let counts = (outcome.status.as_str(), outcome.total, outcome.succeeded, outcome.failed);
+    if counts != ("Complete", 2, 2, 0) {
+        return Err(HarnessError::assertion(
+            "batch job (status, total, succeeded, failed)",
+            "(Complete, 2, 2, 0)",
+            format!("{counts:?}: {outcome:?}"),
+        ));
+    }
+    for (key, version, data) in [("existing.txt", &existing, &b"before the rule"[..]), ("failed.txt", &failed, &b"while broken"[..])] {
+        match outcome.row(key) {
+            Some(row) if row.task_status == "succeeded" && &row.version_id == version => {}
+            other => {
+                return Err(HarnessError::assertion(
+                    format!("report row of {key}"),
+                    format!("succeeded, version {version}"),
+                    format!("{other:?}"),
+                ))
+            }
+        }
+        h.assert_replicated(&spec, key, version, data).await?;
+        h.assert_owner(&spec, key, &spec.destination.account_id).await?;
+    }
+    Ok(())
+}

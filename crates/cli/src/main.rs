@@ -114,6 +114,11 @@ enum Command {
         after_help = "Examples:\n  xrepl import --bucket my-source --out imported/spec.toml                 # default credentials (AWS)\n  xrepl import --bucket xrepl-guide-source --account 111111111111 --endpoint http://127.0.0.1:4566"
     )]
     Import(cmd::provision::ImportArgs),
+    /// Replicate existing objects (written before the rule, or FAILED) with an S3 Batch Replication job.
+    #[command(
+        after_help = "Examples:\n  xrepl batch-replicate --spec my.toml                                  # NONE and FAILED objects\n  xrepl batch-replicate --spec fixtures/batch/repair-then-replicate.toml --endpoint http://127.0.0.1:4566 --status FAILED"
+    )]
+    BatchReplicate(cmd::batch::BatchArgs),
     /// Serve the emulator (S3, IAM, STS, KMS on one port) until Ctrl-C.
     #[command(
         after_help = "Example:\n  xrepl serve --port 4566 --account 111111111111 --account 222222222222\n  aws --endpoint-url http://127.0.0.1:4566 s3 ls   # with AWS_ACCESS_KEY_ID=111111111111 AWS_SECRET_ACCESS_KEY=test"
@@ -153,6 +158,7 @@ fn main() -> ExitCode {
             Command::Verify { target, timeout } => cmd::provision::verify(&out, &target, timeout).await,
             Command::Destroy { target, force } => cmd::provision::destroy(&out, &target, force).await,
             Command::Import(args) => cmd::provision::import(&out, &args).await,
+            Command::BatchReplicate(args) => cmd::batch::batch_replicate(&out, &args).await,
             Command::Serve(args) => cmd::serve::serve(&out, args).await,
             Command::Health { endpoint } => cmd::serve::health(&out, &endpoint).await,
         }

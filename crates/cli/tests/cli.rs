@@ -332,3 +332,25 @@ fn import_writes_a_spec_that_plans_no_change() {
         .code(3)
         .stderr(predicate::str::contains("does not exist"));
 }
+
+#[test]
+fn batch_replicate_runs_a_job_against_a_served_emulator() {
+    let s = serve();
+    let spec = ["--spec", "fixtures/batch/repair-then-replicate.toml", "--endpoint", s.endpoint.as_str()];
+    xrepl().arg("apply").args(spec).assert().success();
+    // Nothing in the bucket yet: the job completes with no tasks, its report written.
+    xrepl().arg("batch-replicate").args(spec).assert().success().stdout(
+        predicate::str::contains(": Complete — 0 task(s), 0 succeeded, 0 failed")
+            .and(predicate::str::contains("report: s3://xrepl-batch-source-batch/batch-reports/job-")),
+    );
+    let json = xrepl().args(["--output", "json", "batch-replicate", "--status", "COMPLETED,REPLICA"]).args(spec).assert().success();
+    let doc: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).expect("JSON document");
+    assert_eq!((doc["status"].as_str(), doc["total"].as_i64()), (Some("Complete"), Some(0)), "{doc}");
+    xrepl()
+        .arg("batch-replicate")
+        .args(spec)
+        .args(["--status", "PENDING"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("NONE, FAILED, COMPLETED or REPLICA"));
+}

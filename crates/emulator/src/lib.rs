@@ -12,7 +12,9 @@
 //! - [`s3`], [`iam`], [`sts`], [`kms`]: the service APIs (they depend on `runtime` and `state`,
 //!   never on `server`).
 //! - [`replication`]: the engine that copies objects, delete markers and tags across accounts,
-//!   checking the replication role as S3 does.
+//!   checking the replication role as S3 does, with Replication Time Control events.
+//! - [`s3control`]: the S3 Control jobs API for S3 Batch Replication (depends on `runtime`,
+//!   `state` and `replication`), whose jobs queue their work into the same engine.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), xrepl_emulator::EmulatorError> {
@@ -32,6 +34,7 @@ pub mod kms;
 pub mod replication;
 pub mod runtime;
 pub mod s3;
+pub mod s3control;
 pub mod server;
 pub mod state;
 pub mod sts;

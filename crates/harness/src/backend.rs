@@ -115,6 +115,11 @@ pub trait Backend: Send + Sync {
     fn region(&self) -> &str {
         "us-east-1"
     }
+    /// The emulator in this process, when there is one (the embedded backend): its
+    /// [`xrepl_emulator::ReplicationControl`] steers the engine directly.
+    fn emulator(&self) -> Option<&xrepl_emulator::Emulator> {
+        None
+    }
     /// Called once the spec is applied (the bridge reads its rules from it).
     async fn on_applied(&self, _spec: &xrepl_provisioner::Spec) -> Result<(), HarnessError> {
         Ok(())
@@ -123,6 +128,15 @@ pub trait Backend: Send + Sync {
     async fn drain(&self) -> Result<(), HarnessError>;
     /// Replication failures recorded so far.
     async fn failures(&self) -> Result<Vec<FailureView>, HarnessError>;
+    /// The replication event records AWS would deliver (failures under metrics, RTC events), in
+    /// the shape of S3's event notifications.
+    async fn events(&self) -> Result<Vec<serde_json::Value>, HarnessError> {
+        Err(HarnessError::Unsupported {
+            backend: self.kind().to_string(),
+            what: "replication event records".to_owned(),
+            reason: "the backend delivers no S3 replication events xrepl can read".to_owned(),
+        })
+    }
     /// Empties every account (between tests, without a restart).
     async fn reset(&self) -> Result<(), HarnessError> {
         Err(HarnessError::Unsupported {

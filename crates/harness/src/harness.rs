@@ -421,6 +421,72 @@ impl Harness {
 }
 
 impl Harness {
+    /// An admin call (`POST /_xrepl/...`) to the emulator serving the source account; bridged
+    /// backends have no engine to steer.
+    async fn admin(&self, spec: &Spec, path: &str, what: &str) -> Result<(), HarnessError> {
+        if self.kind().replicates_through_bridge() {
+            return Err(HarnessError::Unsupported {
+                backend: self.kind().name().to_owned(),
+                what: what.to_owned(),
+                reason: "replication runs in the harness's bridge, not in an xrepl engine".to_owned(),
+            });
+        }
+        let endpoint = self.backend.endpoint(&spec.source.account_id);
+        match xrepl_emulator::server::admin_client::request(&endpoint, "POST", path, Duration::from_secs(10)).await {
+            Ok((200, _)) => Ok(()),
+            Ok((status, body)) => Err(HarnessError::Other(format!("{what} at {endpoint} answered HTTP {status}: {body}"))),
+            Err(e) => Err(HarnessError::Other(format!("{what} at {endpoint}: {e}"))),
+        }
+    }
+
+    /// Scales Replication Time Control's clock: how long one threshold minute lasts
+    /// (10 ms makes the 15-minute threshold 150 ms).
+    pub async fn set_rtc_time_scale(&self, spec: &Spec, minute: Duration) -> Result<(), HarnessError> {
+        self.admin(spec, &format!("/_xrepl/replication/time-scale?minute_ms={}", minute.as_millis().max(1)), "RTC time scale").await
+    }
+
+    /// The engine waits this long before each task (to cross an RTC threshold on purpose).
+    pub async fn set_replication_latency(&self, spec: &Spec, latency: Duration) -> Result<(), HarnessError> {
+        self.admin(spec, &format!("/_xrepl/replication/latency?ms={}", latency.as_millis()), "replication latency").await
+    }
+
+    /// The replication event records the backend delivers (as S3 event notifications).
+    pub async fn events(&self) -> Result<Vec<serde_json::Value>, HarnessError> {
+        self.backend.events().await
+    }
+
+    /// A replication event `event` (e.g. `s3:Replication:OperationMissedThreshold`; the record's
+    /// `eventName` has no `s3:` prefix) was delivered for `key` from the spec's source bucket;
+    /// returns the record.
+    pub async fn assert_event(&self, spec: &Spec, event: &str, key: &str) -> Result<serde_json::Value, HarnessError> {
+        let name = event.strip_prefix("s3:").unwrap_or(event);
+        let records = self.events().await?;
+        let text = |r: &serde_json::Value, path: &[&str]| {
+            path.iter().try_fold(r, |v, k| v.get(k)).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned()
+        };
+        let found = records.iter().find(|r| {
+            text(r, &["eventName"]) == name
+                && text(r, &["s3", "object", "key"]) == key
+                && text(r, &["s3", "bucket", "name"]) == spec.source.bucket
+        });
+        match found {
+            Some(record) => Ok(record.clone()),
+            None => Err(HarnessError::Assertion(AssertionFailure {
+                what: format!("replication events for s3://{}/{key}", spec.source.bucket),
+                expected: name.to_owned(),
+                actual: format!(
+                    "{:?}",
+                    records
+                        .iter()
+                        .filter(|r| text(r, &["s3", "object", "key"]) == key)
+                        .map(|r| text(r, &["eventName"]))
+                        .collect::<Vec<_>>()
+                ),
+                explanation: self.explanation_for(key).await,
+            })),
+        }
+    }
+
     /// The destination's latest version of `key` holds exactly `data` (whatever its status).
     pub async fn assert_destination_holds(&self, spec: &Spec, key: &str, data: &[u8]) -> Result<(), HarnessError> {
         self.assert_bytes(spec, key, None, data).await

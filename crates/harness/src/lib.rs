@@ -20,9 +20,13 @@
 
 pub mod backend;
 pub mod backends;
+pub mod batch;
 mod error;
 mod harness;
+pub mod image;
 
 pub use backend::{Backend, BackendKind, Capabilities, Capability, FailureView};
+pub use batch::{BatchFilter, BatchOutcome, ReportRow};
 pub use error::HarnessError;
 pub use harness::{AccountHandle, Harness};
+pub use image::XreplImage;

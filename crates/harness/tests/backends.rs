@@ -128,6 +128,38 @@ async fn container_reports_failures_through_the_admin_endpoint() {
     run.await.unwrap_or_else(|e| fail(e));
 }
 
+/// The testcontainers module as a user outside the harness starts it (the LocalStack module's
+/// convention): default readiness (the image's health check), the mapped port 4566, an extra
+/// account and a data dir from the builder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Docker (or LocalStack venv); run by .ci/run"]
+async fn container_image_module_starts_like_the_localstack_module() {
+    use testcontainers::runners::AsyncRunner;
+    use xrepl_harness::image::DATA_DIR;
+    use xrepl_harness::XreplImage;
+
+    // Reports a missing image or an old engine (and puts the API shim in front of it).
+    xrepl_harness::backends::container::docker_preflight("container").await.unwrap_or_else(|e| fail(e));
+    let container = XreplImage::default()
+        .with_account("333333333333")
+        .with_data_dir(DATA_DIR)
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("XreplImage::default().start(): {e}"));
+    let port = container.get_host_port_ipv4(4566).await.unwrap_or_else(|e| panic!("port 4566 is not published: {e}"));
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let (status, body) =
+        xrepl_emulator::server::admin_client::request(&endpoint, "GET", "/_xrepl/health", std::time::Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|e| panic!("health at {endpoint}: {e}"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("333333333333") && body.contains(A), "accounts from the builder and the defaults: {body}");
+    let c = AccountClients::for_emulator(&endpoint, "333333333333", "us-east-1");
+    c.s3.create_bucket().bucket("module-bucket").send().await.unwrap_or_else(|e| fail(HarnessError::aws("CreateBucket", &e)));
+    let listed = c.s3.list_buckets().send().await.unwrap_or_else(|e| fail(HarnessError::aws("ListBuckets", &e)));
+    assert_eq!(listed.buckets().iter().filter_map(|b| b.name()).collect::<Vec<_>>(), ["module-bucket"]);
+}
+
 #[tokio::test]
 async fn localstack_without_a_venv_is_unavailable_and_says_how_to_install() {
     match LocalStackBackend::start_from_venv("/nonexistent/xrepl-localstack-venv".as_ref()).await {

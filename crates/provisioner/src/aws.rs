@@ -42,6 +42,8 @@ pub struct AccountClients {
     pub s3: aws_sdk_s3::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
+    /// S3 Control (Batch Operations jobs); with an endpoint, every request goes to it.
+    pub s3control: aws_sdk_s3control::Client,
     /// The account these clients act in (the spec's account id).
     pub account_id: String,
     pub region: String,
@@ -78,10 +80,15 @@ impl AccountClients {
     /// Clients from an already loaded SDK config. `path_style` for emulators and LocalStack.
     pub fn from_sdk_config(account_id: &str, config: &aws_config::SdkConfig, path_style: bool) -> AccountClients {
         let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
+        let mut control = aws_sdk_s3control::config::Builder::from(config);
+        if let Some(endpoint) = config.endpoint_url().filter(|_| path_style) {
+            control = control.endpoint_resolver(crate::batch::FixedEndpoint(endpoint.to_owned()));
+        }
         AccountClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             iam: aws_sdk_iam::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
+            s3control: aws_sdk_s3control::Client::from_conf(control.build()),
             account_id: account_id.to_string(),
             region: config.region().map_or_else(|| crate::spec::DEFAULT_REGION.to_string(), ToString::to_string),
         }
@@ -107,17 +114,23 @@ impl AccountClients {
             .behavior_version(BehaviorVersion::latest())
             .region(region.clone())
             .credentials_provider(creds.clone());
+        let mut control = aws_sdk_s3control::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(region.clone())
+            .credentials_provider(creds.clone());
         let mut sts =
             aws_sdk_sts::Config::builder().behavior_version(BehaviorVersion::latest()).region(region.clone()).credentials_provider(creds);
         if let Some(endpoint) = endpoint {
             s3 = s3.endpoint_url(endpoint);
             iam = iam.endpoint_url(endpoint);
             sts = sts.endpoint_url(endpoint);
+            control = control.endpoint_resolver(crate::batch::FixedEndpoint(endpoint.to_owned()));
         }
         AccountClients {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            s3control: aws_sdk_s3control::Client::from_conf(control.build()),
             account_id: account_id.to_string(),
             region: region.to_string(),
         }

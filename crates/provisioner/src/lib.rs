@@ -23,6 +23,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod batch;
 pub mod destroy;
 pub mod documents;
 pub mod error;
@@ -37,6 +38,7 @@ pub mod verify;
 
 pub use apply::{apply, AppliedChange, ApplyFailure, ApplyOptions, ApplyReport, MadeCall, RemainingChange};
 pub use aws::{AccountClients, Accounts, Backoff, Side};
+pub use batch::BatchFilter;
 pub use destroy::{destroy, DestroyItem, DestroyOptions, DestroyReport};
 pub use documents::Documents;
 pub use error::{Location, ProvisionError, SpecError};

@@ -13,17 +13,28 @@ use xrepl_policy::Authorization;
 
 const SERVICE: &str = "s3.amazonaws.com";
 
-/// Runs a task; returns what must wait for an unavailable destination, and the failure events.
-pub fn process(shared: &Shared, task: Task) -> (Option<Task>, Vec<FailureEvent>) {
+/// What processing a task did: work that must wait for an unavailable destination, the failure
+/// events, and the destinations that now hold the change.
+pub struct Processed {
+    pub parked: Option<Task>,
+    pub events: Vec<FailureEvent>,
+    pub completed: Vec<String>,
+}
+
+/// Runs a task.
+pub fn process(shared: &Shared, task: Task) -> Processed {
     let mut world = shared.world();
-    let (mut parked, mut events) = (Vec::new(), Vec::new());
+    let (mut parked, mut events, mut completed) = (Vec::new(), Vec::new(), Vec::new());
     for target in &task.targets {
         if shared.replication.is_unavailable(&target.destination_bucket) {
             parked.push(target.clone());
             continue;
         }
         let status = match replicate(&mut world, &task, target) {
-            Ok(()) => DestinationStatus::Completed,
+            Ok(()) => {
+                completed.push(target.destination_bucket.clone());
+                DestinationStatus::Completed
+            }
             Err(failure) => {
                 events.push(event(&world, &task, target, &failure));
                 DestinationStatus::Failed { reason: failure.reason.as_str().to_owned() }
@@ -32,7 +43,7 @@ pub fn process(shared: &Shared, task: Task) -> (Option<Task>, Vec<FailureEvent>)
         record_status(&mut world, &task, target, status);
     }
     let parked = (!parked.is_empty()).then_some(Task { targets: parked, ..task });
-    (parked, events)
+    Processed { parked, events, completed }
 }
 
 fn operation(kind: TaskKind) -> &'static str {
@@ -69,6 +80,8 @@ pub(super) fn event(world: &World, task: &Task, target: &Target, failure: &Failu
         failure_reason: failure.reason.as_str().to_owned(),
         explanation: failure.explanation.clone(),
         fix: failure.fix.clone(),
+        threshold_minutes: None,
+        replication_time: None,
     }
 }
 
@@ -88,35 +101,61 @@ pub(super) fn record_status(world: &mut World, task: &Task, target: &Target, sta
 
 /// S3 assumes the replication role: it must exist and trust s3.amazonaws.com (§5).
 fn assume_role(world: &World, role_arn: &str, source_bucket: &str, source_owner: &str) -> Result<Caller, Failure> {
+    let on_behalf = ServiceAssumption {
+        service: SERVICE,
+        source_account: source_owner,
+        source_arn: &authz::bucket_arn(source_bucket),
+        session: "s3-replication",
+        purpose: "the replication role",
+    };
+    assume_service_role(world, role_arn, &on_behalf)
+        .map_err(|(message, fix)| Failure::new(FailureReason::AssumeRoleNotPermitted, message).with_fix(fix))
+}
+
+/// Who assumes a role on the customer's behalf, with the `aws:SourceAccount` / `aws:SourceArn`
+/// its trust policy can condition on.
+pub(super) struct ServiceAssumption<'a> {
+    pub service: &'a str,
+    pub source_account: &'a str,
+    pub source_arn: &'a str,
+    pub session: &'a str,
+    /// What the role is for, in messages.
+    pub purpose: &'a str,
+}
+
+/// An AWS service assumes a role: it must exist and its trust policy must allow the service.
+/// Errors are the explanation and the statement that fixes it.
+pub(super) fn assume_service_role(
+    world: &World,
+    role_arn: &str,
+    on: &ServiceAssumption<'_>,
+) -> Result<Caller, (String, serde_json::Value)> {
+    let service_name = on.service;
+    let fix = json!({"Effect": "Allow", "Principal": {"Service": service_name}, "Action": "sts:AssumeRole"});
     let account = role_arn.strip_prefix("arn:aws:iam::").and_then(|r| r.split(':').next()).unwrap_or("");
     let role = world.accounts.get(account).and_then(|a| a.iam.role_by_arn(role_arn));
     let Some(role) = role else {
-        return Err(Failure::new(
-            FailureReason::AssumeRoleNotPermitted,
-            format!("S3 cannot assume the replication role {role_arn}: no such role exists in account {account}. Create the role (with a trust policy for {SERVICE}) or fix the Role in the replication configuration."),
+        return Err((
+            format!("{service_name} cannot assume {} {role_arn}: no such role exists in account {account}. Create the role (with a trust policy for {service_name}) or fix the role ARN.", on.purpose),
+            fix,
         ));
     };
-    let service = Caller::new(None, None, PrincipalKind::Service(SERVICE.to_owned()));
+    let service = Caller::new(None, None, PrincipalKind::Service(service_name.to_owned()));
     let principal = service.principal_info();
     let mut ctx = xrepl_policy::Context::new();
-    ctx.insert("aws:SourceAccount", source_owner.to_owned());
-    ctx.insert("aws:SourceArn", authz::bucket_arn(source_bucket));
+    ctx.insert("aws:SourceAccount", on.source_account.to_owned());
+    ctx.insert("aws:SourceArn", on.source_arn.to_owned());
     let request = xrepl_policy::Request { principal: &principal, action: "sts:AssumeRole", resource: role_arn, context: &ctx };
     if role.trust.parsed.evaluate(&request).decision != xrepl_policy::Decision::Allow {
-        return Err(Failure::new(
-            FailureReason::AssumeRoleNotPermitted,
-            format!("the trust policy of role {role_arn} does not allow the service principal {SERVICE} to call sts:AssumeRole (for source bucket {source_bucket} in account {source_owner}), so S3 cannot assume it."),
-        )
-        .with_fix(json!({"Effect": "Allow", "Principal": {"Service": SERVICE}, "Action": "sts:AssumeRole"})));
+        return Err((
+            format!("the trust policy of role {role_arn} does not allow the service principal {service_name} to call sts:AssumeRole (for {} in account {}), so it cannot assume it.", on.source_arn, on.source_account),
+            fix,
+        ));
     }
     Ok(Caller::new(
         Some(account.to_owned()),
         Some(world.canonical_id(account)),
-        PrincipalKind::AssumedRole {
-            role_name: role.name.clone(),
-            role_arn: role_arn.to_owned(),
-            session_name: "s3-replication".to_owned(),
-        },
+        PrincipalKind::AssumedRole { role_name: role.name.clone(), role_arn: role_arn.to_owned(), session_name: on.session.to_owned() },
     ))
 }
 
@@ -185,7 +224,7 @@ fn kms_failure(reason: FailureReason, message: String) -> Failure {
 
 /// The configuration as it is now: S3 reads it when it replicates, not only when the write
 /// happened, so a configuration deleted while work is queued fails that work.
-fn current_configuration(world: &World, task: &Task, target: &Target) -> Result<(String, s3s::dto::ReplicationRule), Failure> {
+pub(super) fn current_configuration(world: &World, task: &Task, target: &Target) -> Result<(String, s3s::dto::ReplicationRule), Failure> {
     let config = world.buckets.get(&task.source_bucket).and_then(|b| b.replication.as_ref()).ok_or_else(|| {
         Failure::new(
             FailureReason::SrcBucketReplicationConfigMissing,

@@ -11,8 +11,10 @@
 //! reason `InternalError` (and an event and an error log line saying so), and the worker goes on
 //! with the next task, so `drain` still returns.
 
+pub mod batch;
 mod engine;
 mod plan;
+mod rtc;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Weak};
@@ -20,10 +22,13 @@ use std::sync::{Arc, Weak};
 use tokio::task::JoinHandle;
 
 use crate::runtime::failure;
-pub use crate::runtime::failure::{FailureEvent, FailureReason, FAILED_REPLICATION_EVENT};
+pub use crate::runtime::failure::{
+    FailureEvent, FailureReason, FAILED_REPLICATION_EVENT, MISSED_THRESHOLD_EVENT, NOT_TRACKED_EVENT, REPLICATED_AFTER_THRESHOLD_EVENT,
+};
 pub use crate::runtime::queue::{EngineStatus, ReplicationControl, Target, Task, TaskKind, MAX_LATENCY};
 use crate::runtime::Shared;
 pub use plan::on_change;
+pub use rtc::spawn_watcher as spawn_rtc_watcher;
 
 /// Starts the worker; it stops when the emulator (the last `Arc<Shared>`) is dropped.
 pub fn spawn_worker(shared: &Arc<Shared>) -> JoinHandle<()> {
@@ -41,7 +46,12 @@ pub fn spawn_worker(shared: &Arc<Shared>) -> JoinHandle<()> {
             control.wait_latency(tokio::time::Instant::now()).await;
             let Some(shared) = weak.upgrade() else { return };
             let id = task.id;
-            let (parked, events) = process_supervised(&shared, &control, task);
+            let destinations: Vec<String> = task.targets.iter().map(|t| t.destination_bucket.clone()).collect();
+            let engine::Processed { parked, mut events, completed } = process_supervised(&shared, &control, task);
+            let waiting = |d: &String| parked.as_ref().is_some_and(|p| p.targets.iter().any(|t| &t.destination_bucket == d));
+            let done: Vec<(String, bool)> =
+                destinations.iter().filter(|d| !waiting(d)).map(|d| (d.clone(), completed.contains(d))).collect();
+            events.extend(rtc::on_finished(&shared, id, &done));
             // Durable mode: the outcome and the task's removal are committed together, so a
             // crash either repeats the task (idempotent: same version id) or never loses it.
             let finished = if parked.is_none() { vec![id] } else { Vec::new() };
@@ -49,14 +59,14 @@ pub fn spawn_worker(shared: &Arc<Shared>) -> JoinHandle<()> {
                 tracing::error!("replication outcome could not be made durable: {e}");
             }
             drop(shared);
-            control.finish(parked, events);
+            control.finish(id, parked, events);
         }
     })
 }
 
 /// Processes a task; a panic fails the task (every destination `FAILED` with `InternalError`,
 /// an event and an error log line) instead of killing the worker.
-fn process_supervised(shared: &Shared, control: &ReplicationControl, task: Task) -> (Option<Task>, Vec<FailureEvent>) {
+fn process_supervised(shared: &Shared, control: &ReplicationControl, task: Task) -> engine::Processed {
     let attempt = task.clone();
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
         if control.panics_on(&attempt.key) {
@@ -95,5 +105,5 @@ fn process_supervised(shared: &Shared, control: &ReplicationControl, task: Task)
             engine::event(&world, &task, target, &failure)
         })
         .collect();
-    (None, events)
+    engine::Processed { parked: None, events, completed: Vec::new() }
 }

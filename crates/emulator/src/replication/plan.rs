@@ -45,7 +45,13 @@ fn rule_matches(rule: &ReplicationRule, key: &str, tags: &[(String, String)]) ->
 
 /// The rules that send a change to each destination: one per destination bucket, the highest
 /// `Priority` winning where rules overlap.
-fn select_targets(config: &ReplicationConfiguration, key: &str, tags: &[(String, String)], kms: bool, delete_marker: bool) -> Vec<Target> {
+pub(super) fn select_targets(
+    config: &ReplicationConfiguration,
+    key: &str,
+    tags: &[(String, String)],
+    kms: bool,
+    delete_marker: bool,
+) -> Vec<Target> {
     let mut chosen: BTreeMap<String, &ReplicationRule> = BTreeMap::new();
     for rule in &config.rules {
         if !enabled(Some(rule.status.as_str())) || !rule_matches(rule, key, if delete_marker { &[] } else { tags }) {
@@ -147,5 +153,6 @@ pub fn on_change(world: &mut World, bucket_name: &str, key: &str, version_id: &s
         kind,
         targets,
         requested: crate::state::now(),
+        batch: false,
     }]
 }

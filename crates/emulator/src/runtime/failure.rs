@@ -1,5 +1,7 @@
-//! Failure reasons (AWS's names, semantics doc §6), the `OperationFailedReplication` events and
-//! the explanation a user can act on.
+//! Failure reasons (AWS's names, semantics doc §6), the replication events S3 delivers
+//! (`OperationFailedReplication` with the explanation a user can act on, and the Replication Time
+//! Control events `OperationMissedThreshold`, `OperationReplicatedAfterThreshold`,
+//! `OperationNotTracked`, semantics doc §28, §51).
 
 use serde_json::json;
 
@@ -78,10 +80,18 @@ impl Failure {
 /// `notification-content-structure`), although the configuration names the type
 /// `s3:Replication:OperationFailedReplication`.
 pub const FAILED_REPLICATION_EVENT: &str = "Replication:OperationFailedReplication";
+/// An RTC-tracked replication has not completed within the threshold (15 minutes).
+pub const MISSED_THRESHOLD_EVENT: &str = "Replication:OperationMissedThreshold";
+/// An RTC-tracked replication that missed the threshold has completed.
+pub const REPLICATED_AFTER_THRESHOLD_EVENT: &str = "Replication:OperationReplicatedAfterThreshold";
+/// A replication that was tracked by replication metrics is no longer tracked.
+pub const NOT_TRACKED_EVENT: &str = "Replication:OperationNotTracked";
 
-/// One failed replication of one version to one destination: xrepl's diagnostic record, kept for
-/// every failure. AWS delivers an event for it only when the rule has replication metrics enabled
-/// (User Guide `replication-metrics-events`); [`FailureEvent::aws_record`] renders that event.
+/// One replication event of one version to one destination. For a failure it is xrepl's
+/// diagnostic record, kept for every failure; AWS delivers an event for it only when the rule has
+/// replication metrics enabled (User Guide `replication-metrics-events`). RTC events (the other
+/// names above, `failure_reason` empty) exist only for rules with RTC and metrics enabled.
+/// [`FailureEvent::aws_record`] renders the event AWS delivers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureEvent {
     pub event_name: String,
@@ -104,9 +114,18 @@ pub struct FailureEvent {
     pub failure_reason: String,
     pub explanation: String,
     pub fix: Option<String>,
+    /// RTC events: the rule's threshold in minutes.
+    pub threshold_minutes: Option<u32>,
+    /// `OperationReplicatedAfterThreshold`: when the replica was written.
+    pub replication_time: Option<String>,
 }
 
 impl FailureEvent {
+    /// An `OperationFailedReplication` (the others are RTC events).
+    pub fn is_failure(&self) -> bool {
+        self.event_name == FAILED_REPLICATION_EVENT
+    }
+
     /// xrepl's diagnostic view (every failure, with the explanation and the fix).
     pub fn to_json(&self) -> serde_json::Value {
         json!({
@@ -134,12 +153,27 @@ impl FailureEvent {
             return None;
         }
         let s3_operation = if self.operation == "DeleteMarker" { "OBJECT_DELETE" } else { "OBJECT_PUT" };
+        let mut data = json!({
+            "replicationRuleId": self.rule_id,
+            "destinationBucket": format!("arn:aws:s3:::{}", self.destination_bucket),
+            "s3Operation": s3_operation,
+            "requestTime": self.request_time,
+        });
+        if self.is_failure() {
+            data["failureReason"] = json!(self.failure_reason);
+        }
+        if let Some(minutes) = self.threshold_minutes {
+            data["threshold"] = json!(minutes.to_string());
+        }
+        if let Some(at) = &self.replication_time {
+            data["replicationTime"] = json!(at);
+        }
         Some(json!({
             "eventVersion": "2.2",
             "eventSource": "aws:s3",
             "awsRegion": self.region,
             "eventTime": self.event_time,
-            "eventName": FAILED_REPLICATION_EVENT,
+            "eventName": self.event_name,
             "userIdentity": {"principalId": "s3.amazonaws.com"},
             "requestParameters": {"sourceIPAddress": "s3.amazonaws.com"},
             "responseElements": {},
@@ -153,19 +187,20 @@ impl FailureEvent {
                 },
                 "object": {"key": self.key, "size": self.size, "eTag": self.etag, "versionId": self.version_id},
             },
-            "replicationEventData": {
-                "replicationRuleId": self.rule_id,
-                "destinationBucket": format!("arn:aws:s3:::{}", self.destination_bucket),
-                "s3Operation": s3_operation,
-                "requestTime": self.request_time,
-                "failureReason": self.failure_reason,
-            },
+            "replicationEventData": data,
         }))
     }
 }
 
 impl std::fmt::Display for FailureEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.is_failure() {
+            return write!(
+                f,
+                "{} for s3://{}/{} (version {}) to {} (rule {}): {}",
+                self.event_name, self.source_bucket, self.key, self.version_id, self.destination_bucket, self.rule_id, self.explanation
+            );
+        }
         write!(
             f,
             "replication of s3://{}/{} (version {}) to {} failed with {} (rule {}): {}",

@@ -56,6 +56,7 @@ impl Shared {
             Some(id) => {
                 world.buckets.retain(|_, b| b.owner_account != id);
                 world.keys.retain(|_, k| k.account != id || k.owner == crate::state::KeyOwner::Root);
+                world.batch.jobs.retain(|_, j| j.account != id);
                 if let Some(state) = world.accounts.get_mut(id) {
                     state.iam = crate::state::IamAccount::default();
                     state.kms = crate::state::KmsAccount::default();

@@ -78,6 +78,14 @@ pub async fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> http::Respo
             }
             None => bad("query parameter ms=<milliseconds> is required"),
         },
+        // Replication Time Control's clock: how long one threshold minute lasts (tests).
+        (&Method::POST, "/replication/time-scale") => match param("minute_ms").and_then(|v| v.parse::<u64>().ok()) {
+            Some(ms) if ms >= 1 && u128::from(ms) <= crate::runtime::queue::REAL_MINUTE.as_millis() => {
+                control.set_time_scale(Duration::from_millis(ms));
+                ok(json!({"minute_ms": ms}))
+            }
+            _ => bad("query parameter minute_ms=<milliseconds an RTC minute lasts, 1 to 60000> is required"),
+        },
         (&Method::POST, "/replication/unavailable") => {
             let Some(bucket) = param("bucket") else { return bad("query parameter bucket=<name> is required") };
             let unavailable = param("value").is_none_or(|v| v != "false");
@@ -89,8 +97,8 @@ pub async fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> http::Respo
             let failures: Vec<_> = control.failures().iter().map(crate::replication::FailureEvent::to_json).collect();
             ok(json!({ "failures": failures }))
         }
-        // What AWS would deliver: `Replication:OperationFailedReplication` records, only for
-        // rules with replication metrics enabled.
+        // What AWS would deliver: `Replication:OperationFailedReplication` records (only for
+        // rules with replication metrics enabled) and the RTC events.
         (&Method::GET, "/replication/events") => ok(json!({ "Records": control.notifications() })),
         (&Method::POST, "/reset") => {
             let account = param("account");

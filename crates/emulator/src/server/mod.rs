@@ -1,12 +1,14 @@
 //! The HTTP front door: one port for S3, IAM, STS and KMS, plus the `/_xrepl` admin endpoints.
 //!
 //! Requests are dispatched on the SigV4 credential scope's service: `iam`, `sts` and `kms` are
-//! verified and answered here (Query and JSON protocols); everything else goes to `s3s`, which
-//! verifies S3 signatures itself and calls [`crate::s3::S3Api`].
+//! verified and answered here (Query and JSON protocols), as are S3 Control's jobs requests
+//! (path `/v20180820/`, [`crate::s3control`]); everything else goes to `s3s`, which verifies S3
+//! signatures itself and calls [`crate::s3::S3Api`].
 
 mod admin;
 pub mod admin_client;
 pub mod conn;
+mod control;
 pub mod guard;
 mod query;
 mod s3_errors;
@@ -51,9 +53,10 @@ impl Emulator {
         let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: bind, source })?;
         let shared = Shared::open(config)?;
         let worker = crate::replication::spawn_worker(&shared);
+        let rtc = crate::replication::spawn_rtc_watcher(&shared);
         let s3 = Arc::new(build_s3_service(&shared));
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared), s3));
-        Ok(Self { addr, shared, tasks: vec![worker, accept] })
+        Ok(Self { addr, shared, tasks: vec![worker, rtc, accept] })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -221,6 +224,14 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
         let (parts, body) = req.into_parts();
         let body = collect(body).await.unwrap_or_default();
         return Ok(admin::handle(&shared, &parts, &body).await);
+    }
+    // S3 Control (Batch Operations jobs) signs for `s3` too: its path tells it apart.
+    if control::is_control(&req) {
+        let (parts, body) = req.into_parts();
+        return Ok(match collect(body).await {
+            Ok(body) => control::handle(&shared, &parts, &body),
+            Err(_) => control::too_large(),
+        });
     }
     let service = sigv4::credential_service(req.headers(), req.uri().query());
     let query_service = match service.as_deref() {

@@ -81,7 +81,7 @@ pub fn handle(shared: &Shared, service: &str, parts: &Parts, body: &Bytes) -> ht
     }
 }
 
-fn authenticate(shared: &Shared, service: &str, parts: &Parts, body: &Bytes) -> Result<Caller, ServiceError> {
+pub(super) fn authenticate(shared: &Shared, service: &str, parts: &Parts, body: &Bytes) -> Result<Caller, ServiceError> {
     let kms = service == "kms";
     let Some(header) = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Err(if kms {
@@ -144,7 +144,7 @@ fn route(
     }
 }
 
-fn request_id() -> String {
+pub(super) fn request_id() -> String {
     let id = random_id(32).to_lowercase();
     format!("{}-{}-{}-{}-{}", &id[0..8], &id[8..12], &id[12..16], &id[16..20], &id[20..32])
 }

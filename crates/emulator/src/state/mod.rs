@@ -1,6 +1,7 @@
 //! The emulator's world: accounts, their access keys, IAM entities, KMS keys, and the global
 //! bucket namespace. One `World` sits behind one mutex; handlers lock it only between awaits.
 
+pub mod batch;
 pub mod blob;
 pub mod files;
 pub mod iam;
@@ -82,6 +83,8 @@ pub struct World {
     pub restore_latency: std::time::Duration,
     /// Accounts given explicit root keys: their LocalStack-style `<account id>` key does not exist.
     pub explicit_root_accounts: std::collections::BTreeSet<String>,
+    /// S3 Batch Operations jobs (in memory only).
+    pub batch: batch::BatchJobs,
     /// OpenID Connect issuers' signing keys, by issuer URL without scheme (what an IdP publishes
     /// at its `jwks_uri`; the emulator fetches nothing, so they are registered through
     /// `/_xrepl/oidc/jwks`). Not persisted: register them again after a restart.
@@ -101,6 +104,7 @@ impl World {
             assume_tls: config.assume_tls,
             restore_latency: std::time::Duration::ZERO,
             explicit_root_accounts: config.root_keys.iter().map(|k| k.account_id.clone()).collect(),
+            batch: batch::BatchJobs::default(),
             oidc_keys: BTreeMap::new(),
         };
         for account in &config.accounts {

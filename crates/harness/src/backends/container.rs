@@ -1,23 +1,19 @@
 //! xrepl's emulator image (`xrepl-emulator:local`, built by `scripts/build-image.sh`) started with
-//! testcontainers: the same emulator as the embedded backend, behind a real port in a container.
-//! Drain and failure events go through the emulator's `/_xrepl` admin endpoints.
+//! testcontainers through [`XreplImage`]: the same emulator as the embedded backend, behind a real
+//! port in a container. Drain and failure events go through the emulator's `/_xrepl` admin endpoints.
 
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use testcontainers::bollard::Docker;
-use testcontainers::core::{ContainerPort, WaitFor};
+use testcontainers::core::ContainerPort;
 use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+use testcontainers::{ContainerAsync, ImageExt};
 use xrepl_emulator::server::admin_client;
 
 use super::docker_shim;
-use crate::{Backend, BackendKind, Capabilities, FailureView, HarnessError};
-
-pub const IMAGE_NAME: &str = "xrepl-emulator";
-pub const IMAGE_TAG: &str = "local";
-/// The port the image's ENTRYPOINT serves on.
-pub const EMULATOR_PORT: u16 = 4566;
+pub use crate::image::{EMULATOR_PORT, IMAGE_NAME, IMAGE_TAG};
+use crate::{Backend, BackendKind, Capabilities, FailureView, HarnessError, XreplImage};
 /// How long a container may take from `docker start` to a healthy `/_xrepl/health`.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `drain` waits for the emulator's replication queue (server side).
@@ -62,7 +58,7 @@ pub async fn docker_preflight(backend: &str) -> Result<(), HarnessError> {
 
 /// One running emulator container, removed when dropped.
 pub struct EmulatorContainer {
-    container: ContainerAsync<GenericImage>,
+    container: ContainerAsync<XreplImage>,
     endpoint: String,
     /// From `docker start` to a healthy health endpoint.
     pub startup: Duration,
@@ -72,28 +68,19 @@ impl EmulatorContainer {
     /// Starts `xrepl-emulator:local` with these accounts, published on 127.0.0.1 only, and waits
     /// until `/_xrepl/health` answers 200.
     pub async fn start(backend: &str, accounts: &[&str]) -> Result<Self, HarnessError> {
-        let args = accounts.iter().flat_map(|a| ["--account".to_owned(), (*a).to_owned()]).collect();
-        Self::start_with_args(backend, args).await
+        Self::start_image(backend, XreplImage::default().with_accounts(accounts.iter().copied())).await
     }
 
-    /// Starts the image with these arguments after its `xrepl serve --host 0.0.0.0 --port 4566`.
-    pub async fn start_with_args(backend: &str, args: Vec<String>) -> Result<Self, HarnessError> {
+    /// Starts the image as configured, published on 127.0.0.1 only.
+    pub async fn start_image(backend: &str, image: XreplImage) -> Result<Self, HarnessError> {
         docker_preflight(backend).await?;
         let port = ContainerPort::Tcp(EMULATOR_PORT);
-        let request = GenericImage::new(IMAGE_NAME, IMAGE_TAG)
-            .with_exposed_port(port)
-            // Readiness is polled below on the health endpoint: faster than Docker's 1 s health
-            // interval, and it tells a crash from a slow start.
-            .with_wait_for(WaitFor::Nothing)
-            .with_cmd(args)
-            .with_startup_timeout(STARTUP_TIMEOUT)
-            .with_host_config_modifier(|hc| {
-                // Publish on loopback only (testcontainers would publish on 0.0.0.0).
-                let binding =
-                    testcontainers::bollard::models::PortBinding { host_ip: Some("127.0.0.1".to_owned()), host_port: Some(String::new()) };
-                hc.publish_all_ports = Some(false);
-                hc.port_bindings = Some([(format!("{EMULATOR_PORT}/tcp"), Some(vec![binding]))].into_iter().collect());
-            });
+        let request = image
+            .loopback_only()
+            // Readiness is polled below on the health endpoint instead of the image's Docker
+            // health check: faster than its 1 s interval, and it tells a crash from a slow start.
+            .with_ready_conditions(Vec::new())
+            .with_startup_timeout(STARTUP_TIMEOUT);
         let started = Instant::now();
         let container = request.start().await.map_err(|e| HarnessError::Other(format!("starting {IMAGE_NAME}:{IMAGE_TAG} failed: {e}")))?;
         let host_port = match container.get_host_port_ipv4(port).await {
@@ -127,6 +114,10 @@ impl EmulatorContainer {
         admin_failures(&self.endpoint).await
     }
 
+    pub async fn events(&self) -> Result<Vec<Value>, HarnessError> {
+        admin_events(&self.endpoint).await
+    }
+
     pub async fn reset(&self) -> Result<(), HarnessError> {
         let (status, body) = admin_client::request(&self.endpoint, "POST", "/_xrepl/reset", Duration::from_secs(30))
             .await
@@ -138,7 +129,7 @@ impl EmulatorContainer {
     }
 }
 
-async fn wait_healthy(container: &ContainerAsync<GenericImage>, endpoint: &str) -> Result<(), HarnessError> {
+async fn wait_healthy(container: &ContainerAsync<XreplImage>, endpoint: &str) -> Result<(), HarnessError> {
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     let mut last = String::from("no answer yet");
     while Instant::now() < deadline {
@@ -157,7 +148,7 @@ async fn wait_healthy(container: &ContainerAsync<GenericImage>, endpoint: &str) 
 }
 
 /// "exited during start" with its stderr when the container is gone, else `otherwise`.
-async fn exited_or(container: &ContainerAsync<GenericImage>, otherwise: String) -> HarnessError {
+async fn exited_or(container: &ContainerAsync<XreplImage>, otherwise: String) -> HarnessError {
     if container.is_running().await.ok() == Some(false) {
         let logs = container.stderr_to_vec().await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
         let code = container.exit_code().await.ok().flatten().map_or_else(String::new, |c| format!(" with code {c}"));
@@ -180,14 +171,30 @@ pub async fn admin_drain(endpoint: &str) -> Result<(), HarnessError> {
     }
 }
 
+/// The body of a `GET` admin endpoint that answered 200.
+async fn admin_get(endpoint: &str, path: &str, what: &str) -> Result<String, HarnessError> {
+    let (status, body) = admin_client::request(endpoint, "GET", path, Duration::from_secs(10))
+        .await
+        .map_err(|e| HarnessError::Other(format!("{what} at {endpoint}: {e}")))?;
+    if status != 200 {
+        return Err(HarnessError::Other(format!("{what} at {endpoint} answered HTTP {status}: {body}")));
+    }
+    Ok(body)
+}
+
+/// The event records a served emulator delivers (`GET /_xrepl/replication/events`).
+pub async fn admin_events(endpoint: &str) -> Result<Vec<Value>, HarnessError> {
+    let body = admin_get(endpoint, "/_xrepl/replication/events", "replication event records").await?;
+    let value: Value = serde_json::from_str(&body).map_err(|e| HarnessError::Other(format!("event records at {endpoint}: {e}")))?;
+    match value.get("Records").and_then(Value::as_array) {
+        Some(records) => Ok(records.clone()),
+        None => Err(HarnessError::Other(format!("event records at {endpoint}: no \"Records\" array in {body}"))),
+    }
+}
+
 /// Replication failure events of a served emulator.
 pub async fn admin_failures(endpoint: &str) -> Result<Vec<FailureView>, HarnessError> {
-    let (status, body) = admin_client::request(endpoint, "GET", "/_xrepl/replication/failures", Duration::from_secs(10))
-        .await
-        .map_err(|e| HarnessError::Other(format!("replication events at {endpoint}: {e}")))?;
-    if status != 200 {
-        return Err(HarnessError::Other(format!("replication events at {endpoint} answered HTTP {status}: {body}")));
-    }
+    let body = admin_get(endpoint, "/_xrepl/replication/failures", "replication events").await?;
     parse_events(&body).map_err(|e| HarnessError::Other(format!("replication events at {endpoint}: {e}")))
 }
 
@@ -261,6 +268,9 @@ impl Backend for ContainerBackend {
     }
     async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
         self.emulator.failures().await
+    }
+    async fn events(&self) -> Result<Vec<Value>, HarnessError> {
+        self.emulator.events().await
     }
     async fn reset(&self) -> Result<(), HarnessError> {
         self.emulator.reset().await

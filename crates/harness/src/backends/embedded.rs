@@ -44,12 +44,18 @@ impl Backend for EmbeddedBackend {
     fn endpoint(&self, _account: &str) -> String {
         self.emulator.endpoint()
     }
+    fn emulator(&self) -> Option<&Emulator> {
+        Some(&self.emulator)
+    }
     async fn drain(&self) -> Result<(), HarnessError> {
         self.emulator.drain().await;
         Ok(())
     }
     async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
         Ok(self.emulator.replication().failures().iter().map(failure_view).collect())
+    }
+    async fn events(&self) -> Result<Vec<serde_json::Value>, HarnessError> {
+        Ok(self.emulator.replication().notifications())
     }
     async fn reset(&self) -> Result<(), HarnessError> {
         self.emulator.reset(None).map_err(|e| HarnessError::Other(format!("reset: {e}")))

@@ -14,7 +14,7 @@ use xrepl_provisioner::{AccountClients, Spec};
 
 use super::bridge::Bridges;
 use super::container::EmulatorContainer;
-use crate::{Backend, BackendKind, Capabilities, Capability, FailureView, HarnessError};
+use crate::{Backend, BackendKind, Capabilities, Capability, FailureView, HarnessError, XreplImage};
 
 pub struct TwoContainersBackend {
     containers: BTreeMap<String, EmulatorContainer>,
@@ -30,11 +30,11 @@ impl TwoContainersBackend {
         }
         let starts = accounts.iter().map(|account| {
             // `--account A --remote-account B ...`: this container hosts A; B's principals live elsewhere.
-            let mut args = vec!["--account".to_owned(), (*account).to_owned()];
-            for other in accounts.iter().filter(|o| *o != account) {
-                args.extend(["--remote-account".to_owned(), (*other).to_owned()]);
-            }
-            async move { EmulatorContainer::start_with_args(backend, args).await.map(|c| ((*account).to_owned(), c)) }
+            let image = accounts
+                .iter()
+                .filter(|o| *o != account)
+                .fold(XreplImage::default().with_accounts([*account]), |image, other| image.with_remote_account(*other));
+            async move { EmulatorContainer::start_image(backend, image).await.map(|c| ((*account).to_owned(), c)) }
         });
         let containers = futures::future::try_join_all(starts).await?;
         Ok(Self { containers: containers.into_iter().collect(), bridges: Bridges::default() })

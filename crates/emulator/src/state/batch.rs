@@ -1,0 +1,177 @@
+//! S3 Batch Operations jobs (the `S3ReplicateObject` operation only): what `CreateJob` asked for,
+//! where the job is in its lifecycle, and its progress. The S3 Control API (`s3control`) and the
+//! job runner work on these; they are kept in memory only (not in the data dir).
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+/// AWS's job states (API `JobStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    New,
+    Preparing,
+    Suspended,
+    Ready,
+    Active,
+    Cancelling,
+    Cancelled,
+    Complete,
+    Failing,
+    Failed,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 10] = [
+        Self::New,
+        Self::Preparing,
+        Self::Suspended,
+        Self::Ready,
+        Self::Active,
+        Self::Cancelling,
+        Self::Cancelled,
+        Self::Complete,
+        Self::Failing,
+        Self::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "New",
+            Self::Preparing => "Preparing",
+            Self::Suspended => "Suspended",
+            Self::Ready => "Ready",
+            Self::Active => "Active",
+            Self::Cancelling => "Cancelling",
+            Self::Cancelled => "Cancelled",
+            Self::Complete => "Complete",
+            Self::Failing => "Failing",
+            Self::Failed => "Failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|j| j.as_str() == s)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Cancelled | Self::Complete | Self::Failed)
+    }
+}
+
+/// Which replication statuses a generated manifest selects (`ObjectReplicationStatuses`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicationStatusFilter {
+    /// Never replicated (no status).
+    None,
+    Failed,
+    Completed,
+    Replica,
+}
+
+impl ReplicationStatusFilter {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "NONE" => Some(Self::None),
+            "FAILED" => Some(Self::Failed),
+            "COMPLETED" => Some(Self::Completed),
+            "REPLICA" => Some(Self::Replica),
+            _ => None,
+        }
+    }
+}
+
+/// `S3JobManifestGenerator`: the manifest S3 builds from the source bucket.
+#[derive(Debug, Clone, Default)]
+pub struct ManifestGenerator {
+    pub source_bucket: String,
+    pub expected_bucket_owner: Option<String>,
+    pub statuses: Vec<ReplicationStatusFilter>,
+    pub created_after: Option<OffsetDateTime>,
+    pub created_before: Option<OffsetDateTime>,
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
+    pub eligible_for_replication: bool,
+    /// `EnableManifestOutput`: (bucket, prefix) where the generated manifest is written.
+    pub output: Option<(String, String)>,
+}
+
+/// Where the objects to process come from.
+#[derive(Debug, Clone)]
+pub enum ManifestSource {
+    /// A `S3BatchOperations_CSV_20180820` object: bucket, key, version, ETag, and whether the
+    /// rows carry a version id column.
+    Csv {
+        bucket: String,
+        key: String,
+        version_id: Option<String>,
+        etag: String,
+        with_versions: bool,
+    },
+    Generated(ManifestGenerator),
+}
+
+/// `Report`: the completion report.
+#[derive(Debug, Clone)]
+pub struct ReportSpec {
+    pub enabled: bool,
+    pub bucket: String,
+    pub prefix: String,
+    /// `AllTasks` or `FailedTasksOnly`.
+    pub all_tasks: bool,
+}
+
+/// One task's result, as the completion report lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskResult {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: String,
+    pub succeeded: bool,
+    pub error_code: String,
+    pub http_status: u16,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub account: String,
+    pub region: String,
+    pub description: Option<String>,
+    pub priority: i32,
+    pub role_arn: String,
+    pub confirmation_required: bool,
+    pub client_token: String,
+    pub manifest: ManifestSource,
+    pub report: ReportSpec,
+    pub status: JobStatus,
+    pub status_update_reason: Option<String>,
+    pub suspended_cause: Option<String>,
+    pub suspended_date: Option<OffsetDateTime>,
+    pub created: OffsetDateTime,
+    pub terminated: Option<OffsetDateTime>,
+    pub started: Option<OffsetDateTime>,
+    pub total: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Job-level failures: (FailureCode, FailureReason).
+    pub failures: Vec<(String, String)>,
+    /// The objects to process, once the manifest is read: (bucket, key, version id).
+    pub entries: Vec<(String, String, Option<String>)>,
+    pub results: Vec<TaskResult>,
+    /// Where `EnableManifestOutput` wrote the generated manifest (bucket, key).
+    pub generated_manifest: Option<(String, String)>,
+}
+
+impl Job {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:s3:{}:{}:job/{}", self.region, self.account, self.id)
+    }
+}
+
+/// Every account's jobs, by id.
+#[derive(Debug, Clone, Default)]
+pub struct BatchJobs {
+    pub jobs: BTreeMap<String, Job>,
+}
