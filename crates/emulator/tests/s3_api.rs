@@ -262,19 +262,6 @@ async fn ownership_controls_default_to_bucket_owner_enforced() {
     let oc = s3.get_bucket_ownership_controls().bucket("owned").send().await.expect("get");
     let rule = &oc.ownership_controls().expect("controls").rules()[0];
     assert_eq!(rule.object_ownership().as_str(), "BucketOwnerEnforced");
-    // New buckets also block public ACLs (403 first, docs/aws-semantics.md §35); without the block the
-    // ownership setting is what refuses them.
-    let err = s3
-        .put_object()
-        .bucket("owned")
-        .key("k")
-        .acl(aws_sdk_s3::types::ObjectCannedAcl::PublicRead)
-        .body(ByteStream::from_static(b"x"))
-        .send()
-        .await
-        .expect_err("public ACL blocked");
-    assert_eq!(code(&err), "AccessDenied");
-    s3.delete_public_access_block().bucket("owned").send().await.expect("allow public ACLs");
     s3.put_object().bucket("owned").key("k").body(ByteStream::from_static(b"x")).send().await.expect("put");
     let err = s3
         .put_object_acl()
@@ -296,6 +283,11 @@ async fn ownership_controls_default_to_bucket_owner_enforced() {
     s3.delete_bucket_ownership_controls().bucket("owned").send().await.expect("delete controls");
     let err = s3.get_bucket_ownership_controls().bucket("owned").send().await.expect_err("none");
     assert_eq!(code(&err), "OwnershipControlsNotFoundError");
+    // ACLs are on now, but new buckets also block public ACLs (access-control-block-public-access).
+    let err =
+        s3.put_object_acl().bucket("owned").key("k").acl(aws_sdk_s3::types::ObjectCannedAcl::PublicRead).send().await.expect_err("blocked");
+    assert_eq!(code(&err), "AccessDenied");
+    s3.delete_public_access_block().bucket("owned").send().await.expect("allow public ACLs");
     s3.put_object_acl().bucket("owned").key("k").acl(aws_sdk_s3::types::ObjectCannedAcl::PublicRead).send().await.expect("acls now on");
     let acl = s3.get_object_acl().bucket("owned").key("k").send().await.expect("get acl");
     assert_eq!(acl.grants().len(), 2);

@@ -199,8 +199,6 @@ pub(super) fn new_object_owner(
     };
     let owner_canonical = world.canonical_id(&owner_account);
     let grants = acl::grants_with_bucket_owner(world, &owner_canonical, &bucket_canonical, canned, headers)?;
-    // Block Public Access is an access decision: it answers 403 before the ACL is judged.
-    super::public_access::check_acl_allowed(bucket, grants.as_deref().unwrap_or_default())?;
     if !bucket.acls_enabled() {
         // Only ACLs that change nothing are accepted on a bucket with ACLs disabled.
         if let Some(canned) = canned {
@@ -212,7 +210,9 @@ pub(super) fn new_object_owner(
         }
         return Ok((owner_account, vec![Grant::full_control(&owner_canonical)]));
     }
-    Ok((owner_account, grants.unwrap_or_else(|| vec![Grant::full_control(&owner_canonical)])))
+    let grants = grants.unwrap_or_else(|| vec![Grant::full_control(&owner_canonical)]);
+    super::public_access::check_acl_allowed(bucket, &grants)?;
+    Ok((owner_account, grants))
 }
 
 /// Resolves the encryption requested for a new object (`customer_key_md5`: a checked SSE-C key).
