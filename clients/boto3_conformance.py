@@ -597,6 +597,9 @@ def ownership_controls_default_enforced_and_acls_refused():
         "The bucket ownership controls were not found",
         Bucket=name,
     )
+    # New buckets also block public ACLs (Block Public Access, on by default as on AWS).
+    expect_error(s3.put_object_acl, "AccessDenied", 403, Bucket=name, Key="k", ACL="public-read")
+    s3.delete_public_access_block(Bucket=name)
     s3.put_object_acl(Bucket=name, Key="k", ACL="public-read")
     eq(len(s3.get_object_acl(Bucket=name, Key="k")["Grants"]), 2, "ACL applied once ACLs are enabled")
 
