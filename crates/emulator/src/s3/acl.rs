@@ -243,8 +243,6 @@ pub fn put_object_acl(api: &S3Api, req: S3Request<dto::PutObjectAclInput>) -> S3
     let tasks = replication::on_change(&mut world, &bucket_name, &input.key, &version_id, TaskKind::Acl);
     drop(world);
     api.enqueue(tasks);
-    let version_out = (version_id != crate::state::s3::NULL_VERSION).then_some(version_id);
-    let _ = version_out;
     Ok(S3Response::new(dto::PutObjectAclOutput { request_charged: None }))
 }
 

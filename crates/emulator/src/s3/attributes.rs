@@ -16,10 +16,10 @@ fn wants(input: &dto::GetObjectAttributesInput, attribute: &str) -> bool {
 }
 
 fn checksum_dto(v: &ObjectVersion) -> Option<dto::Checksum> {
-    let fields = super::checksum::fields(v.checksum.as_ref());
+    let fields = super::checksum::fields(Some(v.checksum.as_ref()?));
     let mut checksum = dto::Checksum { checksum_type: fields.checksum_type.clone(), ..Default::default() };
     set_checksum!(checksum, fields);
-    v.checksum.as_ref().map(|_| checksum)
+    Some(checksum)
 }
 
 /// A page of a multipart object's parts; part checksums exist when the upload named an
