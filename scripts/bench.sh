@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Benchmarks xrepl against ministack with the same boto3 client on this machine, in one run, and
-# prints a markdown report on stdout (progress on stderr). See docs/benchmarks.md.
+# Benchmarks xrepl against ministack (and LocalStack / fakecloud for start time and memory) with one
+# Rust client, xrepl-bench, in one run on one machine, and prints docs/benchmarks.md's tables (markdown
+# on stdout, progress on stderr). The boto3 tables come from scripts/bench-boto3.sh.
 #
-#   scripts/bench.sh                 # everything: install, build, measure, report
 #   scripts/bench.sh > report.md
+#   LOCALSTACK=0 scripts/bench.sh            # skip LocalStack (its start takes seconds)
+#   FAKECLOUD_BIN=/path/to/fakecloud [FAKECLOUD_ARGS="--port 4610"] scripts/bench.sh
 #
-# Installs what it needs: a venv with boto3 and ministack (pinned) at $BENCH_VENV, hyperfine from
-# Debian (apt-get, as root), and the release build of xrepl. Servers listen on 127.0.0.1 only; every
-# loop is bounded (counts below, a 30 s deadline per wait in the Python client, `timeout` around each
-# step) and the servers this script starts are stopped on exit, error or Ctrl-C.
+# Installs what it needs: ministack (pinned) in a venv at $BENCH_VENV, LocalStack through
+# scripts/install-localstack.sh, hyperfine from Debian, and the release builds of xrepl and xrepl-bench.
+# Servers listen on 127.0.0.1 only and run one at a time; every wait is bounded, each step runs under
+# `timeout`, and the servers this script started are stopped on exit, error or Ctrl-C.
 #
-# Knobs (environment): N_LATENCY=200 N_THROUGHPUT=500 THREADS=8 ROUNDS=3 STARTS=5 BENCH_PORT=4610
+# Knobs (environment): OBJECTS=2000 SIZE=1024 CONCURRENCY=16 N_LATENCY=300 STARTS=5 BENCH_PORT=4610
 # MINISTACK_VERSION=1.5.33 BENCH_VENV=/var/tmp/xrepl-bench-venv CARGO_TARGET_DIR=/var/tmp/xrepl-target
 set -euo pipefail
 
@@ -19,49 +21,35 @@ cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/xrepl-target}"
 BENCH_VENV="${BENCH_VENV:-/var/tmp/xrepl-bench-venv}"
 MINISTACK_VERSION="${MINISTACK_VERSION:-1.5.33}"
-BOTO3_VERSION="${BOTO3_VERSION:-1.43.106}"
-N_LATENCY="${N_LATENCY:-200}"
-N_THROUGHPUT="${N_THROUGHPUT:-500}"
-THREADS="${THREADS:-8}"
-ROUNDS="${ROUNDS:-3}"
+OBJECTS="${OBJECTS:-2000}"
+SIZE="${SIZE:-1024}"
+CONCURRENCY="${CONCURRENCY:-16}"
+N_LATENCY="${N_LATENCY:-300}"
 STARTS="${STARTS:-5}"
 BENCH_PORT="${BENCH_PORT:-4610}"
-XREPL="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/xrepl"
+LOCALSTACK="${LOCALSTACK:-1}"
+RELEASE="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
+XREPL="$RELEASE/xrepl"
+CLIENT="$RELEASE/xrepl-bench"
+ENDPOINT="http://127.0.0.1:$BENCH_PORT"
 
 WORK="$(mktemp -d /tmp/xrepl-bench.XXXXXX)"
-PIDS=("$WORK/xrepl.pid" "$WORK/ministack.pid")
+SERVER_PID=""
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
-# Long steps run in the background and are waited for, so a signal reaches the trap at once
-# (bash runs traps only between foreground commands) and the trap can stop the step.
-CHILD=""
-step() {
-    "$@" &
-    CHILD=$!
-    local rc=0
-    wait "$CHILD" || rc=$?
-    CHILD=""
-    return "$rc"
+stop_server() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM -- "-$SERVER_PID" 2>/dev/null || kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.05; done
+        kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
 }
-
 cleanup() {
     local status=$?
-    if [[ -n "$CHILD" ]] && kill -0 "$CHILD" 2>/dev/null; then
-        kill -TERM "$CHILD" 2>/dev/null || true   # the Python client stops its server on SIGTERM
-        wait "$CHILD" 2>/dev/null || true
-    fi
-    # The Python client stops its server itself; this catches a client that was killed outright.
-    # Only PIDs this run recorded are signalled (each server runs in its own process group).
-    for f in "${PIDS[@]}"; do
-        if [[ -s "$f" ]]; then
-            pid="$(cat "$f")"
-            if kill -0 "$pid" 2>/dev/null; then
-                log "stopping leftover server pid $pid"
-                kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-            fi
-        fi
-    done
+    stop_server
     rm -rf "$WORK"
     exit "$status"
 }
@@ -69,26 +57,68 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # ---- install
 if ! command -v hyperfine >/dev/null; then
     log "installing hyperfine (Debian)"
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >&2
 fi
-if [[ ! -x "$BENCH_VENV/bin/ministack" ]] || ! "$BENCH_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('ministack') != '$MINISTACK_VERSION' or m.version('boto3') != '$BOTO3_VERSION')" 2>/dev/null; then
-    log "creating $BENCH_VENV (boto3 $BOTO3_VERSION, ministack $MINISTACK_VERSION)"
+if [[ ! -x "$BENCH_VENV/bin/ministack" ]] || ! "$BENCH_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('ministack') != '$MINISTACK_VERSION')" 2>/dev/null; then
+    log "creating $BENCH_VENV (ministack $MINISTACK_VERSION)"
     python3 -m venv "$BENCH_VENV"
-    "$BENCH_VENV/bin/pip" install -q "boto3==$BOTO3_VERSION" "ministack==$MINISTACK_VERSION" >&2
+    "$BENCH_VENV/bin/pip" install -q "ministack==$MINISTACK_VERSION" >&2
 fi
-log "building the release binary ($XREPL)"
-step timeout 3600 cargo build --release -p xrepl-cli >&2
+if [[ "$LOCALSTACK" == 1 ]]; then
+    timeout 1800 scripts/install-localstack.sh >&2
+fi
+log "building xrepl and xrepl-bench (release)"
+timeout 3600 cargo build --release -p xrepl-cli -p xrepl-bench >&2
+(exec 3<>"/dev/tcp/127.0.0.1/$BENCH_PORT") 2>/dev/null && { log "port $BENCH_PORT is in use; set BENCH_PORT"; exit 2; }
 
-for p in "$BENCH_PORT" "$((BENCH_PORT + 1))"; do
-    port_free "$p" || { log "port $p is in use; set BENCH_PORT"; exit 2; }
-done
-
-# How busy the machine is without us: CPU time not idle over 3 s (other builds skew every number).
+# ---- helpers
+# Starts "$@" in its own session with the env in SERVER_ENV, waits for $HEALTH to answer 200 (a
+# Python poller, every 1 ms, 120 s at most: spawning curl per poll would add its own start time) and
+# prints the milliseconds from spawn to healthy. The server outlives the poller; SERVER_PID is its pid.
+start_server() {
+    local pid_file="$WORK/server.pid"
+    local rc=0
+    rm -f "$pid_file"
+    env "${SERVER_ENV[@]}" python3 - "$HEALTH" "$pid_file" "$WORK/server.log" "$@" <<'PY' || rc=$?
+import http.client, subprocess, sys, time, urllib.parse
+health, pid_file, log, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+url = urllib.parse.urlsplit(health)
+t0 = time.perf_counter()
+proc = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+open(pid_file, "w").write(str(proc.pid))
+while time.perf_counter() - t0 < 120:
+    try:
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=1)
+        conn.request("GET", url.path)
+        if conn.getresponse().status == 200:
+            print(int((time.perf_counter() - t0) * 1e6))
+            sys.exit(0)
+    except OSError:
+        pass
+    if proc.poll() is not None:
+        sys.exit(f"server exited during start: {open(log).read()[-2000:]}")
+    time.sleep(0.001)
+sys.exit("server not healthy after 120 s")
+PY
+    [[ -s "$pid_file" ]] && SERVER_PID="$(cat "$pid_file")"
+    return "$rc"
+}
+# Resident memory (KiB) of the server's process group: every process of a Python server counts.
+rss_kib() {
+    ps -o rss= -g "$SERVER_PID" 2>/dev/null | awk '{s += $1} END {print s + 0}'
+}
+# CPU time (clock ticks, user + system) of the server's process group so far.
+cpu_ticks() {
+    local total=0 pid
+    for pid in $(ps -o pid= -g "$SERVER_PID" 2>/dev/null); do
+        [[ -r "/proc/$pid/stat" ]] || continue
+        total=$(( total + $(awk '{print $14 + $15}' "/proc/$pid/stat") ))
+    done
+    echo "$total"
+}
 cpu_busy() {
     local a b
     read -r -a a < <(grep '^cpu ' /proc/stat); sleep 3; read -r -a b < <(grep '^cpu ' /proc/stat)
@@ -96,40 +126,131 @@ cpu_busy() {
     for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
     echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
 }
+
+# measure NAME FULL: start → healthy over $STARTS cold starts and idle RSS; with FULL=1 also the
+# xrepl-bench runs (throughput, then latency) and server CPU per object. Writes $WORK/NAME.*.
+measure() {
+    local name="$1" full="$2" i
+    shift 2
+    : >"$WORK/$name.starts"
+    for i in $(seq 1 "$STARTS"); do
+        start_server "$@" >>"$WORK/$name.starts"
+        [[ "$i" == "$STARTS" ]] || stop_server
+    done
+    sleep 1
+    rss_kib >"$WORK/$name.idle_rss"
+    if [[ "$full" == 1 ]]; then
+        local before after hz
+        hz="$(getconf CLK_TCK)"
+        before="$(cpu_ticks)"
+        log "$name: $OBJECTS objects of $SIZE B from $CONCURRENCY tasks"
+        timeout 900 "$CLIENT" --endpoint "$ENDPOINT" --objects "$OBJECTS" --size "$SIZE" --concurrency "$CONCURRENCY" \
+            --run-id "c$CONCURRENCY" --json >"$WORK/$name.throughput.json"
+        after="$(cpu_ticks)"
+        # Setup and warm-up are included (about 30 requests against $OBJECTS objects).
+        echo "$after $before $hz $OBJECTS" | awk '{printf "%.4f\n", ($1 - $2) * 1000 / $3 / ($4 + 20)}' >"$WORK/$name.cpu_ms"
+        log "$name: $N_LATENCY objects from 1 task"
+        timeout 900 "$CLIENT" --endpoint "$ENDPOINT" --objects "$N_LATENCY" --size "$SIZE" --concurrency 1 \
+            --run-id c1 --json >"$WORK/$name.latency.json"
+        rss_kib >"$WORK/$name.end_rss"
+    fi
+    stop_server
+}
+
 BUSY_BEFORE="$(cpu_busy)"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-if (( BUSY_BEFORE > 10 )); then
-    log "warning: the CPUs were ${BUSY_BEFORE}% busy before the run; other work will skew the numbers"
+(( BUSY_BEFORE <= 10 )) || log "warning: the CPUs were ${BUSY_BEFORE}% busy before the run; other work will skew the numbers"
+
+log "xrepl serve on $ENDPOINT"
+SERVER_ENV=(RUST_LOG=warn) HEALTH="$ENDPOINT/_xrepl/health"
+measure xrepl 1 "$XREPL" serve --host 127.0.0.1 --port "$BENCH_PORT"
+log "ministack $MINISTACK_VERSION on $ENDPOINT"
+SERVER_ENV=(GATEWAY_PORT="$BENCH_PORT" BIND_HOST=127.0.0.1 LOG_LEVEL=WARNING) HEALTH="$ENDPOINT/_ministack/health"
+measure ministack 1 "$BENCH_VENV/bin/ministack"
+OTHERS=()
+if [[ "$LOCALSTACK" == 1 ]]; then
+    log "LocalStack 4.13.1 on $ENDPOINT (start and idle memory only: it refuses the cross-account rule)"
+    SERVER_ENV=(GATEWAY_LISTEN="127.0.0.1:$BENCH_PORT" GATEWAY_SERVER=hypercorn SERVICES=s3,iam,sts DNS_ADDRESS=0
+        SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1) HEALTH="$ENDPOINT/_localstack/health"
+    measure localstack 0 "${XREPL_LOCALSTACK_VENV:-/var/tmp/xrepl-localstack-venv}/bin/python" -m localstack.runtime.main
+    OTHERS+=(localstack)
 fi
-PY="$BENCH_VENV/bin/python"
-BENCH="$ROOT/bench/replication_bench.py"
-COMMON=(--n-latency "$N_LATENCY" --n-throughput "$N_THROUGHPUT" --threads "$THREADS" --rounds "$ROUNDS" --starts "$STARTS" --log-dir "$WORK")
+if [[ -n "${FAKECLOUD_BIN:-}" ]]; then
+    log "fakecloud ($FAKECLOUD_BIN) on $ENDPOINT"
+    # Its command line is configurable: FAKECLOUD_ARGS must make it listen on 127.0.0.1:$BENCH_PORT.
+    read -r -a fakecloud_args <<<"${FAKECLOUD_ARGS:---port $BENCH_PORT}"
+    SERVER_ENV=(RUST_LOG=warn) HEALTH="$ENDPOINT/_fakecloud/health"
+    measure fakecloud 1 "$FAKECLOUD_BIN" "${fakecloud_args[@]}"
+    OTHERS+=(fakecloud)
+fi
 
-# ---- the same client against each emulator, one at a time
-log "xrepl serve on 127.0.0.1:$BENCH_PORT"
-step timeout 1200 "$PY" "$BENCH" run --emulator xrepl --xrepl-bin "$XREPL" --port "$BENCH_PORT" \
-    --pid-file "${PIDS[0]}" --out "$WORK/xrepl.json" "${COMMON[@]}"
-log "ministack $MINISTACK_VERSION on 127.0.0.1:$((BENCH_PORT + 1))"
-step timeout 1200 "$PY" "$BENCH" run --emulator ministack --ministack-bin "$BENCH_VENV/bin/ministack" --port "$((BENCH_PORT + 1))" \
-    --pid-file "${PIDS[1]}" --out "$WORK/ministack.json" "${COMMON[@]}"
-
-# ---- the whole demo, no Python client: embedded emulator, guide spec, writes, drain, report
 log "hyperfine: $XREPL demo"
-step timeout 600 hyperfine --warmup 3 --style none --export-json "$WORK/hyperfine.json" "$XREPL demo" >&2
-step timeout 120 /usr/bin/time -v -o "$WORK/time-v.txt" "$XREPL" demo >/dev/null 2>&1
+timeout 600 hyperfine -N --warmup 3 --style none --export-json "$WORK/demo.json" "$XREPL demo" >&2
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- report
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 mem="$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-echo "## xrepl vs ministack — $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "## xrepl-bench: xrepl vs ministack — $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
 echo "Machine: $(nproc) cores, $cpu, $mem; $(uname -sr); CPU busy in the 3 s before the run: ${BUSY_BEFORE}%; load average before/after: $LOAD_BEFORE / $LOAD_AFTER."
-echo "Client: Python $("$PY" -c 'import platform; print(platform.python_version())'), boto3 $BOTO3_VERSION, path-style, 127.0.0.1."
-echo "xrepl: $("$XREPL" --version) ($(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ', dirty tree')), release build; rustc $(rustc --version | cut -d' ' -f2)."
-echo "N_LATENCY=$N_LATENCY N_THROUGHPUT=$N_THROUGHPUT THREADS=$THREADS ROUNDS=$ROUNDS STARTS=$STARTS"
+echo "xrepl $("$XREPL" --version | cut -d' ' -f2) at $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' (dirty tree)'), release build, rustc $(rustc --version | cut -d' ' -f2); ministack $MINISTACK_VERSION."
+echo "Client: xrepl-bench (aws-sdk-s3, release), OBJECTS=$OBJECTS SIZE=$SIZE CONCURRENCY=$CONCURRENCY N_LATENCY=$N_LATENCY STARTS=$STARTS."
 echo
-"$PY" "$BENCH" report "$WORK/xrepl.json" "$WORK/ministack.json" --hyperfine "$WORK/hyperfine.json" --time-v "$WORK/time-v.txt"
-if [[ -n "${BENCH_KEEP:-}" ]]; then
-    mkdir -p "$BENCH_KEEP" && cp "$WORK"/*.json "$WORK"/time-v.txt "$BENCH_KEEP"/ && log "raw results copied to $BENCH_KEEP"
-fi
+python3 - "$WORK" "${OTHERS[@]}" <<'PY'
+import json, statistics, sys
+work, others = sys.argv[1], sys.argv[2:]
+def read(name, what):
+    try:
+        with open(f"{work}/{name}.{what}") as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+def starts(name):
+    values = [int(x) / 1000 for x in read(name, "starts").split()]
+    return statistics.median(values), min(values), max(values)
+def mib(name, what):
+    v = read(name, what)
+    return int(v) / 1024 if v else None
+def run(name, what):
+    v = read(name, f"{what}.json")
+    return json.loads(v) if v else None
+names = ["xrepl", "ministack"]
+x, m = run("xrepl", "throughput"), run("ministack", "throughput")
+xl, ml = run("xrepl", "latency"), run("ministack", "latency")
+rows = [
+    ("replicated objects/s, concurrency 16 (higher is better)", x["replicated_per_s"], m["replicated_per_s"], True),
+    ("  PUT → replica visible p50, ms", x["visible_p50_ms"], m["visible_p50_ms"], False),
+    ("  PUT → replica visible p95, ms", x["visible_p95_ms"], m["visible_p95_ms"], False),
+    ("  PutObject p50, ms", x["put_p50_ms"], m["put_p50_ms"], False),
+    ("  HEADs that found no replica yet", x["head_misses"], m["head_misses"], None),
+    ("PUT → replica visible p50, concurrency 1, ms", xl["visible_p50_ms"], ml["visible_p50_ms"], False),
+    ("  p95, ms", xl["visible_p95_ms"], ml["visible_p95_ms"], False),
+    ("  PutObject p50, ms", xl["put_p50_ms"], ml["put_p50_ms"], False),
+    ("  replicated objects/s, concurrency 1", xl["replicated_per_s"], ml["replicated_per_s"], True),
+    ("server CPU per object (PUT + replication + HEADs), ms", float(read("xrepl", "cpu_ms")), float(read("ministack", "cpu_ms")), False),
+    ("guide setup (8 SDK calls), ms", x["setup_ms"], m["setup_ms"], False),
+    ("start → healthy, median ms", starts("xrepl")[0], starts("ministack")[0], False),
+    ("idle RSS, MiB", mib("xrepl", "idle_rss"), mib("ministack", "idle_rss"), False),
+    ("RSS after both runs, MiB", mib("xrepl", "end_rss"), mib("ministack", "end_rss"), False),
+]
+print("| measure | xrepl | ministack | xrepl's lead |")
+print("| --- | --- | --- | --- |")
+for label, a, b, higher in rows:
+    if higher is None or not a or not b:
+        lead = ""
+    else:
+        lead = f"{(a / b if higher else b / a):.1f}×"
+    fa = f"{a:.3f}".rstrip("0").rstrip(".") if isinstance(a, float) else a
+    fb = f"{b:.3f}".rstrip("0").rstrip(".") if isinstance(b, float) else b
+    print(f"| {label} | {fa} | {fb} | {lead} |")
+print(f"| errors | {x['errors'] + xl['errors']} | {m['errors'] + ml['errors']} | |")
+for name in others:
+    med, lo, hi = starts(name)
+    print(f"\n{name}: start → healthy median {med:.1f} ms ({lo:.1f}–{hi:.1f}), idle RSS {mib(name, 'idle_rss'):.1f} MiB.")
+    t = run(name, "throughput")
+    if t:
+        print(f"{name}: {t['replicated_per_s']} replicated objects/s at concurrency {t['concurrency']}, CPU {read(name, 'cpu_ms')} ms/object.")
+d = json.loads(open(f"{work}/demo.json").read())["results"][0]
+print(f"\n`xrepl demo` (hyperfine -N, {len(d['times'])} runs): median {d['median'] * 1000:.1f} ms, mean {d['mean'] * 1000:.1f} ± {d['stddev'] * 1000:.1f} ms.")
+PY
