@@ -222,6 +222,26 @@ async fn not_modified_carries_the_etag() {
     assert_eq!(raw.headers().get("etag"), Some(etag));
 }
 
+/// API_PutObject `Expires`: stored with the object and returned by GET and HEAD as sent (and, like the
+/// other representation headers, carried to copies that replace nothing).
+#[tokio::test]
+async fn expires_is_stored_and_returned() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("expiring").send().await.expect("bucket");
+    let expires = aws_sdk_s3::primitives::DateTime::from_secs(1_900_000_000);
+    s3.put_object().bucket("expiring").key("k").body(ByteStream::from_static(b"x")).expires(expires).send().await.expect("put");
+    let head = s3.head_object().bucket("expiring").key("k").send().await.expect("head");
+    assert_eq!(head.expires_string(), Some("Sun, 17 Mar 2030 17:46:40 GMT"));
+    s3.copy_object().bucket("expiring").key("copy").copy_source("expiring/k").send().await.expect("copy");
+    let get = s3.get_object().bucket("expiring").key("copy").send().await.expect("get");
+    assert_eq!(get.expires_string(), Some("Sun, 17 Mar 2030 17:46:40 GMT"));
+    let plain = s3.put_object().bucket("expiring").key("none").body(ByteStream::from_static(b"x")).send().await;
+    plain.expect("put without Expires");
+    let head = s3.head_object().bucket("expiring").key("none").send().await.expect("head");
+    assert_eq!(head.expires_string(), None);
+}
+
 /// User Guide `checking-object-integrity`: a declared checksum is checked (`BadDigest`), stored
 /// and returned with `ChecksumMode=ENABLED`; undeclared uploads get a CRC64NVME; multipart
 /// objects carry COMPOSITE (`-N`) or FULL_OBJECT checksums.

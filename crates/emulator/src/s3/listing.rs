@@ -78,6 +78,8 @@ fn list_current(world: &World, b: &Bucket, prefix: &str, delimiter: Option<&str>
         return page;
     }
     let after = resume_point(b, prefix, delimiter, after);
+    // The last key listed, kept borrowed: only the page's last entry needs an owned copy.
+    let mut last_key: Option<&str> = None;
     for entry in b.scan(prefix, delimiter, &after) {
         // Keys whose latest version is a delete marker are not listed, nor prefixes of only such
         // keys (the search stops at the first live key).
@@ -104,11 +106,12 @@ fn list_current(world: &World, b: &Bucket, prefix: &str, delimiter: Option<&str>
         }
         match (entry, current) {
             (Entry::Prefix { prefix, .. }, _) => {
+                last_key = None;
                 page.last_entry = Some(prefix.clone());
                 page.prefixes.push(prefix);
             }
             (Entry::Key(k, _), Some(v)) => {
-                page.last_entry = Some(k.to_owned());
+                last_key = Some(k);
                 page.contents.push(dto::Object {
                     key: Some(k.to_owned()),
                     e_tag: Some(etag(v)),
@@ -121,6 +124,9 @@ fn list_current(world: &World, b: &Bucket, prefix: &str, delimiter: Option<&str>
             }
             (Entry::Key(..), None) => {}
         }
+    }
+    if let Some(k) = last_key {
+        page.last_entry = Some(k.to_owned());
     }
     page
 }

@@ -31,6 +31,7 @@ macro_rules! content_headers {
             content_disposition: $input.content_disposition.clone(),
             content_language: $input.content_language.clone(),
             cache_control: $input.cache_control.clone(),
+            expires: $input.expires.clone().map(time::OffsetDateTime::from),
         }
     };
 }

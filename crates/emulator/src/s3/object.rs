@@ -624,6 +624,7 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
         content_type: input.response_content_type.clone().or_else(|| v.headers.content_type.clone()).and_then(|c| c.parse().ok()),
         content_disposition: input.response_content_disposition.clone().or_else(|| v.headers.content_disposition.clone()),
         cache_control: input.response_cache_control.clone().or_else(|| v.headers.cache_control.clone()),
+        expires: input.response_expires.clone().or_else(|| v.headers.expires.map(Into::into)),
         tag_count: (!v.tags.is_empty()).then(|| i32::try_from(v.tags.len()).unwrap_or(i32::MAX)),
     });
     let checksum = match (&input.range, input.part_number) {
@@ -654,6 +655,7 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
         content_type: v.headers.content_type.clone().and_then(|c| c.parse().ok()),
         content_disposition: v.headers.content_disposition.clone(),
         cache_control: v.headers.cache_control.clone(),
+        expires: v.headers.expires.map(Into::into),
     });
     let checksum = match input.part_number {
         Some(n) => part_checksum(v, n, input.checksum_mode.as_ref()),

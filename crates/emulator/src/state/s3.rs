@@ -176,6 +176,9 @@ pub struct ContentHeaders {
     pub content_disposition: Option<String>,
     pub content_language: Option<String>,
     pub cache_control: Option<String>,
+    /// The `Expires` header, returned as stored (S3 keeps it; caches act on it, S3 does not).
+    #[serde(default)]
+    pub expires: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -654,21 +657,32 @@ pub enum Entry<'a> {
 }
 
 /// The keys of a bucket under `prefix` and after `after`, in order, each common prefix (by
-/// `delimiter`) folded into one entry: every step is one ordered-map lookup, so a page costs
-/// O(page · log n) however many keys the bucket or a folded prefix holds.
+/// `delimiter`) folded into one entry. Plain keys come from one ordered-map cursor; a folded
+/// prefix costs a lookup for its last key and a new cursor after it. So a page costs
+/// O(page + folded prefixes · log n) however many keys the bucket or a folded prefix holds.
 pub struct KeyScan<'a> {
     objects: &'a BTreeMap<String, Versions>,
     prefix: &'a str,
     delimiter: Option<&'a str>,
+    /// Where the next cursor starts (`Unbounded` once the scan is finished).
     next: Bound<String>,
-    /// Map lookups made so far (tests check the cost).
+    cursor: Option<std::collections::btree_map::Range<'a, String, Versions>>,
+    /// Map lookups (cursor seeks) made so far (tests check the cost).
     pub lookups: usize,
 }
 
 impl Bucket {
     pub fn scan<'a>(&'a self, prefix: &'a str, delimiter: Option<&'a str>, after: &str) -> KeyScan<'a> {
         let next = if after >= prefix { Bound::Excluded(after.to_owned()) } else { Bound::Included(prefix.to_owned()) };
-        KeyScan { objects: &self.objects, prefix, delimiter: delimiter.filter(|d| !d.is_empty()), next, lookups: 0 }
+        KeyScan { objects: &self.objects, prefix, delimiter: delimiter.filter(|d| !d.is_empty()), next, cursor: None, lookups: 0 }
+    }
+}
+
+impl<'a> KeyScan<'a> {
+    fn finish(&mut self) -> Option<Entry<'a>> {
+        self.cursor = None;
+        self.next = Bound::Unbounded;
+        None
     }
 }
 
@@ -676,18 +690,21 @@ impl<'a> Iterator for KeyScan<'a> {
     type Item = Entry<'a>;
 
     fn next(&mut self) -> Option<Entry<'a>> {
-        // Taken, so a finished scan stays finished (`Unbounded` is never a resume point).
-        let lower = std::mem::replace(&mut self.next, Bound::Unbounded);
-        if lower == Bound::Unbounded {
-            return None;
+        if self.cursor.is_none() {
+            // `Unbounded` is never a resume point: it marks a finished scan.
+            let lower = std::mem::replace(&mut self.next, Bound::Unbounded);
+            if lower == Bound::Unbounded {
+                return None;
+            }
+            self.lookups += 1;
+            let objects: &'a BTreeMap<String, Versions> = self.objects;
+            self.cursor = Some(objects.range::<str, _>((lower.as_ref().map(String::as_str), Bound::Unbounded)));
         }
-        self.lookups += 1;
-        let (key, versions) = self.objects.range::<str, _>((lower.as_ref().map(String::as_str), Bound::Unbounded)).next()?;
+        let Some((key, versions)) = self.cursor.as_mut().and_then(Iterator::next) else { return self.finish() };
         // Keys are ordered: the first one outside the prefix ends the listing.
-        let rest = key.strip_prefix(self.prefix)?;
+        let Some(rest) = key.strip_prefix(self.prefix) else { return self.finish() };
         let folded = self.delimiter.and_then(|d| rest.find(d).map(|i| format!("{}{}", self.prefix, &rest[..i + d.len()])));
         let Some(prefix) = folded else {
-            self.next = Bound::Excluded(key.clone());
             return Some(Entry::Key(key, versions));
         };
         self.lookups += 1;
@@ -697,6 +714,8 @@ impl<'a> Iterator for KeyScan<'a> {
             .range::<str, _>((Bound::Included(prefix.as_str()), upper.as_ref().map(String::as_str)))
             .next_back()
             .map_or(key, |(k, _)| k);
+        // The next entry starts after everything the prefix stands for: a new cursor.
+        self.cursor = None;
         self.next = Bound::Excluded(last_key.clone());
         Some(Entry::Prefix { prefix, last_key })
     }
