@@ -1127,6 +1127,13 @@ async fn admin_calls_that_change_state_need_the_admin_header() {
     assert_eq!(resp.status, 200, "{resp:?}");
     assert!(env.emulator.replication().status().paused);
     assert_eq!(send(addr, "GET", "/_xrepl/replication/status", &[], b"").await.status, 200);
+    // The lock counters (docs/benchmarks.md) count every taking of the world lock (health takes it).
+    assert_eq!(send(addr, "GET", "/_xrepl/health", &[], b"").await.status, 200);
+    let stats = send(addr, "GET", "/_xrepl/stats", &[], b"").await;
+    assert_eq!(stats.status, 200, "{stats:?}");
+    let stats: serde_json::Value = serde_json::from_str(&stats.body).expect("JSON");
+    let (taken, waited) = (stats["world_lock"]["acquisitions"].as_u64(), stats["world_lock"]["contended"].as_u64());
+    assert!(taken.is_some_and(|n| n > 0) && waited <= taken, "{stats}");
     // Bounds: latency at most 60 s, drain waits at most 10 minutes.
     let resp = send(addr, "POST", "/_xrepl/replication/latency?ms=60001", &admin, b"").await;
     assert_eq!(resp.status, 400, "{resp:?}");

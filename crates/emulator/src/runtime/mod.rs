@@ -6,7 +6,8 @@
 pub mod failure;
 pub mod queue;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use self::queue::ReplicationControl;
 use crate::config::EmulatorConfig;
@@ -21,12 +22,34 @@ pub struct Shared {
     pub config: EmulatorConfig,
     /// Durable state (`data_dir`); None keeps everything in memory.
     pub persist: Option<Arc<Persist>>,
+    lock_stats: LockStats,
+}
+
+/// How often the world lock was taken, and how often a taker had to wait for another holder:
+/// the measurement that decides whether the lock needs splitting (docs/benchmarks.md).
+#[derive(Default)]
+struct LockStats {
+    acquisitions: AtomicU64,
+    contended: AtomicU64,
+}
+
+/// A snapshot of [`LockStats`], served at `GET /_xrepl/stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct WorldLockStats {
+    pub acquisitions: u64,
+    pub contended: u64,
 }
 
 impl Shared {
     /// In-memory state (the configuration's `data_dir` is ignored: see [`Shared::open`]).
     pub fn new(config: EmulatorConfig) -> Arc<Self> {
-        Arc::new(Self { world: Mutex::new(World::new(&config)), replication: ReplicationControl::new(), config, persist: None })
+        Arc::new(Self {
+            world: Mutex::new(World::new(&config)),
+            replication: ReplicationControl::new(),
+            config,
+            persist: None,
+            lock_stats: LockStats::default(),
+        })
     }
 
     /// The state the configuration asks for: loaded from `data_dir` (queued replication
@@ -39,7 +62,7 @@ impl Shared {
         let queued = persist.load(&mut world)?;
         let replication = ReplicationControl::durable(Arc::clone(&persist));
         replication.restore(queued).map_err(EmulatorError::Config)?;
-        Ok(Arc::new(Self { world: Mutex::new(world), replication, config, persist: Some(persist) }))
+        Ok(Arc::new(Self { world: Mutex::new(world), replication, config, persist: Some(persist), lock_stats: LockStats::default() }))
     }
 
     /// Empties the emulator (the admin reset, as moto's and LocalStack's reset endpoints do): with
@@ -98,7 +121,23 @@ impl Shared {
 
     /// Locks the world. Never hold the guard across an `.await`.
     pub fn world(&self) -> MutexGuard<'_, World> {
+        self.lock_stats.acquisitions.fetch_add(1, Ordering::Relaxed);
         // A panic while holding the lock must not take the emulator down with it.
-        self.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        match self.world.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {
+                self.lock_stats.contended.fetch_add(1, Ordering::Relaxed);
+                self.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+            }
+        }
+    }
+
+    /// How often the world lock was taken and how often a taker had to wait, since the start.
+    pub fn world_lock_stats(&self) -> WorldLockStats {
+        WorldLockStats {
+            acquisitions: self.lock_stats.acquisitions.load(Ordering::Relaxed),
+            contended: self.lock_stats.contended.load(Ordering::Relaxed),
+        }
     }
 }

@@ -134,6 +134,7 @@ pub async fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> http::Respo
                 Err(e) => bad(&format!("the body must be a JWKS document ({{\"keys\": [...]}}): {e}")),
             }
         }
+        (&Method::GET, "/stats") => ok(json!({"world_lock": shared.world_lock_stats()})),
         (&Method::GET, "/replication/status") => {
             let s = control.status();
             ok(json!({"queued": s.queued, "parked": s.parked, "paused": s.paused, "processed": s.processed}))
