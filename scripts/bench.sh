@@ -147,6 +147,8 @@ measure() {
         timeout 900 "$CLIENT" --endpoint "$ENDPOINT" --objects "$OBJECTS" --size "$SIZE" --concurrency "$CONCURRENCY" \
             --run-id "c$CONCURRENCY" --json >"$WORK/$name.throughput.json"
         after="$(cpu_ticks)"
+        # xrepl only: how often the world lock made a request wait during the run.
+        [[ "$name" != xrepl ]] || curl -fs -H 'x-xrepl-admin: 1' "$ENDPOINT/_xrepl/stats" >"$WORK/xrepl.lock.json" || true
         # Setup and warm-up are included (about 30 requests against $OBJECTS objects).
         echo "$after $before $hz $OBJECTS" | awk '{printf "%.4f\n", ($1 - $2) * 1000 / $3 / ($4 + 20)}' >"$WORK/$name.cpu_ms"
         log "$name: $N_LATENCY objects from 1 task"
@@ -245,6 +247,11 @@ for label, a, b, higher in rows:
     fb = f"{b:.3f}".rstrip("0").rstrip(".") if isinstance(b, float) else b
     print(f"| {label} | {fa} | {fb} | {lead} |")
 print(f"| errors | {x['errors'] + xl['errors']} | {m['errors'] + ml['errors']} | |")
+lock = read("xrepl", "lock.json")
+if lock:
+    w = json.loads(lock)["world_lock"]
+    share = 100 * w["contended"] / max(w["acquisitions"], 1)
+    print(f"\nxrepl's world lock over start, setup and the concurrency-16 run: {w['acquisitions']} acquisitions, {w['contended']} had to wait ({share:.2f} %).")
 for name in others:
     med, lo, hi = starts(name)
     print(f"\n{name}: start → healthy median {med:.1f} ms ({lo:.1f}–{hi:.1f}), idle RSS {mib(name, 'idle_rss'):.1f} MiB.")

@@ -6,6 +6,7 @@
 //! tasks, and HEADs each replica in the destination account until it answers 200 — the same
 //! observation for every server, no admin endpoint. See docs/benchmarks.md.
 
+mod listing;
 mod measure;
 mod setup;
 
@@ -43,6 +44,10 @@ struct Args {
     /// A replica not visible this long after its PUT started is an error; also each call's timeout.
     #[arg(long, default_value_t = 60)]
     deadline_s: u64,
+    /// Instead of replication: fill an unreplicated bucket with this many 1-byte keys (from
+    /// `--concurrency` tasks) and time 1,000-key ListObjectsV2 pages across it.
+    #[arg(long)]
+    list_keys: Option<usize>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -51,6 +56,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(keys) = args.list_keys {
+        return list(&args, keys).await;
+    }
     match run(&args).await {
         Ok(report) => {
             let ok = report.errors == 0;
@@ -72,13 +80,32 @@ async fn main() -> ExitCode {
     }
 }
 
+async fn list(args: &Args, keys: usize) -> ExitCode {
+    let client = setup::s3_client(&args.endpoint, &args.source_account, Duration::from_secs(args.deadline_s));
+    let bucket = format!("xrepl-bench-{}-listing", run_id(args));
+    match listing::run(&client, &bucket, keys, args.concurrency.max(1)).await {
+        Ok(report) => {
+            println!("{}", report.to_json(&args.endpoint));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("xrepl-bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_id(args: &Args) -> String {
+    match &args.run_id {
+        Some(id) => id.clone(),
+        None => SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default().to_string(),
+    }
+}
+
 async fn run(args: &Args) -> anyhow::Result<measure::Report> {
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
     anyhow::ensure!(args.objects > 0, "--objects must be at least 1");
-    let run_id = match &args.run_id {
-        Some(id) => id.clone(),
-        None => SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default().to_string(),
-    };
+    let run_id = run_id(args);
     let deadline = Duration::from_secs(args.deadline_s);
     let accounts = setup::Accounts {
         endpoint: &args.endpoint,

@@ -32,7 +32,7 @@ pub struct Setup {
 /// Clients for one account. Retries are off so that every failed request counts as an error
 /// instead of hiding behind a retry; checksums only where S3 requires them, so that the client
 /// spends no time on CRCs the benchmark does not ask for (the same for every server).
-fn s3_client(endpoint: &str, account: &str, timeout: Duration) -> aws_sdk_s3::Client {
+pub fn s3_client(endpoint: &str, account: &str, timeout: Duration) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))

@@ -86,3 +86,23 @@ fn a_server_that_is_not_there_is_an_error_not_a_report() {
     assert!(output.stdout.is_empty(), "no report on failure: {}", String::from_utf8_lossy(&output.stdout));
     assert!(String::from_utf8_lossy(&output.stderr).contains("CreateBucket"), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_keys_fills_a_bucket_and_checks_each_timed_page() {
+    let emulator = Emulator::start(EmulatorConfig::with_accounts(&["111111111111"])).await.expect("emulator starts");
+    let endpoint = emulator.endpoint();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("xrepl-bench")
+            .expect("xrepl-bench is built")
+            .args(["--endpoint", &endpoint, "--list-keys", "2500", "--concurrency", "8", "--run-id", "l"])
+            .output()
+            .expect("xrepl-bench runs")
+    })
+    .await
+    .expect("the blocking task finishes");
+    assert!(output.status.success(), "xrepl-bench failed: {}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON object on stdout");
+    assert_eq!(report["keys"], 2500);
+    assert_eq!(report["list_pages"], 21);
+    assert!(report["list_p50_ms"].is_number() && report["list_max_ms"].is_number(), "{report}");
+}
