@@ -13,6 +13,7 @@
 # `timeout`, and the servers this script started are stopped on exit, error or Ctrl-C.
 #
 # Knobs (environment): OBJECTS=2000 SIZE=1024 CONCURRENCY=16 N_LATENCY=300 STARTS=5 BENCH_PORT=4610
+# LIST_KEYS=1000000 BIG_MIB=256 (xrepl only: listing a big bucket, memory per object, one big object)
 # MINISTACK_VERSION=1.5.33 BENCH_VENV=/var/tmp/xrepl-bench-venv CARGO_TARGET_DIR=/var/tmp/xrepl-target
 set -euo pipefail
 
@@ -28,6 +29,8 @@ N_LATENCY="${N_LATENCY:-300}"
 STARTS="${STARTS:-5}"
 BENCH_PORT="${BENCH_PORT:-4610}"
 LOCALSTACK="${LOCALSTACK:-1}"
+LIST_KEYS="${LIST_KEYS:-1000000}"
+BIG_MIB="${BIG_MIB:-256}"
 RELEASE="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
 XREPL="$RELEASE/xrepl"
 CLIENT="$RELEASE/xrepl-bench"
@@ -186,6 +189,21 @@ if [[ -n "${FAKECLOUD_BIN:-}" ]]; then
     OTHERS+=(fakecloud)
 fi
 
+# ---- xrepl only: a big bucket (listing, memory per stored object) and one big object (peak RSS)
+SERVER_ENV=(RUST_LOG=warn) HEALTH="$ENDPOINT/_xrepl/health"
+log "xrepl: $LIST_KEYS keys, then 1,000-key pages across them"
+start_server "$XREPL" serve --host 127.0.0.1 --port "$BENCH_PORT" >/dev/null
+rss_kib >"$WORK/big.rss_before"
+timeout 1800 "$CLIENT" --endpoint "$ENDPOINT" --list-keys "$LIST_KEYS" --concurrency "$CONCURRENCY" --run-id list >"$WORK/xrepl.listing.json"
+rss_kib >"$WORK/big.rss_after"
+stop_server
+log "xrepl: one $BIG_MIB MiB object, replicated"
+start_server "$XREPL" serve --host 127.0.0.1 --port "$BENCH_PORT" >/dev/null
+timeout 600 "$CLIENT" --endpoint "$ENDPOINT" --objects 1 --warmup 0 --size "$((BIG_MIB * 1024 * 1024))" --concurrency 1 \
+    --run-id big --json >"$WORK/xrepl.bigobject.json"
+awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status" >"$WORK/big.hwm"
+stop_server
+
 log "hyperfine: $XREPL demo"
 timeout 600 hyperfine -N --warmup 3 --style none --export-json "$WORK/demo.json" "$XREPL demo" >&2
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -258,6 +276,18 @@ for name in others:
     t = run(name, "throughput")
     if t:
         print(f"{name}: {t['replicated_per_s']} replicated objects/s at concurrency {t['concurrency']}, CPU {read(name, 'cpu_ms')} ms/object.")
+listing = run("xrepl", "listing")
+if listing:
+    before, after = int(read("big", "rss_before")), int(read("big", "rss_after"))
+    per = (after - before) * 1024 / listing["keys"]
+    print(f"\nxrepl, one bucket of {listing['keys']:,} one-byte objects (filled at {listing['fill_per_s']:.0f} PUTs/s): a 1,000-key ListObjectsV2 page "
+          f"p50 {listing['list_p50_ms']} ms, slowest of {listing['list_pages']} {listing['list_max_ms']} ms; RSS {before / 1024:.1f} → {after / 1024:.1f} MiB, "
+          f"{per:.0f} B ({per / 1024:.2f} KiB) per stored object.")
+big = read("big", "hwm")
+if big:
+    mib = int(big) / 1024
+    size = run("xrepl", "bigobject")["size"] / 1048576
+    print(f"\nxrepl, one {size:.0f} MiB object put and replicated: peak RSS {mib:.1f} MiB = {mib / size:.2f}× the object.")
 d = json.loads(open(f"{work}/demo.json").read())["results"][0]
 print(f"\n`xrepl demo` (hyperfine -N, {len(d['times'])} runs): median {d['median'] * 1000:.1f} ms, mean {d['mean'] * 1000:.1f} ± {d['stddev'] * 1000:.1f} ms.")
 PY
