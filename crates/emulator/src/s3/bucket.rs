@@ -47,6 +47,7 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
         .and_then(|c| c.location_constraint.as_ref())
         .map_or_else(|| world.region.clone(), |l| l.as_str().to_owned());
     let mut new_bucket = Bucket::new(&input.bucket, &account, &region, &canonical, now());
+    new_bucket.track_dirty = api.shared.persist.is_some();
     new_bucket.ownership = Some(ownership);
     // Malformed ACL input is reported before the ownership check (semantics doc §11).
     let grants =

@@ -392,6 +392,7 @@ impl Bucket {
             settings: self.settings.clone(),
             lock_configuration: self.lock_configuration.clone(),
             dirty: std::collections::BTreeSet::new(),
+            track_dirty: false,
         }
     }
 }

@@ -294,6 +294,10 @@ pub struct Bucket {
     /// Keys whose versions changed since the last checkpoint (durable mode writes just those).
     #[serde(skip)]
     pub dirty: std::collections::BTreeSet<String>,
+    /// Whether `dirty` is kept: only a durable emulator drains it, so an in-memory one does not
+    /// fill it with a copy of every key (buckets loaded from a data dir track).
+    #[serde(skip, default = "tracks_by_default")]
+    pub track_dirty: bool,
 }
 
 /// Bucket sub-resources that S3 stores, validates and returns (infrastructure tools read every one
@@ -376,6 +380,14 @@ impl Bucket {
             settings: BucketSettings { public_access_block: Some(PublicAccessBlock::NEW_BUCKET), ..BucketSettings::default() },
             lock_configuration: None,
             dirty: std::collections::BTreeSet::new(),
+            track_dirty: true,
+        }
+    }
+
+    /// Records that `key`'s versions changed (for the next durable checkpoint).
+    fn mark_dirty(&mut self, key: &str) {
+        if self.track_dirty {
+            self.dirty.insert(key.to_owned());
         }
     }
 
@@ -396,7 +408,7 @@ impl Bucket {
     }
 
     pub fn version_mut(&mut self, key: &str, version_id: &str) -> Option<&mut ObjectVersion> {
-        self.dirty.insert(key.to_owned());
+        self.mark_dirty(key);
         self.objects.get_mut(key).and_then(|vs| vs.by_id_mut(version_id))
     }
 
@@ -419,7 +431,7 @@ impl Bucket {
     /// Stores a new version (its `version_id` must come from [`Bucket::next_version_id`]); a new
     /// null version replaces the previous null version, as S3 does.
     pub fn put_version(&mut self, version: ObjectVersion) {
-        self.dirty.insert(version.key.clone());
+        self.mark_dirty(&version.key);
         let versions = self.objects.entry(version.key.clone()).or_default();
         if version.version_id == NULL_VERSION {
             versions.remove(NULL_VERSION);
@@ -429,7 +441,7 @@ impl Bucket {
 
     /// Stores a replica under the source's version id, replacing an earlier copy of that id.
     pub fn put_replica(&mut self, version: ObjectVersion) {
-        self.dirty.insert(version.key.clone());
+        self.mark_dirty(&version.key);
         let versions = self.objects.entry(version.key.clone()).or_default();
         if let Some(existing) = versions.by_id_mut(&version.version_id) {
             *existing = version;
@@ -440,7 +452,7 @@ impl Bucket {
 
     /// DELETE without a version id.
     pub fn delete_current(&mut self, key: &str, owner_account: &str, now: OffsetDateTime) -> DeleteOutcome {
-        self.dirty.insert(key.to_owned());
+        self.mark_dirty(key);
         match self.versioning {
             Versioning::Unversioned => {
                 if let Some(vs) = self.objects.get_mut(key) {
@@ -461,7 +473,7 @@ impl Bucket {
 
     /// DELETE with a version id: removes that version for good.
     pub fn delete_version(&mut self, key: &str, version_id: &str) -> Option<ObjectVersion> {
-        self.dirty.insert(key.to_owned());
+        self.mark_dirty(key);
         let versions = self.objects.get_mut(key)?;
         let removed = versions.remove(version_id)?;
         if versions.is_empty() {
@@ -475,8 +487,14 @@ impl Bucket {
 #[derive(Debug, Clone, Default)]
 pub struct Versions {
     list: Vec<ObjectVersion>,
+    /// Version id → position, kept only for keys with more than [`INDEXED_FROM`] versions: most
+    /// keys have one, and a hash table each would cost more than the version (issue 11's memory
+    /// target); a short list is searched instead.
     index: HashMap<String, usize>,
 }
+
+/// Keys with more versions than this get an index by version id.
+const INDEXED_FROM: usize = 8;
 
 impl Deref for Versions {
     type Target = [ObjectVersion];
@@ -508,39 +526,62 @@ impl<'de> serde::Deserialize<'de> for Versions {
 
 impl Versions {
     pub fn by_id(&self, version_id: &str) -> Option<&ObjectVersion> {
-        self.index.get(version_id).and_then(|&i| self.list.get(i))
+        self.position(version_id).and_then(|i| self.list.get(i))
     }
 
     pub fn by_id_mut(&mut self, version_id: &str) -> Option<&mut ObjectVersion> {
-        self.index.get(version_id).and_then(|&i| self.list.get_mut(i))
+        self.position(version_id).and_then(|i| self.list.get_mut(i))
     }
 
     /// Where a version sits (0 = oldest).
     pub fn position(&self, version_id: &str) -> Option<usize> {
-        self.index.get(version_id).copied()
+        if self.list.len() > INDEXED_FROM {
+            self.index.get(version_id).copied()
+        } else {
+            self.list.iter().position(|v| v.version_id == version_id)
+        }
     }
 
     /// Appends the newest version.
     fn push(&mut self, version: ObjectVersion) {
-        self.index.insert(version.version_id.clone(), self.list.len());
+        let at = self.list.len();
+        // Most keys keep one version: room for exactly one (a plain push would make room for
+        // four, 2.6 KiB per key at this struct's size).
+        if self.list.capacity() == 0 {
+            self.list.reserve_exact(1);
+        }
         self.list.push(version);
+        self.reindex(at);
     }
 
     /// Inserts a version at its place by last-modified time (replicas arrive out of order).
     fn insert_by_time(&mut self, version: ObjectVersion) {
         let at = self.list.partition_point(|v| v.last_modified <= version.last_modified);
+        if self.list.capacity() == 0 {
+            self.list.reserve_exact(1);
+        }
         self.list.insert(at, version);
         self.reindex(at);
     }
 
     fn remove(&mut self, version_id: &str) -> Option<ObjectVersion> {
-        let at = self.index.remove(version_id)?;
+        let at = self.position(version_id)?;
+        self.index.remove(version_id);
         let removed = self.list.remove(at);
         self.reindex(at);
         Some(removed)
     }
 
+    /// Brings the index up to date from position `from` on, or drops it when the list is short.
     fn reindex(&mut self, from: usize) {
+        if self.list.len() <= INDEXED_FROM {
+            if !self.index.is_empty() {
+                self.index = HashMap::new();
+            }
+            return;
+        }
+        // A list that has just outgrown the threshold is indexed whole.
+        let from = if self.index.is_empty() { 0 } else { from };
         for (i, v) in self.list.iter().enumerate().skip(from) {
             self.index.insert(v.version_id.clone(), i);
         }
@@ -722,6 +763,10 @@ impl<'a> Iterator for KeyScan<'a> {
 }
 
 /// The least string greater than every string that starts with `prefix` (None: there is none).
+fn tracks_by_default() -> bool {
+    true
+}
+
 pub fn prefix_end(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(last) = chars.pop() {
@@ -785,6 +830,36 @@ mod tests {
             });
         }
         b
+    }
+
+    /// Versions are found by id whether the key's list is short (searched) or long (indexed),
+    /// across the threshold in both directions and after out-of-order replica inserts.
+    #[test]
+    fn versions_are_found_by_id_below_and_above_the_index_threshold() {
+        let mut b = Bucket::new("b", "111111111111", "us-east-1", "c", OffsetDateTime::UNIX_EPOCH);
+        let at = |s: i64| OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(s);
+        let mut ids = Vec::new();
+        for i in 0..20i64 {
+            let id = format!("v{i:02}");
+            // Every third arrives as a replica with an older time than the ones before it.
+            if i % 3 == 2 {
+                b.put_replica(delete_marker("k", &id, "111111111111", at(i - 10)));
+            } else {
+                b.put_version(delete_marker("k", &id, "111111111111", at(i * 10)));
+            }
+            ids.push(id);
+            assert!(ids.iter().all(|id| b.version("k", id).is_some_and(|v| &v.version_id == id)), "after adding {i}");
+        }
+        while let Some(id) = ids.pop() {
+            let removed = b.delete_version("k", &ids.first().cloned().unwrap_or_else(|| id.clone()));
+            assert!(removed.is_some());
+            if !ids.is_empty() {
+                ids.remove(0);
+                ids.push(id);
+            }
+            assert!(ids.iter().all(|id| b.version("k", id).is_some_and(|v| &v.version_id == id)), "{} left", ids.len());
+        }
+        assert!(b.objects.is_empty());
     }
 
     fn render(entries: Vec<Entry<'_>>) -> Vec<String> {
