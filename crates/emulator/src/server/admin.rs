@@ -1,5 +1,6 @@
 //! `/_xrepl/...` admin endpoints for tests and the served emulator: health, accounts and the
-//! replication test controls (drain, pause, resume, latency, unavailable buckets, failure events)
+//! replication test controls (drain, pause, resume, latency, unavailable buckets, failure events),
+//! world-lock counters (`GET /stats`, for the benchmarks)
 //! and OpenID Connect issuers' signing keys (`PUT /oidc/jwks?issuer=URL`, the JWKS as the body).
 //! Bucket names cannot start with `_`, so these paths never collide with S3 requests.
 //!
