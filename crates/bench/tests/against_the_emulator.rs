@@ -9,32 +9,8 @@ use xrepl_emulator::{Emulator, EmulatorConfig};
 async fn replicates_every_object_and_reports_the_named_fields() {
     let emulator = Emulator::start(EmulatorConfig::with_accounts(&["111111111111", "222222222222"])).await.expect("emulator starts");
     let endpoint = emulator.endpoint();
-    let client_endpoint = endpoint.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("xrepl-bench")
-            .expect("xrepl-bench is built")
-            .args([
-                "--endpoint",
-                &endpoint,
-                "--objects",
-                "40",
-                "--size",
-                "100",
-                "--concurrency",
-                "4",
-                "--warmup",
-                "2",
-                "--run-id",
-                "t",
-                "--json",
-            ])
-            .output()
-            .expect("xrepl-bench runs")
-    })
-    .await
-    .expect("the blocking task finishes");
-    assert!(output.status.success(), "xrepl-bench failed: {}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON object on stdout");
+    let report =
+        run_bench(&endpoint, &["--objects", "40", "--size", "100", "--concurrency", "4", "--warmup", "2", "--run-id", "t", "--json"]).await;
     for field in [
         "endpoint",
         "objects",
@@ -53,12 +29,12 @@ async fn replicates_every_object_and_reports_the_named_fields() {
     assert_eq!(report["errors"], 0);
 
     // The replicas are really there, in the destination account, as replicas of the source versions.
-    let destination = s3_client(&client_endpoint, "222222222222");
+    let destination = s3_client(&endpoint, "222222222222");
     let listed = destination.list_object_versions().bucket("xrepl-bench-t-destination").send().await.expect("ListObjectVersions");
     assert_eq!(listed.versions().len(), 42, "40 measured + 2 warm-up replicas");
     let head = destination.head_object().bucket("xrepl-bench-t-destination").key("measured/0000039").send().await.expect("HEAD replica");
     assert_eq!(head.replication_status(), Some(&aws_sdk_s3::types::ReplicationStatus::Replica));
-    let source = s3_client(&client_endpoint, "111111111111");
+    let source = s3_client(&endpoint, "111111111111");
     let original = source.head_object().bucket("xrepl-bench-t-source").key("measured/0000039").send().await.expect("HEAD source");
     assert_eq!(original.replication_status(), Some(&aws_sdk_s3::types::ReplicationStatus::Completed));
     assert_eq!(original.version_id(), head.version_id(), "the replica keeps the source's version id");
@@ -91,18 +67,19 @@ fn a_server_that_is_not_there_is_an_error_not_a_report() {
 async fn list_keys_fills_a_bucket_and_checks_each_timed_page() {
     let emulator = Emulator::start(EmulatorConfig::with_accounts(&["111111111111"])).await.expect("emulator starts");
     let endpoint = emulator.endpoint();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("xrepl-bench")
-            .expect("xrepl-bench is built")
-            .args(["--endpoint", &endpoint, "--list-keys", "2500", "--concurrency", "8", "--run-id", "l"])
-            .output()
-            .expect("xrepl-bench runs")
-    })
-    .await
-    .expect("the blocking task finishes");
-    assert!(output.status.success(), "xrepl-bench failed: {}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON object on stdout");
+    let report = run_bench(&endpoint, &["--list-keys", "2500", "--concurrency", "8", "--run-id", "l"]).await;
     assert_eq!(report["keys"], 2500);
     assert_eq!(report["list_pages"], 21);
     assert!(report["list_p50_ms"].is_number() && report["list_max_ms"].is_number(), "{report}");
+}
+
+/// Runs xrepl-bench against `endpoint` (off the async runtime, which serves the emulator) and
+/// returns its JSON report, failing the test on a non-zero exit.
+async fn run_bench(endpoint: &str, args: &[&str]) -> serde_json::Value {
+    let mut command = Command::cargo_bin("xrepl-bench").expect("xrepl-bench is built");
+    command.arg("--endpoint").arg(endpoint).args(args);
+    let output =
+        tokio::task::spawn_blocking(move || command.output().expect("xrepl-bench runs")).await.expect("the blocking task finishes");
+    assert!(output.status.success(), "xrepl-bench failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("one JSON object on stdout")
 }
