@@ -2,7 +2,7 @@
 //! (the emulator has no instance profiles, so a role is in none, as a role never added to one).
 
 use super::docs::{GROUP_INLINE_MAX, MANAGED_MAX, ROLE_INLINE_MAX, TRUST_MAX, USER_INLINE_MAX};
-use super::{check_path_prefix, groups, managed, paginate, roles, truncation, users, Call};
+use super::{check_path_prefix, constraint, groups, managed, paginate, roles, truncation, users, Call};
 use crate::error::ServiceError;
 use crate::state::iam::fold;
 use crate::state::KeyOwner;
@@ -14,8 +14,11 @@ type Answer = Result<Option<String>, ServiceError>;
 pub(super) fn get_account_summary(call: &mut Call<'_>) -> Answer {
     call.authorize("GetAccountSummary", "*")?;
     let iam = call.iam()?;
-    let customer = iam.policies.values().filter(|p| !p.arn.starts_with(managed::AWS_POLICY_PREFIX)).count();
-    let versions: usize = iam.policies.values().filter(|p| !p.arn.starts_with(managed::AWS_POLICY_PREFIX)).map(|p| p.versions.len()).sum();
+    let (customer, versions) = iam
+        .policies
+        .values()
+        .filter(|p| !p.arn.starts_with(managed::AWS_POLICY_PREFIX))
+        .fold((0usize, 0usize), |(policies, versions), p| (policies + 1, versions + p.versions.len()));
     let root_keys = call.world.keys.iter().any(|(id, k)| k.account == call.account && k.owner == KeyOwner::Root && id.starts_with("AKIA"));
     let entries: [(&str, usize); 31] = [
         ("Users", iam.users.len()),
@@ -64,16 +67,16 @@ pub(super) fn list_entities_for_policy(call: &mut Call<'_>) -> Answer {
     let filter = call.optional("EntityFilter").map(str::to_owned);
     if let Some(f) = &filter {
         if !matches!(f.as_str(), "User" | "Role" | "Group" | "LocalManagedPolicy" | "AWSManagedPolicy") {
-            return Err(ServiceError::validation(format!(
-                "1 validation error detected: Value '{f}' at 'entityFilter' failed to satisfy constraint: Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]"
-            )));
+            return Err(constraint(
+                f,
+                "entityFilter",
+                "Member must satisfy enum value set: [User, Role, Group, LocalManagedPolicy, AWSManagedPolicy]",
+            ));
         }
     }
     let prefix = call.optional("PathPrefix").unwrap_or("/").to_owned();
     check_path_prefix(&prefix)?;
-    let arn = managed::policy_arn_param(call)?;
-    call.authorize("ListEntitiesForPolicy", &arn)?;
-    let policy = managed::lookup(call, &arn).ok_or_else(|| ServiceError::no_such_entity(format!("Policy {arn} was not found.")))?;
+    let policy = managed::authorized_policy(call, "ListEntitiesForPolicy")?;
     let wants = |kind: &str| filter.as_deref().is_none_or(|f| f == kind);
     let iam = call.iam()?;
     // (kind, folded name, name, id), in the order of the paging key: Group < Role < User.

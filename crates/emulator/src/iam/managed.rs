@@ -253,7 +253,7 @@ pub(super) fn create_policy(call: &mut Call<'_>) -> Answer {
 }
 
 /// `PolicyArn`, authorized for `iam:{action}`, resolved.
-fn authorized_policy(call: &Call<'_>, action: &str) -> Result<ManagedPolicy, ServiceError> {
+pub(super) fn authorized_policy(call: &Call<'_>, action: &str) -> Result<ManagedPolicy, ServiceError> {
     let arn = policy_arn_param(call)?;
     call.authorize(action, &arn)?;
     lookup(call, &arn).ok_or_else(|| not_found(&arn))

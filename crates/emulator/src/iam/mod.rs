@@ -32,7 +32,7 @@ use crate::state::{IamAccount, World};
 use crate::xml::XmlBuf;
 
 pub use docs::{policy_resources, unknown_principal};
-pub use oidc::issuer_key;
+pub use oidc::{issuer_key, provider_arn};
 
 /// Request parameters of a Query-protocol call.
 pub type Params = BTreeMap<String, String>;

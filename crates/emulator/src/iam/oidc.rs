@@ -3,7 +3,7 @@
 //! role's account; the issuer's signing keys come from the `/_xrepl/oidc/jwks` admin endpoint,
 //! since the emulator fetches nothing from outside.
 
-use super::{check_path_prefix, date, limit_exceeded, parse_tags, tags_xml, Call};
+use super::{check_path_prefix, constraint, date, limit_exceeded, parse_tags, tags_xml, Call};
 use crate::error::ServiceError;
 use crate::state::iam::OidcProvider;
 use crate::state::now;
@@ -16,8 +16,9 @@ const THUMBPRINTS_MAX: usize = 5;
 /// IAM's quota of OIDC providers per account.
 const PROVIDERS_PER_ACCOUNT: usize = 100;
 
-fn constraint(value: &str, field: &str, what: &str) -> ServiceError {
-    ServiceError::validation(format!("1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {what}"))
+/// A provider's ARN from its account and [`issuer_key`].
+pub fn provider_arn(account: &str, key: &str) -> String {
+    format!("arn:aws:iam::{account}:oidc-provider/{key}")
 }
 
 /// The provider's identity: its URL without the scheme (and without a trailing `/`), as in its
@@ -103,7 +104,7 @@ pub(super) fn create_provider(call: &mut Call<'_>) -> Answer {
     }
     let thumbprints = thumbprints(call)?;
     let tags = parse_tags(call.params, "Tags", "TagsPerOpenIDConnectProvider")?;
-    let arn = format!("arn:aws:iam::{}:oidc-provider/{key}", call.account);
+    let arn = provider_arn(&call.account, &key);
     call.authorize("CreateOpenIDConnectProvider", &arn)?;
     if !tags.is_empty() {
         call.authorize("TagOpenIDConnectProvider", &arn)?;

@@ -15,7 +15,7 @@ use super::object::{
 };
 use super::{authorize, bucket, bucket_mut, timestamp, validate, S3Api};
 use crate::identity::Caller;
-use crate::replication::{self, TaskKind};
+
 use crate::state::s3::{ObjectVersion, UploadPart, NULL_VERSION};
 use crate::state::{now, World};
 
@@ -172,10 +172,7 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
         dto::CopyObjectResult { e_tag: Some(etag(&version)), last_modified: Some(timestamp(version.last_modified)), ..Default::default() };
     let (reported, (encryption, kms_key), (customer_algorithm, customer_md5)) =
         (reported_version(target, &version), sse_fields(&version), customer_key_fields(&version));
-    target.put_version(version);
-    let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
-    drop(world);
-    api.enqueue(tasks);
+    api.store_new_version(world, &input.bucket, version)?;
     Ok(S3Response::new(dto::CopyObjectOutput {
         copy_object_result: Some(result),
         copy_source_version_id: source_version_reported(src_version, &source),

@@ -83,7 +83,7 @@ use time::OffsetDateTime;
 use crate::identity::Caller;
 use crate::replication::Task;
 use crate::runtime::Shared;
-use crate::state::s3::Bucket;
+use crate::state::s3::{Bucket, ObjectVersion as ObjectVersionRecord};
 use crate::state::{KeyProblem, World};
 
 pub use authz::Denial;
@@ -122,6 +122,17 @@ impl S3Api {
         if !tasks.is_empty() {
             self.shared.replication.enqueue(tasks);
         }
+    }
+
+    /// Stores a new version of an object (PutObject, CopyObject, CompleteMultipartUpload), plans
+    /// its replication under the lock, and queues the tasks once the lock is released.
+    fn store_new_version(&self, mut world: std::sync::MutexGuard<'_, World>, bucket: &str, version: ObjectVersionRecord) -> S3Result<()> {
+        let (key, version_id) = (version.key.clone(), version.version_id.clone());
+        bucket_mut(&mut world, bucket)?.put_version(version);
+        let tasks = crate::replication::on_change(&mut world, bucket, &key, &version_id, crate::replication::TaskKind::Object);
+        drop(world);
+        self.enqueue(tasks);
+        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@ use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::checksum::Algorithm;
 use super::{acl, authorize, bucket, bucket_mut, owner, timestamp, validate, S3Api};
-use crate::replication::{self, TaskKind};
+
 use crate::state::s3::{MultipartUpload, ObjectVersion, PartSummary, Sse, UploadPart, Versioning};
 use crate::state::{now, random_id};
 
@@ -348,10 +348,7 @@ pub fn complete_multipart_upload(
         b.completed_uploads.pop_front();
     }
     let checksum = if explicit { super::checksum::fields(version.checksum.as_ref()) } else { super::checksum::Fields::default() };
-    b.put_version(version);
-    let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
-    drop(world);
-    api.enqueue(tasks);
+    api.store_new_version(world, &input.bucket, version)?;
     let mut output = dto::CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),
         key: Some(input.key.clone()),

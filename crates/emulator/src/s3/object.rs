@@ -343,10 +343,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     let (etag, reported, sse_out, customer) =
         (etag(&version), reported_version(target, &version), sse_fields(&version), customer_key_fields(&version));
     let checksum = super::checksum::fields(version.checksum.as_ref());
-    target.put_version(version);
-    let tasks = replication::on_change(&mut world, &input.bucket, &input.key, &version_id, TaskKind::Object);
-    drop(world);
-    api.enqueue(tasks);
+    api.store_new_version(world, &input.bucket, version)?;
     let mut output = dto::PutObjectOutput {
         e_tag: Some(etag),
         version_id: reported,

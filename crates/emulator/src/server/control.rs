@@ -41,7 +41,7 @@ pub fn handle(shared: &Arc<Shared>, parts: &Parts, body: &Bytes) -> http::Respon
             // S3's names for an unknown key (S3 Control shares S3's front end).
             if e.code == "InvalidClientTokenId" {
                 e.code = "InvalidAccessKeyId".to_owned();
-                e.message = "The AWS Access Key Id you provided does not exist in our records.".to_owned();
+                e.message = super::s3_errors::standard_message("InvalidAccessKeyId").unwrap_or_default().to_owned();
             }
             if e.code == "MissingAuthenticationToken" {
                 e = ServiceError::access_denied("Access Denied");

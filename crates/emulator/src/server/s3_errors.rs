@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 /// AWS's standard message for an S3 error code.
-fn standard_message(code: &str) -> Option<&'static str> {
+pub(super) fn standard_message(code: &str) -> Option<&'static str> {
     Some(match code {
         "AccessDenied" => "Access Denied",
         "AuthorizationHeaderMalformed" => "The authorization header is malformed.",

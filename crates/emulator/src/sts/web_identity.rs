@@ -85,7 +85,7 @@ fn verify(world: &World, role_account: &str, token: &str) -> Result<Verified, Se
     let issuer = unverified.get("iss").and_then(Value::as_str).ok_or_else(|| invalid_token("Missing a required claim: iss"))?.to_owned();
     let provider_key = crate::iam::issuer_key(&issuer)
         .ok_or_else(|| invalid_token(format!("No OpenIDConnect provider found in your account for {issuer}")))?;
-    let provider_arn = format!("arn:aws:iam::{role_account}:oidc-provider/{provider_key}");
+    let provider_arn = crate::iam::provider_arn(role_account, &provider_key);
     let provider = world
         .accounts
         .get(role_account)
@@ -121,11 +121,7 @@ fn verify(world: &World, role_account: &str, token: &str) -> Result<Verified, Se
     });
     let claims = claims.ok_or(last)?;
     let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let audiences: Vec<String> = match claims.get("aud") {
-        Some(Value::String(a)) => vec![a.clone()],
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
-        _ => Vec::new(),
-    };
+    let audiences = string_list(claims.get("aud"));
     let audience = claims
         .get("azp")
         .and_then(Value::as_str)
@@ -133,12 +129,17 @@ fn verify(world: &World, role_account: &str, token: &str) -> Result<Verified, Se
         .filter(|azp| provider.client_ids.contains(azp))
         .or_else(|| audiences.iter().find(|a| provider.client_ids.contains(a)).cloned())
         .ok_or_else(|| invalid_token("Incorrect token audience"))?;
-    let amr = match claims.get("amr") {
+    let amr = string_list(claims.get("amr"));
+    Ok(Verified { provider_arn, provider_key, issuer, subject, audience, amr })
+}
+
+/// A JWT claim that may be one string or a list of strings (RFC 7519 `aud`; `amr`), as a list.
+fn string_list(claim: Option<&Value>) -> Vec<String> {
+    match claim {
         Some(Value::String(a)) => vec![a.clone()],
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
         _ => Vec::new(),
-    };
-    Ok(Verified { provider_arn, provider_key, issuer, subject, audience, amr })
+    }
 }
 
 /// The keys a token may have been signed with: the one its `kid` names, or every signing key
