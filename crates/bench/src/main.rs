@@ -81,9 +81,13 @@ async fn main() -> ExitCode {
 }
 
 async fn list(args: &Args, keys: usize) -> ExitCode {
+    if keys == 0 || args.concurrency == 0 {
+        eprintln!("xrepl-bench: --list-keys and --concurrency must be at least 1");
+        return ExitCode::FAILURE;
+    }
     let client = setup::s3_client(&args.endpoint, &args.source_account, Duration::from_secs(args.deadline_s));
     let bucket = format!("xrepl-bench-{}-listing", run_id(args));
-    match listing::run(&client, &bucket, keys, args.concurrency.max(1)).await {
+    match listing::run(&client, &bucket, keys, args.concurrency).await {
         Ok(report) => {
             println!("{}", report.to_json(&args.endpoint));
             ExitCode::SUCCESS

@@ -83,3 +83,17 @@ async fn run_bench(endpoint: &str, args: &[&str]) -> serde_json::Value {
     assert!(output.status.success(), "xrepl-bench failed: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).expect("one JSON object on stdout")
 }
+
+#[test]
+fn zero_keys_or_tasks_is_a_usage_error() {
+    for args in [["--list-keys", "0", "--concurrency", "4"], ["--list-keys", "10", "--concurrency", "0"]] {
+        let output = Command::cargo_bin("xrepl-bench")
+            .expect("xrepl-bench is built")
+            .args(["--endpoint", "http://127.0.0.1:9"])
+            .args(args)
+            .output()
+            .expect("xrepl-bench runs");
+        assert!(!output.status.success(), "{args:?} accepted");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("must be at least 1"), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+}
