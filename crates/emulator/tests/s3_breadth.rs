@@ -222,8 +222,8 @@ async fn not_modified_carries_the_etag() {
     assert_eq!(raw.headers().get("etag"), Some(etag));
 }
 
-/// API_PutObject `Expires`: stored with the object and returned by GET and HEAD as sent (and, like the
-/// other representation headers, carried to copies that replace nothing).
+/// API_PutObject `Expires` (docs/aws-semantics.md §45): stored with the object and returned by GET and
+/// HEAD as sent (and, like the other representation headers, carried to copies that replace nothing).
 #[tokio::test]
 async fn expires_is_stored_and_returned() {
     let env = start().await;
