@@ -5,24 +5,34 @@ use std::fmt;
 
 use crate::HarnessError;
 
+/// Where the accounts live. `XREPL_BACKEND` names one (`embedded` by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BackendKind {
     /// xrepl's emulator in this process: no Docker, ready in milliseconds.
     Embedded,
-    /// xrepl's emulator image, started with testcontainers.
+    /// An xrepl emulator that already runs (`xrepl serve`, docker-compose, an [`XreplImage`]
+    /// container), reached at a URL (`XREPL_ENDPOINT` or [`HarnessBuilder::endpoint`]).
+    ///
+    /// [`XreplImage`]: crate::XreplImage
+    /// [`HarnessBuilder::endpoint`]: crate::HarnessBuilder::endpoint
+    Served,
+    /// xrepl's emulator image, started with testcontainers (feature `containers`).
     Container,
-    /// One emulator container per account, replicated through the bridge.
+    /// One emulator container per account, replicated through the bridge (feature `containers`).
     TwoContainers,
-    /// LocalStack community, replicated through the bridge.
+    /// LocalStack community, replicated through the bridge (feature `localstack`).
     LocalStack,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 4] = [Self::Embedded, Self::Container, Self::TwoContainers, Self::LocalStack];
+    /// Every backend, in the order the docs list them.
+    pub const ALL: [BackendKind; 5] = [Self::Embedded, Self::Served, Self::Container, Self::TwoContainers, Self::LocalStack];
 
+    /// The name `XREPL_BACKEND` uses.
     pub fn name(self) -> &'static str {
         match self {
             Self::Embedded => "embedded",
+            Self::Served => "served",
             Self::Container => "container",
             Self::TwoContainers => "two-containers",
             Self::LocalStack => "localstack",
@@ -35,6 +45,7 @@ impl BackendKind {
         matches!(self, Self::TwoContainers | Self::LocalStack)
     }
 
+    /// The backend named `s` (as [`BackendKind::name`] spells it).
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.name() == s)
     }
@@ -44,8 +55,18 @@ impl BackendKind {
         match std::env::var("XREPL_BACKEND") {
             Err(_) => Ok(Self::Embedded),
             Ok(v) => Self::parse(&v).ok_or_else(|| {
-                HarnessError::Other(format!("XREPL_BACKEND={v} is not one of embedded, container, two-containers, localstack"))
+                let names: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
+                HarnessError::Other(format!("XREPL_BACKEND={v} is not one of {}", names.join(", ")))
             }),
+        }
+    }
+
+    /// The cargo feature of `xrepl-harness` this backend needs, when it needs one.
+    pub fn feature(self) -> Option<&'static str> {
+        match self {
+            Self::Embedded | Self::Served => None,
+            Self::Container | Self::TwoContainers => Some("containers"),
+            Self::LocalStack => Some("localstack"),
         }
     }
 }
@@ -71,16 +92,19 @@ pub enum Capability {
     FailureEvents,
 }
 
+/// What a backend can observe: everything, less the capabilities it lacks (each with why).
 #[derive(Debug, Clone, Default)]
 pub struct Capabilities {
     unsupported: Vec<(Capability, &'static str)>,
 }
 
 impl Capabilities {
+    /// Every capability (xrepl's own emulator).
     pub fn full() -> Self {
         Self::default()
     }
 
+    /// These capabilities less `capability`, which the backend cannot reproduce for `reason`.
     #[must_use]
     pub fn without(mut self, capability: Capability, reason: &'static str) -> Self {
         self.unsupported.push((capability, reason));
@@ -96,22 +120,41 @@ impl Capabilities {
 /// A replication failure as any backend reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureView {
+    /// The source object's key.
     pub key: String,
+    /// The source version that failed to replicate.
     pub version_id: String,
+    /// The replication rule's ID.
     pub rule_id: String,
+    /// The destination bucket's name.
     pub destination_bucket: String,
+    /// What was being replicated: `PutObject`, `DeleteMarker`, `PutObjectTagging`, `PutObjectAcl`.
     pub operation: String,
+    /// AWS's failure reason (`DstPutObjectNotPermitted`, `AssumeRoleNotPermitted`, …).
     pub reason: String,
+    /// What happened and what is missing where, in words (source, destination, rule, reason).
     pub explanation: String,
+    /// The policy statement (JSON) that would let replication succeed, when there is one.
+    pub fix: Option<String>,
+}
+
+impl FailureView {
+    /// One line per failure: the operation, what failed, why.
+    pub fn summary(&self) -> String {
+        format!("{} of version {} (rule {}): {}", self.operation, self.version_id, self.rule_id, self.explanation)
+    }
 }
 
 /// A place where two (or more) accounts live.
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync {
+    /// Which kind of backend this is.
     fn kind(&self) -> BackendKind;
+    /// What it can observe faithfully.
     fn capabilities(&self) -> Capabilities;
     /// The S3/IAM/STS endpoint serving `account`.
     fn endpoint(&self, account: &str) -> String;
+    /// The region the accounts' clients use.
     fn region(&self) -> &str {
         "us-east-1"
     }

@@ -12,12 +12,19 @@ use crate::{Harness, HarnessError};
 /// One row of the completion report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportRow {
+    /// The source bucket.
     pub bucket: String,
+    /// The object's key (decoded).
     pub key: String,
+    /// The version the task replicated.
     pub version_id: String,
+    /// `succeeded` or `failed`.
     pub task_status: String,
+    /// AWS's error code for a failed task (empty when it succeeded).
     pub error_code: String,
+    /// The task's HTTP status (`200`, `403`, …).
     pub http_status: String,
+    /// The result message (empty when it succeeded).
     pub message: String,
 }
 
@@ -25,7 +32,9 @@ pub struct ReportRow {
 /// the completion report's rows.
 #[derive(Debug, Clone)]
 pub struct BatchOutcome {
+    /// The job as DescribeJob reports it.
     pub job: JobState,
+    /// The completion report, one row per task.
     pub rows: Vec<ReportRow>,
 }
 
@@ -37,6 +46,7 @@ impl std::ops::Deref for BatchOutcome {
 }
 
 impl BatchOutcome {
+    /// The report row of `key`, if the job had a task for it.
     pub fn row(&self, key: &str) -> Option<&ReportRow> {
         self.rows.iter().find(|r| r.key == key)
     }

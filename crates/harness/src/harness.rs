@@ -1,7 +1,7 @@
 //! Two accounts on a backend: apply a spec, write/tag/delete, wait, and assert.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -12,20 +12,27 @@ use crate::backend::{Backend, BackendKind, Capability, FailureView};
 use crate::error::AssertionFailure;
 use crate::HarnessError;
 
+/// The source account a harness has when none are named (as in LocalStack-style examples).
 pub const SOURCE_ACCOUNT: &str = "111111111111";
+/// The destination account a harness has when none are named.
 pub const DESTINATION_ACCOUNT: &str = "222222222222";
 
 /// One account's clients on the backend (keys: access key id = account id, secret `test`).
 pub struct AccountHandle {
+    /// The 12-digit account id.
     pub account_id: String,
+    /// The S3/IAM/STS/KMS endpoint serving the account.
     pub endpoint: String,
+    /// The account's S3, IAM, STS and S3 Control clients, signed as the account's root.
     pub clients: AccountClients,
 }
 
 impl AccountHandle {
+    /// The account's S3 client (path-style, signed as the account's root).
     pub fn s3(&self) -> &aws_sdk_s3::Client {
         &self.clients.s3
     }
+    /// The account's IAM client.
     pub fn iam(&self) -> &aws_sdk_iam::Client {
         &self.clients.iam
     }
@@ -37,12 +44,114 @@ impl AccountHandle {
     }
 }
 
+/// Two (or more) AWS accounts on a backend, with a spec applied through the provisioner and
+/// assertions on what replicated. Start one with [`Harness::builder`] (or [`Harness::start`]);
+/// it stops its backend when dropped. A harness may live in a `static` and serve every test of a
+/// binary: the embedded emulator runs on a runtime of its own (see the crate docs).
 pub struct Harness {
     backend: Box<dyn Backend>,
     accounts: BTreeMap<String, AccountHandle>,
 }
 
+/// Starts a [`Harness`]: which backend, which accounts, or an emulator that already runs.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), xrepl_harness::HarnessError> {
+/// use xrepl_harness::{BackendKind, Harness};
+/// let h = Harness::builder()
+///     .backend(BackendKind::Embedded)
+///     .accounts(["123456789012", "210987654321"])
+///     .start()
+///     .await?;
+/// # let _ = h; Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until .start().await"]
+pub struct HarnessBuilder {
+    backend: Option<BackendKind>,
+    accounts: Vec<String>,
+    spec_files: Vec<PathBuf>,
+    endpoint: Option<String>,
+}
+
+impl HarnessBuilder {
+    /// The backend to start. Default: `XREPL_BACKEND` when set, else [`BackendKind::Embedded`].
+    pub fn backend(mut self, kind: BackendKind) -> Self {
+        self.backend = Some(kind);
+        self
+    }
+
+    /// The accounts to serve (12-digit ids), replacing the default 111111111111 and 222222222222.
+    pub fn accounts<I, S>(mut self, accounts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for account in accounts {
+            let account = account.into();
+            if !self.accounts.contains(&account) {
+                self.accounts.push(account);
+            }
+        }
+        self
+    }
+
+    /// Adds every account the spec file names (source, destinations), read when the harness
+    /// starts. A relative path is relative to the working directory (the crate's directory under
+    /// `cargo test`).
+    pub fn accounts_from_spec(mut self, path: impl AsRef<Path>) -> Self {
+        self.spec_files.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Connects to an xrepl emulator that already runs at `url` (`xrepl serve`, docker-compose,
+    /// an [`XreplImage`](crate::XreplImage) container) instead of starting one. Drain, reset and
+    /// failures go through its `/_xrepl` admin endpoints; the backend is [`BackendKind::Served`].
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// Starts (or connects to) the backend and makes each account's clients.
+    pub async fn start(self) -> Result<Harness, HarnessError> {
+        let mut accounts = self.accounts;
+        for file in &self.spec_files {
+            let spec = Spec::load(file)?;
+            for id in Accounts::account_ids(&spec) {
+                if !accounts.iter().any(|a| a == id) {
+                    accounts.push(id.to_owned());
+                }
+            }
+        }
+        if accounts.is_empty() {
+            accounts = vec![SOURCE_ACCOUNT.to_owned(), DESTINATION_ACCOUNT.to_owned()];
+        }
+        let accounts: Vec<&str> = accounts.iter().map(String::as_str).collect();
+        let backend = match (self.endpoint, self.backend) {
+            (Some(url), None | Some(BackendKind::Served)) => Box::new(crate::backends::served::ServedBackend::connect(&url).await?),
+            (Some(url), Some(kind)) => {
+                return Err(HarnessError::Other(format!(
+                    "Harness::builder(): .endpoint({url:?}) connects to an emulator that runs, .backend({kind}) starts one: choose one"
+                )))
+            }
+            (None, kind) => {
+                let kind = match kind {
+                    Some(kind) => kind,
+                    None => BackendKind::from_env()?,
+                };
+                crate::backends::start(kind, &accounts).await?
+            }
+        };
+        Ok(Harness::with_backend(backend, &accounts))
+    }
+}
+
 impl Harness {
+    /// A builder: backend, accounts, or the endpoint of an emulator that already runs.
+    pub fn builder() -> HarnessBuilder {
+        HarnessBuilder::default()
+    }
+
     /// Starts a backend with the two default accounts (111111111111 and 222222222222).
     pub async fn start(kind: BackendKind) -> Result<Self, HarnessError> {
         Self::start_with(kind, &[SOURCE_ACCOUNT, DESTINATION_ACCOUNT]).await
@@ -53,12 +162,13 @@ impl Harness {
         Self::start(BackendKind::from_env()?).await
     }
 
+    /// Starts a backend serving exactly these accounts (12-digit ids); the builder's
+    /// `.backend(kind).accounts(accounts)`.
     pub async fn start_with(kind: BackendKind, accounts: &[&str]) -> Result<Self, HarnessError> {
-        let backend = crate::backends::start(kind, accounts).await?;
-        Ok(Self::with_backend(backend, accounts))
+        Harness::builder().backend(kind).accounts(accounts.iter().copied()).start().await
     }
 
-    /// Wraps a backend someone else started.
+    /// Wraps a backend someone else started, with clients for `accounts`.
     pub fn with_backend(backend: Box<dyn Backend>, accounts: &[&str]) -> Self {
         let accounts = accounts
             .iter()
@@ -93,16 +203,31 @@ impl Harness {
             .map_err(|e| HarnessError::aws("ListObjectVersions", &e))
     }
 
+    /// The kind of backend the accounts live on.
     pub fn kind(&self) -> BackendKind {
         self.backend.kind()
     }
 
+    /// The backend itself (endpoints, capabilities, the embedded emulator).
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_ref()
     }
 
+    /// The accounts this harness has clients for.
+    pub fn account_ids(&self) -> Vec<&str> {
+        self.accounts.keys().map(String::as_str).collect()
+    }
+
+    /// The clients of account `id`; an account the harness was not started with is an error that
+    /// says how to add it.
     pub fn account(&self, id: &str) -> Result<&AccountHandle, HarnessError> {
-        self.accounts.get(id).ok_or_else(|| HarnessError::Other(format!("account {id} is not part of this harness")))
+        self.accounts.get(id).ok_or_else(|| {
+            HarnessError::Other(format!(
+                "account {id} is not part of this harness (it has {}): start the harness with it, \
+                 Harness::builder().accounts([\"{id}\", ...]) or .accounts_from_spec(\"your-spec.toml\")",
+                self.account_ids().join(", ")
+            ))
+        })
     }
 
     /// Fails with `Unsupported` (never a silent pass) when the backend cannot observe `capability`.
@@ -115,24 +240,40 @@ impl Harness {
         }
     }
 
+    /// Whether the backend can observe `capability` faithfully.
     pub fn supports(&self, capability: Capability) -> bool {
         self.backend.capabilities().missing(capability).is_none()
     }
 
-    /// Loads a spec and points both accounts at this backend.
+    /// Loads a spec file and points its accounts at this backend. Files the spec names
+    /// (`bucket_policy_file`) are relative to the spec file.
     pub fn spec_from_file(&self, path: impl AsRef<Path>) -> Result<Spec, HarnessError> {
         let mut spec = Spec::load(path)?;
-        self.point(&mut spec);
+        self.point(&mut spec)?;
         Ok(spec)
     }
 
+    /// A spec from TOML text, pointed at this backend. Files it names (`bucket_policy_file`) are
+    /// relative to the directory of the crate under test (`CARGO_MANIFEST_DIR`, which cargo sets
+    /// for tests), else to the working directory; [`Harness::spec_from_toml_in`] names another.
     pub fn spec_from_toml(&self, text: &str) -> Result<Spec, HarnessError> {
-        let mut spec = Spec::from_toml_str(text, "inline.toml")?;
-        self.point(&mut spec);
+        let dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_default();
+        self.spec_from_toml_in(text, dir)
+    }
+
+    /// A spec from TOML text whose relative file names are relative to `dir`.
+    pub fn spec_from_toml_in(&self, text: &str, dir: impl AsRef<Path>) -> Result<Spec, HarnessError> {
+        let mut spec = Spec::from_toml_str(text, dir.as_ref().join("inline.toml"))?;
+        self.point(&mut spec)?;
         Ok(spec)
     }
 
-    fn point(&self, spec: &mut Spec) {
+    /// Points the spec's accounts at this backend, with the accounts' emulator keys. Every
+    /// account the spec names must be one of the harness's.
+    fn point(&self, spec: &mut Spec) -> Result<(), HarnessError> {
+        for id in Accounts::account_ids(spec) {
+            self.account(id)?;
+        }
         for side in [&mut spec.source, &mut spec.destination] {
             let endpoint = self.backend.endpoint(&side.account_id);
             side.endpoint = Some(endpoint);
@@ -142,6 +283,7 @@ impl Harness {
                 session_token: None,
             };
         }
+        Ok(())
     }
 
     fn accounts_for(&self, spec: &Spec) -> Result<Accounts, HarnessError> {
@@ -168,10 +310,12 @@ impl Harness {
         Ok(report)
     }
 
+    /// The clients of the spec's source account.
     pub fn source<'h>(&'h self, spec: &Spec) -> Result<&'h AccountHandle, HarnessError> {
         self.account(&spec.source.account_id)
     }
 
+    /// The clients of the spec's (first) destination account.
     pub fn destination<'h>(&'h self, spec: &Spec) -> Result<&'h AccountHandle, HarnessError> {
         self.account(&spec.destination.account_id)
     }
@@ -181,6 +325,7 @@ impl Harness {
         self.put_tagged(spec, key, data, None).await
     }
 
+    /// Writes an object with a tag set (`k1=v1&k2=v2`, as `x-amz-tagging`); returns its version id.
     pub async fn put_tagged(&self, spec: &Spec, key: &str, data: &[u8], tagging: Option<&str>) -> Result<String, HarnessError> {
         let out = self
             .source(spec)?
@@ -254,14 +399,20 @@ impl Harness {
         self.backend.reset().await
     }
 
+    /// The replication failures the backend recorded so far (AWS's reason, the explanation and
+    /// the fixing statement).
     pub async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
         self.backend.failures().await
     }
 
-    async fn explanation_for(&self, key: &str) -> Option<String> {
-        let failures = self.failures().await.ok()?;
-        let lines: Vec<String> = failures.iter().filter(|f| f.key == key).map(|f| f.explanation.clone()).collect();
-        (!lines.is_empty()).then(|| lines.join("\n"))
+    /// An assertion failure for `key` carrying the backend's recorded failures of that key (why,
+    /// and the statement that fixes the first of them).
+    async fn failure_for(&self, key: &str, what: String, expected: impl Into<String>, actual: impl Into<String>) -> HarnessError {
+        let failures = self.failures().await.unwrap_or_default();
+        let of_key: Vec<&FailureView> = failures.iter().filter(|f| f.key == key).collect();
+        let explanation = (!of_key.is_empty()).then(|| of_key.iter().map(|f| f.explanation.as_str()).collect::<Vec<_>>().join("\n"));
+        let fix = of_key.iter().find_map(|f| f.fix.clone());
+        HarnessError::Assertion(AssertionFailure { what, expected: expected.into(), actual: actual.into(), explanation, fix })
     }
 
     /// The source version's `x-amz-replication-status` (None when no rule matched).
@@ -296,12 +447,14 @@ impl Harness {
         let out = match got {
             Ok(out) => out,
             Err(e) => {
-                return Err(HarnessError::Assertion(AssertionFailure {
-                    what: format!("replica of {key} in s3://{}", spec.destination.bucket),
-                    expected: format!("version {version_id} present"),
-                    actual: format!("GetObject failed: {}", aws_error_text(&e)),
-                    explanation: self.explanation_for(key).await,
-                }))
+                return Err(self
+                    .failure_for(
+                        key,
+                        format!("replica of {key} in s3://{}", spec.destination.bucket),
+                        format!("version {version_id} present"),
+                        format!("GetObject failed: {}", aws_error_text(&e)),
+                    )
+                    .await)
             }
         };
         if self.supports(Capability::ReplicationStatus) {
@@ -321,24 +474,28 @@ impl Harness {
         if self.supports(Capability::ReplicationStatus) {
             let status = self.source_status(spec, key, version_id).await?.unwrap_or_else(|| "<none>".to_owned());
             if status != "COMPLETED" {
-                return Err(HarnessError::Assertion(AssertionFailure {
-                    what: format!("replication status of source {key} ({version_id})"),
-                    expected: "COMPLETED".to_owned(),
-                    actual: status,
-                    explanation: self.explanation_for(key).await,
-                }));
+                return Err(self.failure_for(key, format!("replication status of source {key} ({version_id})"), "COMPLETED", status).await);
             }
         }
         Ok(())
     }
 
-    /// The key is absent from the destination (not replicated).
+    /// After replication has drained, the destination bucket holds no version and no delete
+    /// marker of `key`: it was not replicated. Fails when the destination bucket cannot be listed
+    /// (a wrong bucket name is an error, not a pass).
     pub async fn assert_not_replicated(&self, spec: &Spec, key: &str) -> Result<(), HarnessError> {
-        let got = self.destination(spec)?.s3().head_object().bucket(&spec.destination.bucket).key(key).send().await;
-        match got {
-            Err(_) => Ok(()),
-            Ok(_) => Err(HarnessError::assertion(format!("{key} in s3://{}", spec.destination.bucket), "absent", "present")),
+        self.wait_for_replication().await?;
+        let listed = self.destination_versions(spec, key).await?;
+        let versions = listed.versions().iter().filter(|v| v.key() == Some(key)).count();
+        let markers = listed.delete_markers().iter().filter(|m| m.key() == Some(key)).count();
+        if versions == 0 && markers == 0 {
+            return Ok(());
         }
+        Err(HarnessError::assertion(
+            format!("{key} in s3://{}", spec.destination.bucket),
+            "not replicated (no version, no delete marker)",
+            format!("{versions} version(s) and {markers} delete marker(s) present"),
+        ))
     }
 
     /// The replica of `key` is owned by `account` (its canonical id).
@@ -355,10 +512,19 @@ impl Harness {
             .unwrap_or("<no replica>")
             .to_owned();
         if owner == expected {
-            Ok(())
-        } else {
-            Err(HarnessError::assertion(format!("owner of the replica of {key}"), format!("{expected} (account {account})"), owner))
+            return Ok(());
         }
+        let mut whose = "not one of this harness's accounts".to_owned();
+        for handle in self.accounts.values() {
+            if handle.canonical_id().await.ok().as_deref() == Some(owner.as_str()) {
+                whose = format!("account {}", handle.account_id);
+            }
+        }
+        Err(HarnessError::assertion(
+            format!("owner of the replica of {key} in s3://{}", spec.destination.bucket),
+            format!("{expected} (account {account})"),
+            format!("{owner} ({whose})"),
+        ))
     }
 
     /// The destination's latest version of `key` is a delete marker (with the source marker's id
@@ -369,12 +535,14 @@ impl Harness {
         match latest {
             Some(m) if !self.supports(Capability::VersionIdsPreserved) || m.version_id() == Some(marker_version) => Ok(()),
             Some(m) => Err(HarnessError::assertion(format!("delete marker of {key}"), marker_version, m.version_id().unwrap_or("<none>"))),
-            None => Err(HarnessError::Assertion(AssertionFailure {
-                what: format!("delete marker of {key} in s3://{}", spec.destination.bucket),
-                expected: "latest version is a delete marker".to_owned(),
-                actual: "no delete marker".to_owned(),
-                explanation: self.explanation_for(key).await,
-            })),
+            None => Err(self
+                .failure_for(
+                    key,
+                    format!("delete marker of {key} in s3://{}", spec.destination.bucket),
+                    "latest version is a delete marker",
+                    "no delete marker",
+                )
+                .await),
         }
     }
 
@@ -471,19 +639,12 @@ impl Harness {
         });
         match found {
             Some(record) => Ok(record.clone()),
-            None => Err(HarnessError::Assertion(AssertionFailure {
-                what: format!("replication events for s3://{}/{key}", spec.source.bucket),
-                expected: name.to_owned(),
-                actual: format!(
-                    "{:?}",
-                    records
-                        .iter()
-                        .filter(|r| text(r, &["s3", "object", "key"]) == key)
-                        .map(|r| text(r, &["eventName"]))
-                        .collect::<Vec<_>>()
-                ),
-                explanation: self.explanation_for(key).await,
-            })),
+            None => {
+                let delivered: Vec<String> =
+                    records.iter().filter(|r| text(r, &["s3", "object", "key"]) == key).map(|r| text(r, &["eventName"])).collect();
+                let what = format!("replication events for s3://{}/{key}", spec.source.bucket);
+                Err(self.failure_for(key, what, name, format!("{delivered:?}")).await)
+            }
         }
     }
 

@@ -80,7 +80,8 @@ impl std::error::Error for SpecError {}
 /// The AWS variant's Display is written for the person running the command: which call, on which
 /// account, and AWS's own error code and message, e.g.
 /// `PutBucketReplication on account 111111111111 failed: InvalidRequest: Destination bucket must have versioning enabled.`
-#[derive(Debug, thiserror::Error)]
+/// `Debug` prints the same text, so a test or `main` returning this error shows it readably.
+#[derive(thiserror::Error)]
 pub enum ProvisionError {
     /// The spec (or a file it references) is invalid; carries file, line and column.
     #[error("{0}")]
@@ -117,6 +118,12 @@ pub enum ProvisionError {
     /// what remains (running apply again completes the rest). Displays as the error itself.
     #[error("{}", .0.error)]
     ApplyFailed(Box<crate::apply::ApplyFailure>),
+}
+
+impl fmt::Debug for ProvisionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 impl From<SpecError> for ProvisionError {

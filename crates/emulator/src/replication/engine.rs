@@ -163,17 +163,27 @@ pub(super) fn assume_service_role(
 fn denied(reason: FailureReason, step: &str, denial: &Denial, role_arn: &str) -> Failure {
     let explanation = format!("S3 acting as role {role_arn} could not {step}: {}.", denial.explain());
     let identity_missing = matches!(denial.outcome, xrepl_policy::Authorization::ImplicitDeny { identity_allows: false, .. });
+    // The statement covers the bucket's objects, not just the object that failed.
+    let resource = object_wildcard(&denial.resource);
     let fix = if identity_missing || !denial.cross_account {
-        json!({"Effect": "Allow", "Action": denial.action, "Resource": denial.resource})
+        json!({"Effect": "Allow", "Action": denial.action, "Resource": resource})
     } else {
-        json!({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": denial.action, "Resource": denial.resource})
+        json!({"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": denial.action, "Resource": resource})
     };
     let place = if identity_missing || !denial.cross_account { "role's permission policy" } else { "destination bucket policy" };
-    let failure = Failure::new(reason, format!("{explanation} Add to the {place}:"));
+    let failure = Failure::new(reason, format!("{explanation} Add the Fix statement to the {place}."));
     if matches!(denial.outcome, xrepl_policy::Authorization::ExplicitDeny { .. }) {
         return Failure::new(reason, format!("{explanation} Remove or narrow the Deny statement."));
     }
     failure.with_fix(fix)
+}
+
+/// `arn:aws:s3:::BUCKET/KEY` → `arn:aws:s3:::BUCKET/*`; a bucket ARN stays as it is.
+fn object_wildcard(resource: &str) -> String {
+    match resource.strip_prefix("arn:aws:s3:::").and_then(|r| r.split_once('/')) {
+        Some((bucket, _key)) => format!("arn:aws:s3:::{bucket}/*"),
+        None => resource.to_owned(),
+    }
 }
 
 /// Checks one step of replication as the assumed role. S3 talks to S3 over TLS, so the role's

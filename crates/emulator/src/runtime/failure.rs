@@ -192,20 +192,28 @@ impl FailureEvent {
     }
 }
 
-impl std::fmt::Display for FailureEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl FailureEvent {
+    /// The event in words — what, where, which rule, why — without the fix statement.
+    pub fn summary(&self) -> String {
         if !self.is_failure() {
-            return write!(
-                f,
+            return format!(
                 "{} for s3://{}/{} (version {}) to {} (rule {}): {}",
                 self.event_name, self.source_bucket, self.key, self.version_id, self.destination_bucket, self.rule_id, self.explanation
             );
         }
-        write!(
-            f,
+        format!(
             "replication of s3://{}/{} (version {}) to {} failed with {} (rule {}): {}",
             self.source_bucket, self.key, self.version_id, self.destination_bucket, self.failure_reason, self.rule_id, self.explanation
-        )?;
+        )
+    }
+}
+
+impl std::fmt::Display for FailureEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary())?;
+        if !self.is_failure() {
+            return Ok(());
+        }
         if let Some(fix) = &self.fix {
             write!(f, " Fix: {fix}")?;
         }

@@ -32,7 +32,9 @@ use crate::{FailureView, HarnessError};
 /// One side of a bridge: a client for the account that owns `bucket`, at that account's endpoint.
 #[derive(Debug, Clone)]
 pub struct BucketRef {
+    /// An S3 client of the account that owns the bucket.
     pub client: aws_sdk_s3::Client,
+    /// The bucket's name.
     pub bucket: String,
 }
 
@@ -112,6 +114,7 @@ pub struct Bridge {
 const MAX_PASSES: usize = 16;
 
 impl Bridge {
+    /// A bridge that replicates `source` into `destination` by `rules` (the spec's rules).
     pub fn new(rules: Vec<RuleSpec>, source: BucketRef, destination: BucketRef) -> Self {
         Self { source, destination, state: tokio::sync::Mutex::new(State { rules, ..State::default() }) }
     }
@@ -125,14 +128,17 @@ impl Bridge {
         )
     }
 
+    /// The source bucket's name.
     pub fn source_bucket(&self) -> &str {
         &self.source.bucket
     }
 
+    /// The destination bucket's name.
     pub fn destination_bucket(&self) -> &str {
         &self.destination.bucket
     }
 
+    /// Replaces the rules (as a new PutBucketReplication would).
     pub async fn set_rules(&self, rules: Vec<RuleSpec>) {
         self.state.lock().await.rules = rules;
     }
@@ -517,6 +523,7 @@ impl Bridge {
             operation: operation.to_owned(),
             reason: reason.to_owned(),
             explanation,
+            fix: None,
         });
     }
 }
@@ -588,6 +595,7 @@ impl Bridges {
         Ok(())
     }
 
+    /// Runs every bridge until none has work left; what they did, added up.
     pub async fn drain(&self) -> Result<SyncReport, HarnessError> {
         let bridges = self.bridges.lock().await;
         let mut total = SyncReport::default();
@@ -597,6 +605,7 @@ impl Bridges {
         Ok(total)
     }
 
+    /// Every bridge's recorded replication failures.
     pub async fn failures(&self) -> Vec<FailureView> {
         let bridges = self.bridges.lock().await;
         let mut all = Vec::new();

@@ -12,12 +12,11 @@ use testcontainers::{ContainerAsync, ImageExt};
 use xrepl_emulator::server::admin_client;
 
 use super::docker_shim;
+use super::served::{admin_drain, admin_events, admin_failures, admin_reset};
 pub use crate::image::{EMULATOR_PORT, IMAGE_NAME, IMAGE_TAG};
 use crate::{Backend, BackendKind, Capabilities, FailureView, HarnessError, XreplImage};
 /// How long a container may take from `docker start` to a healthy `/_xrepl/health`.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long `drain` waits for the emulator's replication queue (server side).
-const DRAIN_TIMEOUT_MS: u64 = 30_000;
 
 fn unavailable(backend: &str, reason: impl Into<String>) -> HarnessError {
     HarnessError::Unavailable { backend: backend.to_owned(), reason: reason.into() }
@@ -97,10 +96,12 @@ impl EmulatorContainer {
         Ok(Self { container, endpoint, startup })
     }
 
+    /// `http://127.0.0.1:PORT`: S3, IAM, STS, KMS and the admin endpoints.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
+    /// The Docker container id.
     pub fn id(&self) -> &str {
         self.container.id()
     }
@@ -110,22 +111,19 @@ impl EmulatorContainer {
         admin_drain(&self.endpoint).await
     }
 
+    /// The emulator's recorded replication failures.
     pub async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
         admin_failures(&self.endpoint).await
     }
 
+    /// The replication event records the emulator delivers.
     pub async fn events(&self) -> Result<Vec<Value>, HarnessError> {
         admin_events(&self.endpoint).await
     }
 
+    /// Empties the emulator (`POST /_xrepl/reset`).
     pub async fn reset(&self) -> Result<(), HarnessError> {
-        let (status, body) = admin_client::request(&self.endpoint, "POST", "/_xrepl/reset", Duration::from_secs(30))
-            .await
-            .map_err(|e| HarnessError::Other(format!("reset at {}: {e}", self.endpoint)))?;
-        if status != 200 {
-            return Err(HarnessError::Other(format!("reset at {} answered HTTP {status}: {body}", self.endpoint)));
-        }
-        Ok(())
+        admin_reset(&self.endpoint).await
     }
 }
 
@@ -157,96 +155,18 @@ async fn exited_or(container: &ContainerAsync<XreplImage>, otherwise: String) ->
     HarnessError::Other(otherwise)
 }
 
-/// Waits for a served emulator's replication queue to empty.
-pub async fn admin_drain(endpoint: &str) -> Result<(), HarnessError> {
-    let path = format!("/_xrepl/replication/drain?timeout_ms={DRAIN_TIMEOUT_MS}");
-    let client_timeout = Duration::from_millis(DRAIN_TIMEOUT_MS + 5_000);
-    match admin_client::request(endpoint, "POST", &path, client_timeout).await {
-        Ok((200, _)) => Ok(()),
-        Ok((408, body)) => {
-            Err(HarnessError::Other(format!("replication at {endpoint} did not drain within {DRAIN_TIMEOUT_MS} ms: {body}")))
-        }
-        Ok((status, body)) => Err(HarnessError::Other(format!("drain at {endpoint} answered HTTP {status}: {body}"))),
-        Err(e) => Err(HarnessError::Other(format!("drain at {endpoint}: {e}"))),
-    }
-}
-
-/// The body of a `GET` admin endpoint that answered 200.
-async fn admin_get(endpoint: &str, path: &str, what: &str) -> Result<String, HarnessError> {
-    let (status, body) = admin_client::request(endpoint, "GET", path, Duration::from_secs(10))
-        .await
-        .map_err(|e| HarnessError::Other(format!("{what} at {endpoint}: {e}")))?;
-    if status != 200 {
-        return Err(HarnessError::Other(format!("{what} at {endpoint} answered HTTP {status}: {body}")));
-    }
-    Ok(body)
-}
-
-/// The event records a served emulator delivers (`GET /_xrepl/replication/events`).
-pub async fn admin_events(endpoint: &str) -> Result<Vec<Value>, HarnessError> {
-    let body = admin_get(endpoint, "/_xrepl/replication/events", "replication event records").await?;
-    let value: Value = serde_json::from_str(&body).map_err(|e| HarnessError::Other(format!("event records at {endpoint}: {e}")))?;
-    match value.get("Records").and_then(Value::as_array) {
-        Some(records) => Ok(records.clone()),
-        None => Err(HarnessError::Other(format!("event records at {endpoint}: no \"Records\" array in {body}"))),
-    }
-}
-
-/// Replication failure events of a served emulator.
-pub async fn admin_failures(endpoint: &str) -> Result<Vec<FailureView>, HarnessError> {
-    let body = admin_get(endpoint, "/_xrepl/replication/failures", "replication events").await?;
-    parse_events(&body).map_err(|e| HarnessError::Other(format!("replication events at {endpoint}: {e}")))
-}
-
-/// The admin endpoint's `{"failures": [...]}` as the harness's failure views, with the same
-/// explanation text the embedded backend gives.
-pub fn parse_events(body: &str) -> Result<Vec<FailureView>, String> {
-    let value: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
-    let events = value.get("failures").and_then(Value::as_array).ok_or("no \"failures\" array")?;
-    let text = |v: &Value, path: &[&str]| -> String {
-        path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_str).unwrap_or_default().to_owned()
-    };
-    Ok(events
-        .iter()
-        .map(|e| {
-            let source_bucket = text(e, &["s3", "bucket", "name"]);
-            let destination = text(e, &["replicationEventData", "destinationBucket"]);
-            let destination_bucket = destination.strip_prefix("arn:aws:s3:::").unwrap_or(&destination).to_owned();
-            let key = text(e, &["s3", "object", "key"]);
-            let version_id = text(e, &["s3", "object", "versionId"]);
-            let rule_id = text(e, &["replicationEventData", "replicationRuleId"]);
-            let reason = text(e, &["replicationEventData", "failureReason"]);
-            let mut explanation = format!(
-                "replication of s3://{source_bucket}/{key} (version {version_id}) to {destination_bucket} failed with {reason} (rule {rule_id}): {}",
-                text(e, &["xrepl", "explanation"])
-            );
-            let fix = text(e, &["xrepl", "fix"]);
-            if !fix.is_empty() {
-                explanation.push_str(&format!(" Fix: {fix}"));
-            }
-            FailureView {
-                key,
-                version_id,
-                rule_id,
-                destination_bucket,
-                operation: text(e, &["replicationEventData", "s3Operation"]),
-                reason,
-                explanation,
-            }
-        })
-        .collect())
-}
-
 /// The emulator image in one container serving every account: full fidelity.
 pub struct ContainerBackend {
     emulator: EmulatorContainer,
 }
 
 impl ContainerBackend {
+    /// Starts one emulator container serving `accounts`.
     pub async fn start(accounts: &[&str]) -> Result<Self, HarnessError> {
         Ok(Self { emulator: EmulatorContainer::start(BackendKind::Container.name(), accounts).await? })
     }
 
+    /// The running container.
     pub fn container(&self) -> &EmulatorContainer {
         &self.emulator
     }
@@ -274,26 +194,5 @@ impl Backend for ContainerBackend {
     }
     async fn reset(&self) -> Result<(), HarnessError> {
         self.emulator.reset().await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_events;
-
-    #[test]
-    fn events_become_failure_views() {
-        let body = r#"{"failures":[{"eventName":"Replication:OperationFailedReplication","s3":{"bucket":{"name":"src"},"object":{"key":"k","versionId":"v1"}},
-            "replicationEventData":{"replicationRuleId":"r","destinationBucket":"arn:aws:s3:::dst","s3Operation":"PutObject","failureReason":"AssumeRoleNotPermitted"},
-            "xrepl":{"explanation":"the role trusts ec2","fix":"trust s3.amazonaws.com"}}]}"#;
-        let views = parse_events(body).unwrap_or_default();
-        assert_eq!(views.len(), 1);
-        assert_eq!(views[0].destination_bucket, "dst");
-        assert_eq!(views[0].reason, "AssumeRoleNotPermitted");
-        assert_eq!(
-            views[0].explanation,
-            "replication of s3://src/k (version v1) to dst failed with AssumeRoleNotPermitted (rule r): the role trusts ec2 Fix: trust s3.amazonaws.com"
-        );
-        assert!(parse_events("{}").is_err());
     }
 }

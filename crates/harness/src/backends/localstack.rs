@@ -18,6 +18,7 @@ use xrepl_provisioner::{AccountClients, Spec};
 use super::bridge::Bridges;
 use crate::{Backend, BackendKind, Capabilities, Capability, FailureView, HarnessError};
 
+/// Where `scripts/install-localstack.sh` installs LocalStack (override with `XREPL_LOCALSTACK_VENV`).
 pub const DEFAULT_VENV: &str = "/var/tmp/xrepl-localstack-venv";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 const SERVICES: [&str; 3] = ["s3", "iam", "sts"];
@@ -44,6 +45,7 @@ impl Drop for LocalStackProcess {
     }
 }
 
+/// LocalStack community as a host process; replication runs through the harness's bridge.
 pub struct LocalStackBackend {
     endpoint: String,
     _process: Option<LocalStackProcess>,

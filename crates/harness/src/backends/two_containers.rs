@@ -16,6 +16,7 @@ use super::bridge::Bridges;
 use super::container::EmulatorContainer;
 use crate::{Backend, BackendKind, Capabilities, Capability, FailureView, HarnessError, XreplImage};
 
+/// One emulator container per account; replication between them runs through the bridge.
 pub struct TwoContainersBackend {
     containers: BTreeMap<String, EmulatorContainer>,
     bridges: Bridges,
@@ -40,6 +41,7 @@ impl TwoContainersBackend {
         Ok(Self { containers: containers.into_iter().collect(), bridges: Bridges::default() })
     }
 
+    /// The container serving `account`.
     pub fn container(&self, account: &str) -> Option<&EmulatorContainer> {
         self.containers.get(account)
     }
