@@ -109,7 +109,7 @@ pub use xrepl_provisioner::{ApplyReport, ProvisionError, RuleSpec, Spec};
 
 /// What a harness test needs in one `use`: `use xrepl_harness::prelude::*;`.
 pub mod prelude {
-    pub use crate::{BackendKind, Capability, FailureView, Harness, HarnessBuilder, HarnessError, Spec};
     #[cfg(feature = "containers")]
     pub use crate::XreplImage;
+    pub use crate::{BackendKind, Capability, FailureView, Harness, HarnessBuilder, HarnessError, Spec};
 }

@@ -152,7 +152,6 @@ pub fn parse_events(body: &str) -> Result<Vec<FailureView>, String> {
         .collect())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::parse_events;

@@ -1,0 +1,1 @@
+//! Acme's replication setup lives in `replication/`; its tests are in `tests/`.
