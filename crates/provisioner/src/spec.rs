@@ -506,7 +506,11 @@ pub(crate) fn json_error_message(e: &serde_json::Error) -> String {
 }
 
 impl Spec {
-    /// Read and validate a spec file.
+    /// Read and validate a spec file, and the document files it names (relative to its folder).
+    ///
+    /// # Errors
+    ///
+    /// [`ProvisionError::Spec`] when the file cannot be read, or as [`Spec::from_toml_str`].
     pub fn load(path: impl AsRef<Path>) -> Result<Spec, ProvisionError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
@@ -514,7 +518,18 @@ impl Spec {
         Spec::from_toml_str(&text, path)
     }
 
-    /// Parse and validate spec text. `path` is used in messages and to resolve relative file names.
+    /// Parse and validate spec text. `path` is used in messages and to resolve relative file names;
+    /// it need not exist unless the spec names document files (`replication_file`,
+    /// `bucket_policy_file`, `trust_policy_file`, `permission_policy_file`), which are read.
+    ///
+    /// Validation covers what the spec itself can get wrong: TOML syntax, unknown keys, 12-digit
+    /// account ids, bucket names, regions, role names and paths, storage classes, credentials
+    /// given two ways, rule destinations that are no `[destination]`. Whether AWS would accept
+    /// the resulting documents is [`crate::lint::lint_spec`]'s job.
+    ///
+    /// # Errors
+    ///
+    /// [`ProvisionError::Spec`] with the file, line and column of the first problem.
     pub fn from_toml_str(text: &str, path: impl AsRef<Path>) -> Result<Spec, ProvisionError> {
         let path = path.as_ref();
         let ctx = Ctx { text, file: Some(path) };
