@@ -19,6 +19,9 @@ use crate::plan::{
 };
 use crate::spec::Spec;
 
+/// How [`apply`] runs. The default applies both sides with [`Backoff::default`], refuses to
+/// replace replication rules it did not write, and makes every call including
+/// PutBucketReplication.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyOptions {
     /// Which account's half to apply.
@@ -44,9 +47,13 @@ impl Default for ApplyOptions {
 /// One resource that apply changed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppliedChange {
+    /// The resource that was changed.
     pub resource: ResourceKind,
+    /// The 12-digit id of the account it lives in.
     pub account_id: String,
+    /// The bucket, role or `role/policy` name.
     pub name: String,
+    /// What was done to it (as planned).
     pub change: Change,
     /// Mutating API calls made for it, retries included.
     pub calls: u32,
@@ -55,7 +62,9 @@ pub struct AppliedChange {
 /// One mutating API call that succeeded (what a failed apply reports as done).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MadeCall {
+    /// The API operation, e.g. `CreateBucket`, `PutRolePolicy`, `PutBucketReplication`.
     pub operation: &'static str,
+    /// The 12-digit id of the account it was made in.
     pub account_id: String,
     /// The bucket, role or policy it changed.
     pub target: String,
@@ -64,18 +73,24 @@ pub struct MadeCall {
 /// A planned change apply did not complete (because it failed, or a step before it failed).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemainingChange {
+    /// The resource the change is about.
     pub resource: ResourceKind,
+    /// The 12-digit id of the account it lives in.
     pub account_id: String,
+    /// The bucket, role or `role/policy` name.
     pub name: String,
+    /// What apply was going to do to it.
     pub change: Change,
     /// `failed: <error>` for the change that failed, `not started` for the ones after it.
     pub status: String,
 }
 
+/// What [`apply`] did. A second apply on an applied setup reports no mutating call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyReport {
     /// What was planned (read before any change).
     pub plan: Plan,
+    /// The resources changed, in order (resources with nothing to do are not listed).
     pub applied: Vec<AppliedChange>,
     /// Every mutating call that succeeded, in order.
     pub calls: Vec<MadeCall>,
@@ -93,20 +108,27 @@ pub struct ApplyReport {
 /// remains ([`ApplyReport::remaining`]). Running apply again completes the rest.
 #[derive(Debug)]
 pub struct ApplyFailure {
+    /// The error of the call that failed (never itself an [`ProvisionError::ApplyFailed`]).
     pub error: ProvisionError,
+    /// What was done before the failure and what remains.
     pub report: ApplyReport,
 }
 
 /// A change apply could not make yet because it depends on the other account's half.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeferredChange {
+    /// The resource left for later (today: a destination bucket policy).
     pub resource: ResourceKind,
+    /// The 12-digit id of the account it lives in.
     pub account_id: String,
+    /// The bucket it belongs to.
     pub name: String,
+    /// AWS's answer, and what to run next (apply the source side, then the destination side again).
     pub reason: String,
 }
 
 impl ApplyReport {
+    /// Whether apply made any mutating call (retries and a rollback included).
     pub fn changed_anything(&self) -> bool {
         self.mutating_calls > 0
     }
@@ -116,6 +138,20 @@ impl ApplyReport {
 /// xrepl did not create, without adopt; replication rules it cannot merge with those already
 /// there, unless [`ApplyOptions::replace_foreign_rules`] is set). When a call fails part-way, the
 /// error is a [`ProvisionError::ApplyFailed`] carrying the report of what was done and what remains.
+///
+/// It plans first ([`plan`]) and then makes only the calls the plan lists, in the order of the
+/// module docs (CreateBucket, PutBucketTagging, PutBucketVersioning, CreateRole, TagRole,
+/// UpdateAssumeRolePolicy, PutRolePolicy, PutBucketPolicy or DeleteBucketPolicy,
+/// PutBucketReplication). Errors that mean "IAM has not propagated the new role yet" are retried
+/// with [`ApplyOptions::backoff`]. With [`Side::Destination`] alone, a bucket policy S3 rejects
+/// because the role does not exist yet is not an error: it is reported in
+/// [`ApplyReport::deferred`].
+///
+/// # Errors
+///
+/// Everything [`plan`] returns; [`ProvisionError::Conflict`] for a refused plan;
+/// [`ProvisionError::ApplyFailed`] when a mutating call fails (its report says what was done
+/// before, possibly nothing); [`ProvisionError::root`] gives the underlying error.
 pub async fn apply(spec: &Spec, accounts: &Accounts, options: &ApplyOptions) -> Result<ApplyReport, ProvisionError> {
     let plan = plan(spec, accounts, options.side).await?;
     let replaceable = |c: &PlannedChange| options.replace_foreign_rules && c.resource == ResourceKind::ReplicationConfiguration;

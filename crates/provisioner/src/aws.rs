@@ -18,6 +18,7 @@ use crate::spec::{AccountSpec, Credentials, Spec};
 /// different teams: the source team applies `Source`, the destination team `Destination`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Side {
+    /// Both accounts' halves (the default): what one person with access to both accounts runs.
     #[default]
     Both,
     /// Source bucket and its versioning, the role and its policies, the replication configuration.
@@ -27,10 +28,12 @@ pub enum Side {
 }
 
 impl Side {
+    /// Whether this side covers the source account ([`Side::Both`] or [`Side::Source`]).
     pub fn includes_source(self) -> bool {
         matches!(self, Side::Both | Side::Source)
     }
 
+    /// Whether this side covers the destination account(s) ([`Side::Both`] or [`Side::Destination`]).
     pub fn includes_destination(self) -> bool {
         matches!(self, Side::Both | Side::Destination)
     }
@@ -39,13 +42,18 @@ impl Side {
 /// The clients for one AWS account.
 #[derive(Debug, Clone)]
 pub struct AccountClients {
+    /// S3 (buckets, versioning, bucket policy, replication configuration, probe objects);
+    /// path-style requests when an endpoint is set.
     pub s3: aws_sdk_s3::Client,
+    /// IAM (the replication role and its policies).
     pub iam: aws_sdk_iam::Client,
+    /// STS (GetCallerIdentity, to check the credentials' account).
     pub sts: aws_sdk_sts::Client,
     /// S3 Control (Batch Operations jobs); with an endpoint, every request goes to it.
     pub s3control: aws_sdk_s3control::Client,
     /// The account these clients act in (the spec's account id).
     pub account_id: String,
+    /// The region the clients sign for and send to (e.g. `us-east-1`).
     pub region: String,
 }
 
@@ -156,7 +164,8 @@ impl AccountClients {
         })
     }
 
-    /// Refuse to continue when the credentials belong to another account than the spec names.
+    /// Refuse to continue when the credentials belong to another account than the spec names:
+    /// [`ProvisionError::AccountMismatch`] with `side` (`"source"` or `"destination"`) in its message.
     pub async fn check_identity(&self, side: &'static str) -> Result<(), ProvisionError> {
         let actual = self.caller_account().await?;
         if actual == self.account_id {
@@ -176,19 +185,28 @@ impl AccountClients {
 /// The clients of both accounts; either may be absent when only one side is operated on.
 #[derive(Debug, Clone, Default)]
 pub struct Accounts {
+    /// Clients of the source account (`[source]`); needed for [`Side::Source`] and [`Side::Both`].
     pub source: Option<AccountClients>,
+    /// Clients of the (first) destination account; needed for [`Side::Destination`] and [`Side::Both`].
     pub destination: Option<AccountClients>,
     /// Clients of further destination accounts (`[[destinations]]` in other accounts than the first).
     pub others: Vec<AccountClients>,
 }
 
 impl Accounts {
+    /// Both accounts' clients, without further destination accounts.
     pub fn new(source: AccountClients, destination: AccountClients) -> Accounts {
         Accounts { source: Some(source), destination: Some(destination), others: Vec::new() }
     }
 
     /// Build the clients `side` needs from the spec, and check with STS that each set of
     /// credentials belongs to the account the spec names.
+    ///
+    /// # Errors
+    ///
+    /// [`ProvisionError::AccountMismatch`] when credentials belong to another account than the
+    /// spec's; [`ProvisionError::Aws`] when GetCallerIdentity fails (no valid credentials, e.g.
+    /// `InvalidClientTokenId`, or the endpoint cannot be reached).
     pub async fn from_spec(spec: &Spec, side: Side) -> Result<Accounts, ProvisionError> {
         let mut accounts = Accounts::default();
         if side.includes_source() {
@@ -238,7 +256,8 @@ impl Accounts {
         ids
     }
 
-    /// The clients of the account that holds `destination` (one of the spec's destinations).
+    /// The clients of destination account `account_id`: [`Accounts::destination`] or one of
+    /// [`Accounts::others`]. [`ProvisionError::MissingClients`] when none is for that account.
     pub fn for_destination(&self, account_id: &str) -> Result<&AccountClients, ProvisionError> {
         let first = self.destination()?;
         if first.account_id == account_id {
@@ -247,10 +266,13 @@ impl Accounts {
         self.others.iter().find(|o| o.account_id == account_id).ok_or(ProvisionError::MissingClients { side: "destination" })
     }
 
+    /// The source account's clients, or [`ProvisionError::MissingClients`] when there are none.
     pub fn source(&self) -> Result<&AccountClients, ProvisionError> {
         self.source.as_ref().ok_or(ProvisionError::MissingClients { side: "source" })
     }
 
+    /// The (first) destination account's clients, or [`ProvisionError::MissingClients`] when
+    /// there are none.
     pub fn destination(&self) -> Result<&AccountClients, ProvisionError> {
         self.destination.as_ref().ok_or(ProvisionError::MissingClients { side: "destination" })
     }
@@ -682,7 +704,9 @@ pub fn replication_to_json(c: &s3t::ReplicationConfiguration) -> Value {
 /// Bounded exponential backoff, for IAM's eventual consistency and for polling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
+    /// The delay before the first retry; each further retry waits twice as long.
     pub initial: Duration,
+    /// The longest delay between two attempts.
     pub max_delay: Duration,
     /// Attempts in all (the first try included).
     pub max_attempts: u32,

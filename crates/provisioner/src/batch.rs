@@ -37,8 +37,11 @@ impl ResolveEndpoint for FixedEndpoint {
 pub struct BatchFilter {
     /// `NONE`, `FAILED`, `COMPLETED`, `REPLICA` (empty: every status).
     pub statuses: Vec<String>,
+    /// Only keys starting with this prefix (`KeyNameConstraint.MatchAnyPrefix`); `None`: every key.
     pub prefix: Option<String>,
+    /// Only objects created after this time (`CreatedAfter`).
     pub created_after: Option<SystemTime>,
+    /// Only objects created before this time (`CreatedBefore`).
     pub created_before: Option<SystemTime>,
 }
 
@@ -167,10 +170,16 @@ pub async fn start_job(
 /// A job as `DescribeJob` reports it, with its completion report's files.
 #[derive(Debug, Clone)]
 pub struct JobState {
+    /// The S3 Batch Operations job id.
     pub job_id: String,
+    /// The job's status as S3 Control names it: `New`, `Preparing`, `Suspended` (awaiting
+    /// confirmation), `Ready`, `Active`, `Complete`, `Failed`, `Cancelled`, ...
     pub status: String,
+    /// Tasks (objects) in the job (`ProgressSummary.TotalNumberOfTasks`; 0 until known).
     pub total: i64,
+    /// Tasks that succeeded so far.
     pub succeeded: i64,
+    /// Tasks that failed so far (each report CSV row says why).
     pub failed: i64,
     /// The job's own failures (`FailureCode: FailureReason`).
     pub failure_reasons: Vec<String>,

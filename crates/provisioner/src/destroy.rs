@@ -23,8 +23,11 @@ use crate::plan::{
 use crate::spec::Spec;
 use crate::verify::remove_versions;
 
+/// How [`destroy`] runs. The default removes both sides' resources and keeps buckets that hold
+/// objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DestroyOptions {
+    /// Which account's half to remove.
     pub side: Side,
     /// Delete buckets xrepl created even when they hold objects (every version is deleted).
     pub force: bool,
@@ -33,17 +36,25 @@ pub struct DestroyOptions {
 /// A resource destroy removed or kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestroyItem {
+    /// The resource.
     pub resource: ResourceKind,
+    /// The 12-digit id of the account it lives in.
     pub account_id: String,
+    /// The bucket, role or `role/policy` name.
     pub name: String,
+    /// For removed items: how (e.g. `deleted`, `removed xrepl's rules, kept the others`).
     /// For kept items: why.
     pub reason: String,
 }
 
+/// What [`destroy`] removed and what it kept. Destroy on a destroyed setup removes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DestroyReport {
+    /// What was removed (or, for shared documents, cleaned of xrepl's part), in order.
     pub removed: Vec<DestroyItem>,
+    /// What exists but was left in place, with the reason (not xrepl's, not empty, shared).
     pub kept: Vec<DestroyItem>,
+    /// Mutating API calls made (Delete*, Put* of a rewritten document, object version deletes).
     pub mutating_calls: u32,
 }
 
@@ -57,6 +68,17 @@ impl DestroyReport {
     }
 }
 
+/// Remove what xrepl created for `spec`, and only that, as the module docs describe: replication
+/// rules, bucket policy statements, the role (or an adoption's changes), then the buckets tagged
+/// `xrepl:managed` (empty ones, or all with [`DestroyOptions::force`]). Resources that do not
+/// exist are skipped, so destroy can run again after a partial run.
+///
+/// # Errors
+///
+/// [`ProvisionError::MissingClients`] without the clients `options.side` needs;
+/// [`ProvisionError::Aws`] when a read or delete fails (the report of what was removed before is
+/// lost: run destroy again, it continues where it stopped); [`ProvisionError::Document`] when an
+/// adopted role's record tags are damaged.
 pub async fn destroy(spec: &Spec, accounts: &Accounts, options: &DestroyOptions) -> Result<DestroyReport, ProvisionError> {
     let mut report = DestroyReport::default();
     let role_arn = spec.role_arn();

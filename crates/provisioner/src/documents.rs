@@ -20,11 +20,17 @@ use serde_json::{json, Map, Value};
 
 use crate::spec::{action_set, AccountSpec, RuleSpec, Spec};
 
+/// The policy language version of every document xrepl writes (the `Version` element).
 pub const POLICY_VERSION: &str = "2012-10-17";
 /// Statements xrepl adds to a destination bucket policy carry Sids with this prefix, so that a
 /// policy shared with other statements can be updated and cleaned up without touching them.
 pub const XREPL_SID_PREFIX: &str = "Xrepl";
+/// The Sid of xrepl's destination bucket policy statement that lets the replication role write
+/// replicas (`s3:ReplicateObject`, `s3:ReplicateTags`, and as the rules need `s3:ReplicateDelete`
+/// and `s3:ObjectOwnerOverrideToBucketOwner`) on `arn:aws:s3:::<destination>/*`.
 pub const SID_REPLICA_OBJECTS: &str = "XreplReplicaObjects";
+/// The Sid of xrepl's destination bucket policy statement that lets the replication role list
+/// the bucket and read its versioning (`s3:List*`, `s3:GetBucketVersioning`).
 pub const SID_REPLICA_BUCKET: &str = "XreplReplicaBucket";
 /// The service that assumes the replication role.
 pub const S3_SERVICE: &str = "s3.amazonaws.com";
@@ -50,6 +56,10 @@ pub struct Documents {
 }
 
 impl Documents {
+    /// The documents for `spec`: the user's document files where the spec names them, xrepl's
+    /// least-privilege documents otherwise ([`trust_policy`], [`role_policy`],
+    /// [`bucket_policy`], [`replication_configuration`], [`kms_key_policy_statement`]). Pure: no
+    /// I/O, no AWS call.
     pub fn for_spec(spec: &Spec) -> Documents {
         Documents {
             trust_policy: spec.role.trust_policy_file.as_ref().map_or_else(|| trust_policy(spec), |d| d.value.clone()),

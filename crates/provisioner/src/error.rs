@@ -7,13 +7,16 @@ use std::path::{Path, PathBuf};
 /// a column after an en dash (three bytes in UTF-8) still matches what an editor shows.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Location {
+    /// The file, when the text came from one (`None` for text given as a string without a path).
     pub file: Option<PathBuf>,
+    /// Line number, starting at 1.
     pub line: usize,
+    /// Column number, starting at 1, counted in characters.
     pub column: usize,
 }
 
 impl Location {
-    /// The location of byte `offset` in `text`.
+    /// The location of byte `offset` in `text` (clamped as [`line_col`] does), in `file`.
     pub fn from_offset(text: &str, offset: usize, file: Option<&Path>) -> Location {
         let (line, column) = line_col(text, offset);
         Location { file: file.map(Path::to_path_buf), line, column }
@@ -46,17 +49,24 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// A problem with a spec file (or a document it references): where, and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
+    /// The spec file, or the JSON document the problem is in; `None` when the spec was given
+    /// without a path. Displayed as `<spec>` then.
     pub file: Option<PathBuf>,
+    /// 1-based line, when the problem has a position.
     pub line: Option<usize>,
+    /// 1-based column in characters, when the problem has a position.
     pub column: Option<usize>,
+    /// What is wrong, and usually how to fix it (e.g. ``unknown field `buckt`, expected one of …``).
     pub message: String,
 }
 
 impl SpecError {
+    /// An error at `location` (file, line and column).
     pub fn at(location: Location, message: impl Into<String>) -> SpecError {
         SpecError { file: location.file, line: Some(location.line), column: Some(location.column), message: message.into() }
     }
 
+    /// An error about a whole file (no line or column), e.g. a missing `[destination]` table.
     pub fn in_file(file: Option<&Path>, message: impl Into<String>) -> SpecError {
         SpecError { file: file.map(Path::to_path_buf), line: None, column: None, message: message.into() }
     }
@@ -90,21 +100,53 @@ pub enum ProvisionError {
     /// An AWS API call failed. `code` is AWS's error code (or a client-side category such as
     /// `DispatchFailure` when no response arrived); `status` is the HTTP status when there was one.
     #[error("{operation} on account {account} failed: {code}: {message}")]
-    Aws { operation: &'static str, account: String, code: String, message: String, status: Option<u16> },
+    Aws {
+        /// The API operation, e.g. `PutBucketReplication`, `CreateRole`, `HeadBucket`.
+        operation: &'static str,
+        /// The 12-digit account id whose clients made the call.
+        account: String,
+        /// AWS's error code (e.g. `InvalidRequest`, `NoSuchEntity`, `MalformedPolicy`); for a
+        /// bodiless answer `NotFound`, `Forbidden` or `Http<status>`; without any answer
+        /// `DispatchFailure`, `Timeout`, `ConstructionFailure` or `ResponseError`.
+        code: String,
+        /// AWS's error message; without an answer, the SDK's whole error chain (e.g. "Connection refused").
+        message: String,
+        /// The HTTP status code of the answer; `None` when no answer arrived.
+        status: Option<u16>,
+    },
 
     /// Credentials could not be resolved for an account.
     #[error("credentials for account {account}: {message}")]
-    Credentials { account: String, message: String },
+    Credentials {
+        /// The 12-digit account id the credentials were for.
+        account: String,
+        /// What went wrong (e.g. STS GetCallerIdentity returned no account).
+        message: String,
+    },
 
     /// The credentials given for one side belong to another account than the spec names: refusing
     /// to provision into the wrong account.
     #[error("the {side} credentials belong to account {actual}, but the spec says the {side} account is {expected}")]
-    AccountMismatch { side: &'static str, expected: String, actual: String },
+    AccountMismatch {
+        /// `"source"` or `"destination"`.
+        side: &'static str,
+        /// The account id the spec names for that side.
+        expected: String,
+        /// The account id the credentials belong to (STS GetCallerIdentity).
+        actual: String,
+    },
 
     /// The world is not in a state xrepl may change safely (e.g. a bucket is missing and
     /// `create_bucket` is false, or the source bucket already replicates rules xrepl did not write).
     #[error("account {account}: {message}")]
-    Conflict { account: String, message: String },
+    Conflict {
+        /// The 12-digit account id where the conflicting resource is.
+        account: String,
+        /// What is in the way and, where there is one, how to proceed (e.g. `adopt`,
+        /// `replace_foreign_rules`, `create_bucket`). Also used when AWS answers without a
+        /// part xrepl needs (a role without ARN, a job id missing from CreateJob).
+        message: String,
+    },
 
     /// A document could not be turned into an API request (e.g. a replication JSON without `Role`).
     #[error("invalid document: {0}")]
@@ -112,7 +154,10 @@ pub enum ProvisionError {
 
     /// The operation needs the clients of an account that were not supplied.
     #[error("this step needs the {side} account's clients, but none were given")]
-    MissingClients { side: &'static str },
+    MissingClients {
+        /// `"source"` or `"destination"`.
+        side: &'static str,
+    },
 
     /// Apply failed part-way: the error, and the report of every change made before it and of
     /// what remains (running apply again completes the rest). Displays as the error itself.

@@ -22,7 +22,10 @@ use crate::spec::{import_replication_json, RuleSpec, Spec, DEFAULT_ROLE_POLICY_N
 /// A spec read from AWS: its TOML text, and the JSON documents it names (file name, text).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Imported {
+    /// The spec's TOML text (to write as e.g. `spec.toml`).
     pub spec: String,
+    /// The documents the spec names, as (file name relative to the spec, JSON text): only those
+    /// that differ from what xrepl would generate, e.g. `trust-policy.json`.
     pub files: Vec<(String, String)>,
 }
 
@@ -44,6 +47,16 @@ fn not_importable(account: &str, message: String) -> ProvisionError {
 /// Import the setup that replicates `bucket` (in `source`'s account). `destination` gives the
 /// clients of the destination account (its id as argument), to read the destination bucket's
 /// policy; when it gives none, the policy is not looked at.
+///
+/// Only reads: HeadBucket, GetBucketReplication, GetRole, ListRolePolicies, GetRolePolicy,
+/// GetBucketPolicy, GetObjectLockConfiguration. Nothing is written, neither on AWS nor to disk.
+///
+/// # Errors
+///
+/// [`ProvisionError::Conflict`] when there is nothing xrepl can describe: the bucket does not
+/// exist in `source`'s account, has no replication configuration, its `Role` is not a role ARN or
+/// that role does not exist, or the role has several inline policies and none is named
+/// `xrepl-replication`. [`ProvisionError::Aws`] when a read fails.
 pub async fn import(
     source: &AccountClients,
     destination: &dyn Fn(&str) -> Option<AccountClients>,

@@ -8,26 +8,39 @@
 /// A JSON value with the byte offset where it starts in the source text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// Byte offset of the value's first character (`{`, `[`, `"`, digit or letter) in the text;
+    /// [`crate::error::Location::from_offset`] turns it into line and column.
     pub start: usize,
+    /// The value.
     pub kind: Kind,
 }
 
+/// What a [`Node`] holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
+    /// An object's members, in the order written (repeated keys kept).
     Object(Vec<Member>),
+    /// An array's items, in order.
     Array(Vec<Node>),
     /// The decoded string, and for each decoded character the byte offset of its first source
     /// byte (an escape like `\u2013` maps to the offset of its backslash).
     String(String, Vec<usize>),
+    /// A number, as written (e.g. `1`, `-2.5e3`).
     Number(String),
+    /// `true` or `false`.
     Bool(bool),
+    /// `null`.
     Null,
 }
 
+/// One `"key": value` member of an object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member {
+    /// The decoded key.
     pub key: String,
+    /// Byte offset of the key's opening quote.
     pub key_start: usize,
+    /// The member's value.
     pub value: Node,
 }
 
@@ -37,6 +50,8 @@ impl Node {
         self.member(key).map(|m| &m.value)
     }
 
+    /// The member `key` of an object, with the key's position (the last one when a key repeats);
+    /// `None` for other values.
     pub fn member(&self, key: &str) -> Option<&Member> {
         match &self.kind {
             Kind::Object(members) => members.iter().rev().find(|m| m.key == key),
@@ -44,6 +59,7 @@ impl Node {
         }
     }
 
+    /// An object's members in order; empty for other values.
     pub fn members(&self) -> &[Member] {
         match &self.kind {
             Kind::Object(members) => members,
@@ -51,6 +67,7 @@ impl Node {
         }
     }
 
+    /// The decoded string, when this is a string.
     pub fn as_str(&self) -> Option<&str> {
         match &self.kind {
             Kind::String(s, _) => Some(s),
@@ -58,6 +75,7 @@ impl Node {
         }
     }
 
+    /// The items, when this is an array.
     pub fn as_array(&self) -> Option<&[Node]> {
         match &self.kind {
             Kind::Array(items) => Some(items),
@@ -73,6 +91,7 @@ impl Node {
         }
     }
 
+    /// Whether this is an object.
     pub fn is_object(&self) -> bool {
         matches!(self.kind, Kind::Object(_))
     }

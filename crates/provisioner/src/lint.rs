@@ -22,33 +22,81 @@ use crate::spec::{json_error_message, AccountSpec, RuleSpec, Spec, UserDocument,
 
 /// Lint codes, stable for tests and for users who want to filter them.
 pub mod codes {
+    /// The text is not valid JSON (AWS answers MalformedPolicyDocument / MalformedPolicy /
+    /// MalformedXML). Error.
     pub const INVALID_JSON: &str = "invalid-json";
+    /// A policy's `Version` is not `"2012-10-17"` or `"2008-10-17"` (e.g. typed with en dashes, or
+    /// a date of its own); AWS rejects the document. Error.
     pub const INVALID_VERSION: &str = "invalid-version";
+    /// A policy has no `Version`: IAM reads it as 2008-10-17, where policy variables are plain
+    /// text. Warning.
     pub const MISSING_VERSION: &str = "missing-version";
+    /// A policy breaks the policy grammar: not an object, no `Statement`, unknown or misplaced
+    /// elements (e.g. `Principal` in an identity policy), a bad `Effect`. Error.
     pub const POLICY_SYNTAX: &str = "policy-syntax";
+    /// The role's permission policy or the destination bucket policy does not allow an action
+    /// replication needs for the spec's options (or explicitly denies `s3:ReplicateTags`); the
+    /// message names the action, the resource and the failure reason S3 would record (e.g.
+    /// `DstPutObjectNotPermitted`).
     pub const MISSING_PERMISSION: &str = "missing-permission";
+    /// The destination bucket policy grants another principal than the spec's replication role:
+    /// replication fails with DstPutObjectNotPermitted. Error.
     pub const PRINCIPAL_MISMATCH: &str = "principal-mismatch";
+    /// The trust policy does not let `s3.amazonaws.com` assume the role, or only for other accounts
+    /// than the source (`aws:SourceAccount`): replication fails with AssumeRoleNotPermitted. Error.
     pub const TRUST_MISSING_S3: &str = "trust-missing-s3";
+    /// The trust policy lets S3 assume the role for any account's bucket (no `aws:SourceAccount`
+    /// condition: confused deputy). Warning.
     pub const TRUST_NO_SOURCE_CONDITION: &str = "trust-no-source-condition";
+    /// A policy grants more than replication needs, e.g. `s3:PutBucketVersioning` on the
+    /// destination to the source's role. Warning.
     pub const OVERBROAD_PERMISSION: &str = "overbroad-permission";
+    /// A replication configuration breaks AWS's schema: no `Role` or `Rules`, a rule without
+    /// `Destination`, V1 (top-level `Prefix`) and V2 (`Filter`) elements mixed, V2 without
+    /// `Priority`, V1 with several destinations. Error.
     pub const REPLICATION_SCHEMA: &str = "replication-schema";
+    /// Two rules share a `Priority` (AWS: InvalidRequest). Error.
     pub const DUPLICATE_PRIORITY: &str = "duplicate-priority";
+    /// Two rules share an `ID`. Error.
     pub const DUPLICATE_RULE_ID: &str = "duplicate-rule-id";
+    /// A rule filters on tags and replicates delete markers, which AWS rejects. Error.
     pub const TAG_FILTER_DELETE_MARKER: &str = "tag-filter-delete-marker";
+    /// `AccessControlTranslation` (owner override) without `Destination.Account`, or with an empty
+    /// one (AWS: InvalidRequest / InvalidArgument). Error.
     pub const ACL_TRANSLATION_WITHOUT_ACCOUNT: &str = "acl-translation-without-account";
+    /// Replication Time Control without `Metrics`, or a `Time` / `EventThreshold` other than 15
+    /// minutes. Error.
     pub const REPLICATION_TIME_METRICS: &str = "replication-time-metrics";
+    /// SSE-KMS replication is inconsistent: no replica key, a replica key outside the destination's
+    /// region, or KMS settings on a rule that does not replicate KMS objects.
     pub const KMS_CONFIG: &str = "kms-config";
+    /// A KMS rule names no `source_kms_key_arn`, so the role may decrypt with any key of the source
+    /// account in its region (still only through S3). Warning.
     pub const KMS_SOURCE_KEY: &str = "kms-source-key";
+    /// A replication JSON's `Role` is not the spec's replication role. Error.
     pub const ROLE_MISMATCH: &str = "role-mismatch";
+    /// A replication JSON replicates to another bucket, or names another `Destination.Account`,
+    /// than the spec's destinations. Error.
     pub const DESTINATION_MISMATCH: &str = "destination-mismatch";
+    /// A rule's `Filter` holds more than one of `Prefix`, `Tag` and `And` (or an `And` that is not
+    /// needed). Error.
     pub const FILTER_SHAPE: &str = "filter-shape";
+    /// `ExistingObjectReplication` in a live replication configuration, which AWS rejects (existing
+    /// objects need S3 Batch Replication, see [`crate::batch`]). Error.
     pub const EXISTING_OBJECT_REPLICATION: &str = "existing-object-replication";
+    /// More than 1,000 rules, or a rule ID longer than 255 characters. Error.
     pub const RULE_LIMITS: &str = "rule-limits";
+    /// An `[overrides]` entry breaks replication on purpose (for failure-mode tests). Warning.
     pub const OVERRIDE_ACTIVE: &str = "override-active";
+    /// Source and destination are in the same account: same-account replication, where the bucket
+    /// policy and owner override change nothing. Warning.
     pub const SAME_ACCOUNT: &str = "same-account";
+    /// The source bucket has Object Lock and the destination does not: replication fails with
+    /// DstBucketObjectLockConfigMissing. Error.
     pub const OBJECT_LOCK: &str = "object-lock";
 }
 
+/// How bad a [`Finding`] is. Errors sort before warnings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     /// AWS rejects it, or replication will fail.
@@ -60,11 +108,17 @@ pub enum Severity {
 /// One problem found by the linter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// Error (AWS rejects it or replication fails) or warning.
     pub severity: Severity,
+    /// A stable code from [`codes`], e.g. `missing-permission`.
     pub code: &'static str,
+    /// What is wrong, with AWS's error or failure reason where there is one.
     pub message: String,
+    /// The spec or document file it is in, when known.
     pub file: Option<PathBuf>,
+    /// 1-based line, when the finding points at a place.
     pub line: Option<usize>,
+    /// 1-based column in characters, when the finding points at a place.
     pub column: Option<usize>,
     /// What to change, when there is one clear fix.
     pub fix: Option<String>,

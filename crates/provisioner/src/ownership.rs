@@ -33,6 +33,7 @@ const TAG_VALUE_MAX: usize = 256;
 /// What the tags of an existing role say xrepl did to it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Adoption {
+    /// The role carries [`ADOPTED_TAG`]` = true`: xrepl was allowed to change it.
     pub adopted: bool,
     /// The inline policy xrepl added.
     pub policy: Option<String>,

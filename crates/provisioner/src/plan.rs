@@ -17,18 +17,32 @@ use crate::spec::{AccountSpec, Spec, VersioningOverride};
 
 /// The tag xrepl puts on buckets and roles it creates; destroy only deletes what carries it.
 pub const MANAGED_TAG_KEY: &str = "xrepl:managed";
+/// The value of [`MANAGED_TAG_KEY`] on what xrepl created.
 pub const MANAGED_TAG_VALUE: &str = "true";
 
+/// The resources a setup consists of, one per planned change (a destination's resources once per
+/// destination bucket). Displays in words, e.g. `destination bucket policy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceKind {
+    /// The source bucket (source account): CreateBucket + PutBucketTagging with `create_bucket`.
     SourceBucket,
+    /// A destination bucket (destination account): CreateBucket + PutBucketTagging with
+    /// `create_bucket`.
     DestinationBucket,
+    /// The source bucket's versioning (PutBucketVersioning): replication needs it Enabled.
     SourceVersioning,
+    /// A destination bucket's versioning (PutBucketVersioning): Enabled, unless
+    /// [`Overrides::destination_versioning`](crate::spec::Overrides::destination_versioning) says otherwise.
     DestinationVersioning,
+    /// The replication role in the source account (CreateRole, TagRole when adopting).
     Role,
+    /// The role's trust policy (CreateRole / UpdateAssumeRolePolicy).
     TrustPolicy,
+    /// The role's inline permission policy (PutRolePolicy).
     RolePolicy,
+    /// xrepl's statements in a destination bucket's policy (PutBucketPolicy / DeleteBucketPolicy).
     DestinationBucketPolicy,
+    /// The source bucket's replication configuration (PutBucketReplication).
     ReplicationConfiguration,
 }
 
@@ -48,10 +62,17 @@ impl fmt::Display for ResourceKind {
     }
 }
 
+/// What apply does to one resource. Displays as `create`, `update`, `delete`, `keep` or
+/// `not ours: untouched`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Change {
+    /// The resource does not exist yet: apply creates it.
     Create,
+    /// The resource exists but differs from the spec: apply changes it (see
+    /// [`PlannedChange::diff`]).
     Update,
+    /// The resource is no longer wanted (a destination bucket policy holding only xrepl's
+    /// statements when none are wanted): apply deletes it.
     Delete,
     /// Ours and as specified: keep.
     NoOp,
@@ -114,18 +135,24 @@ pub(crate) enum Step {
 /// Which account a change happens in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountRole {
+    /// The source account (`[source]`).
     Source,
+    /// A destination account (`[destination]` or one of `[[destinations]]`).
     Destination,
 }
 
 /// One resource's planned change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedChange {
+    /// The resource the change is about.
     pub resource: ResourceKind,
+    /// Whether it lives in the source or a destination account.
     pub account: AccountRole,
+    /// The 12-digit id of the account it lives in.
     pub account_id: String,
     /// The bucket, role or policy name.
     pub name: String,
+    /// What apply does to it.
     pub change: Change,
     /// Why (what differs), in a few words.
     pub reason: String,
@@ -140,7 +167,11 @@ pub struct PlannedChange {
 /// Everything apply would do, in the order it would do it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
+    /// The half of the setup that was read and planned.
     pub side: Side,
+    /// One entry per resource, including those that need nothing ([`Change::NoOp`]), in apply's
+    /// order: buckets, versioning, role, trust and permission policy, bucket policies,
+    /// replication configuration (and, with a `Suspended` versioning override, the suspension last).
     pub changes: Vec<PlannedChange>,
 }
 
@@ -351,7 +382,22 @@ pub(crate) fn document_text(user: Option<&crate::spec::UserDocument>, value: &Va
     }
 }
 
-/// Read the accounts `side` covers and plan the changes that make them match the spec.
+/// Read the accounts `side` covers and plan the changes that make them match the spec, without
+/// changing anything (only Head*/Get*/List* calls: HeadBucket, GetBucketVersioning,
+/// GetBucketTagging, GetBucketPolicy, GetBucketReplication, GetRole, GetRolePolicy, and
+/// GetObjectLockConfiguration when the spec wants Object Lock).
+///
+/// # Errors
+///
+/// - [`ProvisionError::MissingClients`] when `accounts` lacks the clients `side` needs;
+/// - [`ProvisionError::Conflict`] when a bucket is missing and its `create_bucket` is false, a
+///   bucket exists but belongs to another account (HeadBucket answers 403), or the role exists
+///   with another path than the spec's (IAM cannot change a role's path);
+/// - [`ProvisionError::Document`] when an adopted role's `xrepl:*` record tags are damaged;
+/// - [`ProvisionError::Aws`] when a read fails otherwise (a "not found" is an answer, not an error).
+///
+/// Conflicts that only matter to apply (a role xrepl may not change, replication rules it cannot
+/// merge) are not errors here: they are in [`PlannedChange::conflict`].
 pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, ProvisionError> {
     let docs = Documents::for_spec(spec);
     let mut changes = Vec::new();

@@ -74,8 +74,11 @@ use serde_spanned::Spanned;
 
 use crate::error::{Location, ProvisionError, SpecError};
 
+/// The region of a side that names none (`region = ...` in `[source]` / `[destination]`).
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// The replication role's IAM path when `[role] path` is not given (the S3 console's).
 pub const DEFAULT_ROLE_PATH: &str = "/service-role/";
+/// The name of the role's inline permission policy when `[role] policy_name` is not given.
 pub const DEFAULT_ROLE_POLICY_NAME: &str = "xrepl-replication";
 /// The S3 console's name for a role it creates (`s3crr_role_for_<bucket>`), capped to IAM's 64.
 pub const DEFAULT_ROLE_PREFIX: &str = "s3crr_role_for_";
@@ -101,15 +104,21 @@ pub const REPLICA_STORAGE_CLASSES: &[&str] = &[
 pub struct Spec {
     /// The file the spec came from (used in messages and to resolve relative paths).
     pub file: Option<PathBuf>,
+    /// The source account and bucket (`[source]`): the bucket that is replicated, where the role
+    /// and the replication configuration live.
     pub source: AccountSpec,
     /// The destination (`[destination]`), or the first of `[[destinations]]`.
     pub destination: AccountSpec,
     /// The other `[[destinations]]` (multi-destination replication), in order.
     pub extra_destinations: Vec<AccountSpec>,
+    /// The replication role (`[role]`, every key optional).
     pub role: RoleSpec,
+    /// The replication rules, from `[[rules]]` or `replication_file`; never empty. Each becomes
+    /// one `Rule` of the replication configuration.
     pub rules: Vec<RuleSpec>,
     /// When the rules came from a `put-bucket-replication` JSON file, that file.
     pub replication_file: Option<UserDocument>,
+    /// Deliberate breakage for tests (`[overrides]`); empty in a real setup.
     pub overrides: Overrides,
     /// What a test should expect from this setup, read from `# expect-...:` comments.
     pub expectation: Expectation,
@@ -118,10 +127,19 @@ pub struct Spec {
 /// One side of the setup: an account and its bucket.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccountSpec {
+    /// The 12-digit AWS account id (`account_id`, a string). The credentials must belong to it:
+    /// [`Accounts::from_spec`](crate::aws::Accounts::from_spec) checks with STS.
     pub account_id: String,
+    /// The bucket name (`bucket`), checked against S3's general purpose bucket naming rules.
     pub bucket: String,
+    /// The bucket's region (`region`, default [`DEFAULT_REGION`]); CreateBucket's
+    /// LocationConstraint and the clients' region.
     pub region: String,
+    /// `create_bucket` (default `false`): create the bucket (tagged `xrepl:managed`) when it does
+    /// not exist. When false, a missing bucket is a [`ProvisionError::Conflict`].
     pub create_bucket: bool,
+    /// Where the account's credentials come from (`[<side>.credentials]`; default: the SDK's
+    /// default chain).
     pub credentials: Credentials,
     /// Custom endpoint (emulator, LocalStack); requests are path-style when set.
     pub endpoint: Option<String>,
@@ -131,6 +149,7 @@ pub struct AccountSpec {
     /// Object Lock: a bucket xrepl creates is created with Object Lock enabled (AWS: a source
     /// bucket with Object Lock needs a destination with Object Lock, DstBucketObjectLockConfigMissing).
     pub object_lock: bool,
+    /// Where the table was written in the spec (for lint messages).
     pub location: Option<Location>,
 }
 
@@ -143,9 +162,14 @@ pub enum Credentials {
     Profile(String),
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` only.
     Environment,
+    /// Keys written in the spec (`access_key_id` + `secret_access_key`, optionally
+    /// `session_token`). Their `Debug` output shows the key id only.
     Static {
+        /// The access key id (for the emulator: the account id).
         access_key_id: String,
+        /// The secret access key (for the emulator: `test`).
         secret_access_key: String,
+        /// A session token, for temporary credentials.
         session_token: Option<String>,
     },
 }
@@ -167,10 +191,20 @@ impl fmt::Debug for Credentials {
 /// The replication role (created in the source account).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleSpec {
+    /// The role's name (`name`, default `s3crr_role_for_<source bucket>` cut to IAM's 64
+    /// characters, see [`DEFAULT_ROLE_PREFIX`]).
     pub name: String,
+    /// The role's IAM path (`path`, default [`DEFAULT_ROLE_PATH`]); it cannot change once the
+    /// role exists.
     pub path: String,
+    /// The name of the role's inline permission policy (`policy_name`, default
+    /// [`DEFAULT_ROLE_POLICY_NAME`]).
     pub policy_name: String,
+    /// `trust_policy_file`: the user's trust policy, sent verbatim instead of xrepl's (which lets
+    /// `s3.amazonaws.com` assume the role for the source account only).
     pub trust_policy_file: Option<UserDocument>,
+    /// `permission_policy_file`: the user's permission policy, sent verbatim instead of xrepl's
+    /// least-privilege one (see [`crate::documents::role_policy`]).
     pub permission_policy_file: Option<UserDocument>,
     /// Let xrepl change a role it did not create (`adopt = true`, or `xrepl apply --adopt-role`):
     /// it records the trust policy it replaces in the role's tags and adds its own inline policy
@@ -182,26 +216,61 @@ pub struct RoleSpec {
 /// A JSON document the user supplied: its text (sent verbatim, en dashes and all) and its value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserDocument {
+    /// The file, resolved against the spec file's folder.
     pub path: PathBuf,
+    /// The file's text, exactly as read.
     pub text: String,
+    /// The parsed JSON (what plans compare and lint checks).
     pub value: Value,
 }
 
 /// One replication rule (AWS schema V2: Filter + Priority + DeleteMarkerReplication).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSpec {
+    /// The rule's `ID` (`id`, default `rule-<n>`, n its 1-based position); at most 255
+    /// characters, unique. xrepl recognizes its own rules in an existing configuration by ID.
     pub id: String,
+    /// The rule's `Priority` (`priority`, default its 1-based position, 0 to `i32::MAX`). When
+    /// several rules to one destination match an object, the highest number wins.
     pub priority: i32,
+    /// The rule's `Status`: `Enabled` (`enabled`, default `true`) or `Disabled`.
     pub enabled: bool,
+    /// `Filter.Prefix` (or `Filter.And.Prefix` with tags): only keys starting with it replicate.
+    /// `None` (also for `prefix = ""`): every key.
     pub prefix: Option<String>,
+    /// `Filter.Tag` (one tag) or `Filter.And.Tags` (several, or with a prefix): only objects
+    /// carrying every one of these tags replicate. Empty: no tag filter.
     pub tags: BTreeMap<String, String>,
+    /// `DeleteMarkerReplication.Status` (`delete_marker_replication`, default `false`): whether
+    /// delete markers replicate. Adds `s3:ReplicateDelete` to the role's and bucket policy's
+    /// actions. AWS rejects it on a rule with a tag filter.
     pub delete_marker_replication: bool,
+    /// `Destination.AccessControlTranslation.Owner = "Destination"` (`owner_override`, default
+    /// `true`): replicas are owned by the destination account (the console's "change object
+    /// ownership to destination bucket owner"). Adds `s3:ObjectOwnerOverrideToBucketOwner`.
     pub owner_override: bool,
+    /// `Destination.StorageClass` (`storage_class`, one of [`REPLICA_STORAGE_CLASSES`]); `None`:
+    /// replicas keep the source object's storage class.
     pub storage_class: Option<String>,
+    /// `SourceSelectionCriteria.SseKmsEncryptedObjects.Status = Enabled`
+    /// (`replicate_kms_objects`, default `false`): replicate SSE-KMS encrypted objects too (S3
+    /// skips them otherwise). Needs [`RuleSpec::replica_kms_key_id`]; grants the role
+    /// `kms:Decrypt` on the source key(s) and `kms:Encrypt` on the replica key.
     pub replicate_kms_objects: bool,
+    /// `Destination.EncryptionConfiguration.ReplicaKmsKeyID` (`replica_kms_key_id`): the KMS key
+    /// (ARN, in the destination's region) S3 encrypts replicas with. Only used with
+    /// `replicate_kms_objects`.
     pub replica_kms_key_id: Option<String>,
+    /// `source_kms_key_arn`: the KMS key source objects are encrypted with. Not part of the
+    /// replication configuration: it narrows the role's `kms:Decrypt` to this key (without it,
+    /// any key of the source account in the source region, still only through S3).
     pub source_kms_key_arn: Option<String>,
+    /// `Destination.ReplicationTime` Enabled with `Time.Minutes = 15` (`replication_time`,
+    /// default `false`): S3 Replication Time Control. Turns metrics on as well.
     pub replication_time: bool,
+    /// `Destination.Metrics.Status = Enabled` (`metrics`, default `false`; with
+    /// `replication_time`, `EventThreshold.Minutes = 15`): replication metrics in CloudWatch.
+    /// See [`RuleSpec::metrics_enabled`].
     pub metrics: bool,
     /// Two-way sync: replicate metadata changes made to replicas back (`ReplicaModifications`);
     /// set on the rules of both directions.
@@ -271,10 +340,12 @@ pub struct Overrides {
     pub omit_bucket_policy_actions: Vec<String>,
     /// Destination versioning other than Enabled.
     pub destination_versioning: Option<VersioningOverride>,
+    /// Where each override was written in the spec (for lint's `override-active` warnings).
     pub locations: FieldLocations,
 }
 
 impl Overrides {
+    /// Whether no override is set (a working, production setup).
     pub fn is_empty(&self) -> bool {
         self.trust_service.is_none()
             && self.omit_role_actions.is_empty()
@@ -284,6 +355,7 @@ impl Overrides {
     }
 }
 
+/// `[overrides] destination_versioning`: the destination's versioning state after apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VersioningOverride {
     /// The normal state (same as no override).
@@ -434,7 +506,11 @@ pub(crate) fn json_error_message(e: &serde_json::Error) -> String {
 }
 
 impl Spec {
-    /// Read and validate a spec file.
+    /// Read and validate a spec file, and the document files it names (relative to its folder).
+    ///
+    /// # Errors
+    ///
+    /// [`ProvisionError::Spec`] when the file cannot be read, or as [`Spec::from_toml_str`].
     pub fn load(path: impl AsRef<Path>) -> Result<Spec, ProvisionError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
@@ -442,7 +518,18 @@ impl Spec {
         Spec::from_toml_str(&text, path)
     }
 
-    /// Parse and validate spec text. `path` is used in messages and to resolve relative file names.
+    /// Parse and validate spec text. `path` is used in messages and to resolve relative file names;
+    /// it need not exist unless the spec names document files (`replication_file`,
+    /// `bucket_policy_file`, `trust_policy_file`, `permission_policy_file`), which are read.
+    ///
+    /// Validation covers what the spec itself can get wrong: TOML syntax, unknown keys, 12-digit
+    /// account ids, bucket names, regions, role names and paths, storage classes, credentials
+    /// given two ways, rule destinations that are no `[destination]`. Whether AWS would accept
+    /// the resulting documents is [`crate::lint::lint_spec`]'s job.
+    ///
+    /// # Errors
+    ///
+    /// [`ProvisionError::Spec`] with the file, line and column of the first problem.
     pub fn from_toml_str(text: &str, path: impl AsRef<Path>) -> Result<Spec, ProvisionError> {
         let path = path.as_ref();
         let ctx = Ctx { text, file: Some(path) };
@@ -470,10 +557,12 @@ impl Spec {
         format!("arn:aws:iam::{}:role{}{}", self.source.account_id, self.role.path, self.role.name)
     }
 
+    /// The source bucket's ARN, `arn:aws:s3:::<bucket>`.
     pub fn source_bucket_arn(&self) -> String {
         format!("arn:aws:s3:::{}", self.source.bucket)
     }
 
+    /// The (first) destination bucket's ARN, `arn:aws:s3:::<bucket>`.
     pub fn destination_bucket_arn(&self) -> String {
         format!("arn:aws:s3:::{}", self.destination.bucket)
     }
@@ -936,7 +1025,10 @@ fn parse_expectation(text: &str) -> Expectation {
 /// What a replication JSON document holds, in spec terms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplicationImport {
+    /// The document's `Role` (the replication role's ARN), when it has one.
     pub role: Option<String>,
+    /// The rules, in document order. [`RuleSpec::destination`] is `None`: the buckets are in
+    /// `destination_buckets`.
     pub rules: Vec<RuleSpec>,
     /// Each rule's `Destination.Bucket` (an ARN), in rule order.
     pub destination_buckets: Vec<String>,

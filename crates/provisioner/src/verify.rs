@@ -23,12 +23,15 @@ pub const PROBE_TAG: &str = "xrepl-probe";
 /// How long a probe may carry no replication status before verify concludes no rule matches it.
 const NO_STATUS_GRACE: Duration = Duration::from_secs(30);
 
+/// How [`verify`] waits. The default waits up to 15 minutes per replication, polling from every
+/// 50 ms up to every 5 s, and removes the probes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyOptions {
     /// How long to wait for each replication (AWS: most objects within 15 minutes).
     pub timeout: Duration,
-    /// First and largest delay between polls.
+    /// The delay before the second poll; it doubles after each poll, up to `poll_max`.
     pub poll_initial: Duration,
+    /// The largest delay between two polls.
     pub poll_max: Duration,
     /// Leave the probes in place (for debugging).
     pub keep_probes: bool,
@@ -45,30 +48,42 @@ impl Default for VerifyOptions {
     }
 }
 
+/// A check's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// What the rule promises happened.
     Passed,
+    /// It did not: why, in words (e.g. the source status became FAILED, the replica's owner is
+    /// the source account).
     Failed(String),
+    /// Not checked, and why (a disabled rule, a check the rule does not call for such as
+    /// storage class without `storage_class`, or canonical ids that could not be read).
     Skipped(String),
 }
 
 /// One check's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
+    /// The rule the check belongs to (empty for `replication-configured`).
     pub rule_id: String,
     /// `replication-configured` (only when missing), `probe-written`, `source-status`,
     /// `replica-version`, `replica-content`, `replica-owner`, `replica-tags`,
     /// `replica-storage-class`, `replica-encryption`, `delete-marker`.
     pub name: &'static str,
+    /// Passed, failed (with the reason) or skipped.
     pub outcome: Outcome,
     /// What was observed.
     pub detail: String,
+    /// Time from the start of the rule's checks to this result.
     pub elapsed: Duration,
 }
 
+/// What [`verify`] found. Displays one line per check: `PASS|FAIL|SKIP [rule] name: why (detail; seconds)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
+    /// This run's id: the probes' key segment under [`PROBE_PREFIX`] and the [`PROBE_TAG`] value.
     pub run_id: String,
+    /// Every check, rule by rule, in order.
     pub checks: Vec<Check>,
     /// Probe versions that could not be removed.
     pub cleanup_errors: Vec<String>,
@@ -80,6 +95,7 @@ impl VerifyReport {
         !self.checks.iter().any(|c| matches!(c.outcome, Outcome::Failed(_)))
     }
 
+    /// The check `name` (see [`Check::name`]) of rule `rule_id`, if it ran.
     pub fn check(&self, rule_id: &str, name: &str) -> Option<&Check> {
         self.checks.iter().find(|c| c.rule_id == rule_id && c.name == name)
     }
@@ -187,6 +203,19 @@ impl Recorder<'_> {
 }
 
 /// Verify every enabled rule of an applied spec, then remove the probes.
+///
+/// For each enabled rule it writes one probe object (PutObject, tagged with the rule's tags and
+/// [`PROBE_TAG`], SSE-KMS when the rule replicates KMS objects) under
+/// `<rule prefix>xrepl-verify/<run id>/`, polls its replication status (HeadObject) until
+/// COMPLETED or FAILED, then checks the replica in the destination: version id, content, owner,
+/// tags, storage class, encryption, and with delete marker replication a DeleteObject's marker.
+/// Failed checks are results, not errors: see [`VerifyReport::passed`]. Without a replication
+/// configuration on the source bucket it stops at once with a failed `replication-configured`.
+///
+/// # Errors
+///
+/// [`ProvisionError::MissingClients`] without the source's or a destination's clients;
+/// [`ProvisionError::Aws`] when GetBucketReplication fails other than "not found".
 pub async fn verify(spec: &Spec, accounts: &Accounts, options: &VerifyOptions) -> Result<VerifyReport, ProvisionError> {
     let src = accounts.source()?;
     let run = run_id();
