@@ -10,10 +10,9 @@ use crate::HarnessError;
 pub enum BackendKind {
     /// xrepl's emulator in this process: no Docker, ready in milliseconds.
     Embedded,
-    /// An xrepl emulator that already runs (`xrepl serve`, docker-compose, an [`XreplImage`]
+    /// An xrepl emulator that already runs (`xrepl serve`, docker-compose, an `XreplImage`
     /// container), reached at a URL (`XREPL_ENDPOINT` or [`HarnessBuilder::endpoint`]).
     ///
-    /// [`XreplImage`]: crate::XreplImage
     /// [`HarnessBuilder::endpoint`]: crate::HarnessBuilder::endpoint
     Served,
     /// xrepl's emulator image, started with testcontainers (feature `containers`).

@@ -105,7 +105,7 @@ impl HarnessBuilder {
     }
 
     /// Connects to an xrepl emulator that already runs at `url` (`xrepl serve`, docker-compose,
-    /// an [`XreplImage`](crate::XreplImage) container) instead of starting one. Drain, reset and
+    /// an `XreplImage` container) instead of starting one. Drain, reset and
     /// failures go through its `/_xrepl` admin endpoints; the backend is [`BackendKind::Served`].
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = Some(url.into());

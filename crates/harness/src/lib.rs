@@ -63,7 +63,7 @@
 //! [`BackendKind::Embedded`] (in-process, the default) and [`BackendKind::Served`] (an emulator
 //! that already runs: [`HarnessBuilder::endpoint`]) are always built. With the `containers`
 //! feature: [`BackendKind::Container`], [`BackendKind::TwoContainers`], `XreplImage` (a
-//! testcontainers module) and [`testcontainers`] re-exported at the version the harness uses; with
+//! testcontainers module) and the `testcontainers` crate re-exported at the version the harness uses; with
 //! `localstack`: [`BackendKind::LocalStack`]. `XREPL_BACKEND` picks one at run time.
 //!
 //! # One emulator for many tests

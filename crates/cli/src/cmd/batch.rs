@@ -17,7 +17,7 @@ pub struct BatchArgs {
     /// The spec file (TOML); the job runs in its source account, over its source bucket.
     #[arg(long)]
     pub spec: PathBuf,
-    /// Send requests to this endpoint (a served emulator) with keys <account id>/test.
+    /// Send requests to this endpoint (a served emulator) with keys ACCOUNT_ID/test.
     #[arg(long)]
     pub endpoint: Option<String>,
     /// Replication statuses the generated manifest selects: NONE, FAILED, COMPLETED, REPLICA.

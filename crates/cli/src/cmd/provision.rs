@@ -19,7 +19,7 @@ pub struct Target {
     /// Only one account's half (the two accounts are often run by different teams).
     #[arg(long, value_enum, default_value_t = SideArg::Both)]
     pub side: SideArg,
-    /// Send both accounts to this endpoint (an emulator or LocalStack) with keys <account id>/test.
+    /// Send both accounts to this endpoint (an emulator or LocalStack) with keys ACCOUNT_ID/test.
     #[arg(long)]
     pub endpoint: Option<String>,
     /// Let plan/apply change an existing role xrepl did not create (same as `[role] adopt = true`):
@@ -283,7 +283,7 @@ pub struct ImportArgs {
     /// The source bucket whose replication setup to read.
     #[arg(long)]
     pub bucket: String,
-    /// An emulator or LocalStack endpoint; the accounts use keys <account id>/test there.
+    /// An emulator or LocalStack endpoint; the accounts use keys ACCOUNT_ID/test there.
     #[arg(long)]
     pub endpoint: Option<String>,
     /// The source bucket's account (needed with --endpoint; otherwise read from STS).

@@ -6,7 +6,7 @@
 //! (`AccessDenied`) → existence (`NoSuchEntity`, `EntityAlreadyExists`) → documents
 //! (`LimitExceeded`, `MalformedPolicyDocument`) → only then the state change.
 //!
-//! Layout: [`docs`] validates policy documents; [`roles`], [`users`] and [`managed`] hold the
+//! Layout: `docs` validates policy documents; `roles`, `users` and `managed` hold the
 //! actions; this file holds dispatch, authorization and the helpers they share.
 
 mod account;

@@ -33,7 +33,7 @@ struct LockStats {
     contended: AtomicU64,
 }
 
-/// A snapshot of [`LockStats`], served at `GET /_xrepl/stats`.
+/// A snapshot of `LockStats`, served at `GET /_xrepl/stats`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct WorldLockStats {
     pub acquisitions: u64,

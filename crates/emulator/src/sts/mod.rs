@@ -6,7 +6,7 @@
 //! delegates to the caller's identity policies; across accounts both sides must allow. Issued
 //! credentials are registered in the world, so requests signed with them act as the role.
 //!
-//! AssumeRoleWithWebIdentity ([`web_identity`]) verifies an OIDC token against a provider of the
+//! AssumeRoleWithWebIdentity (`web_identity`) verifies an OIDC token against a provider of the
 //! role's account and evaluates the trust policy with the token's claims.
 //!
 //! Not emulated: session policies (`Policy`, `PolicyArns` are validated, then ignored — the

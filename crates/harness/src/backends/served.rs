@@ -1,8 +1,6 @@
-//! An xrepl emulator that already runs — `xrepl serve`, docker-compose, an [`XreplImage`]
+//! An xrepl emulator that already runs — `xrepl serve`, docker-compose, an `XreplImage`
 //! container — reached at a URL. Drain, reset, failures and events go through its `/_xrepl` admin
 //! endpoints; the container backends use the same calls.
-//!
-//! [`XreplImage`]: crate::XreplImage
 
 use std::time::Duration;
 
