@@ -37,6 +37,9 @@ pub struct EmulatorConfig {
     pub data_dir: Option<std::path::PathBuf>,
     /// Timeouts and the connection cap of the HTTP front door.
     pub limits: ServerLimits,
+    /// `xrepl serve` exits once a lease was taken (`POST /_xrepl/lease`) and not renewed in
+    /// time: a container started for a test process goes away when that process ends.
+    pub exit_when_lease_expires: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -53,6 +56,7 @@ impl Default for EmulatorConfig {
             assume_tls: false,
             data_dir: None,
             limits: ServerLimits::default(),
+            exit_when_lease_expires: false,
         }
     }
 }

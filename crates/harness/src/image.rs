@@ -1,14 +1,17 @@
-//! xrepl's emulator image as a testcontainers module, used like testcontainers-modules' LocalStack:
+//! xrepl's emulator image as a testcontainers module, used like testcontainers-modules' LocalStack,
+//! and handed to the harness by its endpoint:
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use testcontainers::runners::AsyncRunner;
-//! use xrepl_harness::XreplImage;
+//! # async fn demo() -> Result<(), xrepl_harness::HarnessError> {
+//! use xrepl_harness::{Harness, XreplImage};
 //!
-//! let container = XreplImage::default().with_account("333333333333").start().await?;
-//! let port = container.get_host_port_ipv4(4566).await?;
+//! // `start_local` checks that the image is built (nothing is pulled) and publishes on 127.0.0.1;
+//! // `XreplImage::default().start()` (testcontainers' `AsyncRunner`) works too.
+//! let container = XreplImage::default().with_account("333333333333").start_local().await?;
+//! let port = container.get_host_port_ipv4(4566).await.map_err(|e| xrepl_harness::HarnessError::Other(e.to_string()))?;
 //! let endpoint = format!("http://127.0.0.1:{port}"); // S3, IAM, STS, KMS; keys ACCOUNT / test
-//! # let _ = endpoint; Ok(()) }
+//! let h = Harness::builder().endpoint(endpoint).accounts(["111111111111", "333333333333"]).start().await?;
+//! # let _ = h; Ok(()) }
 //! ```
 //!
 //! The image is the one `scripts/build-image.sh` builds (`xrepl-emulator:local`); nothing is
@@ -44,6 +47,7 @@ pub struct XreplImage {
     remote_accounts: Vec<String>,
     data_dir: Option<String>,
     assume_tls: bool,
+    exit_when_lease_expires: bool,
     ports: [ContainerPort; 1],
 }
 
@@ -56,6 +60,7 @@ impl Default for XreplImage {
             remote_accounts: Vec::new(),
             data_dir: None,
             assume_tls: false,
+            exit_when_lease_expires: false,
             ports: [ContainerPort::Tcp(EMULATOR_PORT)],
         }
     }
@@ -116,6 +121,16 @@ impl XreplImage {
         self
     }
 
+    /// The emulator exits once a lease was taken (`POST /_xrepl/lease?ttl_s=N`) and not renewed
+    /// in time, and [`XreplImage::loopback_only`] starts the container with auto-remove: the
+    /// container goes away when the process renewing it ends (the harness's container backends
+    /// renew it from a thread of their own).
+    #[must_use]
+    pub fn with_exit_when_lease_expires(mut self, exit: bool) -> Self {
+        self.exit_when_lease_expires = exit;
+        self
+    }
+
     /// The arguments after the image's `xrepl serve --host 0.0.0.0 --port 4566`.
     pub fn args(&self) -> Vec<String> {
         let mut args = Vec::new();
@@ -137,13 +152,29 @@ impl XreplImage {
         if self.assume_tls {
             args.push("--assume-tls".to_owned());
         }
+        if self.exit_when_lease_expires {
+            args.push("--exit-when-lease-expires".to_owned());
+        }
         args
     }
 
+    /// Starts the container published on 127.0.0.1 only, after checking what a plain
+    /// `AsyncRunner::start` would report as a registry pull error: that Docker answers and that
+    /// the image is built (else `Unavailable`: "build it with scripts/build-image.sh"; nothing is
+    /// ever pulled). Puts the Docker API shim in front of an older engine when needed.
+    pub async fn start_local(self) -> Result<testcontainers::ContainerAsync<Self>, crate::HarnessError> {
+        use testcontainers::runners::AsyncRunner;
+        crate::backends::container::docker_preflight("XreplImage").await?;
+        self.loopback_only().start().await.map_err(|e| crate::HarnessError::Other(format!("starting {IMAGE_NAME}:{IMAGE_TAG} failed: {e}")))
+    }
+
     /// A request that publishes the port on 127.0.0.1 only (testcontainers publishes on every
-    /// interface, and the emulator's default keys are public knowledge).
+    /// interface, and the emulator's default keys are public knowledge); with
+    /// [`XreplImage::with_exit_when_lease_expires`], Docker removes the container when it exits.
     pub fn loopback_only(self) -> ContainerRequest<Self> {
-        self.with_host_config_modifier(|hc| {
+        let auto_remove = self.exit_when_lease_expires;
+        self.with_host_config_modifier(move |hc| {
+            hc.auto_remove = Some(auto_remove);
             let binding =
                 testcontainers::bollard::models::PortBinding { host_ip: Some("127.0.0.1".to_owned()), host_port: Some(String::new()) };
             hc.publish_all_ports = Some(false);

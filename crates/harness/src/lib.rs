@@ -64,7 +64,8 @@
 //! that already runs: [`HarnessBuilder::endpoint`]) are always built. With the `containers`
 //! feature: [`BackendKind::Container`], [`BackendKind::TwoContainers`], `XreplImage` (a
 //! testcontainers module) and the `testcontainers` crate re-exported at the version the harness uses; with
-//! `localstack`: [`BackendKind::LocalStack`]. `XREPL_BACKEND` picks one at run time.
+//! `localstack`: [`BackendKind::LocalStack`]; with `batch`: S3 Batch Replication jobs
+//! (`Harness::batch_replicate`). `XREPL_BACKEND` picks one at run time.
 //!
 //! # One emulator for many tests
 //!
@@ -88,6 +89,7 @@
 
 pub mod backend;
 pub mod backends;
+#[cfg(feature = "batch")]
 pub mod batch;
 mod error;
 mod harness;
@@ -95,6 +97,7 @@ mod harness;
 pub mod image;
 
 pub use backend::{Backend, BackendKind, Capabilities, Capability, FailureView};
+#[cfg(feature = "batch")]
 pub use batch::{BatchFilter, BatchOutcome, ReportRow};
 pub use error::{AssertionFailure, HarnessError};
 pub use harness::{AccountHandle, Harness, HarnessBuilder, DESTINATION_ACCOUNT, SOURCE_ACCOUNT};

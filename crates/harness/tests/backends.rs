@@ -160,6 +160,50 @@ async fn container_image_module_starts_like_the_localstack_module() {
     assert_eq!(listed.buckets().iter().filter_map(|b| b.name()).collect::<Vec<_>>(), ["module-bucket"]);
 }
 
+/// A harness in a `static` is never dropped, so its container must go when the process does: the
+/// child (this binary again) starts a shared container harness, uses it and exits; the parent
+/// waits for the emulator to stop answering and for Docker to list no container on that port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Docker (or LocalStack venv); run by .ci/run"]
+async fn container_shared_in_a_static_is_removed_when_the_process_ends() {
+    const CHILD: &str = "XREPL_SHARED_CONTAINER_CHILD";
+    static SHARED: tokio::sync::OnceCell<Harness> = tokio::sync::OnceCell::const_new();
+    if std::env::var_os(CHILD).is_some() {
+        let h = SHARED.get_or_try_init(|| Harness::builder().backend(BackendKind::Container).start()).await.unwrap_or_else(|e| fail(e));
+        let spec = h.spec_from_file(GUIDE_SPEC).unwrap_or_else(|e| fail(e));
+        h.apply(&spec).await.unwrap_or_else(|e| fail(e));
+        let endpoint = h.backend().endpoint(A);
+        let port = endpoint.rsplit(':').next().unwrap_or_default().to_owned();
+        let id = std::process::Command::new("docker").args(["ps", "-q", "--filter", &format!("publish={port}")]).output();
+        println!("ENDPOINT={endpoint}");
+        println!("CONTAINER={}", id.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default());
+        return; // the static is never dropped: nothing removes the container but the lease
+    }
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(exe)
+        .args(["--ignored", "--exact", "container_shared_in_a_static_is_removed_when_the_process_ends", "--nocapture"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap_or_else(|e| panic!("running the child: {e}"));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the child failed:\n{printed}");
+    let endpoint = printed.lines().find_map(|l| l.strip_prefix("ENDPOINT=")).unwrap_or_else(|| panic!("no endpoint in:\n{printed}"));
+    let id = printed.lines().find_map(|l| l.strip_prefix("CONTAINER=")).unwrap_or_default().to_owned();
+    assert!(!id.is_empty(), "the child found no container publishing {endpoint}:\n{printed}");
+    let deadline = Instant::now() + std::time::Duration::from_secs(45);
+    loop {
+        let answering = xrepl_emulator::server::admin_client::request(endpoint, "GET", "/_xrepl/health", std::time::Duration::from_secs(2))
+            .await
+            .is_ok();
+        let still_there = std::process::Command::new("docker").args(["inspect", &id]).output().is_ok_and(|o| o.status.success());
+        if !answering && !still_there {
+            break;
+        }
+        assert!(Instant::now() < deadline, "45 s after the process ended: answering={answering}, container listed={still_there}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 #[tokio::test]
 async fn localstack_without_a_venv_is_unavailable_and_says_how_to_install() {
     match LocalStackBackend::start_from_venv("/nonexistent/xrepl-localstack-venv".as_ref()).await {

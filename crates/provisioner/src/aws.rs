@@ -49,7 +49,9 @@ pub struct AccountClients {
     pub iam: aws_sdk_iam::Client,
     /// STS (GetCallerIdentity, to check the credentials' account).
     pub sts: aws_sdk_sts::Client,
-    /// S3 Control (Batch Operations jobs); with an endpoint, every request goes to it.
+    /// S3 Control (Batch Operations jobs); with an endpoint, every request goes to it
+    /// (feature `batch`).
+    #[cfg(feature = "batch")]
     pub s3control: aws_sdk_s3control::Client,
     /// The account these clients act in (the spec's account id).
     pub account_id: String,
@@ -88,14 +90,19 @@ impl AccountClients {
     /// Clients from an already loaded SDK config. `path_style` for emulators and LocalStack.
     pub fn from_sdk_config(account_id: &str, config: &aws_config::SdkConfig, path_style: bool) -> AccountClients {
         let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
-        let mut control = aws_sdk_s3control::config::Builder::from(config);
-        if let Some(endpoint) = config.endpoint_url().filter(|_| path_style) {
-            control = control.endpoint_resolver(crate::batch::FixedEndpoint(endpoint.to_owned()));
-        }
+        #[cfg(feature = "batch")]
+        let control = {
+            let mut control = aws_sdk_s3control::config::Builder::from(config);
+            if let Some(endpoint) = config.endpoint_url().filter(|_| path_style) {
+                control = control.endpoint_resolver(crate::batch::FixedEndpoint(endpoint.to_owned()));
+            }
+            control
+        };
         AccountClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             iam: aws_sdk_iam::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
+            #[cfg(feature = "batch")]
             s3control: aws_sdk_s3control::Client::from_conf(control.build()),
             account_id: account_id.to_string(),
             region: config.region().map_or_else(|| crate::spec::DEFAULT_REGION.to_string(), ToString::to_string),
@@ -122,6 +129,7 @@ impl AccountClients {
             .behavior_version(BehaviorVersion::latest())
             .region(region.clone())
             .credentials_provider(creds.clone());
+        #[cfg(feature = "batch")]
         let mut control = aws_sdk_s3control::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(region.clone())
@@ -132,18 +140,25 @@ impl AccountClients {
             s3 = s3.http_client(http.clone());
             iam = iam.http_client(http.clone());
             sts = sts.http_client(http.clone());
-            control = control.http_client(http);
+            #[cfg(feature = "batch")]
+            {
+                control = control.http_client(http);
+            }
         }
         if let Some(endpoint) = endpoint {
             s3 = s3.endpoint_url(endpoint);
             iam = iam.endpoint_url(endpoint);
             sts = sts.endpoint_url(endpoint);
-            control = control.endpoint_resolver(crate::batch::FixedEndpoint(endpoint.to_owned()));
+            #[cfg(feature = "batch")]
+            {
+                control = control.endpoint_resolver(crate::batch::FixedEndpoint(endpoint.to_owned()));
+            }
         }
         AccountClients {
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            #[cfg(feature = "batch")]
             s3control: aws_sdk_s3control::Client::from_conf(control.build()),
             account_id: account_id.to_string(),
             region: region.to_string(),

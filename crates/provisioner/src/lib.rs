@@ -32,7 +32,7 @@
 //! 8. **Destroy**: [`destroy()`] removes what xrepl created, in reverse order, and keeps the rest.
 //!
 //! Besides: [`import()`] writes the spec of a replication setup that already exists on AWS, and
-//! [`batch`] replicates objects that existed before the rules (S3 Batch Replication).
+//! `batch` (feature `batch`) replicates objects that existed before the rules (S3 Batch Replication).
 //!
 //! Each account's half can be run alone ([`Side`]): the source team applies [`Side::Source`], the
 //! destination team [`Side::Destination`].
@@ -104,13 +104,14 @@
 //! - [`mod@plan`], [`mod@apply`], [`mod@verify`], [`mod@destroy`]: reading, changing, proving and
 //!   removing the setup;
 //! - [`ownership`]: how xrepl recognizes what it created (tags and Sids on AWS, no local state);
-//! - [`mod@import`], [`batch`]: existing setups and existing objects;
+//! - [`mod@import`], `batch` (feature `batch`): existing setups and existing objects;
 //! - [`error`], [`json_pos`]: errors with positions, and the position-keeping JSON reader lint uses.
 #![warn(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod apply;
 pub mod aws;
+#[cfg(feature = "batch")]
 pub mod batch;
 pub mod destroy;
 pub mod documents;
@@ -126,6 +127,7 @@ pub mod verify;
 
 pub use apply::{apply, AppliedChange, ApplyFailure, ApplyOptions, ApplyReport, MadeCall, RemainingChange};
 pub use aws::{AccountClients, Accounts, Backoff, Side};
+#[cfg(feature = "batch")]
 pub use batch::BatchFilter;
 pub use destroy::{destroy, DestroyItem, DestroyOptions, DestroyReport};
 pub use documents::Documents;

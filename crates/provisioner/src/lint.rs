@@ -82,7 +82,7 @@ pub mod codes {
     /// needed). Error.
     pub const FILTER_SHAPE: &str = "filter-shape";
     /// `ExistingObjectReplication` in a live replication configuration, which AWS rejects (existing
-    /// objects need S3 Batch Replication, see [`crate::batch`]). Error.
+    /// objects need S3 Batch Replication, see `crate::batch`). Error.
     pub const EXISTING_OBJECT_REPLICATION: &str = "existing-object-replication";
     /// More than 1,000 rules, or a rule ID longer than 255 characters. Error.
     pub const RULE_LIMITS: &str = "rule-limits";

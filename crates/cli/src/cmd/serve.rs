@@ -36,6 +36,11 @@ pub struct ServeArgs {
     /// and crashes: every acknowledged write is on disk (fsync) before it is answered.
     #[arg(long, env = "XREPL_DATA_DIR", value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
+    /// Exit once a lease was taken (POST /_xrepl/lease?ttl_s=N) and not renewed within its TTL:
+    /// the test process that started this emulator in a container keeps it alive, and the
+    /// container ends when that process does (the harness's container backends use this).
+    #[arg(long)]
+    exit_when_lease_expires: bool,
 }
 
 fn parse_key(s: &str) -> Result<(String, String, String), String> {
@@ -68,6 +73,7 @@ pub async fn serve(out: &Output, args: ServeArgs) -> Result<ExitCode, CliError> 
     }
     config.remote_accounts = args.remote_accounts;
     config = config.assume_tls(args.assume_tls);
+    config.exit_when_lease_expires = args.exit_when_lease_expires;
     if let Some(dir) = args.data_dir {
         config = config.data_dir(dir);
     }

@@ -4,6 +4,7 @@
 //! (`server`), which is built on top of them.
 
 pub mod failure;
+pub mod lease;
 pub mod queue;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +24,8 @@ pub struct Shared {
     /// Durable state (`data_dir`); None keeps everything in memory.
     pub persist: Option<Arc<Persist>>,
     lock_stats: LockStats,
+    /// Renewed by whoever started the emulator (`POST /_xrepl/lease`); see [`lease::Lease`].
+    pub lease: lease::Lease,
 }
 
 /// How often the world lock was taken, and how often a taker had to wait for another holder:
@@ -49,6 +52,7 @@ impl Shared {
             config,
             persist: None,
             lock_stats: LockStats::default(),
+            lease: lease::Lease::default(),
         })
     }
 
@@ -62,7 +66,14 @@ impl Shared {
         let queued = persist.load(&mut world)?;
         let replication = ReplicationControl::durable(Arc::clone(&persist));
         replication.restore(queued).map_err(EmulatorError::Config)?;
-        Ok(Arc::new(Self { world: Mutex::new(world), replication, config, persist: Some(persist), lock_stats: LockStats::default() }))
+        Ok(Arc::new(Self {
+            world: Mutex::new(world),
+            replication,
+            config,
+            persist: Some(persist),
+            lock_stats: LockStats::default(),
+            lease: lease::Lease::default(),
+        }))
     }
 
     /// Empties the emulator (the admin reset, as moto's and LocalStack's reset endpoints do): with

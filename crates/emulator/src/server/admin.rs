@@ -135,6 +135,14 @@ pub async fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> http::Respo
                 Err(e) => bad(&format!("the body must be a JWKS document ({{\"keys\": [...]}}): {e}")),
             }
         }
+        // A test process keeps its emulator alive (`--exit-when-lease-expires`): runtime/lease.rs.
+        (&Method::POST, "/lease") => match param("ttl_s").and_then(|v| v.parse::<u64>().ok()) {
+            Some(s) if s >= 1 && s <= crate::runtime::lease::MAX_TTL.as_secs() => {
+                shared.lease.renew(Duration::from_secs(s));
+                ok(json!({"ttl_s": s, "exit_when_expired": shared.config.exit_when_lease_expires}))
+            }
+            _ => bad(&format!("query parameter ttl_s=<seconds, 1 to {}> is required", crate::runtime::lease::MAX_TTL.as_secs())),
+        },
         (&Method::GET, "/stats") => ok(json!({"world_lock": shared.world_lock_stats()})),
         (&Method::GET, "/replication/status") => {
             let s = control.status();

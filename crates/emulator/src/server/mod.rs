@@ -119,8 +119,31 @@ impl Emulator {
         self.shared.replication.drain().await;
     }
 
-    /// Serves until the process receives Ctrl-C / SIGTERM.
+    /// Serves until the process receives Ctrl-C / SIGTERM, or (with
+    /// [`EmulatorConfig::exit_when_lease_expires`]) until a taken lease runs out.
     pub async fn run_until_signal(self) {
+        let shared = Arc::clone(&self.shared);
+        tokio::select! {
+            () = Self::signalled() => {}
+            () = Self::lease_expired(shared) => tracing::info!("the lease was not renewed in time: exiting"),
+        }
+    }
+
+    /// Returns once a lease was taken and ran out; never when the configuration does not ask.
+    async fn lease_expired(shared: Arc<Shared>) {
+        if !shared.config.exit_when_lease_expires {
+            return std::future::pending().await;
+        }
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        loop {
+            tick.tick().await;
+            if shared.lease.expired() {
+                return;
+            }
+        }
+    }
+
+    async fn signalled() {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {

@@ -59,6 +59,7 @@ pub async fn docker_preflight(backend: &str) -> Result<(), HarnessError> {
 pub struct EmulatorContainer {
     container: ContainerAsync<XreplImage>,
     endpoint: String,
+    _lease: LeaseRenewer,
     /// From `docker start` to a healthy health endpoint.
     pub startup: Duration,
 }
@@ -75,6 +76,9 @@ impl EmulatorContainer {
         docker_preflight(backend).await?;
         let port = ContainerPort::Tcp(EMULATOR_PORT);
         let request = image
+            // Removed with the test process, even when it never drops this (a harness in a
+            // `static`) or is killed: the renewer below stops, the emulator exits, Docker removes it.
+            .with_exit_when_lease_expires(true)
             .loopback_only()
             // Readiness is polled below on the health endpoint instead of the image's Docker
             // health check: faster than its 1 s interval, and it tells a crash from a slow start.
@@ -93,7 +97,7 @@ impl EmulatorContainer {
         wait_healthy(&container, &endpoint).await?;
         let startup = started.elapsed();
         tracing::info!(container = container.id(), %endpoint, ?startup, "emulator container healthy");
-        Ok(Self { container, endpoint, startup })
+        Ok(Self { container, _lease: LeaseRenewer::start(host_port), endpoint, startup })
     }
 
     /// `http://127.0.0.1:PORT`: S3, IAM, STS, KMS and the admin endpoints.
@@ -125,6 +129,59 @@ impl EmulatorContainer {
     pub async fn reset(&self) -> Result<(), HarnessError> {
         admin_reset(&self.endpoint).await
     }
+}
+
+/// How long one lease renewal lasts, and how often the renewer renews it.
+const LEASE_TTL_S: u64 = 15;
+const LEASE_RENEW_EVERY: Duration = Duration::from_secs(3);
+
+/// Renews the container's lease from a thread of its own (no runtime: it must outlive every
+/// test's runtime); stops when dropped or with the process.
+struct LeaseRenewer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LeaseRenewer {
+    fn start(port: u16) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let spawned = std::thread::Builder::new().name(format!("xrepl-lease-{port}")).spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Err(e) = renew_lease(port) {
+                    tracing::warn!("renewing the emulator's lease on port {port}: {e}");
+                }
+                std::thread::sleep(LEASE_RENEW_EVERY);
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("no lease renewer for the emulator on port {port} ({e}): it exits after {LEASE_TTL_S} s");
+        }
+        Self { stop }
+    }
+}
+
+impl Drop for LeaseRenewer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// One `POST /_xrepl/lease` over a plain blocking socket.
+fn renew_lease(port: u16) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    write!(
+        stream,
+        "POST /_xrepl/lease?ttl_s={LEASE_TTL_S} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nx-xrepl-admin: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer)?;
+    if &answer[9..12] != b"200" {
+        return Err(std::io::Error::other(format!("answered {}", String::from_utf8_lossy(&answer))));
+    }
+    Ok(())
 }
 
 async fn wait_healthy(container: &ContainerAsync<XreplImage>, endpoint: &str) -> Result<(), HarnessError> {
