@@ -65,7 +65,8 @@
 //! feature: [`BackendKind::Container`], [`BackendKind::TwoContainers`], `XreplImage` (a
 //! testcontainers module) and the `testcontainers` crate re-exported at the version the harness uses; with
 //! `localstack`: [`BackendKind::LocalStack`]; with `batch`: S3 Batch Replication jobs
-//! (`Harness::batch_replicate`). `XREPL_BACKEND` picks one at run time.
+//! (`Harness::batch_replicate`); with `kms`: KMS keys for SSE-KMS replication (`Harness::create_kms_key`,
+//! `Harness::allow_role_on_key`). `XREPL_BACKEND` picks one at run time.
 //!
 //! # One emulator for many tests
 //!
@@ -95,6 +96,8 @@ mod error;
 mod harness;
 #[cfg(feature = "containers")]
 pub mod image;
+#[cfg(feature = "kms")]
+mod kms;
 
 pub use backend::{Backend, BackendKind, Capabilities, Capability, FailureView};
 #[cfg(feature = "batch")]
