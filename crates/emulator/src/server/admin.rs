@@ -189,6 +189,21 @@ pub async fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> http::Respo
     }
 }
 
+fn ok(value: serde_json::Value) -> http::Response<Body> {
+    respond(StatusCode::OK, value)
+}
+
+fn bad(message: &str) -> http::Response<Body> {
+    respond(StatusCode::BAD_REQUEST, json!({ "error": message }))
+}
+
+fn respond(status: StatusCode, value: serde_json::Value) -> http::Response<Body> {
+    let mut resp = http::Response::new(Body::from(value.to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,19 +221,4 @@ mod tests {
             assert!(!is_loopback(other), "{other}");
         }
     }
-}
-
-fn ok(value: serde_json::Value) -> http::Response<Body> {
-    respond(StatusCode::OK, value)
-}
-
-fn bad(message: &str) -> http::Response<Body> {
-    respond(StatusCode::BAD_REQUEST, json!({ "error": message }))
-}
-
-fn respond(status: StatusCode, value: serde_json::Value) -> http::Response<Body> {
-    let mut resp = http::Response::new(Body::from(value.to_string()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
 }
