@@ -1450,6 +1450,49 @@ async fn unsigned_amz_headers_are_refused_and_store_nothing() {
     assert_alive(&env).await;
 }
 
+// IAM, STS and KMS apply S3's rule (xrepl's choice, docs/aws-semantics.md §60: no AWS answer is
+// recorded): an unsigned x-amz-target would turn a signed KMS ListKeys into a CreateKey.
+#[tokio::test]
+async fn unsigned_amz_headers_are_refused_by_iam_sts_and_kms() {
+    let env = start().await;
+    let addr = env.emulator.addr();
+    let content_type = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
+    for (signer, action, version) in
+        [(Signer::iam(A), "ListRoles", "2010-05-08"), (Signer { service: "sts", ..Signer::iam(A) }, "GetCallerIdentity", "2011-06-15")]
+    {
+        let body = form(&[("Action", action), ("Version", version)]);
+        let mut headers = signer.headers(addr, "POST", "/", "", &[content_type], &body);
+        headers.push(("x-amz-meta-evil".to_owned(), b"1".to_vec()));
+        let resp = send(addr, "POST", "/", &headers, &body).await;
+        assert_error(&resp, 403, "AccessDenied", None, &format!("{action} with an unsigned header"));
+        assert!(resp.body.contains("x-amz-meta-evil"), "{resp:?}");
+    }
+    let kms = Signer { service: "kms", ..Signer::iam(A) };
+    let body = br#"{"Description":"intruder"}"#;
+    let mut headers = kms.headers(addr, "POST", "/", "", &[("content-type", "application/x-amz-json-1.1")], body);
+    headers.push(("x-amz-target".to_owned(), b"TrentService.CreateKey".to_vec()));
+    let resp = send(addr, "POST", "/", &headers, body).await;
+    assert_eq!(resp.status, 400, "{resp:?}");
+    assert!(resp.body.contains("AccessDeniedException") && resp.body.contains("x-amz-target"), "{resp:?}");
+    let keys = send(
+        addr,
+        "POST",
+        "/",
+        &kms.headers(
+            addr,
+            "POST",
+            "/",
+            "",
+            &[("content-type", "application/x-amz-json-1.1"), ("x-amz-target", "TrentService.ListKeys")],
+            b"{}",
+        ),
+        b"{}",
+    )
+    .await;
+    assert_eq!(keys.status, 200, "{keys:?}");
+    assert!(!keys.body.contains("KeyId"), "no key was created: {keys:?}");
+}
+
 // AWS: API_DeleteObjects ("The Content-MD5 or x-amz-sdk-checksum-algorithm header is required for
 // all Multi-Object Delete requests"); S3's answer without either: 400 InvalidRequest "Missing
 // required header for this request: Content-MD5". docs/aws-semantics.md §61.
