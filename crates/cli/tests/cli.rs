@@ -146,9 +146,15 @@ impl Drop for Served {
 }
 
 fn serve() -> Served {
+    serve_with(&[])
+}
+
+/// `xrepl serve` with these extra arguments.
+fn serve_with(args: &[&str]) -> Served {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let child = StdCommand::new(assert_cmd::cargo::cargo_bin("xrepl"))
         .args(["serve", "--port", &port.to_string()])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -210,6 +216,28 @@ fn serve_warns_when_bound_to_a_non_loopback_address() {
     assert!(stderr.contains("warning: serving on 0.0.0.0 (not a loopback address)"), "{stderr}");
     let stderr = serve_stderr("127.0.0.1");
     assert!(!stderr.contains("warning"), "no warning on loopback: {stderr}");
+}
+
+/// The status of `GET /_xrepl/health` sent to `endpoint` with this Host header.
+fn health_status_as(endpoint: &str, host: &str) -> u16 {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(endpoint.trim_start_matches("http://")).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(stream, "GET /_xrepl/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").expect("send");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn serve_allow_host_lets_admin_endpoints_answer_that_name() {
+    let s = serve_with(&["--allow-host", "xrepl.test", "--allow-host", "proxy.internal"]);
+    assert_eq!(health_status_as(&s.endpoint, "xrepl.test:4566"), 200);
+    assert_eq!(health_status_as(&s.endpoint, "proxy.internal"), 200);
+    assert_eq!(health_status_as(&s.endpoint, "localhost:4566"), 200);
+    assert_eq!(health_status_as(&s.endpoint, "evil.example:4566"), 403, "names not allowed are refused (DNS rebinding)");
+    xrepl().args(["health", "--endpoint", &s.endpoint]).assert().success();
+    xrepl().args(["serve", "--help"]).assert().success().stdout(predicate::str::contains("--allow-host <NAME>"));
 }
 
 #[test]

@@ -40,6 +40,10 @@ pub struct EmulatorConfig {
     /// `xrepl serve` exits once a lease was taken (`POST /_xrepl/lease`) and not renewed in
     /// time: a container started for a test process goes away when that process ends.
     pub exit_when_lease_expires: bool,
+    /// Host names the admin endpoints (`/_xrepl/...`) answer besides loopback names and
+    /// addresses (`localhost`, 127.0.0.0/8, `[::1]`); `xrepl serve --allow-host`. Other `Host`
+    /// headers get 403, so a web page cannot reach them through DNS rebinding.
+    pub allow_hosts: Vec<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -57,6 +61,7 @@ impl Default for EmulatorConfig {
             data_dir: None,
             limits: ServerLimits::default(),
             exit_when_lease_expires: false,
+            allow_hosts: Vec::new(),
         }
     }
 }
@@ -114,6 +119,14 @@ impl EmulatorConfig {
         self
     }
 
+    /// Lets the admin endpoints answer requests addressed to `name` (see
+    /// [`EmulatorConfig::allow_hosts`]).
+    #[must_use]
+    pub fn allow_host(mut self, name: impl Into<String>) -> Self {
+        self.allow_hosts.push(name.into());
+        self
+    }
+
     #[must_use]
     pub fn default_secret(mut self, secret: impl Into<String>) -> Self {
         self.default_secret = secret.into();
@@ -145,8 +158,16 @@ pub struct ServerLimits {
     pub header_read_timeout: std::time::Duration,
     /// Time a request body may go without any bytes arriving.
     pub body_idle_timeout: std::time::Duration,
-    /// Connections served at once; more wait in the listen backlog.
+    /// Requests served at once (connections past their request headers, until the response is
+    /// sent); more wait for a free slot.
     pub max_connections: usize,
+    /// Time a new connection has to send its first request's whole header section (at most
+    /// `header_read_timeout`), so connections that dribble their headers go quickly.
+    pub first_header_timeout: std::time::Duration,
+    /// Connections still sending request headers or idle between requests; past this many, the
+    /// one that has waited longest is closed, so slow-header floods cannot starve clients that
+    /// send whole requests. Connections are always accepted.
+    pub max_pending_connections: usize,
 }
 
 impl Default for ServerLimits {
@@ -155,6 +176,8 @@ impl Default for ServerLimits {
             header_read_timeout: std::time::Duration::from_secs(30),
             body_idle_timeout: std::time::Duration::from_secs(60),
             max_connections: 1024,
+            first_header_timeout: std::time::Duration::from_secs(5),
+            max_pending_connections: 1024,
         }
     }
 }

@@ -7,17 +7,29 @@ use s3s::{S3Error, S3ErrorCode};
 
 pub const MALFORMED_XML: &str = "The XML you provided was not well-formed or did not validate against our published schema";
 
+/// S3's message when `x-amz-*` headers were not signed (the front door adds the
+/// `HeadersNotSigned` element naming them).
+pub const HEADERS_NOT_SIGNED: &str = "There were headers present in the request which were not signed";
+
 /// What the access check must refuse (stored in the request's extensions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     UnknownXmlElement,
     ContentSha256Mismatch,
     PolicyNotUtf8,
+    /// `x-amz-*` headers outside SignedHeaders (403 AccessDenied).
+    HeadersNotSigned,
+    /// DeleteObjects without `Content-MD5` or an `x-amz-checksum-*` header.
+    MissingContentMd5,
 }
 
 impl Refusal {
     pub fn to_s3_error(self) -> S3Error {
         match self {
+            Self::HeadersNotSigned => S3Error::with_message(S3ErrorCode::AccessDenied, HEADERS_NOT_SIGNED),
+            Self::MissingContentMd5 => {
+                S3Error::with_message(S3ErrorCode::InvalidRequest, "Missing required header for this request: Content-MD5")
+            }
             Self::UnknownXmlElement => S3Error::with_message(S3ErrorCode::MalformedXML, MALFORMED_XML),
             Self::ContentSha256Mismatch => sha256_mismatch(),
             Self::PolicyNotUtf8 => {

@@ -41,6 +41,12 @@ pub struct ServeArgs {
     /// container ends when that process does (the harness's container backends use this).
     #[arg(long)]
     exit_when_lease_expires: bool,
+    /// Let the admin endpoints (/_xrepl/...) answer requests addressed to NAME (the Host
+    /// header, any port), e.g. the name a reverse proxy or another container uses (repeatable).
+    /// Loopback names and addresses (localhost, 127.0.0.0/8, [::1]) are always allowed; any other
+    /// Host gets 403, so a web page cannot reach them through DNS rebinding.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
 }
 
 fn parse_key(s: &str) -> Result<(String, String, String), String> {
@@ -51,13 +57,8 @@ fn parse_key(s: &str) -> Result<(String, String, String), String> {
     }
 }
 
-/// Whether `host` is reachable from this machine only.
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost") || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 pub async fn serve(out: &Output, args: ServeArgs) -> Result<ExitCode, CliError> {
-    if !is_loopback(&args.host) {
+    if !xrepl_emulator::server::is_loopback_host(&args.host) {
         eprintln!(
             "warning: serving on {} (not a loopback address): anyone who can reach it can use every account with the \
              default keys (ACCOUNT/{}) and call the admin endpoints. Bind 127.0.0.1 unless this is meant (a container, a \
@@ -74,6 +75,7 @@ pub async fn serve(out: &Output, args: ServeArgs) -> Result<ExitCode, CliError> 
     config.remote_accounts = args.remote_accounts;
     config = config.assume_tls(args.assume_tls);
     config.exit_when_lease_expires = args.exit_when_lease_expires;
+    config.allow_hosts = args.allow_hosts;
     if let Some(dir) = args.data_dir {
         config = config.data_dir(dir);
     }

@@ -25,14 +25,74 @@ pub struct Stored {
     pub checksum: String,
 }
 
-fn read_error(e: &dyn std::fmt::Display) -> S3Error {
-    // s3s checks the signed x-amz-content-sha256 while the body streams in.
+/// The S3 error for a request body that could not be read.
+pub(crate) fn read_error(e: &dyn std::fmt::Display) -> S3Error {
+    // s3s checks the signed x-amz-content-sha256 and each aws-chunked chunk's signature while
+    // the body streams in (sigv4-streaming: a chunk that does not verify is SignatureDoesNotMatch).
     let text = e.to_string();
     if text.contains("Sha256Mismatch") {
         crate::wire::sha256_mismatch()
+    } else if text.contains("AwsChunkedStreamError: SignatureMismatch") {
+        S3Error::with_message(
+            S3ErrorCode::SignatureDoesNotMatch,
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        )
+    } else if text.contains(crate::wire::BODY_IDLE) {
+        S3Error::with_message(S3ErrorCode::RequestTimeout, crate::wire::REQUEST_TIMEOUT)
+    } else if text.contains(LENGTH_MISMATCH) {
+        S3Error::with_message(
+            S3ErrorCode::IncompleteBody,
+            "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+        )
     } else {
         S3Error::with_message(S3ErrorCode::IncompleteBody, format!("could not read the request body: {text}"))
     }
+}
+
+const LENGTH_MISMATCH: &str = "the body's length is not the declared length";
+
+/// A body error seen through [`exact_length`] (read errors keep their text for [`read_error`]).
+#[derive(Debug, thiserror::Error)]
+enum Unread {
+    #[error("{0}")]
+    Read(String),
+    #[error("{LENGTH_MISMATCH}")]
+    Length,
+}
+
+/// Refuses a declared upload over `limit` (Content-Length, which for an aws-chunked body is its
+/// x-amz-decoded-content-length) before any of the body is read.
+pub fn check_declared_size(content_length: Option<i64>, limit: u64) -> S3Result<()> {
+    if content_length.is_some_and(|len| u64::try_from(len).unwrap_or(0) > limit) {
+        return Err(too_large());
+    }
+    Ok(())
+}
+
+/// The body, failing (IncompleteBody) as soon as it has more bytes than `declared` and at its end
+/// if it has fewer: hyper holds a plain body to Content-Length, but an aws-chunked body's decoded
+/// length (x-amz-decoded-content-length, which s3s makes the Content-Length) is not checked.
+pub fn exact_length(body: Option<StreamingBlob>, declared: Option<i64>) -> Option<StreamingBlob> {
+    let (body, declared) = (body?, declared.and_then(|d| u64::try_from(d).ok()));
+    let Some(declared) = declared else { return Some(body) };
+    let stream = futures::stream::unfold((body, 0u64, false), move |(mut body, seen, done)| async move {
+        if done {
+            return None;
+        }
+        match body.next().await {
+            Some(Ok(chunk)) => {
+                let seen = seen + chunk.len() as u64;
+                if seen > declared {
+                    return Some((Err(Unread::Length), (body, seen, true)));
+                }
+                Some((Ok(chunk), (body, seen, false)))
+            }
+            Some(Err(e)) => Some((Err(Unread::Read(e.to_string())), (body, seen, true))),
+            None if seen != declared => Some((Err(Unread::Length), (body, seen, true))),
+            None => None,
+        }
+    });
+    Some(StreamingBlob::wrap(stream))
 }
 
 fn io_error(e: &std::io::Error) -> S3Error {

@@ -77,7 +77,7 @@ use futures::TryStreamExt;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::{self, StreamingBlob, Timestamp};
-use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
+use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
 use time::OffsetDateTime;
 
 use crate::identity::Caller;
@@ -236,16 +236,7 @@ pub(crate) fn timestamp(t: OffsetDateTime) -> Timestamp {
 /// Collects a request body into one buffer of exactly its size (kept whole in memory).
 pub(crate) async fn read_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
     let Some(body) = body else { return Ok(Bytes::new()) };
-    let chunks: Vec<Bytes> = body.try_collect().await.map_err(|e| {
-        // s3s checks the signed x-amz-content-sha256 while the body streams in.
-        if e.to_string().contains("Sha256Mismatch") {
-            crate::wire::sha256_mismatch()
-        } else if e.to_string().contains(crate::wire::BODY_IDLE) {
-            S3Error::with_message(S3ErrorCode::RequestTimeout, crate::wire::REQUEST_TIMEOUT)
-        } else {
-            S3Error::with_message(S3ErrorCode::IncompleteBody, format!("could not read the request body: {e}"))
-        }
-    })?;
+    let chunks: Vec<Bytes> = body.try_collect().await.map_err(|e| body::read_error(&e))?;
     // Always one exact-size copy: a single chunk is a slice of hyper's 8 KiB read buffer, and
     // keeping it would pin that whole buffer for the object's lifetime (measured: 8 KiB per
     // small object). From here on the bytes are shared, never copied again.

@@ -219,8 +219,10 @@ pub async fn upload_part(api: &S3Api, req: S3Request<dto::UploadPartInput>) -> S
             ));
         }
     }
+    super::body::check_declared_size(input.content_length, MAX_PART_BYTES)?;
+    let body = super::body::exact_length(input.body, input.content_length);
     let store = std::sync::Arc::clone(&api.shared.world().blobs);
-    let stored = super::body::store_body(store, input.body, MAX_PART_BYTES, algorithm).await?;
+    let stored = super::body::store_body(store, body, MAX_PART_BYTES, algorithm).await?;
     if expected.as_ref().is_some_and(|e| e.algorithm == algorithm) {
         super::checksum::verify(expected.as_ref(), &stored.checksum, req.trailing_headers.as_ref())?;
     }

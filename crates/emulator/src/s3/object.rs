@@ -282,11 +282,10 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
             }
         }
     }
-    if input.content_length.is_some_and(|len| u64::try_from(len).unwrap_or(0) > super::body::MAX_SINGLE_PUT) {
-        return Err(s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size"));
-    }
+    super::body::check_declared_size(input.content_length, super::body::MAX_SINGLE_PUT)?;
+    let body = super::body::exact_length(input.body, input.content_length);
     let store = std::sync::Arc::clone(&api.shared.world().blobs);
-    let stored = super::body::store_body(store, input.body, super::body::MAX_SINGLE_PUT, algorithm).await?;
+    let stored = super::body::store_body(store, body, super::body::MAX_SINGLE_PUT, algorithm).await?;
     super::checksum::verify(expected.as_ref(), &stored.checksum, req.trailing_headers.as_ref())?;
     let (data, digest) = (stored.blob, stored.md5);
     if let Some(md5) = &input.content_md5 {

@@ -7,6 +7,9 @@
 //! Every call but a `GET` must carry the header `x-xrepl-admin: 1` ([`ADMIN_HEADER`]): a web page
 //! cannot send a custom header cross-site without a CORS preflight, which the emulator never
 //! answers, so a page a developer visits cannot pause, drain or reconfigure their emulator.
+//! And every call must be addressed (`Host`) to a loopback name or address, or to a name the user
+//! allowed ([`crate::EmulatorConfig::allow_hosts`]): a page whose own name is made to resolve to
+//! 127.0.0.1 (DNS rebinding) is same-origin with the emulator, but its requests carry its name.
 
 use std::time::Duration;
 
@@ -25,7 +28,49 @@ pub const ADMIN_HEADER: &str = "x-xrepl-admin";
 /// The longest a drain call may wait (`timeout_ms`).
 const MAX_DRAIN_WAIT_MS: u64 = 10 * 60 * 1000;
 
+/// Whether `host` (a `Host` header's name, without port) names this machine only: `localhost`,
+/// an address in 127.0.0.0/8, or `::1` (with or without brackets).
+#[must_use]
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    host.eq_ignore_ascii_case("localhost") || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The name in a `Host` header value: `[::1]:4566` → `[::1]`, `localhost:4566` → `localhost`.
+fn host_name(value: &str) -> &str {
+    if value.starts_with('[') {
+        return value.find(']').map_or(value, |end| &value[..=end]);
+    }
+    match value.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => value,
+    }
+}
+
+/// The refusal of a request addressed to a name that is neither loopback nor allowed.
+fn host_refused(parts: &Parts, allowed: &[String]) -> Option<http::Response<Body>> {
+    let host = parts.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).or_else(|| parts.uri.authority().map(|a| a.as_str()));
+    let name = host.map(host_name).unwrap_or("");
+    let name_ok = |n: &str| is_loopback(n) || allowed.iter().any(|a| a.eq_ignore_ascii_case(n.strip_suffix('.').unwrap_or(n)));
+    // An absolute-form target (`POST http://name/...`) must name an allowed host too.
+    let authority_ok = parts.uri.authority().is_none_or(|a| name_ok(host_name(a.as_str())));
+    if !name.is_empty() && name_ok(name) && authority_ok {
+        return None;
+    }
+    Some(respond(
+        StatusCode::FORBIDDEN,
+        json!({"error": format!(
+            "admin endpoints answer only requests addressed to a loopback name (localhost, 127.0.0.0/8, [::1]); this one was addressed to Host {:?}. If this name is yours, start the emulator with `--allow-host {}` (EmulatorConfig::allow_host)",
+            host.unwrap_or(""),
+            if name.is_empty() { "NAME" } else { name }
+        )}),
+    ))
+}
+
 pub async fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> http::Response<Body> {
+    if let Some(refused) = host_refused(parts, &shared.config.allow_hosts) {
+        return refused;
+    }
     if parts.method != Method::GET && parts.headers.get(ADMIN_HEADER).is_none_or(|v| v.as_bytes() != b"1") {
         return respond(
             StatusCode::FORBIDDEN,
@@ -165,4 +210,23 @@ fn respond(status: StatusCode, value: serde_json::Value) -> http::Response<Body>
     *resp.status_mut() = status;
     resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names() {
+        assert_eq!(host_name("[::1]:4566"), "[::1]");
+        assert_eq!(host_name("localhost:4566"), "localhost");
+        assert_eq!(host_name("example.com"), "example.com");
+        assert_eq!(host_name("::1"), "::1");
+        for loopback in ["localhost", "LocalHost.", "127.0.0.1", "127.1.2.3", "[::1]", "::1"] {
+            assert!(is_loopback(loopback), "{loopback}");
+        }
+        for other in ["localhost.evil.example", "evil.example", "0.0.0.0", "10.0.0.1", "[::2]", ""] {
+            assert!(!is_loopback(other), "{other}");
+        }
+    }
 }

@@ -13,6 +13,12 @@
 //!   policy that is not UTF-8 (`MalformedPolicy`; `s3s` answers `InvalidRequest`). The finding
 //!   rides in the request's extensions and is raised by the S3 access check, which runs after the
 //!   signature is verified, so a badly signed request still gets `SignatureDoesNotMatch` first.
+//! - Requests S3 refuses whatever their signature says: a presigned URL valid for more than a
+//!   week (`AuthorizationQueryParametersError`) and an XML body declared larger than S3 reads
+//!   (`MaxMessageLengthExceeded`, before a byte of it is read) are answered before `s3s`;
+//!   `x-amz-*` headers outside SignedHeaders (`AccessDenied`, which `s3s` ignores: they could
+//!   rewrite a signed request) and a DeleteObjects without `Content-MD5` or a checksum
+//!   (`InvalidRequest`) are findings raised after the signature check.
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -20,12 +26,15 @@ use http_body_util::{BodyExt, Limited};
 use s3s::Body;
 use sha2::{Digest, Sha256};
 
-pub use crate::wire::{sha256_mismatch, Refusal, MALFORMED_XML, REQUEST_TIMEOUT};
+pub use crate::wire::{sha256_mismatch, Refusal, HEADERS_NOT_SIGNED, MALFORMED_XML, REQUEST_TIMEOUT};
 
 /// S3's limit on the request header section.
 pub const HEADER_SECTION_MAX: usize = 8 * 1024;
-/// Configuration bodies larger than this are left to `s3s` (which limits XML bodies itself).
-const CONFIG_BODY_MAX: usize = 2 * 1024 * 1024;
+/// The largest XML body read (that of `s3s`, `S3ConfigSnapshot::xml_max_body_size`); larger
+/// ones are `MaxMessageLengthExceeded`.
+pub const XML_BODY_MAX: u64 = 20 * 1024 * 1024;
+/// The longest a presigned URL may be valid, in seconds (sigv4-query-string-auth: 7 days).
+const MAX_PRESIGNED_EXPIRES: u64 = 604_800;
 
 /// S3's answer when the client stops sending the body.
 pub fn request_timeout() -> http::Response<Body> {
@@ -45,8 +54,16 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> http::Re
     resp
 }
 
+/// The body length a request declares: the decoded length of an `aws-chunked` body, else
+/// `Content-Length`.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    let number = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    number("x-amz-decoded-content-length").or_else(|| number(http::header::CONTENT_LENGTH.as_str()))
+}
+
 /// Checks S3 applies before looking at the request at all.
-pub fn precheck(headers: &HeaderMap) -> Option<http::Response<Body>> {
+pub fn precheck<B>(req: &http::Request<B>) -> Option<http::Response<Body>> {
+    let headers = req.headers();
     let size: usize = headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
     if size > HEADER_SECTION_MAX {
         return Some(error_response(
@@ -54,6 +71,19 @@ pub fn precheck(headers: &HeaderMap) -> Option<http::Response<Body>> {
             "RequestHeaderSectionTooLarge",
             "Your request header section exceeds the maximum allowed size.",
         ));
+    }
+    if xml_body(req.method(), req.uri().path(), req.uri().query()) && declared_length(headers).is_some_and(|l| l > XML_BODY_MAX) {
+        return Some(error_response(StatusCode::BAD_REQUEST, "MaxMessageLengthExceeded", "Your request was too big."));
+    }
+    let expires = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()).find(|(k, _)| k == "X-Amz-Expires").map(|(_, v)| v);
+    if let Some(expires) = expires.filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())) {
+        if expires.len() > 7 || expires.parse::<u64>().is_ok_and(|e| e > MAX_PRESIGNED_EXPIRES) {
+            return Some(error_response(
+                StatusCode::BAD_REQUEST,
+                "AuthorizationQueryParametersError",
+                "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds",
+            ));
+        }
     }
     let auth = headers.get(http::header::AUTHORIZATION)?;
     let bytes = auth.as_bytes();
@@ -135,6 +165,109 @@ const REPLICATION: &[&str] = &[
     "DeleteMarkerReplication",
 ];
 
+/// Subresources whose PUT or POST body is an XML (or JSON policy) document.
+const DOCUMENT_SUBRESOURCES: &[&str] = &[
+    "accelerate",
+    "acl",
+    "analytics",
+    "cors",
+    "delete",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "policy",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "restore",
+    "retention",
+    "select",
+    "tagging",
+    "versioning",
+    "website",
+];
+
+fn query_keys(query: Option<&str>) -> Vec<String> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes()).map(|(k, _)| k.into_owned()).collect()
+}
+
+/// Whether the request's body is a document S3 reads whole (configuration, DeleteObjects,
+/// CompleteMultipartUpload, CreateBucket), not object bytes.
+fn xml_body(method: &http::Method, path: &str, query: Option<&str>) -> bool {
+    let path = path.trim_start_matches('/');
+    if path.is_empty() || !matches!(*method, http::Method::PUT | http::Method::POST) {
+        return false;
+    }
+    let keys = query_keys(query);
+    let has = |k: &str| keys.iter().any(|x| x == k);
+    if DOCUMENT_SUBRESOURCES.iter().any(|k| has(k)) {
+        return true;
+    }
+    // CompleteMultipartUpload (UploadPart is a PUT); CreateBucket (a PUT on the bucket alone).
+    (*method == http::Method::POST && has("uploadId")) || (*method == http::Method::PUT && !path.contains('/') && !has("uploadId"))
+}
+
+/// The lower-case `x-amz-*` headers of a SigV4-signed request that are not in its SignedHeaders
+/// (`x-amz-content-sha256` excepted: the payload hash is part of every signature, and S3 ignores
+/// it unsigned on presigned URLs), sorted; None for unsigned or SigV2 requests.
+pub fn unsigned_amz_headers(headers: &HeaderMap, query: Option<&str>) -> Option<Vec<String>> {
+    let signed: Vec<String> = match headers.get(http::header::AUTHORIZATION) {
+        Some(auth) => {
+            let auth = auth.to_str().ok().filter(|a| a.starts_with("AWS4-HMAC-SHA256"))?;
+            super::sigv4::parse_authorization(auth).ok()?.signed_headers
+        }
+        None => {
+            let query = form_urlencoded::parse(query?.as_bytes());
+            let mut signed = None;
+            let mut v4 = false;
+            for (k, v) in query {
+                if k == "X-Amz-SignedHeaders" {
+                    signed = Some(v.split(';').map(str::to_owned).collect::<Vec<_>>());
+                } else if k == "X-Amz-Algorithm" || k == "X-Amz-Signature" {
+                    v4 = true;
+                }
+            }
+            signed.filter(|_| v4)?
+        }
+    };
+    let mut missing: Vec<String> = headers
+        .keys()
+        .map(http::HeaderName::as_str)
+        .filter(|k| k.starts_with("x-amz-") && *k != "x-amz-content-sha256" && !signed.iter().any(|s| s.trim().eq_ignore_ascii_case(k)))
+        .map(str::to_owned)
+        .collect();
+    missing.sort();
+    missing.dedup();
+    (!missing.is_empty()).then_some(missing)
+}
+
+/// DeleteObjects must carry `Content-MD5` or a checksum (`x-amz-checksum-*`, as a header or a
+/// trailer): API_DeleteObjects.
+fn delete_without_digest<B>(req: &http::Request<B>) -> bool {
+    let headers = req.headers();
+    req.method() == http::Method::POST
+        && !req.uri().path().trim_start_matches('/').is_empty()
+        && query_keys(req.uri().query()).iter().any(|k| k == "delete")
+        && !headers.contains_key("content-md5")
+        && !headers.keys().any(|k| k.as_str().starts_with("x-amz-checksum-"))
+        && !headers.get_all("x-amz-trailer").iter().any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("x-amz-checksum-")))
+}
+
+/// What the access check must refuse about the request's headers, found before `s3s` sees it.
+pub fn header_refusal<B>(req: &http::Request<B>) -> Option<Refusal> {
+    if unsigned_amz_headers(req.headers(), req.uri().query()).is_some() {
+        return Some(Refusal::HeadersNotSigned);
+    }
+    delete_without_digest(req).then_some(Refusal::MissingContentMd5)
+}
+
 fn document(method: &http::Method, path: &str, query: Option<&str>) -> Option<Document> {
     if path.trim_start_matches('/').is_empty() {
         return None;
@@ -155,23 +288,29 @@ fn document(method: &http::Method, path: &str, query: Option<&str>) -> Option<Do
 }
 
 /// Reads the body of configuration requests and marks what the access check must refuse;
-/// other requests pass through untouched (object bodies stay streamed).
+/// other requests pass through untouched (object bodies stay streamed). A body over
+/// [`XML_BODY_MAX`] is `MaxMessageLengthExceeded` (`s3s` would answer 500 InternalError).
 pub async fn mark(req: http::Request<super::conn::IdleBody>) -> Result<http::Request<Body>, http::Response<Body>> {
-    let Some(doc) = document(req.method(), req.uri().path(), req.uri().query()) else {
+    let doc = document(req.method(), req.uri().path(), req.uri().query());
+    if !xml_body(req.method(), req.uri().path(), req.uri().query()) {
         return Ok(req.map(Body::http_body));
-    };
+    }
     let headers = req.headers();
     let payload_hash = headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let chunked = payload_hash.starts_with("STREAMING-")
         || headers.get(http::header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("aws-chunked"));
-    let length = headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if chunked || length.is_some_and(|l| l > CONFIG_BODY_MAX) {
+    if chunked {
+        // Its decoded length was checked (`precheck`); `s3s` decodes it.
         return Ok(req.map(Body::http_body));
     }
     let (mut parts, body) = req.into_parts();
-    let collected = match Limited::new(body, CONFIG_BODY_MAX).collect().await {
+    let limit = usize::try_from(XML_BODY_MAX).unwrap_or(usize::MAX);
+    let collected = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected,
         Err(e) if e.is::<super::conn::BodyIdle>() => return Err(request_timeout()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(error_response(StatusCode::BAD_REQUEST, "MaxMessageLengthExceeded", "Your request was too big."))
+        }
         Err(_) => return Err(error_response(StatusCode::BAD_REQUEST, "MalformedXML", MALFORMED_XML)),
     };
     let bytes: Bytes = collected.to_bytes();
@@ -182,12 +321,13 @@ pub async fn mark(req: http::Request<super::conn::IdleBody>) -> Result<http::Req
         Some(Refusal::ContentSha256Mismatch)
     } else {
         match doc {
-            Document::Policy if std::str::from_utf8(&bytes).is_err() => Some(Refusal::PolicyNotUtf8),
-            Document::Xml(allowed) if !elements_allowed(&bytes, allowed) => Some(Refusal::UnknownXmlElement),
+            Some(Document::Policy) if std::str::from_utf8(&bytes).is_err() => Some(Refusal::PolicyNotUtf8),
+            Some(Document::Xml(allowed)) if !elements_allowed(&bytes, allowed) => Some(Refusal::UnknownXmlElement),
             _ => None,
         }
     };
-    if let Some(refusal) = refusal {
+    // A finding about the headers (found first) stays the one raised.
+    if let Some(refusal) = refusal.filter(|_| parts.extensions.get::<Refusal>().is_none()) {
         parts.extensions.insert(refusal);
     }
     Ok(http::Request::from_parts(parts, Body::from(bytes)))
@@ -245,9 +385,9 @@ mod tests {
     #[test]
     fn authorization_shapes() {
         let check = |v: &str| {
-            let mut h = HeaderMap::new();
-            h.insert(http::header::AUTHORIZATION, HeaderValue::from_str(v).expect("header"));
-            precheck(&h).map(|r| r.status().as_u16())
+            let mut req = http::Request::new(());
+            req.headers_mut().insert(http::header::AUTHORIZATION, HeaderValue::from_str(v).expect("header"));
+            precheck(&req).map(|r| r.status().as_u16())
         };
         assert_eq!(check("garbage"), Some(400));
         assert_eq!(check("AWS4-HMAC-SHA256"), Some(400));

@@ -15,6 +15,7 @@ mod s3_errors;
 pub mod sigv4;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -31,6 +32,7 @@ use crate::replication::ReplicationControl;
 pub use crate::runtime::Shared;
 use crate::state::AccountInfo;
 
+pub use self::admin::is_loopback as is_loopback_host;
 use self::conn::IdleBody;
 
 /// A running emulator. Dropping it stops the listener and the replication worker.
@@ -187,21 +189,32 @@ fn build_s3_service(shared: &Arc<Shared>) -> S3Service {
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Service>) {
     let limits = shared.config.limits;
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let gate = Arc::new(conn::Gate::new(limits.max_pending_connections));
+    let first_header = limits.first_header_timeout.min(limits.header_read_timeout);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
     loop {
-        // At the cap, stop accepting: further clients wait in the listen backlog.
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { return };
+        // Never waits for a slot: a connection that sends its request at once must not queue
+        // behind connections that dribble their headers (the gate closes the oldest of those).
         let stream = conn::next_connection(&listener).await;
-        let (shared, s3, http) = (Arc::clone(&shared), Arc::clone(&s3), http.clone());
+        let waiter = Arc::new(conn::Waiter::default());
+        gate.waiting(&waiter);
+        let started = Arc::new(AtomicBool::new(false));
+        let (shared, s3, http, gate, slots) = (Arc::clone(&shared), Arc::clone(&s3), http.clone(), Arc::clone(&gate), Arc::clone(&slots));
         tokio::spawn(async move {
+            let (in_service, gate_in_service, started_in_service) = (Arc::clone(&waiter), Arc::clone(&gate), Arc::clone(&started));
             let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                let (shared, s3) = (Arc::clone(&shared), Arc::clone(&s3));
+                started_in_service.store(true, Ordering::Release);
+                gate_in_service.serving(&in_service);
+                let (shared, s3, gate, waiter, slots) =
+                    (Arc::clone(&shared), Arc::clone(&s3), Arc::clone(&gate_in_service), Arc::clone(&in_service), Arc::clone(&slots));
                 let expects_continue =
                     req.headers().get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
                 let req = req.map(|body| IdleBody::new(body, limits.body_idle_timeout));
                 let read = req.body().read_state();
                 async move {
+                    // A request slot, held until the response is sent (the semaphore is never closed).
+                    let slot = slots.acquire_owned().await.ok();
                     let mut response = dispatch(shared, s3, req).await?;
                     // Answered before the body was read (an early 403/404 to `Expect:
                     // 100-continue`): hyper will not reuse the connection, so say so, or a
@@ -209,11 +222,26 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Servi
                     if expects_continue && !read.finished() {
                         response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
                     }
-                    Ok::<_, HttpError>(response)
+                    Ok::<_, HttpError>(response.map(|body| conn::Tracked::new(body, gate, waiter, slot)))
                 }
             });
-            let _ = http.serve_connection(TokioIo::new(stream), service).await;
-            drop(slot);
+            {
+                let connection = http.serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(connection);
+                let first_request = async {
+                    tokio::time::sleep(first_header).await;
+                    if started.load(Ordering::Acquire) {
+                        std::future::pending::<()>().await;
+                    }
+                };
+                // Dropping the connection closes it: evicted by the gate, or no first request in time.
+                tokio::select! {
+                    _ = &mut connection => {}
+                    () = waiter.evicted() => {}
+                    () = first_request => {}
+                }
+            }
+            gate.serving(&waiter);
         });
     }
 }
@@ -271,8 +299,13 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
         };
         return Ok(response);
     }
-    if let Some(refused) = guard::precheck(req.headers()) {
+    if let Some(refused) = guard::precheck(&req) {
         return Ok(refused);
+    }
+    let mut req = req;
+    let unsigned = guard::unsigned_amz_headers(req.headers(), req.uri().query());
+    if let Some(refusal) = guard::header_refusal(&req) {
+        req.extensions_mut().insert(refusal);
     }
     let req = match guard::mark(req).await {
         Ok(req) => req,
@@ -292,7 +325,11 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
     if response.status().is_client_error() || response.status().is_server_error() {
         if let Some(body) = response.body().bytes().filter(|b| !b.is_empty()) {
             let fixed = s3_errors::with_aws_message(&body).unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-            let fixed = s3_errors::with_request_id(&fixed, &request_id);
+            let mut fixed = s3_errors::with_request_id(&fixed, &request_id);
+            // S3 names the unsigned headers (lower case, ", " between them).
+            if let Some(names) = unsigned.filter(|_| fixed.contains(guard::HEADERS_NOT_SIGNED)) {
+                fixed = s3_errors::with_element(&fixed, "HeadersNotSigned", &names.join(", "));
+            }
             response.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(fixed.len()));
             *response.body_mut() = Body::from(fixed);
         }

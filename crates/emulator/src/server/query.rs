@@ -108,6 +108,12 @@ pub(super) fn authenticate(shared: &Shared, service: &str, parts: &Parts, body: 
         }
         e
     })?;
+    // As S3 does (docs/aws-semantics.md §60): an unsigned x-amz-* header (KMS's x-amz-target names
+    // the operation) could change what the signed request does.
+    if let Some(names) = super::guard::unsigned_amz_headers(&parts.headers, None) {
+        let message = format!("{} ({})", super::guard::HEADERS_NOT_SIGNED, names.join(", "));
+        return Err(if kms { ServiceError::bad_request("AccessDeniedException", message) } else { ServiceError::access_denied(message) });
+    }
     let token = parts.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok());
     shared.world().caller_for(&auth.access_key, token).map_err(|p| match p {
         KeyProblem::UnknownKey | KeyProblem::InvalidToken => unknown_key(),

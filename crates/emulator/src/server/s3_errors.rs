@@ -75,8 +75,15 @@ pub fn new_request_id() -> String {
 
 /// Adds `<RequestId>` to an S3 XML error body that has none.
 pub fn with_request_id(body: &str, request_id: &str) -> String {
+    with_element(body, "RequestId", request_id)
+}
+
+/// The error body with `<name>value</name>` added at the end of `<Error>`, unless it has one.
+pub fn with_element(body: &str, name: &str, value: &str) -> String {
     match body.rfind("</Error>") {
-        Some(at) if !body.contains("<RequestId>") => format!("{}<RequestId>{request_id}</RequestId>{}", &body[..at], &body[at..]),
+        Some(at) if !body.contains(&format!("<{name}>")) => {
+            format!("{}<{name}>{}</{name}>{}", &body[..at], crate::xml::escape(value), &body[at..])
+        }
         _ => body.to_owned(),
     }
 }
