@@ -19,12 +19,18 @@ sed -i "s|xrepl-harness = { path = \"[^\"]*\"|xrepl-harness = { path = \"$harnes
 cd "$work/crate"
 export CARGO_TARGET_DIR="$work/target"
 cargo fetch -q   # downloads are not build time
-/usr/bin/time -f '%U %S %e' -o "$work/cold" cargo test --no-run 2> "$work/cold.log" >/dev/null
+if ! /usr/bin/time -f '%U %S %e' -o "$work/cold" cargo test --no-run 2> "$work/cold.log" >/dev/null; then
+  tail -n 30 "$work/cold.log" >&2
+  exit 1
+fi
 read -r user sys wall < "$work/cold"
 crates=$(grep -c '^ *Compiling ' "$work/cold.log" || true)
 test_file=$(ls tests/*.rs | head -n 1)
 printf '\n// edited for the incremental measurement\n' >> "$test_file"
-/usr/bin/time -f '%U %S %e' -o "$work/incr" cargo test --no-run 2>/dev/null >/dev/null
+if ! /usr/bin/time -f '%U %S %e' -o "$work/incr" cargo test --no-run 2> "$work/incr.log" >/dev/null; then
+  tail -n 30 "$work/incr.log" >&2
+  exit 1
+fi
 read -r iuser isys iwall < "$work/incr"
 printf '| cold `cargo test --no-run` | %s crates | CPU %.0f s (user %.0f + sys %.0f) | wall %.0f s |\n' "$crates" "$(echo "$user + $sys" | bc)" "$user" "$sys" "$wall"
 printf '| after editing %s | | CPU %.1f s | wall %.1f s |\n' "$test_file" "$(echo "$iuser + $isys" | bc)" "$iwall"
