@@ -326,7 +326,10 @@ pub fn complete_multipart_upload(
     // Joining the parts may copy gigabytes between files: not under the world lock.
     let store = std::sync::Arc::clone(&world.blobs);
     drop(world);
-    version.data = store.concat(&parts);
+    // A part that cannot be read whole or was damaged at rest fails the request (the store
+    // logs which file): the object is never made of wrong bytes.
+    version.data =
+        store.concat(&parts).map_err(|e| s3_error!(InternalError, "We encountered an internal error. Please try again. ({e})"))?;
     let mut world = api.shared.world();
     let b = bucket_mut(&mut world, &input.bucket)?;
     // Checked when the object is written (the parts were joined without the lock).
