@@ -258,9 +258,16 @@ async fn garbage_in_the_state_database_ends_start_up_with_a_message() {
         let server = serve_logged(&data, &dir.path().join("first.log"));
         let a = s3(&server.endpoint, A);
         a.create_bucket().bucket(BUCKET).send().await.expect("bucket");
-        for i in 0..50 {
-            put(&a, &format!("k{i}"), &pattern(100, i)).await;
+        for i in 0..600 {
+            put(&a, &format!("k{i}"), &pattern(100, (i % 251) as u8)).await;
         }
+        // Stopped cleanly (SIGTERM): redb then trusts its pages on the next open, without the
+        // checksummed repair that follows a crash, and meets the garbage while reading.
+        let mut server = server;
+        let stopped = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("kill -TERM");
+        assert!(stopped.success());
+        let status = server.child.wait().expect("stopped");
+        assert!(status.success(), "xrepl serve stops cleanly on SIGTERM: {status:?}");
     }
     let original = std::fs::read(data.join("state.redb")).expect("state");
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
@@ -275,15 +282,16 @@ async fn garbage_in_the_state_database_ends_start_up_with_a_message() {
             .collect::<Vec<u8>>()
     };
     let len = original.len();
-    let mut variants: Vec<(String, Vec<u8>)> = (1..16)
-        .map(|k| {
-            let at = len * k / 16;
+    let mut variants: Vec<(String, Vec<u8>)> = Vec::new();
+    for size in [64, 4096] {
+        for k in 1..32 {
+            let at = len * k / 32;
             let mut v = original.clone();
-            let end = (at + 4096).min(len);
+            let end = (at + size).min(len);
             v[at..end].copy_from_slice(&noise(end - at));
-            (format!("4 KiB of garbage at {at}"), v)
-        })
-        .collect();
+            variants.push((format!("{size} bytes of garbage at {at}"), v));
+        }
+    }
     let fixed: Vec<(&str, Vec<u8>)> = vec![
         ("garbage after the header", [original[..4096.min(len)].to_vec(), noise(len.saturating_sub(4096))].concat()),
         ("all garbage", noise(len)),
@@ -331,13 +339,25 @@ fn run_serve_briefly(data: &Path) -> Option<(Option<i32>, String)> {
             }
             return Some((status.code(), stderr));
         }
-        if started.elapsed() > Duration::from_secs(20) || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        // It listens before it reads the data dir: serving means answering.
+        if started.elapsed() > Duration::from_secs(20) || healthy(port) {
             let _ = child.kill();
             let _ = child.wait();
             return None;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether `GET /_xrepl/health` on `port` is answered.
+fn healthy(port: u16) -> bool {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    if stream.write_all(b"GET /_xrepl/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 ")
 }
 
 /// A tmpfs of `mib` MiB mounted on a fresh dir, unmounted when dropped. Panics (the test is not a

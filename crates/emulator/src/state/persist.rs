@@ -57,7 +57,12 @@ pub enum PersistError {
         path.display()
     )]
     Damaged { path: PathBuf, message: String },
-    #[error("stored state in {path} could not be read ({message}); it was written by another version of xrepl or damaged")]
+    #[error(
+        "stored state in {}/state.redb could not be read ({message}); it was written by another version of xrepl or damaged. \
+         Restore it from a backup, or move the directory {} aside to start with an empty state",
+        path.display(),
+        path.display()
+    )]
     Decode { path: PathBuf, message: String },
     #[error("state in {path}: this change was undone with a write that could not be committed at the same time")]
     RolledBack { path: PathBuf },
