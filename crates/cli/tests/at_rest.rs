@@ -560,7 +560,16 @@ async fn dead_blobs_are_reclaimed_while_running() {
     // Live: the last "overwritten" and "completed".
     let started = Instant::now();
     while blob_count(&data) != 2 {
-        assert!(started.elapsed() < Duration::from_secs(15), "{} object files remain, 2 are live", blob_count(&data));
+        if started.elapsed() > Duration::from_secs(15) {
+            let files: Vec<(String, u64)> = std::fs::read_dir(data.join("blobs"))
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().map(|m| m.len()).unwrap_or(0)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            panic!("{} object files remain, 2 are live: {files:?}\n{}", files.len(), server.log());
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut server = server;

@@ -124,6 +124,11 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     fn read(&self, blob: &Blob) -> std::io::Result<Bytes> {
         Ok(self.get(blob))
     }
+    /// Drops a blob this store just handed out that nothing will refer to (its request failed
+    /// after writing it); a blob that committed metadata refers to, or may, is left alone.
+    fn discard(&self, blob: &Blob) {
+        let _ = blob;
+    }
     /// The file holding a blob, for streamed reads; None: read it with [`BlobStore::get`].
     fn file(&self, blob: &Blob) -> Option<std::path::PathBuf> {
         let _ = blob;

@@ -288,6 +288,13 @@ impl BlobStore for FileBlobStore {
         Ok(Blob::external_checked(id, len, crc64))
     }
 
+    fn discard(&self, blob: &Blob) {
+        let Some(id) = blob.external_id() else { return };
+        if lock(&self.uncommitted).get(&id).is_some_and(Option::is_some) {
+            self.abandon(id);
+        }
+    }
+
     fn file(&self, blob: &Blob) -> Option<PathBuf> {
         blob.external_id().map(|id| self.path(id))
     }

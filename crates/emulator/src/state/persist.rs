@@ -117,7 +117,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send>;
 
 /// Runs `f`, turning a panic into an error with its message. redb 4 panics on some kinds of
-/// garbage in its file (`unreachable!` in btree.rs while opening or reading pages) instead of
+/// garbage in its file (`unreachable!` in btree.rs, "Invalid page type byte" in btree_base.rs,
+/// while opening, reading or writing pages) instead of
 /// returning an error; a damaged data dir must end start-up with a message saying what to do,
 /// not a panic, so the panic is caught here (nothing it touched outlives it: the database it was
 /// opening is dropped). The panic hook stays quiet for this thread meanwhile, so no panic message
@@ -239,16 +240,24 @@ impl Persist {
             tracing::warn!("the state database in {} was opened again after a failed write", self.dir.display());
         }
         let Some(database) = db.as_ref() else { return Err(self.db_error("the database is not open")) };
-        let written = (|| -> Result<(), redb::Error> {
+        // A write reads pages too: on a damaged file redb may panic there as well.
+        let written = catch_redb_panic(|| -> Result<(), redb::Error> {
             let txn = database.begin_write()?;
             f(&txn)?;
             txn.commit()?;
             Ok(())
-        })();
-        written.map_err(|e| {
-            self.reopen.store(true, Ordering::SeqCst);
-            self.db_error(e)
-        })
+        });
+        match written {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                self.reopen.store(true, Ordering::SeqCst);
+                Err(self.db_error(e))
+            }
+            Err(panic) => {
+                self.reopen.store(true, Ordering::SeqCst);
+                Err(self.damaged(panic))
+            }
+        }
     }
 
     /// Fills `world` with what was stored; returns the queued replication tasks (id, encoded).
