@@ -133,3 +133,66 @@ async fn reset_empties_one_account_or_everything_and_stays_reset_after_a_restart
     drop(env);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// S3 Batch Replication jobs are kept in the data dir: listed and described after a restart as
+/// they were (a job awaiting confirmation can still be confirmed then).
+#[tokio::test]
+async fn batch_jobs_survive_a_restart() {
+    use aws_sdk_s3control::types::{
+        JobManifestGenerator, JobManifestGeneratorFilter, JobOperation, JobReport, JobStatus, S3JobManifestGenerator,
+        S3ReplicateObjectOperation,
+    };
+    let dir = std::env::temp_dir().join(format!("xrepl-batch-durable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let control = |env: &Env| xrepl_harness::batch::s3control_client(&env.emulator.endpoint(), A, "test", "us-east-1");
+    let describe = |c: aws_sdk_s3control::Client, id: String| async move {
+        c.describe_job().account_id(A).job_id(id).send().await.expect("DescribeJob").job().cloned().expect("a job")
+    };
+    let (id, before) = {
+        let env = start_in(&dir).await;
+        let a = env.s3(A).await;
+        versioned_bucket(&a, "jobs-source").await;
+        a.put_object().bucket("jobs-source").key("k").body(ByteStream::from_static(b"k")).send().await.expect("put");
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"batchoperations.s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let role = env.iam(A).await.create_role().role_name("batch").assume_role_policy_document(trust).send().await.expect("role");
+        let generator = S3JobManifestGenerator::builder()
+            .source_bucket("arn:aws:s3:::jobs-source")
+            .enable_manifest_output(false)
+            .filter(JobManifestGeneratorFilter::builder().build())
+            .build()
+            .expect("generator");
+        let c = control(&env);
+        let id = c
+            .create_job()
+            .account_id(A)
+            .confirmation_required(true)
+            .client_request_token("kept")
+            .operation(JobOperation::builder().s3_replicate_object(S3ReplicateObjectOperation::builder().build()).build())
+            .report(JobReport::builder().enabled(false).build())
+            .priority(7)
+            .description("kept across a restart")
+            .role_arn(role.role().map(|r| r.arn()).unwrap_or_default())
+            .manifest_generator(JobManifestGenerator::S3JobManifestGenerator(generator))
+            .send()
+            .await
+            .expect("CreateJob")
+            .job_id()
+            .unwrap_or_default()
+            .to_owned();
+        env.emulator.drain().await;
+        let job = describe(c.clone(), id.clone()).await;
+        assert!(matches!(job.status(), Some(JobStatus::Suspended | JobStatus::Failed)), "{job:?}");
+        (id, job)
+    };
+    let env = start_in(&dir).await;
+    let c = control(&env);
+    let after = describe(c.clone(), id.clone()).await;
+    assert_eq!(
+        (after.status(), after.priority(), after.description(), after.creation_time(), after.progress_summary()),
+        (before.status(), 7, Some("kept across a restart"), before.creation_time(), before.progress_summary()),
+    );
+    let listed = c.list_jobs().account_id(A).send().await.expect("ListJobs");
+    assert_eq!(listed.jobs().iter().filter_map(|j| j.job_id()).collect::<Vec<_>>(), vec![id.as_str()]);
+    drop(env);
+    let _ = std::fs::remove_dir_all(&dir);
+}

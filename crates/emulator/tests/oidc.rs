@@ -319,3 +319,21 @@ async fn exact_subject_condition_with_string_equals() {
     c["sub"] = json!(format!("{SUBJECT}-other"));
     assert_eq!(code(&assume(&sts, &role_arn, &token(&key("idp-key.pem"), &c)).await.expect_err("other subject")), "AccessDenied");
 }
+
+#[tokio::test]
+async fn issuer_keys_registered_before_a_restart_still_verify_tokens() {
+    let dir = std::env::temp_dir().join(format!("xrepl-oidc-durable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let config = xrepl_emulator::EmulatorConfig::with_accounts(&[A, B]).data_dir(&dir);
+    let role_arn = {
+        let env = Env { emulator: xrepl_emulator::Emulator::start(config.clone()).await.expect("emulator starts") };
+        publish_jwks(&env).await;
+        provider_and_role(&env, json!("repo:example-org/infra:*")).await
+    };
+    let env = Env { emulator: xrepl_emulator::Emulator::start(config).await.expect("emulator restarts") };
+    let sts = anonymous_sts(&env).await;
+    let out = assume(&sts, &role_arn, &token(&key("idp-key.pem"), &claims())).await.expect("the issuer's keys were kept in the data dir");
+    assert_eq!(out.subject_from_web_identity_token(), Some(SUBJECT));
+    drop(env);
+    let _ = std::fs::remove_dir_all(&dir);
+}

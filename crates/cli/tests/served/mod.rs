@@ -51,7 +51,13 @@ pub fn serve(data_dir: Option<&Path>, port: u16) -> Server {
 }
 
 pub fn s3(endpoint: &str, account: &str) -> aws_sdk_s3::Client {
+    s3_with_retries(endpoint, account, aws_sdk_s3::config::retry::RetryConfig::standard())
+}
+
+/// An SDK client with `retries` (disabled: a 500 is seen as it is).
+pub fn s3_with_retries(endpoint: &str, account: &str, retries: aws_sdk_s3::config::retry::RetryConfig) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::Config::builder()
+        .retry_config(retries)
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_sdk_s3::config::Region::new("us-east-1"))

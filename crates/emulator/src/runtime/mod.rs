@@ -16,6 +16,9 @@ use crate::error::EmulatorError;
 use crate::state::persist::Persist;
 use crate::state::World;
 
+/// How often durable mode looks for dead object files once something was written.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// State shared by every handler and the replication engine.
 pub struct Shared {
     world: Mutex<World>,
@@ -66,14 +69,38 @@ impl Shared {
         let queued = persist.load(&mut world)?;
         let replication = ReplicationControl::durable(Arc::clone(&persist));
         replication.restore(queued).map_err(EmulatorError::Config)?;
-        Ok(Arc::new(Self {
+        let shared = Arc::new(Self {
             world: Mutex::new(world),
             replication,
             config,
             persist: Some(persist),
             lock_stats: LockStats::default(),
             lease: lease::Lease::default(),
-        }))
+        });
+        shared.spawn_sweeper();
+        Ok(shared)
+    }
+
+    /// Durable mode: every [`SWEEP_EVERY`], removes the object files that writes since the last
+    /// sweep left dead (overwritten, deleted, parts of completed or aborted uploads), after
+    /// committing what is pending. Ends with the emulator (its last `Arc`) or its data dir.
+    fn spawn_sweeper(self: &Arc<Self>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let weak = Arc::downgrade(self);
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(SWEEP_EVERY).await;
+                let Some(shared) = weak.upgrade() else { return };
+                let Some(persist) = shared.persist.clone() else { return };
+                if persist.is_closed() {
+                    return;
+                }
+                let swept = tokio::task::spawn_blocking(move || persist.collect_if_due(&mut shared.world())).await;
+                if let Ok(Err(e)) = swept {
+                    tracing::warn!("dead object files could not be removed yet: {e}");
+                }
+            }
+        });
     }
 
     /// Empties the emulator (the admin reset, as moto's and LocalStack's reset endpoints do): with
@@ -111,7 +138,8 @@ impl Shared {
     }
 
     /// Commits what changed to the data dir (a no-op in memory), with the replication tasks that
-    /// finished; called before a response is sent, so acknowledged writes are durable.
+    /// finished; called before a response is sent, so acknowledged writes are durable. When the
+    /// commit fails, the world is put back as last committed before the error is returned.
     pub fn checkpoint(&self, finished_tasks: &[u64]) -> Result<(), crate::state::persist::PersistError> {
         match &self.persist {
             Some(persist) => persist.checkpoint(&mut self.world(), finished_tasks),

@@ -9,9 +9,10 @@ use bytes::Bytes;
 use futures::StreamExt;
 use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::checksum::{Algorithm, BodyDigest};
+use crate::state::files::crc64_digest;
 use crate::state::{Blob, BlobStore};
 
 /// S3's largest single PUT (User Guide `upload-objects`: "upload a single object of up to 5 GB").
@@ -114,9 +115,9 @@ pub async fn store_body(store: Arc<dyn BlobStore>, body: Option<StreamingBlob>, 
         return Ok(Stored { blob: store.put(data), md5, checksum });
     };
     match stream_to_file(&staged, body, limit, BodyDigest::new(algorithm)).await {
-        Ok((len, (md5, checksum))) => {
+        Ok((len, crc64, (md5, checksum))) => {
             let blob = tokio::task::spawn_blocking(move || {
-                let adopted = store.adopt(&staged, len);
+                let adopted = store.adopt(&staged, len, crc64);
                 if adopted.is_err() {
                     let _ = std::fs::remove_file(&staged);
                 }
@@ -143,9 +144,11 @@ async fn stream_to_file(
     body: Option<StreamingBlob>,
     limit: u64,
     mut hasher: BodyDigest,
-) -> S3Result<(usize, ([u8; 16], String))> {
+) -> S3Result<(usize, u64, ([u8; 16], String))> {
     let mut file = tokio::fs::File::create(path).await.map_err(|e| io_error(&e))?;
     let mut len = 0u64;
+    // The blob's own checksum, kept to detect damage at rest (whatever the client asked for).
+    let mut crc64 = crc64_digest();
     if let Some(mut body) = body {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| read_error(&e))?;
@@ -154,48 +157,130 @@ async fn stream_to_file(
                 return Err(too_large());
             }
             hasher.update(&chunk);
+            crc64.update(&chunk);
             file.write_all(&chunk).await.map_err(|e| io_error(&e))?;
         }
     }
     file.sync_all().await.map_err(|e| io_error(&e))?;
     let len = usize::try_from(len).map_err(|_| too_large())?;
-    Ok((len, hasher.finish()))
+    Ok((len, crc64.finalize(), hasher.finish()))
 }
 
-/// A response body streamed from `path`, bytes `start..end`.
-pub fn file_body(path: PathBuf, start: u64, end: u64) -> StreamingBlob {
-    const CHUNK: usize = 256 * 1024;
-    let stream = futures::stream::unfold((None::<tokio::fs::File>, start), move |(file, at)| {
-        let path = path.clone();
-        async move {
-            if at >= end {
+/// Objects up to this size are read whole and checked before the first byte is sent, so damage
+/// is answered 500 InternalError; larger ones are checked while they stream (docs/decisions.md,
+/// "Integrity at rest").
+pub const CHECKED_BEFORE_SENDING: u64 = 16 * 1024 * 1024;
+
+/// An object's bytes in a file, to be served checked: bytes `start..end` of the blob.
+pub struct FileRead {
+    pub file: std::fs::File,
+    pub path: PathBuf,
+    pub blob: Blob,
+    pub start: u64,
+    pub end: u64,
+    /// The object, for the log: `bucket/key (version)`.
+    pub object: String,
+}
+
+fn damaged_object(read: &FileRead, why: &str) -> S3Error {
+    tracing::error!("object {} is damaged at rest: its file {} {why}; it is not served", read.object, read.path.display());
+    S3Error::with_message(S3ErrorCode::InternalError, "We encountered an internal error. Please try again.")
+}
+
+/// The body of a GET from a file, never wrong bytes answered as complete: an object up to
+/// [`CHECKED_BEFORE_SENDING`] is read and checked first (damage: 500, nothing sent); a larger one
+/// is read whole while it streams (for a range too) and the last chunk is held back until the
+/// whole file has been checked, so damage ends the transfer short of its Content-Length.
+pub async fn checked_file_body(read: FileRead) -> S3Result<StreamingBlob> {
+    let expected = read.blob.len() as u64;
+    if expected <= CHECKED_BEFORE_SENDING {
+        let mut file =
+            tokio::fs::File::from_std(read.file.try_clone().map_err(|e| damaged_object(&read, &format!("cannot be read: {e}")))?);
+        let mut bytes = Vec::with_capacity(read.blob.len());
+        // One byte more than written shows a file that grew.
+        (&mut file).take(expected + 1).read_to_end(&mut bytes).await.map_err(|e| damaged_object(&read, &format!("cannot be read: {e}")))?;
+        crate::state::files::check(&read.blob, &bytes).map_err(|why| damaged_object(&read, &format!("holds {why}")))?;
+        let (start, end) = (usize::try_from(read.start).unwrap_or(0), usize::try_from(read.end).unwrap_or(0).min(bytes.len()));
+        return Ok(StreamingBlob::from(s3s::Body::from(Bytes::from(bytes).slice(start.min(end)..end))));
+    }
+    let state = Checking {
+        file: tokio::fs::File::from_std(read.file.try_clone().map_err(|e| damaged_object(&read, &format!("cannot be read: {e}")))?),
+        at: 0,
+        digest: crc64_digest(),
+        held: None,
+        done: false,
+        read,
+    };
+    Ok(StreamingBlob::wrap(futures::stream::unfold(state, Checking::next)))
+}
+
+/// A large file being streamed and checked: see [`checked_file_body`].
+struct Checking {
+    file: tokio::fs::File,
+    read: FileRead,
+    at: u64,
+    digest: crc_fast::Digest,
+    /// The latest chunk of the range, sent only once the next one (or the whole check) is done.
+    held: Option<Bytes>,
+    done: bool,
+}
+
+impl Checking {
+    async fn next(mut self) -> Option<(Result<Bytes, std::io::Error>, Self)> {
+        const CHUNK: usize = 256 * 1024;
+        let len = self.read.blob.len() as u64;
+        loop {
+            if self.done {
                 return None;
             }
-            let mut file = match file {
-                Some(f) => f,
-                None => {
-                    let opened = async {
-                        let mut f = tokio::fs::File::open(&path).await?;
-                        f.seek(std::io::SeekFrom::Start(at)).await?;
-                        Ok::<_, std::io::Error>(f)
-                    };
-                    match opened.await {
-                        Ok(f) => f,
-                        Err(e) => return Some((Err(e), (None, end))),
-                    }
+            if self.at >= len {
+                self.done = true;
+                let mut extra = [0u8; 1];
+                let grew = matches!(self.file.read(&mut extra).await, Ok(n) if n > 0);
+                let found = self.digest.finalize();
+                let why = if grew {
+                    Some(format!("holds more than the {len} bytes written"))
+                } else {
+                    self.read
+                        .blob
+                        .crc64()
+                        .filter(|expected| *expected != found)
+                        .map(|expected| format!("holds bytes whose CRC64NVME is {found:016x} where {expected:016x} was written"))
+                };
+                if let Some(why) = why {
+                    let _ = damaged_object(&self.read, &why);
+                    return Some((Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the object is damaged at rest")), self));
+                }
+                return self.held.take().map(|chunk| (Ok(chunk), self));
+            }
+            let want = usize::try_from((len - self.at).min(CHUNK as u64)).unwrap_or(CHUNK);
+            let mut buf = vec![0u8; want];
+            let n = match self.file.read(&mut buf).await {
+                Ok(0) => {
+                    self.done = true;
+                    let why = format!("holds {} bytes where {len} were written", self.at);
+                    let _ = damaged_object(&self.read, &why);
+                    return Some((Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the object is damaged at rest")), self));
+                }
+                Ok(n) => n,
+                Err(e) => {
+                    self.done = true;
+                    let _ = damaged_object(&self.read, &format!("cannot be read: {e}"));
+                    return Some((Err(e), self));
                 }
             };
-            let want = usize::try_from((end - at).min(CHUNK as u64)).unwrap_or(CHUNK);
-            let mut buf = vec![0u8; want];
-            match file.read(&mut buf).await {
-                Ok(0) => Some((Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)), (None, end))),
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok(Bytes::from(buf)), (Some(file), at + n as u64)))
+            buf.truncate(n);
+            self.digest.update(&buf);
+            let chunk_start = self.at;
+            self.at += n as u64;
+            let (lo, hi) = (chunk_start.max(self.read.start), self.at.min(self.read.end));
+            if lo < hi {
+                let piece =
+                    Bytes::from(buf).slice(usize::try_from(lo - chunk_start).unwrap_or(0)..usize::try_from(hi - chunk_start).unwrap_or(0));
+                if let Some(previous) = self.held.replace(piece) {
+                    return Some((Ok(previous), self));
                 }
-                Err(e) => Some((Err(e), (None, end))),
             }
         }
-    });
-    StreamingBlob::wrap(stream)
+    }
 }

@@ -234,16 +234,23 @@ pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInp
     // Reading and writing the part may move gigabytes: off the async threads, not under the lock.
     let data = source.data.clone();
     let copied = tokio::task::spawn_blocking(move || {
-        let all = store.get(&data);
+        // Checked against the source's checksum: a damaged source is not copied.
+        let all = match store.read(&data) {
+            Ok(all) => all,
+            Err(e) => {
+                tracing::error!("the copy source could not be read: {e}");
+                return Err(s3_error!(InternalError, "We encountered an internal error. Please try again."));
+            }
+        };
         let (start, end) = (usize::try_from(range.start).unwrap_or(0), usize::try_from(range.end).unwrap_or(all.len()).min(all.len()));
         let part = all.slice(start.min(end)..end);
         let mut digest = BodyDigest::new(algorithm);
         digest.update(&part);
         let (md5, checksum) = digest.finish();
-        (store.put(part), hex::encode(md5), checksum)
+        Ok((store.put(part), hex::encode(md5), checksum))
     })
     .await
-    .map_err(|e| s3_error!(InternalError, "the part copy failed: {e}"))?;
+    .map_err(|e| s3_error!(InternalError, "the part copy failed: {e}"))??;
     let (part_data, part_etag, part_checksum) = copied;
     let last_modified = now();
     let mut world = api.shared.world();

@@ -510,7 +510,7 @@ impl S3 for S3Api {
         object::restore_object(self, req)
     }
     async fn get_object(&self, req: S3Request<dto::GetObjectInput>) -> S3Result<S3Response<dto::GetObjectOutput>> {
-        object::get_object(self, req)
+        object::get_object(self, req).await
     }
     async fn get_object_attributes(
         &self,

@@ -328,14 +328,23 @@ pub fn complete_multipart_upload(
     // Joining the parts may copy gigabytes between files: not under the world lock.
     let store = std::sync::Arc::clone(&world.blobs);
     drop(world);
-    version.data = store.concat(&parts);
+    // A part that cannot be read whole or was damaged at rest fails the request (the store
+    // logs which file): the object is never made of wrong bytes.
+    version.data =
+        store.concat(&parts).map_err(|e| s3_error!(InternalError, "We encountered an internal error. Please try again. ({e})"))?;
     let mut world = api.shared.world();
-    let b = bucket_mut(&mut world, &input.bucket)?;
-    // Checked when the object is written (the parts were joined without the lock).
-    super::object::check_write_conditions(b, &input.key, input.if_match.as_ref(), input.if_none_match.as_ref())?;
-    if b.uploads.remove(&input.upload_id).is_none() {
-        return Err(no_such_upload());
+    let claimed = (|| {
+        let b = bucket_mut(&mut world, &input.bucket)?;
+        // Checked when the object is written (the parts were joined without the lock).
+        super::object::check_write_conditions(b, &input.key, input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        b.uploads.remove(&input.upload_id).map(|_| ()).ok_or_else(no_such_upload)
+    })();
+    if let Err(e) = claimed {
+        // The joined bytes will never be referred to (e.g. a retried completion lost the race).
+        store.discard(&version.data);
+        return Err(e);
     }
+    let b = bucket_mut(&mut world, &input.bucket)?;
     let version_id = b.next_version_id();
     version.version_id = version_id.clone();
     version.etag = etag.clone();

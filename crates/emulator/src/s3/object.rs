@@ -388,6 +388,7 @@ impl Bucket {
             settings: self.settings.clone(),
             lock_configuration: self.lock_configuration.clone(),
             dirty: std::collections::BTreeSet::new(),
+            undo: BTreeMap::new(),
             track_dirty: false,
         }
     }
@@ -582,7 +583,25 @@ macro_rules! version_output {
     }};
 }
 
-pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<S3Response<dto::GetObjectOutput>> {
+pub async fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<S3Response<dto::GetObjectOutput>> {
+    let (mut output, status, file) = get_object_locked(api, req)?;
+    // Bytes from a file are checked against the checksum they were written with (not under the
+    // world lock): damage is never answered as a complete 200.
+    if let Some(read) = file {
+        output.body = Some(super::body::checked_file_body(read).await?);
+    }
+    Ok(match status {
+        Some(s) => S3Response::with_status(output, s),
+        None => S3Response::new(output),
+    })
+}
+
+/// GetObject's answer, with the file to serve its bytes from when they are in one.
+#[allow(clippy::type_complexity)]
+fn get_object_locked(
+    api: &S3Api,
+    req: S3Request<dto::GetObjectInput>,
+) -> S3Result<(dto::GetObjectOutput, Option<StatusCode>, Option<super::body::FileRead>)> {
     let caller = api.caller(&req)?;
     let input = req.input;
     let world = api.shared.world();
@@ -606,17 +625,25 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
         (None, None) => (0, total, None, None),
     };
     // Files stream out in chunks; in-memory bytes are shared, never copied.
-    let (length, body) = match world.blobs.file(&v.data) {
-        Some(path) => (end - start, super::body::file_body(path, start, end)),
+    let (length, body, file) = match world.blobs.file(&v.data) {
+        Some(path) => {
+            let object = format!("{}/{} (version {})", b.name, v.key, v.version_id);
+            // Opened under the lock: a file removed once its version is gone stays readable.
+            let file = std::fs::File::open(&path).map_err(|e| {
+                tracing::error!("object {object} is damaged at rest: its file {} cannot be opened: {e}; it is not served", path.display());
+                s3_error!(InternalError, "We encountered an internal error. Please try again.")
+            })?;
+            (end - start, None, Some(super::body::FileRead { file, path, blob: v.data.clone(), start, end, object }))
+        }
         None => {
             let all = world.blobs.get(&v.data);
             let slice = all.slice(usize::try_from(start).unwrap_or(0)..usize::try_from(end).unwrap_or(all.len()).min(all.len()));
-            (slice.len() as u64, blob(slice))
+            (slice.len() as u64, Some(blob(slice)), None)
         }
     };
     let mut output = version_output!(GetObjectOutput, b, v, {
         content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
-        body: Some(body),
+        body,
         content_range,
         content_type: input.response_content_type.clone().or_else(|| v.headers.content_type.clone()).and_then(|c| c.parse().ok()),
         content_disposition: input.response_content_disposition.clone().or_else(|| v.headers.content_disposition.clone()),
@@ -632,10 +659,7 @@ pub fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3Result<
     };
     output.checksum_type = checksum.checksum_type.clone();
     set_checksum!(output, checksum);
-    Ok(match status {
-        Some(s) => S3Response::with_status(output, s),
-        None => S3Response::new(output),
-    })
+    Ok((output, status, file))
 }
 
 pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Result<S3Response<dto::HeadObjectOutput>> {

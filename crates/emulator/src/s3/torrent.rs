@@ -50,7 +50,12 @@ pub fn get_object_torrent(api: &S3Api, req: S3Request<dto::GetObjectTorrentInput
             "Torrents are only available for objects under 5 GB that are not encrypted with SSE-KMS or SSE-C."
         ));
     }
-    let data = world.blobs.get(&v.data);
+    // Checked against the checksum the bytes were written with: damage is a 500, not a torrent of
+    // wrong bytes.
+    let data = world.blobs.read(&v.data).map_err(|e| {
+        tracing::error!("object {}/{} is damaged at rest: {e}; no torrent is made of it", input.bucket, input.key);
+        s3_error!(InternalError, "We encountered an internal error. Please try again.")
+    })?;
     let announce = format!("http://{}.s3.amazonaws.com/announce", input.bucket);
     let torrent = metainfo(&input.key, &data, &announce);
     Ok(S3Response::new(dto::GetObjectTorrentOutput { body: Some(blob(bytes::Bytes::from(torrent))), request_charged: None }))

@@ -31,12 +31,22 @@ pub fn start(shared: &Arc<Shared>, id: &str, phase: Phase) {
     tokio::spawn(async move {
         if let Some(shared) = weak.upgrade() {
             let go_on = phase == Phase::Execute || prepare(&shared, &id);
+            commit(&shared);
             if go_on {
                 execute(&shared, &id).await;
+                commit(&shared);
             }
         }
         control.job_idle();
     });
+}
+
+/// Durable mode: the job's progress (and what it wrote) is committed once a phase ends, as a
+/// request's changes are before its answer; `drain` returns after it.
+fn commit(shared: &Shared) {
+    if let Err(e) = shared.checkpoint(&[]) {
+        tracing::error!("a batch job's progress could not be made durable: {e}");
+    }
 }
 
 fn fail(job: &mut Job, code: &str, reason: String) {

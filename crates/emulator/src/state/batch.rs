@@ -1,13 +1,13 @@
 //! S3 Batch Operations jobs (the `S3ReplicateObject` operation only): what `CreateJob` asked for,
 //! where the job is in its lifecycle, and its progress. The S3 Control API (`s3control`) and the
-//! job runner work on these; they are kept in memory only (not in the data dir).
+//! job runner work on these; with `--data-dir` they are kept there (in the control document).
 
 use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
 /// AWS's job states (API `JobStatus`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum JobStatus {
     New,
     Preparing,
@@ -60,7 +60,7 @@ impl JobStatus {
 }
 
 /// Which replication statuses a generated manifest selects (`ObjectReplicationStatuses`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReplicationStatusFilter {
     /// Never replicated (no status).
     None,
@@ -82,7 +82,7 @@ impl ReplicationStatusFilter {
 }
 
 /// `S3JobManifestGenerator`: the manifest S3 builds from the source bucket.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct ManifestGenerator {
     pub source_bucket: String,
     pub expected_bucket_owner: Option<String>,
@@ -97,7 +97,7 @@ pub struct ManifestGenerator {
 }
 
 /// Where the objects to process come from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum ManifestSource {
     /// A `S3BatchOperations_CSV_20180820` object: bucket, key, version, ETag, and whether the
     /// rows carry a version id column.
@@ -112,7 +112,7 @@ pub enum ManifestSource {
 }
 
 /// `Report`: the completion report.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ReportSpec {
     pub enabled: bool,
     pub bucket: String,
@@ -122,7 +122,7 @@ pub struct ReportSpec {
 }
 
 /// One task's result, as the completion report lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskResult {
     pub bucket: String,
     pub key: String,
@@ -133,7 +133,7 @@ pub struct TaskResult {
     pub message: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Job {
     pub id: String,
     pub account: String,
@@ -171,7 +171,7 @@ impl Job {
 }
 
 /// Every account's jobs, by id.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct BatchJobs {
     pub jobs: BTreeMap<String, Job>,
 }

@@ -13,6 +13,9 @@ use bytes::Bytes;
 pub struct Blob {
     len: usize,
     location: Location,
+    /// CRC64NVME of the bytes, computed as they were written (None: in memory, or written by a
+    /// version of xrepl that kept none): reads check it, so damaged files are never served.
+    crc64: Option<u64>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -25,12 +28,22 @@ enum Location {
 
 impl Blob {
     pub fn empty() -> Self {
-        Self { len: 0, location: Location::Memory(Bytes::new()) }
+        Self { len: 0, location: Location::Memory(Bytes::new()), crc64: None }
     }
 
     /// A handle for bytes kept by an external store under `id`.
     pub fn external(id: u64, len: usize) -> Self {
-        Self { len, location: Location::External(id) }
+        Self { len, location: Location::External(id), crc64: None }
+    }
+
+    /// A handle for bytes kept by an external store under `id`, with their CRC64NVME.
+    pub fn external_checked(id: u64, len: usize, crc64: u64) -> Self {
+        Self { len, location: Location::External(id), crc64: Some(crc64) }
+    }
+
+    /// The CRC64NVME the bytes had when written, when it was kept.
+    pub fn crc64(&self) -> Option<u64> {
+        self.crc64
     }
 
     pub fn len(&self) -> usize {
@@ -65,11 +78,14 @@ impl fmt::Debug for Blob {
 struct StoredBlob {
     len: usize,
     id: Option<u64>,
+    /// Absent in data dirs from before checksums were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    crc64: Option<u64>,
 }
 
 impl serde::Serialize for Blob {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        StoredBlob { len: self.len, id: self.external_id() }.serialize(s)
+        StoredBlob { len: self.len, id: self.external_id(), crc64: self.crc64 }.serialize(s)
     }
 }
 
@@ -77,7 +93,7 @@ impl<'de> serde::Deserialize<'de> for Blob {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let stored = StoredBlob::deserialize(d)?;
         Ok(match stored.id {
-            Some(id) => Blob::external(id, stored.len),
+            Some(id) => Blob { len: stored.len, location: Location::External(id), crc64: stored.crc64 },
             None => Blob::empty(),
         })
     }
@@ -97,23 +113,35 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     fn staging_path(&self) -> Option<std::path::PathBuf> {
         None
     }
-    /// Takes over a staged file (written and synced) as a blob of `len` bytes.
-    fn adopt(&self, staged: &std::path::Path, len: usize) -> std::io::Result<Blob> {
-        let _ = (staged, len);
+    /// Takes over a staged file (written and synced) as a blob of `len` bytes whose CRC64NVME is
+    /// `crc64`.
+    fn adopt(&self, staged: &std::path::Path, len: usize, crc64: u64) -> std::io::Result<Blob> {
+        let _ = (staged, len, crc64);
         Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "this blob store keeps bytes in memory"))
+    }
+    /// The bytes behind a handle, checked against the length and checksum they were written with:
+    /// an error (`InvalidData` for damage) instead of wrong bytes.
+    fn read(&self, blob: &Blob) -> std::io::Result<Bytes> {
+        Ok(self.get(blob))
+    }
+    /// Drops a blob this store just handed out that nothing will refer to (its request failed
+    /// after writing it); a blob that committed metadata refers to, or may, is left alone.
+    fn discard(&self, blob: &Blob) {
+        let _ = blob;
     }
     /// The file holding a blob, for streamed reads; None: read it with [`BlobStore::get`].
     fn file(&self, blob: &Blob) -> Option<std::path::PathBuf> {
         let _ = blob;
         None
     }
-    /// One blob made of `parts` in order (CompleteMultipartUpload).
-    fn concat(&self, parts: &[Blob]) -> Blob {
+    /// One blob made of `parts` in order (CompleteMultipartUpload); fails when a part cannot be
+    /// read whole or was damaged, or the result cannot be written.
+    fn concat(&self, parts: &[Blob]) -> std::io::Result<Blob> {
         let mut all = Vec::with_capacity(parts.iter().map(Blob::len).sum());
         for part in parts {
-            all.extend_from_slice(&self.get(part));
+            all.extend_from_slice(&self.read(part)?);
         }
-        self.put(Bytes::from(all))
+        Ok(self.put(Bytes::from(all)))
     }
 }
 
@@ -126,7 +154,7 @@ pub struct MemoryBlobStore {
 impl BlobStore for MemoryBlobStore {
     fn put(&self, data: Bytes) -> Blob {
         self.puts.fetch_add(1, Ordering::Relaxed);
-        Blob { len: data.len(), location: Location::Memory(data) }
+        Blob { len: data.len(), location: Location::Memory(data), crc64: None }
     }
 
     fn get(&self, blob: &Blob) -> Bytes {
@@ -156,5 +184,10 @@ mod tests {
         assert_eq!((blob.len(), store.puts()), (6, 1));
         assert!(Blob::empty().is_empty());
         assert_eq!(store.get(&Blob::external(7, 3)), Bytes::new());
+        let stored = serde_json::to_string(&Blob::external_checked(7, 3, 42)).unwrap_or_default();
+        let back: Blob = serde_json::from_str(&stored).unwrap_or_else(|_| Blob::empty());
+        assert_eq!((back.external_id(), back.len(), back.crc64()), (Some(7), 3, Some(42)));
+        let old: Blob = serde_json::from_str(r#"{"len":3,"id":7}"#).unwrap_or_else(|_| Blob::empty());
+        assert_eq!((old.external_id(), old.crc64()), (Some(7), None), "data dirs from before checksums still load");
     }
 }

@@ -83,11 +83,11 @@ pub struct World {
     pub restore_latency: std::time::Duration,
     /// Accounts given explicit root keys: their LocalStack-style `<account id>` key does not exist.
     pub explicit_root_accounts: std::collections::BTreeSet<String>,
-    /// S3 Batch Operations jobs (in memory only).
+    /// S3 Batch Operations jobs (kept in the data dir).
     pub batch: batch::BatchJobs,
     /// OpenID Connect issuers' signing keys, by issuer URL without scheme (what an IdP publishes
     /// at its `jwks_uri`; the emulator fetches nothing, so they are registered through
-    /// `/_xrepl/oidc/jwks`). Not persisted: register them again after a restart.
+    /// `/_xrepl/oidc/jwks`). Kept in the data dir.
     pub oidc_keys: BTreeMap<String, jsonwebtoken::jwk::JwkSet>,
 }
 

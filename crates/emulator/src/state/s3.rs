@@ -294,6 +294,10 @@ pub struct Bucket {
     /// Keys whose versions changed since the last checkpoint (durable mode writes just those).
     #[serde(skip)]
     pub dirty: std::collections::BTreeSet<String>,
+    /// For each key in `dirty`: its versions before the first change since the last checkpoint
+    /// (None: the key did not exist), so a checkpoint that fails can undo the change.
+    #[serde(skip)]
+    pub undo: BTreeMap<String, Option<Versions>>,
     /// Whether `dirty` is kept: only a durable emulator drains it, so an in-memory one does not
     /// fill it with a copy of every key (buckets loaded from a data dir track).
     #[serde(skip, default = "tracks_by_default")]
@@ -380,14 +384,16 @@ impl Bucket {
             settings: BucketSettings { public_access_block: Some(PublicAccessBlock::NEW_BUCKET), ..BucketSettings::default() },
             lock_configuration: None,
             dirty: std::collections::BTreeSet::new(),
+            undo: BTreeMap::new(),
             track_dirty: true,
         }
     }
 
-    /// Records that `key`'s versions changed (for the next durable checkpoint).
+    /// Records that `key`'s versions are about to change (for the next durable checkpoint), and
+    /// on the first change since the last one, how they were (to undo a failed checkpoint).
     fn mark_dirty(&mut self, key: &str) {
-        if self.track_dirty {
-            self.dirty.insert(key.to_owned());
+        if self.track_dirty && self.dirty.insert(key.to_owned()) {
+            self.undo.insert(key.to_owned(), self.objects.get(key).cloned());
         }
     }
 
