@@ -174,7 +174,8 @@ impl Harness {
             .iter()
             .map(|a| {
                 let endpoint = backend.endpoint(a);
-                let clients = AccountClients::for_emulator(&endpoint, a, backend.region());
+                // Unpooled: a harness in a `static` serves tests on several runtimes.
+                let clients = AccountClients::from_static_unpooled(a, backend.region(), Some(&endpoint), a, "test");
                 ((*a).to_owned(), AccountHandle { account_id: (*a).to_owned(), endpoint, clients })
             })
             .collect();

@@ -118,6 +118,31 @@ impl AccountClients {
         access_key_id: &str,
         secret_access_key: &str,
     ) -> AccountClients {
+        Self::from_static_keys(account_id, region, endpoint, access_key_id, secret_access_key, Pooling::Pooled)
+    }
+
+    /// Like [`AccountClients::from_static`], but no connection outlives its request: the clients
+    /// then work from any Tokio runtime. A pooled connection belongs to the runtime that opened it
+    /// and fails ("dispatch task is gone") once that runtime has ended — which is what happens to
+    /// a test harness kept in a `static` and used by several `#[tokio::test]`s.
+    pub fn from_static_unpooled(
+        account_id: &str,
+        region: &str,
+        endpoint: Option<&str>,
+        access_key_id: &str,
+        secret_access_key: &str,
+    ) -> AccountClients {
+        Self::from_static_keys(account_id, region, endpoint, access_key_id, secret_access_key, Pooling::Unpooled)
+    }
+
+    fn from_static_keys(
+        account_id: &str,
+        region: &str,
+        endpoint: Option<&str>,
+        access_key_id: &str,
+        secret_access_key: &str,
+        pooling: Pooling,
+    ) -> AccountClients {
         let creds = StaticCredentials::new(access_key_id, secret_access_key, None, None, "xrepl-static");
         let region = Region::new(region.to_string());
         let mut s3 = aws_sdk_s3::Config::builder()
@@ -136,7 +161,7 @@ impl AccountClients {
             .credentials_provider(creds.clone());
         let mut sts =
             aws_sdk_sts::Config::builder().behavior_version(BehaviorVersion::latest()).region(region.clone()).credentials_provider(creds);
-        if let Some(http) = endpoint.and_then(plain_http_client) {
+        if let Some(http) = endpoint.and_then(|e| plain_http_client(e, pooling)) {
             s3 = s3.http_client(http.clone());
             iam = iam.http_client(http.clone());
             sts = sts.http_client(http.clone());
@@ -809,32 +834,40 @@ mod tests {
 /// trust store, since no certificate is ever verified on `http://`. The default client loads the
 /// system's roots first: 7 ms of `xrepl demo`'s 32 on this project's machine (docs/benchmarks.md).
 /// None for `https://` endpoints, which keep the default client and the system's roots.
-fn plain_http_client(endpoint: &str) -> Option<aws_sdk_s3::config::SharedHttpClient> {
+/// Whether the shared plain-HTTP client keeps idle connections for reuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pooling {
+    Pooled,
+    Unpooled,
+}
+
+fn plain_http_client(endpoint: &str, pooling: Pooling) -> Option<aws_sdk_s3::config::SharedHttpClient> {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    static CLIENT: std::sync::OnceLock<Option<aws_sdk_s3::config::SharedHttpClient>> = std::sync::OnceLock::new();
+    static POOLED: std::sync::OnceLock<Option<aws_sdk_s3::config::SharedHttpClient>> = std::sync::OnceLock::new();
+    static UNPOOLED: std::sync::OnceLock<Option<aws_sdk_s3::config::SharedHttpClient>> = std::sync::OnceLock::new();
     if !endpoint.starts_with("http://") {
         return None;
     }
-    CLIENT
-        .get_or_init(|| {
-            let context = TlsContext::builder().with_trust_store(TrustStore::empty()).build().ok()?;
-            Some(
-                aws_smithy_http_client::Builder::new()
-                    .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-                    .tls_context(context)
-                    .build_https(),
-            )
-        })
-        .clone()
+    let cell = if pooling == Pooling::Pooled { &POOLED } else { &UNPOOLED };
+    cell.get_or_init(|| {
+        let context = TlsContext::builder().with_trust_store(TrustStore::empty()).build().ok()?;
+        let mut builder = aws_smithy_http_client::Builder::new();
+        if pooling == Pooling::Unpooled {
+            builder = builder.pool_max_idle_per_host(0);
+        }
+        Some(builder.tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(context).build_https())
+    })
+    .clone()
 }
 
 #[cfg(test)]
 mod plain_http_tests {
-    use super::plain_http_client;
+    use super::{plain_http_client, Pooling};
 
     #[test]
     fn only_plain_http_endpoints_skip_the_trust_store() {
-        assert!(plain_http_client("http://127.0.0.1:4566").is_some());
-        assert!(plain_http_client("https://s3.example.test").is_none(), "TLS endpoints keep the system's roots");
+        assert!(plain_http_client("http://127.0.0.1:4566", Pooling::Pooled).is_some());
+        assert!(plain_http_client("http://127.0.0.1:4566", Pooling::Unpooled).is_some());
+        assert!(plain_http_client("https://s3.example.test", Pooling::Pooled).is_none(), "TLS endpoints keep the system's roots");
     }
 }
