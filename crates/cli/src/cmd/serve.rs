@@ -43,7 +43,7 @@ pub struct ServeArgs {
     exit_when_lease_expires: bool,
     /// Let the admin endpoints (/_xrepl/...) answer requests addressed to NAME (the Host
     /// header, any port), e.g. the name a reverse proxy or another container uses (repeatable).
-    /// Loopback names and addresses (localhost, 127.0.0.0/8, [::1]) are always allowed; any other
+    /// Loopback names and addresses (localhost, 127.0.0.0/8, ::1) are always allowed; any other
     /// Host gets 403, so a web page cannot reach them through DNS rebinding.
     #[arg(long = "allow-host", value_name = "NAME")]
     allow_hosts: Vec<String>,
