@@ -180,7 +180,13 @@ async fn container_shared_in_a_static_is_removed_when_the_process_ends() {
         return; // the static is never dropped: nothing removes the container but the lease
     }
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
-    let out = std::process::Command::new(exe)
+    let mut child = std::process::Command::new(exe);
+    // This process may have pointed DOCKER_HOST at its own API shim (an older engine): the child
+    // starts its own, so it gets the engine's address as this process got it.
+    if std::env::var("DOCKER_HOST").is_ok_and(|h| h.starts_with("tcp://127.0.0.1:")) {
+        child.env_remove("DOCKER_HOST");
+    }
+    let out = child
         .args(["--ignored", "--exact", "container_shared_in_a_static_is_removed_when_the_process_ends", "--nocapture"])
         .env(CHILD, "1")
         .output()
