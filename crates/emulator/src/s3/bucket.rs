@@ -35,7 +35,11 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
             return Ok(S3Response::new(dto::CreateBucketOutput { location: Some(format!("/{}", input.bucket)) }));
         }
         return Err(if existing.owner_account == account {
-            s3_error!(BucketAlreadyOwnedByYou, "Your previous request to create the named bucket succeeded and you already own it.")
+            crate::s3::error_element(
+                s3_error!(BucketAlreadyOwnedByYou, "Your previous request to create the named bucket succeeded and you already own it."),
+                "BucketName",
+                &input.bucket,
+            )
         } else {
             s3_error!(BucketAlreadyExists, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")
         });
@@ -133,7 +137,12 @@ pub fn delete_bucket(api: &S3Api, req: S3Request<dto::DeleteBucketInput>) -> S3R
     authorize(&world, &caller, "s3:DeleteBucket", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &req.input.bucket)?;
     if !b.is_empty() {
-        return Err(s3_error!(BucketNotEmpty, "The bucket you tried to delete is not empty"));
+        let message = if b.versioning == crate::state::s3::Versioning::Unversioned {
+            "The bucket you tried to delete is not empty"
+        } else {
+            "The bucket you tried to delete is not empty. You must delete all versions in the bucket."
+        };
+        return Err(crate::s3::error_element(s3_error!(BucketNotEmpty, "{message}"), "BucketName", &req.input.bucket));
     }
     world.buckets.remove(&req.input.bucket);
     Ok(S3Response::with_status(dto::DeleteBucketOutput {}, http::StatusCode::NO_CONTENT))

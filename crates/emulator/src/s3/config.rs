@@ -118,11 +118,9 @@ pub fn get_bucket_policy(api: &S3Api, req: S3Request<dto::GetBucketPolicyInput>)
     let caller = api.caller(&req)?;
     let world = api.shared.world();
     authorize(&world, &caller, "s3:GetBucketPolicy", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
-    let policy = bucket(&world, &req.input.bucket)?
-        .policy
-        .as_ref()
-        .map(|p| p.text.clone())
-        .ok_or_else(|| s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"))?;
+    let policy = bucket(&world, &req.input.bucket)?.policy.as_ref().map(|p| p.text.clone()).ok_or_else(|| {
+        crate::s3::error_element(s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"), "BucketName", &req.input.bucket)
+    })?;
     Ok(S3Response::new(dto::GetBucketPolicyOutput { policy: Some(policy) }))
 }
 
@@ -171,10 +169,10 @@ pub fn get_bucket_ownership_controls(
     let caller = api.caller(&req)?;
     let world = api.shared.world();
     authorize(&world, &caller, "s3:GetBucketOwnershipControls", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
-    let ownership = bucket(&world, &req.input.bucket)?
-        .ownership
-        .clone()
-        .ok_or_else(|| s3_error!(OwnershipControlsNotFoundError, "The bucket ownership controls were not found"))?;
+    let ownership = bucket(&world, &req.input.bucket)?.ownership.clone().ok_or_else(|| {
+        let err = s3_error!(OwnershipControlsNotFoundError, "The bucket ownership controls were not found");
+        crate::s3::error_element(err, "BucketName", &req.input.bucket)
+    })?;
     Ok(S3Response::new(dto::GetBucketOwnershipControlsOutput {
         ownership_controls: Some(dto::OwnershipControls {
             rules: vec![dto::OwnershipControlsRule { object_ownership: dto::ObjectOwnership::from(ownership) }],
@@ -213,7 +211,7 @@ pub fn get_bucket_tagging(api: &S3Api, req: S3Request<dto::GetBucketTaggingInput
     authorize(&world, &caller, "s3:GetBucketTagging", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &req.input.bucket)?;
     if b.tags.is_empty() {
-        return Err(s3_error!(NoSuchTagSet, "The TagSet does not exist"));
+        return Err(crate::s3::error_element(s3_error!(NoSuchTagSet, "The TagSet does not exist"), "BucketName", &req.input.bucket));
     }
     Ok(S3Response::new(dto::GetBucketTaggingOutput { tag_set: validate::to_dto_tags(&b.tags) }))
 }
@@ -427,10 +425,10 @@ pub fn get_bucket_replication(
     let caller = api.caller(&req)?;
     let world = api.shared.world();
     authorize(&world, &caller, "s3:GetReplicationConfiguration", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
-    let config = bucket(&world, &req.input.bucket)?
-        .replication
-        .clone()
-        .ok_or_else(|| s3_error!(ReplicationConfigurationNotFoundError, "The replication configuration was not found"))?;
+    let config = bucket(&world, &req.input.bucket)?.replication.clone().ok_or_else(|| {
+        let err = s3_error!(ReplicationConfigurationNotFoundError, "The replication configuration was not found");
+        crate::s3::error_element(err, "BucketName", &req.input.bucket)
+    })?;
     Ok(S3Response::new(dto::GetBucketReplicationOutput { replication_configuration: Some(config) }))
 }
 

@@ -41,8 +41,8 @@ macro_rules! source_request {
     };
 }
 
-fn precondition_failed() -> s3s::S3Error {
-    s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold")
+fn precondition_failed(condition: &str) -> s3s::S3Error {
+    super::object::precondition_failed(condition)
 }
 
 /// The copy-source conditions: every failure is 412, and an `if-match` that holds (or an
@@ -52,20 +52,20 @@ fn check_copy_conditions(v: &ObjectVersion, r: &ReadRequest<'_>) -> S3Result<()>
     let modified = v.last_modified.replace_nanosecond(0).unwrap_or(v.last_modified);
     if let Some(cond) = r.if_match {
         if cond.as_etag().is_some_and(|e| !e.strong_cmp(&tag)) {
-            return Err(precondition_failed());
+            return Err(precondition_failed("x-amz-copy-source-If-Match"));
         }
     } else if let Some(since) = r.if_unmodified_since {
         if modified > time::OffsetDateTime::from(since.clone()) {
-            return Err(precondition_failed());
+            return Err(precondition_failed("x-amz-copy-source-If-Unmodified-Since"));
         }
     }
     if let Some(cond) = r.if_none_match {
         if cond.as_etag().is_none_or(|e| e.weak_cmp(&tag)) {
-            return Err(precondition_failed());
+            return Err(precondition_failed("x-amz-copy-source-If-None-Match"));
         }
     } else if let Some(since) = r.if_modified_since {
         if modified <= time::OffsetDateTime::from(since.clone()) {
-            return Err(precondition_failed());
+            return Err(precondition_failed("x-amz-copy-source-If-Modified-Since"));
         }
     }
     Ok(())
@@ -216,8 +216,11 @@ pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInp
     let (source, template, range, store, algorithm) = {
         let world = api.shared.world();
         authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
-        let upload =
-            bucket(&world, &input.bucket)?.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(no_such_upload)?;
+        let upload = bucket(&world, &input.bucket)?
+            .uploads
+            .get(&input.upload_id)
+            .filter(|u| u.key == input.key)
+            .ok_or_else(|| no_such_upload(&input.upload_id))?;
         check_upload_customer_key(&upload.template, customer_md5.as_deref())?;
         let template = upload.template.clone();
         let (algorithm, _) = effective_algorithm(upload.checksum.as_ref());
@@ -254,7 +257,8 @@ pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInp
     let (part_data, part_etag, part_checksum) = copied;
     let last_modified = now();
     let mut world = api.shared.world();
-    let upload = bucket_mut(&mut world, &input.bucket)?.uploads.get_mut(&input.upload_id).ok_or_else(no_such_upload)?;
+    let upload =
+        bucket_mut(&mut world, &input.bucket)?.uploads.get_mut(&input.upload_id).ok_or_else(|| no_such_upload(&input.upload_id))?;
     upload
         .parts
         .insert(input.part_number, UploadPart { data: part_data, etag: part_etag.clone(), last_modified, checksum: Some(part_checksum) });

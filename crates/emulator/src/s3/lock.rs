@@ -130,7 +130,8 @@ pub fn get_object_lock_configuration(
     authorize(&world, &caller, "s3:GetBucketObjectLockConfiguration", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
     if !b.object_lock {
-        return Err(s3_error!(ObjectLockConfigurationNotFoundError, "Object Lock configuration does not exist for this bucket"));
+        let err = s3_error!(ObjectLockConfigurationNotFoundError, "Object Lock configuration does not exist for this bucket");
+        return Err(crate::s3::error_element(err, "BucketName", &input.bucket));
     }
     let config = b.lock_configuration.clone().unwrap_or_else(|| ObjectLockConfiguration {
         object_lock_enabled: Some(dto::ObjectLockEnabled::from_static(dto::ObjectLockEnabled::ENABLED)),

@@ -174,14 +174,27 @@ impl S3Access for AuthorizeInHandlers {
     }
 }
 
+/// Carries an element AWS adds to an error body (`BucketName`, `Key`, ...) from a handler to the
+/// front door, which writes it into the XML and drops the header (s3s renders only Code and Message).
+pub(crate) const ERROR_ELEMENT_HEADER: &str = "x-xrepl-error-element";
+
+/// `err` with the element `<name>value</name>` in its body, as AWS sends it (docs/aws-semantics.md §81).
+pub(crate) fn error_element(mut err: S3Error, name: &str, value: &str) -> S3Error {
+    let mut headers = err.headers().cloned().unwrap_or_default();
+    let encoded = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
+    if let Ok(v) = http::HeaderValue::from_str(&format!("{name}={encoded}")) {
+        headers.append(ERROR_ELEMENT_HEADER, v);
+    }
+    err.set_headers(headers);
+    err
+}
+
 pub(crate) fn access_denied(_denial: &Denial) -> S3Error {
     s3_error!(AccessDenied, "Access Denied")
 }
 
 pub(crate) fn no_such_bucket(name: &str) -> S3Error {
-    let mut err = s3_error!(NoSuchBucket, "The specified bucket does not exist");
-    err.set_message(format!("The specified bucket does not exist: {name}"));
-    err
+    error_element(s3_error!(NoSuchBucket, "The specified bucket does not exist"), "BucketName", name)
 }
 
 pub(crate) fn bucket<'w>(world: &'w World, name: &str) -> S3Result<&'w Bucket> {

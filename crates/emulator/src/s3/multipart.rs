@@ -43,11 +43,12 @@ pub(super) fn check_upload_customer_key(template: &ObjectVersion, given_md5: Opt
     }
 }
 
-pub(super) fn no_such_upload() -> s3s::S3Error {
-    s3_error!(
+pub(super) fn no_such_upload(upload_id: &str) -> s3s::S3Error {
+    let err = s3_error!(
         NoSuchUpload,
         "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
-    )
+    );
+    crate::s3::error_element(err, "UploadId", upload_id)
 }
 
 pub fn create_multipart_upload(
@@ -199,9 +200,9 @@ pub async fn upload_part(api: &S3Api, req: S3Request<dto::UploadPartInput>) -> S
     let template = {
         let world = api.shared.world();
         authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
-        let upload = bucket(&world, &input.bucket)?.uploads.get(&input.upload_id).ok_or_else(no_such_upload)?;
+        let upload = bucket(&world, &input.bucket)?.uploads.get(&input.upload_id).ok_or_else(|| no_such_upload(&input.upload_id))?;
         if upload.key != input.key {
-            return Err(no_such_upload());
+            return Err(no_such_upload(&input.upload_id));
         }
         check_upload_customer_key(&upload.template, customer_md5.as_deref())?;
         (upload.template.clone(), upload.checksum.clone())
@@ -228,7 +229,8 @@ pub async fn upload_part(api: &S3Api, req: S3Request<dto::UploadPartInput>) -> S
     }
     let (data, etag) = (stored.blob, hex::encode(stored.md5));
     let mut world = api.shared.world();
-    let upload = bucket_mut(&mut world, &input.bucket)?.uploads.get_mut(&input.upload_id).ok_or_else(no_such_upload)?;
+    let upload =
+        bucket_mut(&mut world, &input.bucket)?.uploads.get_mut(&input.upload_id).ok_or_else(|| no_such_upload(&input.upload_id))?;
     let part = UploadPart { data, etag: etag.clone(), last_modified: now(), checksum: Some(stored.checksum.clone()) };
     upload.parts.insert(input.part_number, part);
     let ((encryption, kms_key), (customer_algorithm, customer_key_md5)) =
@@ -271,7 +273,7 @@ pub fn complete_multipart_upload(
             }));
         }
     }
-    let upload = b.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(no_such_upload)?;
+    let upload = b.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(|| no_such_upload(&input.upload_id))?;
     let requested = input.multipart_upload.as_ref().and_then(|m| m.parts.clone()).unwrap_or_default();
     if requested.is_empty() {
         return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
@@ -337,7 +339,7 @@ pub fn complete_multipart_upload(
         let b = bucket_mut(&mut world, &input.bucket)?;
         // Checked when the object is written (the parts were joined without the lock).
         super::object::check_write_conditions(b, &input.key, input.if_match.as_ref(), input.if_none_match.as_ref())?;
-        b.uploads.remove(&input.upload_id).map(|_| ()).ok_or_else(no_such_upload)
+        b.uploads.remove(&input.upload_id).map(|_| ()).ok_or_else(|| no_such_upload(&input.upload_id))
     })();
     if let Err(e) = claimed {
         // The joined bytes will never be referred to (e.g. a retried completion lost the race).
@@ -396,7 +398,7 @@ pub fn abort_multipart_upload(
     authorize(&world, &caller, "s3:AbortMultipartUpload", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let b = bucket_mut(&mut world, &input.bucket)?;
     if b.uploads.get(&input.upload_id).is_none_or(|u| u.key != input.key) {
-        return Err(no_such_upload());
+        return Err(no_such_upload(&input.upload_id));
     }
     b.uploads.remove(&input.upload_id);
     Ok(S3Response::with_status(dto::AbortMultipartUploadOutput::default(), http::StatusCode::NO_CONTENT))
@@ -408,7 +410,7 @@ pub fn list_parts(api: &S3Api, req: S3Request<dto::ListPartsInput>) -> S3Result<
     let world = api.shared.world();
     authorize(&world, &caller, "s3:ListMultipartUploadParts", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
-    let upload = b.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(no_such_upload)?;
+    let upload = b.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(|| no_such_upload(&input.upload_id))?;
     let marker = input.part_number_marker.unwrap_or(0);
     let max = usize::try_from(input.max_parts.unwrap_or(1000).clamp(1, 1000)).unwrap_or(1000);
     // Excluded, not `marker + 1`: a marker of i32::MAX must not overflow.

@@ -52,18 +52,21 @@ pub fn addressed_object<'b>(bucket: &'b Bucket, key: &str, version_id: Option<&s
                 let mut headers = HeaderMap::new();
                 headers.insert("x-amz-delete-marker", HeaderValue::from_static("false"));
                 err.set_headers(headers);
-                Err(err)
+                Err(super::error_element(err, "Key", key))
             }
-            None => Err(s3_error!(NoSuchKey, "The specified key does not exist.")),
+            None => Err(super::error_element(s3_error!(NoSuchKey, "The specified key does not exist."), "Key", key)),
             Some(v) if v.delete_marker => {
                 let mut err = s3_error!(NoSuchKey, "The specified key does not exist.");
                 err.set_headers(delete_marker_headers(&v.version_id));
-                Err(err)
+                Err(super::error_element(err, "Key", key))
             }
             Some(v) => Ok(v),
         },
         Some(id) => match bucket.version(key, id) {
-            None => Err(s3_error!(NoSuchVersion, "The specified version does not exist.")),
+            None => {
+                let err = super::error_element(s3_error!(NoSuchVersion, "The specified version does not exist."), "Key", key);
+                Err(super::error_element(err, "VersionId", id))
+            }
             Some(v) if v.delete_marker => {
                 let mut err = s3_error!(MethodNotAllowed, "The specified method is not allowed against this resource.");
                 let mut headers = delete_marker_headers(&v.version_id);
@@ -413,12 +416,12 @@ fn check_conditions(
     let tag = etag(v);
     if let Some(cond) = if_match {
         if cond.as_etag().is_some_and(|e| !e.strong_cmp(&tag)) {
-            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+            return Err(precondition_failed("If-Match"));
         }
     } else if let Some(since) = if_unmodified_since {
         let since: time::OffsetDateTime = since.clone().into();
         if v.last_modified.replace_nanosecond(0).unwrap_or(v.last_modified) > since {
-            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+            return Err(precondition_failed("If-Unmodified-Since"));
         }
     }
     if let Some(cond) = if_none_match {
@@ -450,18 +453,27 @@ pub(super) fn check_write_conditions(
     let current = b.objects.get(key).and_then(|versions| versions.last()).filter(|v| !v.delete_marker).map(etag);
     if let Some(cond) = if_match {
         let Some(current) = &current else {
-            return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
+            return Err(super::error_element(s3_error!(NoSuchKey, "The specified key does not exist."), "Key", key));
         };
         if cond.as_etag().is_some_and(|e| !e.strong_cmp(current)) {
-            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+            return Err(precondition_failed("If-Match"));
         }
     }
     if let (Some(cond), Some(current)) = (if_none_match, &current) {
         if cond.as_etag().is_none_or(|e| e.strong_cmp(current)) {
-            return Err(s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"));
+            return Err(precondition_failed("If-None-Match"));
         }
     }
     Ok(())
+}
+
+/// 412 PreconditionFailed naming the condition that did not hold, as AWS does (docs/aws-semantics.md §81).
+pub(super) fn precondition_failed(condition: &str) -> S3Error {
+    super::error_element(
+        s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"),
+        "Condition",
+        condition,
+    )
 }
 
 /// 304 Not Modified carries the ETag and Last-Modified of what the client has (RFC 9110 §15.4.5).
@@ -645,7 +657,7 @@ fn get_object_locked(
         content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
         body,
         content_range,
-        content_type: input.response_content_type.clone().or_else(|| v.headers.content_type.clone()).and_then(|c| c.parse().ok()),
+        content_type: input.response_content_type.clone().or_else(|| stored_content_type(v)).and_then(|c| c.parse().ok()),
         content_disposition: input.response_content_disposition.clone().or_else(|| v.headers.content_disposition.clone()),
         cache_control: input.response_cache_control.clone().or_else(|| v.headers.cache_control.clone()),
         expires: input.response_expires.clone().or_else(|| v.headers.expires.map(Into::into)),
@@ -662,6 +674,11 @@ fn get_object_locked(
     Ok((output, status, file))
 }
 
+/// The object's Content-Type; one put without any is stored as `binary/octet-stream` (docs/aws-semantics.md §80).
+fn stored_content_type(v: &ObjectVersion) -> Option<String> {
+    Some(v.headers.content_type.clone().unwrap_or_else(|| "binary/octet-stream".to_owned()))
+}
+
 pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Result<S3Response<dto::HeadObjectOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
@@ -673,7 +690,7 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
     let mut output = version_output!(HeadObjectOutput, b, v, {
         content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
         content_range: part.map(|(start, end)| format!("bytes {start}-{}/{total}", end.saturating_sub(1))),
-        content_type: v.headers.content_type.clone().and_then(|c| c.parse().ok()),
+        content_type: stored_content_type(v).and_then(|c| c.parse().ok()),
         content_disposition: v.headers.content_disposition.clone(),
         cache_control: v.headers.cache_control.clone(),
         expires: v.headers.expires.map(Into::into),
@@ -955,7 +972,7 @@ pub fn restore_object(api: &S3Api, req: S3Request<dto::RestoreObjectInput>) -> S
     let id = addressed_object(b, &input.key, input.version_id.as_deref())?.version_id.clone();
     let at = now();
     let Some(v) = bucket_mut(&mut world, &input.bucket)?.version_mut(&input.key, &id) else {
-        return Err(s3_error!(NoSuchKey, "The specified key does not exist."));
+        return Err(super::error_element(s3_error!(NoSuchKey, "The specified key does not exist."), "Key", &input.key));
     };
     if !crate::state::s3::is_archived_class(&v.storage_class) {
         return Err(s3_error!(InvalidObjectState, "Restore is not allowed for the object's current storage class"));

@@ -56,7 +56,7 @@ pub fn get_public_access_block(
             "The public access block configuration was not found",
         );
         err.set_status_code(http::StatusCode::NOT_FOUND);
-        err
+        crate::s3::error_element(err, "BucketName", &input.bucket)
     })?;
     Ok(S3Response::new(dto::GetPublicAccessBlockOutput { public_access_block_configuration: Some(to_dto(block)) }))
 }

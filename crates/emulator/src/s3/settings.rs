@@ -113,10 +113,10 @@ pub fn get_lifecycle(
     let caller = api.caller(&req)?;
     let input = &req.input;
     let rules = read(api, &caller, "s3:GetLifecycleConfiguration", &input.bucket, input.expected_bucket_owner.as_deref(), |s| {
-        s.lifecycle
-            .as_ref()
-            .map(|l| l.rules.clone())
-            .ok_or_else(|| s3_error!(NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist"))
+        s.lifecycle.as_ref().map(|l| l.rules.clone()).ok_or_else(|| {
+            let err = s3_error!(NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist");
+            crate::s3::error_element(err, "BucketName", &input.bucket)
+        })
     })?;
     Ok(S3Response::new(dto::GetBucketLifecycleConfigurationOutput { rules: Some(rules), ..Default::default() }))
 }
@@ -157,10 +157,13 @@ pub fn get_cors(api: &S3Api, req: S3Request<dto::GetBucketCorsInput>) -> S3Resul
     let caller = api.caller(&req)?;
     let input = &req.input;
     let rules = read(api, &caller, "s3:GetBucketCORS", &input.bucket, input.expected_bucket_owner.as_deref(), |s| {
-        s.cors
-            .as_ref()
-            .map(|c| c.cors_rules.clone())
-            .ok_or_else(|| s3_error!(NoSuchCORSConfiguration, "The CORS configuration does not exist"))
+        s.cors.as_ref().map(|c| c.cors_rules.clone()).ok_or_else(|| {
+            crate::s3::error_element(
+                s3_error!(NoSuchCORSConfiguration, "The CORS configuration does not exist"),
+                "BucketName",
+                &input.bucket,
+            )
+        })
     })?;
     Ok(S3Response::new(dto::GetBucketCorsOutput { cors_rules: Some(rules) }))
 }
@@ -189,7 +192,10 @@ pub fn get_website(api: &S3Api, req: S3Request<dto::GetBucketWebsiteInput>) -> S
     let caller = api.caller(&req)?;
     let input = &req.input;
     let config = read(api, &caller, "s3:GetBucketWebsite", &input.bucket, input.expected_bucket_owner.as_deref(), |s| {
-        s.website.clone().ok_or_else(|| s3_error!(NoSuchWebsiteConfiguration, "The specified bucket does not have a website configuration"))
+        s.website.clone().ok_or_else(|| {
+            let err = s3_error!(NoSuchWebsiteConfiguration, "The specified bucket does not have a website configuration");
+            crate::s3::error_element(err, "BucketName", &input.bucket)
+        })
     })?;
     Ok(S3Response::new(dto::GetBucketWebsiteOutput {
         error_document: config.error_document,

@@ -323,12 +323,17 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
     // Every S3 answer names its request (x-amz-request-id), and an error body repeats it.
     let request_id = s3_errors::new_request_id();
     if response.status().is_client_error() || response.status().is_server_error() {
+        let elements = s3_errors::take_elements(response.headers_mut());
         if let Some(body) = response.body().bytes().filter(|b| !b.is_empty()) {
             let fixed = s3_errors::with_aws_message(&body).unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+            let fixed = s3_errors::with_elements(&fixed, &elements);
             let mut fixed = s3_errors::with_request_id(&fixed, &request_id);
             // S3 names the unsigned headers (lower case, ", " between them).
             if let Some(names) = unsigned.filter(|_| fixed.contains(guard::HEADERS_NOT_SIGNED)) {
                 fixed = s3_errors::with_element(&fixed, "HeadersNotSigned", &names.join(", "));
+            }
+            if !response.headers().contains_key(http::header::CONTENT_TYPE) {
+                response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
             }
             response.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(fixed.len()));
             *response.body_mut() = Body::from(fixed);

@@ -68,6 +68,33 @@ pub fn with_aws_message(body: &Bytes) -> Option<String> {
     }
 }
 
+/// Takes the elements a handler asked for ([`crate::s3::error_element`]) out of the response headers.
+pub fn take_elements(headers: &mut http::HeaderMap) -> Vec<(String, String)> {
+    let found = headers
+        .get_all(crate::s3::ERROR_ELEMENT_HEADER)
+        .iter()
+        .filter_map(|v| {
+            let (name, value) = v.to_str().ok()?.split_once('=')?;
+            Some((name.to_owned(), percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned()))
+        })
+        .collect();
+    headers.remove(crate::s3::ERROR_ELEMENT_HEADER);
+    found
+}
+
+/// Adds AWS's extra error elements (`BucketName`, `Key`, `ArgumentName`, ...) after `<Message>` (docs/aws-semantics.md §81).
+pub fn with_elements(body: &str, elements: &[(String, String)]) -> String {
+    if elements.is_empty() {
+        return body.to_owned();
+    }
+    let extra: String = elements.iter().map(|(name, value)| format!("<{name}>{}</{name}>", crate::xml::escape(value))).collect();
+    let at = body.find("</Message>").map(|i| i + "</Message>".len()).or_else(|| body.find("</Code>").map(|i| i + "</Code>".len()));
+    match at {
+        Some(at) => format!("{}{extra}{}", &body[..at], &body[at..]),
+        None => body.to_owned(),
+    }
+}
+
 /// A request id in S3's form (16 uppercase hex digits).
 pub fn new_request_id() -> String {
     format!("{:016X}", rand::random::<u64>())
