@@ -107,3 +107,43 @@ async fn error_bodies_carry_aws_message_and_elements() {
     assert_eq!(raw.headers().get("x-amz-delete-marker"), Some("true"));
     assert!(error_body(&err).contains("<Key>k</Key>"));
 }
+
+/// §82 — the markers AWS always sends, empty (or 0) when the request had none: test_s3_api.snapshot.json
+/// `TestS3ObjectCRUD::test_delete_object_versioned` → `list-object-versions` (`KeyMarker`, `VersionIdMarker`,
+/// `Prefix` ""), test_s3_list_operations.snapshot.json `TestS3ListObjectsV2` (`Prefix` ""), test_s3.snapshot.json
+/// `TestS3::test_multipart_and_list_parts` → `list-part-after-created` (`PartNumberMarker` and
+/// `NextPartNumberMarker` 0), `list-all-uploads` (`KeyMarker`/`UploadIdMarker` "", `NextKeyMarker`/
+/// `NextUploadIdMarker` the last upload listed although not truncated) and `list-all-uploads-completed` (both "");
+/// test_s3_list_operations.snapshot.json `TestS3ListParts::test_list_parts_pagination` → `list-parts-empty`.
+#[tokio::test]
+async fn listings_echo_empty_markers() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    versioned_bucket(&s3, "markers").await;
+    let uploads = s3.list_multipart_uploads().bucket("markers").send().await.expect("no uploads");
+    assert_eq!((uploads.key_marker(), uploads.upload_id_marker()), (Some(""), Some("")));
+    assert_eq!((uploads.next_key_marker(), uploads.next_upload_id_marker()), (Some(""), Some("")));
+    s3.put_object().bucket("markers").key("k").body(ByteStream::from_static(b"v")).send().await.expect("put");
+    let versions = s3.list_object_versions().bucket("markers").send().await.expect("versions");
+    assert_eq!((versions.prefix(), versions.key_marker(), versions.version_id_marker()), (Some(""), Some(""), Some("")));
+    let v2 = s3.list_objects_v2().bucket("markers").send().await.expect("v2");
+    assert_eq!(v2.prefix(), Some(""));
+    let upload = s3.create_multipart_upload().bucket("markers").key("mpu").send().await.expect("create upload");
+    let id = upload.upload_id().expect("upload id");
+    let parts = s3.list_parts().bucket("markers").key("mpu").upload_id(id).send().await.expect("no parts");
+    assert_eq!((parts.part_number_marker(), parts.next_part_number_marker()), (Some("0"), Some("0")));
+    s3.upload_part()
+        .bucket("markers")
+        .key("mpu")
+        .upload_id(id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"p"))
+        .send()
+        .await
+        .expect("part");
+    let parts = s3.list_parts().bucket("markers").key("mpu").upload_id(id).send().await.expect("parts");
+    assert_eq!((parts.is_truncated(), parts.next_part_number_marker()), (Some(false), Some("1")));
+    let uploads = s3.list_multipart_uploads().bucket("markers").send().await.expect("uploads");
+    assert_eq!(uploads.is_truncated(), Some(false));
+    assert_eq!((uploads.next_key_marker(), uploads.next_upload_id_marker()), (Some("mpu"), Some(id)));
+}

@@ -164,7 +164,8 @@ pub fn list_objects_v2(api: &S3Api, req: S3Request<dto::ListObjectsV2Input>) -> 
     let key_count = i32::try_from(page.contents.len() + page.prefixes.len()).unwrap_or(i32::MAX);
     Ok(S3Response::new(dto::ListObjectsV2Output {
         name: Some(input.bucket.clone()),
-        prefix: encoded_opt(input.prefix, url),
+        // S3 echoes the prefix, empty when none was sent (docs/aws-semantics.md §82).
+        prefix: Some(encoded(input.prefix.unwrap_or_default(), url)),
         max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
         key_count: Some(key_count),
         continuation_token: input.continuation_token,
@@ -289,9 +290,10 @@ pub fn list_object_versions(
     }
     Ok(S3Response::new(dto::ListObjectVersionsOutput {
         name: Some(input.bucket.clone()),
-        prefix: encoded_opt(input.prefix, url),
-        key_marker: encoded_opt(input.key_marker, url),
-        version_id_marker: input.version_id_marker,
+        // Echoed, empty when none was sent (docs/aws-semantics.md §82).
+        prefix: Some(encoded(input.prefix.unwrap_or_default(), url)),
+        key_marker: Some(encoded(input.key_marker.unwrap_or_default(), url)),
+        version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
         max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
         is_truncated: Some(truncated),
         next_key_marker: encoded_opt(next_key.filter(|_| truncated), url),

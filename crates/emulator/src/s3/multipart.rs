@@ -439,13 +439,14 @@ pub fn list_parts(api: &S3Api, req: S3Request<dto::ListPartsInput>) -> S3Result<
         key: Some(input.key.clone()),
         upload_id: Some(input.upload_id.clone()),
         is_truncated: Some(truncated),
-        next_part_number_marker: parts.last().and_then(|p| p.part_number).filter(|_| truncated),
+        // Always sent: the last part listed, 0 when none; the marker echoed, 0 when none (docs/aws-semantics.md §82).
+        next_part_number_marker: Some(parts.last().and_then(|p| p.part_number).unwrap_or(0)),
         parts: Some(parts),
         owner: Some(owner(world.canonical_id(&upload.template.owner_account))),
         initiator: Some(dto::Initiator { id: Some(initiator), display_name: None }),
         storage_class: Some(dto::StorageClass::from(upload.template.storage_class.clone())),
         max_parts: Some(i32::try_from(max).unwrap_or(1000)),
-        part_number_marker: input.part_number_marker,
+        part_number_marker: Some(input.part_number_marker.unwrap_or(0)),
         ..Default::default()
     }))
 }
@@ -467,7 +468,8 @@ pub fn list_multipart_uploads(
         b.uploads.after(&prefix, input.key_marker.as_deref().unwrap_or(""), id_marker).take_while(|u| u.key.starts_with(&prefix));
     let page: Vec<&MultipartUpload> = uploads.by_ref().take(max).collect();
     let truncated = uploads.next().is_some();
-    let next = page.last().filter(|_| truncated).map(|u| (u.key.clone(), u.upload_id.clone()));
+    // The last upload listed, truncated or not; empty when none (docs/aws-semantics.md §82).
+    let next = page.last().map_or_else(Default::default, |u| (u.key.clone(), u.upload_id.clone()));
     let uploads: Vec<dto::MultipartUpload> = page
         .into_iter()
         .map(|u| dto::MultipartUpload {
@@ -486,10 +488,10 @@ pub fn list_multipart_uploads(
         uploads: Some(uploads),
         is_truncated: Some(truncated),
         max_uploads: Some(i32::try_from(max).unwrap_or(1000)),
-        key_marker: input.key_marker,
-        upload_id_marker: input.upload_id_marker,
-        next_key_marker: next.as_ref().map(|(k, _)| k.clone()),
-        next_upload_id_marker: next.map(|(_, id)| id),
+        key_marker: Some(input.key_marker.unwrap_or_default()),
+        upload_id_marker: Some(input.upload_id_marker.unwrap_or_default()),
+        next_key_marker: Some(next.0),
+        next_upload_id_marker: Some(next.1),
         ..Default::default()
     }))
 }
