@@ -147,3 +147,21 @@ async fn listings_echo_empty_markers() {
     assert_eq!(uploads.is_truncated(), Some(false));
     assert_eq!((uploads.next_key_marker(), uploads.next_upload_id_marker()), (Some("mpu"), Some(id)));
 }
+
+/// §83 — `Initiator.DisplayName` is still sent in ListParts and ListMultipartUploads (the `Owner` has none since
+/// 2025): test_s3.snapshot.json `TestS3::test_multipart_and_list_parts` → `list-part-after-created`, `list-all-uploads`.
+#[tokio::test]
+async fn multipart_listings_name_the_initiator() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("initiator").send().await.expect("create");
+    let upload = s3.create_multipart_upload().bucket("initiator").key("k").send().await.expect("create upload");
+    let id = upload.upload_id().expect("upload id");
+    let parts = s3.list_parts().bucket("initiator").key("k").upload_id(id).send().await.expect("parts");
+    let initiator = parts.initiator().expect("initiator");
+    assert_eq!((initiator.id(), initiator.display_name()), (Some(env.canonical(A).as_str()), Some(A)));
+    assert_eq!(parts.owner().and_then(|o| o.display_name()), None, "the owner has no DisplayName");
+    let uploads = s3.list_multipart_uploads().bucket("initiator").send().await.expect("uploads");
+    let listed = uploads.uploads().first().and_then(|u| u.initiator()).and_then(|i| i.display_name());
+    assert_eq!(listed, Some(A));
+}

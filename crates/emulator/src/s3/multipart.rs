@@ -443,7 +443,8 @@ pub fn list_parts(api: &S3Api, req: S3Request<dto::ListPartsInput>) -> S3Result<
         next_part_number_marker: Some(parts.last().and_then(|p| p.part_number).unwrap_or(0)),
         parts: Some(parts),
         owner: Some(owner(world.canonical_id(&upload.template.owner_account))),
-        initiator: Some(dto::Initiator { id: Some(initiator), display_name: None }),
+        // AWS still names the initiator here (docs/aws-semantics.md §83); xrepl has no display names: the account id.
+        initiator: Some(dto::Initiator { id: Some(initiator), display_name: Some(upload.initiator_account.clone()) }),
         storage_class: Some(dto::StorageClass::from(upload.template.storage_class.clone())),
         max_parts: Some(i32::try_from(max).unwrap_or(1000)),
         part_number_marker: Some(input.part_number_marker.unwrap_or(0)),
@@ -477,7 +478,10 @@ pub fn list_multipart_uploads(
             upload_id: Some(u.upload_id.clone()),
             initiated: Some(timestamp(u.initiated)),
             owner: Some(owner(world.canonical_id(&u.template.owner_account))),
-            initiator: Some(dto::Initiator { id: Some(world.canonical_id(&u.initiator_account)), display_name: None }),
+            initiator: Some(dto::Initiator {
+                id: Some(world.canonical_id(&u.initiator_account)),
+                display_name: Some(u.initiator_account.clone()),
+            }),
             storage_class: Some(dto::StorageClass::from(u.template.storage_class.clone())),
             ..Default::default()
         })
