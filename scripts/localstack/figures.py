@@ -5,10 +5,11 @@
 
 Reads OUT/raw/xrepl-MODULE.jsonl (one JSON line per test, written by the suite runner's pytest plugin) and
 prints a markdown table (selected / passed / failed / errors / skipped, pass rate of the tests that ran) and the
-failure groups; writes OUT/failures-MODULE.txt (one failing test a line: name, group, detail, tab-separated)
+failure groups; writes OUT/failures-MODULE.txt (one failing test a line: name, tag, group, detail, tab-separated)
 and, with --record, DIR/last-failures-MODULE.txt (the failing names only, sorted, for diffing reruns).
 The groups are the runner's own (`summarize.py` classify): snapshot, accepted, refused, assertion,
-s3-not-implemented, outside-s3, harness.
+s3-not-implemented, outside-s3, harness. The tag says whose the failure is: outside xrepl's scope, suite harness,
+or differs from AWS.
 """
 
 import argparse
@@ -16,6 +17,17 @@ import collections
 import json
 import os
 import sys
+
+
+def tag(group, detail):
+    """The reason a failure is not xrepl's to fix, or that it is (docs/compatibility.md, LocalStack section)."""
+    if group == "outside-s3":
+        return "outside xrepl's scope"  # SQS/SNS/Lambda/EventBridge fixtures
+    if group == "harness" and any(s in detail for s in ("s3-website", "MissingSchema", "FileNotFoundError")):
+        return "suite harness"  # website virtual hosts, LOCALSTACK_HOST, a data file not in the pinned copy
+    if group == "refused" and detail.startswith("AssumeRole"):
+        return "suite harness"  # the recordings ran as an IAM user; the suite here signs with the root key
+    return "differs from AWS"
 
 
 def main():
@@ -47,19 +59,21 @@ def main():
                 continue
             groups[g] += 1
             name = r["nodeid"].split("::", 1)[-1]
-            failing.append((name, g, " ".join(str(detail).split())))
+            detail = " ".join(str(detail).split())
+            failing.append((name, g, detail, tag(g, detail)))
         ran = oc["passed"] + oc["failed"] + oc["error"]
         rate = f"{100.0 * oc['passed'] / ran:.1f} %" if ran else "-"
-        gs = ", ".join(f"{k} {v}" for k, v in groups.most_common())
+        tags = collections.Counter(f[3] for f in failing)
+        gs = ", ".join(f"{k} {v}" for k, v in groups.most_common()) + "; " + ", ".join(f"{k} {v}" for k, v in tags.most_common())
         print(f"| {mod} | {len(recs)} | {oc['passed']} | {oc['failed']} | {oc['error']} | {oc['skipped']} | {rate} | {gs} |")
         failing.sort()
         with open(os.path.join(a.out, f"failures-{mod}.txt"), "w") as fd:
-            for name, g, detail in failing:
-                fd.write(f"{name}\t{g}\t{detail}\n")
+            for name, g, detail, t in failing:
+                fd.write(f"{name}\t{t}\t{g}\t{detail}\n")
         if a.record:
             os.makedirs(a.record, exist_ok=True)
             with open(os.path.join(a.record, f"last-failures-{mod}.txt"), "w") as fd:
-                for name, _g, _d in failing:
+                for name, _g, _d, _t in failing:
                     fd.write(name + "\n")
 
 

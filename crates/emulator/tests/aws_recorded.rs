@@ -165,3 +165,22 @@ async fn multipart_listings_name_the_initiator() {
     let listed = uploads.uploads().first().and_then(|u| u.initiator()).and_then(|i| i.display_name());
     assert_eq!(listed, Some(A));
 }
+
+/// §84 — an `x-amz-expected-bucket-owner` that is not a 12-digit account id: 400 `InvalidBucketOwnerAWSAccountID`
+/// naming the value (test_s3.snapshot.json `TestS3::test_delete_bucket_policy_expected_bucket_owner` →
+/// `delete-bucket-policy-invalid-bucket-owner`, `TestS3::test_get_bucket_policy` →
+/// `get-bucket-policy-invalid-bucket-owner`); another account's id stays 403 `AccessDenied`.
+#[tokio::test]
+async fn expected_bucket_owner_must_be_an_account_id() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("expected-owner").send().await.expect("create");
+    for value in ["invalid", "0000", "0000000000020"] {
+        let err = s3.get_bucket_policy().bucket("expected-owner").expected_bucket_owner(value).send().await.expect_err(value);
+        assert_eq!(code(&err), "InvalidBucketOwnerAWSAccountID", "{value}");
+        assert_eq!(message(&err), format!("The value of the expected bucket owner parameter must be an AWS Account ID... [{value}]"));
+        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+    }
+    let err = s3.get_bucket_policy().bucket("expected-owner").expected_bucket_owner(common::B).send().await.expect_err("other account");
+    assert_eq!(code(&err), "AccessDenied");
+}

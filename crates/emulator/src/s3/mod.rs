@@ -189,6 +189,16 @@ pub(crate) fn error_element(mut err: S3Error, name: &str, value: &str) -> S3Erro
     err
 }
 
+/// 400 `InvalidBucketOwnerAWSAccountID`: `x-amz-expected-bucket-owner` is not an account id (docs/aws-semantics.md §84).
+fn invalid_expected_owner(value: &str) -> S3Error {
+    let mut err = S3Error::with_message(
+        S3ErrorCode::Custom("InvalidBucketOwnerAWSAccountID".into()),
+        format!("The value of the expected bucket owner parameter must be an AWS Account ID... [{value}]"),
+    );
+    err.set_status_code(http::StatusCode::BAD_REQUEST);
+    err
+}
+
 pub(crate) fn access_denied(_denial: &Denial) -> S3Error {
     s3_error!(AccessDenied, "Access Denied")
 }
@@ -227,6 +237,9 @@ pub(crate) fn authorize_version(
     version_id: Option<&str>,
     expected_owner: Option<&str>,
 ) -> S3Result<()> {
+    if let Some(expected) = expected_owner.filter(|e| e.len() != 12 || !e.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(invalid_expected_owner(expected));
+    }
     let bucket = bucket(world, bucket_name)?;
     authz::authorize_version(world, caller, action, bucket, key, version_id, &[]).map_err(|d| access_denied(&d))?;
     if let Some(expected) = expected_owner {
