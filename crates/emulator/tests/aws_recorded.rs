@@ -184,3 +184,25 @@ async fn expected_bucket_owner_must_be_an_account_id() {
     let err = s3.get_bucket_policy().bucket("expected-owner").expected_bucket_owner(common::B).send().await.expect_err("other account");
     assert_eq!(code(&err), "AccessDenied");
 }
+
+/// §85 — listings name each object's checksum algorithm and type: test_s3_list_operations.snapshot.json
+/// `TestS3ListObjects::test_list_objects_with_prefix[]` → `list-objects` (`ChecksumAlgorithm: ["CRC32"]`,
+/// `ChecksumType: FULL_OBJECT`), test_s3_api.snapshot.json `TestS3ObjectCRUD::test_delete_object_versioned` →
+/// `list-object-versions` (the same in `Versions`).
+#[tokio::test]
+async fn listings_name_the_checksum() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumType};
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    versioned_bucket(&s3, "listed-checksums").await;
+    let put = s3.put_object().bucket("listed-checksums").key("k").checksum_algorithm(ChecksumAlgorithm::Crc32);
+    put.body(ByteStream::from_static(b"v")).send().await.expect("put");
+    let v2 = s3.list_objects_v2().bucket("listed-checksums").send().await.expect("v2");
+    let o = v2.contents().first().expect("one object");
+    assert_eq!((o.checksum_algorithm(), o.checksum_type()), (&[ChecksumAlgorithm::Crc32][..], Some(&ChecksumType::FullObject)));
+    let v1 = s3.list_objects().bucket("listed-checksums").send().await.expect("v1");
+    assert_eq!(v1.contents().first().map(|o| o.checksum_algorithm()), Some(&[ChecksumAlgorithm::Crc32][..]));
+    let versions = s3.list_object_versions().bucket("listed-checksums").send().await.expect("versions");
+    let v = versions.versions().first().expect("one version");
+    assert_eq!((v.checksum_algorithm(), v.checksum_type()), (&[ChecksumAlgorithm::Crc32][..], Some(&ChecksumType::FullObject)));
+}

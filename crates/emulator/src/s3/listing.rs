@@ -38,6 +38,13 @@ fn encoded_opt(name: Option<String>, url: bool) -> Option<String> {
     name.map(|n| encoded(n, url))
 }
 
+/// The algorithm and type of a version's stored checksum, as listings name them (docs/aws-semantics.md §85).
+fn listed_checksum(v: &crate::state::s3::ObjectVersion) -> Option<(dto::ChecksumAlgorithm, dto::ChecksumType)> {
+    let c = v.checksum.as_ref()?;
+    let kind = if c.full_object { "FULL_OBJECT" } else { "COMPOSITE" };
+    Some((dto::ChecksumAlgorithm::from(c.algorithm.clone()), dto::ChecksumType::from(kind.to_owned())))
+}
+
 /// An empty delimiter is no delimiter (and is not echoed).
 fn delimiter(requested: Option<String>) -> Option<String> {
     requested.filter(|d| !d.is_empty())
@@ -119,6 +126,8 @@ fn list_current(world: &World, b: &Bucket, prefix: &str, delimiter: Option<&str>
                     size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
                     storage_class: Some(dto::ObjectStorageClass::from(v.storage_class.clone())),
                     owner: fetch_owner.then(|| owner(world.canonical_id(&v.owner_account))),
+                    checksum_algorithm: listed_checksum(v).map(|(a, _)| vec![a]),
+                    checksum_type: listed_checksum(v).map(|(_, t)| t),
                     ..Default::default()
                 });
             }
@@ -283,6 +292,8 @@ pub fn list_object_versions(
                     size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
                     storage_class: Some(dto::ObjectVersionStorageClass::from(v.storage_class.clone())),
                     version_id: Some(v.version_id.clone()),
+                    checksum_algorithm: listed_checksum(v).map(|(a, _)| vec![a]),
+                    checksum_type: listed_checksum(v).map(|(_, t)| t),
                     ..Default::default()
                 });
             }
