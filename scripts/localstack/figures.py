@@ -6,7 +6,7 @@
 Reads OUT/raw/xrepl-MODULE.jsonl (one JSON line per test, written by the suite runner's pytest plugin) and
 prints a markdown table (selected / passed / failed / errors / skipped, pass rate of the tests that ran) and the
 failure groups; writes OUT/failures-MODULE.txt (one failing test a line: name, tag, group, detail, tab-separated)
-and, with --record, DIR/last-failures-MODULE.txt (the failing names only, sorted, for diffing reruns).
+and, with --record, DIR/last-failures-MODULE.txt (the failing tests sorted, with tag and group, for diffing reruns).
 The groups are the runner's own (`summarize.py` classify): snapshot, accepted, refused, assertion,
 s3-not-implemented, outside-s3, harness. The tag says whose the failure is: outside xrepl's scope, suite harness,
 or differs from AWS.
@@ -73,8 +73,8 @@ def main():
         if a.record:
             os.makedirs(a.record, exist_ok=True)
             with open(os.path.join(a.record, f"last-failures-{mod}.txt"), "w") as fd:
-                for name, _g, _d, _t in failing:
-                    fd.write(name + "\n")
+                for name, g, _d, t in failing:
+                    fd.write(f"{name}\t{t}\t{g}\n")
 
 
 if __name__ == "__main__":
