@@ -13,6 +13,19 @@ fn error_body<E>(err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::
     String::from_utf8_lossy(raw.body().bytes().expect("a buffered error body")).into_owned()
 }
 
+/// A new bucket with one multipart upload of `key` begun; its upload id.
+async fn bucket_with_upload(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
+    s3.create_bucket().bucket(bucket).send().await.expect("create");
+    let upload = s3.create_multipart_upload().bucket(bucket).key(key).send().await.expect("create upload");
+    upload.upload_id().expect("upload id").to_owned()
+}
+
+/// Uploads part 1 (`p`) of an upload; its ETag.
+async fn upload_part_1(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, id: &str) -> Option<String> {
+    let part = s3.upload_part().bucket(bucket).key(key).upload_id(id).part_number(1).body(ByteStream::from_static(b"p"));
+    part.send().await.expect("part").e_tag().map(str::to_owned)
+}
+
 /// §80 — test_s3_api.snapshot.json, `TestS3ObjectCRUD::test_delete_object_versioned` → `get-object-with-version`:
 /// an object put without a Content-Type answers `ContentType: binary/octet-stream`; one put with a type keeps it.
 #[tokio::test]
@@ -132,15 +145,7 @@ async fn listings_echo_empty_markers() {
     let id = upload.upload_id().expect("upload id");
     let parts = s3.list_parts().bucket("markers").key("mpu").upload_id(id).send().await.expect("no parts");
     assert_eq!((parts.part_number_marker(), parts.next_part_number_marker()), (Some("0"), Some("0")));
-    s3.upload_part()
-        .bucket("markers")
-        .key("mpu")
-        .upload_id(id)
-        .part_number(1)
-        .body(ByteStream::from_static(b"p"))
-        .send()
-        .await
-        .expect("part");
+    upload_part_1(&s3, "markers", "mpu", id).await;
     let parts = s3.list_parts().bucket("markers").key("mpu").upload_id(id).send().await.expect("parts");
     assert_eq!((parts.is_truncated(), parts.next_part_number_marker()), (Some(false), Some("1")));
     let uploads = s3.list_multipart_uploads().bucket("markers").send().await.expect("uploads");
@@ -154,9 +159,7 @@ async fn listings_echo_empty_markers() {
 async fn multipart_listings_name_the_initiator() {
     let env = start().await;
     let s3 = env.s3(A).await;
-    s3.create_bucket().bucket("initiator").send().await.expect("create");
-    let upload = s3.create_multipart_upload().bucket("initiator").key("k").send().await.expect("create upload");
-    let id = upload.upload_id().expect("upload id");
+    let id = &bucket_with_upload(&s3, "initiator", "k").await;
     let parts = s3.list_parts().bucket("initiator").key("k").upload_id(id).send().await.expect("parts");
     let initiator = parts.initiator().expect("initiator");
     assert_eq!((initiator.id(), initiator.display_name()), (Some(env.canonical(A).as_str()), Some(A)));
@@ -205,4 +208,29 @@ async fn listings_name_the_checksum() {
     let versions = s3.list_object_versions().bucket("listed-checksums").send().await.expect("versions");
     let v = versions.versions().first().expect("one version");
     assert_eq!((v.checksum_algorithm(), v.checksum_type()), (&[ChecksumAlgorithm::Crc32][..], Some(&ChecksumType::FullObject)));
+}
+
+/// §86 — `InvalidPart` in AWS's words (two spaces after "found.") naming `ETag`, `PartNumber` and `UploadId`;
+/// `InvalidPartOrder` naming `UploadId`: test_s3.snapshot.json `TestS3::test_multipart_complete_multipart_wrong_part`
+/// → `complete-exc-wrong-etag`, `complete-exc-wrong-part-number`; `TestS3::test_complete_multipart_parts_order` →
+/// `complete-multipart-unordered`.
+#[tokio::test]
+async fn invalid_part_names_the_part() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    let id = &bucket_with_upload(&s3, "invalid-part", "k").await;
+    upload_part_1(&s3, "invalid-part", "k", id).await;
+    let wrong = CompletedMultipartUpload::builder()
+        .parts(CompletedPart::builder().part_number(2).e_tag("\"8d777f385d3dfec8815d20f7496026dc\"").build())
+        .build();
+    let err = s3.complete_multipart_upload().bucket("invalid-part").key("k").upload_id(id).multipart_upload(wrong).send().await;
+    let err = err.expect_err("no part 2");
+    assert_eq!(code(&err), "InvalidPart");
+    assert_eq!(
+        message(&err),
+        "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+    );
+    let body = error_body(&err);
+    assert!(body.contains("<ETag>8d777f385d3dfec8815d20f7496026dc</ETag>") && body.contains("<PartNumber>2</PartNumber>"), "{body}");
+    assert!(body.contains(&format!("<UploadId>{id}</UploadId>")), "{body}");
 }

@@ -51,6 +51,17 @@ pub(super) fn no_such_upload(upload_id: &str) -> s3s::S3Error {
     crate::s3::error_element(err, "UploadId", upload_id)
 }
 
+/// 400 `InvalidPart` as AWS words it (two spaces after "found.") with the part it is about (docs/aws-semantics.md §86).
+fn invalid_part(upload_id: &str, number: i32, etag: &str) -> s3s::S3Error {
+    let err = s3_error!(
+        InvalidPart,
+        "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+    );
+    let err = crate::s3::error_element(err, "ETag", etag);
+    let err = crate::s3::error_element(err, "PartNumber", &number.to_string());
+    crate::s3::error_element(err, "UploadId", upload_id)
+}
+
 pub fn create_multipart_upload(
     api: &S3Api,
     req: S3Request<dto::CreateMultipartUploadInput>,
@@ -284,19 +295,21 @@ pub fn complete_multipart_upload(
     for (i, part) in requested.iter().enumerate() {
         let number = part.part_number.unwrap_or(0);
         if number <= previous {
-            return Err(s3_error!(InvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number."));
+            let err = s3_error!(InvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number.");
+            return Err(crate::s3::error_element(err, "UploadId", &input.upload_id));
         }
         previous = number;
-        let stored = upload.parts.get(&number).ok_or_else(|| s3_error!(InvalidPart, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."))?;
+        let given_etag = part.e_tag.as_ref().map(|e| e.value().to_owned()).unwrap_or_default();
+        let stored = upload.parts.get(&number).ok_or_else(|| invalid_part(&input.upload_id, number, &given_etag))?;
         if part.e_tag.as_ref().is_some_and(|e| e.value() != stored.etag) {
-            return Err(s3_error!(InvalidPart, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."));
+            return Err(invalid_part(&input.upload_id, number, &given_etag));
         }
         if i + 1 < requested.len() && stored.data.len() < MIN_PART_BYTES {
             return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
         }
         if let Some(given) = part_checksum(part, algorithm) {
             if stored.checksum.as_deref() != Some(given) {
-                return Err(s3_error!(InvalidPart, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."));
+                return Err(invalid_part(&input.upload_id, number, &given_etag));
             }
         }
         parts.push(stored.data.clone());
