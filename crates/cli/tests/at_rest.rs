@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::CompletedPart;
-use served::{free_port, s3, xrepl_bin, A};
+use served::{s3, A};
 
 const BUCKET: &str = "at-rest";
 
@@ -39,25 +39,11 @@ impl Logged {
 }
 
 fn serve_logged(data_dir: &Path, log: &Path) -> Logged {
-    let port = free_port();
     let err = std::fs::File::create(log).expect("log file");
-    let child = Command::new(xrepl_bin())
-        .args(["serve", "--port", &port.to_string(), "--data-dir"])
-        .arg(data_dir)
-        .stdout(Stdio::null())
-        .stderr(err)
-        .spawn()
-        .expect("spawn xrepl serve");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "xrepl serve did not start: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
+    match served::spawn(Some(data_dir), 0, Stdio::from(err)) {
+        Ok((child, endpoint)) => Logged { child, endpoint, log: log.to_owned() },
+        Err(status) => panic!("xrepl serve did not start ({status}): {}", std::fs::read_to_string(log).unwrap_or_default()),
     }
-    Logged { child, endpoint: format!("http://127.0.0.1:{port}"), log: log.to_owned() }
 }
 
 /// Deterministic, non-repeating bytes.
@@ -319,45 +305,21 @@ async fn garbage_in_the_state_database_ends_start_up_with_a_message() {
     }
 }
 
-/// `xrepl serve` on a damaged dir: Some(exit code, stderr) when it ended within 20 s, None when
-/// it was still serving (then killed).
+/// `xrepl serve` on a damaged dir: Some(exit code, stderr) when it ended before it listened,
+/// None when it served (then killed).
 fn run_serve_briefly(data: &Path) -> Option<(Option<i32>, String)> {
-    let port = free_port();
-    let mut child = Command::new(xrepl_bin())
-        .args(["serve", "--port", &port.to_string(), "--data-dir"])
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let mut stderr = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = e.read_to_string(&mut stderr);
-            }
-            return Some((status.code(), stderr));
-        }
-        // It listens before it reads the data dir: serving means answering.
-        if started.elapsed() > Duration::from_secs(20) || healthy(port) {
+    let log = data.with_extension("serve.log");
+    let err = std::fs::File::create(&log).expect("log file");
+    let outcome = match served::spawn(Some(data), 0, Stdio::from(err)) {
+        Ok((mut child, _)) => {
             let _ = child.kill();
             let _ = child.wait();
-            return None;
+            None
         }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Whether `GET /_xrepl/health` on `port` is answered.
-fn healthy(port: u16) -> bool {
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-    if stream.write_all(b"GET /_xrepl/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").is_err() {
-        return false;
-    }
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 ")
+        Err(status) => Some((status.code(), std::fs::read_to_string(&log).unwrap_or_default())),
+    };
+    let _ = std::fs::remove_file(&log);
+    outcome
 }
 
 /// A tmpfs of `mib` MiB mounted on a fresh dir, unmounted when dropped. Panics (the test is not a

@@ -7,7 +7,7 @@ mod served;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
-use served::{apply_guide, free_port, s3, serve, A, B, DST, SRC};
+use served::{apply_guide, port_of, s3, serve, A, B, DST, SRC};
 use xrepl_emulator::server::admin_client;
 
 async fn admin(endpoint: &str, path: &str) {
@@ -23,8 +23,8 @@ async fn put(client: &aws_sdk_s3::Client, key: &str, body: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_and_queued_replication_survive_kill_9() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let server = serve(Some(dir.path()), port);
+    let server = serve(Some(dir.path()), 0);
+    let port = port_of(&server.endpoint);
     apply_guide(&server.endpoint);
     let a = s3(&server.endpoint, A);
 
@@ -82,7 +82,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 async fn a_1_gib_put_streams_to_disk_within_64_mib() {
     const SIZE: u64 = 1024 * 1024 * 1024;
     let dir = tempfile::tempdir().expect("temp dir");
-    let server = serve(Some(&dir.path().join("data")), free_port());
+    let server = serve(Some(&dir.path().join("data")), 0);
     let a = s3(&server.endpoint, A);
     a.create_bucket().bucket("big").send().await.expect("bucket");
     let file = dir.path().join("upload.bin");
@@ -117,8 +117,8 @@ async fn a_1_gib_put_streams_to_disk_within_64_mib() {
 async fn restart_time_with_many_objects() {
     let objects: usize = std::env::var("XREPL_RESTART_OBJECTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
-    let server = serve(Some(dir.path()), port);
+    let server = serve(Some(dir.path()), 0);
+    let port = port_of(&server.endpoint);
     let a = s3(&server.endpoint, A);
     a.create_bucket().bucket("many").send().await.expect("bucket");
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -130,7 +130,7 @@ async fn all_versions(client: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<(St
 #[ignore = "a load test (about a minute); .ci/run runs it"]
 async fn mixed_load_replicates_every_version_exactly_once() {
     let (clients, ops) = (env_number("XREPL_LOAD_CLIENTS", 16), env_number("XREPL_LOAD_OPS", 2000));
-    let server = served::serve(None, served::free_port());
+    let server = served::serve(None, 0);
     let endpoint = server.endpoint.clone();
     served::apply_guide(&endpoint);
 

@@ -2,8 +2,9 @@
 //! wait until it listens, SDK clients with the emulator's keys, the guide's setup applied.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 pub const A: &str = "111111111111";
@@ -35,19 +36,54 @@ pub fn free_port() -> u16 {
 }
 
 /// `xrepl serve` on `port` (with `--data-dir` when given), once it accepts connections.
+/// Port 0 lets the OS pick one; the endpoint is the one the server printed.
 pub fn serve(data_dir: Option<&Path>, port: u16) -> Server {
+    match spawn(data_dir, port, Stdio::null()) {
+        Ok((child, endpoint)) => Server { child, endpoint },
+        Err(status) => panic!("xrepl serve ended before it listened: {status}"),
+    }
+}
+
+/// Spawns `xrepl serve --port PORT [--data-dir DIR]` with `stderr`, and waits for the endpoint it
+/// prints once it listens; `Err` with its exit status when it ended before. Reading the printed
+/// endpoint (rather than probing a port chosen beforehand) cannot mistake another process's
+/// listener, or a socket connected to itself, for this server.
+pub fn spawn(data_dir: Option<&Path>, port: u16, stderr: Stdio) -> Result<(Child, String), ExitStatus> {
     let mut command = Command::new(xrepl_bin());
     command.args(["serve", "--port", &port.to_string()]);
     if let Some(dir) = data_dir {
         command.arg("--data-dir").arg(dir);
     }
-    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn xrepl serve");
+    let mut child = command.stdout(Stdio::piped()).stderr(stderr).spawn().expect("spawn xrepl serve");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (sender, endpoint) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // Every line is read, so the server never writes into a closed pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(printed) = line.strip_prefix("xrepl emulator: ").and_then(|l| l.rsplit(" on ").next()) {
+                let _ = sender.send(printed.trim().to_owned());
+            }
+        }
+    });
     let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(20), "xrepl serve did not start");
-        std::thread::sleep(Duration::from_millis(20));
+    loop {
+        if let Ok(endpoint) = endpoint.recv_timeout(Duration::from_millis(20)) {
+            return Ok((child, endpoint));
+        }
+        if let Some(status) = child.try_wait().expect("wait for xrepl serve") {
+            return Err(status);
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("xrepl serve did not print its endpoint within 20 s");
+        }
     }
-    Server { child, endpoint: format!("http://127.0.0.1:{port}") }
+}
+
+/// The port of an endpoint `http://127.0.0.1:PORT` (to restart a server where it was).
+pub fn port_of(endpoint: &str) -> u16 {
+    endpoint.rsplit(':').next().and_then(|p| p.parse().ok()).expect("endpoint ends with a port")
 }
 
 pub fn s3(endpoint: &str, account: &str) -> aws_sdk_s3::Client {
