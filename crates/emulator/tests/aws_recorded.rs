@@ -234,3 +234,122 @@ async fn invalid_part_names_the_part() {
     assert!(body.contains("<ETag>8d777f385d3dfec8815d20f7496026dc</ETag>") && body.contains("<PartNumber>2</PartNumber>"), "{body}");
     assert!(body.contains(&format!("<UploadId>{id}</UploadId>")), "{body}");
 }
+
+/// §87 — test_s3_list_operations.snapshot.json, `test_list_objects_marker_common_prefixes` → `list-objects-manual-first-file`,
+/// `test_list_object_versions_pagination_common_prefixes` → `list-object-versions-start` and `…-manual-first-file`,
+/// `test_list_multipart_uploads_marker_common_prefixes`: a marker inside a common prefix resumes after all of it; a
+/// versions page ending with a prefix resumes at it; uploads are grouped by the delimiter like keys.
+#[tokio::test]
+async fn markers_inside_a_common_prefix_resume_after_it() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    versioned_bucket(&s3, "cp-markers").await;
+    for key in ["folder/aSubfolder/subFile1", "folder/aSubfolder/subFile2", "folder/file1", "folder/file2"] {
+        s3.put_object().bucket("cp-markers").key(key).body(ByteStream::from_static(b"content 123")).send().await.expect("put");
+        s3.create_multipart_upload().bucket("cp-markers").key(key).send().await.expect("upload");
+    }
+    let v1 = s3.list_objects().bucket("cp-markers").prefix("folder/").delimiter("/").max_keys(1);
+    let v1 = v1.marker("folder/aSubfolder/subFile1").send().await.expect("list v1");
+    assert_eq!(v1.contents().iter().filter_map(|o| o.key()).collect::<Vec<_>>(), ["folder/file1"]);
+    assert!(v1.common_prefixes().is_empty());
+    assert_eq!(v1.next_marker(), Some("folder/file1"));
+
+    let start_page = s3.list_object_versions().bucket("cp-markers").prefix("folder/").delimiter("/").max_keys(1).send();
+    let start_page = start_page.await.expect("versions");
+    assert_eq!(start_page.next_key_marker(), Some("folder/aSubfolder/"));
+    assert_eq!(start_page.next_version_id_marker(), None);
+    let inside = s3.list_object_versions().bucket("cp-markers").prefix("folder/").delimiter("/").max_keys(1);
+    let inside = inside.key_marker("folder/aSubfolder/subFile1").send().await.expect("versions after marker");
+    assert_eq!(inside.versions().iter().filter_map(|v| v.key()).collect::<Vec<_>>(), ["folder/file1"]);
+
+    let uploads = s3.list_multipart_uploads().bucket("cp-markers").prefix("folder/").delimiter("/").max_uploads(1).send();
+    let uploads = uploads.await.expect("uploads");
+    assert_eq!(uploads.common_prefixes().iter().filter_map(|p| p.prefix()).collect::<Vec<_>>(), ["folder/aSubfolder/"]);
+    assert!(uploads.uploads().is_empty());
+    assert_eq!((uploads.is_truncated(), uploads.next_key_marker(), uploads.delimiter()), (Some(true), Some(""), Some("/")));
+    let after = s3.list_multipart_uploads().bucket("cp-markers").prefix("folder/").delimiter("/").max_uploads(1);
+    let after = after.key_marker("folder/aSubfolder/subFile1").send().await.expect("uploads after marker");
+    assert_eq!(after.uploads().iter().filter_map(|u| u.key()).collect::<Vec<_>>(), ["folder/file1"]);
+}
+
+/// §87 — `test_list_objects_v2_continuation_start_after` → `list-objects-v2-max-5`, `list-objects-start-after-token` and
+/// `exc-continuation-token`; `test_list_buckets_with_continuation_token`: tokens are opaque (never a key or a bucket
+/// name), a token wins over StartAfter (not echoed then), and an empty token is 400 InvalidArgument naming it.
+#[tokio::test]
+async fn continuation_tokens_are_opaque_and_checked() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("tokens").send().await.expect("create");
+    for i in 0..4 {
+        s3.put_object().bucket("tokens").key(format!("test_{i}")).body(ByteStream::from_static(b"x")).send().await.expect("put");
+    }
+    let first = s3.list_objects_v2().bucket("tokens").max_keys(2).send().await.expect("page 1");
+    let token = first.next_continuation_token().expect("a token").to_owned();
+    assert!(!token.contains("test_"), "the token is opaque: {token}");
+    let rest = s3.list_objects_v2().bucket("tokens").continuation_token(&token).start_after("test_3").send().await.expect("page 2");
+    assert_eq!(rest.contents().iter().filter_map(|o| o.key()).collect::<Vec<_>>(), ["test_2", "test_3"]);
+    assert_eq!(rest.start_after(), None);
+    let err = s3.list_objects_v2().bucket("tokens").continuation_token("").send().await.expect_err("empty token");
+    assert_eq!((code(&err).as_str(), message(&err).as_str()), ("InvalidArgument", "The continuation token provided is incorrect"));
+    assert!(error_body(&err).contains("<ArgumentName>continuation-token</ArgumentName>"), "{}", error_body(&err));
+
+    s3.create_bucket().bucket("tokens-2").send().await.expect("create 2");
+    let buckets = s3.list_buckets().max_buckets(1).send().await.expect("list buckets");
+    let token = buckets.continuation_token().expect("a bucket token");
+    assert!(!token.starts_with("tokens"), "the token is opaque: {token}");
+    let next = s3.list_buckets().max_buckets(1).continuation_token(token).send().await.expect("next buckets");
+    assert_ne!(next.buckets()[0].name(), buckets.buckets()[0].name());
+}
+
+/// §87 — `test_list_objects_versions_markers` → `list-objects-next-version-only`, `test_list_ops_encoding_type_validation`,
+/// `test_list_multiparts_next_marker` → `list-multiparts-wrong-id-for-key`, `test_list_buckets_region_validation`:
+/// listing arguments refused with InvalidArgument naming the argument (and its value).
+#[tokio::test]
+async fn listing_arguments_are_refused_naming_the_argument() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    versioned_bucket(&s3, "args").await;
+    let err = s3.list_object_versions().bucket("args").version_id_marker("abc").send().await.expect_err("marker alone");
+    assert_eq!(message(&err).as_str(), "A version-id marker cannot be specified without a key marker.");
+    let body = error_body(&err);
+    assert!(body.contains("<ArgumentName>version-id-marker</ArgumentName><ArgumentValue>abc</ArgumentValue>"), "{body}");
+
+    let err = s3.list_objects_v2().bucket("args").encoding_type("value".into()).send().await.expect_err("encoding");
+    assert!(error_body(&err).contains("<ArgumentName>encoding-type</ArgumentName><ArgumentValue>value</ArgumentValue>"));
+    let err = s3.list_multipart_uploads().bucket("args").encoding_type("value".into()).send().await.expect_err("encoding");
+    assert_eq!(code(&err).as_str(), "InvalidArgument");
+
+    let b = s3.create_multipart_upload().bucket("args").key("b").send().await.expect("upload b");
+    let err = s3.list_multipart_uploads().bucket("args").key_marker("c").upload_id_marker(b.upload_id().expect("id")).send();
+    let err = err.await.expect_err("an upload of another key");
+    assert_eq!(message(&err).as_str(), "Invalid uploadId marker");
+    assert!(error_body(&err).contains("<ArgumentName>upload-id-marker</ArgumentName>"));
+    let ignored = s3.list_multipart_uploads().bucket("args").upload_id_marker(b.upload_id().expect("id")).send().await.expect("ignored");
+    assert_eq!(ignored.upload_id_marker(), Some(""));
+
+    let err = s3.list_buckets().bucket_region("eu-east-1").send().await.expect_err("no such region");
+    assert_eq!(message(&err).as_str(), "Argument value eu-east-1 is not a valid AWS Region");
+    let none = s3.list_buckets().bucket_region("eu-central-1").send().await.expect("a region without buckets");
+    assert!(none.buckets().is_empty());
+}
+
+/// §87 — `test_s3_list_objects_timestamp_precision` and its ListObjectVersions, ListMultipartUploads and ListParts
+/// siblings (raw XML ends in `.000Z`); `test_list_buckets_by_bucket_region` → `BucketArn`.
+#[tokio::test]
+async fn listings_show_whole_seconds_and_bucket_arns() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    let id = bucket_with_upload(&s3, "whole-seconds", "k").await;
+    upload_part_1(&s3, "whole-seconds", "k", &id).await;
+    s3.put_object().bucket("whole-seconds").key("o").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    for got in [
+        s3.list_objects_v2().bucket("whole-seconds").send().await.expect("v2").contents()[0].last_modified().copied(),
+        s3.list_object_versions().bucket("whole-seconds").send().await.expect("versions").versions()[0].last_modified().copied(),
+        s3.list_multipart_uploads().bucket("whole-seconds").send().await.expect("uploads").uploads()[0].initiated().copied(),
+        s3.list_parts().bucket("whole-seconds").key("k").upload_id(&id).send().await.expect("parts").parts()[0].last_modified().copied(),
+    ] {
+        assert_eq!(got.expect("a time").subsec_nanos(), 0, "listings show whole seconds");
+    }
+    let buckets = s3.list_buckets().send().await.expect("list buckets");
+    assert_eq!(buckets.buckets()[0].bucket_arn(), Some("arn:aws:s3:::whole-seconds"));
+}

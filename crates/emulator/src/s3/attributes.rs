@@ -46,12 +46,12 @@ fn parts_dto(v: &ObjectVersion, max_parts: Option<i32>, marker: Option<i32>) -> 
             part
         })
         .collect();
-    let last = start + page.len();
-    let truncated = last < v.parts.len();
+    let truncated = start + page.len() < v.parts.len();
     Some(dto::GetObjectAttributesParts {
         is_truncated: Some(truncated),
         max_parts: i32::try_from(max).ok(),
-        next_part_number_marker: i32::try_from(last).ok(),
+        // The last part listed, 0 when none (as recorded: `test_list_parts_via_object_attrs_pagination` → `get-object-attrs-wrong-part`).
+        next_part_number_marker: Some(page.last().and_then(|p| p.part_number).unwrap_or(0)),
         part_number_marker: Some(marker.unwrap_or(0)),
         parts: Some(page),
         total_parts_count: i32::try_from(v.parts.len()).ok(),

@@ -3,7 +3,8 @@
 use s3s::dto;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::{acl, authorize, bucket, owner, timestamp, validate, S3Api};
+use super::listing::{continuation_token, resume_after_token};
+use super::{acl, authorize, bucket, invalid_argument, owner, timestamp, validate, S3Api};
 use crate::identity::PrincipalKind;
 use crate::state::now;
 use crate::state::s3::{Bucket, Versioning, OWNERSHIP_ENFORCED, OWNERSHIP_PREFERRED, OWNERSHIP_WRITER};
@@ -101,18 +102,27 @@ pub fn list_buckets(api: &S3Api, req: S3Request<dto::ListBucketsInput>) -> S3Res
     }
     let input = req.input;
     let prefix = input.prefix.clone().unwrap_or_default();
-    // Paged by name: the continuation token is the last name of the previous page (opaque to clients).
+    // As recorded (`test_list_buckets_region_validation` → `bad-region`).
+    let region = input.bucket_region.as_deref();
+    if let Some(bad) = region.filter(|r| !validate::is_aws_region(r)) {
+        return Err(invalid_argument(&format!("Argument value {bad} is not a valid AWS Region"), "bucket-region", None));
+    }
+    // Paged by name: the continuation token encodes the last name of the previous page. An empty
+    // token is no token here (as recorded: `test_list_buckets_when_continuation_token_is_empty`).
     let limit = match input.max_buckets {
         None => usize::MAX,
         Some(n @ 1..=10_000) => usize::try_from(n).unwrap_or(usize::MAX),
         Some(_) => return Err(s3_error!(InvalidArgument, "Argument max-buckets must be an integer between 1 and 10000")),
     };
-    let after = input.continuation_token.clone().unwrap_or_default();
+    let after = match input.continuation_token.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => resume_after_token(token)?,
+        None => String::new(),
+    };
     let mut owned = world
         .buckets
         .range::<str, _>((std::ops::Bound::Excluded(after.as_str()), std::ops::Bound::Unbounded))
         .map(|(_, b)| b)
-        .filter(|b| b.owner_account == account && b.name.starts_with(&prefix));
+        .filter(|b| b.owner_account == account && b.name.starts_with(&prefix) && region.is_none_or(|r| b.region == r));
     let buckets: Vec<dto::Bucket> = owned
         .by_ref()
         .take(limit)
@@ -124,7 +134,7 @@ pub fn list_buckets(api: &S3Api, req: S3Request<dto::ListBucketsInput>) -> S3Res
         .collect();
     let more = owned.next().is_some();
     Ok(S3Response::new(dto::ListBucketsOutput {
-        continuation_token: buckets.last().and_then(|b| b.name.clone()).filter(|_| more),
+        continuation_token: buckets.last().and_then(|b| b.name.as_deref()).filter(|_| more).map(continuation_token),
         buckets: Some(buckets),
         owner: Some(owner(world.canonical_id(&account))),
         prefix: input.prefix,

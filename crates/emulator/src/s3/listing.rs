@@ -6,10 +6,12 @@
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use s3s::dto;
-use s3s::{s3_error, S3Request, S3Response, S3Result};
+use s3s::{S3Request, S3Response, S3Result};
+
+use base64::Engine as _;
 
 use super::object::etag;
-use super::{authorize, bucket, owner, timestamp, S3Api};
+use super::{authorize, bucket, invalid_argument, listed_time, owner, S3Api};
 use crate::state::s3::{prefix_end, Bucket, Entry, ObjectVersion};
 use crate::state::World;
 
@@ -17,16 +19,33 @@ use crate::state::World;
 const URL_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
 
 /// Whether names are percent-encoded; `url` is the only encoding S3 knows.
-fn url_encoding(requested: Option<&dto::EncodingType>) -> S3Result<bool> {
+pub(super) fn url_encoding(requested: Option<&dto::EncodingType>) -> S3Result<bool> {
     match requested.map(dto::EncodingType::as_str) {
         None => Ok(false),
         Some("url") => Ok(true),
-        Some(_) => Err(s3_error!(InvalidArgument, "Invalid Encoding Method specified in Request")),
+        Some(other) => Err(invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", Some(other))),
     }
 }
 
+/// The continuation token that resumes a listing after `last` (opaque to clients, as AWS's are:
+/// a token that is a key would read as one).
+pub(super) fn continuation_token(last: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(last)
+}
+
+/// Where a continuation token resumes; an empty or foreign token is refused as AWS refuses it
+/// (`test_s3_list_operations.snapshot.json` → `test_list_objects_v2_continuation_start_after` → `exc-continuation-token`).
+pub(super) fn resume_after_token(token: &str) -> S3Result<String> {
+    base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .ok()
+        .filter(|_| !token.is_empty())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| invalid_argument("The continuation token provided is incorrect", "continuation-token", None))
+}
+
 /// A name as the listing returns it.
-fn encoded(name: String, url: bool) -> String {
+pub(super) fn encoded(name: String, url: bool) -> String {
     if url {
         utf8_percent_encode(&name, URL_KEEP).to_string()
     } else {
@@ -34,7 +53,7 @@ fn encoded(name: String, url: bool) -> String {
     }
 }
 
-fn encoded_opt(name: Option<String>, url: bool) -> Option<String> {
+pub(super) fn encoded_opt(name: Option<String>, url: bool) -> Option<String> {
     name.map(|n| encoded(n, url))
 }
 
@@ -46,20 +65,30 @@ fn listed_checksum(v: &crate::state::s3::ObjectVersion) -> Option<(dto::Checksum
 }
 
 /// An empty delimiter is no delimiter (and is not echoed).
-fn delimiter(requested: Option<String>) -> Option<String> {
+pub(super) fn delimiter(requested: Option<String>) -> Option<String> {
     requested.filter(|d| !d.is_empty())
 }
 
-/// Where a listing resumes: after `marker`, or after every key under it when the marker is a
-/// common prefix of this listing (S3 returns such a prefix as the v1 `NextMarker`).
+/// The common prefix (of this listing) that `marker` lies in or names, if any.
+pub(super) fn enclosing_common_prefix(prefix: &str, delimiter: Option<&str>, marker: &str) -> Option<String> {
+    let d = delimiter?;
+    let rest = marker.strip_prefix(prefix)?;
+    rest.find(d).map(|i| format!("{prefix}{}", &rest[..i + d.len()]))
+}
+
+/// Where a listing resumes: after `marker`, or after every key of the common prefix the marker
+/// names or lies in: that prefix was listed as one entry, so S3 resumes after all of it
+/// (`test_s3_list_operations.snapshot.json` → `test_list_objects_marker_common_prefixes` →
+/// `list-objects-manual-first-file`: marker `folder/aSubfolder/subFile1` lists `folder/file1` next).
 fn resume_point(b: &Bucket, prefix: &str, delimiter: Option<&str>, marker: &str) -> String {
-    let is_common_prefix = delimiter.is_some_and(|d| marker.strip_prefix(prefix).is_some_and(|rest| rest.ends_with(d)));
-    if is_common_prefix {
-        let upper = prefix_end(marker).map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+    if let Some(group) = enclosing_common_prefix(prefix, delimiter, marker) {
+        let upper = prefix_end(&group).map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
         if let Some((last, _)) =
-            b.objects.range::<str, _>((std::ops::Bound::Included(marker), upper.as_ref().map(String::as_str))).next_back()
+            b.objects.range::<str, _>((std::ops::Bound::Included(group.as_str()), upper.as_ref().map(String::as_str))).next_back()
         {
-            return last.clone();
+            if last.as_str() > marker {
+                return last.clone();
+            }
         }
     }
     marker.to_owned()
@@ -122,7 +151,7 @@ fn list_current(world: &World, b: &Bucket, prefix: &str, delimiter: Option<&str>
                 page.contents.push(dto::Object {
                     key: Some(k.to_owned()),
                     e_tag: Some(etag(v)),
-                    last_modified: Some(timestamp(v.last_modified)),
+                    last_modified: Some(listed_time(v.last_modified)),
                     size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
                     storage_class: Some(dto::ObjectStorageClass::from(v.storage_class.clone())),
                     owner: fetch_owner.then(|| owner(world.canonical_id(&v.owner_account))),
@@ -160,7 +189,14 @@ pub fn list_objects_v2(api: &S3Api, req: S3Request<dto::ListObjectsV2Input>) -> 
     authorize(&world, &caller, "s3:ListBucket", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
     let limit = max_keys(input.max_keys);
-    let after = input.continuation_token.clone().filter(|t| !t.is_empty()).or_else(|| input.start_after.clone()).unwrap_or_default();
+    // A continuation token wins over StartAfter, which is then not echoed (as recorded).
+    let after = match input.continuation_token.as_deref() {
+        Some(token) => {
+            input.start_after = None;
+            resume_after_token(token)?
+        }
+        None => input.start_after.clone().unwrap_or_default(),
+    };
     let page = list_current(
         &world,
         b,
@@ -179,7 +215,7 @@ pub fn list_objects_v2(api: &S3Api, req: S3Request<dto::ListObjectsV2Input>) -> 
         key_count: Some(key_count),
         continuation_token: input.continuation_token,
         is_truncated: Some(page.truncated),
-        next_continuation_token: if page.truncated { page.last_entry } else { None },
+        next_continuation_token: page.last_entry.filter(|_| page.truncated).map(|last| continuation_token(&last)),
         contents: Some(encode_keys(page.contents, url)),
         common_prefixes: common_prefix_dtos(page.prefixes, url),
         delimiter: encoded_opt(input.delimiter, url),
@@ -236,6 +272,10 @@ pub fn list_object_versions(
     let world = api.shared.world();
     authorize(&world, &caller, "s3:ListBucketVersions", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
+    if let Some(id) = input.version_id_marker.as_deref().filter(|_| input.key_marker.as_deref().unwrap_or("").is_empty()) {
+        // As recorded (`test_list_objects_versions_markers` → `list-objects-next-version-only`).
+        return Err(invalid_argument("A version-id marker cannot be specified without a key marker.", "version-id-marker", Some(id)));
+    }
     let prefix = input.prefix.clone().unwrap_or_default();
     let limit = max_keys(input.max_keys);
     let key_marker = input.key_marker.clone().unwrap_or_default();
@@ -248,7 +288,8 @@ pub fn list_object_versions(
         let versions = b.objects.get(&key_marker).filter(|_| key_marker.starts_with(&prefix))?;
         Some((key_marker.as_str(), versions, versions.position(id)?))
     });
-    let later = b.scan(&prefix, input.delimiter.as_deref(), &key_marker).map(|entry| match entry {
+    let after = resume_point(b, &prefix, input.delimiter.as_deref(), &key_marker);
+    let later = b.scan(&prefix, input.delimiter.as_deref(), &after).map(|entry| match entry {
         Entry::Key(k, versions) => Ok((k, versions, versions.len())),
         Entry::Prefix { prefix, .. } => Err(prefix),
     });
@@ -260,6 +301,9 @@ pub fn list_object_versions(
                     truncated = limit > 0;
                     break;
                 }
+                // A page that ends with a common prefix resumes after it (NextKeyMarker, as recorded:
+                // `test_list_object_versions_pagination_common_prefixes` → `list-object-versions-start`).
+                (next_key, next_version) = (Some(cp.clone()), None);
                 prefixes.push(cp);
                 count += 1;
                 continue;
@@ -278,7 +322,7 @@ pub fn list_object_versions(
                 markers.push(dto::DeleteMarkerEntry {
                     is_latest: Some(is_latest),
                     key: Some(encoded(k.to_owned(), url)),
-                    last_modified: Some(timestamp(v.last_modified)),
+                    last_modified: Some(listed_time(v.last_modified)),
                     owner: Some(owner(world.canonical_id(&v.owner_account))),
                     version_id: Some(v.version_id.clone()),
                 });
@@ -287,7 +331,7 @@ pub fn list_object_versions(
                     e_tag: Some(etag(v)),
                     is_latest: Some(is_latest),
                     key: Some(encoded(k.to_owned(), url)),
-                    last_modified: Some(timestamp(v.last_modified)),
+                    last_modified: Some(listed_time(v.last_modified)),
                     owner: Some(owner(world.canonical_id(&v.owner_account))),
                     size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
                     storage_class: Some(dto::ObjectVersionStorageClass::from(v.storage_class.clone())),

@@ -259,6 +259,22 @@ pub(crate) fn timestamp(t: OffsetDateTime) -> Timestamp {
     Timestamp::from(t)
 }
 
+/// A time as listings show it: whole seconds (`…:07.000Z`), as recorded from AWS in every listing
+/// (ListObjects v1/v2, ListObjectVersions, ListMultipartUploads, ListParts; docs/aws-semantics.md §87).
+pub(crate) fn listed_time(t: OffsetDateTime) -> Timestamp {
+    Timestamp::from(t.replace_nanosecond(0).unwrap_or(t))
+}
+
+/// 400 `InvalidArgument` naming the argument (and its value, when AWS names it), as AWS's error
+/// bodies do (`ArgumentName`, `ArgumentValue`; docs/aws-semantics.md §87).
+pub(crate) fn invalid_argument(message: &str, name: &str, value: Option<&str>) -> S3Error {
+    let err = error_element(S3Error::with_message(S3ErrorCode::InvalidArgument, message.to_owned()), "ArgumentName", name);
+    match value {
+        Some(value) => error_element(err, "ArgumentValue", value),
+        None => err,
+    }
+}
+
 /// Collects a request body into one buffer of exactly its size (kept whole in memory).
 pub(crate) async fn read_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
     let Some(body) = body else { return Ok(Bytes::new()) };

@@ -5,7 +5,7 @@ use s3s::dto::{self, ETag};
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::checksum::Algorithm;
-use super::{acl, authorize, bucket, bucket_mut, owner, timestamp, validate, S3Api};
+use super::{acl, authorize, bucket, bucket_mut, invalid_argument, listed_time, listing, owner, validate, S3Api};
 
 use crate::state::s3::{MultipartUpload, ObjectVersion, PartSummary, Sse, UploadPart, Versioning};
 use crate::state::{now, random_id};
@@ -437,7 +437,7 @@ pub fn list_parts(api: &S3Api, req: S3Request<dto::ListPartsInput>) -> S3Result<
                 part_number: Some(**n),
                 e_tag: Some(ETag::Strong(p.etag.clone())),
                 size: Some(i64::try_from(p.data.len()).unwrap_or(i64::MAX)),
-                last_modified: Some(timestamp(p.last_modified)),
+                last_modified: Some(listed_time(p.last_modified)),
                 ..Default::default()
             };
             if let Some((algorithm, _)) = &upload.checksum {
@@ -461,6 +461,12 @@ pub fn list_parts(api: &S3Api, req: S3Request<dto::ListPartsInput>) -> S3Result<
         storage_class: Some(dto::StorageClass::from(upload.template.storage_class.clone())),
         max_parts: Some(i32::try_from(max).unwrap_or(1000)),
         part_number_marker: Some(input.part_number_marker.unwrap_or(0)),
+        // The upload's checksum, as recorded (`test_list_parts_via_object_attrs_pagination` → `list-parts`).
+        checksum_algorithm: upload.checksum.as_ref().map(|(a, _)| dto::ChecksumAlgorithm::from(a.clone())),
+        checksum_type: upload
+            .checksum
+            .as_ref()
+            .map(|(_, full)| dto::ChecksumType::from(if *full { "FULL_OBJECT" } else { "COMPOSITE" }.to_owned())),
         ..Default::default()
     }))
 }
@@ -470,26 +476,31 @@ pub fn list_multipart_uploads(
     req: S3Request<dto::ListMultipartUploadsInput>,
 ) -> S3Result<S3Response<dto::ListMultipartUploadsOutput>> {
     let caller = api.caller(&req)?;
-    let input = req.input;
+    let mut input = req.input;
+    let url = listing::url_encoding(input.encoding_type.as_ref())?;
+    input.delimiter = listing::delimiter(input.delimiter.take());
     let world = api.shared.world();
     authorize(&world, &caller, "s3:ListBucketMultipartUploads", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
     let prefix = input.prefix.clone().unwrap_or_default();
     let max = usize::try_from(input.max_uploads.unwrap_or(1000).clamp(1, 1000)).unwrap_or(1000);
-    // The upload id marker counts only with a key marker (S3 ignores it otherwise).
-    let id_marker = input.upload_id_marker.as_deref().filter(|_| input.key_marker.is_some());
-    let mut uploads =
-        b.uploads.after(&prefix, input.key_marker.as_deref().unwrap_or(""), id_marker).take_while(|u| u.key.starts_with(&prefix));
-    let page: Vec<&MultipartUpload> = uploads.by_ref().take(max).collect();
-    let truncated = uploads.next().is_some();
-    // The last upload listed, truncated or not; empty when none (docs/aws-semantics.md §82).
-    let next = page.last().map_or_else(Default::default, |u| (u.key.clone(), u.upload_id.clone()));
+    let key_marker = input.key_marker.clone().unwrap_or_default();
+    // The upload id marker counts only with a key marker (S3 ignores it otherwise, and does not echo it).
+    let id_marker = input.upload_id_marker.as_deref().filter(|_| !key_marker.is_empty());
+    if let Some(id) = id_marker.filter(|id| b.uploads.get(id).is_some_and(|u| u.key != key_marker)) {
+        // An upload of another key (`test_list_multiparts_next_marker` → `list-multiparts-wrong-id-for-key`).
+        return Err(invalid_argument("Invalid uploadId marker", "upload-id-marker", Some(id)));
+    }
+    let page = upload_page(b, &prefix, input.delimiter.as_deref(), &key_marker, id_marker, max);
+    // The last upload listed, truncated or not; empty when none (docs/aws-semantics.md §82, §87).
+    let next = page.uploads.last().map_or_else(Default::default, |u| (u.key.clone(), u.upload_id.clone()));
     let uploads: Vec<dto::MultipartUpload> = page
+        .uploads
         .into_iter()
         .map(|u| dto::MultipartUpload {
-            key: Some(u.key.clone()),
+            key: Some(listing::encoded(u.key.clone(), url)),
             upload_id: Some(u.upload_id.clone()),
-            initiated: Some(timestamp(u.initiated)),
+            initiated: Some(listed_time(u.initiated)),
             owner: Some(owner(world.canonical_id(&u.template.owner_account))),
             initiator: Some(dto::Initiator {
                 id: Some(world.canonical_id(&u.initiator_account)),
@@ -501,14 +512,59 @@ pub fn list_multipart_uploads(
         .collect();
     Ok(S3Response::new(dto::ListMultipartUploadsOutput {
         bucket: Some(input.bucket.clone()),
-        prefix: input.prefix,
+        prefix: listing::encoded_opt(input.prefix, url),
         uploads: Some(uploads),
-        is_truncated: Some(truncated),
+        common_prefixes: Some(page.prefixes.into_iter().map(|p| dto::CommonPrefix { prefix: Some(listing::encoded(p, url)) }).collect()),
+        is_truncated: Some(page.truncated),
         max_uploads: Some(i32::try_from(max).unwrap_or(1000)),
-        key_marker: Some(input.key_marker.unwrap_or_default()),
-        upload_id_marker: Some(input.upload_id_marker.unwrap_or_default()),
-        next_key_marker: Some(next.0),
+        key_marker: Some(listing::encoded(key_marker, url)),
+        upload_id_marker: Some(id_marker.unwrap_or_default().to_owned()),
+        next_key_marker: Some(listing::encoded(next.0, url)),
         next_upload_id_marker: Some(next.1),
+        delimiter: listing::encoded_opt(input.delimiter, url),
+        encoding_type: input.encoding_type,
         ..Default::default()
     }))
+}
+
+/// One page of ListMultipartUploads: uploads and common prefixes, each counting as one entry.
+struct UploadPage<'a> {
+    uploads: Vec<&'a MultipartUpload>,
+    prefixes: Vec<String>,
+    truncated: bool,
+}
+
+/// Uploads after the markers, grouped by `delimiter` as ListObjects groups keys: a key marker in
+/// (or naming) a common prefix resumes after all of it, as recorded
+/// (`test_list_multipart_uploads_marker_common_prefixes` → `list-multiparts-manual-first-file`).
+fn upload_page<'a>(
+    b: &'a crate::state::s3::Bucket,
+    prefix: &str,
+    delimiter: Option<&str>,
+    key_marker: &str,
+    id_marker: Option<&str>,
+    max: usize,
+) -> UploadPage<'a> {
+    let skipped = listing::enclosing_common_prefix(prefix, delimiter, key_marker).filter(|_| id_marker.is_none());
+    let mut page = UploadPage { uploads: Vec::new(), prefixes: Vec::new(), truncated: false };
+    let candidates = b
+        .uploads
+        .after(prefix, key_marker, id_marker)
+        .take_while(|u| u.key.starts_with(prefix))
+        .filter(|u| skipped.as_deref().is_none_or(|group| !u.key.starts_with(group)));
+    for u in candidates {
+        let group = listing::enclosing_common_prefix(prefix, delimiter, &u.key);
+        if group.is_some() && group.as_ref() == page.prefixes.last() {
+            continue;
+        }
+        if page.uploads.len() + page.prefixes.len() >= max {
+            page.truncated = true;
+            break;
+        }
+        match group {
+            Some(group) => page.prefixes.push(group),
+            None => page.uploads.push(u),
+        }
+    }
+    page
 }

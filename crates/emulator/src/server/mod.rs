@@ -312,7 +312,14 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
         Err(refused) => return Ok(refused),
     };
     let attributes = req.method() == http::Method::GET && req.uri().query().is_some_and(|q| q.split('&').any(|p| p == "attributes"));
+    let service_root = req.method() == http::Method::GET && req.uri().path() == "/";
     let mut response = s3.call(req).await?;
+    if service_root && response.status().is_success() {
+        if let Some(fixed) = response.body().bytes().and_then(|b| s3_errors::with_bucket_arns(&b)) {
+            response.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(fixed.len()));
+            *response.body_mut() = Body::from(fixed);
+        }
+    }
     if attributes && response.status().is_success() {
         // GetObjectAttributes returns the ETag unquoted (API_GetObjectAttributes); s3s quotes every ETag.
         if let Some(fixed) = response.body().bytes().map(|b| s3_errors::unquote_etag(&b)) {

@@ -130,9 +130,50 @@ pub fn unquote_etag(body: &[u8]) -> Bytes {
     Bytes::from(text.replace("<ETag>\"", "<ETag>").replace("\"</ETag>", "</ETag>"))
 }
 
+/// ListBuckets with each bucket's `BucketArn` after its `Name`, as AWS answers since 2025
+/// (`test_s3_list_operations.snapshot.json` → `test_list_buckets_with_continuation_token`); s3s's
+/// model predates the element. `None` when `body` is not a ListBuckets result.
+pub fn with_bucket_arns(body: &[u8]) -> Option<Bytes> {
+    let text = std::str::from_utf8(body).ok()?;
+    if !text.contains("<ListAllMyBucketsResult") {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut rest = text;
+    while let Some(at) = rest.find("<Bucket><") {
+        let (before, bucket) = rest.split_at(at);
+        out.push_str(before);
+        let end = bucket.find("</Bucket>").map_or(bucket.len(), |e| e + "</Bucket>".len());
+        let (one, after) = bucket.split_at(end);
+        let name = one.split_once("<Name>").and_then(|(_, n)| n.split_once("</Name>")).map(|(n, _)| n);
+        match (name, one.find("</Name>")) {
+            (Some(name), Some(close)) => {
+                let close = close + "</Name>".len();
+                // The name is already XML-escaped as s3s wrote it.
+                out.push_str(&format!("{}<BucketArn>arn:aws:s3:::{name}</BucketArn>{}", &one[..close], &one[close..]));
+            }
+            _ => out.push_str(one),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    Some(Bytes::from(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_buckets_names_each_bucket_arn() {
+        let body = b"<ListAllMyBucketsResult><Buckets><Bucket><CreationDate>x</CreationDate><Name>a-b</Name></Bucket><Bucket><Name>c</Name><BucketRegion>us-east-1</BucketRegion></Bucket></Buckets></ListAllMyBucketsResult>";
+        let fixed = with_bucket_arns(body).expect("a ListBuckets result");
+        assert_eq!(
+            std::str::from_utf8(&fixed).expect("utf-8"),
+            "<ListAllMyBucketsResult><Buckets><Bucket><CreationDate>x</CreationDate><Name>a-b</Name><BucketArn>arn:aws:s3:::a-b</BucketArn></Bucket><Bucket><Name>c</Name><BucketArn>arn:aws:s3:::c</BucketArn><BucketRegion>us-east-1</BucketRegion></Bucket></Buckets></ListAllMyBucketsResult>"
+        );
+        assert!(with_bucket_arns(b"<ListBucketResult><Name>a</Name></ListBucketResult>").is_none());
+    }
 
     #[test]
     fn fills_in_missing_messages_and_keeps_specific_ones() {
