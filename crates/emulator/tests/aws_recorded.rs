@@ -13,6 +13,26 @@ fn error_body<E>(err: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::
     String::from_utf8_lossy(raw.body().bytes().expect("a buffered error body")).into_owned()
 }
 
+/// Keeps the HTTP status of a response (the SDK's outputs do not carry it).
+#[derive(Debug)]
+struct HttpStatus(std::sync::Arc<std::sync::atomic::AtomicU16>);
+
+impl aws_sdk_s3::config::Intercept for HttpStatus {
+    fn name(&self) -> &'static str {
+        "HttpStatus"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_s3::config::RuntimeComponents,
+        _: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        self.0.store(context.response().status().as_u16(), std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
 /// A new bucket with one multipart upload of `key` begun; its upload id.
 async fn bucket_with_upload(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
     s3.create_bucket().bucket(bucket).send().await.expect("create");
@@ -352,4 +372,80 @@ async fn listings_show_whole_seconds_and_bucket_arns() {
     }
     let buckets = s3.list_buckets().send().await.expect("list buckets");
     assert_eq!(buckets.buckets()[0].bucket_arn(), Some("arn:aws:s3:::whole-seconds"));
+}
+
+/// §88 — test_s3_api.snapshot.json, `test_put_object_on_suspended_bucket`, `test_get_object_with_version_unversioned_bucket`,
+/// `test_delete_object`, `test_delete_objects`, `test_delete_objects_versioned`: null versions and version ids as recorded.
+#[tokio::test]
+async fn null_and_foreign_version_ids_answer_as_recorded() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("plain-ids").send().await.expect("create");
+    s3.put_object().bucket("plain-ids").key("k").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    let foreign = "HPniJFCxqTsMuIH9KX8K8wEjNUgmABCD";
+    let err = s3.get_object().bucket("plain-ids").key("k").version_id(foreign).send().await.expect_err("unversioned");
+    assert_eq!((code(&err).as_str(), message(&err).as_str()), ("InvalidArgument", "Invalid version id specified"));
+    assert!(error_body(&err).contains("<ArgumentName>versionId</ArgumentName>"), "{}", error_body(&err));
+    let err = s3.delete_object().bucket("plain-ids").key("k").version_id(foreign).send().await.expect_err("unversioned delete");
+    assert_eq!(code(&err), "InvalidArgument");
+    let one = aws_sdk_s3::types::ObjectIdentifier::builder().key("k").version_id(foreign).build().expect("identifier");
+    let delete = aws_sdk_s3::types::Delete::builder().objects(one).build().expect("delete");
+    let out = s3.delete_objects().bucket("plain-ids").delete(delete).send().await.expect("delete objects");
+    assert!(out.deleted().is_empty());
+    assert_eq!(out.errors()[0].code(), Some("NoSuchVersion"));
+    assert_eq!(out.errors()[0].version_id(), Some(foreign));
+
+    versioned_bucket(&s3, "suspended-ids").await;
+    let suspended = aws_sdk_s3::types::VersioningConfiguration::builder().status(aws_sdk_s3::types::BucketVersioningStatus::Suspended);
+    s3.put_bucket_versioning().bucket("suspended-ids").versioning_configuration(suspended.build()).send().await.expect("suspend");
+    let put = s3.put_object().bucket("suspended-ids").key("k").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    assert_eq!(put.version_id(), None, "a null version is not named");
+}
+
+/// §88 — `test_delete_object_versioned` → `get-delete-marker`, `test_object_tagging_versioned`, `test_delete_objects_versioned`
+/// → `delete-objects-marker`: what a delete marker answers.
+#[tokio::test]
+async fn delete_markers_answer_as_recorded() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    versioned_bucket(&s3, "markers-405").await;
+    s3.put_object().bucket("markers-405").key("k").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    let marker = s3.delete_object().bucket("markers-405").key("k").send().await.expect("delete");
+    let marker = marker.version_id().expect("marker id").to_owned();
+    let err = s3.get_object().bucket("markers-405").key("k").version_id(&marker).send().await.expect_err("405");
+    let body = error_body(&err);
+    assert!(body.contains("<Method>GET</Method>") && body.contains("<ResourceType>DeleteMarker</ResourceType>"), "{body}");
+    let tags = aws_sdk_s3::types::Tagging::builder().set_tag_set(Some(Vec::new())).build().expect("tagging");
+    let err = s3.put_object_tagging().bucket("markers-405").key("k").tagging(tags).send().await.expect_err("tag a marker");
+    assert_eq!(code(&err), "MethodNotAllowed");
+    assert!(error_body(&err).contains("<Method>PUT</Method>"));
+    let err = s3.delete_object_tagging().bucket("markers-405").key("k").send().await.expect_err("untag a marker");
+    assert_eq!(code(&err), "MethodNotAllowed");
+    let one = aws_sdk_s3::types::ObjectIdentifier::builder().key("k").version_id(&marker).build().expect("identifier");
+    let delete = aws_sdk_s3::types::Delete::builder().objects(one).build().expect("delete");
+    let out = s3.delete_objects().bucket("markers-405").delete(delete).send().await.expect("delete marker by id");
+    assert_eq!(out.deleted()[0].delete_marker_version_id(), Some(marker.as_str()));
+}
+
+/// §88 — `test_head_object_with_tags`, `test_bucket_tagging_crud` → `put-bucket-tags`,
+/// `test_put_object_if_none_match_validation`: tag count on HEAD, 204 for PutBucketTagging, 501 for conditions S3 takes not.
+#[tokio::test]
+async fn tags_statuses_and_write_conditions_as_recorded() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("tags-204").send().await.expect("create");
+    let put = s3.put_object().bucket("tags-204").key("k").tagging("a=1&b=2").body(ByteStream::from_static(b"x"));
+    put.send().await.expect("put");
+    let head = s3.head_object().bucket("tags-204").key("k").send().await.expect("head");
+    assert_eq!(head.tag_count(), Some(2));
+    let tag = aws_sdk_s3::types::Tag::builder().key("team").value("a").build().expect("tag");
+    let tagging = aws_sdk_s3::types::Tagging::builder().tag_set(tag).build().expect("tagging");
+    let status = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(0));
+    let put = s3.put_bucket_tagging().bucket("tags-204").tagging(tagging).customize();
+    put.interceptor(HttpStatus(std::sync::Arc::clone(&status))).send().await.expect("put bucket tagging");
+    assert_eq!(status.load(std::sync::atomic::Ordering::SeqCst), 204);
+    let err = s3.put_object().bucket("tags-204").key("k").if_none_match("\"abc\"").body(ByteStream::from_static(b"y")).send();
+    let err = err.await.expect_err("not implemented");
+    assert_eq!(code(&err), "NotImplemented");
+    assert!(error_body(&err).contains("<Header>If-None-Match</Header>"), "{}", error_body(&err));
 }

@@ -155,7 +155,7 @@ pub fn delete_bucket(api: &S3Api, req: S3Request<dto::DeleteBucketInput>) -> S3R
         return Err(crate::s3::error_element(s3_error!(BucketNotEmpty, "{message}"), "BucketName", &req.input.bucket));
     }
     world.buckets.remove(&req.input.bucket);
-    Ok(S3Response::with_status(dto::DeleteBucketOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::with_status(dto::DeleteBucketOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn get_bucket_location(api: &S3Api, req: S3Request<dto::GetBucketLocationInput>) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {

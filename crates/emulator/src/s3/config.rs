@@ -111,7 +111,7 @@ pub fn put_bucket_policy(api: &S3Api, req: S3Request<dto::PutBucketPolicyInput>)
     let policy = parse_bucket_policy(&world, &input.bucket, &input.policy)?;
     super::public_access::check_policy_allowed(bucket(&world, &input.bucket)?, &policy)?;
     bucket_mut(&mut world, &input.bucket)?.policy = Some(StoredPolicy { text: input.policy, parsed: Arc::new(policy) });
-    Ok(S3Response::with_status(dto::PutBucketPolicyOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::with_status(dto::PutBucketPolicyOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn get_bucket_policy(api: &S3Api, req: S3Request<dto::GetBucketPolicyInput>) -> S3Result<S3Response<dto::GetBucketPolicyOutput>> {
@@ -132,7 +132,7 @@ pub fn delete_bucket_policy(
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:DeleteBucketPolicy", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &req.input.bucket)?.policy = None;
-    Ok(S3Response::with_status(dto::DeleteBucketPolicyOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::with_status(dto::DeleteBucketPolicyOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn put_bucket_ownership_controls(
@@ -188,7 +188,7 @@ pub fn delete_bucket_ownership_controls(
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:PutBucketOwnershipControls", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &req.input.bucket)?.ownership = None;
-    Ok(S3Response::with_status(dto::DeleteBucketOwnershipControlsOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::with_status(dto::DeleteBucketOwnershipControlsOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn put_bucket_tagging(api: &S3Api, req: S3Request<dto::PutBucketTaggingInput>) -> S3Result<S3Response<dto::PutBucketTaggingOutput>> {
@@ -202,7 +202,7 @@ pub fn put_bucket_tagging(api: &S3Api, req: S3Request<dto::PutBucketTaggingInput
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:PutBucketTagging", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &input.bucket)?.tags = tags;
-    Ok(S3Response::with_status(dto::PutBucketTaggingOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::with_status(dto::PutBucketTaggingOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn get_bucket_tagging(api: &S3Api, req: S3Request<dto::GetBucketTaggingInput>) -> S3Result<S3Response<dto::GetBucketTaggingOutput>> {
@@ -224,7 +224,7 @@ pub fn delete_bucket_tagging(
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:PutBucketTagging", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &req.input.bucket)?.tags.clear();
-    Ok(S3Response::with_status(dto::DeleteBucketTaggingOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::with_status(dto::DeleteBucketTaggingOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 fn invalid_request(message: &str) -> S3Error {
@@ -441,5 +441,5 @@ pub fn delete_bucket_replication(
     // AWS authorizes DeleteBucketReplication with s3:PutReplicationConfiguration.
     authorize(&world, &caller, "s3:PutReplicationConfiguration", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &req.input.bucket)?.replication = None;
-    Ok(S3Response::with_status(dto::DeleteBucketReplicationOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::with_status(dto::DeleteBucketReplicationOutput {}, http::StatusCode::NO_CONTENT))
 }

@@ -259,6 +259,18 @@ pub(crate) fn timestamp(t: OffsetDateTime) -> Timestamp {
     Timestamp::from(t)
 }
 
+/// The status a handler chose, carried to the front door: s3s writes each operation's fixed status
+/// and ignores `S3Response::status` (PutBucketTagging answered 200 where AWS answers 204).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StatusOverride(pub http::StatusCode);
+
+/// A response answered with `status` (applied by the front door, see [`StatusOverride`]).
+pub(crate) fn with_status<T>(output: T, status: http::StatusCode) -> S3Response<T> {
+    let mut response = S3Response::with_status(output, status);
+    response.extensions.insert(StatusOverride(status));
+    response
+}
+
 /// A time as listings show it: whole seconds (`…:07.000Z`), as recorded from AWS in every listing
 /// (ListObjects v1/v2, ListObjectVersions, ListMultipartUploads, ListParts; docs/aws-semantics.md §87).
 pub(crate) fn listed_time(t: OffsetDateTime) -> Timestamp {

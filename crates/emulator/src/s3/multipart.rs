@@ -414,7 +414,7 @@ pub fn abort_multipart_upload(
         return Err(no_such_upload(&input.upload_id));
     }
     b.uploads.remove(&input.upload_id);
-    Ok(S3Response::with_status(dto::AbortMultipartUploadOutput::default(), http::StatusCode::NO_CONTENT))
+    Ok(super::with_status(dto::AbortMultipartUploadOutput::default(), http::StatusCode::NO_CONTENT))
 }
 
 pub fn list_parts(api: &S3Api, req: S3Request<dto::ListPartsInput>) -> S3Result<S3Response<dto::ListPartsOutput>> {

@@ -64,19 +64,34 @@ pub fn addressed_object<'b>(bucket: &'b Bucket, key: &str, version_id: Option<&s
         },
         Some(id) => match bucket.version(key, id) {
             None => {
+                check_version_in_unversioned(bucket, id)?;
                 let err = super::error_element(s3_error!(NoSuchVersion, "The specified version does not exist."), "Key", key);
                 Err(super::error_element(err, "VersionId", id))
             }
-            Some(v) if v.delete_marker => {
-                let mut err = s3_error!(MethodNotAllowed, "The specified method is not allowed against this resource.");
-                let mut headers = delete_marker_headers(&v.version_id);
-                headers.insert(http::header::ALLOW, HeaderValue::from_static("DELETE"));
-                err.set_headers(headers);
-                Err(err)
-            }
+            Some(v) if v.delete_marker => Err(not_allowed_on_delete_marker(&v.version_id)),
             Some(v) => Ok(v),
         },
     }
+}
+
+/// A version id other than `null` in a bucket that never had versioning: 400, as recorded
+/// (`test_get_object_with_version_unversioned_bucket` → `get-obj-with-version`; `test_delete_object` →
+/// `delete-nonexistent-object-versionid`).
+fn check_version_in_unversioned(b: &Bucket, id: &str) -> S3Result<()> {
+    if b.versioning == Versioning::Unversioned && id != NULL_VERSION {
+        return Err(super::invalid_argument("Invalid version id specified", "versionId", Some(id)));
+    }
+    Ok(())
+}
+
+/// 405 for a request a delete marker cannot serve; the front door names the method and
+/// `ResourceType` DeleteMarker in the body, as AWS does (docs/aws-semantics.md §88).
+fn not_allowed_on_delete_marker(version_id: &str) -> s3s::S3Error {
+    let mut err = s3_error!(MethodNotAllowed, "The specified method is not allowed against this resource.");
+    let mut headers = delete_marker_headers(version_id);
+    headers.insert(http::header::ALLOW, HeaderValue::from_static("DELETE"));
+    err.set_headers(headers);
+    err
 }
 
 pub(super) fn etag(v: &ObjectVersion) -> ETag {
@@ -348,7 +363,9 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     api.store_new_version(world, &input.bucket, version)?;
     let mut output = dto::PutObjectOutput {
         e_tag: Some(etag),
-        version_id: reported,
+        // No version id for a null version, even on a suspended bucket (as recorded:
+        // `test_put_object_on_suspended_bucket` → `put-object-suspended`).
+        version_id: reported.filter(|id| id != NULL_VERSION),
         server_side_encryption: sse_out.0,
         ssekms_key_id: sse_out.1,
         sse_customer_algorithm: customer.0,
@@ -450,6 +467,20 @@ pub(super) fn check_write_conditions(
     if if_match.is_none() && if_none_match.is_none() {
         return Ok(());
     }
+    // Writes accept only `If-None-Match: *` and `If-Match: ETAG` (as recorded:
+    // `test_put_object_if_none_match_validation`, `test_put_object_if_match_validation`).
+    if if_match.is_some() && if_none_match.is_some() {
+        // `test_copy_object_precondition_write_validation` → `copy-obj-both`.
+        let err = s3_error!(NotImplemented, "A header you provided implies functionality that is not implemented");
+        let err = super::error_element(err, "Header", "If-Match,If-None-Match");
+        return Err(super::error_element(err, "additionalMessage", "Multiple conditional request headers present in the request"));
+    }
+    if if_none_match.is_some_and(|c| c.as_etag().is_some()) {
+        return Err(condition_not_implemented("If-None-Match"));
+    }
+    if if_match.is_some_and(|c| c.as_etag().is_none()) {
+        return Err(condition_not_implemented("If-Match"));
+    }
     let current = b.objects.get(key).and_then(|versions| versions.last()).filter(|v| !v.delete_marker).map(etag);
     if let Some(cond) = if_match {
         let Some(current) = &current else {
@@ -465,6 +496,13 @@ pub(super) fn check_write_conditions(
         }
     }
     Ok(())
+}
+
+/// 501 NotImplemented for a write condition S3 does not accept, naming the header.
+fn condition_not_implemented(header: &str) -> S3Error {
+    let err = s3_error!(NotImplemented, "A header you provided implies functionality that is not implemented");
+    let err = super::error_element(err, "Header", header);
+    super::error_element(err, "additionalMessage", &format!("We don't accept the provided value of {header} header for this API"))
 }
 
 /// 412 PreconditionFailed naming the condition that did not hold, as AWS does (docs/aws-semantics.md §81).
@@ -603,7 +641,7 @@ pub async fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3R
         output.body = Some(super::body::checked_file_body(read).await?);
     }
     Ok(match status {
-        Some(s) => S3Response::with_status(output, s),
+        Some(s) => super::with_status(output, s),
         None => S3Response::new(output),
     })
 }
@@ -701,10 +739,16 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
     };
     output.checksum_type = checksum.checksum_type.clone();
     set_checksum!(output, checksum);
-    Ok(match part {
-        Some(_) => S3Response::with_status(output, StatusCode::PARTIAL_CONTENT),
+    let mut response = match part {
+        Some(_) => super::with_status(output, StatusCode::PARTIAL_CONTENT),
         None => S3Response::new(output),
-    })
+    };
+    // HeadObject counts the tags as GetObject does (as recorded: `test_head_object_with_tags`); s3s's
+    // HeadObjectOutput has no field for it.
+    if !v.tags.is_empty() {
+        response.headers.insert("x-amz-tagging-count", HeaderValue::from(v.tags.len()));
+    }
+    Ok(response)
 }
 
 /// The checksum of part `n` (the object's own when it has no parts), if the request asked.
@@ -740,21 +784,33 @@ struct Deleted {
     version_id: Option<String>,
 }
 
+/// What deleting a version that does not exist answers: DeleteObject succeeds (nothing to do),
+/// DeleteObjects reports NoSuchVersion for that key (as recorded: `test_delete_objects` →
+/// `delete-object-wrong-version-id`).
+#[derive(Clone, Copy, PartialEq)]
+enum MissingVersion {
+    Succeeds,
+    IsAnError,
+}
+
 fn delete_one(
     world: &mut World,
     caller: &Caller,
-    bucket_name: &str,
-    key: &str,
-    version_id: Option<&str>,
+    (bucket_name, key, version_id): (&str, &str, Option<&str>),
     bypass_governance: bool,
+    missing: MissingVersion,
 ) -> S3Result<(Deleted, Vec<replication::Task>)> {
     validate::version_id(version_id)?;
     let action = if version_id.is_some() { "s3:DeleteObjectVersion" } else { "s3:DeleteObject" };
     authorize(world, caller, action, bucket_name, Some(key), None)?;
     if let Some(id) = version_id {
         let b = bucket(world, bucket_name)?;
-        if let Some(v) = b.version(key, id) {
-            super::lock::check_delete(world, caller, b, v, bypass_governance)?;
+        match b.version(key, id) {
+            Some(v) => super::lock::check_delete(world, caller, b, v, bypass_governance)?,
+            None if missing == MissingVersion::IsAnError => {
+                return Err(s3_error!(NoSuchVersion, "The specified version does not exist."));
+            }
+            None => check_version_in_unversioned(b, id)?,
         }
     }
     let writer = caller.account.clone();
@@ -789,14 +845,13 @@ pub fn delete_object(api: &S3Api, req: S3Request<dto::DeleteObjectInput>) -> S3R
     let (deleted, tasks) = delete_one(
         &mut world,
         &caller,
-        &input.bucket,
-        &input.key,
-        input.version_id.as_deref(),
+        (&input.bucket, &input.key, input.version_id.as_deref()),
         input.bypass_governance_retention == Some(true),
+        MissingVersion::Succeeds,
     )?;
     drop(world);
     api.enqueue(tasks);
-    Ok(S3Response::with_status(
+    Ok(super::with_status(
         dto::DeleteObjectOutput {
             delete_marker: deleted.delete_marker.then_some(true),
             version_id: deleted.version_id,
@@ -820,10 +875,9 @@ pub fn delete_objects(api: &S3Api, req: S3Request<dto::DeleteObjectsInput>) -> S
         match delete_one(
             &mut world,
             &caller,
-            &input.bucket,
-            &object.key,
-            object.version_id.as_deref(),
+            (&input.bucket, &object.key, object.version_id.as_deref()),
             input.bypass_governance_retention == Some(true),
+            MissingVersion::IsAnError,
         ) {
             Ok((d, tasks)) => {
                 all_tasks.extend(tasks);
@@ -833,7 +887,8 @@ pub fn delete_objects(api: &S3Api, req: S3Request<dto::DeleteObjectsInput>) -> S
                         key: Some(object.key.clone()),
                         version_id: object.version_id.clone(),
                         delete_marker: d.delete_marker.then_some(true),
-                        delete_marker_version_id: if object.version_id.is_none() { marker_id } else { None },
+                        // Also when a marker was deleted by its id (as recorded: `test_delete_objects_versioned`).
+                        delete_marker_version_id: marker_id,
                     });
                 }
             }
@@ -875,6 +930,11 @@ fn set_tags(api: &S3Api, caller: &Caller, action: &str, target: &TagTarget<'_>, 
     let mut world = api.shared.world();
     authorize(&world, caller, &tagging_action(action, version_id), bucket_name, Some(object_key), expected_owner)?;
     let b = bucket(&world, bucket_name)?;
+    if let Some(marker) = b.objects.get(object_key).and_then(|vs| vs.last()).filter(|v| version_id.is_none() && v.delete_marker) {
+        // Tagging the current version when it is a delete marker: 405, not 404 (as recorded:
+        // `test_object_tagging_versioned` → `put-object-tags-delete-marker-latest`).
+        return Err(not_allowed_on_delete_marker(&marker.version_id));
+    }
     let id = addressed_object(b, object_key, version_id)?.version_id.clone();
     let reported = (b.versioning != Versioning::Unversioned).then(|| id.clone());
     if let Some(v) = bucket_mut(&mut world, bucket_name)?.version_mut(object_key, &id) {
@@ -922,7 +982,7 @@ pub fn delete_object_tagging(
         &tag_target(&input.bucket, &input.key, input.version_id.as_deref(), input.expected_bucket_owner.as_deref()),
         Vec::new(),
     )?;
-    Ok(S3Response::with_status(dto::DeleteObjectTaggingOutput { version_id }, StatusCode::NO_CONTENT))
+    Ok(super::with_status(dto::DeleteObjectTaggingOutput { version_id }, StatusCode::NO_CONTENT))
 }
 
 pub fn get_object_tagging(api: &S3Api, req: S3Request<dto::GetObjectTaggingInput>) -> S3Result<S3Response<dto::GetObjectTaggingOutput>> {
@@ -990,5 +1050,5 @@ pub fn restore_object(api: &S3Api, req: S3Request<dto::RestoreObjectInput>) -> S
             StatusCode::ACCEPTED
         }
     };
-    Ok(S3Response::with_status(dto::RestoreObjectOutput::default(), status))
+    Ok(super::with_status(dto::RestoreObjectOutput::default(), status))
 }

@@ -71,7 +71,7 @@ pub fn delete_public_access_block(
     // DeletePublicAccessBlock is authorized by s3:PutBucketPublicAccessBlock (Service Authorization Reference).
     authorize(&world, &caller, "s3:PutBucketPublicAccessBlock", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &input.bucket)?.settings.public_access_block = None;
-    Ok(S3Response::with_status(dto::DeletePublicAccessBlockOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::with_status(dto::DeletePublicAccessBlockOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn get_bucket_policy_status(

@@ -41,7 +41,7 @@ fn write(
 }
 
 fn no_content<T>(output: T) -> S3Response<T> {
-    S3Response::with_status(output, http::StatusCode::NO_CONTENT)
+    super::with_status(output, http::StatusCode::NO_CONTENT)
 }
 
 // ---- lifecycle (User Guide `object-lifecycle-mgmt`; API PutBucketLifecycleConfiguration) ----
