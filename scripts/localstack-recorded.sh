@@ -15,6 +15,8 @@
 #   --timeout SEC         per-test timeout (pytest-timeout; default: 240)
 #   --module-timeout SEC  bound for one module, server start included (default: 2400)
 #   --no-record           do not update scripts/localstack/last-failures-<module>.txt
+#   --check               compare with scripts/localstack/last-failures-<module>.txt instead of updating it:
+#                         exit 5 when a test that is not listed there (one that passed) fails now (what CI runs)
 #   -- ARGS...            further arguments for pytest (e.g. -k test_put_object)
 #
 # The suite's Python 3.13 environment (localstack-core 4.14.0 and the suite's pins, from PyPI, as the runner's
@@ -32,7 +34,8 @@
 #
 # Exit status: 0 when the modules ran (whatever the tests' results: this is a measurement), 2 for bad
 # arguments or a missing suite, 3 when a server does not start, 4 when pytest collected nothing for a module,
-# 6 when the recorded snapshots changed during the run (they must never be rewritten).
+# 5 with --check when a test that passed fails, 6 when the recorded snapshots changed during the run (they must never
+# be rewritten).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,6 +46,7 @@ out="$repo/target/localstack-recorded"
 timeout_s=240
 module_timeout=2400
 record=1
+check=0
 binary="${XREPL_BIN:-}"
 modules=()
 extra=()
@@ -58,6 +62,7 @@ while (($#)); do
         --timeout) timeout_s="${2:?--timeout needs seconds}"; shift 2 ;;
         --module-timeout) module_timeout="${2:?--module-timeout needs seconds}"; shift 2 ;;
         --no-record) record=0; shift ;;
+        --check) check=1; record=0; shift ;;
         -h|--help) usage ;;
         --) shift; extra=("$@"); break ;;
         -*) die "unknown option $1 (see --help)" ;;
@@ -172,4 +177,22 @@ failures_dir=""
 python3 "$suite/runner/summarize.py" "$out/raw" --target xrepl --json "$out/summary.json" --top 40 > "$out/summary.txt"
 cat "$out/figures.md"
 echo "localstack-recorded: details in $out/summary.txt and $out/failures-<module>.txt" >&2
+
+# --- Check: every test that passed before still passes ----------------------------------------------
+if ((check)); then
+    regressed=0
+    for mod in "${modules[@]}"; do
+        baseline="$here/localstack/last-failures-$mod.txt"
+        [[ -f "$baseline" ]] || die "no baseline $baseline to check $mod against"
+        now_failing="$(cut -f1 "$out/failures-$mod.txt" 2>/dev/null | sort -u)"
+        new="$(comm -23 <(printf '%s\n' "$now_failing" | sed '/^$/d') <(cut -f1 "$baseline" | sort -u))"
+        if [[ -n "$new" ]]; then
+            regressed=1
+            echo "localstack-recorded: $mod: tests that passed now fail:" >&2
+            printf '%s\n' "$new" | while read -r name; do grep -F "$name" "$out/failures-$mod.txt" | head -n1 >&2; done
+        fi
+    done
+    ((regressed)) && exit 5
+    echo "localstack-recorded: no test that passed fails (baseline: scripts/localstack/last-failures-<module>.txt)" >&2
+fi
 exit 0

@@ -449,3 +449,37 @@ async fn tags_statuses_and_write_conditions_as_recorded() {
     assert_eq!(code(&err), "NotImplemented");
     assert!(error_body(&err).contains("<Header>If-None-Match</Header>"), "{}", error_body(&err));
 }
+
+/// §89 — test_s3_api.snapshot.json, `TestS3ObjectWritePrecondition::test_multipart_if_match_etag` → `complete-multipart-if-match`,
+/// `test_copy_object_if_match` → `copy-obj-if-match`, `test_copy_object_if_none_match`, `test_object_tagging_versioned` →
+/// `get-object-tags-delete-marker-latest`: default checksums named, CopyObject's write conditions, GetObjectTagging on a marker.
+#[tokio::test]
+async fn checksums_and_copy_conditions_as_recorded() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    let id = bucket_with_upload(&s3, "defaults", "mpu").await;
+    let etag = upload_part_1(&s3, "defaults", "mpu", &id).await;
+    let parts = CompletedMultipartUpload::builder().parts(CompletedPart::builder().part_number(1).set_e_tag(etag).build()).build();
+    let done = s3.complete_multipart_upload().bucket("defaults").key("mpu").upload_id(&id).multipart_upload(parts).send();
+    let done = done.await.expect("complete");
+    assert!(done.checksum_crc64_nvme().is_some(), "S3's default checksum is named");
+    assert_eq!(done.checksum_type().map(|t| t.as_str()), Some("FULL_OBJECT"));
+
+    let put = s3.put_object().bucket("defaults").key("src").body(ByteStream::from_static(b"source")).send().await.expect("put");
+    let copy = s3.copy_object().bucket("defaults").key("dst").copy_source("defaults/src").send().await.expect("copy");
+    let result = copy.copy_object_result().expect("result");
+    assert!(result.checksum_crc32().is_some() || result.checksum_crc64_nvme().is_some(), "{result:?}");
+    assert_eq!(result.checksum_type().map(|t| t.as_str()), Some("FULL_OBJECT"));
+    let err = s3.copy_object().bucket("defaults").key("dst").copy_source("defaults/src").if_none_match("*").send();
+    assert_eq!(code(&err.await.expect_err("dst exists")), "PreconditionFailed");
+    let err = s3.copy_object().bucket("defaults").key("new").copy_source("defaults/src").if_match(put.e_tag().expect("etag")).send();
+    assert_eq!(code(&err.await.expect_err("no new yet")), "NoSuchKey");
+    let wrong = s3.copy_object().bucket("defaults").key("dst").copy_source("defaults/src").if_match("\"0123456789abcdef0123456789abcdef\"");
+    assert_eq!(code(&wrong.send().await.expect_err("other etag")), "PreconditionFailed");
+
+    versioned_bucket(&s3, "tags-on-marker").await;
+    s3.put_object().bucket("tags-on-marker").key("k").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    s3.delete_object().bucket("tags-on-marker").key("k").send().await.expect("marker");
+    let err = s3.get_object_tagging().bucket("tags-on-marker").key("k").send().await.expect_err("405");
+    assert_eq!(code(&err), "MethodNotAllowed");
+}

@@ -96,6 +96,9 @@ fn source_version_reported(requested: Option<&str>, source: &ObjectVersion) -> O
 
 pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
     let caller = api.caller(&req)?;
+    // Conditional writes on the destination (s3s's CopyObjectInput predates them: read from the headers).
+    let if_match = write_condition(&req.headers, "if-match")?;
+    let if_none_match = write_condition(&req.headers, "if-none-match")?;
     let input = req.input;
     key(&input.key)?;
     let dto::CopySource::Bucket { bucket: src_bucket, key: src_key, version_id: src_version } = &input.copy_source else {
@@ -145,6 +148,7 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
     )?;
     check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
     let target = bucket_mut(&mut world, &input.bucket)?;
+    super::object::check_write_conditions(target, &input.key, if_match.as_ref(), if_none_match.as_ref())?;
     let version_id = target.next_version_id();
     let version = ObjectVersion {
         key: input.key.clone(),
@@ -165,11 +169,19 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
         legal_hold: None,
         retention: None,
         restore: None,
-        checksum: None,
+        // A whole-object checksum describes the copied bytes as well (as recorded: `test_copy_object_if_match` →
+        // `copy-obj-if-match`, CRC32 FULL_OBJECT); a composite one belongs to the source's parts.
+        checksum: source.checksum.clone().filter(|c| c.full_object),
         parts: Vec::new(),
     };
-    let result =
-        dto::CopyObjectResult { e_tag: Some(etag(&version)), last_modified: Some(timestamp(version.last_modified)), ..Default::default() };
+    let checksum = super::checksum::fields(version.checksum.as_ref());
+    let mut result = dto::CopyObjectResult {
+        e_tag: Some(etag(&version)),
+        last_modified: Some(timestamp(version.last_modified)),
+        checksum_type: checksum.checksum_type.clone(),
+        ..Default::default()
+    };
+    set_checksum!(result, checksum);
     let (reported, (encryption, kms_key), (customer_algorithm, customer_md5)) =
         (reported_version(target, &version), sse_fields(&version), customer_key_fields(&version));
     api.store_new_version(world, &input.bucket, version)?;
@@ -183,6 +195,16 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
         sse_customer_key_md5: customer_md5,
         ..Default::default()
     }))
+}
+
+/// The `If-Match`/`If-None-Match` condition of a CopyObject (on the destination, as for PutObject).
+fn write_condition(headers: &http::HeaderMap, name: &str) -> S3Result<Option<dto::ETagCondition>> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(value) => dto::ETagCondition::parse_http_header(value.as_bytes())
+            .map(Some)
+            .map_err(|_| s3_error!(InvalidArgument, "Invalid {name} header value")),
+    }
 }
 
 const RANGE_FORM: &str =

@@ -338,7 +338,6 @@ pub fn complete_multipart_upload(
     }
     // S3's multipart ETag: MD5 of the concatenated part MD5s, then "-<number of parts>".
     let etag = format!("{}-{}", hex::encode(Md5::digest(&digests)), requested.len());
-    let explicit = upload.checksum.is_some();
     let mut version = upload.template.clone();
     // Joining the parts may copy gigabytes between files: not under the world lock.
     let store = std::sync::Arc::clone(&world.blobs);
@@ -373,7 +372,9 @@ pub fn complete_multipart_upload(
     if b.completed_uploads.len() > crate::state::s3::COMPLETED_UPLOADS_KEPT {
         b.completed_uploads.pop_front();
     }
-    let checksum = if explicit { super::checksum::fields(version.checksum.as_ref()) } else { super::checksum::Fields::default() };
+    // Named even when the upload chose no algorithm: S3's default full-object CRC64NVME (as recorded:
+    // `test_multipart_if_match_etag` → `complete-multipart-if-match`; docs/aws-semantics.md §89).
+    let checksum = super::checksum::fields(version.checksum.as_ref());
     api.store_new_version(world, &input.bucket, version)?;
     let mut output = dto::CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),

@@ -74,6 +74,15 @@ pub fn addressed_object<'b>(bucket: &'b Bucket, key: &str, version_id: Option<&s
     }
 }
 
+/// Tagging calls without a version id when the current version is a delete marker: 405, not 404 (as
+/// recorded: `test_object_tagging_versioned` → `put-object-tags-delete-marker-latest`, `get-object-tags-…`).
+fn refuse_current_delete_marker(b: &Bucket, key: &str, version_id: Option<&str>) -> S3Result<()> {
+    match b.objects.get(key).and_then(|vs| vs.last()) {
+        Some(marker) if version_id.is_none() && marker.delete_marker => Err(not_allowed_on_delete_marker(&marker.version_id)),
+        _ => Ok(()),
+    }
+}
+
 /// A version id other than `null` in a bucket that never had versioning: 400, as recorded
 /// (`test_get_object_with_version_unversioned_bucket` → `get-obj-with-version`; `test_delete_object` →
 /// `delete-nonexistent-object-versionid`).
@@ -930,11 +939,7 @@ fn set_tags(api: &S3Api, caller: &Caller, action: &str, target: &TagTarget<'_>, 
     let mut world = api.shared.world();
     authorize(&world, caller, &tagging_action(action, version_id), bucket_name, Some(object_key), expected_owner)?;
     let b = bucket(&world, bucket_name)?;
-    if let Some(marker) = b.objects.get(object_key).and_then(|vs| vs.last()).filter(|v| version_id.is_none() && v.delete_marker) {
-        // Tagging the current version when it is a delete marker: 405, not 404 (as recorded:
-        // `test_object_tagging_versioned` → `put-object-tags-delete-marker-latest`).
-        return Err(not_allowed_on_delete_marker(&marker.version_id));
-    }
+    refuse_current_delete_marker(b, object_key, version_id)?;
     let id = addressed_object(b, object_key, version_id)?.version_id.clone();
     let reported = (b.versioning != Versioning::Unversioned).then(|| id.clone());
     if let Some(v) = bucket_mut(&mut world, bucket_name)?.version_mut(object_key, &id) {
@@ -999,6 +1004,7 @@ pub fn get_object_tagging(api: &S3Api, req: S3Request<dto::GetObjectTaggingInput
         input.expected_bucket_owner.as_deref(),
     )?;
     let b = bucket(&world, &input.bucket)?;
+    refuse_current_delete_marker(b, &input.key, input.version_id.as_deref())?;
     let v = addressed_object(b, &input.key, input.version_id.as_deref())?;
     // A tag set has no order; answered sorted by key, as Ceph's suite expects of S3 (test_put_obj_with_tags).
     let mut tags = v.tags.clone();
