@@ -483,3 +483,56 @@ async fn checksums_and_copy_conditions_as_recorded() {
     let err = s3.get_object_tagging().bucket("tags-on-marker").key("k").send().await.expect_err("405");
     assert_eq!(code(&err), "MethodNotAllowed");
 }
+
+/// §90 — test_s3.snapshot.json, `TestS3PutObjectChecksum::test_put_object_checksum` → `put-wrong-checksum-no-b64`,
+/// `TestS3::test_s3_invalid_content_md5`, `TestS3::test_s3_bucket_acl_exceptions`, `TestS3BucketLifecycle`, and the
+/// `HostId` of every error body: validation as recorded.
+#[tokio::test]
+async fn malformed_values_are_refused_as_recorded() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("malformed").send().await.expect("create");
+    let put = || s3.put_object().bucket("malformed").key("k").body(ByteStream::from_static(b"x"));
+    let err = put().checksum_crc32("not-a-crc").send().await.expect_err("malformed checksum");
+    assert_eq!((code(&err).as_str(), message(&err).as_str()), ("InvalidRequest", "Value for x-amz-checksum-crc32 header is invalid."));
+    let body = error_body(&err);
+    assert!(body.contains("<HostId>") && body.contains("<RequestId>"), "{body}");
+    let err = put().content_md5("bm90LW1kNQ==").send().await.expect_err("not an MD5");
+    assert_eq!((code(&err).as_str(), message(&err).as_str()), ("InvalidDigest", "The Content-MD5 you specified was invalid."));
+
+    let err = s3.put_bucket_acl().bucket("malformed").grant_write("uri=\"http://acs.amazonaws.com/groups/s3/FakeGroup\"").send();
+    let err = err.await.expect_err("fake group");
+    assert_eq!(message(&err), "Invalid group uri");
+    assert!(error_body(&err).contains("<ArgumentName>uri</ArgumentName>"));
+    let err = s3.put_bucket_acl().bucket("malformed").grant_write("id=\"wrong-id\"").send().await.expect_err("bad id");
+    assert_eq!(message(&err), "Invalid id");
+    let err = s3.put_bucket_acl().bucket("malformed").grant_write("fakekey=\"1234\"").send().await.expect_err("bad key");
+    assert_eq!(message(&err), "Argument format not recognized");
+    let grant = aws_sdk_s3::types::Grant::builder()
+        .grantee(
+            aws_sdk_s3::types::Grantee::builder()
+                .r#type(aws_sdk_s3::types::Type::Group)
+                .uri("http://acs.amazonaws.com/groups/s3/LogDelivery")
+                .build()
+                .expect("grantee"),
+        )
+        .permission(aws_sdk_s3::types::Permission::Write)
+        .build();
+    let ownerless = aws_sdk_s3::types::AccessControlPolicy::builder().grants(grant).build();
+    let err = s3.put_bucket_acl().bucket("malformed").access_control_policy(ownerless).send().await.expect_err("no owner");
+    assert_eq!(code(&err), "MalformedACLError");
+
+    let rule = aws_sdk_s3::types::LifecycleRule::builder()
+        .id("expire")
+        .status(aws_sdk_s3::types::ExpirationStatus::Enabled)
+        .filter(aws_sdk_s3::types::LifecycleRuleFilter::builder().prefix("").build())
+        .expiration(aws_sdk_s3::types::LifecycleExpiration::builder().days(1).build())
+        .build()
+        .expect("rule");
+    let config = aws_sdk_s3::types::BucketLifecycleConfiguration::builder().rules(rule).build().expect("config");
+    let put = s3.put_bucket_lifecycle_configuration().bucket("malformed").lifecycle_configuration(config).send();
+    let put = put.await.expect("lifecycle");
+    assert_eq!(put.transition_default_minimum_object_size().map(|m| m.as_str()), Some("all_storage_classes_128K"));
+    let got = s3.get_bucket_lifecycle_configuration().bucket("malformed").send().await.expect("get lifecycle");
+    assert_eq!(got.transition_default_minimum_object_size().map(|m| m.as_str()), Some("all_storage_classes_128K"));
+}

@@ -271,11 +271,14 @@ async fn checksums_are_checked_stored_and_returned() {
         .bucket("sums")
         .key("crc")
         .body(ByteStream::from(body.clone()))
-        .checksum_sha256("bad")
+        .checksum_sha256("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
         .send()
         .await
         .expect_err("wrong checksum");
     assert_eq!(code(&err), "BadDigest");
+    // Not a SHA-256 value at all: InvalidRequest, as recorded from AWS (aws-semantics §90).
+    let put = s3.put_object().bucket("sums").key("crc").body(ByteStream::from(body.clone())).checksum_sha256("bad");
+    assert_eq!(code(&put.send().await.expect_err("malformed checksum")), "InvalidRequest");
     let head = s3.head_object().bucket("sums").key("crc").send().await.expect("head");
     assert_eq!(head.checksum_crc64_nvme(), None, "only with ChecksumMode=ENABLED");
     let head = s3.head_object().bucket("sums").key("crc").checksum_mode(ChecksumMode::Enabled).send().await.expect("head");

@@ -7,7 +7,6 @@ use s3s::{s3_error, S3Request, S3Response, S3Result};
 use super::{authorize, bucket, bucket_mut, owner, validate, S3Api};
 use crate::replication::{self, TaskKind};
 use crate::state::s3::{Grant, Grantee, Permission, ALL_USERS, AUTHENTICATED_USERS};
-use crate::state::World;
 
 /// The `x-amz-grant-*` headers of a request.
 #[derive(Default)]
@@ -27,17 +26,11 @@ impl GrantHeaders<'_> {
 
 /// Grants from a canned ACL (object ACLs may name the bucket owner) or grant headers.
 /// `Ok(None)` when the request carries no ACL at all.
-pub fn grants_from_request(
-    world: &World,
-    owner_canonical: &str,
-    canned: Option<&str>,
-    headers: &GrantHeaders<'_>,
-) -> S3Result<Option<Vec<Grant>>> {
-    grants_with_bucket_owner(world, owner_canonical, owner_canonical, canned, headers)
+pub fn grants_from_request(owner_canonical: &str, canned: Option<&str>, headers: &GrantHeaders<'_>) -> S3Result<Option<Vec<Grant>>> {
+    grants_with_bucket_owner(owner_canonical, owner_canonical, canned, headers)
 }
 
 pub fn grants_with_bucket_owner(
-    world: &World,
     owner_canonical: &str,
     bucket_owner_canonical: &str,
     canned: Option<&str>,
@@ -61,26 +54,49 @@ pub fn grants_with_bucket_owner(
         (headers.write_acp, Permission::WriteAcp),
     ] {
         let Some(value) = value else { continue };
+        let header = format!("x-amz-grant-{}", permission.as_str().to_ascii_lowercase().replace('_', "-"));
         for grantee in value.split(',') {
-            grants.push(Grant { grantee: parse_grantee(world, grantee.trim())?, permission });
+            grants.push(Grant { grantee: parse_grantee(&header, grantee.trim())?, permission });
         }
     }
     Ok(Some(grants))
 }
 
-fn parse_grantee(world: &World, text: &str) -> S3Result<Grantee> {
-    let (kind, value) = text.split_once('=').ok_or_else(|| s3_error!(InvalidArgument, "Invalid grant header: {text}"))?;
+/// The groups a grant may name (User Guide `acl-overview`, "Amazon S3 predefined groups").
+const LOG_DELIVERY: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+
+fn is_canonical_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn is_group_uri(uri: &str) -> bool {
+    [ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY].contains(&uri)
+}
+
+/// InvalidArgument naming the grant argument, as recorded (`test_s3.snapshot.json` →
+/// `TestS3::test_s3_bucket_acl_exceptions`: `put-bucket-grant-acl-wrong-id`, `put-bucket-acp-acl-4`, …).
+fn invalid_grant(message: &str, argument: &str, value: &str) -> s3s::S3Error {
+    super::invalid_argument(message, argument, Some(value))
+}
+
+fn malformed_acl() -> s3s::S3Error {
+    s3_error!(MalformedACLError, "The XML you provided was not well-formed or did not validate against our published schema")
+}
+
+/// One grantee of an `x-amz-grant-*` header (`id="…"`, `uri="…"`, `emailAddress="…"`).
+fn parse_grantee(header: &str, text: &str) -> S3Result<Grantee> {
+    let format_error = || invalid_grant("Argument format not recognized", header, text);
+    let (kind, value) = text.split_once('=').ok_or_else(format_error)?;
     let value = value.trim().trim_matches('"');
     match kind.trim() {
-        "id" if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(Grantee::CanonicalUser(value.to_owned())),
-        "uri" if value == ALL_USERS || value == AUTHENTICATED_USERS || value.starts_with("http://acs.amazonaws.com/groups/") => {
-            Ok(Grantee::Group(value.to_owned()))
-        }
+        "id" if is_canonical_id(value) => Ok(Grantee::CanonicalUser(value.to_owned())),
+        "id" => Err(invalid_grant("Invalid id", "id", value)),
+        "uri" if is_group_uri(value) => Ok(Grantee::Group(value.to_owned())),
+        "uri" => Err(invalid_grant("Invalid group uri", "uri", value)),
         "emailAddress" => {
             Err(s3_error!(UnresolvableGrantByEmailAddress, "The email address you provided does not match any account on record."))
         }
-        _ if world.accounts.is_empty() => Err(s3_error!(InvalidArgument, "Invalid id")),
-        _ => Err(s3_error!(InvalidArgument, "Invalid id")),
+        _ => Err(format_error()),
     }
 }
 
@@ -113,30 +129,39 @@ fn canned_grants(canned: &str, owner_canonical: &str, bucket_owner_canonical: &s
 
 /// Grants from an `AccessControlPolicy` XML body.
 fn grants_from_policy(policy: &dto::AccessControlPolicy) -> S3Result<Vec<Grant>> {
+    // A policy names its owner (`put-bucket-acp-acl-1`, `put-bucket-empty-acp`), a well-formed one (`…-acl-3`).
+    let owner = policy.owner.as_ref().and_then(|o| o.id.as_deref()).ok_or_else(malformed_acl)?;
+    if !is_canonical_id(owner) {
+        return Err(invalid_grant("Invalid id", "CanonicalUser/ID", owner));
+    }
     let mut grants = Vec::new();
     for g in policy.grants.as_deref().unwrap_or_default() {
-        let permission = g.permission.as_ref().and_then(|p| Permission::parse(p.as_str())).ok_or_else(|| {
-            s3_error!(MalformedACLError, "The XML you provided was not well-formed or did not validate against our published schema")
-        })?;
-        let grantee = g.grantee.as_ref().ok_or_else(|| {
-            s3_error!(MalformedACLError, "The XML you provided was not well-formed or did not validate against our published schema")
-        })?;
+        let permission = g.permission.as_ref().and_then(|p| Permission::parse(p.as_str())).ok_or_else(malformed_acl)?;
+        let grantee = g.grantee.as_ref().ok_or_else(malformed_acl)?;
         let grantee = match grantee.type_.as_str() {
             // A malformed id is reported before any ownership check (as AWS does).
-            "CanonicalUser" => Grantee::CanonicalUser(
-                grantee
-                    .id
-                    .clone()
-                    .filter(|id| id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()))
-                    .ok_or_else(|| s3_error!(InvalidArgument, "Invalid id"))?,
-            ),
-            "Group" => Grantee::Group(grantee.uri.clone().ok_or_else(|| s3_error!(InvalidArgument, "Invalid group uri"))?),
-            _ => {
+            "CanonicalUser" => {
+                let id = grantee.id.clone().unwrap_or_default();
+                if !is_canonical_id(&id) {
+                    return Err(invalid_grant("Invalid id", "CanonicalUser/ID", &id));
+                }
+                Grantee::CanonicalUser(id)
+            }
+            "Group" => {
+                let uri = grantee.uri.clone().unwrap_or_default();
+                if !is_group_uri(&uri) {
+                    return Err(invalid_grant("Invalid group uri", "Group/URI", &uri));
+                }
+                Grantee::Group(uri)
+            }
+            "AmazonCustomerByEmail" => {
                 return Err(s3_error!(
                     UnresolvableGrantByEmailAddress,
                     "The email address you provided does not match any account on record."
                 ))
             }
+            // An unknown xsi:type does not validate against the schema (`put-bucket-acp-acl-6`).
+            _ => return Err(malformed_acl()),
         };
         grants.push(Grant { grantee, permission });
     }
@@ -181,12 +206,7 @@ pub fn put_bucket_acl(api: &S3Api, req: S3Request<dto::PutBucketAclInput>) -> S3
     let owner_canonical = world.canonical_id(&b.owner_account);
     let grants = match &input.access_control_policy {
         Some(policy) => Some(grants_from_policy(policy)?),
-        None => grants_from_request(
-            &world,
-            &owner_canonical,
-            input.acl.as_ref().map(dto::BucketCannedACL::as_str),
-            &bucket_grant_headers!(input),
-        )?,
+        None => grants_from_request(&owner_canonical, input.acl.as_ref().map(dto::BucketCannedACL::as_str), &bucket_grant_headers!(input))?,
     };
     let grants = grants.ok_or_else(|| s3_error!(MissingSecurityHeader, "Your request was missing a required header"))?;
     let only_owner = grants == vec![Grant::full_control(&owner_canonical)];
@@ -223,7 +243,6 @@ pub fn put_object_acl(api: &S3Api, req: S3Request<dto::PutObjectAclInput>) -> S3
     let grants = match &input.access_control_policy {
         Some(policy) => Some(grants_from_policy(policy)?),
         None => grants_with_bucket_owner(
-            &world,
             &object_owner,
             &bucket_owner,
             input.acl.as_ref().map(dto::ObjectCannedACL::as_str),

@@ -55,8 +55,7 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
     new_bucket.track_dirty = api.shared.persist.is_some();
     new_bucket.ownership = Some(ownership);
     // Malformed ACL input is reported before the ownership check (semantics doc §11).
-    let grants =
-        acl::grants_from_request(&world, &canonical, input.acl.as_ref().map(dto::BucketCannedACL::as_str), &bucket_grant_headers!(input))?;
+    let grants = acl::grants_from_request(&canonical, input.acl.as_ref().map(dto::BucketCannedACL::as_str), &bucket_grant_headers!(input))?;
     if let Some(grants) = grants {
         let only_owner = grants.len() == 1 && grants[0] == crate::state::s3::Grant::full_control(&canonical);
         if !new_bucket.acls_enabled() && !only_owner {

@@ -48,6 +48,27 @@ impl Algorithm {
         format!("x-amz-checksum-{}", self.name().to_ascii_lowercase())
     }
 
+    /// How many bytes the algorithm's value has (its header carries them base64-encoded).
+    fn digest_len(self) -> usize {
+        match self {
+            Self::Crc32 | Self::Crc32c => 4,
+            Self::Crc64Nvme => 8,
+            Self::Sha1 => 20,
+            Self::Sha256 => 32,
+        }
+    }
+
+    /// A declared value that cannot be this algorithm's (not base64 of its length): 400 InvalidRequest,
+    /// as recorded (`test_s3.snapshot.json` → `TestS3PutObjectChecksum::test_put_object_checksum` →
+    /// `put-wrong-checksum-no-b64`); a well-formed value that differs is BadDigest.
+    fn check_form(self, value: &str) -> S3Result<()> {
+        use base64::Engine as _;
+        match base64::engine::general_purpose::STANDARD.decode(value) {
+            Ok(bytes) if bytes.len() == self.digest_len() => Ok(()),
+            _ => Err(s3_error!(InvalidRequest, "Value for {} header is invalid.", self.header())),
+        }
+    }
+
     fn crc(self) -> Option<crc_fast::CrcAlgorithm> {
         match self {
             Self::Crc32 => Some(crc_fast::CrcAlgorithm::Crc32IsoHdlc),
@@ -165,6 +186,7 @@ impl Declared<'_> {
                 if named.is_some_and(|n| n != algorithm) {
                     return Err(s3_error!(InvalidRequest, "Value for x-amz-sdk-checksum-algorithm header is invalid."));
                 }
+                algorithm.check_form(value)?;
                 Expected { algorithm, value: Some(value.to_owned()), in_trailer: false }
             }
             (None, Some(algorithm), _) => Expected { algorithm, value: None, in_trailer: true },

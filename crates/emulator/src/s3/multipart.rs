@@ -88,7 +88,6 @@ pub fn create_multipart_upload(
         if b.acls_enabled() { caller.account.clone().unwrap_or_else(|| bucket_owner.clone()) } else { bucket_owner.clone() };
     let owner_canonical = world.canonical_id(&owner_account);
     let grants = acl::grants_with_bucket_owner(
-        &world,
         &owner_canonical,
         &world.canonical_id(&bucket_owner),
         input.acl.as_ref().map(dto::ObjectCannedACL::as_str),

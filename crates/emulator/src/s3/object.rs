@@ -225,7 +225,7 @@ pub(super) fn new_object_owner(
         writer
     };
     let owner_canonical = world.canonical_id(&owner_account);
-    let grants = acl::grants_with_bucket_owner(world, &owner_canonical, &bucket_canonical, canned, headers)?;
+    let grants = acl::grants_with_bucket_owner(&owner_canonical, &bucket_canonical, canned, headers)?;
     if !bucket.acls_enabled() {
         // Only ACLs that change nothing are accepted on a bucket with ACLs disabled.
         if let Some(canned) = canned {
@@ -317,8 +317,13 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     let (data, digest) = (stored.blob, stored.md5);
     if let Some(md5) = &input.content_md5 {
         use base64::Engine;
-        if base64::engine::general_purpose::STANDARD.decode(md5).ok().as_deref() != Some(digest.as_slice()) {
-            return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received."));
+        match base64::engine::general_purpose::STANDARD.decode(md5) {
+            Ok(given) if given.as_slice() == digest.as_slice() => {}
+            // Not the base64 of 16 bytes: InvalidDigest, as recorded (`test_s3_invalid_content_md5` → `md5-error-0`).
+            Ok(given) if given.len() == 16 => {
+                return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received."));
+            }
+            _ => return Err(s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid.")),
         }
     }
     let mut world = api.shared.world();

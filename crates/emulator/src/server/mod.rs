@@ -331,8 +331,10 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
             *response.body_mut() = Body::from(fixed);
         }
     }
-    // Every S3 answer names its request (x-amz-request-id), and an error body repeats it.
+    // Every S3 answer names its request (x-amz-request-id) and the host that served it (x-amz-id-2),
+    // and an error body repeats both (RequestId, HostId), as AWS's do.
     let request_id = s3_errors::new_request_id();
+    let host_id = s3_errors::new_host_id();
     if response.status().is_client_error() || response.status().is_server_error() {
         let mut elements = s3_errors::take_elements(response.headers_mut());
         if response.status() == http::StatusCode::METHOD_NOT_ALLOWED && response.headers().contains_key("x-amz-delete-marker") {
@@ -343,7 +345,7 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
         if let Some(body) = response.body().bytes().filter(|b| !b.is_empty()) {
             let fixed = s3_errors::with_aws_message(&body).unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
             let fixed = s3_errors::with_elements(&fixed, &elements);
-            let mut fixed = s3_errors::with_request_id(&fixed, &request_id);
+            let mut fixed = s3_errors::with_element(&s3_errors::with_request_id(&fixed, &request_id), "HostId", &host_id);
             // S3 names the unsigned headers (lower case, ", " between them).
             if let Some(names) = unsigned.filter(|_| fixed.contains(guard::HEADERS_NOT_SIGNED)) {
                 fixed = s3_errors::with_element(&fixed, "HeadersNotSigned", &names.join(", "));
@@ -357,6 +359,9 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
     }
     if let Ok(value) = http::HeaderValue::from_str(&request_id) {
         response.headers_mut().entry("x-amz-request-id").or_insert(value);
+    }
+    if let Ok(value) = http::HeaderValue::from_str(&host_id) {
+        response.headers_mut().entry("x-amz-id-2").or_insert(value);
     }
     Ok(response)
 }

@@ -100,6 +100,12 @@ pub fn new_request_id() -> String {
     format!("{:016X}", rand::random::<u64>())
 }
 
+/// A host id in S3's form (`x-amz-id-2`, `HostId`: base64 of opaque bytes).
+pub fn new_host_id() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode((0..6).flat_map(|_| rand::random::<u64>().to_le_bytes()).collect::<Vec<u8>>())
+}
+
 /// Adds `<RequestId>` to an S3 XML error body that has none.
 pub fn with_request_id(body: &str, request_id: &str) -> String {
     with_element(body, "RequestId", request_id)

@@ -324,6 +324,10 @@ pub struct BucketSettings {
     /// four settings on (absent in data dirs from before it was kept: none).
     #[serde(default)]
     pub public_access_block: Option<PublicAccessBlock>,
+    /// The lifecycle's `TransitionDefaultMinimumObjectSize` when one was sent (None: S3's default,
+    /// `all_storage_classes_128K`).
+    #[serde(default)]
+    pub lifecycle_minimum_size: Option<String>,
 }
 
 /// How many completed uploads a bucket remembers for repeated CompleteMultipartUpload calls.
