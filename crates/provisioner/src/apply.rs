@@ -12,11 +12,14 @@
 
 use aws_sdk_s3::types as s3t;
 
-use crate::aws::{aws_error, has_code, replication_from_json, AccountClients, Accounts, Backoff, Side};
+use crate::aws::{aws_error, has_code, replication_from_json, AccountClients, Accounts, Backoff};
+pub use crate::error::ApplyFailure;
 use crate::error::ProvisionError;
 use crate::plan::{
-    plan, replication_error_is_transient, AccountRole, Change, Plan, PlannedChange, ResourceKind, Step, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
+    plan, replication_error_is_transient, AccountRole, Plan, PlannedChange, ResourceKind, Step, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
 };
+pub use crate::report::{AppliedChange, ApplyReport, DeferredChange, MadeCall, RemainingChange};
+use crate::side::Side;
 use crate::spec::Spec;
 
 /// How [`apply`] runs. The default applies both sides with [`Backoff::default`], refuses to
@@ -41,96 +44,6 @@ pub struct ApplyOptions {
 impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions { side: Side::Both, backoff: Backoff::default(), replace_foreign_rules: false, skip_put_replication: false }
-    }
-}
-
-/// One resource that apply changed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AppliedChange {
-    /// The resource that was changed.
-    pub resource: ResourceKind,
-    /// The 12-digit id of the account it lives in.
-    pub account_id: String,
-    /// The bucket, role or `role/policy` name.
-    pub name: String,
-    /// What was done to it (as planned).
-    pub change: Change,
-    /// Mutating API calls made for it, retries included.
-    pub calls: u32,
-}
-
-/// One mutating API call that succeeded (what a failed apply reports as done).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MadeCall {
-    /// The API operation, e.g. `CreateBucket`, `PutRolePolicy`, `PutBucketReplication`.
-    pub operation: &'static str,
-    /// The 12-digit id of the account it was made in.
-    pub account_id: String,
-    /// The bucket, role or policy it changed.
-    pub target: String,
-}
-
-/// A planned change apply did not complete (because it failed, or a step before it failed).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RemainingChange {
-    /// The resource the change is about.
-    pub resource: ResourceKind,
-    /// The 12-digit id of the account it lives in.
-    pub account_id: String,
-    /// The bucket, role or `role/policy` name.
-    pub name: String,
-    /// What apply was going to do to it.
-    pub change: Change,
-    /// `failed: <error>` for the change that failed, `not started` for the ones after it.
-    pub status: String,
-}
-
-/// What [`apply`] did. A second apply on an applied setup reports no mutating call.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApplyReport {
-    /// What was planned (read before any change).
-    pub plan: Plan,
-    /// The resources changed, in order (resources with nothing to do are not listed).
-    pub applied: Vec<AppliedChange>,
-    /// Every mutating call that succeeded, in order.
-    pub calls: Vec<MadeCall>,
-    /// Every mutating API call made (Create*, Put*, Update*, Delete*), retries included.
-    pub mutating_calls: u32,
-    /// How many of those calls were retries after a transient error.
-    pub retries: u32,
-    /// Changes left for a later run (only when applying one side), with the reason.
-    pub deferred: Vec<DeferredChange>,
-    /// After a failure: the changes not completed (the failed one first). Empty on success.
-    pub remaining: Vec<RemainingChange>,
-}
-
-/// A failed apply: the error, and what was done before it ([`ApplyReport::calls`]) and what
-/// remains ([`ApplyReport::remaining`]). Running apply again completes the rest.
-#[derive(Debug)]
-pub struct ApplyFailure {
-    /// The error of the call that failed (never itself an [`ProvisionError::ApplyFailed`]).
-    pub error: ProvisionError,
-    /// What was done before the failure and what remains.
-    pub report: ApplyReport,
-}
-
-/// A change apply could not make yet because it depends on the other account's half.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeferredChange {
-    /// The resource left for later (today: a destination bucket policy).
-    pub resource: ResourceKind,
-    /// The 12-digit id of the account it lives in.
-    pub account_id: String,
-    /// The bucket it belongs to.
-    pub name: String,
-    /// AWS's answer, and what to run next (apply the source side, then the destination side again).
-    pub reason: String,
-}
-
-impl ApplyReport {
-    /// Whether apply made any mutating call (retries and a rollback included).
-    pub fn changed_anything(&self) -> bool {
-        self.mutating_calls > 0
     }
 }
 

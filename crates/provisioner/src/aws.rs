@@ -9,33 +9,25 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::Region;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types as s3t;
+#[cfg(feature = "batch")]
+use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
 use serde_json::{json, Map, Value};
 
 use crate::error::ProvisionError;
+pub use crate::side::Side;
 use crate::spec::{AccountSpec, Credentials, Spec};
 
-/// Which account's half of the setup an operation touches. The two accounts are often run by
-/// different teams: the source team applies `Source`, the destination team `Destination`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Side {
-    /// Both accounts' halves (the default): what one person with access to both accounts runs.
-    #[default]
-    Both,
-    /// Source bucket and its versioning, the role and its policies, the replication configuration.
-    Source,
-    /// Destination bucket and its versioning, the destination bucket policy.
-    Destination,
-}
+/// Sends every S3 Control request to one endpoint: S3 Control's rules put the account id in the
+/// host name, which an emulator's address cannot carry; the account still travels in
+/// `x-amz-account-id`.
+#[cfg(feature = "batch")]
+#[derive(Debug)]
+struct FixedEndpoint(String);
 
-impl Side {
-    /// Whether this side covers the source account ([`Side::Both`] or [`Side::Source`]).
-    pub fn includes_source(self) -> bool {
-        matches!(self, Side::Both | Side::Source)
-    }
-
-    /// Whether this side covers the destination account(s) ([`Side::Both`] or [`Side::Destination`]).
-    pub fn includes_destination(self) -> bool {
-        matches!(self, Side::Both | Side::Destination)
+#[cfg(feature = "batch")]
+impl ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(&'a self, _params: &'a Params) -> EndpointFuture<'a> {
+        EndpointFuture::ready(Ok(Endpoint::builder().url(self.0.clone()).build()))
     }
 }
 
@@ -94,7 +86,7 @@ impl AccountClients {
         let control = {
             let mut control = aws_sdk_s3control::config::Builder::from(config);
             if let Some(endpoint) = config.endpoint_url().filter(|_| path_style) {
-                control = control.endpoint_resolver(crate::batch::FixedEndpoint(endpoint.to_owned()));
+                control = control.endpoint_resolver(FixedEndpoint(endpoint.to_owned()));
             }
             control
         };
@@ -176,7 +168,7 @@ impl AccountClients {
             sts = sts.endpoint_url(endpoint);
             #[cfg(feature = "batch")]
             {
-                control = control.endpoint_resolver(crate::batch::FixedEndpoint(endpoint.to_owned()));
+                control = control.endpoint_resolver(FixedEndpoint(endpoint.to_owned()));
             }
         }
         AccountClients {

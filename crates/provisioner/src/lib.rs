@@ -122,6 +122,8 @@ pub mod lint;
 pub mod ownership;
 pub mod plan;
 mod policy_check;
+mod report;
+mod side;
 pub mod spec;
 pub mod verify;
 
