@@ -5,55 +5,16 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use testcontainers::bollard::Docker;
 use testcontainers::core::ContainerPort;
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ImageExt};
 use xrepl_emulator::server::admin_client;
 
-use super::docker_shim;
 use super::served::{admin_drain, admin_events, admin_failures, admin_reset};
-pub use crate::image::{EMULATOR_PORT, IMAGE_NAME, IMAGE_TAG};
+pub use crate::image::{docker_preflight, EMULATOR_PORT, IMAGE_NAME, IMAGE_TAG};
 use crate::{Backend, BackendKind, Capabilities, FailureView, HarnessError, XreplImage};
 /// How long a container may take from `docker start` to a healthy `/_xrepl/health`.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn unavailable(backend: &str, reason: impl Into<String>) -> HarnessError {
-    HarnessError::Unavailable { backend: backend.to_owned(), reason: reason.into() }
-}
-
-/// Checks that Docker answers and the image exists, and puts the API-version shim in front of an
-/// engine older than testcontainers expects. Every problem is `Unavailable` with what to do.
-pub async fn docker_preflight(backend: &str) -> Result<(), HarnessError> {
-    let call_timeout = Duration::from_secs(10);
-    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(backend, format!("cannot connect to Docker: {e}")))?;
-    let docker = tokio::time::timeout(call_timeout, docker.negotiate_version())
-        .await
-        .map_err(|_| unavailable(backend, "Docker did not answer within 10 s (is the daemon running? `docker info`)"))?
-        .map_err(|e| unavailable(backend, format!("Docker is not reachable (`docker info` fails?): {e}")))?;
-    let image = format!("{IMAGE_NAME}:{IMAGE_TAG}");
-    match tokio::time::timeout(call_timeout, docker.inspect_image(&image)).await {
-        Err(_) => return Err(unavailable(backend, "Docker did not answer an image inspect within 10 s")),
-        Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })) => {
-            return Err(unavailable(backend, format!("image {image} is missing: build it with scripts/build-image.sh")))
-        }
-        Ok(Err(e)) => return Err(unavailable(backend, format!("cannot inspect image {image}: {e}"))),
-        Ok(Ok(_)) => {}
-    }
-    let engine = docker.client_version();
-    let wanted = testcontainers::bollard::API_DEFAULT_VERSION;
-    if (engine.major_version, engine.minor_version) < (wanted.major_version, wanted.minor_version) {
-        let host = docker_shim::ensure().map_err(|e| unavailable(backend, e))?;
-        tracing::info!(
-            "Docker engine speaks API {}.{}, testcontainers {}.{}: using the API shim at {host}",
-            engine.major_version,
-            engine.minor_version,
-            wanted.major_version,
-            wanted.minor_version
-        );
-    }
-    Ok(())
-}
 
 /// One running emulator container, removed when dropped.
 pub struct EmulatorContainer {
