@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use xrepl_provisioner::{AccountClients, Accounts, ApplyOptions, ApplyReport, Spec};
+use xrepl_provisioner::{AccountClients, Accounts, ApplyOptions, ApplyReport, Spec, StaticKeys};
 
 use crate::backend::{Backend, BackendKind, Capability, FailureView};
 use crate::error::AssertionFailure;
@@ -175,7 +175,14 @@ impl Harness {
             .map(|a| {
                 let endpoint = backend.endpoint(a);
                 // Unpooled: a harness in a `static` serves tests on several runtimes.
-                let clients = AccountClients::from_static_unpooled(a, backend.region(), Some(&endpoint), a, "test");
+                let keys = StaticKeys {
+                    account_id: a,
+                    region: backend.region(),
+                    endpoint: Some(&endpoint),
+                    access_key_id: a,
+                    secret_access_key: "test",
+                };
+                let clients = AccountClients::from_static_unpooled(keys);
                 ((*a).to_owned(), AccountHandle { account_id: (*a).to_owned(), endpoint, clients })
             })
             .collect();

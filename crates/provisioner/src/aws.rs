@@ -31,6 +31,22 @@ impl ResolveEndpoint for FixedEndpoint {
     }
 }
 
+/// An account's static keys and where its requests go: what [`AccountClients::from_static`]
+/// takes as arguments and [`AccountClients::from_static_unpooled`] as one value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaticKeys<'a> {
+    /// The account the clients act in.
+    pub account_id: &'a str,
+    /// The region they sign for and send to.
+    pub region: &'a str,
+    /// An emulator's or LocalStack's endpoint (S3 requests are then path-style); `None`: AWS.
+    pub endpoint: Option<&'a str>,
+    /// The access key id (the emulator's convention: the account id).
+    pub access_key_id: &'a str,
+    /// The secret access key (the emulator's convention: `test`).
+    pub secret_access_key: &'a str,
+}
+
 /// The clients for one AWS account.
 #[derive(Debug, Clone)]
 pub struct AccountClients {
@@ -110,31 +126,19 @@ impl AccountClients {
         access_key_id: &str,
         secret_access_key: &str,
     ) -> AccountClients {
-        Self::from_static_keys(account_id, region, endpoint, access_key_id, secret_access_key, Pooling::Pooled)
+        Self::from_static_keys(StaticKeys { account_id, region, endpoint, access_key_id, secret_access_key }, Pooling::Pooled)
     }
 
     /// Like [`AccountClients::from_static`], but no connection outlives its request: the clients
     /// then work from any Tokio runtime. A pooled connection belongs to the runtime that opened it
     /// and fails ("dispatch task is gone") once that runtime has ended — which is what happens to
     /// a test harness kept in a `static` and used by several `#[tokio::test]`s.
-    pub fn from_static_unpooled(
-        account_id: &str,
-        region: &str,
-        endpoint: Option<&str>,
-        access_key_id: &str,
-        secret_access_key: &str,
-    ) -> AccountClients {
-        Self::from_static_keys(account_id, region, endpoint, access_key_id, secret_access_key, Pooling::Unpooled)
+    pub fn from_static_unpooled(keys: StaticKeys<'_>) -> AccountClients {
+        Self::from_static_keys(keys, Pooling::Unpooled)
     }
 
-    fn from_static_keys(
-        account_id: &str,
-        region: &str,
-        endpoint: Option<&str>,
-        access_key_id: &str,
-        secret_access_key: &str,
-        pooling: Pooling,
-    ) -> AccountClients {
+    fn from_static_keys(keys: StaticKeys<'_>, pooling: Pooling) -> AccountClients {
+        let StaticKeys { account_id, region, endpoint, access_key_id, secret_access_key } = keys;
         let creds = StaticCredentials::new(access_key_id, secret_access_key, None, None, "xrepl-static");
         let region = Region::new(region.to_string());
         let mut s3 = aws_sdk_s3::Config::builder()
