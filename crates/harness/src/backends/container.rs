@@ -10,7 +10,7 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ImageExt};
 use xrepl_emulator::server::admin_client;
 
-use super::served::{admin_drain, admin_events, admin_failures, admin_reset};
+use super::served::ServedBackend;
 pub use crate::image::{docker_preflight, EMULATOR_PORT, IMAGE_NAME, IMAGE_TAG};
 use crate::{Backend, BackendKind, Capabilities, FailureView, HarnessError, XreplImage};
 /// How long a container may take from `docker start` to a healthy `/_xrepl/health`.
@@ -69,26 +69,6 @@ impl EmulatorContainer {
     /// The Docker container id.
     pub fn id(&self) -> &str {
         self.container.id()
-    }
-
-    /// POST /_xrepl/replication/drain: 200 when idle, 408 when the queue did not empty in time.
-    pub async fn drain(&self) -> Result<(), HarnessError> {
-        admin_drain(&self.endpoint).await
-    }
-
-    /// The emulator's recorded replication failures.
-    pub async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
-        admin_failures(&self.endpoint).await
-    }
-
-    /// The replication event records the emulator delivers.
-    pub async fn events(&self) -> Result<Vec<Value>, HarnessError> {
-        admin_events(&self.endpoint).await
-    }
-
-    /// Empties the emulator (`POST /_xrepl/reset`).
-    pub async fn reset(&self) -> Result<(), HarnessError> {
-        admin_reset(&self.endpoint).await
     }
 }
 
@@ -176,12 +156,16 @@ async fn exited_or(container: &ContainerAsync<XreplImage>, otherwise: String) ->
 /// The emulator image in one container serving every account: full fidelity.
 pub struct ContainerBackend {
     emulator: EmulatorContainer,
+    /// The emulator in the container, reached like any served one (its `/_xrepl` admin calls).
+    served: ServedBackend,
 }
 
 impl ContainerBackend {
     /// Starts one emulator container serving `accounts`.
     pub async fn start(accounts: &[&str]) -> Result<Self, HarnessError> {
-        Ok(Self { emulator: EmulatorContainer::start(BackendKind::Container.name(), accounts).await? })
+        let emulator = EmulatorContainer::start(BackendKind::Container.name(), accounts).await?;
+        let served = ServedBackend::at(emulator.endpoint());
+        Ok(Self { emulator, served })
     }
 
     /// The running container.
@@ -198,19 +182,19 @@ impl Backend for ContainerBackend {
     fn capabilities(&self) -> Capabilities {
         Capabilities::full()
     }
-    fn endpoint(&self, _account: &str) -> String {
-        self.emulator.endpoint().to_owned()
+    fn endpoint(&self, account: &str) -> String {
+        self.served.endpoint(account)
     }
     async fn drain(&self) -> Result<(), HarnessError> {
-        self.emulator.drain().await
+        self.served.drain().await
     }
     async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
-        self.emulator.failures().await
+        self.served.failures().await
     }
     async fn events(&self) -> Result<Vec<Value>, HarnessError> {
-        self.emulator.events().await
+        self.served.events().await
     }
     async fn reset(&self) -> Result<(), HarnessError> {
-        self.emulator.reset().await
+        self.served.reset().await
     }
 }
