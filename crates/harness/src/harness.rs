@@ -584,13 +584,13 @@ impl Harness {
         let found = failures.iter().find(|f| f.key == key && f.reason == reason).cloned();
         match (status.as_str(), found) {
             ("FAILED", Some(f)) => Ok(f),
-            (_, found) => Err(HarnessError::assertion(
+            _ => Err(HarnessError::assertion(
                 format!("replication of {key} ({version_id})"),
                 format!("FAILED with {reason}"),
                 format!(
                     "status {status}, failures {:?}",
                     failures.iter().filter(|f| f.key == key).map(|f| f.reason.as_str()).collect::<Vec<_>>()
-                ) + &found.map(|_| String::new()).unwrap_or_default(),
+                ),
             )),
         }
     }
