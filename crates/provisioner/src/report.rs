@@ -250,7 +250,7 @@ pub struct RemainingChange {
     pub status: String,
 }
 
-/// What [`apply`] did. A second apply on an applied setup reports no mutating call.
+/// What [`apply`](fn@crate::apply) did. A second apply on an applied setup reports no mutating call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyReport {
     /// What was planned (read before any change).
