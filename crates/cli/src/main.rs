@@ -10,9 +10,9 @@ mod output;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
-use crate::output::Output;
+use crate::output::{Format, Output};
 
 #[derive(Parser)]
 #[command(
@@ -36,19 +36,6 @@ struct Cli {
     output: Format,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Json,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum SideArg {
-    Both,
-    Source,
-    Destination,
 }
 
 #[derive(Subcommand)]

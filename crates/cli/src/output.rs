@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use crate::Format;
+use clap::ValueEnum;
 
 /// A CLI failure: what went wrong and which exit code it maps to.
 #[derive(Debug)]
@@ -61,6 +61,12 @@ impl From<xrepl_provisioner::ProvisionError> for CliError {
 
 pub fn color_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 pub struct Output {

@@ -49,6 +49,14 @@ pub enum HarnessError {
     Other(String),
 }
 
+impl HarnessError {
+    /// [`HarnessError::Unavailable`] for `backend`, with the reason.
+    #[cfg(feature = "containers")]
+    pub(crate) fn unavailable(backend: &str, reason: impl Into<String>) -> Self {
+        HarnessError::Unavailable { backend: backend.to_owned(), reason: reason.into() }
+    }
+}
+
 impl fmt::Debug for HarnessError {
     /// The same text as `Display`, so `Result<(), HarnessError>` tests print it readably.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

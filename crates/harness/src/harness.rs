@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use xrepl_provisioner::{AccountClients, Accounts, ApplyOptions, ApplyReport, Spec};
+use xrepl_provisioner::{AccountClients, Accounts, ApplyOptions, ApplyReport, Spec, StaticKeys};
 
 use crate::backend::{Backend, BackendKind, Capability, FailureView};
 use crate::error::AssertionFailure;
@@ -175,7 +175,14 @@ impl Harness {
             .map(|a| {
                 let endpoint = backend.endpoint(a);
                 // Unpooled: a harness in a `static` serves tests on several runtimes.
-                let clients = AccountClients::from_static_unpooled(a, backend.region(), Some(&endpoint), a, "test");
+                let keys = StaticKeys {
+                    account_id: a,
+                    region: backend.region(),
+                    endpoint: Some(&endpoint),
+                    access_key_id: a,
+                    secret_access_key: "test",
+                };
+                let clients = AccountClients::from_static_unpooled(keys);
                 ((*a).to_owned(), AccountHandle { account_id: (*a).to_owned(), endpoint, clients })
             })
             .collect();
@@ -577,13 +584,13 @@ impl Harness {
         let found = failures.iter().find(|f| f.key == key && f.reason == reason).cloned();
         match (status.as_str(), found) {
             ("FAILED", Some(f)) => Ok(f),
-            (_, found) => Err(HarnessError::assertion(
+            _ => Err(HarnessError::assertion(
                 format!("replication of {key} ({version_id})"),
                 format!("FAILED with {reason}"),
                 format!(
                     "status {status}, failures {:?}",
                     failures.iter().filter(|f| f.key == key).map(|f| f.reason.as_str()).collect::<Vec<_>>()
-                ) + &found.map(|_| String::new()).unwrap_or_default(),
+                ),
             )),
         }
     }

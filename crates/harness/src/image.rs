@@ -21,8 +21,11 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
+use testcontainers::bollard::Docker;
 use testcontainers::core::{ContainerPort, WaitFor};
 use testcontainers::{ContainerRequest, Image, ImageExt};
+
+use crate::HarnessError;
 
 /// The image name `scripts/build-image.sh` builds.
 pub const IMAGE_NAME: &str = "xrepl-emulator";
@@ -162,10 +165,10 @@ impl XreplImage {
     /// `AsyncRunner::start` would report as a registry pull error: that Docker answers and that
     /// the image is built (else `Unavailable`: "build it with scripts/build-image.sh"; nothing is
     /// ever pulled). Puts the Docker API shim in front of an older engine when needed.
-    pub async fn start_local(self) -> Result<testcontainers::ContainerAsync<Self>, crate::HarnessError> {
+    pub async fn start_local(self) -> Result<testcontainers::ContainerAsync<Self>, HarnessError> {
         use testcontainers::runners::AsyncRunner;
-        crate::backends::container::docker_preflight("XreplImage").await?;
-        self.loopback_only().start().await.map_err(|e| crate::HarnessError::Other(format!("starting {IMAGE_NAME}:{IMAGE_TAG} failed: {e}")))
+        docker_preflight("XreplImage").await?;
+        self.loopback_only().start().await.map_err(|e| HarnessError::Other(format!("starting {IMAGE_NAME}:{IMAGE_TAG} failed: {e}")))
     }
 
     /// A request that publishes the port on 127.0.0.1 only (testcontainers publishes on every
@@ -204,6 +207,40 @@ impl Image for XreplImage {
     fn expose_ports(&self) -> &[ContainerPort] {
         &self.ports
     }
+}
+
+/// Checks that Docker answers and the image exists, and puts the API-version shim in front of an
+/// engine older than testcontainers expects. Every problem is `Unavailable` with what to do.
+pub async fn docker_preflight(backend: &str) -> Result<(), HarnessError> {
+    let call_timeout = Duration::from_secs(10);
+    let docker =
+        Docker::connect_with_defaults().map_err(|e| HarnessError::unavailable(backend, format!("cannot connect to Docker: {e}")))?;
+    let docker = tokio::time::timeout(call_timeout, docker.negotiate_version())
+        .await
+        .map_err(|_| HarnessError::unavailable(backend, "Docker did not answer within 10 s (is the daemon running? `docker info`)"))?
+        .map_err(|e| HarnessError::unavailable(backend, format!("Docker is not reachable (`docker info` fails?): {e}")))?;
+    let image = format!("{IMAGE_NAME}:{IMAGE_TAG}");
+    match tokio::time::timeout(call_timeout, docker.inspect_image(&image)).await {
+        Err(_) => return Err(HarnessError::unavailable(backend, "Docker did not answer an image inspect within 10 s")),
+        Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })) => {
+            return Err(HarnessError::unavailable(backend, format!("image {image} is missing: build it with scripts/build-image.sh")))
+        }
+        Ok(Err(e)) => return Err(HarnessError::unavailable(backend, format!("cannot inspect image {image}: {e}"))),
+        Ok(Ok(_)) => {}
+    }
+    let engine = docker.client_version();
+    let wanted = testcontainers::bollard::API_DEFAULT_VERSION;
+    if (engine.major_version, engine.minor_version) < (wanted.major_version, wanted.minor_version) {
+        let host = crate::backends::docker_shim::ensure().map_err(|e| HarnessError::unavailable(backend, e))?;
+        tracing::info!(
+            "Docker engine speaks API {}.{}, testcontainers {}.{}: using the API shim at {host}",
+            engine.major_version,
+            engine.minor_version,
+            wanted.major_version,
+            wanted.minor_version
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::context::{expand, Context};
-use crate::model::Values;
+use crate::values::Values;
 use crate::wildcard::{self, Tok};
 
 /// `ForAnyValue:` / `ForAllValues:` set qualifiers for multi-valued keys.

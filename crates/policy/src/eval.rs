@@ -4,24 +4,8 @@
 
 use crate::context::{expand, Context};
 use crate::model::{ActionBlock, Effect, Policy, PrincipalBlock, ResourceBlock, Statement};
-use crate::principal::{not_principal_matches, principal_matches, Naming};
+use crate::principal::{not_principal_matches, principal_matches, Naming, PrincipalInfo};
 use crate::wildcard;
-
-/// Who is asking. See the field docs for what each crate is expected to fill in.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PrincipalInfo {
-    /// 12-digit account id of the caller; `None` for service principals and anonymous.
-    pub account: Option<String>,
-    /// Every ARN the caller is known by: for an assumed-role session both the
-    /// `arn:aws:sts::A:assumed-role/name/session` ARN and the role ARN (with its
-    /// path); for a user its user ARN; for the account root `arn:aws:iam::A:root`.
-    pub arns: Vec<String>,
-    /// E.g. `Some("s3.amazonaws.com")` when an AWS service is the caller.
-    pub service: Option<String>,
-    /// 64-hex canonical user id of the caller's account.
-    pub canonical_id: Option<String>,
-    pub anonymous: bool,
-}
 
 /// One request to authorize.
 #[derive(Debug, Clone, Copy)]

@@ -34,15 +34,18 @@ mod model;
 mod parse;
 mod principal;
 mod public;
+mod values;
 mod version;
 mod wildcard;
 
 pub use condition::{BaseOperator, ConditionBlock, ConditionOperator, SetQualifier};
 pub use context::Context;
 pub use error::{PolicyError, PolicyErrorKind};
-pub use eval::{authorize, Authorization, Decision, Evaluation, PrincipalInfo, Request, StatementRef};
+pub use eval::{authorize, Authorization, Decision, Evaluation, Request, StatementRef};
 pub use model::{
-    ActionBlock, DocumentKind, Effect, Policy, Principal, PrincipalBlock, PrincipalType, ResourceBlock, Statement, Values, VALID_VERSIONS,
+    ActionBlock, DocumentKind, Effect, Policy, Principal, PrincipalBlock, PrincipalType, ResourceBlock, Statement, VALID_VERSIONS,
 };
+pub use principal::PrincipalInfo;
+pub use values::Values;
 pub use version::find_version_problem;
 pub use wildcard::matches as wildcard_matches;

@@ -3,6 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::condition::ConditionBlock;
+use crate::values::Values;
 
 /// The only Version strings IAM and S3 accept (IAM User Guide
 /// `reference_policies_elements_version`).
@@ -30,32 +31,6 @@ impl Effect {
         match self {
             Effect::Allow => "Allow",
             Effect::Deny => "Deny",
-        }
-    }
-}
-
-/// A JSON "string or array of strings". Remembers which form was written so that
-/// [`Policy::to_json`] gives the document back in the same shape.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Values {
-    pub items: Vec<String>,
-    /// Written as an array (always true when there is not exactly one item).
-    pub array: bool,
-}
-
-impl Values {
-    pub fn one(item: impl Into<String>) -> Self {
-        Values { items: vec![item.into()], array: false }
-    }
-
-    pub fn many<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Self {
-        Values { items: items.into_iter().map(Into::into).collect(), array: true }
-    }
-
-    fn to_json(&self) -> Value {
-        match self.items.as_slice() {
-            [single] if !self.array => Value::String(single.clone()),
-            items => Value::Array(items.iter().cloned().map(Value::String).collect()),
         }
     }
 }

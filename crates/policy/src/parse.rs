@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 use crate::condition::{ConditionBlock, ConditionOperator};
 use crate::error::{PolicyError, PolicyErrorKind as Kind};
 use crate::locate::{char_column, line_column, locate, Seg};
-use crate::model::{ActionBlock, DocumentKind, Effect, Policy, Principal, PrincipalBlock, PrincipalType, ResourceBlock, Statement, Values};
+use crate::model::{ActionBlock, DocumentKind, Effect, Policy, Principal, PrincipalBlock, PrincipalType, ResourceBlock, Statement};
 use crate::principal;
+use crate::values::Values;
 use crate::version::version_problem;
 
 const NOT_JSON_OBJECT: &str = "Policies must be valid JSON and the first byte must be '{'";

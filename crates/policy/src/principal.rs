@@ -1,9 +1,24 @@
 //! The Principal / NotPrincipal elements: what values are valid, and whom they name
 //! (IAM User Guide `reference_policies_elements_principal`, `..._notprincipal`).
 
-use crate::eval::PrincipalInfo;
 use crate::model::{Principal, PrincipalType};
 use crate::wildcard::has_wildcard;
+
+/// Who is asking. See the field docs for what each crate is expected to fill in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrincipalInfo {
+    /// 12-digit account id of the caller; `None` for service principals and anonymous.
+    pub account: Option<String>,
+    /// Every ARN the caller is known by: for an assumed-role session both the
+    /// `arn:aws:sts::A:assumed-role/name/session` ARN and the role ARN (with its
+    /// path); for a user its user ARN; for the account root `arn:aws:iam::A:root`.
+    pub arns: Vec<String>,
+    /// E.g. `Some("s3.amazonaws.com")` when an AWS service is the caller.
+    pub service: Option<String>,
+    /// 64-hex canonical user id of the caller's account.
+    pub canonical_id: Option<String>,
+    pub anonymous: bool,
+}
 
 /// A valid value of the `AWS` principal key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -330,6 +330,7 @@ fn bob_444() -> PrincipalInfo {
     user("444455556666", "Bob")
 }
 
+// One piece on purpose: it is the table itself, one case per entry, read top to bottom.
 fn cases() -> Vec<Case> {
     let role_policy = filled(GUIDE_ROLE_POLICY);
     let bucket_policy = filled(GUIDE_BUCKET_POLICY);

@@ -12,11 +12,14 @@
 
 use aws_sdk_s3::types as s3t;
 
-use crate::aws::{aws_error, has_code, replication_from_json, AccountClients, Accounts, Backoff, Side};
+use crate::aws::{aws_error, has_code, replication_from_json, AccountClients, Accounts, Backoff};
+pub use crate::error::ApplyFailure;
 use crate::error::ProvisionError;
 use crate::plan::{
-    plan, replication_error_is_transient, AccountRole, Change, Plan, PlannedChange, ResourceKind, Step, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
+    plan, replication_error_is_transient, AccountRole, Plan, PlannedChange, ResourceKind, Step, MANAGED_TAG_KEY, MANAGED_TAG_VALUE,
 };
+pub use crate::report::{AppliedChange, ApplyReport, DeferredChange, MadeCall, RemainingChange};
+use crate::side::Side;
 use crate::spec::Spec;
 
 /// How [`apply`] runs. The default applies both sides with [`Backoff::default`], refuses to
@@ -44,96 +47,6 @@ impl Default for ApplyOptions {
     }
 }
 
-/// One resource that apply changed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AppliedChange {
-    /// The resource that was changed.
-    pub resource: ResourceKind,
-    /// The 12-digit id of the account it lives in.
-    pub account_id: String,
-    /// The bucket, role or `role/policy` name.
-    pub name: String,
-    /// What was done to it (as planned).
-    pub change: Change,
-    /// Mutating API calls made for it, retries included.
-    pub calls: u32,
-}
-
-/// One mutating API call that succeeded (what a failed apply reports as done).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MadeCall {
-    /// The API operation, e.g. `CreateBucket`, `PutRolePolicy`, `PutBucketReplication`.
-    pub operation: &'static str,
-    /// The 12-digit id of the account it was made in.
-    pub account_id: String,
-    /// The bucket, role or policy it changed.
-    pub target: String,
-}
-
-/// A planned change apply did not complete (because it failed, or a step before it failed).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RemainingChange {
-    /// The resource the change is about.
-    pub resource: ResourceKind,
-    /// The 12-digit id of the account it lives in.
-    pub account_id: String,
-    /// The bucket, role or `role/policy` name.
-    pub name: String,
-    /// What apply was going to do to it.
-    pub change: Change,
-    /// `failed: <error>` for the change that failed, `not started` for the ones after it.
-    pub status: String,
-}
-
-/// What [`apply`] did. A second apply on an applied setup reports no mutating call.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApplyReport {
-    /// What was planned (read before any change).
-    pub plan: Plan,
-    /// The resources changed, in order (resources with nothing to do are not listed).
-    pub applied: Vec<AppliedChange>,
-    /// Every mutating call that succeeded, in order.
-    pub calls: Vec<MadeCall>,
-    /// Every mutating API call made (Create*, Put*, Update*, Delete*), retries included.
-    pub mutating_calls: u32,
-    /// How many of those calls were retries after a transient error.
-    pub retries: u32,
-    /// Changes left for a later run (only when applying one side), with the reason.
-    pub deferred: Vec<DeferredChange>,
-    /// After a failure: the changes not completed (the failed one first). Empty on success.
-    pub remaining: Vec<RemainingChange>,
-}
-
-/// A failed apply: the error, and what was done before it ([`ApplyReport::calls`]) and what
-/// remains ([`ApplyReport::remaining`]). Running apply again completes the rest.
-#[derive(Debug)]
-pub struct ApplyFailure {
-    /// The error of the call that failed (never itself an [`ProvisionError::ApplyFailed`]).
-    pub error: ProvisionError,
-    /// What was done before the failure and what remains.
-    pub report: ApplyReport,
-}
-
-/// A change apply could not make yet because it depends on the other account's half.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeferredChange {
-    /// The resource left for later (today: a destination bucket policy).
-    pub resource: ResourceKind,
-    /// The 12-digit id of the account it lives in.
-    pub account_id: String,
-    /// The bucket it belongs to.
-    pub name: String,
-    /// AWS's answer, and what to run next (apply the source side, then the destination side again).
-    pub reason: String,
-}
-
-impl ApplyReport {
-    /// Whether apply made any mutating call (retries and a rollback included).
-    pub fn changed_anything(&self) -> bool {
-        self.mutating_calls > 0
-    }
-}
-
 /// Apply the spec. Refuses, before changing anything, when the plan holds a conflict (e.g. a role
 /// xrepl did not create, without adopt; replication rules it cannot merge with those already
 /// there, unless [`ApplyOptions::replace_foreign_rules`] is set). When a call fails part-way, the
@@ -154,14 +67,7 @@ impl ApplyReport {
 /// before, possibly nothing); [`ProvisionError::root`] gives the underlying error.
 pub async fn apply(spec: &Spec, accounts: &Accounts, options: &ApplyOptions) -> Result<ApplyReport, ProvisionError> {
     let plan = plan(spec, accounts, options.side).await?;
-    let replaceable = |c: &PlannedChange| options.replace_foreign_rules && c.resource == ResourceKind::ReplicationConfiguration;
-    if let Some(c) = plan.changes.iter().find(|c| c.conflict.is_some() && !replaceable(c)) {
-        let hint = if c.resource == ResourceKind::ReplicationConfiguration { " (or replace them with replace_foreign_rules)" } else { "" };
-        return Err(ProvisionError::Conflict {
-            account: c.account_id.clone(),
-            message: format!("{} of {}: {}; nothing was changed{hint}", c.resource, c.name, c.conflict.as_deref().unwrap_or_default()),
-        });
-    }
+    refuse_conflicts(&plan, options)?;
     let mut report = ApplyReport {
         plan: plan.clone(),
         applied: Vec::new(),
@@ -181,64 +87,13 @@ pub async fn apply(spec: &Spec, accounts: &Accounts, options: &ApplyOptions) -> 
             AccountRole::Destination => accounts.for_destination(&change.account_id)?,
         };
         let before = report.mutating_calls;
-        let mut deferred = false;
-        let mut created_bucket = false;
-        for step in &change.steps {
-            if options.skip_put_replication && matches!(step, Step::PutReplication { .. }) {
-                continue;
+        match apply_change(spec, clients, change, options, &mut report, &mut versioning_changed).await {
+            Ok(ChangeOutcome::Applied) => {}
+            Ok(ChangeOutcome::Deferred) => continue,
+            Err((error, status)) => {
+                report.remaining = remaining_after(&plan, index, status);
+                return Err(ProvisionError::ApplyFailed(Box::new(ApplyFailure { error, report })));
             }
-            // Replacing rules xrepl did not write, when explicitly allowed: the spec's rules only.
-            let replaced;
-            let step = match step {
-                Step::PutReplication { .. } if change.conflict.is_some() => {
-                    replaced = Step::PutReplication { config: crate::documents::Documents::for_spec(spec).replication };
-                    &replaced
-                }
-                other => other,
-            };
-            // The destination team alone: S3 refuses a bucket policy naming a role that does not
-            // exist yet. That is the guide's order (the role comes from the source side), not an
-            // error: say so and let a later run finish it.
-            let alone = options.side == Side::Destination;
-            let backoff = if alone && matches!(step, Step::PutBucketPolicy { .. }) {
-                Backoff { max_attempts: 1, ..options.backoff }
-            } else {
-                options.backoff
-            };
-            let result = run_step(spec, clients, step, &backoff, &mut report, versioning_changed).await;
-            match result {
-                Ok(()) => {
-                    report.calls.push(made_call(spec, clients, step));
-                    created_bucket |= matches!(step, Step::CreateBucket { .. });
-                }
-                Err(e) if alone && is_invalid_principal(&e) => {
-                    report.deferred.push(DeferredChange {
-                        resource: change.resource,
-                        account_id: change.account_id.clone(),
-                        name: change.name.clone(),
-                        reason: format!(
-                            "{e}; the role {} does not exist yet: apply the source side, then the destination side again",
-                            spec.role_arn()
-                        ),
-                    });
-                    deferred = true;
-                    break;
-                }
-                Err(e) => {
-                    let mut status = format!("failed: {e}");
-                    if let (true, Step::TagBucket { bucket }) = (created_bucket, step) {
-                        status.push_str(&rollback_bucket(clients, bucket, &mut report).await);
-                    }
-                    report.remaining = remaining_after(&plan, index, status);
-                    return Err(ProvisionError::ApplyFailed(Box::new(ApplyFailure { error: e, report })));
-                }
-            }
-            if matches!(step, Step::PutVersioning { .. }) {
-                versioning_changed = true;
-            }
-        }
-        if deferred {
-            continue;
         }
         tracing::info!(
             resource = %change.resource,
@@ -256,6 +111,93 @@ pub async fn apply(spec: &Spec, accounts: &Accounts, options: &ApplyOptions) -> 
         });
     }
     Ok(report)
+}
+
+/// A conflict in the plan refuses the whole apply before any change (replication rules xrepl did
+/// not write may be replaced when the options say so).
+fn refuse_conflicts(plan: &Plan, options: &ApplyOptions) -> Result<(), ProvisionError> {
+    let replaceable = |c: &PlannedChange| options.replace_foreign_rules && c.resource == ResourceKind::ReplicationConfiguration;
+    if let Some(c) = plan.changes.iter().find(|c| c.conflict.is_some() && !replaceable(c)) {
+        let hint = if c.resource == ResourceKind::ReplicationConfiguration { " (or replace them with replace_foreign_rules)" } else { "" };
+        return Err(ProvisionError::Conflict {
+            account: c.account_id.clone(),
+            message: format!("{} of {}: {}; nothing was changed{hint}", c.resource, c.name, c.conflict.as_deref().unwrap_or_default()),
+        });
+    }
+    Ok(())
+}
+
+/// How one planned change ended.
+enum ChangeOutcome {
+    /// Every step was made.
+    Applied,
+    /// Left for a later run, in [`ApplyReport::deferred`].
+    Deferred,
+}
+
+/// Make one change's steps, in order. On failure: the error and the failed change's status
+/// (`failed: ...`, and what was done about a bucket created but not tagged).
+async fn apply_change(
+    spec: &Spec,
+    clients: &AccountClients,
+    change: &PlannedChange,
+    options: &ApplyOptions,
+    report: &mut ApplyReport,
+    versioning_changed: &mut bool,
+) -> Result<ChangeOutcome, (ProvisionError, String)> {
+    let mut created_bucket = false;
+    for step in &change.steps {
+        if options.skip_put_replication && matches!(step, Step::PutReplication { .. }) {
+            continue;
+        }
+        // Replacing rules xrepl did not write, when explicitly allowed: the spec's rules only.
+        let replaced;
+        let step = match step {
+            Step::PutReplication { .. } if change.conflict.is_some() => {
+                replaced = Step::PutReplication { config: crate::documents::Documents::for_spec(spec).replication };
+                &replaced
+            }
+            other => other,
+        };
+        // The destination team alone: S3 refuses a bucket policy naming a role that does not
+        // exist yet. That is the guide's order (the role comes from the source side), not an
+        // error: say so and let a later run finish it.
+        let alone = options.side == Side::Destination;
+        let backoff = if alone && matches!(step, Step::PutBucketPolicy { .. }) {
+            Backoff { max_attempts: 1, ..options.backoff }
+        } else {
+            options.backoff
+        };
+        match run_step(spec, clients, step, &backoff, report, *versioning_changed).await {
+            Ok(()) => {
+                report.calls.push(made_call(spec, clients, step));
+                created_bucket |= matches!(step, Step::CreateBucket { .. });
+            }
+            Err(e) if alone && is_invalid_principal(&e) => {
+                report.deferred.push(DeferredChange {
+                    resource: change.resource,
+                    account_id: change.account_id.clone(),
+                    name: change.name.clone(),
+                    reason: format!(
+                        "{e}; the role {} does not exist yet: apply the source side, then the destination side again",
+                        spec.role_arn()
+                    ),
+                });
+                return Ok(ChangeOutcome::Deferred);
+            }
+            Err(e) => {
+                let mut status = format!("failed: {e}");
+                if let (true, Step::TagBucket { bucket }) = (created_bucket, step) {
+                    status.push_str(&rollback_bucket(clients, bucket, report).await);
+                }
+                return Err((e, status));
+            }
+        }
+        if matches!(step, Step::PutVersioning { .. }) {
+            *versioning_changed = true;
+        }
+    }
+    Ok(ChangeOutcome::Applied)
 }
 
 /// The change at `failed` (with `status`) and every later change that had something to do.
@@ -358,47 +300,8 @@ fn is_transient(step: &Step, err: &ProvisionError, versioning_changed: bool) -> 
 async fn call(spec: &Spec, c: &AccountClients, step: &Step) -> Result<(), ProvisionError> {
     let account = c.account_id.as_str();
     match step {
-        Step::CreateBucket { bucket, region, object_lock } => {
-            let mut req = c.s3.create_bucket().bucket(bucket);
-            if *object_lock {
-                req = req.object_lock_enabled_for_bucket(true);
-            }
-            // us-east-1 is the one region that must not be named as a location constraint.
-            if region != "us-east-1" {
-                req = req.create_bucket_configuration(
-                    s3t::CreateBucketConfiguration::builder()
-                        .location_constraint(s3t::BucketLocationConstraint::from(region.as_str()))
-                        .build(),
-                );
-            }
-            match req.send().await {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    let e = aws_error("CreateBucket", account, e);
-                    // Created by a concurrent run of ours: fine.
-                    if has_code(&e, &["BucketAlreadyOwnedByYou"]) {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
-        }
-        Step::TagBucket { bucket } => {
-            let tag = s3t::Tag::builder()
-                .key(MANAGED_TAG_KEY)
-                .value(MANAGED_TAG_VALUE)
-                .build()
-                .map_err(|e| ProvisionError::Document(e.to_string()))?;
-            let tagging = s3t::Tagging::builder().tag_set(tag).build().map_err(|e| ProvisionError::Document(e.to_string()))?;
-            c.s3.put_bucket_tagging()
-                .bucket(bucket)
-                .tagging(tagging)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("PutBucketTagging", account, e))
-        }
+        Step::CreateBucket { bucket, region, object_lock } => create_bucket(c, bucket, region, *object_lock).await,
+        Step::TagBucket { bucket } => tag_bucket(c, bucket).await,
         Step::PutVersioning { bucket, enabled } => {
             let status = if *enabled { s3t::BucketVersioningStatus::Enabled } else { s3t::BucketVersioningStatus::Suspended };
             c.s3.put_bucket_versioning()
@@ -409,39 +312,8 @@ async fn call(spec: &Spec, c: &AccountClients, step: &Step) -> Result<(), Provis
                 .map(|_| ())
                 .map_err(|e| aws_error("PutBucketVersioning", account, e))
         }
-        Step::CreateRole { trust } => {
-            let tag = aws_sdk_iam::types::Tag::builder()
-                .key(MANAGED_TAG_KEY)
-                .value(MANAGED_TAG_VALUE)
-                .build()
-                .map_err(|e| ProvisionError::Document(e.to_string()))?;
-            c.iam
-                .create_role()
-                .role_name(&spec.role.name)
-                .path(&spec.role.path)
-                .assume_role_policy_document(trust)
-                .description(format!("S3 replication from {} to {} (managed by xrepl)", spec.source.bucket, spec.destination.bucket))
-                .tags(tag)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("CreateRole", account, e))
-        }
-        Step::TagRole { tags } => {
-            let tags = tags
-                .iter()
-                .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ProvisionError::Document(e.to_string()))?;
-            c.iam
-                .tag_role()
-                .role_name(&spec.role.name)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("TagRole", account, e))
-        }
+        Step::CreateRole { trust } => create_role(spec, c, trust).await,
+        Step::TagRole { tags } => tag_role(spec, c, tags).await,
         Step::UpdateTrust { trust } => c
             .iam
             .update_assume_role_policy()
@@ -484,4 +356,81 @@ async fn call(spec: &Spec, c: &AccountClients, step: &Step) -> Result<(), Provis
                 .map_err(|e| aws_error("PutBucketReplication", account, e))
         }
     }
+}
+
+/// CreateBucket (with Object Lock when asked; a location constraint outside us-east-1).
+async fn create_bucket(c: &AccountClients, bucket: &str, region: &str, object_lock: bool) -> Result<(), ProvisionError> {
+    let mut req = c.s3.create_bucket().bucket(bucket);
+    if object_lock {
+        req = req.object_lock_enabled_for_bucket(true);
+    }
+    // us-east-1 is the one region that must not be named as a location constraint.
+    if region != "us-east-1" {
+        req = req.create_bucket_configuration(
+            s3t::CreateBucketConfiguration::builder().location_constraint(s3t::BucketLocationConstraint::from(region)).build(),
+        );
+    }
+    match req.send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let e = aws_error("CreateBucket", &c.account_id, e);
+            // Created by a concurrent run of ours: fine.
+            if has_code(&e, &["BucketAlreadyOwnedByYou"]) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// PutBucketTagging with xrepl's managed tag.
+async fn tag_bucket(c: &AccountClients, bucket: &str) -> Result<(), ProvisionError> {
+    let tag =
+        s3t::Tag::builder().key(MANAGED_TAG_KEY).value(MANAGED_TAG_VALUE).build().map_err(|e| ProvisionError::Document(e.to_string()))?;
+    let tagging = s3t::Tagging::builder().tag_set(tag).build().map_err(|e| ProvisionError::Document(e.to_string()))?;
+    c.s3.put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(tagging)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_error("PutBucketTagging", &c.account_id, e))
+}
+
+/// CreateRole with its trust policy and xrepl's managed tag.
+async fn create_role(spec: &Spec, c: &AccountClients, trust: &str) -> Result<(), ProvisionError> {
+    let tag = aws_sdk_iam::types::Tag::builder()
+        .key(MANAGED_TAG_KEY)
+        .value(MANAGED_TAG_VALUE)
+        .build()
+        .map_err(|e| ProvisionError::Document(e.to_string()))?;
+    c.iam
+        .create_role()
+        .role_name(&spec.role.name)
+        .path(&spec.role.path)
+        .assume_role_policy_document(trust)
+        .description(format!("S3 replication from {} to {} (managed by xrepl)", spec.source.bucket, spec.destination.bucket))
+        .tags(tag)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_error("CreateRole", &c.account_id, e))
+}
+
+/// TagRole with an adoption's record tags.
+async fn tag_role(spec: &Spec, c: &AccountClients, tags: &[(String, String)]) -> Result<(), ProvisionError> {
+    let tags = tags
+        .iter()
+        .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ProvisionError::Document(e.to_string()))?;
+    c.iam
+        .tag_role()
+        .role_name(&spec.role.name)
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| aws_error("TagRole", &c.account_id, e))
 }

@@ -9,34 +9,42 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::Region;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types as s3t;
+#[cfg(feature = "batch")]
+use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
 use serde_json::{json, Map, Value};
 
 use crate::error::ProvisionError;
+pub use crate::side::Side;
 use crate::spec::{AccountSpec, Credentials, Spec};
 
-/// Which account's half of the setup an operation touches. The two accounts are often run by
-/// different teams: the source team applies `Source`, the destination team `Destination`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Side {
-    /// Both accounts' halves (the default): what one person with access to both accounts runs.
-    #[default]
-    Both,
-    /// Source bucket and its versioning, the role and its policies, the replication configuration.
-    Source,
-    /// Destination bucket and its versioning, the destination bucket policy.
-    Destination,
+/// Sends every S3 Control request to one endpoint: S3 Control's rules put the account id in the
+/// host name, which an emulator's address cannot carry; the account still travels in
+/// `x-amz-account-id`.
+#[cfg(feature = "batch")]
+#[derive(Debug)]
+struct FixedEndpoint(String);
+
+#[cfg(feature = "batch")]
+impl ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(&'a self, _params: &'a Params) -> EndpointFuture<'a> {
+        EndpointFuture::ready(Ok(Endpoint::builder().url(self.0.clone()).build()))
+    }
 }
 
-impl Side {
-    /// Whether this side covers the source account ([`Side::Both`] or [`Side::Source`]).
-    pub fn includes_source(self) -> bool {
-        matches!(self, Side::Both | Side::Source)
-    }
-
-    /// Whether this side covers the destination account(s) ([`Side::Both`] or [`Side::Destination`]).
-    pub fn includes_destination(self) -> bool {
-        matches!(self, Side::Both | Side::Destination)
-    }
+/// An account's static keys and where its requests go: what [`AccountClients::from_static`]
+/// takes as arguments and [`AccountClients::from_static_unpooled`] as one value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaticKeys<'a> {
+    /// The account the clients act in.
+    pub account_id: &'a str,
+    /// The region they sign for and send to.
+    pub region: &'a str,
+    /// An emulator's or LocalStack's endpoint (S3 requests are then path-style); `None`: AWS.
+    pub endpoint: Option<&'a str>,
+    /// The access key id (the emulator's convention: the account id).
+    pub access_key_id: &'a str,
+    /// The secret access key (the emulator's convention: `test`).
+    pub secret_access_key: &'a str,
 }
 
 /// The clients for one AWS account.
@@ -94,7 +102,7 @@ impl AccountClients {
         let control = {
             let mut control = aws_sdk_s3control::config::Builder::from(config);
             if let Some(endpoint) = config.endpoint_url().filter(|_| path_style) {
-                control = control.endpoint_resolver(crate::batch::FixedEndpoint(endpoint.to_owned()));
+                control = control.endpoint_resolver(FixedEndpoint(endpoint.to_owned()));
             }
             control
         };
@@ -118,31 +126,19 @@ impl AccountClients {
         access_key_id: &str,
         secret_access_key: &str,
     ) -> AccountClients {
-        Self::from_static_keys(account_id, region, endpoint, access_key_id, secret_access_key, Pooling::Pooled)
+        Self::from_static_keys(StaticKeys { account_id, region, endpoint, access_key_id, secret_access_key }, Pooling::Pooled)
     }
 
     /// Like [`AccountClients::from_static`], but no connection outlives its request: the clients
     /// then work from any Tokio runtime. A pooled connection belongs to the runtime that opened it
     /// and fails ("dispatch task is gone") once that runtime has ended — which is what happens to
     /// a test harness kept in a `static` and used by several `#[tokio::test]`s.
-    pub fn from_static_unpooled(
-        account_id: &str,
-        region: &str,
-        endpoint: Option<&str>,
-        access_key_id: &str,
-        secret_access_key: &str,
-    ) -> AccountClients {
-        Self::from_static_keys(account_id, region, endpoint, access_key_id, secret_access_key, Pooling::Unpooled)
+    pub fn from_static_unpooled(keys: StaticKeys<'_>) -> AccountClients {
+        Self::from_static_keys(keys, Pooling::Unpooled)
     }
 
-    fn from_static_keys(
-        account_id: &str,
-        region: &str,
-        endpoint: Option<&str>,
-        access_key_id: &str,
-        secret_access_key: &str,
-        pooling: Pooling,
-    ) -> AccountClients {
+    fn from_static_keys(keys: StaticKeys<'_>, pooling: Pooling) -> AccountClients {
+        let StaticKeys { account_id, region, endpoint, access_key_id, secret_access_key } = keys;
         let creds = StaticCredentials::new(access_key_id, secret_access_key, None, None, "xrepl-static");
         let region = Region::new(region.to_string());
         let mut s3 = aws_sdk_s3::Config::builder()
@@ -176,7 +172,7 @@ impl AccountClients {
             sts = sts.endpoint_url(endpoint);
             #[cfg(feature = "batch")]
             {
-                control = control.endpoint_resolver(crate::batch::FixedEndpoint(endpoint.to_owned()));
+                control = control.endpoint_resolver(FixedEndpoint(endpoint.to_owned()));
             }
         }
         AccountClients {
@@ -503,137 +499,140 @@ pub fn replication_from_json(v: &Value) -> Result<s3t::ReplicationConfiguration,
     let rules = v.get("Rules").and_then(Value::as_array).ok_or_else(|| doc_err("replication configuration has no \"Rules\" array"))?;
     let mut out = Vec::new();
     for r in rules {
-        let status = match r.get("Status").and_then(Value::as_str) {
-            Some("Enabled") => s3t::ReplicationRuleStatus::Enabled,
-            _ => s3t::ReplicationRuleStatus::Disabled,
-        };
-        let mut b = s3t::ReplicationRule::builder().status(status);
-        if let Some(id) = r.get("ID").and_then(Value::as_str) {
-            b = b.id(id);
-        }
-        if let Some(p) = r.get("Priority").and_then(Value::as_i64) {
-            b = b.priority(i32::try_from(p).map_err(|_| doc_err("Priority out of range"))?);
-        }
-        // A top-level Prefix is schema V1: deprecated by AWS but still accepted, and users' files use it.
-        if let Some(p) = r.get("Prefix").and_then(Value::as_str) {
-            #[allow(deprecated)]
-            let with_prefix = b.prefix(p);
-            b = with_prefix;
-        }
-        if let Some(f) = r.get("Filter") {
-            let mut fb = s3t::ReplicationRuleFilter::builder();
-            if let Some(p) = f.get("Prefix").and_then(Value::as_str) {
-                fb = fb.prefix(p);
-            }
-            if let Some(t) = f.get("Tag") {
-                fb = fb.tag(tag(t)?);
-            }
-            if let Some(and) = f.get("And") {
-                let mut ab = s3t::ReplicationRuleAndOperator::builder();
-                if let Some(p) = and.get("Prefix").and_then(Value::as_str) {
-                    ab = ab.prefix(p);
-                }
-                for t in and.get("Tags").and_then(Value::as_array).into_iter().flatten() {
-                    ab = ab.tags(tag(t)?);
-                }
-                fb = fb.and(ab.build());
-            }
-            b = b.filter(fb.build());
-        }
-        if let Some(enabled) = status_enabled(r.get("DeleteMarkerReplication")) {
-            b = b.delete_marker_replication(
-                s3t::DeleteMarkerReplication::builder()
-                    .status(if enabled {
-                        s3t::DeleteMarkerReplicationStatus::Enabled
-                    } else {
-                        s3t::DeleteMarkerReplicationStatus::Disabled
-                    })
-                    .build(),
-            );
-        }
-        if let Some(ssc) = r.get("SourceSelectionCriteria") {
-            let mut sb = s3t::SourceSelectionCriteria::builder();
-            if let Some(enabled) = status_enabled(ssc.get("SseKmsEncryptedObjects")) {
-                sb = sb.sse_kms_encrypted_objects(
-                    s3t::SseKmsEncryptedObjects::builder()
-                        .status(if enabled {
-                            s3t::SseKmsEncryptedObjectsStatus::Enabled
-                        } else {
-                            s3t::SseKmsEncryptedObjectsStatus::Disabled
-                        })
-                        .build()
-                        .map_err(|e| build_err("SseKmsEncryptedObjects", e))?,
-                );
-            }
-            if let Some(enabled) = status_enabled(ssc.get("ReplicaModifications")) {
-                sb = sb.replica_modifications(
-                    s3t::ReplicaModifications::builder()
-                        .status(if enabled { s3t::ReplicaModificationsStatus::Enabled } else { s3t::ReplicaModificationsStatus::Disabled })
-                        .build()
-                        .map_err(|e| build_err("ReplicaModifications", e))?,
-                );
-            }
-            b = b.source_selection_criteria(sb.build());
-        }
-        if let Some(enabled) = status_enabled(r.get("ExistingObjectReplication")) {
-            b = b.existing_object_replication(
-                s3t::ExistingObjectReplication::builder()
-                    .status(if enabled {
-                        s3t::ExistingObjectReplicationStatus::Enabled
-                    } else {
-                        s3t::ExistingObjectReplicationStatus::Disabled
-                    })
-                    .build()
-                    .map_err(|e| build_err("ExistingObjectReplication", e))?,
-            );
-        }
-        let d = r.get("Destination").ok_or_else(|| doc_err("a replication rule has no \"Destination\""))?;
-        let mut db = s3t::Destination::builder()
-            .bucket(d.get("Bucket").and_then(Value::as_str).ok_or_else(|| doc_err("a rule's Destination has no \"Bucket\""))?);
-        if let Some(a) = d.get("Account").and_then(Value::as_str) {
-            db = db.account(a);
-        }
-        if let Some(c) = d.get("StorageClass").and_then(Value::as_str) {
-            db = db.storage_class(s3t::StorageClass::from(c));
-        }
-        if let Some(act) = d.get("AccessControlTranslation") {
-            let owner = act.get("Owner").and_then(Value::as_str).unwrap_or("Destination");
-            db = db.access_control_translation(
-                s3t::AccessControlTranslation::builder()
-                    .owner(s3t::OwnerOverride::from(owner))
-                    .build()
-                    .map_err(|e| build_err("AccessControlTranslation", e))?,
-            );
-        }
-        if let Some(key) = d.get("EncryptionConfiguration").and_then(|e| e.get("ReplicaKmsKeyID")).and_then(Value::as_str) {
-            db = db.encryption_configuration(s3t::EncryptionConfiguration::builder().replica_kms_key_id(key).build());
-        }
-        if let Some(rt) = d.get("ReplicationTime") {
-            let mut rb = s3t::ReplicationTime::builder().status(if status_enabled(Some(rt)).unwrap_or(false) {
-                s3t::ReplicationTimeStatus::Enabled
-            } else {
-                s3t::ReplicationTimeStatus::Disabled
-            });
-            if let Some(t) = minutes(rt.get("Time")) {
-                rb = rb.time(t);
-            }
-            db = db.replication_time(rb.build().map_err(|e| build_err("ReplicationTime", e))?);
-        }
-        if let Some(m) = d.get("Metrics") {
-            let mut mb = s3t::Metrics::builder().status(if status_enabled(Some(m)).unwrap_or(false) {
-                s3t::MetricsStatus::Enabled
-            } else {
-                s3t::MetricsStatus::Disabled
-            });
-            if let Some(t) = minutes(m.get("EventThreshold")) {
-                mb = mb.event_threshold(t);
-            }
-            db = db.metrics(mb.build().map_err(|e| build_err("Metrics", e))?);
-        }
-        b = b.destination(db.build().map_err(|e| build_err("Destination", e))?);
-        out.push(b.build().map_err(|e| build_err("Rule", e))?);
+        out.push(rule_from_json(r)?);
     }
     s3t::ReplicationConfiguration::builder().role(role).set_rules(Some(out)).build().map_err(|e| build_err("ReplicationConfiguration", e))
+}
+
+/// One rule: its ID, priority, prefix (V1) or filter (V2), delete marker replication, source
+/// selection, existing object replication and destination.
+fn rule_from_json(r: &Value) -> Result<s3t::ReplicationRule, ProvisionError> {
+    let status = match r.get("Status").and_then(Value::as_str) {
+        Some("Enabled") => s3t::ReplicationRuleStatus::Enabled,
+        _ => s3t::ReplicationRuleStatus::Disabled,
+    };
+    let mut b = s3t::ReplicationRule::builder().status(status);
+    if let Some(id) = r.get("ID").and_then(Value::as_str) {
+        b = b.id(id);
+    }
+    if let Some(p) = r.get("Priority").and_then(Value::as_i64) {
+        b = b.priority(i32::try_from(p).map_err(|_| doc_err("Priority out of range"))?);
+    }
+    // A top-level Prefix is schema V1: deprecated by AWS but still accepted, and users' files use it.
+    if let Some(p) = r.get("Prefix").and_then(Value::as_str) {
+        #[allow(deprecated)]
+        let with_prefix = b.prefix(p);
+        b = with_prefix;
+    }
+    if let Some(f) = r.get("Filter") {
+        b = b.filter(filter_from_json(f)?);
+    }
+    if let Some(enabled) = status_enabled(r.get("DeleteMarkerReplication")) {
+        b = b.delete_marker_replication(
+            s3t::DeleteMarkerReplication::builder()
+                .status(if enabled { s3t::DeleteMarkerReplicationStatus::Enabled } else { s3t::DeleteMarkerReplicationStatus::Disabled })
+                .build(),
+        );
+    }
+    if let Some(ssc) = r.get("SourceSelectionCriteria") {
+        b = b.source_selection_criteria(source_selection_from_json(ssc)?);
+    }
+    if let Some(enabled) = status_enabled(r.get("ExistingObjectReplication")) {
+        b = b.existing_object_replication(
+            s3t::ExistingObjectReplication::builder()
+                .status(if enabled {
+                    s3t::ExistingObjectReplicationStatus::Enabled
+                } else {
+                    s3t::ExistingObjectReplicationStatus::Disabled
+                })
+                .build()
+                .map_err(|e| build_err("ExistingObjectReplication", e))?,
+        );
+    }
+    let d = r.get("Destination").ok_or_else(|| doc_err("a replication rule has no \"Destination\""))?;
+    b = b.destination(destination_from_json(d)?);
+    b.build().map_err(|e| build_err("Rule", e))
+}
+
+/// A V2 rule's `Filter`: `Prefix`, `Tag` or `And` (prefix and tags).
+fn filter_from_json(f: &Value) -> Result<s3t::ReplicationRuleFilter, ProvisionError> {
+    let mut fb = s3t::ReplicationRuleFilter::builder();
+    if let Some(p) = f.get("Prefix").and_then(Value::as_str) {
+        fb = fb.prefix(p);
+    }
+    if let Some(t) = f.get("Tag") {
+        fb = fb.tag(tag(t)?);
+    }
+    if let Some(and) = f.get("And") {
+        let mut ab = s3t::ReplicationRuleAndOperator::builder();
+        if let Some(p) = and.get("Prefix").and_then(Value::as_str) {
+            ab = ab.prefix(p);
+        }
+        for t in and.get("Tags").and_then(Value::as_array).into_iter().flatten() {
+            ab = ab.tags(tag(t)?);
+        }
+        fb = fb.and(ab.build());
+    }
+    Ok(fb.build())
+}
+
+/// `SourceSelectionCriteria`: SSE-KMS objects and replica modifications.
+fn source_selection_from_json(ssc: &Value) -> Result<s3t::SourceSelectionCriteria, ProvisionError> {
+    let mut sb = s3t::SourceSelectionCriteria::builder();
+    if let Some(enabled) = status_enabled(ssc.get("SseKmsEncryptedObjects")) {
+        sb = sb.sse_kms_encrypted_objects(
+            s3t::SseKmsEncryptedObjects::builder()
+                .status(if enabled { s3t::SseKmsEncryptedObjectsStatus::Enabled } else { s3t::SseKmsEncryptedObjectsStatus::Disabled })
+                .build()
+                .map_err(|e| build_err("SseKmsEncryptedObjects", e))?,
+        );
+    }
+    if let Some(enabled) = status_enabled(ssc.get("ReplicaModifications")) {
+        sb = sb.replica_modifications(
+            s3t::ReplicaModifications::builder()
+                .status(if enabled { s3t::ReplicaModificationsStatus::Enabled } else { s3t::ReplicaModificationsStatus::Disabled })
+                .build()
+                .map_err(|e| build_err("ReplicaModifications", e))?,
+        );
+    }
+    Ok(sb.build())
+}
+
+/// A rule's `Destination`: bucket, account, storage class, owner override, replica KMS key,
+/// replication time and metrics.
+fn destination_from_json(d: &Value) -> Result<s3t::Destination, ProvisionError> {
+    let mut db = s3t::Destination::builder()
+        .bucket(d.get("Bucket").and_then(Value::as_str).ok_or_else(|| doc_err("a rule's Destination has no \"Bucket\""))?);
+    if let Some(a) = d.get("Account").and_then(Value::as_str) {
+        db = db.account(a);
+    }
+    if let Some(c) = d.get("StorageClass").and_then(Value::as_str) {
+        db = db.storage_class(s3t::StorageClass::from(c));
+    }
+    if let Some(act) = d.get("AccessControlTranslation") {
+        let owner = act.get("Owner").and_then(Value::as_str).unwrap_or("Destination");
+        db = db.access_control_translation(
+            s3t::AccessControlTranslation::builder()
+                .owner(s3t::OwnerOverride::from(owner))
+                .build()
+                .map_err(|e| build_err("AccessControlTranslation", e))?,
+        );
+    }
+    if let Some(key) = d.get("EncryptionConfiguration").and_then(|e| e.get("ReplicaKmsKeyID")).and_then(Value::as_str) {
+        db = db.encryption_configuration(s3t::EncryptionConfiguration::builder().replica_kms_key_id(key).build());
+    }
+    if let Some(rt) = d.get("ReplicationTime") {
+        let on = status_enabled(Some(rt)).unwrap_or(false);
+        let status = if on { s3t::ReplicationTimeStatus::Enabled } else { s3t::ReplicationTimeStatus::Disabled };
+        let rb = s3t::ReplicationTime::builder().status(status).set_time(minutes(rt.get("Time")));
+        db = db.replication_time(rb.build().map_err(|e| build_err("ReplicationTime", e))?);
+    }
+    if let Some(m) = d.get("Metrics") {
+        let status = if status_enabled(Some(m)).unwrap_or(false) { s3t::MetricsStatus::Enabled } else { s3t::MetricsStatus::Disabled };
+        let mb = s3t::Metrics::builder().status(status).set_event_threshold(minutes(m.get("EventThreshold")));
+        db = db.metrics(mb.build().map_err(|e| build_err("Metrics", e))?);
+    }
+    db.build().map_err(|e| build_err("Destination", e))
 }
 
 fn status_json(s: &str) -> Value {
@@ -646,96 +645,103 @@ fn tag_json(t: &s3t::Tag) -> Value {
 
 /// AWS's JSON shape for a replication configuration the SDK returned (for plans and display).
 pub fn replication_to_json(c: &s3t::ReplicationConfiguration) -> Value {
-    let rules: Vec<Value> = c
-        .rules()
-        .iter()
-        .map(|r| {
-            let mut m = Map::new();
-            if let Some(id) = r.id() {
-                m.insert("ID".into(), json!(id));
-            }
-            if let Some(p) = r.priority() {
-                m.insert("Priority".into(), json!(p));
-            }
-            m.insert("Status".into(), json!(r.status().as_str()));
-            #[allow(deprecated)]
-            let v1_prefix = r.prefix();
-            if let Some(p) = v1_prefix {
-                m.insert("Prefix".into(), json!(p));
-            }
-            if let Some(f) = r.filter() {
-                let mut fm = Map::new();
-                if let Some(p) = f.prefix() {
-                    fm.insert("Prefix".into(), json!(p));
-                }
-                if let Some(t) = f.tag() {
-                    fm.insert("Tag".into(), tag_json(t));
-                }
-                if let Some(and) = f.and() {
-                    let mut am = Map::new();
-                    if let Some(p) = and.prefix() {
-                        am.insert("Prefix".into(), json!(p));
-                    }
-                    am.insert("Tags".into(), Value::Array(and.tags().iter().map(tag_json).collect()));
-                    fm.insert("And".into(), Value::Object(am));
-                }
-                m.insert("Filter".into(), Value::Object(fm));
-            }
-            if let Some(ssc) = r.source_selection_criteria() {
-                let mut sm = Map::new();
-                if let Some(s) = ssc.sse_kms_encrypted_objects() {
-                    sm.insert("SseKmsEncryptedObjects".into(), status_json(s.status().as_str()));
-                }
-                if let Some(s) = ssc.replica_modifications() {
-                    sm.insert("ReplicaModifications".into(), status_json(s.status().as_str()));
-                }
-                m.insert("SourceSelectionCriteria".into(), Value::Object(sm));
-            }
-            if let Some(e) = r.existing_object_replication() {
-                m.insert("ExistingObjectReplication".into(), status_json(e.status().as_str()));
-            }
-            if let Some(d) = r.delete_marker_replication() {
-                if let Some(s) = d.status() {
-                    m.insert("DeleteMarkerReplication".into(), status_json(s.as_str()));
-                }
-            }
-            if let Some(d) = r.destination() {
-                let mut dm = Map::new();
-                dm.insert("Bucket".into(), json!(d.bucket()));
-                if let Some(a) = d.account() {
-                    dm.insert("Account".into(), json!(a));
-                }
-                if let Some(c) = d.storage_class() {
-                    dm.insert("StorageClass".into(), json!(c.as_str()));
-                }
-                if let Some(a) = d.access_control_translation() {
-                    dm.insert("AccessControlTranslation".into(), json!({ "Owner": a.owner().as_str() }));
-                }
-                if let Some(key) = d.encryption_configuration().and_then(|e| e.replica_kms_key_id()) {
-                    dm.insert("EncryptionConfiguration".into(), json!({ "ReplicaKmsKeyID": key }));
-                }
-                if let Some(rt) = d.replication_time() {
-                    let mut rm = Map::new();
-                    rm.insert("Status".into(), json!(rt.status().as_str()));
-                    if let Some(t) = rt.time().and_then(|t| t.minutes()) {
-                        rm.insert("Time".into(), json!({ "Minutes": t }));
-                    }
-                    dm.insert("ReplicationTime".into(), Value::Object(rm));
-                }
-                if let Some(mt) = d.metrics() {
-                    let mut mm = Map::new();
-                    mm.insert("Status".into(), json!(mt.status().as_str()));
-                    if let Some(t) = mt.event_threshold().and_then(|t| t.minutes()) {
-                        mm.insert("EventThreshold".into(), json!({ "Minutes": t }));
-                    }
-                    dm.insert("Metrics".into(), Value::Object(mm));
-                }
-                m.insert("Destination".into(), Value::Object(dm));
-            }
-            Value::Object(m)
-        })
-        .collect();
+    let rules: Vec<Value> = c.rules().iter().map(rule_to_json).collect();
     json!({ "Role": c.role(), "Rules": rules })
+}
+
+/// One rule, its members in AWS's order.
+fn rule_to_json(r: &s3t::ReplicationRule) -> Value {
+    let mut m = Map::new();
+    if let Some(id) = r.id() {
+        m.insert("ID".into(), json!(id));
+    }
+    if let Some(p) = r.priority() {
+        m.insert("Priority".into(), json!(p));
+    }
+    m.insert("Status".into(), json!(r.status().as_str()));
+    #[allow(deprecated)]
+    let v1_prefix = r.prefix();
+    if let Some(p) = v1_prefix {
+        m.insert("Prefix".into(), json!(p));
+    }
+    if let Some(f) = r.filter() {
+        m.insert("Filter".into(), filter_to_json(f));
+    }
+    if let Some(ssc) = r.source_selection_criteria() {
+        let mut sm = Map::new();
+        if let Some(s) = ssc.sse_kms_encrypted_objects() {
+            sm.insert("SseKmsEncryptedObjects".into(), status_json(s.status().as_str()));
+        }
+        if let Some(s) = ssc.replica_modifications() {
+            sm.insert("ReplicaModifications".into(), status_json(s.status().as_str()));
+        }
+        m.insert("SourceSelectionCriteria".into(), Value::Object(sm));
+    }
+    if let Some(e) = r.existing_object_replication() {
+        m.insert("ExistingObjectReplication".into(), status_json(e.status().as_str()));
+    }
+    if let Some(d) = r.delete_marker_replication() {
+        if let Some(s) = d.status() {
+            m.insert("DeleteMarkerReplication".into(), status_json(s.as_str()));
+        }
+    }
+    if let Some(d) = r.destination() {
+        m.insert("Destination".into(), destination_to_json(d));
+    }
+    Value::Object(m)
+}
+
+fn filter_to_json(f: &s3t::ReplicationRuleFilter) -> Value {
+    let mut fm = Map::new();
+    if let Some(p) = f.prefix() {
+        fm.insert("Prefix".into(), json!(p));
+    }
+    if let Some(t) = f.tag() {
+        fm.insert("Tag".into(), tag_json(t));
+    }
+    if let Some(and) = f.and() {
+        let mut am = Map::new();
+        if let Some(p) = and.prefix() {
+            am.insert("Prefix".into(), json!(p));
+        }
+        am.insert("Tags".into(), Value::Array(and.tags().iter().map(tag_json).collect()));
+        fm.insert("And".into(), Value::Object(am));
+    }
+    Value::Object(fm)
+}
+
+fn destination_to_json(d: &s3t::Destination) -> Value {
+    let mut dm = Map::new();
+    dm.insert("Bucket".into(), json!(d.bucket()));
+    if let Some(a) = d.account() {
+        dm.insert("Account".into(), json!(a));
+    }
+    if let Some(c) = d.storage_class() {
+        dm.insert("StorageClass".into(), json!(c.as_str()));
+    }
+    if let Some(a) = d.access_control_translation() {
+        dm.insert("AccessControlTranslation".into(), json!({ "Owner": a.owner().as_str() }));
+    }
+    if let Some(key) = d.encryption_configuration().and_then(|e| e.replica_kms_key_id()) {
+        dm.insert("EncryptionConfiguration".into(), json!({ "ReplicaKmsKeyID": key }));
+    }
+    if let Some(rt) = d.replication_time() {
+        let mut rm = Map::new();
+        rm.insert("Status".into(), json!(rt.status().as_str()));
+        if let Some(t) = rt.time().and_then(|t| t.minutes()) {
+            rm.insert("Time".into(), json!({ "Minutes": t }));
+        }
+        dm.insert("ReplicationTime".into(), Value::Object(rm));
+    }
+    if let Some(mt) = d.metrics() {
+        let mut mm = Map::new();
+        mm.insert("Status".into(), json!(mt.status().as_str()));
+        if let Some(t) = mt.event_threshold().and_then(|t| t.minutes()) {
+            mm.insert("EventThreshold".into(), json!({ "Minutes": t }));
+        }
+        dm.insert("Metrics".into(), Value::Object(mm));
+    }
+    Value::Object(dm)
 }
 
 // ---------------------------------------------------------------------------------------------

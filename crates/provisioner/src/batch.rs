@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_sdk_s3control::config::endpoint::{Endpoint, EndpointFuture, Params, ResolveEndpoint};
 use aws_sdk_s3control::types::{
     JobManifestGenerator, JobManifestGeneratorFilter, JobOperation, JobReport, JobReportFormat, JobReportScope, KeyNameConstraint,
     ReplicationStatus, S3JobManifestGenerator, S3ReplicateObjectOperation,
@@ -19,18 +18,6 @@ use crate::{AccountClients, ProvisionError, Spec};
 pub const BATCH_ROLE: &str = "xrepl-batch-replication";
 /// Where reports go in the report bucket.
 pub const REPORT_PREFIX: &str = "batch-reports";
-
-/// Sends every S3 Control request to one endpoint: S3 Control's rules put the account id in the
-/// host name, which an emulator's address cannot carry; the account still travels in
-/// `x-amz-account-id`.
-#[derive(Debug)]
-pub(crate) struct FixedEndpoint(pub String);
-
-impl ResolveEndpoint for FixedEndpoint {
-    fn resolve_endpoint<'a>(&'a self, _params: &'a Params) -> EndpointFuture<'a> {
-        EndpointFuture::ready(Ok(Endpoint::builder().url(self.0.clone()).build()))
-    }
-}
 
 /// Which objects of the source bucket the generated manifest selects.
 #[derive(Debug, Clone, Default)]

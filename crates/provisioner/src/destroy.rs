@@ -81,109 +81,21 @@ impl DestroyReport {
 /// adopted role's record tags are damaged.
 pub async fn destroy(spec: &Spec, accounts: &Accounts, options: &DestroyOptions) -> Result<DestroyReport, ProvisionError> {
     let mut report = DestroyReport::default();
-    let role_arn = spec.role_arn();
 
     // 1. Stop replication (source): xrepl's rules only.
     if options.side.includes_source() {
-        let c = accounts.source()?;
-        let bucket = &spec.source.bucket;
-        let state = observe_bucket(c, bucket).await?;
-        if state.exists {
-            match observe_replication(c, bucket).await? {
-                Some(config) if config.get("Role").and_then(|r| r.as_str()) == Some(role_arn.as_str()) => {
-                    let foreign = foreign_rules(spec, &config);
-                    let ours = config.get("Rules").and_then(serde_json::Value::as_array).map_or(0, Vec::len) - foreign.len();
-                    if ours == 0 {
-                        report.kept(ResourceKind::ReplicationConfiguration, &c.account_id, bucket, "it holds no rule of the spec's");
-                    } else if foreign.is_empty() {
-                        report.mutating_calls += 1;
-                        c.s3.delete_bucket_replication()
-                            .bucket(bucket)
-                            .send()
-                            .await
-                            .map_err(|e| aws_error("DeleteBucketReplication", &c.account_id, e))?;
-                        report.removed(ResourceKind::ReplicationConfiguration, &c.account_id, bucket, "deleted");
-                    } else {
-                        let mut rest = config.clone();
-                        rest["Rules"] = serde_json::Value::Array(foreign);
-                        report.mutating_calls += 1;
-                        c.s3.put_bucket_replication()
-                            .bucket(bucket)
-                            .replication_configuration(replication_from_json(&rest)?)
-                            .send()
-                            .await
-                            .map_err(|e| aws_error("PutBucketReplication", &c.account_id, e))?;
-                        report.removed(
-                            ResourceKind::ReplicationConfiguration,
-                            &c.account_id,
-                            bucket,
-                            "removed xrepl's rules, kept the others",
-                        );
-                    }
-                }
-                Some(_) => {
-                    report.kept(ResourceKind::ReplicationConfiguration, &c.account_id, bucket, "it uses another role than the spec's")
-                }
-                None => {}
-            }
-        }
+        remove_replication_rules(spec, accounts.source()?, &mut report).await?;
     }
 
     // 2. xrepl's bucket policy statements (destination), by Sid.
     for d in spec.destinations().filter(|_| options.side.includes_destination()) {
-        let c = accounts.for_destination(&d.account_id)?;
-        let bucket = &d.bucket;
-        let state = observe_bucket(c, bucket).await?;
-        if state.exists {
-            if let Some(policy) = observe_bucket_policy(c, bucket).await? {
-                match merge_statements(Some(&policy), &[], POLICY_VERSION) {
-                    None => {
-                        report.mutating_calls += 1;
-                        c.s3.delete_bucket_policy()
-                            .bucket(bucket)
-                            .send()
-                            .await
-                            .map_err(|e| aws_error("DeleteBucketPolicy", &c.account_id, e))?;
-                        report.removed(ResourceKind::DestinationBucketPolicy, &c.account_id, bucket, "deleted the policy");
-                    }
-                    Some(rest) if statements_of(&rest).len() < statements_of(&policy).len() => {
-                        report.mutating_calls += 1;
-                        c.s3.put_bucket_policy()
-                            .bucket(bucket)
-                            .policy(rest.to_string())
-                            .send()
-                            .await
-                            .map_err(|e| aws_error("PutBucketPolicy", &c.account_id, e))?;
-                        report.removed(
-                            ResourceKind::DestinationBucketPolicy,
-                            &c.account_id,
-                            bucket,
-                            "removed xrepl's statements, kept the others",
-                        );
-                    }
-                    Some(_) => {
-                        report.kept(ResourceKind::DestinationBucketPolicy, &c.account_id, bucket, "it holds no statement xrepl wrote")
-                    }
-                }
-            }
-        }
+        remove_bucket_policy_statements(accounts.for_destination(&d.account_id)?, &d.bucket, &mut report).await?;
     }
 
     // 3. The role policy and the role (source): a role xrepl created, or what it recorded
     // changing on a role it adopted; any other role is not touched at all.
     if options.side.includes_source() {
-        let c = accounts.source()?;
-        let name = &spec.role.name;
-        if let Some(role) = observe_role(c, name).await? {
-            let record = Adoption::from_tags(&role.tags)?;
-            if role.managed {
-                destroy_managed_role(spec, c, &mut report).await?;
-            } else if record.adopted {
-                restore_adopted_role(spec, c, &role.tags, &record, &mut report).await?;
-            } else {
-                report.kept(ResourceKind::Role, &c.account_id, name, "not created by xrepl: untouched");
-            }
-        }
+        remove_role(spec, accounts.source()?, &mut report).await?;
     }
 
     // 4. Buckets xrepl created.
@@ -195,54 +107,150 @@ pub async fn destroy(spec: &Spec, accounts: &Accounts, options: &DestroyOptions)
         buckets.push((accounts.for_destination(&d.account_id)?, &d.bucket, ResourceKind::DestinationBucket));
     }
     for (c, bucket, kind) in buckets {
-        let state = observe_bucket(c, bucket).await?;
-        if !state.exists {
-            continue;
-        }
-        if !state.managed {
-            report.kept(kind, &c.account_id, bucket, "not created by xrepl");
-            continue;
-        }
-        // What is left on it now is someone else's: deleting the bucket would delete that too.
-        if observe_replication(c, bucket).await?.is_some() {
-            report.kept(kind, &c.account_id, bucket, "it holds replication rules xrepl did not write");
-            continue;
-        }
-        if observe_bucket_policy(c, bucket).await?.is_some() {
-            report.kept(kind, &c.account_id, bucket, "its bucket policy holds statements xrepl did not write");
-            continue;
-        }
-        let listing =
-            c.s3.list_object_versions()
-                .bucket(bucket)
-                .max_keys(1)
-                .send()
-                .await
-                .map_err(|e| aws_error("ListObjectVersions", &c.account_id, e))?;
-        let has_data = !listing.versions().is_empty() || !listing.delete_markers().is_empty();
-        if has_data && !options.force {
-            report.kept(
-                kind,
-                &c.account_id,
-                bucket,
-                "it holds objects (or object versions); destroy with force to delete them and the bucket",
-            );
-            continue;
-        }
-        if has_data {
-            let n = remove_versions(c, bucket, "").await?;
-            report.mutating_calls += u32::try_from(n).unwrap_or(u32::MAX);
-        }
-        report.mutating_calls += 1;
-        match c.s3.delete_bucket().bucket(bucket).send().await {
-            Ok(_) => report.removed(kind, &c.account_id, bucket, "deleted"),
-            Err(e) if e.code() == Some("BucketNotEmpty") => {
-                report.kept(kind, &c.account_id, bucket, "S3 says it is not empty (objects arrived meanwhile?)");
-            }
-            Err(e) => return Err(aws_error("DeleteBucket", &c.account_id, e)),
-        }
+        remove_bucket(c, bucket, kind, options.force, &mut report).await?;
     }
     Ok(report)
+}
+
+/// The spec's rules in the source bucket's replication configuration, when it uses the spec's
+/// role: the configuration is deleted when no other rule is left, else rewritten without them.
+async fn remove_replication_rules(spec: &Spec, c: &AccountClients, report: &mut DestroyReport) -> Result<(), ProvisionError> {
+    let role_arn = spec.role_arn();
+    let bucket = &spec.source.bucket;
+    if !observe_bucket(c, bucket).await?.exists {
+        return Ok(());
+    }
+    match observe_replication(c, bucket).await? {
+        Some(config) if config.get("Role").and_then(|r| r.as_str()) == Some(role_arn.as_str()) => {
+            let foreign = foreign_rules(spec, &config);
+            let ours = config.get("Rules").and_then(serde_json::Value::as_array).map_or(0, Vec::len) - foreign.len();
+            if ours == 0 {
+                report.kept(ResourceKind::ReplicationConfiguration, &c.account_id, bucket, "it holds no rule of the spec's");
+            } else if foreign.is_empty() {
+                report.mutating_calls += 1;
+                c.s3.delete_bucket_replication()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DeleteBucketReplication", &c.account_id, e))?;
+                report.removed(ResourceKind::ReplicationConfiguration, &c.account_id, bucket, "deleted");
+            } else {
+                let mut rest = config.clone();
+                rest["Rules"] = serde_json::Value::Array(foreign);
+                report.mutating_calls += 1;
+                c.s3.put_bucket_replication()
+                    .bucket(bucket)
+                    .replication_configuration(replication_from_json(&rest)?)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("PutBucketReplication", &c.account_id, e))?;
+                report.removed(ResourceKind::ReplicationConfiguration, &c.account_id, bucket, "removed xrepl's rules, kept the others");
+            }
+        }
+        Some(_) => report.kept(ResourceKind::ReplicationConfiguration, &c.account_id, bucket, "it uses another role than the spec's"),
+        None => {}
+    }
+    Ok(())
+}
+
+/// xrepl's statements (by Sid) in a destination bucket's policy: the policy is deleted when no
+/// other statement is left, else rewritten without them.
+async fn remove_bucket_policy_statements(c: &AccountClients, bucket: &str, report: &mut DestroyReport) -> Result<(), ProvisionError> {
+    if !observe_bucket(c, bucket).await?.exists {
+        return Ok(());
+    }
+    let Some(policy) = observe_bucket_policy(c, bucket).await? else {
+        return Ok(());
+    };
+    match merge_statements(Some(&policy), &[], POLICY_VERSION) {
+        None => {
+            report.mutating_calls += 1;
+            c.s3.delete_bucket_policy().bucket(bucket).send().await.map_err(|e| aws_error("DeleteBucketPolicy", &c.account_id, e))?;
+            report.removed(ResourceKind::DestinationBucketPolicy, &c.account_id, bucket, "deleted the policy");
+        }
+        Some(rest) if statements_of(&rest).len() < statements_of(&policy).len() => {
+            report.mutating_calls += 1;
+            c.s3.put_bucket_policy()
+                .bucket(bucket)
+                .policy(rest.to_string())
+                .send()
+                .await
+                .map_err(|e| aws_error("PutBucketPolicy", &c.account_id, e))?;
+            report.removed(ResourceKind::DestinationBucketPolicy, &c.account_id, bucket, "removed xrepl's statements, kept the others");
+        }
+        Some(_) => report.kept(ResourceKind::DestinationBucketPolicy, &c.account_id, bucket, "it holds no statement xrepl wrote"),
+    }
+    Ok(())
+}
+
+/// The spec's role: deleted when xrepl created it, restored when xrepl adopted it, else untouched.
+async fn remove_role(spec: &Spec, c: &AccountClients, report: &mut DestroyReport) -> Result<(), ProvisionError> {
+    let name = &spec.role.name;
+    let Some(role) = observe_role(c, name).await? else {
+        return Ok(());
+    };
+    let record = Adoption::from_tags(&role.tags)?;
+    if role.managed {
+        destroy_managed_role(spec, c, report).await?;
+    } else if record.adopted {
+        restore_adopted_role(spec, c, &role.tags, &record, report).await?;
+    } else {
+        report.kept(ResourceKind::Role, &c.account_id, name, "not created by xrepl: untouched");
+    }
+    Ok(())
+}
+
+/// A bucket xrepl created, when nothing of anyone else's is on it, and only empty unless `force`
+/// (then every version is deleted first).
+async fn remove_bucket(
+    c: &AccountClients,
+    bucket: &str,
+    kind: ResourceKind,
+    force: bool,
+    report: &mut DestroyReport,
+) -> Result<(), ProvisionError> {
+    let state = observe_bucket(c, bucket).await?;
+    if !state.exists {
+        return Ok(());
+    }
+    if !state.managed {
+        report.kept(kind, &c.account_id, bucket, "not created by xrepl");
+        return Ok(());
+    }
+    // What is left on it now is someone else's: deleting the bucket would delete that too.
+    if observe_replication(c, bucket).await?.is_some() {
+        report.kept(kind, &c.account_id, bucket, "it holds replication rules xrepl did not write");
+        return Ok(());
+    }
+    if observe_bucket_policy(c, bucket).await?.is_some() {
+        report.kept(kind, &c.account_id, bucket, "its bucket policy holds statements xrepl did not write");
+        return Ok(());
+    }
+    let listing =
+        c.s3.list_object_versions()
+            .bucket(bucket)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| aws_error("ListObjectVersions", &c.account_id, e))?;
+    let has_data = !listing.versions().is_empty() || !listing.delete_markers().is_empty();
+    if has_data && !force {
+        report.kept(kind, &c.account_id, bucket, "it holds objects (or object versions); destroy with force to delete them and the bucket");
+        return Ok(());
+    }
+    if has_data {
+        let n = remove_versions(c, bucket, "").await?;
+        report.mutating_calls += u32::try_from(n).unwrap_or(u32::MAX);
+    }
+    report.mutating_calls += 1;
+    match c.s3.delete_bucket().bucket(bucket).send().await {
+        Ok(_) => report.removed(kind, &c.account_id, bucket, "deleted"),
+        Err(e) if e.code() == Some("BucketNotEmpty") => {
+            report.kept(kind, &c.account_id, bucket, "S3 says it is not empty (objects arrived meanwhile?)");
+        }
+        Err(e) => return Err(aws_error("DeleteBucket", &c.account_id, e)),
+    }
+    Ok(())
 }
 
 /// A role xrepl created: its inline policy, then the role itself when nothing else is attached.

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::report::ApplyReport;
+
 /// A position in a file: 1-based line, 1-based column counted in characters (not bytes), so that
 /// a column after an en dash (three bytes in UTF-8) still matches what an editor shows.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -162,7 +164,17 @@ pub enum ProvisionError {
     /// Apply failed part-way: the error, and the report of every change made before it and of
     /// what remains (running apply again completes the rest). Displays as the error itself.
     #[error("{}", .0.error)]
-    ApplyFailed(Box<crate::apply::ApplyFailure>),
+    ApplyFailed(Box<ApplyFailure>),
+}
+
+/// A failed apply: the error, and what was done before it ([`ApplyReport::calls`]) and what
+/// remains ([`ApplyReport::remaining`]). Running apply again completes the rest.
+#[derive(Debug)]
+pub struct ApplyFailure {
+    /// The error of the call that failed (never itself an [`ProvisionError::ApplyFailed`]).
+    pub error: ProvisionError,
+    /// What was done before the failure and what remains.
+    pub report: ApplyReport,
 }
 
 impl fmt::Debug for ProvisionError {
@@ -195,7 +207,7 @@ impl ProvisionError {
     }
 
     /// What a failed apply changed before failing and what remains, when this is such a failure.
-    pub fn apply_failure(&self) -> Option<&crate::apply::ApplyFailure> {
+    pub fn apply_failure(&self) -> Option<&ApplyFailure> {
         match self {
             ProvisionError::ApplyFailed(f) => Some(f),
             _ => None,

@@ -16,8 +16,8 @@ use serde_json::Value;
 use crate::aws::{documents_equivalent, AccountClients};
 use crate::documents::Documents;
 use crate::error::ProvisionError;
-use crate::plan::{observe_bucket, observe_object_lock, observe_replication, observe_role, observe_role_policy};
-use crate::spec::{import_replication_json, RuleSpec, Spec, DEFAULT_ROLE_POLICY_NAME};
+use crate::plan::{observe_bucket, observe_object_lock, observe_replication, observe_role, observe_role_policy, RoleState};
+use crate::spec::{import_replication_json, ReplicationImport, RuleSpec, Spec, DEFAULT_ROLE_POLICY_NAME};
 
 /// A spec read from AWS: its TOML text, and the JSON documents it names (file name, text).
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +75,43 @@ pub async fn import(
     let role_arn = rules.role.clone().unwrap_or_default();
     let (role_path, role_name) = split_role_arn(&role_arn)
         .ok_or_else(|| not_importable(account, format!("the configuration's Role {role_arn:?} is not a role ARN")))?;
+    let destinations = destinations_of(&config, &rules, source, destination);
+    let several = destinations.len() > 1;
+
+    // The role: its inline policy (the one, or xrepl's name among several) and its trust.
+    let role = observe_role(source, &role_name)
+        .await?
+        .ok_or_else(|| not_importable(account, format!("the replication role {role_name} does not exist in account {account}")))?;
+    let policy_name = replication_policy_name(source, &role_name).await?;
+    let permission = observe_role_policy(source, &role_name, &policy_name).await?;
+
+    let mut toml = String::new();
+    let _ = writeln!(toml, "# Imported by `xrepl import --bucket {bucket}` from account {account}.\n");
+    write_accounts(&mut toml, source, bucket, &destinations, options.endpoint.as_deref()).await?;
+    let _ = writeln!(toml, "\n[role]\nname = {}\npath = {}\npolicy_name = {}", quote(&role_name), quote(&role_path), quote(&policy_name));
+    let mut body = String::new();
+    for (i, r) in rules.rules.iter().enumerate() {
+        let bucket = rules.destination_buckets.get(i).map(|b| b.strip_prefix("arn:aws:s3:::").unwrap_or(b));
+        write_rule(&mut body, r, bucket.filter(|_| several));
+    }
+    let files = role_document_files(&mut toml, &body, &role, permission.as_ref())?;
+    if !role.managed {
+        toml.push_str("# not created by xrepl: apply leaves it as it is (adopt = true lets xrepl change it)\n");
+    }
+    write_bucket_policy_notes(&mut toml, &destinations).await?;
+    toml.push_str(&body);
+    Ok(Imported { spec: toml, files })
+}
+
+/// Each destination bucket the rules name (once, in rule order) with its account (the rule's
+/// Destination.Account, else the source's) and the clients that read it, when `destination`
+/// gives them.
+fn destinations_of(
+    config: &Value,
+    rules: &ReplicationImport,
+    source: &AccountClients,
+    destination: &dyn Fn(&str) -> Option<AccountClients>,
+) -> Vec<(String, String, Option<AccountClients>)> {
     let mut destinations: Vec<(String, Option<String>)> = Vec::new();
     for (i, rule) in config.get("Rules").and_then(Value::as_array).into_iter().flatten().enumerate() {
         let d = rule.get("Destination");
@@ -85,64 +122,58 @@ pub async fn import(
             destinations.push((name, acct));
         }
     }
-    // Each destination with the clients that read it (when `destination` gives them).
-    let destinations: Vec<(String, String, Option<AccountClients>)> = destinations
+    destinations
         .into_iter()
         .map(|(bucket, acct)| {
             let acct = acct.unwrap_or_else(|| source.account_id.clone());
             let clients = destination(&acct);
             (bucket, acct, clients)
         })
-        .collect();
-    let several = destinations.len() > 1;
+        .collect()
+}
 
-    // The role: its inline policy (the one, or xrepl's name among several) and its trust.
-    let role = observe_role(source, &role_name)
-        .await?
-        .ok_or_else(|| not_importable(account, format!("the replication role {role_name} does not exist in account {account}")))?;
+/// The role's replication policy: its one inline policy, or xrepl's name among several.
+async fn replication_policy_name(source: &AccountClients, role_name: &str) -> Result<String, ProvisionError> {
+    let account = source.account_id.as_str();
     let names = source
         .iam
         .list_role_policies()
-        .role_name(&role_name)
+        .role_name(role_name)
         .send()
         .await
         .map_err(|e| crate::aws::aws_error("ListRolePolicies", account, e))?;
-    let names = names.policy_names();
-    let policy_name = match names {
-        [one] => one.clone(),
-        many if many.iter().any(|n| n == DEFAULT_ROLE_POLICY_NAME) => DEFAULT_ROLE_POLICY_NAME.to_string(),
-        many => {
-            return Err(not_importable(
-                account,
-                format!(
-                    "role {role_name} has {} inline policies ({}); xrepl describes the role's one replication policy (attached managed policies are not imported)",
-                    many.len(),
-                    many.join(", ")
-                ),
-            ))
-        }
-    };
-    let permission = observe_role_policy(source, &role_name, &policy_name).await?;
+    match names.policy_names() {
+        [one] => Ok(one.clone()),
+        many if many.iter().any(|n| n == DEFAULT_ROLE_POLICY_NAME) => Ok(DEFAULT_ROLE_POLICY_NAME.to_string()),
+        many => Err(not_importable(
+            account,
+            format!(
+                "role {role_name} has {} inline policies ({}); xrepl describes the role's one replication policy (attached managed policies are not imported)",
+                many.len(),
+                many.join(", ")
+            ),
+        )),
+    }
+}
 
-    let mut toml = String::new();
-    let _ = writeln!(toml, "# Imported by `xrepl import --bucket {bucket}` from account {account}.\n");
-    let credentials = |out: &mut String, side: &str, account_id: &str| {
-        if let Some(endpoint) = &options.endpoint {
-            let _ = writeln!(
-                out,
-                "\n[{side}.credentials]\naccess_key_id = {}\nsecret_access_key = \"test\"\nendpoint = {}",
-                quote(account_id),
-                quote(endpoint)
-            );
-        }
-    };
+/// The `[source]` table and one `[destination]` (or `[[destinations]]`) table each, with object
+/// lock where it is on and, with an endpoint, the emulator's credentials.
+async fn write_accounts(
+    toml: &mut String,
+    source: &AccountClients,
+    bucket: &str,
+    destinations: &[(String, String, Option<AccountClients>)],
+    endpoint: Option<&str>,
+) -> Result<(), ProvisionError> {
+    let account = source.account_id.as_str();
+    let several = destinations.len() > 1;
     let _ = writeln!(toml, "[source]\naccount_id = {}\nbucket = {}\nregion = {}", quote(account), quote(bucket), quote(&source.region));
     if observe_object_lock(source, bucket).await? == Some(true) {
         toml.push_str("object_lock = true\n");
     }
-    credentials(&mut toml, "source", account);
+    write_credentials(toml, endpoint, "source", account);
     let table = if several { "[[destinations]]" } else { "[destination]" };
-    for (dst_bucket, dst_account, clients) in &destinations {
+    for (dst_bucket, dst_account, clients) in destinations {
         let dst_region = clients.as_ref().map_or(source.region.as_str(), |d| d.region.as_str());
         let _ = writeln!(
             toml,
@@ -156,27 +187,44 @@ pub async fn import(
                 toml.push_str("object_lock = true\n");
             }
         }
-        credentials(&mut toml, if several { "destinations" } else { "destination" }, dst_account);
+        write_credentials(toml, endpoint, if several { "destinations" } else { "destination" }, dst_account);
     }
-    let _ = writeln!(toml, "\n[role]\nname = {}\npath = {}\npolicy_name = {}", quote(&role_name), quote(&role_path), quote(&policy_name));
-    let mut trust_file = false;
-    let mut permission_file = false;
-    // Which documents match what xrepl generates: decided on a spec without the files.
-    let mut body = String::new();
-    for (i, r) in rules.rules.iter().enumerate() {
-        let bucket = rules.destination_buckets.get(i).map(|b| b.strip_prefix("arn:aws:s3:::").unwrap_or(b));
-        write_rule(&mut body, r, bucket.filter(|_| several));
+    Ok(())
+}
+
+/// `[<side>.credentials]` with the emulator's key convention, when there is an endpoint.
+fn write_credentials(out: &mut String, endpoint: Option<&str>, side: &str, account_id: &str) {
+    if let Some(endpoint) = endpoint {
+        let _ = writeln!(
+            out,
+            "\n[{side}.credentials]\naccess_key_id = {}\nsecret_access_key = \"test\"\nendpoint = {}",
+            quote(account_id),
+            quote(endpoint)
+        );
     }
+}
+
+/// The trust and permission policies that differ from what xrepl generates for the spec (decided
+/// on the spec so far, `toml` with the rules `body`, without the files): their files, named in
+/// the `[role]` table.
+fn role_document_files(
+    toml: &mut String,
+    body: &str,
+    role: &RoleState,
+    permission: Option<&Value>,
+) -> Result<Vec<(String, String)>, ProvisionError> {
     let probe = Spec::from_toml_str(&format!("{toml}{body}"), Path::new("imported.toml"))?;
     let docs = Documents::for_spec(&probe);
     let mut files = Vec::new();
+    let mut trust_file = false;
+    let mut permission_file = false;
     if let Some(trust) = &role.trust {
         if !documents_equivalent(trust, &docs.trust_policy) {
             files.push(("trust-policy.json".to_string(), pretty(trust)));
             trust_file = true;
         }
     }
-    match &permission {
+    match permission {
         Some(p) if !documents_equivalent(p, &docs.role_policy) => {
             files.push(("permission-policy.json".to_string(), pretty(p)));
             permission_file = true;
@@ -189,10 +237,15 @@ pub async fn import(
     if permission_file {
         toml.push_str("permission_policy_file = \"permission-policy.json\"\n");
     }
-    if !role.managed {
-        toml.push_str("# not created by xrepl: apply leaves it as it is (adopt = true lets xrepl change it)\n");
-    }
-    for (dst_bucket, _, clients) in &destinations {
+    Ok(files)
+}
+
+/// A comment per destination bucket policy read: how many statements are xrepl's.
+async fn write_bucket_policy_notes(
+    toml: &mut String,
+    destinations: &[(String, String, Option<AccountClients>)],
+) -> Result<(), ProvisionError> {
+    for (dst_bucket, _, clients) in destinations {
         let Some(d) = clients else {
             continue;
         };
@@ -206,8 +259,7 @@ pub async fn import(
             );
         }
     }
-    toml.push_str(&body);
-    Ok(Imported { spec: toml, files })
+    Ok(())
 }
 
 fn pretty(v: &Value) -> String {

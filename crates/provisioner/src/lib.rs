@@ -122,11 +122,13 @@ pub mod lint;
 pub mod ownership;
 pub mod plan;
 mod policy_check;
+mod report;
+mod side;
 pub mod spec;
 pub mod verify;
 
 pub use apply::{apply, AppliedChange, ApplyFailure, ApplyOptions, ApplyReport, MadeCall, RemainingChange};
-pub use aws::{AccountClients, Accounts, Backoff, Side};
+pub use aws::{AccountClients, Accounts, Backoff, Side, StaticKeys};
 #[cfg(feature = "batch")]
 pub use batch::BatchFilter;
 pub use destroy::{destroy, DestroyItem, DestroyOptions, DestroyReport};

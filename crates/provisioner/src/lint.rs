@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::documents::{destination_object_actions, S3_SERVICE};
 use crate::error::Location;
-use crate::json_pos::{self, Kind, Node};
+use crate::json_pos::{self, Kind, Member, Node};
 use crate::policy_check::{allows, denies, strings, Caller};
 use crate::spec::{json_error_message, AccountSpec, RuleSpec, Spec, UserDocument, VersioningOverride};
 
@@ -950,6 +950,20 @@ pub fn lint_replication_json(text: &str, path: impl AsRef<Path>, spec: Option<&S
         return out;
     };
     let config = root.get("ReplicationConfiguration").unwrap_or(&root);
+    check_replication_role(&src, config, spec, &mut out);
+    let Some(rules) = replication_rules(&src, config, &mut out) else {
+        return out;
+    };
+    let mut seen = SeenRules::default();
+    for (i, rule) in rules.into_iter().enumerate() {
+        check_rule(&src, i + 1, rule, spec, &mut seen, &mut out);
+    }
+    check_rule_schemas(&src, &seen, &mut out);
+    out
+}
+
+/// `Role` is there and, with a spec, is the spec's replication role.
+fn check_replication_role(src: &Src<'_>, config: &Node, spec: Option<&Spec>, out: &mut Vec<Finding>) {
     match (config.member("Role"), spec) {
         (None, _) => {
             out.push(src.at(Finding::error(codes::REPLICATION_SCHEMA, "missing \"Role\": the ARN of the replication role"), config.start))
@@ -971,9 +985,14 @@ pub fn lint_replication_json(text: &str, path: impl AsRef<Path>, spec: Option<&S
         }
         (Some(_), None) => {}
     }
+}
+
+/// The `Rules` array, when it is a non-empty array (else the finding, and `None`: nothing more
+/// to check).
+fn replication_rules<'a>(src: &Src<'_>, config: &'a Node, out: &mut Vec<Finding>) -> Option<Vec<&'a Node>> {
     let Some(rules_member) = config.member("Rules") else {
         out.push(src.at(Finding::error(codes::REPLICATION_SCHEMA, "missing \"Rules\" (AWS: MalformedXML)"), config.start));
-        return out;
+        return None;
     };
     let rules = rules_member.value.as_list();
     if rules.is_empty() || rules_member.value.as_array().is_none() {
@@ -981,130 +1000,151 @@ pub fn lint_replication_json(text: &str, path: impl AsRef<Path>, spec: Option<&S
             Finding::error(codes::REPLICATION_SCHEMA, "\"Rules\" must be a non-empty array (AWS: MalformedXML)"),
             rules_member.value.start,
         ));
-        return out;
+        return None;
     }
     if rules.len() > 1000 {
         out.push(src.at(Finding::error(codes::RULE_LIMITS, "more than 1,000 rules"), rules_member.key_start));
     }
-    let mut v1 = Vec::new();
-    let mut v2 = Vec::new();
-    let mut priorities: BTreeMap<String, usize> = BTreeMap::new();
-    let mut ids: BTreeSet<String> = BTreeSet::new();
-    for (i, rule) in rules.iter().enumerate() {
-        let n = i + 1;
-        if !rule.is_object() {
-            out.push(src.at(Finding::error(codes::REPLICATION_SCHEMA, "a rule is a JSON object"), rule.start));
-            continue;
-        }
-        let name = rule.get("ID").and_then(Node::as_str).map_or_else(|| format!("rule {n}"), |id| format!("rule {id:?}"));
-        let filter = rule.member("Filter");
-        let prefix = rule.member("Prefix");
-        match (filter, prefix) {
-            (Some(_), Some(p)) => out.push(
-                src.at(
-                    Finding::error(
-                        codes::REPLICATION_SCHEMA,
-                        format!("{name} has both \"Filter\" (schema V2) and a top-level \"Prefix\" (schema V1)"),
-                    ),
-                    p.key_start,
-                )
-                .fix("move the prefix into \"Filter\": {\"Prefix\": ...}"),
-            ),
-            (None, None) => out.push(
-                src.at(
-                    Finding::error(
-                        codes::REPLICATION_SCHEMA,
-                        format!("{name} has neither \"Filter\" (schema V2) nor \"Prefix\" (schema V1)"),
-                    ),
-                    rule.start,
-                )
-                .fix("add \"Filter\": {} to replicate every object"),
-            ),
-            (Some(_), None) => v2.push(rule),
-            (None, Some(_)) => v1.push(rule),
-        }
-        if let Some(id) = rule.get("ID").and_then(Node::as_str) {
-            if id.chars().count() > 255 {
-                out.push(src.at(Finding::error(codes::RULE_LIMITS, format!("{name}: ID is longer than 255 characters")), rule.start));
-            }
-            if !ids.insert(id.to_string()) {
-                out.push(src.at(
-                    Finding::error(codes::DUPLICATE_RULE_ID, format!("two rules have the ID {id:?}")),
-                    rule.member("ID").map_or(rule.start, |m| m.key_start),
-                ));
-            }
-        }
-        match rule.get("Status").and_then(Node::as_str) {
-            Some("Enabled" | "Disabled") => {}
-            _ => out.push(src.at(
-                Finding::error(codes::REPLICATION_SCHEMA, format!("{name}: \"Status\" must be \"Enabled\" or \"Disabled\"")),
-                rule.member("Status").map_or(rule.start, |m| m.value.start),
-            )),
-        }
-        if filter.is_some() {
-            let dmr = rule.member("DeleteMarkerReplication");
-            if dmr.is_none() {
-                out.push(src.at(
-                    Finding::error(
-                        codes::REPLICATION_SCHEMA,
-                        format!("{name}: DeleteMarkerReplication must be specified for this version of Cross Region Replication configuration schema (rules with \"Filter\" are schema V2)"),
-                    ),
-                    rule.start,
-                ).fix("add \"DeleteMarkerReplication\": {\"Status\": \"Disabled\"} (or \"Enabled\")"));
-            }
-            match rule.member("Priority") {
-                None => out.push(src.at(
-                    Finding::error(
-                        codes::REPLICATION_SCHEMA,
-                        format!("{name}: Priority must be specified for this version of Cross Region Replication configuration schema (rules with \"Filter\" are schema V2)"),
-                    ),
-                    rule.start,
-                ).fix("add \"Priority\": <unique number>")),
-                Some(p) => {
-                    let key = match &p.value.kind {
-                        Kind::Number(n) => n.clone(),
-                        _ => String::new(),
-                    };
-                    if let Some(first) = priorities.insert(key.clone(), n) {
-                        out.push(src.at(
-                            Finding::error(
-                                codes::DUPLICATE_PRIORITY,
-                                format!("{name} has priority {key}, like rule {first}: priorities must be unique (AWS: InvalidRequest)"),
-                            ),
-                            p.value.start,
-                        ).fix("give every rule its own priority"));
-                    }
-                }
-            }
-            if let Some(f) = filter {
-                check_filter(&src, &name, &f.value, dmr.map(|m| &m.value), &mut out);
-            }
-        } else if prefix.is_some() {
-            for field in ["Priority", "DeleteMarkerReplication"] {
-                if let Some(m) = rule.member(field) {
-                    out.push(src.at(
-                        Finding::error(
-                            codes::REPLICATION_SCHEMA,
-                            format!("{name}: {field} cannot be used for this version of Cross Region Replication configuration schema (a top-level \"Prefix\" makes the rule schema V1)"),
-                        ),
-                        m.key_start,
-                    ).fix("replace \"Prefix\": ... with \"Filter\": {\"Prefix\": ...} to use schema V2"));
-                }
-            }
-        }
-        if let Some(m) = rule.member("ExistingObjectReplication") {
-            out.push(src.at(
+    Some(rules)
+}
+
+/// What the rules checked so far have used: their schema version, IDs and priorities.
+#[derive(Default)]
+struct SeenRules<'a> {
+    /// Rules with a top-level `Prefix` (schema V1).
+    v1: Vec<&'a Node>,
+    /// Rules with a `Filter` (schema V2).
+    v2: Vec<&'a Node>,
+    /// Each priority, with the number of the first rule that has it.
+    priorities: BTreeMap<String, usize>,
+    ids: BTreeSet<String>,
+}
+
+/// One rule (number `n`, from 1): its schema, ID, status, schema-specific fields and destination.
+fn check_rule<'a>(src: &Src<'_>, n: usize, rule: &'a Node, spec: Option<&Spec>, seen: &mut SeenRules<'a>, out: &mut Vec<Finding>) {
+    if !rule.is_object() {
+        out.push(src.at(Finding::error(codes::REPLICATION_SCHEMA, "a rule is a JSON object"), rule.start));
+        return;
+    }
+    let name = rule.get("ID").and_then(Node::as_str).map_or_else(|| format!("rule {n}"), |id| format!("rule {id:?}"));
+    let filter = rule.member("Filter");
+    let prefix = rule.member("Prefix");
+    match (filter, prefix) {
+        (Some(_), Some(p)) => out.push(
+            src.at(
                 Finding::error(
-                    codes::EXISTING_OBJECT_REPLICATION,
-                    "ExistingObjectReplication is not accepted in a live replication configuration (AWS: MalformedXML); existing objects need S3 Batch Replication",
+                    codes::REPLICATION_SCHEMA,
+                    format!("{name} has both \"Filter\" (schema V2) and a top-level \"Prefix\" (schema V1)"),
                 ),
-                m.key_start,
+                p.key_start,
+            )
+            .fix("move the prefix into \"Filter\": {\"Prefix\": ...}"),
+        ),
+        (None, None) => out.push(
+            src.at(
+                Finding::error(codes::REPLICATION_SCHEMA, format!("{name} has neither \"Filter\" (schema V2) nor \"Prefix\" (schema V1)")),
+                rule.start,
+            )
+            .fix("add \"Filter\": {} to replicate every object"),
+        ),
+        (Some(_), None) => seen.v2.push(rule),
+        (None, Some(_)) => seen.v1.push(rule),
+    }
+    check_rule_id(src, &name, rule, seen, out);
+    match rule.get("Status").and_then(Node::as_str) {
+        Some("Enabled" | "Disabled") => {}
+        _ => out.push(src.at(
+            Finding::error(codes::REPLICATION_SCHEMA, format!("{name}: \"Status\" must be \"Enabled\" or \"Disabled\"")),
+            rule.member("Status").map_or(rule.start, |m| m.value.start),
+        )),
+    }
+    if let Some(f) = filter {
+        check_v2_rule(src, &name, n, rule, &f.value, seen, out);
+    } else if prefix.is_some() {
+        check_v1_rule(src, &name, rule, out);
+    }
+    if let Some(m) = rule.member("ExistingObjectReplication") {
+        out.push(src.at(
+            Finding::error(
+                codes::EXISTING_OBJECT_REPLICATION,
+                "ExistingObjectReplication is not accepted in a live replication configuration (AWS: MalformedXML); existing objects need S3 Batch Replication",
+            ),
+            m.key_start,
+        ));
+    }
+    check_destination(src, &name, rule, spec, out);
+}
+
+/// At most 255 characters, and unique.
+fn check_rule_id(src: &Src<'_>, name: &str, rule: &Node, seen: &mut SeenRules<'_>, out: &mut Vec<Finding>) {
+    if let Some(id) = rule.get("ID").and_then(Node::as_str) {
+        if id.chars().count() > 255 {
+            out.push(src.at(Finding::error(codes::RULE_LIMITS, format!("{name}: ID is longer than 255 characters")), rule.start));
+        }
+        if !seen.ids.insert(id.to_string()) {
+            out.push(src.at(
+                Finding::error(codes::DUPLICATE_RULE_ID, format!("two rules have the ID {id:?}")),
+                rule.member("ID").map_or(rule.start, |m| m.key_start),
             ));
         }
-        check_destination(&src, &name, rule, spec, &mut out);
     }
+}
+
+/// A schema V2 rule (with `Filter`, rule number `n`): DeleteMarkerReplication and a unique
+/// Priority are required, and the filter has one shape.
+fn check_v2_rule(src: &Src<'_>, name: &str, n: usize, rule: &Node, filter: &Node, seen: &mut SeenRules<'_>, out: &mut Vec<Finding>) {
+    let required = |field: &str| {
+        let message = format!("{name}: {field} must be specified for this version of Cross Region Replication configuration schema (rules with \"Filter\" are schema V2)");
+        src.at(Finding::error(codes::REPLICATION_SCHEMA, message), rule.start)
+    };
+    let dmr = rule.member("DeleteMarkerReplication");
+    if dmr.is_none() {
+        out.push(required("DeleteMarkerReplication").fix("add \"DeleteMarkerReplication\": {\"Status\": \"Disabled\"} (or \"Enabled\")"));
+    }
+    match rule.member("Priority") {
+        None => out.push(required("Priority").fix("add \"Priority\": <unique number>")),
+        Some(p) => {
+            let key = match &p.value.kind {
+                Kind::Number(n) => n.clone(),
+                _ => String::new(),
+            };
+            if let Some(first) = seen.priorities.insert(key.clone(), n) {
+                out.push(
+                    src.at(
+                        Finding::error(
+                            codes::DUPLICATE_PRIORITY,
+                            format!("{name} has priority {key}, like rule {first}: priorities must be unique (AWS: InvalidRequest)"),
+                        ),
+                        p.value.start,
+                    )
+                    .fix("give every rule its own priority"),
+                );
+            }
+        }
+    }
+    check_filter(src, name, filter, dmr.map(|m| &m.value), out);
+}
+
+/// A schema V1 rule (top-level `Prefix`) takes neither Priority nor DeleteMarkerReplication.
+fn check_v1_rule(src: &Src<'_>, name: &str, rule: &Node, out: &mut Vec<Finding>) {
+    for field in ["Priority", "DeleteMarkerReplication"] {
+        if let Some(m) = rule.member(field) {
+            out.push(src.at(
+                Finding::error(
+                    codes::REPLICATION_SCHEMA,
+                    format!("{name}: {field} cannot be used for this version of Cross Region Replication configuration schema (a top-level \"Prefix\" makes the rule schema V1)"),
+                ),
+                m.key_start,
+            ).fix("replace \"Prefix\": ... with \"Filter\": {\"Prefix\": ...} to use schema V2"));
+        }
+    }
+}
+
+/// Across the rules: one schema for all, and schema V1 with a single destination bucket.
+fn check_rule_schemas(src: &Src<'_>, seen: &SeenRules<'_>, out: &mut Vec<Finding>) {
+    let (v1, v2) = (&seen.v1, &seen.v2);
     if !v1.is_empty() && !v2.is_empty() {
-        let minority = if v1.len() <= v2.len() { &v1 } else { &v2 };
+        let minority = if v1.len() <= v2.len() { v1 } else { v2 };
         out.push(src.at(
             Finding::error(
                 codes::REPLICATION_SCHEMA,
@@ -1124,7 +1164,6 @@ pub fn lint_replication_json(text: &str, path: impl AsRef<Path>, spec: Option<&S
             v1[0].start,
         ));
     }
-    out
 }
 
 fn check_filter(src: &Src<'_>, name: &str, filter: &Node, dmr: Option<&Node>, out: &mut Vec<Finding>) {
@@ -1160,63 +1199,84 @@ fn check_destination(src: &Src<'_>, name: &str, rule: &Node, spec: Option<&Spec>
         return;
     };
     let account = dest.member("Account");
-    if let Some(act) = dest.member("AccessControlTranslation") {
-        match account.and_then(|a| a.value.as_str()) {
-            None => out.push(src.at(
-                Finding::error(
-                    codes::ACL_TRANSLATION_WITHOUT_ACCOUNT,
-                    format!("{name}: AccessControlTranslation needs Destination.Account (the destination bucket owner's account id); AWS answers InvalidRequest"),
-                ),
-                act.key_start,
-            ).fix(match spec {
-                Some(s) => format!("add \"Account\": \"{}\" to \"Destination\"", s.destination.account_id),
-                None => "add \"Account\": \"<destination account id>\" to \"Destination\"".to_string(),
-            })),
-            Some("") => out.push(src.at(
-                Finding::error(codes::ACL_TRANSLATION_WITHOUT_ACCOUNT, format!("{name}: Destination.Account is empty (AWS: InvalidArgument)")),
-                account.map_or(act.key_start, |a| a.value.start),
-            )),
-            Some(_) => {}
-        }
-    }
+    check_acl_translation(src, name, dest, account, spec, out);
     if let Some(spec) = spec {
-        // The spec's destination this rule names (any of them, with [[destinations]]).
-        let mut named = None;
-        if let Some(b) = dest.member("Bucket") {
-            let bucket = b.value.as_str().unwrap_or("");
-            named = spec.destinations().find(|d| format!("arn:aws:s3:::{}", d.bucket) == bucket);
-            if named.is_none() {
-                let all: Vec<String> = spec.destinations().map(|d| format!("arn:aws:s3:::{}", d.bucket)).collect();
-                out.push(src.at(
-                    Finding::error(
-                        codes::DESTINATION_MISMATCH,
-                        format!("{name} replicates to {bucket:?}, but the spec's destination is {}", all.join(" or ")),
-                    ),
-                    b.value.start,
-                ));
-            }
-        }
-        let expected = named.unwrap_or(&spec.destination);
-        if let Some(a) = account.and_then(|a| a.value.as_str().map(|s| (s, a.value.start))) {
-            if !a.0.is_empty() && a.0 != expected.account_id {
-                out.push(src.at(
-                    Finding::error(
-                        codes::DESTINATION_MISMATCH,
-                        format!(
-                            "{name}: Destination.Account is {:?}, but the destination account is {} (AWS: InvalidArgument)",
-                            a.0, expected.account_id
-                        ),
-                    ),
-                    a.1,
-                ));
-            }
+        check_destination_in_spec(src, name, dest, account, spec, out);
+    }
+    check_replication_time(src, name, dest, out);
+    check_replica_kms_key(src, name, rule, dest, out);
+}
+
+/// `{"Status": "Enabled"}`.
+fn status_enabled(n: Option<&Node>) -> bool {
+    n.and_then(|x| x.get("Status")).and_then(Node::as_str) == Some("Enabled")
+}
+
+/// AccessControlTranslation needs a non-empty Destination.Account.
+fn check_acl_translation(src: &Src<'_>, name: &str, dest: &Node, account: Option<&Member>, spec: Option<&Spec>, out: &mut Vec<Finding>) {
+    let Some(act) = dest.member("AccessControlTranslation") else {
+        return;
+    };
+    match account.and_then(|a| a.value.as_str()) {
+        None => out.push(src.at(
+            Finding::error(
+                codes::ACL_TRANSLATION_WITHOUT_ACCOUNT,
+                format!("{name}: AccessControlTranslation needs Destination.Account (the destination bucket owner's account id); AWS answers InvalidRequest"),
+            ),
+            act.key_start,
+        ).fix(match spec {
+            Some(s) => format!("add \"Account\": \"{}\" to \"Destination\"", s.destination.account_id),
+            None => "add \"Account\": \"<destination account id>\" to \"Destination\"".to_string(),
+        })),
+        Some("") => out.push(src.at(
+            Finding::error(codes::ACL_TRANSLATION_WITHOUT_ACCOUNT, format!("{name}: Destination.Account is empty (AWS: InvalidArgument)")),
+            account.map_or(act.key_start, |a| a.value.start),
+        )),
+        Some(_) => {}
+    }
+}
+
+/// The bucket is one of the spec's destinations, and Destination.Account is that destination's.
+fn check_destination_in_spec(src: &Src<'_>, name: &str, dest: &Node, account: Option<&Member>, spec: &Spec, out: &mut Vec<Finding>) {
+    // The spec's destination this rule names (any of them, with [[destinations]]).
+    let mut named = None;
+    if let Some(b) = dest.member("Bucket") {
+        let bucket = b.value.as_str().unwrap_or("");
+        named = spec.destinations().find(|d| format!("arn:aws:s3:::{}", d.bucket) == bucket);
+        if named.is_none() {
+            let all: Vec<String> = spec.destinations().map(|d| format!("arn:aws:s3:::{}", d.bucket)).collect();
+            out.push(src.at(
+                Finding::error(
+                    codes::DESTINATION_MISMATCH,
+                    format!("{name} replicates to {bucket:?}, but the spec's destination is {}", all.join(" or ")),
+                ),
+                b.value.start,
+            ));
         }
     }
-    let enabled = |n: Option<&Node>| n.and_then(|x| x.get("Status")).and_then(Node::as_str) == Some("Enabled");
+    let expected = named.unwrap_or(&spec.destination);
+    if let Some(a) = account.and_then(|a| a.value.as_str().map(|s| (s, a.value.start))) {
+        if !a.0.is_empty() && a.0 != expected.account_id {
+            out.push(src.at(
+                Finding::error(
+                    codes::DESTINATION_MISMATCH,
+                    format!(
+                        "{name}: Destination.Account is {:?}, but the destination account is {} (AWS: InvalidArgument)",
+                        a.0, expected.account_id
+                    ),
+                ),
+                a.1,
+            ));
+        }
+    }
+}
+
+/// S3 RTC: ReplicationTime needs Metrics enabled, and both thresholds are 15 minutes.
+fn check_replication_time(src: &Src<'_>, name: &str, dest: &Node, out: &mut Vec<Finding>) {
     let rtc = dest.member("ReplicationTime");
     let metrics = dest.get("Metrics");
     if let Some(rtc) = rtc {
-        if enabled(Some(&rtc.value)) && !enabled(metrics) {
+        if status_enabled(Some(&rtc.value)) && !status_enabled(metrics) {
             out.push(
                 src.at(
                     Finding::error(codes::REPLICATION_TIME_METRICS, format!("{name}: ReplicationTime needs Metrics enabled as well")),
@@ -1226,7 +1286,7 @@ fn check_destination(src: &Src<'_>, name: &str, rule: &Node, spec: Option<&Spec>
             );
         }
         let minutes = rtc.value.get("Time").and_then(|t| t.get("Minutes"));
-        if enabled(Some(&rtc.value)) && !matches!(minutes.map(|m| &m.kind), Some(Kind::Number(n)) if n == "15") {
+        if status_enabled(Some(&rtc.value)) && !matches!(minutes.map(|m| &m.kind), Some(Kind::Number(n)) if n == "15") {
             out.push(src.at(
                 Finding::error(codes::REPLICATION_TIME_METRICS, format!("{name}: ReplicationTime.Time.Minutes must be 15")),
                 minutes.map_or(rtc.value.start, |m| m.start),
@@ -1241,9 +1301,13 @@ fn check_destination(src: &Src<'_>, name: &str, rule: &Node, spec: Option<&Spec>
             ));
         }
     }
+}
+
+/// Selecting SSE-KMS objects and naming a ReplicaKmsKeyID go together.
+fn check_replica_kms_key(src: &Src<'_>, name: &str, rule: &Node, dest: &Node, out: &mut Vec<Finding>) {
     let sse_kms = rule.get("SourceSelectionCriteria").and_then(|c| c.get("SseKmsEncryptedObjects"));
     let replica_key = dest.get("EncryptionConfiguration").and_then(|e| e.get("ReplicaKmsKeyID"));
-    match (enabled(sse_kms), replica_key.is_some()) {
+    match (status_enabled(sse_kms), replica_key.is_some()) {
         (true, false) => out.push(src.at(
             Finding::error(
                 codes::KMS_CONFIG,

@@ -1,224 +1,25 @@
 //! Read both accounts and decide, per resource, what apply must do: Create, Update, Delete or
 //! nothing. Documents are compared by meaning (IAM returns them URL-encoded, S3 may reformat).
 
-use std::fmt;
-
 use serde_json::Value;
 
 use crate::aws::{
-    aws_error, decode_policy_document, documents_equivalent, has_code, is_not_found, replication_to_json, AccountClients, Accounts, Side,
+    aws_error, decode_policy_document, documents_equivalent, has_code, is_not_found, replication_to_json, AccountClients, Accounts,
 };
 use crate::documents::{
     is_xrepl_statement, merge_statements, owned_bucket_policy, owned_statements, statements_of, Documents, POLICY_VERSION,
 };
 use crate::error::ProvisionError;
 use crate::ownership::{trust_record_tags, Adoption, ADOPTED_TAG, POLICY_TAG};
+pub(crate) use crate::report::Step;
+pub use crate::report::{AccountRole, Change, Plan, PlannedChange, ResourceKind};
+use crate::side::Side;
 use crate::spec::{AccountSpec, Spec, VersioningOverride};
 
 /// The tag xrepl puts on buckets and roles it creates; destroy only deletes what carries it.
 pub const MANAGED_TAG_KEY: &str = "xrepl:managed";
 /// The value of [`MANAGED_TAG_KEY`] on what xrepl created.
 pub const MANAGED_TAG_VALUE: &str = "true";
-
-/// The resources a setup consists of, one per planned change (a destination's resources once per
-/// destination bucket). Displays in words, e.g. `destination bucket policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ResourceKind {
-    /// The source bucket (source account): CreateBucket + PutBucketTagging with `create_bucket`.
-    SourceBucket,
-    /// A destination bucket (destination account): CreateBucket + PutBucketTagging with
-    /// `create_bucket`.
-    DestinationBucket,
-    /// The source bucket's versioning (PutBucketVersioning): replication needs it Enabled.
-    SourceVersioning,
-    /// A destination bucket's versioning (PutBucketVersioning): Enabled, unless
-    /// [`Overrides::destination_versioning`](crate::spec::Overrides::destination_versioning) says otherwise.
-    DestinationVersioning,
-    /// The replication role in the source account (CreateRole, TagRole when adopting).
-    Role,
-    /// The role's trust policy (CreateRole / UpdateAssumeRolePolicy).
-    TrustPolicy,
-    /// The role's inline permission policy (PutRolePolicy).
-    RolePolicy,
-    /// xrepl's statements in a destination bucket's policy (PutBucketPolicy / DeleteBucketPolicy).
-    DestinationBucketPolicy,
-    /// The source bucket's replication configuration (PutBucketReplication).
-    ReplicationConfiguration,
-}
-
-impl fmt::Display for ResourceKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ResourceKind::SourceBucket => "source bucket",
-            ResourceKind::DestinationBucket => "destination bucket",
-            ResourceKind::SourceVersioning => "source versioning",
-            ResourceKind::DestinationVersioning => "destination versioning",
-            ResourceKind::Role => "replication role",
-            ResourceKind::TrustPolicy => "trust policy",
-            ResourceKind::RolePolicy => "role permission policy",
-            ResourceKind::DestinationBucketPolicy => "destination bucket policy",
-            ResourceKind::ReplicationConfiguration => "replication configuration",
-        })
-    }
-}
-
-/// What apply does to one resource. Displays as `create`, `update`, `delete`, `keep` or
-/// `not ours: untouched`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Change {
-    /// The resource does not exist yet: apply creates it.
-    Create,
-    /// The resource exists but differs from the spec: apply changes it (see
-    /// [`PlannedChange::diff`]).
-    Update,
-    /// The resource is no longer wanted (a destination bucket policy holding only xrepl's
-    /// statements when none are wanted): apply deletes it.
-    Delete,
-    /// Ours and as specified: keep.
-    NoOp,
-    /// Not xrepl's (a role it did not create, without adopt): never changed.
-    Untouched,
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Change::Create => "create",
-            Change::Update => "update",
-            Change::Delete => "delete",
-            Change::NoOp => "keep",
-            Change::Untouched => "not ours: untouched",
-        })
-    }
-}
-
-/// One API call apply will make (with its payload).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Step {
-    CreateBucket {
-        object_lock: bool,
-        bucket: String,
-        region: String,
-    },
-    TagBucket {
-        bucket: String,
-    },
-    PutVersioning {
-        bucket: String,
-        enabled: bool,
-    },
-    CreateRole {
-        trust: String,
-    },
-    /// Record an adoption in the role's tags (before anything of the role changes).
-    TagRole {
-        tags: Vec<(String, String)>,
-    },
-    UpdateTrust {
-        trust: String,
-    },
-    PutRolePolicy {
-        document: String,
-    },
-    PutBucketPolicy {
-        bucket: String,
-        document: String,
-    },
-    DeleteBucketPolicy {
-        bucket: String,
-    },
-    PutReplication {
-        config: Value,
-    },
-}
-
-/// Which account a change happens in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccountRole {
-    /// The source account (`[source]`).
-    Source,
-    /// A destination account (`[destination]` or one of `[[destinations]]`).
-    Destination,
-}
-
-/// One resource's planned change.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlannedChange {
-    /// The resource the change is about.
-    pub resource: ResourceKind,
-    /// Whether it lives in the source or a destination account.
-    pub account: AccountRole,
-    /// The 12-digit id of the account it lives in.
-    pub account_id: String,
-    /// The bucket, role or policy name.
-    pub name: String,
-    /// What apply does to it.
-    pub change: Change,
-    /// Why (what differs), in a few words.
-    pub reason: String,
-    /// When set, apply refuses to run (before changing anything): the change would touch what
-    /// xrepl does not own (e.g. a role it did not create, without adopt).
-    pub conflict: Option<String>,
-    /// For updates: what differs, one line each (`+` added, `-` removed, `~` changed).
-    pub diff: Vec<String>,
-    pub(crate) steps: Vec<Step>,
-}
-
-/// Everything apply would do, in the order it would do it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
-    /// The half of the setup that was read and planned.
-    pub side: Side,
-    /// One entry per resource, including those that need nothing ([`Change::NoOp`]), in apply's
-    /// order: buckets, versioning, role, trust and permission policy, bucket policies,
-    /// replication configuration (and, with a `Suspended` versioning override, the suspension last).
-    pub changes: Vec<PlannedChange>,
-}
-
-impl Plan {
-    /// True when apply would make no mutating call.
-    pub fn is_noop(&self) -> bool {
-        self.changes.iter().all(|c| c.steps.is_empty())
-    }
-
-    /// The changes apply would make.
-    pub fn pending(&self) -> impl Iterator<Item = &PlannedChange> {
-        self.changes.iter().filter(|c| !c.steps.is_empty())
-    }
-
-    /// The first planned change for a resource.
-    pub fn get(&self, resource: ResourceKind) -> Option<&PlannedChange> {
-        self.changes.iter().find(|c| c.resource == resource)
-    }
-
-    /// How many mutating API calls apply would make (before retries).
-    pub fn mutating_calls(&self) -> usize {
-        self.changes.iter().map(|c| c.steps.len()).sum()
-    }
-}
-
-impl fmt::Display for Plan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in &self.changes {
-            let mark = match c.change {
-                Change::Create => "+",
-                Change::Update => "~",
-                Change::Delete => "-",
-                Change::NoOp => "=",
-                Change::Untouched => "!",
-            };
-            write!(f, "{mark} {:<27} {:<32} account {}  {}: {}", c.resource.to_string(), c.name, c.account_id, c.change, c.reason)?;
-            if let Some(conflict) = &c.conflict {
-                write!(f, "  [REFUSED: {conflict}]")?;
-            }
-            writeln!(f)?;
-            for line in &c.diff {
-                writeln!(f, "      {line}")?;
-            }
-        }
-        Ok(())
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Observing what exists
@@ -435,7 +236,42 @@ pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, 
     };
     let replication_will_change = replication_change.as_ref().is_some_and(|c| c.change != Change::NoOp);
 
-    if let Some(state) = &src_state {
+    let suspend_after = versioning_changes(spec, src_state.as_ref(), &dst_states, replication_will_change, &mut changes);
+
+    // The role, its trust policy and its permission policy (source account).
+    if side.includes_source() {
+        let clients = accounts.source()?;
+        let role = observe_role(clients, &spec.role.name).await?;
+        let existing_policy = match &role {
+            Some(_) => observe_role_policy(clients, &spec.role.name, &spec.role.policy_name).await?,
+            None => None,
+        };
+        changes.extend(role_changes(spec, &docs, role.as_ref(), existing_policy.as_ref())?);
+    }
+
+    // The destination bucket policies (destination accounts).
+    for (d, state) in &dst_states {
+        let clients = accounts.for_destination(&d.account_id)?;
+        let existing = if state.exists { observe_bucket_policy(clients, &d.bucket).await? } else { None };
+        changes.push(bucket_policy_change(spec, d, existing.as_ref()));
+    }
+
+    changes.extend(replication_change);
+    changes.extend(suspend_after);
+    Ok(Plan { side, changes })
+}
+
+/// Versioning of the source and of every destination (as the spec's overrides say), into
+/// `changes`; returns the suspensions to make after PutBucketReplication (a `Suspended` override
+/// whose bucket must be enabled while the replication configuration changes).
+fn versioning_changes(
+    spec: &Spec,
+    src_state: Option<&BucketState>,
+    dst_states: &[(&AccountSpec, BucketState)],
+    replication_will_change: bool,
+    changes: &mut Vec<PlannedChange>,
+) -> Vec<PlannedChange> {
+    if let Some(state) = src_state {
         changes.push(versioning_change(
             &spec.source,
             AccountRole::Source,
@@ -445,7 +281,7 @@ pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, 
         ));
     }
     let mut suspend_after = Vec::new();
-    for (d, state) in &dst_states {
+    for (d, state) in dst_states {
         let destination_change = |change, reason: &str, steps| PlannedChange {
             resource: ResourceKind::DestinationVersioning,
             account: AccountRole::Destination,
@@ -477,28 +313,7 @@ pub async fn plan(spec: &Spec, accounts: &Accounts, side: Side) -> Result<Plan, 
             None => destination_change(Change::NoOp, why, Vec::new()),
         });
     }
-
-    // The role, its trust policy and its permission policy (source account).
-    if side.includes_source() {
-        let clients = accounts.source()?;
-        let role = observe_role(clients, &spec.role.name).await?;
-        let existing_policy = match &role {
-            Some(_) => observe_role_policy(clients, &spec.role.name, &spec.role.policy_name).await?,
-            None => None,
-        };
-        changes.extend(role_changes(spec, &docs, role.as_ref(), existing_policy.as_ref())?);
-    }
-
-    // The destination bucket policies (destination accounts).
-    for (d, state) in &dst_states {
-        let clients = accounts.for_destination(&d.account_id)?;
-        let existing = if state.exists { observe_bucket_policy(clients, &d.bucket).await? } else { None };
-        changes.push(bucket_policy_change(spec, d, existing.as_ref()));
-    }
-
-    changes.extend(replication_change);
-    changes.extend(suspend_after);
-    Ok(Plan { side, changes })
+    suspend_after
 }
 
 fn bucket_change(side: &AccountSpec, role: AccountRole, state: &BucketState) -> Result<PlannedChange, ProvisionError> {
@@ -662,38 +477,9 @@ fn role_changes(
     role: Option<&RoleState>,
     existing_policy: Option<&Value>,
 ) -> Result<Vec<PlannedChange>, ProvisionError> {
-    let change = |resource, change, reason: &str, steps: Vec<Step>| PlannedChange {
-        resource,
-        account: AccountRole::Source,
-        account_id: spec.source.account_id.clone(),
-        name: spec.role.name.clone(),
-        change,
-        reason: reason.to_string(),
-        conflict: None,
-        diff: Vec::new(),
-        steps,
-    };
-    let policy_text = document_text(spec.role.permission_policy_file.as_ref(), &docs.role_policy);
-    let policy_name = format!("{}/{}", spec.role.name, spec.role.policy_name);
+    let planner = RolePlanner { spec, docs };
     let Some(existing) = role else {
-        let trust = document_text(spec.role.trust_policy_file.as_ref(), &docs.trust_policy);
-        let mut policy = change(
-            ResourceKind::RolePolicy,
-            Change::Create,
-            "the inline policy is missing",
-            vec![Step::PutRolePolicy { document: policy_text }],
-        );
-        policy.name = policy_name;
-        return Ok(vec![
-            change(
-                ResourceKind::Role,
-                Change::Create,
-                &format!("role {} does not exist", spec.role_arn()),
-                vec![Step::CreateRole { trust }],
-            ),
-            change(ResourceKind::TrustPolicy, Change::Create, "created with the role", Vec::new()),
-            policy,
-        ]);
+        return Ok(planner.new_role());
     };
     if existing.path != spec.role.path {
         return Err(ProvisionError::Conflict {
@@ -706,103 +492,193 @@ fn role_changes(
     }
     let record = Adoption::from_tags(&existing.tags)?;
     let adopting = !existing.managed && (record.adopted || spec.role.adopt);
-    let ours = existing.managed || adopting;
-    let ask = "xrepl changes a role it did not create only when asked: --adopt-role or [role] adopt = true (what it replaces is recorded in the role's tags, and destroy puts it back)";
+    let owned = OwnedRole { existing, record: &record, adopting, ours: existing.managed || adopting };
+    // What an adoption changes, recorded in the role's tags before anything of it changes.
     let mut record_tags: Vec<(String, String)> = Vec::new();
-
-    // Trust policy: xrepl's own document on a role it created; on an adopted role, xrepl's
-    // statements merged into the role's (by Sid), the original recorded first.
-    let merged_trust = merge_statements(existing.trust.as_ref(), &owned_statements(&statements_of(&docs.trust_policy)), POLICY_VERSION)
-        .unwrap_or_else(|| docs.trust_policy.clone());
-    let desired_trust = if existing.managed { &docs.trust_policy } else { &merged_trust };
-    let equivalent_to = |d: &Value| existing.trust.as_ref().is_some_and(|t| documents_equivalent(t, d));
-    let mut trust = if equivalent_to(desired_trust) || (!ours && equivalent_to(&docs.trust_policy)) {
-        change(ResourceKind::TrustPolicy, if ours { Change::NoOp } else { Change::Untouched }, "as specified", Vec::new())
-    } else if ours {
-        let (text, why) = if existing.managed {
-            (document_text(spec.role.trust_policy_file.as_ref(), &docs.trust_policy), "differs from the spec")
-        } else {
-            if record.original_trust.is_none() {
-                record_tags.extend(existing.trust.as_ref().map(trust_record_tags).unwrap_or_default());
-            }
-            (merged_trust.to_string(), "xrepl's statements added, the others kept (the original is recorded for destroy)")
-        };
-        let mut c = change(ResourceKind::TrustPolicy, Change::Update, why, vec![Step::UpdateTrust { trust: text }]);
-        c.diff = json_diff(existing.trust.as_ref(), desired_trust);
-        c
-    } else {
-        let mut c = change(ResourceKind::TrustPolicy, Change::Untouched, "does not let S3 assume the role as the spec says", Vec::new());
-        c.diff = json_diff(existing.trust.as_ref(), &docs.trust_policy);
-        c.conflict = Some(format!("role {} was not created by xrepl; {ask}", spec.role.name));
-        c
-    };
-    trust.name = spec.role.name.clone();
-
-    // The inline policy: xrepl's when it created the role or recorded adding the policy; xrepl
-    // never replaces an inline policy it did not write.
-    let policy_is_ours = existing.managed || record.policy.as_deref() == Some(spec.role.policy_name.as_str());
-    let mut policy = match existing_policy {
-        Some(p) if documents_equivalent(p, &docs.role_policy) => {
-            change(ResourceKind::RolePolicy, if policy_is_ours { Change::NoOp } else { Change::Untouched }, "as specified", Vec::new())
-        }
-        Some(p) if policy_is_ours => {
-            let mut c = change(
-                ResourceKind::RolePolicy,
-                Change::Update,
-                "differs from the spec",
-                vec![Step::PutRolePolicy { document: policy_text }],
-            );
-            c.diff = json_diff(Some(p), &docs.role_policy);
-            c
-        }
-        Some(p) => {
-            let mut c = change(ResourceKind::RolePolicy, Change::Untouched, "differs from the spec", Vec::new());
-            c.diff = json_diff(Some(p), &docs.role_policy);
-            c.conflict = Some(format!(
-                "the role's inline policy {} was not written by xrepl; xrepl never replaces it: set another [role] policy_name",
-                spec.role.policy_name
-            ));
-            c
-        }
-        None if ours => {
-            if !existing.managed {
-                record_tags.push((POLICY_TAG.to_string(), spec.role.policy_name.clone()));
-            }
-            change(
-                ResourceKind::RolePolicy,
-                Change::Create,
-                "the inline policy is missing",
-                vec![Step::PutRolePolicy { document: policy_text }],
-            )
-        }
-        None => {
-            let mut c = change(ResourceKind::RolePolicy, Change::Untouched, "the inline policy is missing", Vec::new());
-            c.conflict = Some(format!("role {} was not created by xrepl; {ask}", spec.role.name));
-            c
-        }
-    };
-    policy.name = policy_name;
-
-    let role_change = if existing.managed {
-        change(ResourceKind::Role, Change::NoOp, "exists (created by xrepl)", Vec::new())
-    } else if !record_tags.is_empty() {
-        if !record.adopted {
-            record_tags.insert(0, (ADOPTED_TAG.to_string(), "true".to_string()));
-        }
-        let mut c = change(
-            ResourceKind::Role,
-            Change::Update,
-            "adopted: what xrepl changes is recorded in its tags first (destroy puts it back)",
-            vec![Step::TagRole { tags: record_tags.clone() }],
-        );
-        c.diff = record_tags.iter().map(|(k, _)| format!("+ tag {k}")).collect();
-        c
-    } else if adopting {
-        change(ResourceKind::Role, Change::NoOp, "adopted by xrepl (its xrepl:* tags record what xrepl changed)", Vec::new())
-    } else {
-        change(ResourceKind::Role, Change::Untouched, "exists, not created by xrepl", Vec::new())
-    };
+    let trust = planner.trust_change(&owned, &mut record_tags);
+    let policy = planner.policy_change(&owned, existing_policy, &mut record_tags);
+    let role_change = planner.role_change(&owned, record_tags);
     Ok(vec![role_change, trust, policy])
+}
+
+/// What to say when xrepl may not change a role it did not create.
+const ADOPT_HINT: &str = "xrepl changes a role it did not create only when asked: --adopt-role or [role] adopt = true (what it replaces is recorded in the role's tags, and destroy puts it back)";
+
+/// Plans the changes of the spec's role (source account).
+struct RolePlanner<'a> {
+    spec: &'a Spec,
+    docs: &'a Documents,
+}
+
+/// An existing role, and whether xrepl may change it.
+struct OwnedRole<'a> {
+    existing: &'a RoleState,
+    /// What the role's `xrepl:*` tags record of an adoption.
+    record: &'a Adoption,
+    /// Not created by xrepl, but adopted (before, or by this spec's `adopt`).
+    adopting: bool,
+    /// Created or adopted by xrepl: it may change it.
+    ours: bool,
+}
+
+impl RolePlanner<'_> {
+    fn change(&self, resource: ResourceKind, change: Change, reason: &str, steps: Vec<Step>) -> PlannedChange {
+        PlannedChange {
+            resource,
+            account: AccountRole::Source,
+            account_id: self.spec.source.account_id.clone(),
+            name: self.spec.role.name.clone(),
+            change,
+            reason: reason.to_string(),
+            conflict: None,
+            diff: Vec::new(),
+            steps,
+        }
+    }
+
+    fn policy_text(&self) -> String {
+        document_text(self.spec.role.permission_policy_file.as_ref(), &self.docs.role_policy)
+    }
+
+    fn policy_name(&self) -> String {
+        format!("{}/{}", self.spec.role.name, self.spec.role.policy_name)
+    }
+
+    /// No role yet: create it with its trust policy, then its inline policy.
+    fn new_role(&self) -> Vec<PlannedChange> {
+        let spec = self.spec;
+        let trust = document_text(spec.role.trust_policy_file.as_ref(), &self.docs.trust_policy);
+        let mut policy = self.change(
+            ResourceKind::RolePolicy,
+            Change::Create,
+            "the inline policy is missing",
+            vec![Step::PutRolePolicy { document: self.policy_text() }],
+        );
+        policy.name = self.policy_name();
+        vec![
+            self.change(
+                ResourceKind::Role,
+                Change::Create,
+                &format!("role {} does not exist", spec.role_arn()),
+                vec![Step::CreateRole { trust }],
+            ),
+            self.change(ResourceKind::TrustPolicy, Change::Create, "created with the role", Vec::new()),
+            policy,
+        ]
+    }
+
+    /// Trust policy: xrepl's own document on a role it created; on an adopted role, xrepl's
+    /// statements merged into the role's (by Sid), the original recorded first.
+    fn trust_change(&self, owned: &OwnedRole<'_>, record_tags: &mut Vec<(String, String)>) -> PlannedChange {
+        let (spec, docs, existing, ours) = (self.spec, self.docs, owned.existing, owned.ours);
+        let merged_trust = merge_statements(existing.trust.as_ref(), &owned_statements(&statements_of(&docs.trust_policy)), POLICY_VERSION)
+            .unwrap_or_else(|| docs.trust_policy.clone());
+        let desired_trust = if existing.managed { &docs.trust_policy } else { &merged_trust };
+        let equivalent_to = |d: &Value| existing.trust.as_ref().is_some_and(|t| documents_equivalent(t, d));
+        let mut trust = if equivalent_to(desired_trust) || (!ours && equivalent_to(&docs.trust_policy)) {
+            self.change(ResourceKind::TrustPolicy, if ours { Change::NoOp } else { Change::Untouched }, "as specified", Vec::new())
+        } else if ours {
+            let (text, why) = if existing.managed {
+                (document_text(spec.role.trust_policy_file.as_ref(), &docs.trust_policy), "differs from the spec")
+            } else {
+                if owned.record.original_trust.is_none() {
+                    record_tags.extend(existing.trust.as_ref().map(trust_record_tags).unwrap_or_default());
+                }
+                (merged_trust.to_string(), "xrepl's statements added, the others kept (the original is recorded for destroy)")
+            };
+            let mut c = self.change(ResourceKind::TrustPolicy, Change::Update, why, vec![Step::UpdateTrust { trust: text }]);
+            c.diff = json_diff(existing.trust.as_ref(), desired_trust);
+            c
+        } else {
+            let mut c =
+                self.change(ResourceKind::TrustPolicy, Change::Untouched, "does not let S3 assume the role as the spec says", Vec::new());
+            c.diff = json_diff(existing.trust.as_ref(), &docs.trust_policy);
+            c.conflict = Some(format!("role {} was not created by xrepl; {ADOPT_HINT}", spec.role.name));
+            c
+        };
+        trust.name = spec.role.name.clone();
+        trust
+    }
+
+    /// The inline policy: xrepl's when it created the role or recorded adding the policy; xrepl
+    /// never replaces an inline policy it did not write.
+    fn policy_change(
+        &self,
+        owned: &OwnedRole<'_>,
+        existing_policy: Option<&Value>,
+        record_tags: &mut Vec<(String, String)>,
+    ) -> PlannedChange {
+        let (spec, docs, existing) = (self.spec, self.docs, owned.existing);
+        let policy_is_ours = existing.managed || owned.record.policy.as_deref() == Some(spec.role.policy_name.as_str());
+        let mut policy = match existing_policy {
+            Some(p) if documents_equivalent(p, &docs.role_policy) => self.change(
+                ResourceKind::RolePolicy,
+                if policy_is_ours { Change::NoOp } else { Change::Untouched },
+                "as specified",
+                Vec::new(),
+            ),
+            Some(p) if policy_is_ours => {
+                let mut c = self.change(
+                    ResourceKind::RolePolicy,
+                    Change::Update,
+                    "differs from the spec",
+                    vec![Step::PutRolePolicy { document: self.policy_text() }],
+                );
+                c.diff = json_diff(Some(p), &docs.role_policy);
+                c
+            }
+            Some(p) => {
+                let mut c = self.change(ResourceKind::RolePolicy, Change::Untouched, "differs from the spec", Vec::new());
+                c.diff = json_diff(Some(p), &docs.role_policy);
+                c.conflict = Some(format!(
+                    "the role's inline policy {} was not written by xrepl; xrepl never replaces it: set another [role] policy_name",
+                    spec.role.policy_name
+                ));
+                c
+            }
+            None if owned.ours => {
+                if !existing.managed {
+                    record_tags.push((POLICY_TAG.to_string(), spec.role.policy_name.clone()));
+                }
+                self.change(
+                    ResourceKind::RolePolicy,
+                    Change::Create,
+                    "the inline policy is missing",
+                    vec![Step::PutRolePolicy { document: self.policy_text() }],
+                )
+            }
+            None => {
+                let mut c = self.change(ResourceKind::RolePolicy, Change::Untouched, "the inline policy is missing", Vec::new());
+                c.conflict = Some(format!("role {} was not created by xrepl; {ADOPT_HINT}", spec.role.name));
+                c
+            }
+        };
+        policy.name = self.policy_name();
+        policy
+    }
+
+    /// The role itself: on an adoption, the tags that record what xrepl is about to change.
+    fn role_change(&self, owned: &OwnedRole<'_>, mut record_tags: Vec<(String, String)>) -> PlannedChange {
+        if owned.existing.managed {
+            self.change(ResourceKind::Role, Change::NoOp, "exists (created by xrepl)", Vec::new())
+        } else if !record_tags.is_empty() {
+            if !owned.record.adopted {
+                record_tags.insert(0, (ADOPTED_TAG.to_string(), "true".to_string()));
+            }
+            let mut c = self.change(
+                ResourceKind::Role,
+                Change::Update,
+                "adopted: what xrepl changes is recorded in its tags first (destroy puts it back)",
+                vec![Step::TagRole { tags: record_tags.clone() }],
+            );
+            c.diff = record_tags.iter().map(|(k, _)| format!("+ tag {k}")).collect();
+            c
+        } else if owned.adopting {
+            self.change(ResourceKind::Role, Change::NoOp, "adopted by xrepl (its xrepl:* tags record what xrepl changed)", Vec::new())
+        } else {
+            self.change(ResourceKind::Role, Change::Untouched, "exists, not created by xrepl", Vec::new())
+        }
+    }
 }
 
 /// What differs between two JSON documents, line by line (pretty-printed, common lines left out).

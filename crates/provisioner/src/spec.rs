@@ -600,7 +600,56 @@ impl Spec {
 
 fn build(ctx: &Ctx<'_>, raw: RawSpec) -> Result<Spec, ProvisionError> {
     let source = account(ctx, "source", raw.source)?;
-    let raw_destinations = match (raw.destination, raw.destinations) {
+    let (destination, extra_destinations) = destinations(ctx, &source, raw.destination, raw.destinations)?;
+    let known = |bucket: &str| bucket == destination.bucket || extra_destinations.iter().any(|d| d.bucket == bucket);
+
+    let role = role(ctx, &source.bucket, raw.role)?;
+
+    let replication_file = match &raw.replication_file {
+        Some(name) => Some(ctx.user_document("replication_file", name)?),
+        None => None,
+    };
+    let rules = match (raw.rules, &replication_file, &raw.replication_file) {
+        (Some(rules), Some(_), Some(name)) if !rules.is_empty() => {
+            return Err(ctx.err(name.span(), "give either [[rules]] or replication_file, not both"))
+        }
+        (_, Some(doc), Some(name)) => rules_from_file(ctx, doc, name, &destination.bucket, &known)?,
+        (Some(rules), None, _) if !rules.is_empty() => rules_from_tables(ctx, rules, &known)?,
+        _ => {
+            return Err(ProvisionError::Spec(SpecError::in_file(
+                ctx.file,
+                "no replication rules: add at least one [[rules]] table, or replication_file = \"...\"",
+            )))
+        }
+    };
+
+    let overrides = match raw.overrides {
+        Some(o) => overrides(ctx, o)?,
+        None => Overrides::default(),
+    };
+
+    Ok(Spec {
+        file: ctx.file.map(Path::to_path_buf),
+        source,
+        destination,
+        extra_destinations,
+        role,
+        rules,
+        replication_file,
+        overrides,
+        expectation: Expectation::default(),
+    })
+}
+
+/// `[destination]` or the `[[destinations]]` (each bucket once, none the source's): the first,
+/// and the others.
+fn destinations(
+    ctx: &Ctx<'_>,
+    source: &AccountSpec,
+    one: Option<Spanned<RawAccount>>,
+    many: Option<Vec<Spanned<RawAccount>>>,
+) -> Result<(AccountSpec, Vec<AccountSpec>), ProvisionError> {
+    let raw_destinations = match (one, many) {
         (Some(one), None) => vec![("destination", one)],
         (None, Some(many)) if !many.is_empty() => many.into_iter().map(|d| ("destinations", d)).collect(),
         (Some(one), Some(_)) => {
@@ -626,81 +675,55 @@ fn build(ctx: &Ctx<'_>, raw: RawSpec) -> Result<Spec, ProvisionError> {
         destinations.push(d);
     }
     let destination = destinations.remove(0);
-    let extra_destinations = destinations;
-    let known = |bucket: &str| bucket == destination.bucket || extra_destinations.iter().any(|d| d.bucket == bucket);
+    Ok((destination, destinations))
+}
 
-    let role = role(ctx, &source.bucket, raw.role)?;
-
-    let replication_file = match &raw.replication_file {
-        Some(name) => Some(ctx.user_document("replication_file", name)?),
-        None => None,
-    };
-    let rules = match (raw.rules, &replication_file, &raw.replication_file) {
-        (Some(rules), Some(_), Some(name)) if !rules.is_empty() => {
-            return Err(ctx.err(name.span(), "give either [[rules]] or replication_file, not both"))
+/// The rules of `replication_file` (`name`, read into `doc`): each must replicate to a known
+/// destination bucket; rules to another than the first destination name theirs.
+fn rules_from_file(
+    ctx: &Ctx<'_>,
+    doc: &UserDocument,
+    name: &Spanned<String>,
+    first_destination: &str,
+    known: &dyn Fn(&str) -> bool,
+) -> Result<Vec<RuleSpec>, ProvisionError> {
+    let import = import_replication_json(&doc.text, &doc.path)?;
+    let mut rules = import.rules;
+    for (rule, bucket) in rules.iter_mut().zip(&import.destination_buckets) {
+        let plain = bucket.strip_prefix("arn:aws:s3:::").unwrap_or(bucket);
+        if !known(plain) {
+            return Err(ctx.err(
+                name.span(),
+                format!(
+                    "rule {:?} in {} replicates to {bucket}, but no [destination] or [[destinations]] names bucket {plain}",
+                    rule.id,
+                    doc.path.display()
+                ),
+            ));
         }
-        (_, Some(doc), Some(name)) => {
-            let import = import_replication_json(&doc.text, &doc.path)?;
-            let mut rules = import.rules;
-            for (rule, bucket) in rules.iter_mut().zip(&import.destination_buckets) {
-                let plain = bucket.strip_prefix("arn:aws:s3:::").unwrap_or(bucket);
-                if !known(plain) {
-                    return Err(ctx.err(
-                        name.span(),
-                        format!(
-                            "rule {:?} in {} replicates to {bucket}, but no [destination] or [[destinations]] names bucket {plain}",
-                            rule.id,
-                            doc.path.display()
-                        ),
-                    ));
-                }
-                if plain != destination.bucket {
-                    rule.destination = Some(plain.to_string());
-                }
+        if plain != first_destination {
+            rule.destination = Some(plain.to_string());
+        }
+    }
+    Ok(rules)
+}
+
+/// The `[[rules]]` tables; a rule's `destination` must be a known destination bucket.
+fn rules_from_tables(ctx: &Ctx<'_>, rules: Vec<Spanned<RawRule>>, known: &dyn Fn(&str) -> bool) -> Result<Vec<RuleSpec>, ProvisionError> {
+    let mut out = Vec::new();
+    for (i, raw_rule) in rules.into_iter().enumerate() {
+        let span = raw_rule.get_ref().destination.as_ref().map(Spanned::span);
+        let r = rule(ctx, i, raw_rule)?;
+        if let (Some(bucket), Some(span)) = (&r.destination, span) {
+            if !known(bucket) {
+                return Err(
+                    ctx.err(span, format!("rule {:?}: destination {bucket:?} is not a [destination] or [[destinations]] bucket", r.id))
+                );
             }
-            rules
         }
-        (Some(rules), None, _) if !rules.is_empty() => {
-            let mut out = Vec::new();
-            for (i, raw_rule) in rules.into_iter().enumerate() {
-                let span = raw_rule.get_ref().destination.as_ref().map(Spanned::span);
-                let r = rule(ctx, i, raw_rule)?;
-                if let (Some(bucket), Some(span)) = (&r.destination, span) {
-                    if !known(bucket) {
-                        return Err(ctx.err(
-                            span,
-                            format!("rule {:?}: destination {bucket:?} is not a [destination] or [[destinations]] bucket", r.id),
-                        ));
-                    }
-                }
-                out.push(r);
-            }
-            out
-        }
-        _ => {
-            return Err(ProvisionError::Spec(SpecError::in_file(
-                ctx.file,
-                "no replication rules: add at least one [[rules]] table, or replication_file = \"...\"",
-            )))
-        }
-    };
-
-    let overrides = match raw.overrides {
-        Some(o) => overrides(ctx, o)?,
-        None => Overrides::default(),
-    };
-
-    Ok(Spec {
-        file: ctx.file.map(Path::to_path_buf),
-        source,
-        destination,
-        extra_destinations,
-        role,
-        rules,
-        replication_file,
-        overrides,
-        expectation: Expectation::default(),
-    })
+        out.push(r);
+    }
+    Ok(out)
 }
 
 fn account(ctx: &Ctx<'_>, side: &str, raw: Spanned<RawAccount>) -> Result<AccountSpec, ProvisionError> {
@@ -850,35 +873,48 @@ fn role(ctx: &Ctx<'_>, source_bucket: &str, raw: Option<Spanned<RawRole>>) -> Re
     Ok(RoleSpec { name, path, policy_name, trust_policy_file, permission_policy_file, adopt })
 }
 
-fn rule(ctx: &Ctx<'_>, index: usize, raw: Spanned<RawRule>) -> Result<RuleSpec, ProvisionError> {
+/// Puts into `locations` where each of the named fields of a raw table was written (those it
+/// has), so lint can point at it.
+macro_rules! record_locations {
+    ($ctx:expr, $raw:expr, $locations:expr, [$($field:ident),* $(,)?]) => {$(
+        if let Some(f) = &$raw.$field {
+            $locations.0.insert(stringify!($field).to_string(), $ctx.loc(f.span()));
+        }
+    )*};
+}
+
+/// Where a rule's table and each field it writes are, so lint can point at them.
+fn rule_locations(ctx: &Ctx<'_>, table: Range<usize>, r: &RawRule) -> FieldLocations {
     let mut locations = FieldLocations::default();
-    locations.0.insert(String::new(), ctx.loc(raw.span()));
-    let r = raw.into_inner();
-    // Remember where each written field is, so lint can point at it.
-    macro_rules! at {
-        ($($field:ident),*) => {$(
-            if let Some(f) = &r.$field {
-                locations.0.insert(stringify!($field).to_string(), ctx.loc(f.span()));
-            }
-        )*};
-    }
-    at!(
-        id,
-        priority,
-        enabled,
-        prefix,
-        tags,
-        delete_marker_replication,
-        owner_override,
-        storage_class,
-        replicate_kms_objects,
-        replica_kms_key_id,
-        source_kms_key_arn,
-        replication_time,
-        metrics,
-        replica_modifications,
-        destination
+    locations.0.insert(String::new(), ctx.loc(table));
+    record_locations!(
+        ctx,
+        r,
+        locations,
+        [
+            id,
+            priority,
+            enabled,
+            prefix,
+            tags,
+            delete_marker_replication,
+            owner_override,
+            storage_class,
+            replicate_kms_objects,
+            replica_kms_key_id,
+            source_kms_key_arn,
+            replication_time,
+            metrics,
+            replica_modifications,
+            destination
+        ]
     );
+    locations
+}
+
+fn rule(ctx: &Ctx<'_>, index: usize, raw: Spanned<RawRule>) -> Result<RuleSpec, ProvisionError> {
+    let locations = rule_locations(ctx, raw.span(), raw.get_ref());
+    let r = raw.into_inner();
     let n = index + 1;
     let id = match r.id {
         Some(id) if id.get_ref().is_empty() => return Err(ctx.err(id.span(), "rule id is empty (leave it out for rule-<n>)")),
@@ -944,14 +980,12 @@ fn overrides(ctx: &Ctx<'_>, raw: Spanned<RawOverrides>) -> Result<Overrides, Pro
     let mut locations = FieldLocations::default();
     locations.0.insert(String::new(), ctx.loc(raw.span()));
     let r = raw.into_inner();
-    macro_rules! at {
-        ($($field:ident),*) => {$(
-            if let Some(f) = &r.$field {
-                locations.0.insert(stringify!($field).to_string(), ctx.loc(f.span()));
-            }
-        )*};
-    }
-    at!(trust_service, omit_role_actions, omit_bucket_policy, omit_bucket_policy_actions, destination_versioning);
+    record_locations!(
+        ctx,
+        r,
+        locations,
+        [trust_service, omit_role_actions, omit_bucket_policy, omit_bucket_policy_actions, destination_versioning]
+    );
     let actions = |v: Option<Spanned<Vec<String>>>| -> Result<Vec<String>, ProvisionError> {
         match v {
             Some(list) => {
@@ -1056,86 +1090,108 @@ pub fn import_replication_json(text: &str, path: &Path) -> Result<ReplicationImp
     let mut out = Vec::new();
     let mut buckets = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
-        let n = i + 1;
-        let mut locations = FieldLocations::default();
-        if let Some(Some(node)) = rule_positions.get(i) {
-            locations.0.insert(String::new(), Location::from_offset(text, node.start, Some(path)));
-            for m in node.members() {
-                let field = match m.key.as_str() {
-                    "ID" => "id",
-                    "Priority" => "priority",
-                    "Filter" | "Prefix" => "prefix",
-                    "DeleteMarkerReplication" => "delete_marker_replication",
-                    "Destination" => "destination",
-                    "Status" => "enabled",
-                    _ => continue,
-                };
-                locations.0.insert(field.to_string(), Location::from_offset(text, m.key_start, Some(path)));
-            }
-        }
-        let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
-        let enabled_status = |v: Option<&Value>| v.and_then(|x| x.get("Status")).and_then(Value::as_str).is_some_and(|x| x == "Enabled");
-        let Some(destination) = rule.get("Destination") else {
-            return Err(err(format!("rule {n} has no \"Destination\"")));
-        };
-        let Some(bucket) = s(destination.get("Bucket")) else {
-            return Err(err(format!("rule {n} has no \"Destination.Bucket\"")));
-        };
+        let locations = imported_rule_locations(text, path, rule_positions.get(i).copied().flatten());
+        let (rule, bucket) = imported_rule(i + 1, rule, locations).map_err(err)?;
+        out.push(rule);
         buckets.push(bucket);
-
-        // Filter: Prefix | Tag | And{Prefix, Tags}; V1 rules carry a top-level Prefix instead.
-        let mut prefix = s(rule.get("Prefix"));
-        let mut tags = BTreeMap::new();
-        let mut push_tag = |t: &Value| {
-            if let (Some(k), Some(v)) = (t.get("Key").and_then(Value::as_str), t.get("Value").and_then(Value::as_str)) {
-                tags.insert(k.to_string(), v.to_string());
-            }
-        };
-        let is_v1 = rule.get("Filter").is_none();
-        if let Some(filter) = rule.get("Filter") {
-            if let Some(p) = s(filter.get("Prefix")) {
-                prefix = Some(p);
-            }
-            if let Some(t) = filter.get("Tag") {
-                push_tag(t);
-            }
-            if let Some(and) = filter.get("And") {
-                if let Some(p) = s(and.get("Prefix")) {
-                    prefix = Some(p);
-                }
-                for t in and.get("Tags").and_then(Value::as_array).into_iter().flatten() {
-                    push_tag(t);
-                }
-            }
-        }
-        let priority = match rule.get("Priority").and_then(Value::as_i64) {
-            Some(p) => i32::try_from(p).map_err(|_| err(format!("rule {n}: Priority {p} is out of range")))?,
-            None => i32::try_from(n).unwrap_or(i32::MAX),
-        };
-        let status = s(rule.get("Status")).unwrap_or_default();
-        let sse_kms = enabled_status(rule.get("SourceSelectionCriteria").and_then(|c| c.get("SseKmsEncryptedObjects")));
-        out.push(RuleSpec {
-            id: s(rule.get("ID")).unwrap_or_else(|| format!("rule-{n}")),
-            priority,
-            enabled: status == "Enabled",
-            prefix: prefix.filter(|p| !p.is_empty()),
-            tags,
-            // V1 rules replicate delete markers (User Guide delete-marker-replication).
-            delete_marker_replication: if is_v1 { true } else { enabled_status(rule.get("DeleteMarkerReplication")) },
-            owner_override: destination.get("AccessControlTranslation").and_then(|a| a.get("Owner")).and_then(Value::as_str)
-                == Some("Destination"),
-            storage_class: s(destination.get("StorageClass")),
-            replicate_kms_objects: sse_kms,
-            replica_kms_key_id: s(destination.get("EncryptionConfiguration").and_then(|e| e.get("ReplicaKmsKeyID"))),
-            source_kms_key_arn: None,
-            replication_time: enabled_status(destination.get("ReplicationTime")),
-            metrics: enabled_status(destination.get("Metrics")),
-            replica_modifications: enabled_status(rule.get("SourceSelectionCriteria").and_then(|c| c.get("ReplicaModifications"))),
-            destination: None,
-            locations,
-        });
     }
     Ok(ReplicationImport { role: s_owned(config.get("Role")), rules: out, destination_buckets: buckets })
+}
+
+/// Where the rule and its fields are in the document, under the spec's field names.
+fn imported_rule_locations(text: &str, path: &Path, node: Option<&crate::json_pos::Node>) -> FieldLocations {
+    let mut locations = FieldLocations::default();
+    if let Some(node) = node {
+        locations.0.insert(String::new(), Location::from_offset(text, node.start, Some(path)));
+        for m in node.members() {
+            let field = match m.key.as_str() {
+                "ID" => "id",
+                "Priority" => "priority",
+                "Filter" | "Prefix" => "prefix",
+                "DeleteMarkerReplication" => "delete_marker_replication",
+                "Destination" => "destination",
+                "Status" => "enabled",
+                _ => continue,
+            };
+            locations.0.insert(field.to_string(), Location::from_offset(text, m.key_start, Some(path)));
+        }
+    }
+    locations
+}
+
+/// `{"Status": "Enabled"}`.
+fn status_is_enabled(v: Option<&Value>) -> bool {
+    v.and_then(|x| x.get("Status")).and_then(Value::as_str).is_some_and(|x| x == "Enabled")
+}
+
+/// Rule number `n` in spec terms, and its `Destination.Bucket`; the error is the message.
+fn imported_rule(n: usize, rule: &Value, locations: FieldLocations) -> Result<(RuleSpec, String), String> {
+    let s = s_owned;
+    let Some(destination) = rule.get("Destination") else {
+        return Err(format!("rule {n} has no \"Destination\""));
+    };
+    let Some(bucket) = s(destination.get("Bucket")) else {
+        return Err(format!("rule {n} has no \"Destination.Bucket\""));
+    };
+    let (prefix, tags) = imported_filter(rule);
+    let is_v1 = rule.get("Filter").is_none();
+    let priority = match rule.get("Priority").and_then(Value::as_i64) {
+        Some(p) => i32::try_from(p).map_err(|_| format!("rule {n}: Priority {p} is out of range"))?,
+        None => i32::try_from(n).unwrap_or(i32::MAX),
+    };
+    let status = s(rule.get("Status")).unwrap_or_default();
+    let sse_kms = status_is_enabled(rule.get("SourceSelectionCriteria").and_then(|c| c.get("SseKmsEncryptedObjects")));
+    let spec_rule = RuleSpec {
+        id: s(rule.get("ID")).unwrap_or_else(|| format!("rule-{n}")),
+        priority,
+        enabled: status == "Enabled",
+        prefix: prefix.filter(|p| !p.is_empty()),
+        tags,
+        // V1 rules replicate delete markers (User Guide delete-marker-replication).
+        delete_marker_replication: if is_v1 { true } else { status_is_enabled(rule.get("DeleteMarkerReplication")) },
+        owner_override: destination.get("AccessControlTranslation").and_then(|a| a.get("Owner")).and_then(Value::as_str)
+            == Some("Destination"),
+        storage_class: s(destination.get("StorageClass")),
+        replicate_kms_objects: sse_kms,
+        replica_kms_key_id: s(destination.get("EncryptionConfiguration").and_then(|e| e.get("ReplicaKmsKeyID"))),
+        source_kms_key_arn: None,
+        replication_time: status_is_enabled(destination.get("ReplicationTime")),
+        metrics: status_is_enabled(destination.get("Metrics")),
+        replica_modifications: status_is_enabled(rule.get("SourceSelectionCriteria").and_then(|c| c.get("ReplicaModifications"))),
+        destination: None,
+        locations,
+    };
+    Ok((spec_rule, bucket))
+}
+
+/// The rule's prefix and tags. Filter: Prefix | Tag | And{Prefix, Tags}; V1 rules carry a
+/// top-level Prefix instead.
+fn imported_filter(rule: &Value) -> (Option<String>, BTreeMap<String, String>) {
+    let s = s_owned;
+    let mut prefix = s(rule.get("Prefix"));
+    let mut tags = BTreeMap::new();
+    let mut push_tag = |t: &Value| {
+        if let (Some(k), Some(v)) = (t.get("Key").and_then(Value::as_str), t.get("Value").and_then(Value::as_str)) {
+            tags.insert(k.to_string(), v.to_string());
+        }
+    };
+    if let Some(filter) = rule.get("Filter") {
+        if let Some(p) = s(filter.get("Prefix")) {
+            prefix = Some(p);
+        }
+        if let Some(t) = filter.get("Tag") {
+            push_tag(t);
+        }
+        if let Some(and) = filter.get("And") {
+            if let Some(p) = s(and.get("Prefix")) {
+                prefix = Some(p);
+            }
+            for t in and.get("Tags").and_then(Value::as_array).into_iter().flatten() {
+                push_tag(t);
+            }
+        }
+    }
+    (prefix, tags)
 }
 
 fn s_owned(v: Option<&Value>) -> Option<String> {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types as s3t;
 
@@ -292,6 +293,21 @@ impl Owners {
     }
 }
 
+/// One rule's probe object: where it is written, where its replica should appear, and what the
+/// rule S3 will apply to it promises.
+struct Probe<'a> {
+    src: &'a AccountClients,
+    src_bucket: &'a str,
+    dst: &'a AccountClients,
+    dst_bucket: &'a str,
+    key: String,
+    body: String,
+    tags: BTreeMap<String, String>,
+    /// The rule S3 actually applies to the probe (overlapping rules: highest priority).
+    effective: &'a RuleSpec,
+    options: &'a VerifyOptions,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn verify_rule(
     spec: &Spec,
@@ -310,241 +326,298 @@ async fn verify_rule(
     tags.insert(PROBE_TAG.to_string(), run.to_string());
     // Expectations follow the rule S3 will actually apply (overlapping rules: highest priority).
     let effective = effective_rule(spec, dst_bucket, &key, &tags).unwrap_or(rule);
+    let probe = Probe { src, src_bucket: &spec.source.bucket, dst, dst_bucket, key, body, tags, effective, options };
 
     // 1. Write the probe.
-    let mut put = src
-        .s3
-        .put_object()
-        .bucket(&spec.source.bucket)
-        .key(&key)
-        .body(ByteStream::from(body.clone().into_bytes()))
-        .tagging(encode_tags(&tags));
-    if rule.replicate_kms_objects {
-        put = put.server_side_encryption(s3t::ServerSideEncryption::AwsKms);
-        if let Some(k) = &rule.source_kms_key_arn {
-            put = put.ssekms_key_id(k);
-        }
-    }
-    let version = match put.send().await {
-        Ok(out) => match out.version_id() {
-            Some(v) if v != "null" => v.to_string(),
-            _ => {
-                rec.fail("probe-written", "the source returned no version id: is versioning enabled on the source bucket?", key);
-                return;
-            }
-        },
-        Err(e) => {
-            let e = aws_error("PutObject", &src.account_id, e);
-            rec.fail("probe-written", e.to_string(), key);
-            return;
-        }
-    };
-    rec.pass("probe-written", format!("s3://{}/{key} version {version}", spec.source.bucket));
-
+    let Some(version) = probe.write(rule, rec).await else { return };
     // 2. Source status: PENDING → COMPLETED (or FAILED).
-    let mut poll = Poller::new(options);
-    let mut last: String;
-    let completed = loop {
-        match src.s3.head_object().bucket(&spec.source.bucket).key(&key).version_id(&version).send().await {
-            Ok(out) => {
-                let status = out.replication_status().map(|s| s.as_str().to_string());
-                last = status.clone().unwrap_or_else(|| "no replication status".into());
-                match status.as_deref() {
-                    Some("COMPLETED" | "COMPLETE") => break Some(true),
-                    Some("FAILED") => break Some(false),
-                    // S3 marks a matching object PENDING when it is written; still nothing after
-                    // a grace period means no rule matches it.
-                    None if rec.started.elapsed() > NO_STATUS_GRACE => break None,
-                    _ => {}
-                }
-            }
-            Err(e) => last = aws_error("HeadObject", &src.account_id, e).to_string(),
-        }
-        if !poll.wait().await {
-            break None;
-        }
-    };
-    match completed {
-        Some(true) => rec.pass("source-status", "COMPLETED"),
-        Some(false) => {
-            rec.fail(
-                "source-status",
-                "S3 marked the source object FAILED: it could not replicate it (check the role's trust and permission policies, the destination bucket policy and destination versioning; `xrepl lint` names the usual causes)",
-                "FAILED",
-            );
-            return;
-        }
-        None => {
-            let why = if last == "no replication status" {
-                "the object carries no replication status: no enabled rule matches it, or the source bucket has no replication configuration"
-            } else {
-                "replication did not finish before the timeout"
-            };
-            rec.fail("source-status", why, last);
-            return;
-        }
-    }
-
-    // 3. The replica: same version id, status REPLICA.
-    let mut poll = Poller::new(options);
-    let head = loop {
-        match dst.s3.head_object().bucket(dst_bucket).key(&key).version_id(&version).send().await {
-            Ok(out) => break Ok(out),
-            Err(e) => {
-                let e = aws_error("HeadObject", &dst.account_id, e);
-                if !is_not_found(&e) || !poll.wait().await {
-                    break Err(e);
-                }
-            }
-        }
-    };
-    let head = match head {
-        Ok(h) => h,
-        Err(e) => {
-            rec.fail("replica-version", format!("no replica with the source's version id {version} in s3://{dst_bucket}: {e}"), "");
-            return;
-        }
-    };
-    match head.replication_status().map(|s| s.as_str()) {
-        Some("REPLICA") => rec.pass("replica-version", format!("version {version}, status REPLICA")),
-        other => rec.fail(
-            "replica-version",
-            format!("the replica's replication status is {other:?}, expected REPLICA"),
-            format!("version {version}"),
-        ),
-    }
-
-    // 4. Content.
-    match dst.s3.get_object().bucket(dst_bucket).key(&key).version_id(&version).send().await {
-        Ok(out) => match out.body.collect().await {
-            Ok(bytes) => {
-                if bytes.into_bytes().as_ref() == body.as_bytes() {
-                    rec.pass("replica-content", format!("{} bytes match", body.len()));
-                } else {
-                    rec.fail("replica-content", "the replica's bytes differ from the probe's", "");
-                }
-            }
-            Err(e) => rec.fail("replica-content", format!("reading the replica failed: {e}"), ""),
-        },
-        Err(e) => rec.fail("replica-content", aws_error("GetObject", &dst.account_id, e).to_string(), ""),
-    }
-
-    // 5. Owner: destination with owner override (or BucketOwnerEnforced), else the source.
-    let (expected, expected_name) = if effective.owner_override || owners.destination_enforced {
-        (owners.destination.as_deref(), "the destination account")
-    } else {
-        (owners.source.as_deref(), "the source account")
-    };
-    match (expected, dst.s3.get_object_acl().bucket(dst_bucket).key(&key).version_id(&version).send().await) {
-        (None, _) => rec.skip("replica-owner", "the canonical user ids could not be read (ListBuckets)"),
-        (Some(want), Ok(acl)) => {
-            let got = acl.owner().and_then(|o| o.id()).unwrap_or_default();
-            if got == want {
-                rec.pass("replica-owner", format!("owned by {expected_name} ({got})"));
-            } else {
-                rec.fail("replica-owner", format!("the replica is owned by {got}, expected {expected_name} ({want})"), "");
-            }
-        }
-        (Some(_), Err(e)) => {
-            let e = aws_error("GetObjectAcl", &dst.account_id, e);
-            // Without override the source owns the replica and the destination may not read its ACL.
-            if !effective.owner_override && e.aws_code() == Some("AccessDenied") {
-                rec.pass("replica-owner", "owned by the source account (the destination may not read its ACL)");
-            } else {
-                rec.fail("replica-owner", e.to_string(), "");
-            }
-        }
-    }
-
-    // 6. Tags.
-    match dst.s3.get_object_tagging().bucket(dst_bucket).key(&key).version_id(&version).send().await {
-        Ok(out) => {
-            let got: BTreeMap<String, String> = out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
-            if got == tags {
-                rec.pass("replica-tags", format!("{} tag(s) replicated", tags.len()));
-            } else {
-                rec.fail(
-                    "replica-tags",
-                    format!("replica tags {got:?}, expected {tags:?} (the role lacks s3:GetObjectVersionTagging, or a policy explicitly denies s3:ReplicateTags?)"),
-                    "",
-                );
-            }
-        }
-        Err(e) => rec.fail("replica-tags", aws_error("GetObjectTagging", &dst.account_id, e).to_string(), ""),
-    }
-
-    // 7. Storage class (HEAD omits STANDARD).
-    match &effective.storage_class {
-        Some(want) => {
-            let got = head.storage_class().map_or("STANDARD", |c| c.as_str());
-            if got == want {
-                rec.pass("replica-storage-class", got.to_string());
-            } else {
-                rec.fail("replica-storage-class", format!("replica storage class {got}, expected {want}"), "");
-            }
-        }
-        None => rec.skip("replica-storage-class", "the rule keeps the source's storage class"),
-    }
-
-    // 8. Encryption with the replica key.
-    match (effective.replicate_kms_objects, &effective.replica_kms_key_id) {
-        (true, Some(want)) => {
-            let sse = head.server_side_encryption().map(|s| s.as_str().to_string());
-            let key_id = head.ssekms_key_id().unwrap_or_default();
-            // AWS may answer with the key ARN or its id.
-            let same_key = key_id == want
-                || want.ends_with(&format!("/{key_id}"))
-                || key_id.ends_with(&format!("/{}", want.rsplit('/').next().unwrap_or(want)));
-            if sse.as_deref() == Some("aws:kms") && same_key {
-                rec.pass("replica-encryption", format!("SSE-KMS with {key_id}"));
-            } else {
-                rec.fail("replica-encryption", format!("replica encryption {sse:?} with key {key_id:?}, expected aws:kms with {want}"), "");
-            }
-        }
-        _ => rec.skip("replica-encryption", "the rule does not replicate SSE-KMS objects"),
-    }
-
-    // 9. Delete markers.
-    if !effective.delete_marker_replication {
-        rec.skip("delete-marker", "delete marker replication is off for this rule");
+    if !probe.source_status(&version, rec).await {
         return;
     }
-    let marker = match src.s3.delete_object().bucket(&spec.source.bucket).key(&key).send().await {
-        Ok(out) => out.version_id().map(str::to_string),
-        Err(e) => {
-            rec.fail("delete-marker", aws_error("DeleteObject", &src.account_id, e).to_string(), "");
-            return;
+    // 3. The replica: same version id, status REPLICA.
+    let Some(head) = probe.replica_version(&version, rec).await else { return };
+    // 4. Content.
+    probe.replica_content(&version, rec).await;
+    // 5. Owner: destination with owner override (or BucketOwnerEnforced), else the source.
+    probe.replica_owner(&version, owners, rec).await;
+    // 6. Tags.
+    probe.replica_tags(&version, rec).await;
+    // 7. Storage class (HEAD omits STANDARD).
+    probe.replica_storage_class(&head, rec);
+    // 8. Encryption with the replica key.
+    probe.replica_encryption(&head, rec);
+    // 9. Delete markers.
+    probe.delete_marker(rec).await;
+}
+
+impl Probe<'_> {
+    /// PutObject of the probe (SSE-KMS when the rule replicates KMS objects); its version id.
+    async fn write(&self, rule: &RuleSpec, rec: &mut Recorder<'_>) -> Option<String> {
+        let key = &self.key;
+        let mut put = self
+            .src
+            .s3
+            .put_object()
+            .bucket(self.src_bucket)
+            .key(key)
+            .body(ByteStream::from(self.body.clone().into_bytes()))
+            .tagging(encode_tags(&self.tags));
+        if rule.replicate_kms_objects {
+            put = put.server_side_encryption(s3t::ServerSideEncryption::AwsKms);
+            if let Some(k) = &rule.source_kms_key_arn {
+                put = put.ssekms_key_id(k);
+            }
         }
-    };
-    let mut poll = Poller::new(options);
-    let found = loop {
-        match dst.s3.list_object_versions().bucket(dst_bucket).prefix(&key).send().await {
-            Ok(out) => {
-                if let Some(m) = out.delete_markers().iter().find(|m| m.key() == Some(key.as_str())) {
-                    break MarkerWait::Found(m.version_id().map(str::to_string));
+        let version = match put.send().await {
+            Ok(out) => match out.version_id() {
+                Some(v) if v != "null" => v.to_string(),
+                _ => {
+                    rec.fail("probe-written", "the source returned no version id: is versioning enabled on the source bucket?", key);
+                    return None;
+                }
+            },
+            Err(e) => {
+                let e = aws_error("PutObject", &self.src.account_id, e);
+                rec.fail("probe-written", e.to_string(), key);
+                return None;
+            }
+        };
+        rec.pass("probe-written", format!("s3://{}/{key} version {version}", self.src_bucket));
+        Some(version)
+    }
+
+    /// Polls the source's replication status until COMPLETED or FAILED; true when it completed.
+    async fn source_status(&self, version: &str, rec: &mut Recorder<'_>) -> bool {
+        let mut poll = Poller::new(self.options);
+        let mut last: String;
+        let completed = loop {
+            match self.src.s3.head_object().bucket(self.src_bucket).key(&self.key).version_id(version).send().await {
+                Ok(out) => {
+                    let status = out.replication_status().map(|s| s.as_str().to_string());
+                    last = status.clone().unwrap_or_else(|| "no replication status".into());
+                    match status.as_deref() {
+                        Some("COMPLETED" | "COMPLETE") => break Some(true),
+                        Some("FAILED") => break Some(false),
+                        // S3 marks a matching object PENDING when it is written; still nothing after
+                        // a grace period means no rule matches it.
+                        None if rec.started.elapsed() > NO_STATUS_GRACE => break None,
+                        _ => {}
+                    }
+                }
+                Err(e) => last = aws_error("HeadObject", &self.src.account_id, e).to_string(),
+            }
+            if !poll.wait().await {
+                break None;
+            }
+        };
+        match completed {
+            Some(true) => {
+                rec.pass("source-status", "COMPLETED");
+                true
+            }
+            Some(false) => {
+                rec.fail(
+                    "source-status",
+                    "S3 marked the source object FAILED: it could not replicate it (check the role's trust and permission policies, the destination bucket policy and destination versioning; `xrepl lint` names the usual causes)",
+                    "FAILED",
+                );
+                false
+            }
+            None => {
+                let why = if last == "no replication status" {
+                    "the object carries no replication status: no enabled rule matches it, or the source bucket has no replication configuration"
+                } else {
+                    "replication did not finish before the timeout"
+                };
+                rec.fail("source-status", why, last);
+                false
+            }
+        }
+    }
+
+    /// Waits for the replica with the source's version id and checks its status is REPLICA; its
+    /// HEAD answer, for the checks that read it.
+    async fn replica_version(&self, version: &str, rec: &mut Recorder<'_>) -> Option<HeadObjectOutput> {
+        let (dst, dst_bucket) = (self.dst, self.dst_bucket);
+        let mut poll = Poller::new(self.options);
+        let head = loop {
+            match dst.s3.head_object().bucket(dst_bucket).key(&self.key).version_id(version).send().await {
+                Ok(out) => break Ok(out),
+                Err(e) => {
+                    let e = aws_error("HeadObject", &dst.account_id, e);
+                    if !is_not_found(&e) || !poll.wait().await {
+                        break Err(e);
+                    }
                 }
             }
-            Err(e) => break MarkerWait::Error(aws_error("ListObjectVersions", &dst.account_id, e)),
+        };
+        let head = match head {
+            Ok(h) => h,
+            Err(e) => {
+                rec.fail("replica-version", format!("no replica with the source's version id {version} in s3://{dst_bucket}: {e}"), "");
+                return None;
+            }
+        };
+        match head.replication_status().map(|s| s.as_str()) {
+            Some("REPLICA") => rec.pass("replica-version", format!("version {version}, status REPLICA")),
+            other => rec.fail(
+                "replica-version",
+                format!("the replica's replication status is {other:?}, expected REPLICA"),
+                format!("version {version}"),
+            ),
         }
-        if !poll.wait().await {
-            break MarkerWait::Timeout;
+        Some(head)
+    }
+
+    async fn replica_content(&self, version: &str, rec: &mut Recorder<'_>) {
+        let (dst, body) = (self.dst, &self.body);
+        match dst.s3.get_object().bucket(self.dst_bucket).key(&self.key).version_id(version).send().await {
+            Ok(out) => match out.body.collect().await {
+                Ok(bytes) => {
+                    if bytes.into_bytes().as_ref() == body.as_bytes() {
+                        rec.pass("replica-content", format!("{} bytes match", body.len()));
+                    } else {
+                        rec.fail("replica-content", "the replica's bytes differ from the probe's", "");
+                    }
+                }
+                Err(e) => rec.fail("replica-content", format!("reading the replica failed: {e}"), ""),
+            },
+            Err(e) => rec.fail("replica-content", aws_error("GetObject", &dst.account_id, e).to_string(), ""),
         }
-    };
-    match found {
-        MarkerWait::Found(dst_marker) if dst_marker == marker => {
-            rec.pass("delete-marker", format!("delete marker {} replicated", marker.as_deref().unwrap_or("?")))
+    }
+
+    /// The destination owns the replica with owner override (or BucketOwnerEnforced), else the source.
+    async fn replica_owner(&self, version: &str, owners: &Owners, rec: &mut Recorder<'_>) {
+        let (dst, effective) = (self.dst, self.effective);
+        let (expected, expected_name) = if effective.owner_override || owners.destination_enforced {
+            (owners.destination.as_deref(), "the destination account")
+        } else {
+            (owners.source.as_deref(), "the source account")
+        };
+        match (expected, dst.s3.get_object_acl().bucket(self.dst_bucket).key(&self.key).version_id(version).send().await) {
+            (None, _) => rec.skip("replica-owner", "the canonical user ids could not be read (ListBuckets)"),
+            (Some(want), Ok(acl)) => {
+                let got = acl.owner().and_then(|o| o.id()).unwrap_or_default();
+                if got == want {
+                    rec.pass("replica-owner", format!("owned by {expected_name} ({got})"));
+                } else {
+                    rec.fail("replica-owner", format!("the replica is owned by {got}, expected {expected_name} ({want})"), "");
+                }
+            }
+            (Some(_), Err(e)) => {
+                let e = aws_error("GetObjectAcl", &dst.account_id, e);
+                // Without override the source owns the replica and the destination may not read its ACL.
+                if !effective.owner_override && e.aws_code() == Some("AccessDenied") {
+                    rec.pass("replica-owner", "owned by the source account (the destination may not read its ACL)");
+                } else {
+                    rec.fail("replica-owner", e.to_string(), "");
+                }
+            }
         }
-        MarkerWait::Found(dst_marker) => rec.fail(
-            "delete-marker",
-            format!("the replicated delete marker has version id {dst_marker:?}, the source's is {marker:?} (AWS keeps the id)"),
-            "",
-        ),
-        MarkerWait::Timeout => rec.fail(
-            "delete-marker",
-            "the delete marker did not reach the destination before the timeout (s3:ReplicateDelete missing?)",
-            marker.unwrap_or_default(),
-        ),
-        MarkerWait::Error(e) => rec.fail("delete-marker", e.to_string(), ""),
+    }
+
+    async fn replica_tags(&self, version: &str, rec: &mut Recorder<'_>) {
+        let (dst, tags) = (self.dst, &self.tags);
+        match dst.s3.get_object_tagging().bucket(self.dst_bucket).key(&self.key).version_id(version).send().await {
+            Ok(out) => {
+                let got: BTreeMap<String, String> = out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+                if got == *tags {
+                    rec.pass("replica-tags", format!("{} tag(s) replicated", tags.len()));
+                } else {
+                    rec.fail(
+                        "replica-tags",
+                        format!("replica tags {got:?}, expected {tags:?} (the role lacks s3:GetObjectVersionTagging, or a policy explicitly denies s3:ReplicateTags?)"),
+                        "",
+                    );
+                }
+            }
+            Err(e) => rec.fail("replica-tags", aws_error("GetObjectTagging", &dst.account_id, e).to_string(), ""),
+        }
+    }
+
+    /// HEAD omits the storage class STANDARD.
+    fn replica_storage_class(&self, head: &HeadObjectOutput, rec: &mut Recorder<'_>) {
+        match &self.effective.storage_class {
+            Some(want) => {
+                let got = head.storage_class().map_or("STANDARD", |c| c.as_str());
+                if got == want {
+                    rec.pass("replica-storage-class", got.to_string());
+                } else {
+                    rec.fail("replica-storage-class", format!("replica storage class {got}, expected {want}"), "");
+                }
+            }
+            None => rec.skip("replica-storage-class", "the rule keeps the source's storage class"),
+        }
+    }
+
+    fn replica_encryption(&self, head: &HeadObjectOutput, rec: &mut Recorder<'_>) {
+        match (self.effective.replicate_kms_objects, &self.effective.replica_kms_key_id) {
+            (true, Some(want)) => {
+                let sse = head.server_side_encryption().map(|s| s.as_str().to_string());
+                let key_id = head.ssekms_key_id().unwrap_or_default();
+                // AWS may answer with the key ARN or its id.
+                let same_key = key_id == want
+                    || want.ends_with(&format!("/{key_id}"))
+                    || key_id.ends_with(&format!("/{}", want.rsplit('/').next().unwrap_or(want)));
+                if sse.as_deref() == Some("aws:kms") && same_key {
+                    rec.pass("replica-encryption", format!("SSE-KMS with {key_id}"));
+                } else {
+                    rec.fail(
+                        "replica-encryption",
+                        format!("replica encryption {sse:?} with key {key_id:?}, expected aws:kms with {want}"),
+                        "",
+                    );
+                }
+            }
+            _ => rec.skip("replica-encryption", "the rule does not replicate SSE-KMS objects"),
+        }
+    }
+
+    /// With delete marker replication: DeleteObject on the source, then the marker, with the same
+    /// version id, in the destination.
+    async fn delete_marker(&self, rec: &mut Recorder<'_>) {
+        if !self.effective.delete_marker_replication {
+            rec.skip("delete-marker", "delete marker replication is off for this rule");
+            return;
+        }
+        let (src, dst, key) = (self.src, self.dst, &self.key);
+        let marker = match src.s3.delete_object().bucket(self.src_bucket).key(key).send().await {
+            Ok(out) => out.version_id().map(str::to_string),
+            Err(e) => {
+                rec.fail("delete-marker", aws_error("DeleteObject", &src.account_id, e).to_string(), "");
+                return;
+            }
+        };
+        let mut poll = Poller::new(self.options);
+        let found = loop {
+            match dst.s3.list_object_versions().bucket(self.dst_bucket).prefix(key).send().await {
+                Ok(out) => {
+                    if let Some(m) = out.delete_markers().iter().find(|m| m.key() == Some(key.as_str())) {
+                        break MarkerWait::Found(m.version_id().map(str::to_string));
+                    }
+                }
+                Err(e) => break MarkerWait::Error(aws_error("ListObjectVersions", &dst.account_id, e)),
+            }
+            if !poll.wait().await {
+                break MarkerWait::Timeout;
+            }
+        };
+        match found {
+            MarkerWait::Found(dst_marker) if dst_marker == marker => {
+                rec.pass("delete-marker", format!("delete marker {} replicated", marker.as_deref().unwrap_or("?")))
+            }
+            MarkerWait::Found(dst_marker) => rec.fail(
+                "delete-marker",
+                format!("the replicated delete marker has version id {dst_marker:?}, the source's is {marker:?} (AWS keeps the id)"),
+                "",
+            ),
+            MarkerWait::Timeout => rec.fail(
+                "delete-marker",
+                "the delete marker did not reach the destination before the timeout (s3:ReplicateDelete missing?)",
+                marker.unwrap_or_default(),
+            ),
+            MarkerWait::Error(e) => rec.fail("delete-marker", e.to_string(), ""),
+        }
     }
 }
 

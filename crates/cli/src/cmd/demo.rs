@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{json, Value};
-use xrepl_emulator::{Emulator, EmulatorConfig};
+use xrepl_emulator::{Emulator, EmulatorConfig, FailureEvent};
 use xrepl_provisioner::{Accounts, ApplyOptions, Spec, VerifyOptions};
 
 use crate::output::{CliError, Output};
@@ -78,80 +78,11 @@ pub async fn demo(out: &Output) -> Result<ExitCode, CliError> {
     let (src, dst) = (accounts.source()?.s3.clone(), accounts.destination()?.s3.clone());
     let (sb, db) = (spec.source.bucket.clone(), spec.destination.bucket.clone());
 
-    // Writes the guide's "Testing" section asks for, and more: tags, overwrite, delete.
-    let mut writes: Vec<(&'static str, String, String)> = Vec::new();
-    for (key, data, tagging) in [("reports/q1.csv", "a,b,c", Some("class=finance")), ("images/logo.png", "PNG…", None)] {
-        let v = src
-            .put_object()
-            .bucket(&sb)
-            .key(key)
-            .set_tagging(tagging.map(str::to_owned))
-            .body(ByteStream::from(data.as_bytes().to_vec()))
-            .send()
-            .await
-            .map_err(|e| s3_err("PutObject", &e))?;
-        writes.push(("put", key.to_owned(), v.version_id().unwrap_or_default().to_owned()));
-    }
-    let v = src
-        .put_object()
-        .bucket(&sb)
-        .key("reports/q1.csv")
-        .body(ByteStream::from_static(b"a,b,c,d"))
-        .send()
-        .await
-        .map_err(|e| s3_err("PutObject", &e))?;
-    writes.push(("overwrite", "reports/q1.csv".to_owned(), v.version_id().unwrap_or_default().to_owned()));
-    let d = src.delete_object().bucket(&sb).key("images/logo.png").send().await.map_err(|e| s3_err("DeleteObject", &e))?;
-    writes.push(("delete", "images/logo.png".to_owned(), d.version_id().unwrap_or_default().to_owned()));
+    let writes = write_objects(&src, &sb).await?;
     emulator.drain().await;
-
-    let mut rows = Vec::new();
-    let mut ok = true;
-    for (action, key, version) in &writes {
-        let source_status = if *action == "delete" {
-            "-".to_owned()
-        } else {
-            src.head_object()
-                .bucket(&sb)
-                .key(key)
-                .version_id(version)
-                .send()
-                .await
-                .ok()
-                .and_then(|h| h.replication_status().map(|s| s.as_str().to_owned()))
-                .unwrap_or_else(|| "none".to_owned())
-        };
-        let replica = describe_replica(&dst, &db, key, version, &owners).await;
-        ok &= (source_status == "COMPLETED" || *action == "delete") && !replica.starts_with("not");
-        rows.push(Row { action, key: key.clone(), version: version.clone(), source_status, replica });
-    }
-
-    // The broken variant: no destination bucket policy (fixtures/broken/no-bucket-policy.toml).
-    let mut broken = Spec::from_toml_str(BROKEN_SPEC, "fixtures/broken/no-bucket-policy.toml")?;
-    broken.point_at_endpoint(&emulator.endpoint());
-    xrepl_provisioner::apply(&broken, &accounts_for(&emulator, &broken), &ApplyOptions::default()).await?;
-    let bv = src
-        .put_object()
-        .bucket(&broken.source.bucket)
-        .key("probe.txt")
-        .body(ByteStream::from_static(b"probe"))
-        .send()
-        .await
-        .map_err(|e| s3_err("PutObject", &e))?;
-    emulator.drain().await;
-    let broken_status = src
-        .head_object()
-        .bucket(&broken.source.bucket)
-        .key("probe.txt")
-        .version_id(bv.version_id().unwrap_or_default())
-        .send()
-        .await
-        .ok()
-        .and_then(|h| h.replication_status().map(|s| s.as_str().to_owned()))
-        .unwrap_or_default();
-    let failure = emulator.replication().failures().into_iter().find(|e| e.source_bucket == broken.source.bucket);
-    let expected = broken.expectation.replication_failure.clone().unwrap_or_default();
-    ok &= broken_status == "FAILED" && failure.as_ref().is_some_and(|f| f.failure_reason == expected);
+    let (rows, replicated) = describe_writes(&src, &sb, &dst, &db, &writes, &owners).await;
+    let broken = broken_variant(&emulator, &src).await?;
+    let ok = replicated && broken.failed_as_expected();
     let elapsed = started.elapsed();
 
     if out.json() {
@@ -162,10 +93,10 @@ pub async fn demo(out: &Output) -> Result<ExitCode, CliError> {
             "writes": rows.iter().map(|r| json!({"action": r.action, "key": r.key, "version_id": r.version, "source_status": r.source_status, "replica": r.replica})).collect::<Vec<_>>(),
             "broken": {
                 "spec": "fixtures/broken/no-bucket-policy.toml",
-                "status": broken_status,
-                "failure_reason": failure.as_ref().map(|f| f.failure_reason.clone()),
-                "explanation": failure.as_ref().map(|f| f.explanation.clone()),
-                "fix": failure.as_ref().and_then(|f| f.fix.clone()),
+                "status": broken.status,
+                "failure_reason": broken.failure.as_ref().map(|f| f.failure_reason.clone()),
+                "explanation": broken.failure.as_ref().map(|f| f.explanation.clone()),
+                "fix": broken.failure.as_ref().and_then(|f| f.fix.clone()),
             },
             "ok": ok,
             "elapsed_ms": elapsed.as_millis(),
@@ -180,22 +111,8 @@ pub async fn demo(out: &Output) -> Result<ExitCode, CliError> {
             report.applied.len(),
             report.mutating_calls
         ));
-        out.line(format!("  {:<10} {:<16} {:<10} {:<10} replica in B", "write", "key", "version", "source"));
-        for r in &rows {
-            out.line(format!("  {:<10} {:<16} {:<10} {:<10} {}", r.action, r.key, short(&r.version), r.source_status, r.replica));
-        }
-        out.line("");
-        out.line(out.bold("A broken variant: the destination bucket policy is missing (fixtures/broken/no-bucket-policy.toml)"));
-        match &failure {
-            Some(f) => {
-                out.line(format!("  probe.txt: {} with {}", out.red(&broken_status), f.failure_reason));
-                out.line(format!("  why: {}", f.explanation));
-                if let Some(fix) = &f.fix {
-                    out.line(format!("  fix: {fix}"));
-                }
-            }
-            None => out.line(format!("  probe.txt: {broken_status} (expected FAILED with {expected})")),
-        }
+        print_rows(out, &rows);
+        print_broken(out, &broken);
         let verdict = if ok { out.green("ok") } else { out.red("UNEXPECTED RESULT") };
         out.line(format!(
             "\n{verdict}: objects, ownership and deletes replicated; the broken setup failed as AWS fails it ({:.0} ms)",
@@ -203,6 +120,134 @@ pub async fn demo(out: &Output) -> Result<ExitCode, CliError> {
         ));
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The writes the guide's "Testing" section asks for, and more: tags, overwrite, delete. Each as
+/// (action, key, version id).
+async fn write_objects(src: &aws_sdk_s3::Client, sb: &str) -> Result<Vec<(&'static str, String, String)>, CliError> {
+    let mut writes: Vec<(&'static str, String, String)> = Vec::new();
+    for (key, data, tagging) in [("reports/q1.csv", "a,b,c", Some("class=finance")), ("images/logo.png", "PNG…", None)] {
+        let v = src
+            .put_object()
+            .bucket(sb)
+            .key(key)
+            .set_tagging(tagging.map(str::to_owned))
+            .body(ByteStream::from(data.as_bytes().to_vec()))
+            .send()
+            .await
+            .map_err(|e| s3_err("PutObject", &e))?;
+        writes.push(("put", key.to_owned(), v.version_id().unwrap_or_default().to_owned()));
+    }
+    let v = src
+        .put_object()
+        .bucket(sb)
+        .key("reports/q1.csv")
+        .body(ByteStream::from_static(b"a,b,c,d"))
+        .send()
+        .await
+        .map_err(|e| s3_err("PutObject", &e))?;
+    writes.push(("overwrite", "reports/q1.csv".to_owned(), v.version_id().unwrap_or_default().to_owned()));
+    let d = src.delete_object().bucket(sb).key("images/logo.png").send().await.map_err(|e| s3_err("DeleteObject", &e))?;
+    writes.push(("delete", "images/logo.png".to_owned(), d.version_id().unwrap_or_default().to_owned()));
+    Ok(writes)
+}
+
+/// One row per write: the source's replication status and the replica; true when every write
+/// replicated.
+async fn describe_writes(
+    src: &aws_sdk_s3::Client,
+    sb: &str,
+    dst: &aws_sdk_s3::Client,
+    db: &str,
+    writes: &[(&'static str, String, String)],
+    owners: &BTreeMap<String, String>,
+) -> (Vec<Row>, bool) {
+    let mut rows = Vec::new();
+    let mut ok = true;
+    for (action, key, version) in writes {
+        let source_status = if *action == "delete" {
+            "-".to_owned()
+        } else {
+            src.head_object()
+                .bucket(sb)
+                .key(key)
+                .version_id(version)
+                .send()
+                .await
+                .ok()
+                .and_then(|h| h.replication_status().map(|s| s.as_str().to_owned()))
+                .unwrap_or_else(|| "none".to_owned())
+        };
+        let replica = describe_replica(dst, db, key, version, owners).await;
+        ok &= (source_status == "COMPLETED" || *action == "delete") && !replica.starts_with("not");
+        rows.push(Row { action, key: key.clone(), version: version.clone(), source_status, replica });
+    }
+    (rows, ok)
+}
+
+/// What the broken variant did: the probe's source status and the failure the emulator recorded.
+struct Broken {
+    status: String,
+    failure: Option<FailureEvent>,
+    /// The failure reason the broken spec declares.
+    expected: String,
+}
+
+impl Broken {
+    fn failed_as_expected(&self) -> bool {
+        self.status == "FAILED" && self.failure.as_ref().is_some_and(|f| f.failure_reason == self.expected)
+    }
+}
+
+/// The broken variant: no destination bucket policy (fixtures/broken/no-bucket-policy.toml).
+async fn broken_variant(emulator: &Emulator, src: &aws_sdk_s3::Client) -> Result<Broken, CliError> {
+    let mut broken = Spec::from_toml_str(BROKEN_SPEC, "fixtures/broken/no-bucket-policy.toml")?;
+    broken.point_at_endpoint(&emulator.endpoint());
+    xrepl_provisioner::apply(&broken, &accounts_for(emulator, &broken), &ApplyOptions::default()).await?;
+    let bv = src
+        .put_object()
+        .bucket(&broken.source.bucket)
+        .key("probe.txt")
+        .body(ByteStream::from_static(b"probe"))
+        .send()
+        .await
+        .map_err(|e| s3_err("PutObject", &e))?;
+    emulator.drain().await;
+    let status = src
+        .head_object()
+        .bucket(&broken.source.bucket)
+        .key("probe.txt")
+        .version_id(bv.version_id().unwrap_or_default())
+        .send()
+        .await
+        .ok()
+        .and_then(|h| h.replication_status().map(|s| s.as_str().to_owned()))
+        .unwrap_or_default();
+    let failure = emulator.replication().failures().into_iter().find(|e| e.source_bucket == broken.source.bucket);
+    let expected = broken.expectation.replication_failure.clone().unwrap_or_default();
+    Ok(Broken { status, failure, expected })
+}
+
+fn print_rows(out: &Output, rows: &[Row]) {
+    out.line(format!("  {:<10} {:<16} {:<10} {:<10} replica in B", "write", "key", "version", "source"));
+    for r in rows {
+        out.line(format!("  {:<10} {:<16} {:<10} {:<10} {}", r.action, r.key, short(&r.version), r.source_status, r.replica));
+    }
+}
+
+fn print_broken(out: &Output, broken: &Broken) {
+    out.line("");
+    out.line(out.bold("A broken variant: the destination bucket policy is missing (fixtures/broken/no-bucket-policy.toml)"));
+    match &broken.failure {
+        Some(f) => {
+            out.line(format!("  probe.txt: {} with {}", out.red(&broken.status), f.failure_reason));
+            out.line(format!("  why: {}", f.explanation));
+            if let Some(fix) = &f.fix {
+                out.line(format!("  fix: {fix}"));
+            }
+        }
+        None => out.line(format!("  probe.txt: {} (expected FAILED with {})", broken.status, broken.expected)),
+    }
 }
 
 fn accounts_for(emulator: &Emulator, spec: &Spec) -> Accounts {

@@ -9,7 +9,13 @@ use serde_json::{json, Value};
 use xrepl_provisioner::{Accounts, ApplyOptions, DestroyOptions, Documents, PolicyKind, Side, Spec, VerifyOptions};
 
 use crate::output::{CliError, Output};
-use crate::SideArg;
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SideArg {
+    Both,
+    Source,
+    Destination,
+}
 
 #[derive(Args)]
 pub struct Target {

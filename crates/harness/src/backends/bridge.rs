@@ -23,6 +23,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption, StorageClass, Tag, Tagging};
 use xrepl_provisioner::{RuleSpec, Spec};
@@ -341,36 +343,7 @@ impl Bridge {
             self.fail(state, entry, &rule.id, "PutObject", reason, why);
             return Ok(Outcome::Failed);
         }
-        let storage_class = rule
-            .storage_class
-            .as_deref()
-            .map(StorageClass::from)
-            .or_else(|| object.storage_class().filter(|c| **c != StorageClass::Standard).cloned());
-        let sse = if kms {
-            Some(ServerSideEncryption::AwsKms)
-        } else {
-            object.server_side_encryption().filter(|s| **s == ServerSideEncryption::Aes256).cloned()
-        };
-        let mut put = self
-            .destination
-            .client
-            .put_object()
-            .bucket(&self.destination.bucket)
-            .key(&entry.key)
-            .set_content_type(object.content_type().map(str::to_owned))
-            .set_cache_control(object.cache_control().map(str::to_owned))
-            .set_content_disposition(object.content_disposition().map(str::to_owned))
-            .set_content_encoding(object.content_encoding().map(str::to_owned))
-            .set_content_language(object.content_language().map(str::to_owned))
-            .set_metadata(object.metadata().cloned())
-            .set_storage_class(storage_class)
-            .set_server_side_encryption(sse);
-        if kms {
-            put = put.set_ssekms_key_id(rule.replica_kms_key_id.clone());
-        }
-        if !tags.is_empty() {
-            put = put.tagging(encode_tags(&tags));
-        }
+        let put = self.replica_put(&entry.key, &object, &rule, &tags, kms);
         let body = object
             .body
             .collect()
@@ -397,6 +370,42 @@ impl Bridge {
                 _ => Err(HarnessError::aws("PutObject (destination)", &e)),
             },
         }
+    }
+
+    /// The PutObject of a replica of `object`: its headers and metadata, the rule's storage class
+    /// (else the source's), SSE as the source's (SSE-KMS with the rule's replica key), its tags.
+    fn replica_put(&self, key: &str, object: &GetObjectOutput, rule: &RuleSpec, tags: &Tags, kms: bool) -> PutObjectFluentBuilder {
+        let storage_class = rule
+            .storage_class
+            .as_deref()
+            .map(StorageClass::from)
+            .or_else(|| object.storage_class().filter(|c| **c != StorageClass::Standard).cloned());
+        let sse = if kms {
+            Some(ServerSideEncryption::AwsKms)
+        } else {
+            object.server_side_encryption().filter(|s| **s == ServerSideEncryption::Aes256).cloned()
+        };
+        let mut put = self
+            .destination
+            .client
+            .put_object()
+            .bucket(&self.destination.bucket)
+            .key(key)
+            .set_content_type(object.content_type().map(str::to_owned))
+            .set_cache_control(object.cache_control().map(str::to_owned))
+            .set_content_disposition(object.content_disposition().map(str::to_owned))
+            .set_content_encoding(object.content_encoding().map(str::to_owned))
+            .set_content_language(object.content_language().map(str::to_owned))
+            .set_metadata(object.metadata().cloned())
+            .set_storage_class(storage_class)
+            .set_server_side_encryption(sse);
+        if kms {
+            put = put.set_ssekms_key_id(rule.replica_kms_key_id.clone());
+        }
+        if !tags.is_empty() {
+            put = put.tagging(encode_tags(tags));
+        }
+        put
     }
 
     async fn replicate_marker(

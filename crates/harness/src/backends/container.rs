@@ -5,55 +5,16 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use testcontainers::bollard::Docker;
 use testcontainers::core::ContainerPort;
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, ImageExt};
 use xrepl_emulator::server::admin_client;
 
-use super::docker_shim;
-use super::served::{admin_drain, admin_events, admin_failures, admin_reset};
-pub use crate::image::{EMULATOR_PORT, IMAGE_NAME, IMAGE_TAG};
+use super::served::ServedBackend;
+pub use crate::image::{docker_preflight, EMULATOR_PORT, IMAGE_NAME, IMAGE_TAG};
 use crate::{Backend, BackendKind, Capabilities, FailureView, HarnessError, XreplImage};
 /// How long a container may take from `docker start` to a healthy `/_xrepl/health`.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn unavailable(backend: &str, reason: impl Into<String>) -> HarnessError {
-    HarnessError::Unavailable { backend: backend.to_owned(), reason: reason.into() }
-}
-
-/// Checks that Docker answers and the image exists, and puts the API-version shim in front of an
-/// engine older than testcontainers expects. Every problem is `Unavailable` with what to do.
-pub async fn docker_preflight(backend: &str) -> Result<(), HarnessError> {
-    let call_timeout = Duration::from_secs(10);
-    let docker = Docker::connect_with_defaults().map_err(|e| unavailable(backend, format!("cannot connect to Docker: {e}")))?;
-    let docker = tokio::time::timeout(call_timeout, docker.negotiate_version())
-        .await
-        .map_err(|_| unavailable(backend, "Docker did not answer within 10 s (is the daemon running? `docker info`)"))?
-        .map_err(|e| unavailable(backend, format!("Docker is not reachable (`docker info` fails?): {e}")))?;
-    let image = format!("{IMAGE_NAME}:{IMAGE_TAG}");
-    match tokio::time::timeout(call_timeout, docker.inspect_image(&image)).await {
-        Err(_) => return Err(unavailable(backend, "Docker did not answer an image inspect within 10 s")),
-        Ok(Err(testcontainers::bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })) => {
-            return Err(unavailable(backend, format!("image {image} is missing: build it with scripts/build-image.sh")))
-        }
-        Ok(Err(e)) => return Err(unavailable(backend, format!("cannot inspect image {image}: {e}"))),
-        Ok(Ok(_)) => {}
-    }
-    let engine = docker.client_version();
-    let wanted = testcontainers::bollard::API_DEFAULT_VERSION;
-    if (engine.major_version, engine.minor_version) < (wanted.major_version, wanted.minor_version) {
-        let host = docker_shim::ensure().map_err(|e| unavailable(backend, e))?;
-        tracing::info!(
-            "Docker engine speaks API {}.{}, testcontainers {}.{}: using the API shim at {host}",
-            engine.major_version,
-            engine.minor_version,
-            wanted.major_version,
-            wanted.minor_version
-        );
-    }
-    Ok(())
-}
 
 /// One running emulator container, removed when dropped.
 pub struct EmulatorContainer {
@@ -108,26 +69,6 @@ impl EmulatorContainer {
     /// The Docker container id.
     pub fn id(&self) -> &str {
         self.container.id()
-    }
-
-    /// POST /_xrepl/replication/drain: 200 when idle, 408 when the queue did not empty in time.
-    pub async fn drain(&self) -> Result<(), HarnessError> {
-        admin_drain(&self.endpoint).await
-    }
-
-    /// The emulator's recorded replication failures.
-    pub async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
-        admin_failures(&self.endpoint).await
-    }
-
-    /// The replication event records the emulator delivers.
-    pub async fn events(&self) -> Result<Vec<Value>, HarnessError> {
-        admin_events(&self.endpoint).await
-    }
-
-    /// Empties the emulator (`POST /_xrepl/reset`).
-    pub async fn reset(&self) -> Result<(), HarnessError> {
-        admin_reset(&self.endpoint).await
     }
 }
 
@@ -215,12 +156,16 @@ async fn exited_or(container: &ContainerAsync<XreplImage>, otherwise: String) ->
 /// The emulator image in one container serving every account: full fidelity.
 pub struct ContainerBackend {
     emulator: EmulatorContainer,
+    /// The emulator in the container, reached like any served one (its `/_xrepl` admin calls).
+    served: ServedBackend,
 }
 
 impl ContainerBackend {
     /// Starts one emulator container serving `accounts`.
     pub async fn start(accounts: &[&str]) -> Result<Self, HarnessError> {
-        Ok(Self { emulator: EmulatorContainer::start(BackendKind::Container.name(), accounts).await? })
+        let emulator = EmulatorContainer::start(BackendKind::Container.name(), accounts).await?;
+        let served = ServedBackend::at(emulator.endpoint());
+        Ok(Self { emulator, served })
     }
 
     /// The running container.
@@ -237,19 +182,19 @@ impl Backend for ContainerBackend {
     fn capabilities(&self) -> Capabilities {
         Capabilities::full()
     }
-    fn endpoint(&self, _account: &str) -> String {
-        self.emulator.endpoint().to_owned()
+    fn endpoint(&self, account: &str) -> String {
+        self.served.endpoint(account)
     }
     async fn drain(&self) -> Result<(), HarnessError> {
-        self.emulator.drain().await
+        self.served.drain().await
     }
     async fn failures(&self) -> Result<Vec<FailureView>, HarnessError> {
-        self.emulator.failures().await
+        self.served.failures().await
     }
     async fn events(&self) -> Result<Vec<Value>, HarnessError> {
-        self.emulator.events().await
+        self.served.events().await
     }
     async fn reset(&self) -> Result<(), HarnessError> {
-        self.emulator.reset().await
+        self.served.reset().await
     }
 }

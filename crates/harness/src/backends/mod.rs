@@ -6,7 +6,7 @@ pub mod bridge;
 #[cfg(feature = "containers")]
 pub mod container;
 #[cfg(feature = "containers")]
-mod docker_shim;
+pub(crate) mod docker_shim;
 pub mod embedded;
 #[cfg(feature = "localstack")]
 pub mod localstack;

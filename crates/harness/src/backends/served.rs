@@ -21,9 +21,10 @@ impl ServedBackend {
     /// Connects to the emulator at `endpoint` (`http://127.0.0.1:4566`) and checks that it is an
     /// xrepl emulator that answers its health endpoint.
     pub async fn connect(endpoint: &str) -> Result<Self, HarnessError> {
-        let endpoint = endpoint.trim_end_matches('/').to_owned();
-        match admin_client::request(&endpoint, "GET", "/_xrepl/health", Duration::from_secs(5)).await {
-            Ok((200, _)) => Ok(Self { endpoint }),
+        let served = Self::at(endpoint);
+        let endpoint = &served.endpoint;
+        match admin_client::request(endpoint, "GET", "/_xrepl/health", Duration::from_secs(5)).await {
+            Ok((200, _)) => Ok(served),
             Ok((status, body)) => Err(HarnessError::Unavailable {
                 backend: BackendKind::Served.name().to_owned(),
                 reason: format!("{endpoint}/_xrepl/health answered HTTP {status} ({}): is this an xrepl emulator?", body.trim()),
@@ -33,6 +34,12 @@ impl ServedBackend {
                 reason: format!("no xrepl emulator answers at {endpoint} ({e}): start one with `xrepl serve` or `docker-compose up -d`"),
             }),
         }
+    }
+
+    /// The emulator at `endpoint`, without asking it first: for one known to answer (a container
+    /// the harness just saw healthy).
+    pub(crate) fn at(endpoint: &str) -> Self {
+        Self { endpoint: endpoint.trim_end_matches('/').to_owned() }
     }
 }
 
