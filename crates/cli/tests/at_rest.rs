@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::CompletedPart;
-use served::{s3, A};
+use served::{s3, A, B, DST, SRC};
 
 const BUCKET: &str = "at-rest";
 
@@ -362,6 +362,42 @@ impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
     }
+}
+
+/// A replication whose outcome cannot be committed (the disk is full) is undone and stays PENDING, and
+/// completes once space is freed, without a restart (docs/durability.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_blocked_by_a_full_disk_completes_once_space_is_freed() {
+    let disk = SmallDisk::mount(24);
+    let data = disk.path().join("data");
+    let log = std::env::temp_dir().join(format!("xrepl-enospc-replication-{}.log", std::process::id()));
+    let server = serve_logged(&data, &log);
+    served::apply_guide(&server.endpoint);
+    // The task waits 3 s before it runs: time to fill the disk under it.
+    served::admin(&server.endpoint, "/_xrepl/replication/latency?ms=3000").await;
+    let a = s3(&server.endpoint, A);
+    let body = pattern(4096, 7);
+    let put = a.put_object().bucket(SRC).key("blocked.bin").body(ByteStream::from(body.clone())).send().await.expect("put");
+    let version = put.version_id().expect("a version id").to_owned();
+    let status = |client: aws_sdk_s3::Client, version: String| async move {
+        let head = client.head_object().bucket(SRC).key("blocked.bin").version_id(version).send().await.expect("head source");
+        head.replication_status().map(|s| s.as_str().to_owned()).unwrap_or_default()
+    };
+
+    let filler = disk.fill();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(status(a.clone(), version.clone()).await, "PENDING", "nothing can be committed:\n{}", server.log());
+
+    std::fs::remove_file(&filler).expect("free space");
+    let started = Instant::now();
+    while status(a.clone(), version.clone()).await != "COMPLETED" {
+        assert!(started.elapsed() < Duration::from_secs(20), "not replicated after space was freed:\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let replica = s3(&server.endpoint, B).get_object().bucket(DST).key("blocked.bin").version_id(&version).send().await;
+    let replica = replica.expect("the replica, with the source's version id").body.collect().await.expect("replica body");
+    assert_eq!(replica.into_bytes().as_ref(), body.as_slice());
+    let _ = std::fs::remove_file(&log);
 }
 
 fn status_of<E>(e: &aws_sdk_s3::error::SdkError<E>) -> Option<u16> {

@@ -4,16 +4,10 @@
 
 mod served;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aws_sdk_s3::primitives::ByteStream;
-use served::{apply_guide, port_of, s3, serve, A, B, DST, SRC};
-use xrepl_emulator::server::admin_client;
-
-async fn admin(endpoint: &str, path: &str) {
-    let (status, body) = admin_client::request(endpoint, "POST", path, Duration::from_secs(60)).await.expect("admin call");
-    assert_eq!(status, 200, "{path}: {body}");
-}
+use served::{admin, apply_guide, port_of, s3, serve, A, B, DST, SRC};
 
 async fn put(client: &aws_sdk_s3::Client, key: &str, body: &str) -> String {
     let out = client.put_object().bucket(SRC).key(key).body(ByteStream::from(body.as_bytes().to_vec())).send().await.expect("put");

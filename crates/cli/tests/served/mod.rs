@@ -104,6 +104,13 @@ pub fn s3_with_retries(endpoint: &str, account: &str, retries: aws_sdk_s3::confi
 }
 
 /// `xrepl apply` of the guide's setup (fixtures/guide/spec.toml) against `endpoint`.
+/// `POST path` on the emulator's admin endpoint; asserts 200.
+pub async fn admin(endpoint: &str, path: &str) {
+    let (status, body) =
+        xrepl_emulator::server::admin_client::request(endpoint, "POST", path, Duration::from_secs(60)).await.expect("admin call");
+    assert_eq!(status, 200, "{path}: {body}");
+}
+
 pub fn apply_guide(endpoint: &str) {
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/guide/spec.toml");
     let out = Command::new(assert_cmd::cargo::cargo_bin("xrepl"))

@@ -30,6 +30,9 @@ use crate::runtime::Shared;
 pub use plan::on_change;
 pub use rtc::spawn_watcher as spawn_rtc_watcher;
 
+/// How long the worker waits before retrying a task whose outcome could not be committed.
+const COMMIT_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Starts the worker; it stops when the emulator (the last `Arc<Shared>`) is dropped.
 pub fn spawn_worker(shared: &Arc<Shared>) -> JoinHandle<()> {
     let weak: Weak<Shared> = Arc::downgrade(shared);
@@ -46,18 +49,26 @@ pub fn spawn_worker(shared: &Arc<Shared>) -> JoinHandle<()> {
             control.wait_latency(tokio::time::Instant::now()).await;
             let Some(shared) = weak.upgrade() else { return };
             let id = task.id;
+            let attempt = task.clone();
             let destinations: Vec<String> = task.targets.iter().map(|t| t.destination_bucket.clone()).collect();
             let engine::Processed { parked, mut events, completed } = process_supervised(&shared, &control, task);
             let waiting = |d: &String| parked.as_ref().is_some_and(|p| p.targets.iter().any(|t| &t.destination_bucket == d));
             let done: Vec<(String, bool)> =
                 destinations.iter().filter(|d| !waiting(d)).map(|d| (d.clone(), completed.contains(d))).collect();
-            events.extend(rtc::on_finished(&shared, id, &done));
             // Durable mode: the outcome and the task's removal are committed together, so a
             // crash either repeats the task (idempotent: same version id) or never loses it.
             let finished = if parked.is_none() { vec![id] } else { Vec::new() };
             if let Err(e) = shared.checkpoint(&finished) {
-                tracing::error!("replication outcome could not be made durable: {e}");
+                // The outcome was undone (in memory too): the version is PENDING again and the
+                // task still on disk, so it goes back in the queue and is tried again, after a
+                // pause, until the disk takes it (e.g. once space is freed), without a restart.
+                tracing::error!("replication outcome could not be made durable ({e}); the task is retried");
+                drop(shared);
+                tokio::time::sleep(COMMIT_RETRY_PAUSE).await;
+                control.finish(id, Some(attempt), Vec::new());
+                continue;
             }
+            events.extend(rtc::on_finished(&shared, id, &done));
             drop(shared);
             control.finish(id, parked, events);
         }
