@@ -369,10 +369,16 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
             } else {
                 (version.owner_account.clone(), version.acl.clone())
             };
+            // A replica is a new object version in the destination: without a retention of its own it
+            // gets the destination's default retention, like any other (User Guide
+            // `replication-what-is-isnot-replicated`, Object Lock).
+            let retention =
+                version.retention.clone().or_else(|| world.buckets.get(dst).and_then(|b| b.default_retention(crate::state::now())));
             let replica = ObjectVersion {
                 owner_account: owner,
                 acl,
                 tags,
+                retention,
                 storage_class: destination.storage_class.as_ref().map_or_else(|| version.storage_class.clone(), |c| c.as_str().to_owned()),
                 sse: replica_sse,
                 replication: Some(ReplicationState::replica(owner_override)),

@@ -45,15 +45,8 @@ pub fn retention_for_new_object(
         (Some(_), None) | (None, Some(_)) => {
             Err(s3_error!(InvalidArgument, "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied"))
         }
-        (None, None) => Ok(default_retention(bucket)),
+        (None, None) => Ok(bucket.default_retention(now())),
     }
-}
-
-fn default_retention(bucket: &Bucket) -> Option<(String, OffsetDateTime)> {
-    let rule = bucket.lock_configuration.as_ref()?.rule.as_ref()?.default_retention.as_ref()?;
-    let mode = rule.mode.as_ref()?.as_str().to_owned();
-    let days = i64::from(rule.days.unwrap_or(0)) + 365 * i64::from(rule.years.unwrap_or(0));
-    Some((mode, now() + time::Duration::days(days)))
 }
 
 fn validate_mode(mode: &str) -> S3Result<()> {

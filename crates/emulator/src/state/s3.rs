@@ -359,6 +359,15 @@ pub struct DeleteOutcome {
 }
 
 impl Bucket {
+    /// The retention a new object version gets when it names none: the bucket's Object Lock default
+    /// retention (mode, and `now` plus its days or years), if it has one.
+    pub fn default_retention(&self, now: OffsetDateTime) -> Option<(String, OffsetDateTime)> {
+        let rule = self.lock_configuration.as_ref()?.rule.as_ref()?.default_retention.as_ref()?;
+        let mode = rule.mode.as_ref()?.as_str().to_owned();
+        let days = i64::from(rule.days.unwrap_or(0)) + 365 * i64::from(rule.years.unwrap_or(0));
+        Some((mode, now + time::Duration::days(days)))
+    }
+
     /// The Block Public Access settings in force (none: nothing blocked).
     pub fn public_access(&self) -> PublicAccessBlock {
         self.settings.public_access_block.unwrap_or(PublicAccessBlock {

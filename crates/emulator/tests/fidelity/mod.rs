@@ -178,6 +178,36 @@ async fn archived_objects_are_not_replicated_and_need_a_restore() {
 }
 
 #[tokio::test]
+async fn a_replica_without_retention_gets_the_destination_default_retention() {
+    // User Guide replication-what-is-isnot-replicated (Object Lock): a replica is a new version in the
+    // destination; without a retention of its own it gets the destination's default retention like any
+    // other new version (issue 21, the round-3 scenario).
+    let env = start().await;
+    let (a, b) = (env.s3(A).await, env.s3(B).await);
+    a.create_bucket().bucket(SRC).object_lock_enabled_for_bucket(true).send().await.expect("locked source");
+    b.create_bucket().bucket(DST).object_lock_enabled_for_bucket(true).send().await.expect("locked destination");
+    let default =
+        aws_sdk_s3::types::DefaultRetention::builder().mode(aws_sdk_s3::types::ObjectLockRetentionMode::Governance).days(1).build();
+    let config = aws_sdk_s3::types::ObjectLockConfiguration::builder()
+        .object_lock_enabled(aws_sdk_s3::types::ObjectLockEnabled::Enabled)
+        .rule(aws_sdk_s3::types::ObjectLockRule::builder().default_retention(default).build())
+        .build();
+    b.put_object_lock_configuration().bucket(DST).object_lock_configuration(config).send().await.expect("default retention");
+    guide(&env, &Breaks::default()).await;
+    let plain = put(&a, SRC, "plain", b"x").await;
+    env.emulator.drain().await;
+    assert_eq!(status(&a, SRC, "plain", &plain).await.as_deref(), Some("COMPLETED"));
+    let source = a.get_object_retention().bucket(SRC).key("plain").version_id(&plain).send().await;
+    assert_eq!(code(&source.expect_err("the source version has no retention")), "NoSuchObjectLockConfiguration");
+    let replica = b.get_object_retention().bucket(DST).key("plain").version_id(&plain).send().await.expect("the replica's retention");
+    let retention = replica.retention().expect("retention");
+    assert_eq!(retention.mode().map(|m| m.as_str()), Some("GOVERNANCE"));
+    let until = retention.retain_until_date().expect("until").secs();
+    let in_a_day = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64 + 86_400;
+    assert!((until - in_a_day).abs() < 120, "a day from the replication, not {until}");
+}
+
+#[tokio::test]
 async fn object_lock_is_a_property_of_the_bucket() {
     // User Guide replication-failure-codes, DstBucketObjectLockConfigMissing: "To replicate objects
     // from a source bucket with Object Lock enabled, the destination bucket must also have Object
