@@ -536,3 +536,31 @@ async fn malformed_values_are_refused_as_recorded() {
     let got = s3.get_bucket_lifecycle_configuration().bucket("malformed").send().await.expect("get lifecycle");
     assert_eq!(got.transition_default_minimum_object_size().map(|m| m.as_str()), Some("all_storage_classes_128K"));
 }
+
+/// §92 — test_s3.snapshot.json, `TestS3::test_s3_get_object_preconditions` → `obj-ignore-future-modified-since`,
+/// `TestS3::test_copy_in_place_with_bucket_encryption` → `copy-obj`, `TestS3::test_s3_copy_object_in_place_with_encryption`
+/// → `copy-object-in-place-without-kms-sse`: a future If-Modified-Since is ignored; in-place copies that change encryption pass.
+#[tokio::test]
+async fn future_dates_and_in_place_encryption_copies_as_recorded() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("future").send().await.expect("create");
+    s3.put_object().bucket("future").key("k").body(ByteStream::from_static(b"data")).send().await.expect("put");
+    let tomorrow = aws_sdk_s3::primitives::DateTime::from_secs(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64 + 86_400,
+    );
+    s3.get_object().bucket("future").key("k").if_modified_since(tomorrow).send().await.expect("a future date is ignored");
+    let copy = s3.copy_object().bucket("future").key("c").copy_source("future/k").copy_source_if_modified_since(tomorrow).send();
+    copy.await.expect("a future copy-source date is ignored");
+
+    let in_place = || s3.copy_object().bucket("future").key("k").copy_source("future/k");
+    assert_eq!(code(&in_place().send().await.expect_err("nothing changes")), "InvalidRequest");
+    let default = aws_sdk_s3::types::ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        .build()
+        .expect("default");
+    let rule = aws_sdk_s3::types::ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(default).build();
+    let config = aws_sdk_s3::types::ServerSideEncryptionConfiguration::builder().rules(rule).build().expect("config");
+    s3.put_bucket_encryption().bucket("future").server_side_encryption_configuration(config).send().await.expect("encryption");
+    in_place().send().await.expect("the bucket's default encryption applies: accepted");
+}
