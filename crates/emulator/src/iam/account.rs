@@ -2,7 +2,9 @@
 //! (the emulator has no instance profiles, so a role is in none, as a role never added to one).
 
 use super::docs::{GROUP_INLINE_MAX, MANAGED_MAX, ROLE_INLINE_MAX, TRUST_MAX, USER_INLINE_MAX};
-use super::{check_path_prefix, constraint, groups, managed, paginate, roles, truncation, users, Call};
+use super::reply::truncation;
+use super::request::{check_path_prefix, constraint, paginate, Call};
+use super::{groups, managed, roles, users};
 use crate::error::ServiceError;
 use crate::state::iam::fold;
 use crate::state::KeyOwner;

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use xrepl_policy::{DocumentKind, Policy, PolicyErrorKind};
+use xrepl_policy::{DocumentKind, Policy, PolicyErrorKind, PrincipalBlock, PrincipalType, ResourceBlock};
 
-use super::{aws_principals, limit_exceeded, resources};
+use super::reply::limit_exceeded;
 use crate::error::ServiceError;
 use crate::state::iam::StoredPolicy;
 use crate::state::World;
@@ -110,4 +110,32 @@ pub fn unknown_principal(world: &World, policy: &Policy) -> Option<String> {
             }
         })
         .map(str::to_owned)
+}
+
+/// Statements' Principal / NotPrincipal `AWS` values, in document order.
+fn aws_principals(policy: &Policy) -> impl Iterator<Item = &str> {
+    policy.statements.iter().flat_map(|s| {
+        let principal = match &s.principal {
+            Some(PrincipalBlock::Principal(p) | PrincipalBlock::NotPrincipal(p)) => Some(p),
+            None => None,
+        };
+        let entries: &[(PrincipalType, xrepl_policy::Values)] = match principal {
+            Some(xrepl_policy::Principal::Map(entries)) => entries,
+            _ => &[],
+        };
+        entries.iter().filter(|(t, _)| *t == PrincipalType::Aws).flat_map(|(_, values)| values.items.iter().map(String::as_str))
+    })
+}
+
+/// Every Resource / NotResource value of a document.
+fn resources(policy: &Policy) -> Vec<String> {
+    policy
+        .statements
+        .iter()
+        .filter_map(|s| match &s.resource {
+            Some(ResourceBlock::Resource(v) | ResourceBlock::NotResource(v)) => Some(v.items.iter().cloned()),
+            None => None,
+        })
+        .flatten()
+        .collect()
 }

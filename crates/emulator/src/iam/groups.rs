@@ -5,10 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::docs::GROUP_INLINE_MAX;
 use super::holders::holder_entity;
-use super::{
-    already_exists, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, no_such_entity, paginate, truncation,
-    Call,
-};
+use super::reply::{already_exists, date, delete_conflict, limit_exceeded, no_such_entity, truncation};
+use super::request::{check_name, check_path, check_path_prefix, paginate, Call};
 use crate::error::ServiceError;
 use crate::state::iam::{fold, Group, User};
 use crate::state::{now, random_upper_id};

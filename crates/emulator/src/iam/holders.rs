@@ -8,10 +8,8 @@ use xrepl_policy::DocumentKind;
 
 use super::docs::{self, check_length, quota_size};
 use super::managed;
-use super::{
-    check_name, check_path_prefix, limit_exceeded, member_values, merge_tags, no_such_entity, paginate, parse_tags, tags_xml, truncation,
-    url_encode, Call,
-};
+use super::reply::{limit_exceeded, no_such_entity, tags_xml, truncation, url_encode};
+use super::request::{check_name, check_path_prefix, member_values, merge_tags, paginate, parse_tags, Call};
 use crate::error::ServiceError;
 use crate::state::iam::StoredPolicy;
 use crate::xml::XmlBuf;
@@ -49,22 +47,22 @@ macro_rules! holder_entity {
         inline_max: $inline_max:expr, attached_max: $attached_max:expr, map: $map:ident, lookup: $lookup:ident },
         $param_fn:ident, $authorized_fn:ident, $mut_fn:ident
     ) => {
-        fn $param_fn(call: &$crate::iam::Call<'_>) -> Result<String, $crate::error::ServiceError> {
+        fn $param_fn(call: &$crate::iam::request::Call<'_>) -> Result<String, $crate::error::ServiceError> {
             let name = call.required($param)?.to_owned();
-            $crate::iam::check_name(&name, $field, $max)?;
+            $crate::iam::request::check_name(&name, $field, $max)?;
             Ok(name)
         }
 
-        pub(super) fn $authorized_fn(call: &$crate::iam::Call<'_>, action: &str) -> Result<$ty, $crate::error::ServiceError> {
+        pub(super) fn $authorized_fn(call: &$crate::iam::request::Call<'_>, action: &str) -> Result<$ty, $crate::error::ServiceError> {
             let name = $param_fn(call)?;
             let resource =
                 call.iam().ok().and_then(|iam| iam.$lookup(&name)).map_or_else(|| call.arn($noun, "/", &name), |e| e.arn.clone());
             call.authorize(action, &resource)?;
-            call.iam()?.$lookup(&name).cloned().ok_or_else(|| $crate::iam::no_such_entity($noun, &name))
+            call.iam()?.$lookup(&name).cloned().ok_or_else(|| $crate::iam::reply::no_such_entity($noun, &name))
         }
 
-        fn $mut_fn<'c>(call: &'c mut $crate::iam::Call<'_>, name: &str) -> Result<&'c mut $ty, $crate::error::ServiceError> {
-            call.iam_mut()?.$map.get_mut(&$crate::state::iam::fold(name)).ok_or_else(|| $crate::iam::no_such_entity($noun, name))
+        fn $mut_fn<'c>(call: &'c mut $crate::iam::request::Call<'_>, name: &str) -> Result<&'c mut $ty, $crate::error::ServiceError> {
+            call.iam_mut()?.$map.get_mut(&$crate::state::iam::fold(name)).ok_or_else(|| $crate::iam::reply::no_such_entity($noun, name))
         }
 
         impl $crate::iam::holders::Holder for $ty {
@@ -88,10 +86,10 @@ macro_rules! holder_entity {
             fn attached_mut(&mut self) -> &mut std::collections::BTreeSet<String> {
                 &mut self.attached
             }
-            fn authorized(call: &$crate::iam::Call<'_>, action: &str) -> Result<Self, $crate::error::ServiceError> {
+            fn authorized(call: &$crate::iam::request::Call<'_>, action: &str) -> Result<Self, $crate::error::ServiceError> {
                 $authorized_fn(call, action)
             }
-            fn get_mut<'c>(call: &'c mut $crate::iam::Call<'_>, name: &str) -> Result<&'c mut Self, $crate::error::ServiceError> {
+            fn get_mut<'c>(call: &'c mut $crate::iam::request::Call<'_>, name: &str) -> Result<&'c mut Self, $crate::error::ServiceError> {
                 $mut_fn(call, name)
             }
         }

@@ -7,10 +7,8 @@ use std::sync::Arc;
 use xrepl_policy::{DocumentKind, Policy};
 
 use super::docs::{self, check_length, check_managed_size};
-use super::{
-    check_description, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, member_values, merge_tags,
-    paginate, parse_tags, tags_xml, truncation, url_encode, Call,
-};
+use super::reply::{date, delete_conflict, limit_exceeded, tags_xml, truncation, url_encode};
+use super::request::{check_description, check_name, check_path, check_path_prefix, member_values, merge_tags, paginate, parse_tags, Call};
 use crate::error::ServiceError;
 use crate::state::iam::{ManagedPolicy, StoredPolicy};
 use crate::state::{now, random_upper_id};

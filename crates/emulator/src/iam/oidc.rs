@@ -3,7 +3,8 @@
 //! role's account; the issuer's signing keys come from the `/_xrepl/oidc/jwks` admin endpoint,
 //! since the emulator fetches nothing from outside.
 
-use super::{check_path_prefix, constraint, date, limit_exceeded, parse_tags, tags_xml, Call};
+use super::reply::{date, limit_exceeded, tags_xml};
+use super::request::{check_path_prefix, constraint, parse_tags, Call};
 use crate::error::ServiceError;
 use crate::state::iam::OidcProvider;
 use crate::state::now;
@@ -52,7 +53,7 @@ fn client_id(value: &str) -> Result<(), ServiceError> {
 }
 
 fn thumbprints(call: &Call<'_>) -> Result<Vec<String>, ServiceError> {
-    let list = super::member_values(call.params, "ThumbprintList");
+    let list = super::request::member_values(call.params, "ThumbprintList");
     if list.len() > THUMBPRINTS_MAX {
         return Err(limit_exceeded(format!("Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: {THUMBPRINTS_MAX}")));
     }
@@ -95,7 +96,7 @@ fn provider_mut<'c>(call: &'c mut Call<'_>, arn: &str) -> Result<&'c mut OidcPro
 
 pub(super) fn create_provider(call: &mut Call<'_>) -> Answer {
     let (url, key) = url_param(call)?;
-    let client_ids = super::member_values(call.params, "ClientIDList");
+    let client_ids = super::request::member_values(call.params, "ClientIDList");
     if client_ids.len() > CLIENT_IDS_MAX {
         return Err(limit_exceeded(format!("Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: {CLIENT_IDS_MAX}")));
     }

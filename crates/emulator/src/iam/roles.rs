@@ -6,10 +6,8 @@ use xrepl_policy::DocumentKind;
 
 use super::docs::{self, check_length, check_trust_size, ROLE_INLINE_MAX};
 use super::holders::{holder_entity, Tagged};
-use super::{
-    already_exists, check_description, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, paginate, parse_tags,
-    tags_xml, truncation, url_encode, Call,
-};
+use super::reply::{already_exists, date, delete_conflict, limit_exceeded, tags_xml, truncation, url_encode};
+use super::request::{check_description, check_path, check_path_prefix, paginate, parse_tags, Call};
 use crate::error::ServiceError;
 use crate::state::iam::{fold, Role};
 use crate::state::{now, random_upper_id};

@@ -9,10 +9,8 @@ use time::OffsetDateTime;
 
 use super::docs::USER_INLINE_MAX;
 use super::holders::{holder_entity, Tagged};
-use super::{
-    already_exists, check_name, check_path, check_path_prefix, date, delete_conflict, limit_exceeded, no_such_entity, paginate, parse_tags,
-    tags_xml, truncation, Call,
-};
+use super::reply::{already_exists, date, delete_conflict, limit_exceeded, no_such_entity, tags_xml, truncation};
+use super::request::{check_name, check_path, check_path_prefix, paginate, parse_tags, Call};
 use crate::error::ServiceError;
 use crate::identity::PrincipalKind;
 use crate::state::iam::{fold, User};

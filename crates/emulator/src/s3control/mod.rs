@@ -7,12 +7,14 @@
 //!
 //! Depends on `runtime`, `state` and `replication` only.
 
+mod errors;
 pub mod report;
 mod request;
 pub mod run;
 
 use std::sync::Arc;
 
+use self::errors::{access_denied, not_found};
 use crate::error::ServiceError;
 use crate::identity::Caller;
 use crate::replication::batch;
@@ -20,6 +22,8 @@ use crate::runtime::Shared;
 use crate::state::batch::{Job, JobStatus};
 use crate::state::iso8601;
 use crate::xml::{escape, XmlBuf};
+
+pub use self::errors::bad_request;
 
 pub const NAMESPACE: &str = "http://awss3control.amazonaws.com/doc/2018-08-20/";
 /// The path prefix every S3 Control jobs request has.
@@ -33,18 +37,6 @@ pub struct ControlRequest<'a> {
     /// From `x-amz-account-id` or the `{account}.s3-control...` host.
     pub account_id: Option<&'a str>,
     pub body: &'a [u8],
-}
-
-pub fn bad_request(message: impl Into<String>) -> ServiceError {
-    ServiceError::bad_request("BadRequestException", message)
-}
-
-fn not_found(id: &str) -> ServiceError {
-    ServiceError::new(404, "NotFoundException", format!("The specified job {id} does not exist"))
-}
-
-fn access_denied() -> ServiceError {
-    ServiceError::access_denied("Access Denied")
 }
 
 /// Answers the request with the XML body of a 200 response, or the AWS error.

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::bad_request;
+use super::errors::bad_request;
 use crate::error::ServiceError;
 use crate::replication::batch::parse_time;
 use crate::state::batch::{Job, ManifestGenerator, ManifestSource, ReplicationStatusFilter, ReportSpec};

@@ -270,7 +270,7 @@ impl BlobStore for FileBlobStore {
     }
 
     fn staging_path(&self) -> Option<PathBuf> {
-        Some(self.dir.join(format!("staging-{}", super::random_id(16))))
+        Some(self.dir.join(format!("staging-{}", super::ids::random_id(16))))
     }
 
     fn adopt(&self, staged: &Path, len: usize, crc64: u64) -> io::Result<Blob> {
@@ -329,7 +329,7 @@ mod tests {
     use super::*;
 
     fn temp_dir() -> PathBuf {
-        std::env::temp_dir().join(format!("xrepl-blobs-{}", super::super::random_id(8)))
+        std::env::temp_dir().join(format!("xrepl-blobs-{}", super::super::ids::random_id(8)))
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod blob;
 pub mod files;
 pub mod iam;
+pub mod ids;
 pub mod kms;
 pub mod persist;
 pub mod s3;
@@ -12,7 +13,6 @@ pub mod s3;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use rand::Rng;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use xrepl_policy::Policy;
@@ -22,6 +22,7 @@ use crate::identity::{Caller, PrincipalKind};
 
 pub use self::blob::{Blob, BlobStore, MemoryBlobStore};
 pub use self::iam::IamAccount;
+pub use self::ids::{random_id, random_upper_id};
 pub use self::kms::KmsAccount;
 pub use self::s3::Bucket;
 
@@ -226,26 +227,6 @@ impl World {
 /// emulator containers agree on who owns what.
 pub fn canonical_id_for(account: &str) -> String {
     hex::encode(Sha256::digest(format!("xrepl-canonical-user:{account}").as_bytes()))
-}
-
-const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-/// Random id from the alphanumeric alphabet.
-pub fn random_id(len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    (0..len).map(|_| char::from(ID_ALPHABET[rng.gen_range(0..ID_ALPHABET.len())])).collect()
-}
-
-/// Random upper-case id, as IAM uses for access keys and unique ids.
-pub fn random_upper_id(prefix: &str, len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    let tail: String = (0..len)
-        .map(|_| {
-            let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-            char::from(alphabet[rng.gen_range(0..alphabet.len())])
-        })
-        .collect();
-    format!("{prefix}{tail}")
 }
 
 pub fn now() -> OffsetDateTime {

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::blob::Blob;
 use super::iam::StoredPolicy;
-use super::random_id;
+use super::ids::random_id;
 
 pub const OWNERSHIP_ENFORCED: &str = "BucketOwnerEnforced";
 pub const OWNERSHIP_PREFERRED: &str = "BucketOwnerPreferred";

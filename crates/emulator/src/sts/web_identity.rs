@@ -18,7 +18,7 @@ use jsonwebtoken::{errors::ErrorKind, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use xrepl_policy::{Context, Policy, PrincipalInfo, Request};
 
-use super::{issue_session, session_params, Params, SessionParams};
+use super::session::{issue_session, session_params, Params, SessionParams};
 use crate::error::ServiceError;
 use crate::state::iam::Role;
 use crate::state::{iso8601, now, World};
