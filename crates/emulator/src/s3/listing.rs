@@ -169,7 +169,7 @@ fn list_current(world: &World, b: &Bucket, prefix: &str, delimiter: Option<&str>
     page
 }
 
-fn common_prefix_dtos(prefixes: Vec<String>, url: bool) -> Option<Vec<dto::CommonPrefix>> {
+pub(super) fn common_prefix_dtos(prefixes: Vec<String>, url: bool) -> Option<Vec<dto::CommonPrefix>> {
     Some(prefixes.into_iter().map(|p| dto::CommonPrefix { prefix: Some(encoded(p, url)) }).collect())
 }
 

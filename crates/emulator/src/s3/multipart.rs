@@ -514,7 +514,7 @@ pub fn list_multipart_uploads(
         bucket: Some(input.bucket.clone()),
         prefix: listing::encoded_opt(input.prefix, url),
         uploads: Some(uploads),
-        common_prefixes: Some(page.prefixes.into_iter().map(|p| dto::CommonPrefix { prefix: Some(listing::encoded(p, url)) }).collect()),
+        common_prefixes: listing::common_prefix_dtos(page.prefixes, url),
         is_truncated: Some(page.truncated),
         max_uploads: Some(i32::try_from(max).unwrap_or(1000)),
         key_marker: Some(listing::encoded(key_marker, url)),
