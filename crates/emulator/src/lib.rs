@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod access;
 pub mod config;
 pub mod error;
 pub mod iam;

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 
 use super::engine::{assume_service_role, ServiceAssumption};
 use super::{plan, Task, TaskKind};
+use crate::access::authz;
 use crate::identity::Caller;
-use crate::s3::authz;
 use crate::state::batch::{ManifestGenerator, ReplicationStatusFilter};
 use crate::state::s3::{delete_marker, is_archived_class, DestinationStatus, Grant, ObjectVersion, ReplicationState, Sse};
 use crate::state::World;

@@ -3,10 +3,10 @@
 use serde_json::json;
 
 use super::{Target, Task, TaskKind};
+use crate::access::{self, authz, Denial};
 use crate::identity::{Caller, PrincipalKind};
 use crate::runtime::failure::{Failure, FailureEvent, FailureReason, FAILED_REPLICATION_EVENT};
 use crate::runtime::Shared;
-use crate::s3::authz::{self, Denial};
 use crate::state::s3::{delete_marker, DestinationStatus, Grant, ObjectVersion, ReplicationState, Sse, Versioning};
 use crate::state::{iso8601, now, World};
 use xrepl_policy::Authorization;
@@ -104,7 +104,7 @@ fn assume_role(world: &World, role_arn: &str, source_bucket: &str, source_owner:
     let on_behalf = ServiceAssumption {
         service: SERVICE,
         source_account: source_owner,
-        source_arn: &authz::bucket_arn(source_bucket),
+        source_arn: &access::bucket_arn(source_bucket),
         session: "s3-replication",
         purpose: "the replication role",
     };
@@ -339,7 +339,7 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
             let replica_sse = match &version.sse {
                 Some(Sse::Kms { key_arn }) => {
                     use crate::kms::KeyUseError;
-                    crate::kms::authorize_s3_use(world, &role, key_arn, "kms:Decrypt", &authz::object_arn(src, key)).map_err(|e| {
+                    crate::kms::authorize_s3_use(world, &role, key_arn, "kms:Decrypt", &access::object_arn(src, key)).map_err(|e| {
                         let reason = match e {
                             KeyUseError::InvalidState(_) => FailureReason::SrcKmsKeyInvalidState,
                             KeyUseError::NotFound(_) | KeyUseError::Denied(_) => FailureReason::SrcGetObjectNotPermitted,
@@ -351,14 +351,16 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
                     let replica_arn = crate::kms::key_arn_for_s3(world, &dest_owner, Some(&replica_key)).ok_or_else(|| {
                         kms_failure(FailureReason::DstKmsKeyNotFound, format!("the replica KMS key {replica_key} does not exist."))
                     })?;
-                    crate::kms::authorize_s3_use(world, &role, &replica_arn, "kms:Encrypt", &authz::object_arn(dst, key)).map_err(|e| {
-                        let reason = match e {
-                            KeyUseError::InvalidState(_) => FailureReason::DstKmsKeyInvalidState,
-                            KeyUseError::NotFound(_) => FailureReason::DstKmsKeyNotFound,
-                            KeyUseError::Denied(_) => FailureReason::DstPutObjectNotPermitted,
-                        };
-                        kms_failure(reason, format!("S3 acting as role {role_arn} could not encrypt the replica: {e}"))
-                    })?;
+                    crate::kms::authorize_s3_use(world, &role, &replica_arn, "kms:Encrypt", &access::object_arn(dst, key)).map_err(
+                        |e| {
+                            let reason = match e {
+                                KeyUseError::InvalidState(_) => FailureReason::DstKmsKeyInvalidState,
+                                KeyUseError::NotFound(_) => FailureReason::DstKmsKeyNotFound,
+                                KeyUseError::Denied(_) => FailureReason::DstPutObjectNotPermitted,
+                            };
+                            kms_failure(reason, format!("S3 acting as role {role_arn} could not encrypt the replica: {e}"))
+                        },
+                    )?;
                     Some(Sse::Kms { key_arn: replica_arn })
                 }
                 // SSE-S3 and SSE-C objects replicate as they are (SSE-C keeps the key's MD5).

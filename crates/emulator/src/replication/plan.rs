@@ -71,7 +71,7 @@ pub(super) fn select_targets(
                 continue;
             }
         }
-        let Some(dest) = crate::s3::bucket_name_from_arn(&rule.destination.bucket) else { continue };
+        let Some(dest) = crate::access::bucket_from_arn(&rule.destination.bucket) else { continue };
         let better = chosen.get(dest).is_none_or(|current| rule.priority.unwrap_or(0) > current.priority.unwrap_or(0));
         if better {
             chosen.insert(dest.to_owned(), rule);

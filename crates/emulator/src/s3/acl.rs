@@ -213,7 +213,7 @@ pub fn put_bucket_acl(api: &S3Api, req: S3Request<dto::PutBucketAclInput>) -> S3
     if !b.acls_enabled() && !only_owner {
         return Err(acls_not_supported());
     }
-    super::public_access::check_acl_allowed(b, &grants)?;
+    crate::access::public::check_acl_allowed(b, &grants)?;
     bucket_mut(&mut world, &input.bucket)?.acl = grants;
     Ok(S3Response::new(dto::PutBucketAclOutput {}))
 }
@@ -253,7 +253,7 @@ pub fn put_object_acl(api: &S3Api, req: S3Request<dto::PutObjectAclInput>) -> S3
     if !b.acls_enabled() && grants != vec![Grant::full_control(&object_owner)] {
         return Err(acls_not_supported());
     }
-    super::public_access::check_acl_allowed(b, &grants)?;
+    crate::access::public::check_acl_allowed(b, &grants)?;
     let bucket_name = input.bucket.clone();
     let b = bucket_mut(&mut world, &bucket_name)?;
     if let Some(v) = b.version_mut(&input.key, &version_id) {

@@ -25,7 +25,7 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
     // CreateBucket is authorized by identity policies only (there is no bucket policy yet).
     if !caller.is_root() {
         let probe = Bucket::new(&input.bucket, &account, &world.region, "", now());
-        super::authz::authorize(&world, &caller, "s3:CreateBucket", &probe, None, &[]).map_err(|d| super::access_denied(&d))?;
+        crate::access::authorize(&world, &caller, "s3:CreateBucket", &probe, None, &[]).map_err(|d| super::access_denied(&d))?;
     }
     if let Some(existing) = world.buckets.get(&input.bucket) {
         // API Reference API_CreateBucket: in us-east-1 (N. Virginia) re-creating a bucket you
@@ -91,7 +91,7 @@ pub fn list_buckets(api: &S3Api, req: S3Request<dto::ListBucketsInput>) -> S3Res
     if !caller.is_root() && !matches!(caller.kind, PrincipalKind::Root) {
         let identity = world.identity_policies(&caller);
         let principal = caller.principal_info();
-        let ctx = super::authz::base_context(&world, &caller, &account);
+        let ctx = crate::access::base_context(&world, &caller, &account);
         let request =
             xrepl_policy::Request { principal: &principal, action: "s3:ListAllMyBuckets", resource: "arn:aws:s3:::*", context: &ctx };
         let refs: Vec<&xrepl_policy::Policy> = identity.iter().map(AsRef::as_ref).collect();

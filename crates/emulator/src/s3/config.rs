@@ -109,7 +109,7 @@ pub fn put_bucket_policy(api: &S3Api, req: S3Request<dto::PutBucketPolicyInput>)
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:PutBucketPolicy", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     let policy = parse_bucket_policy(&world, &input.bucket, &input.policy)?;
-    super::public_access::check_policy_allowed(bucket(&world, &input.bucket)?, &policy)?;
+    crate::access::public::check_policy_allowed(bucket(&world, &input.bucket)?, &policy)?;
     bucket_mut(&mut world, &input.bucket)?.policy = Some(StoredPolicy { text: input.policy, parsed: Arc::new(policy) });
     Ok(super::with_status(dto::PutBucketPolicyOutput {}, http::StatusCode::NO_CONTENT))
 }
@@ -240,10 +240,6 @@ fn schema_message(element: &str, allowed: bool) -> S3Error {
 }
 
 /// `arn:aws:s3:::name` -> `name`.
-pub fn bucket_from_arn(arn: &str) -> Option<&str> {
-    arn.strip_prefix("arn:aws:s3:::").filter(|n| !n.is_empty() && !n.contains('/'))
-}
-
 fn is_role_arn(arn: &str) -> bool {
     let Some(rest) = arn.strip_prefix("arn:aws:iam::") else { return false };
     let Some((account, resource)) = rest.split_once(':') else { return false };
@@ -332,8 +328,8 @@ fn validate_replication(
             }
         }
         let destination = &rule.destination;
-        let dest_name =
-            bucket_from_arn(&destination.bucket).ok_or_else(|| s3_error!(InvalidArgument, "Invalid bucket ARN: {}", destination.bucket))?;
+        let dest_name = crate::access::bucket_from_arn(&destination.bucket)
+            .ok_or_else(|| s3_error!(InvalidArgument, "Invalid bucket ARN: {}", destination.bucket))?;
         destinations.insert(dest_name.to_owned());
         if let Some(act) = &destination.access_control_translation {
             if act.owner.as_str() != "Destination" {
@@ -395,7 +391,7 @@ fn validate_replication(
     if !caller.is_root() {
         let identity = world.identity_policies(caller);
         let principal = caller.principal_info();
-        let ctx = super::authz::base_context(world, caller, &src.owner_account);
+        let ctx = crate::access::base_context(world, caller, &src.owner_account);
         let request = xrepl_policy::Request { principal: &principal, action: "iam:PassRole", resource: &config.role, context: &ctx };
         let refs: Vec<&Policy> = identity.iter().map(AsRef::as_ref).collect();
         if !xrepl_policy::authorize(&refs, None, &request, true, false, false).is_allowed() {

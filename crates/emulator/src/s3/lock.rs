@@ -59,7 +59,7 @@ fn validate_mode(mode: &str) -> S3Result<()> {
 
 /// Whether `caller` may bypass governance mode on this request.
 fn may_bypass(world: &World, caller: &Caller, bucket: &Bucket, key: &str, bypass_header: bool) -> bool {
-    bypass_header && super::authz::authorize(world, caller, "s3:BypassGovernanceRetention", bucket, Some(key), &[]).is_ok()
+    bypass_header && crate::access::authorize(world, caller, "s3:BypassGovernanceRetention", bucket, Some(key), &[]).is_ok()
 }
 
 /// Refuses a permanent delete of a protected version (a legal hold, or retention in force).

@@ -1,5 +1,5 @@
 //! The S3 API with AWS semantics, on top of `s3s` (which parses requests, verifies SigV4 and
-//! renders responses). Every operation resolves the caller, authorizes it with [`authz`] and only
+//! renders responses). Every operation resolves the caller, authorizes it with [`crate::access`] and only
 //! then touches the world; writes to buckets with a replication configuration feed the engine.
 
 /// The `x-amz-grant-*` headers of any input that has them (the s3s input types differ).
@@ -55,7 +55,6 @@ macro_rules! authorize_object {
 mod checksum;
 pub mod acl;
 mod attributes;
-pub mod authz;
 mod body;
 mod bucket;
 mod config;
@@ -80,14 +79,12 @@ use s3s::dto::{self, StreamingBlob, Timestamp};
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result, S3};
 use time::OffsetDateTime;
 
+use crate::access::Denial;
 use crate::identity::Caller;
 use crate::replication::Task;
 use crate::runtime::Shared;
 use crate::state::s3::{Bucket, ObjectVersion as ObjectVersionRecord};
 use crate::state::{KeyProblem, World};
-
-pub use authz::Denial;
-pub use config::bucket_from_arn as bucket_name_from_arn;
 
 /// The S3 service implementation handed to s3s.
 pub struct S3Api {
@@ -102,7 +99,7 @@ impl S3Api {
     /// Who sent the request: s3s has verified the signature for the access key (if any).
     fn caller<T>(&self, req: &S3Request<T>) -> S3Result<Caller> {
         let Some(credentials) = &req.credentials else {
-            return Ok(Caller { request_keys: authz::request_keys(&req.headers, req.uri.query()), ..Caller::anonymous() });
+            return Ok(Caller { request_keys: crate::access::request_keys(&req.headers, req.uri.query()), ..Caller::anonymous() });
         };
         let token = req.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).map(str::to_owned).or_else(|| {
             req.uri
@@ -114,7 +111,7 @@ impl S3Api {
             KeyProblem::InvalidToken => s3_error!(InvalidToken, "The provided token is malformed or otherwise invalid."),
             KeyProblem::ExpiredToken => s3_error!(ExpiredToken, "The provided token has expired."),
         })?;
-        caller.request_keys = authz::request_keys(&req.headers, req.uri.query());
+        caller.request_keys = crate::access::request_keys(&req.headers, req.uri.query());
         Ok(caller)
     }
 
@@ -241,7 +238,7 @@ pub(crate) fn authorize_version(
         return Err(invalid_expected_owner(expected));
     }
     let bucket = bucket(world, bucket_name)?;
-    authz::authorize_version(world, caller, action, bucket, key, version_id, &[]).map_err(|d| access_denied(&d))?;
+    crate::access::authorize_version(world, caller, action, bucket, key, version_id, &[]).map_err(|d| access_denied(&d))?;
     if let Some(expected) = expected_owner {
         if expected != bucket.owner_account {
             return Err(s3_error!(AccessDenied, "Access Denied"));

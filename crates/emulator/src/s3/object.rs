@@ -238,7 +238,7 @@ pub(super) fn new_object_owner(
         return Ok((owner_account, vec![Grant::full_control(&owner_canonical)]));
     }
     let grants = grants.unwrap_or_else(|| vec![Grant::full_control(&owner_canonical)]);
-    super::public_access::check_acl_allowed(bucket, &grants)?;
+    crate::access::public::check_acl_allowed(bucket, &grants)?;
     Ok((owner_account, grants))
 }
 
@@ -299,7 +299,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         let world = api.shared.world();
         let b = bucket(&world, &input.bucket)?;
         // The request's headers (ACL, grants, encryption, tags) are condition keys (`Caller::request_keys`).
-        super::authz::authorize(&world, &caller, "s3:PutObject", b, Some(&input.key), &[]).map_err(|d| super::access_denied(&d))?;
+        crate::access::authorize(&world, &caller, "s3:PutObject", b, Some(&input.key), &[]).map_err(|d| super::access_denied(&d))?;
         if !tags.is_empty() {
             authorize(&world, &caller, "s3:PutObjectTagging", &input.bucket, Some(&input.key), None)?;
         }
@@ -395,7 +395,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
 /// (PutObject, CopyObject, CreateMultipartUpload).
 pub(crate) fn check_kms_write(world: &World, caller: &Caller, bucket: &str, key: &str, sse: Option<&Sse>) -> S3Result<()> {
     if let Some(Sse::Kms { key_arn }) = sse {
-        crate::kms::authorize_s3_use(world, caller, key_arn, "kms:GenerateDataKey", &super::authz::object_arn(bucket, key))
+        crate::kms::authorize_s3_use(world, caller, key_arn, "kms:GenerateDataKey", &crate::access::object_arn(bucket, key))
             .map_err(|e| e.to_s3_error())?;
     }
     Ok(())
@@ -551,7 +551,7 @@ fn not_modified(v: &ObjectVersion) -> S3Error {
 /// Reading an SSE-KMS object needs kms:Decrypt on its key.
 pub(super) fn check_kms_read(world: &World, caller: &Caller, bucket: &str, v: &ObjectVersion) -> S3Result<()> {
     if let Some(Sse::Kms { key_arn }) = &v.sse {
-        crate::kms::authorize_s3_use(world, caller, key_arn, "kms:Decrypt", &super::authz::object_arn(bucket, &v.key))
+        crate::kms::authorize_s3_use(world, caller, key_arn, "kms:Decrypt", &crate::access::object_arn(bucket, &v.key))
             .map_err(|e| e.to_s3_error())?;
     }
     Ok(())
@@ -609,7 +609,7 @@ fn readable<'w>(world: &'w World, caller: &Caller, r: &ReadRequest<'_>) -> S3Res
         // 403 Access Denied error" for a missing object (API Reference `API_GetObject`,
         // `API_HeadObject`), so a caller cannot probe which keys exist.
         Err(e) if matches!(e.code(), s3s::S3ErrorCode::NoSuchKey | s3s::S3ErrorCode::NoSuchVersion) => {
-            if super::authz::authorize(world, caller, "s3:ListBucket", b, None, &[]).is_err() {
+            if crate::access::authorize(world, caller, "s3:ListBucket", b, None, &[]).is_err() {
                 return Err(s3_error!(AccessDenied, "Access Denied"));
             }
             return Err(e);

@@ -1,17 +1,17 @@
-//! Block Public Access on buckets (User Guide `access-control-block-public-access`) and
-//! GetBucketPolicyStatus. New buckets get all four settings on, as S3 gives them since April
+//! The Block Public Access API on buckets (User Guide `access-control-block-public-access`) and
+//! GetBucketPolicyStatus; what the settings decide is in [`crate::access::public`]. New buckets get all four settings on, as S3 gives them since April
 //! 2023: a public bucket policy is refused until the block is relaxed. What each setting does:
 //! - `BlockPublicPolicy`: PutBucketPolicy of a public policy → 403 AccessDenied;
 //! - `BlockPublicAcls`: a request that sets a public ACL (AllUsers / AuthenticatedUsers) → 403;
-//! - `IgnorePublicAcls`: public grants do not count when access is evaluated (`authz`);
+//! - `IgnorePublicAcls`: public grants do not count when access is evaluated (`access::authz`);
 //! - `RestrictPublicBuckets`: while the bucket policy is public, it grants only to the bucket
-//!   owner's account and AWS services (`authz`).
+//!   owner's account and AWS services (`access::authz`).
 
 use s3s::dto;
-use s3s::{s3_error, S3Request, S3Response, S3Result};
+use s3s::{S3Request, S3Response, S3Result};
 
 use super::{authorize, bucket, bucket_mut, S3Api};
-use crate::state::s3::{Bucket, Grant, Grantee, PublicAccessBlock, ALL_USERS, AUTHENTICATED_USERS};
+use crate::state::s3::PublicAccessBlock;
 
 fn to_dto(block: PublicAccessBlock) -> dto::PublicAccessBlockConfiguration {
     dto::PublicAccessBlockConfiguration {
@@ -85,29 +85,4 @@ pub fn get_bucket_policy_status(
     let b = bucket(&world, &input.bucket)?;
     let is_public = b.policy.as_ref().is_some_and(|p| p.parsed.is_public());
     Ok(S3Response::new(dto::GetBucketPolicyStatusOutput { policy_status: Some(dto::PolicyStatus { is_public: Some(is_public) }) }))
-}
-
-/// A grant to everyone or to every AWS account.
-pub fn is_public_grant(grant: &Grant) -> bool {
-    matches!(&grant.grantee, Grantee::Group(uri) if uri == ALL_USERS || uri == AUTHENTICATED_USERS)
-}
-
-/// `BlockPublicAcls`: a request that would set public grants on `b` or its objects is refused.
-pub fn check_acl_allowed(b: &Bucket, grants: &[Grant]) -> S3Result<()> {
-    if b.public_access().block_public_acls && grants.iter().any(is_public_grant) {
-        return Err(s3_error!(AccessDenied, "Access Denied"));
-    }
-    Ok(())
-}
-
-/// `BlockPublicPolicy`: PutBucketPolicy of a public policy is refused.
-pub fn check_policy_allowed(b: &Bucket, policy: &xrepl_policy::Policy) -> S3Result<()> {
-    if b.public_access().block_public_policy && policy.is_public() {
-        return Err(s3_error!(
-            AccessDenied,
-            "User is not authorized to perform: s3:PutBucketPolicy on resource: \"arn:aws:s3:::{}\" because public policies are blocked by the BlockPublicPolicy block public access setting.",
-            b.name
-        ));
-    }
-    Ok(())
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use xrepl_policy::{authorize as evaluate, Authorization, Context, Policy, Request};
 
+use super::arn::{bucket_arn, object_arn};
 use crate::identity::{Caller, PrincipalKind};
 use crate::state::s3::{Bucket, Grant, Grantee, Permission, ALL_USERS, AUTHENTICATED_USERS};
 use crate::state::World;
@@ -60,14 +61,6 @@ impl Denial {
     }
 }
 
-pub fn bucket_arn(bucket: &str) -> String {
-    format!("arn:aws:s3:::{bucket}")
-}
-
-pub fn object_arn(bucket: &str, key: &str) -> String {
-    format!("arn:aws:s3:::{bucket}/{key}")
-}
-
 /// The ACL permission that grants an S3 action, if ACLs can grant it at all.
 fn acl_permission(action: &str, object_level: bool) -> Option<Permission> {
     Some(match (action, object_level) {
@@ -85,7 +78,7 @@ fn acl_permission(action: &str, object_level: bool) -> Option<Permission> {
 fn grants_allow(grants: &[Grant], caller: &Caller, needed: Permission, ignore_public: bool) -> bool {
     grants.iter().any(|g| {
         g.permission.covers(needed)
-            && !(ignore_public && super::public_access::is_public_grant(g))
+            && !(ignore_public && super::public::is_public_grant(g))
             && match &g.grantee {
                 Grantee::CanonicalUser(id) => caller.canonical_id.as_deref() == Some(id.as_str()),
                 Grantee::Group(uri) => uri == ALL_USERS || (uri == AUTHENTICATED_USERS && caller.account.is_some()),
