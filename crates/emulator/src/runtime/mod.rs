@@ -147,17 +147,6 @@ impl Shared {
         }
     }
 
-    /// Runs the buckets' lifecycle rules as of `offset` from now (see [`crate::s3::lifecycle`]),
-    /// and commits what they changed.
-    pub fn run_lifecycle(
-        &self,
-        offset: time::Duration,
-    ) -> Result<crate::s3::lifecycle::LifecycleReport, crate::state::persist::PersistError> {
-        let report = crate::s3::lifecycle::run(&mut self.world(), crate::state::now() + offset);
-        self.checkpoint(&[])?;
-        Ok(report)
-    }
-
     /// Locks the world. Never hold the guard across an `.await`.
     pub fn world(&self) -> MutexGuard<'_, World> {
         self.lock_stats.acquisitions.fetch_add(1, Ordering::Relaxed);

@@ -16,6 +16,8 @@
 use s3s::dto;
 use time::OffsetDateTime;
 
+use crate::runtime::Shared;
+use crate::state::persist::PersistError;
 use crate::state::s3::{Bucket, ObjectVersion, Versioning};
 use crate::state::World;
 
@@ -69,6 +71,14 @@ fn matches(rule: &dto::LifecycleRule, v: &ObjectVersion) -> bool {
 
 fn expired(expiration: &dto::LifecycleExpiration, created: OffsetDateTime, now: OffsetDateTime) -> bool {
     expiration.days.is_some_and(|d| due(created, d) <= now) || expiration.date.as_ref().is_some_and(|d| date_of(d) <= now)
+}
+
+/// Runs the buckets' lifecycle rules as of `offset` from now and commits what they changed (the
+/// admin endpoint and `Emulator::run_lifecycle`).
+pub fn run_and_commit(shared: &Shared, offset: time::Duration) -> Result<LifecycleReport, PersistError> {
+    let report = run(&mut shared.world(), crate::state::now() + offset);
+    shared.checkpoint(&[])?;
+    Ok(report)
 }
 
 /// Runs every enabled rule of every bucket as of `now`.

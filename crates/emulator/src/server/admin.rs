@@ -158,7 +158,7 @@ pub async fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> http::Respo
         }
         (&Method::POST, "/lifecycle/run") => match param("days").map(|v| v.parse::<u32>()) {
             // S3 runs lifecycle once a day; this runs it now, as if `days` had passed.
-            Some(Ok(days)) => match shared.run_lifecycle(time::Duration::days(i64::from(days))) {
+            Some(Ok(days)) => match crate::s3::lifecycle::run_and_commit(shared, time::Duration::days(i64::from(days))) {
                 Ok(report) => ok(json!(report)),
                 Err(e) => respond(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": e.to_string()})),
             },

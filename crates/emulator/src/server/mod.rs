@@ -113,7 +113,7 @@ impl Emulator {
     /// expirations, transitions, noncurrent-version rules and incomplete-upload aborts.
     pub fn run_lifecycle(&self, offset: std::time::Duration) -> Result<crate::s3::lifecycle::LifecycleReport, EmulatorError> {
         let offset = time::Duration::try_from(offset).map_err(|e| EmulatorError::Config(format!("lifecycle offset: {e}")))?;
-        Ok(self.shared.run_lifecycle(offset)?)
+        Ok(crate::s3::lifecycle::run_and_commit(&self.shared, offset)?)
     }
 
     /// Waits until no replication work is runnable (parked work for unavailable buckets excepted).
