@@ -4,7 +4,8 @@
 use s3s::dto;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::{authorize, bucket, bucket_mut, owner, validate, S3Api};
+use super::api::{authorize, bucket, bucket_mut, owner, S3Api};
+use super::validate;
 use crate::replication::{self, TaskKind};
 use crate::state::s3::{Grant, Grantee, Permission, ALL_USERS, AUTHENTICATED_USERS};
 
@@ -76,7 +77,7 @@ fn is_group_uri(uri: &str) -> bool {
 /// InvalidArgument naming the grant argument, as recorded (`test_s3.snapshot.json` →
 /// `TestS3::test_s3_bucket_acl_exceptions`: `put-bucket-grant-acl-wrong-id`, `put-bucket-acp-acl-4`, …).
 fn invalid_grant(message: &str, argument: &str, value: &str) -> s3s::S3Error {
-    super::invalid_argument(message, argument, Some(value))
+    super::api::invalid_argument(message, argument, Some(value))
 }
 
 fn malformed_acl() -> s3s::S3Error {
@@ -237,7 +238,7 @@ pub fn put_object_acl(api: &S3Api, req: S3Request<dto::PutObjectAclInput>) -> S3
     let action = if input.version_id.is_some() { "s3:PutObjectVersionAcl" } else { "s3:PutObjectAcl" };
     authorize_object!(world, caller, action, input)?;
     let b = bucket(&world, &input.bucket)?;
-    let version = super::object::addressed_object(b, &input.key, input.version_id.as_deref())?;
+    let version = super::version::addressed_object(b, &input.key, input.version_id.as_deref())?;
     let (object_owner, version_id) = (world.canonical_id(&version.owner_account), version.version_id.clone());
     let bucket_owner = world.canonical_id(&b.owner_account);
     let grants = match &input.access_control_policy {
@@ -273,7 +274,7 @@ pub fn get_object_acl(api: &S3Api, req: S3Request<dto::GetObjectAclInput>) -> S3
     let input = &req.input;
     authorize_object!(world, caller, action, input)?;
     let b = bucket(&world, &req.input.bucket)?;
-    let version = super::object::addressed_object(b, &req.input.key, req.input.version_id.as_deref())?;
+    let version = super::version::addressed_object(b, &req.input.key, req.input.version_id.as_deref())?;
     Ok(S3Response::new(dto::GetObjectAclOutput {
         grants: Some(to_dto_grants(&version.acl)),
         owner: Some(owner(world.canonical_id(&version.owner_account))),

@@ -6,8 +6,10 @@
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::object::{addressed_object, check_customer_key, customer_key, reported_version};
-use super::{bucket, timestamp, validate, S3Api};
+use super::api::{bucket, timestamp, S3Api};
+use super::object::{check_customer_key, customer_key};
+use super::validate;
+use super::version::{addressed_object, reported_version};
 use crate::state::s3::ObjectVersion;
 
 fn wants(input: &dto::GetObjectAttributesInput, attribute: &str) -> bool {

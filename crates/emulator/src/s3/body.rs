@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -105,7 +105,7 @@ fn io_error(e: &std::io::Error) -> S3Error {
 /// its MD5 and its `algorithm` checksum are computed on the way.
 pub async fn store_body(store: Arc<dyn BlobStore>, body: Option<StreamingBlob>, limit: u64, algorithm: Algorithm) -> S3Result<Stored> {
     let Some(staged) = store.staging_path() else {
-        let data = super::read_body(body).await?;
+        let data = super::body::read_body(body).await?;
         if data.len() as u64 > limit {
             return Err(too_large());
         }
@@ -283,4 +283,18 @@ impl Checking {
             }
         }
     }
+}
+
+/// Collects a request body into one buffer of exactly its size (kept whole in memory).
+pub(crate) async fn read_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
+    let Some(body) = body else { return Ok(Bytes::new()) };
+    let chunks: Vec<Bytes> = body.try_collect().await.map_err(|e| read_error(&e))?;
+    // Always one exact-size copy: a single chunk is a slice of hyper's 8 KiB read buffer, and
+    // keeping it would pin that whole buffer for the object's lifetime (measured: 8 KiB per
+    // small object). From here on the bytes are shared, never copied again.
+    let mut all = Vec::with_capacity(chunks.iter().map(Bytes::len).sum());
+    for c in chunks {
+        all.extend_from_slice(&c);
+    }
+    Ok(Bytes::from(all))
 }

@@ -3,8 +3,9 @@
 use s3s::dto;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
+use super::api::{authorize, bucket, invalid_argument, owner, timestamp, S3Api};
 use super::listing::{continuation_token, resume_after_token};
-use super::{acl, authorize, bucket, invalid_argument, owner, timestamp, validate, S3Api};
+use super::{acl, validate};
 use crate::identity::PrincipalKind;
 use crate::state::now;
 use crate::state::s3::{Bucket, Versioning, OWNERSHIP_ENFORCED, OWNERSHIP_PREFERRED, OWNERSHIP_WRITER};
@@ -25,7 +26,7 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
     // CreateBucket is authorized by identity policies only (there is no bucket policy yet).
     if !caller.is_root() {
         let probe = Bucket::new(&input.bucket, &account, &world.region, "", now());
-        crate::access::authorize(&world, &caller, "s3:CreateBucket", &probe, None, &[]).map_err(|d| super::access_denied(&d))?;
+        crate::access::authorize(&world, &caller, "s3:CreateBucket", &probe, None, &[]).map_err(|d| super::api::access_denied(&d))?;
     }
     if let Some(existing) = world.buckets.get(&input.bucket) {
         // API Reference API_CreateBucket: in us-east-1 (N. Virginia) re-creating a bucket you
@@ -36,7 +37,7 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
             return Ok(S3Response::new(dto::CreateBucketOutput { location: Some(format!("/{}", input.bucket)) }));
         }
         return Err(if existing.owner_account == account {
-            crate::s3::error_element(
+            crate::s3::api::error_element(
                 s3_error!(BucketAlreadyOwnedByYou, "Your previous request to create the named bucket succeeded and you already own it."),
                 "BucketName",
                 &input.bucket,
@@ -151,10 +152,10 @@ pub fn delete_bucket(api: &S3Api, req: S3Request<dto::DeleteBucketInput>) -> S3R
         } else {
             "The bucket you tried to delete is not empty. You must delete all versions in the bucket."
         };
-        return Err(crate::s3::error_element(s3_error!(BucketNotEmpty, "{message}"), "BucketName", &req.input.bucket));
+        return Err(crate::s3::api::error_element(s3_error!(BucketNotEmpty, "{message}"), "BucketName", &req.input.bucket));
     }
     world.buckets.remove(&req.input.bucket);
-    Ok(super::with_status(dto::DeleteBucketOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::api::with_status(dto::DeleteBucketOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn get_bucket_location(api: &S3Api, req: S3Request<dto::GetBucketLocationInput>) -> S3Result<S3Response<dto::GetBucketLocationOutput>> {

@@ -8,7 +8,8 @@ use s3s::dto;
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
 use xrepl_policy::{DocumentKind, Policy, PolicyErrorKind};
 
-use super::{authorize, bucket, bucket_mut, validate, S3Api};
+use super::api::{authorize, bucket, bucket_mut, S3Api};
+use super::validate;
 use crate::identity::Caller;
 use crate::state::iam::StoredPolicy;
 use crate::state::s3::{Grant, Versioning, OWNERSHIP_ENFORCED, OWNERSHIP_PREFERRED, OWNERSHIP_WRITER};
@@ -111,7 +112,7 @@ pub fn put_bucket_policy(api: &S3Api, req: S3Request<dto::PutBucketPolicyInput>)
     let policy = parse_bucket_policy(&world, &input.bucket, &input.policy)?;
     crate::access::public::check_policy_allowed(bucket(&world, &input.bucket)?, &policy)?;
     bucket_mut(&mut world, &input.bucket)?.policy = Some(StoredPolicy { text: input.policy, parsed: Arc::new(policy) });
-    Ok(super::with_status(dto::PutBucketPolicyOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::api::with_status(dto::PutBucketPolicyOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn get_bucket_policy(api: &S3Api, req: S3Request<dto::GetBucketPolicyInput>) -> S3Result<S3Response<dto::GetBucketPolicyOutput>> {
@@ -119,7 +120,7 @@ pub fn get_bucket_policy(api: &S3Api, req: S3Request<dto::GetBucketPolicyInput>)
     let world = api.shared.world();
     authorize(&world, &caller, "s3:GetBucketPolicy", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     let policy = bucket(&world, &req.input.bucket)?.policy.as_ref().map(|p| p.text.clone()).ok_or_else(|| {
-        crate::s3::error_element(s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"), "BucketName", &req.input.bucket)
+        crate::s3::api::error_element(s3_error!(NoSuchBucketPolicy, "The bucket policy does not exist"), "BucketName", &req.input.bucket)
     })?;
     Ok(S3Response::new(dto::GetBucketPolicyOutput { policy: Some(policy) }))
 }
@@ -132,7 +133,7 @@ pub fn delete_bucket_policy(
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:DeleteBucketPolicy", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &req.input.bucket)?.policy = None;
-    Ok(super::with_status(dto::DeleteBucketPolicyOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::api::with_status(dto::DeleteBucketPolicyOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn put_bucket_ownership_controls(
@@ -171,7 +172,7 @@ pub fn get_bucket_ownership_controls(
     authorize(&world, &caller, "s3:GetBucketOwnershipControls", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     let ownership = bucket(&world, &req.input.bucket)?.ownership.clone().ok_or_else(|| {
         let err = s3_error!(OwnershipControlsNotFoundError, "The bucket ownership controls were not found");
-        crate::s3::error_element(err, "BucketName", &req.input.bucket)
+        crate::s3::api::error_element(err, "BucketName", &req.input.bucket)
     })?;
     Ok(S3Response::new(dto::GetBucketOwnershipControlsOutput {
         ownership_controls: Some(dto::OwnershipControls {
@@ -188,7 +189,7 @@ pub fn delete_bucket_ownership_controls(
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:PutBucketOwnershipControls", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &req.input.bucket)?.ownership = None;
-    Ok(super::with_status(dto::DeleteBucketOwnershipControlsOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::api::with_status(dto::DeleteBucketOwnershipControlsOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn put_bucket_tagging(api: &S3Api, req: S3Request<dto::PutBucketTaggingInput>) -> S3Result<S3Response<dto::PutBucketTaggingOutput>> {
@@ -202,7 +203,7 @@ pub fn put_bucket_tagging(api: &S3Api, req: S3Request<dto::PutBucketTaggingInput
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:PutBucketTagging", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &input.bucket)?.tags = tags;
-    Ok(super::with_status(dto::PutBucketTaggingOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::api::with_status(dto::PutBucketTaggingOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn get_bucket_tagging(api: &S3Api, req: S3Request<dto::GetBucketTaggingInput>) -> S3Result<S3Response<dto::GetBucketTaggingOutput>> {
@@ -211,7 +212,7 @@ pub fn get_bucket_tagging(api: &S3Api, req: S3Request<dto::GetBucketTaggingInput
     authorize(&world, &caller, "s3:GetBucketTagging", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &req.input.bucket)?;
     if b.tags.is_empty() {
-        return Err(crate::s3::error_element(s3_error!(NoSuchTagSet, "The TagSet does not exist"), "BucketName", &req.input.bucket));
+        return Err(crate::s3::api::error_element(s3_error!(NoSuchTagSet, "The TagSet does not exist"), "BucketName", &req.input.bucket));
     }
     Ok(S3Response::new(dto::GetBucketTaggingOutput { tag_set: validate::to_dto_tags(&b.tags) }))
 }
@@ -224,7 +225,7 @@ pub fn delete_bucket_tagging(
     let mut world = api.shared.world();
     authorize(&world, &caller, "s3:PutBucketTagging", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &req.input.bucket)?.tags.clear();
-    Ok(super::with_status(dto::DeleteBucketTaggingOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::api::with_status(dto::DeleteBucketTaggingOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 fn invalid_request(message: &str) -> S3Error {
@@ -423,7 +424,7 @@ pub fn get_bucket_replication(
     authorize(&world, &caller, "s3:GetReplicationConfiguration", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     let config = bucket(&world, &req.input.bucket)?.replication.clone().ok_or_else(|| {
         let err = s3_error!(ReplicationConfigurationNotFoundError, "The replication configuration was not found");
-        crate::s3::error_element(err, "BucketName", &req.input.bucket)
+        crate::s3::api::error_element(err, "BucketName", &req.input.bucket)
     })?;
     Ok(S3Response::new(dto::GetBucketReplicationOutput { replication_configuration: Some(config) }))
 }
@@ -437,5 +438,5 @@ pub fn delete_bucket_replication(
     // AWS authorizes DeleteBucketReplication with s3:PutReplicationConfiguration.
     authorize(&world, &caller, "s3:PutReplicationConfiguration", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &req.input.bucket)?.replication = None;
-    Ok(super::with_status(dto::DeleteBucketReplicationOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::api::with_status(dto::DeleteBucketReplicationOutput {}, http::StatusCode::NO_CONTENT))
 }

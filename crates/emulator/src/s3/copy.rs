@@ -7,13 +7,15 @@
 use s3s::dto::{self, ETag};
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
+use super::api::{authorize, bucket, bucket_mut, timestamp, S3Api};
 use super::checksum::BodyDigest;
 use super::multipart::{check_part_number, check_upload_customer_key, effective_algorithm, no_such_upload};
 use super::object::{
-    addressed_object, check_customer_key, check_kms_read, check_kms_write, customer_key, customer_key_fields, etag, key, new_object_owner,
-    read_action, reported_version, requested_sse, sse_fields, storage_class, ReadRequest,
+    check_customer_key, check_kms_read, check_kms_write, customer_key, customer_key_fields, key, new_object_owner, read_action,
+    requested_sse, sse_fields, storage_class, ReadRequest,
 };
-use super::{authorize, bucket, bucket_mut, timestamp, validate, S3Api};
+use super::validate;
+use super::version::{addressed_object, etag, reported_version};
 use crate::identity::Caller;
 
 use crate::state::s3::{ObjectVersion, UploadPart, NULL_VERSION};

@@ -10,8 +10,8 @@ use s3s::{S3Request, S3Response, S3Result};
 
 use base64::Engine as _;
 
-use super::object::etag;
-use super::{authorize, bucket, invalid_argument, listed_time, owner, S3Api};
+use super::api::{authorize, bucket, invalid_argument, listed_time, owner, S3Api};
+use super::version::etag;
 use crate::state::s3::{prefix_end, Bucket, Entry, ObjectVersion};
 use crate::state::World;
 

@@ -7,8 +7,9 @@ use s3s::dto::{self, ObjectLockConfiguration};
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 use time::OffsetDateTime;
 
-use super::object::addressed_object;
-use super::{authorize, authorize_version, bucket, bucket_mut, timestamp, validate, S3Api};
+use super::api::{authorize, authorize_version, bucket, bucket_mut, timestamp, S3Api};
+use super::validate;
+use super::version::addressed_object;
 use crate::identity::Caller;
 use crate::state::s3::{Bucket, ObjectVersion, Versioning};
 use crate::state::{now, World};
@@ -124,7 +125,7 @@ pub fn get_object_lock_configuration(
     let b = bucket(&world, &input.bucket)?;
     if !b.object_lock {
         let err = s3_error!(ObjectLockConfigurationNotFoundError, "Object Lock configuration does not exist for this bucket");
-        return Err(crate::s3::error_element(err, "BucketName", &input.bucket));
+        return Err(crate::s3::api::error_element(err, "BucketName", &input.bucket));
     }
     let config = b.lock_configuration.clone().unwrap_or_else(|| ObjectLockConfiguration {
         object_lock_enabled: Some(dto::ObjectLockEnabled::from_static(dto::ObjectLockEnabled::ENABLED)),

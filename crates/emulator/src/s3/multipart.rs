@@ -4,8 +4,9 @@ use md5::{Digest, Md5};
 use s3s::dto::{self, ETag};
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
+use super::api::{authorize, bucket, bucket_mut, invalid_argument, listed_time, owner, S3Api};
 use super::checksum::Algorithm;
-use super::{acl, authorize, bucket, bucket_mut, invalid_argument, listed_time, listing, owner, validate, S3Api};
+use super::{acl, listing, validate};
 
 use crate::state::s3::{MultipartUpload, ObjectVersion, PartSummary, Sse, UploadPart, Versioning};
 use crate::state::{now, random_id};
@@ -48,7 +49,7 @@ pub(super) fn no_such_upload(upload_id: &str) -> s3s::S3Error {
         NoSuchUpload,
         "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
     );
-    crate::s3::error_element(err, "UploadId", upload_id)
+    crate::s3::api::error_element(err, "UploadId", upload_id)
 }
 
 /// 400 `InvalidPart` as AWS words it (two spaces after "found.") with the part it is about (docs/aws-semantics.md §86).
@@ -57,9 +58,9 @@ fn invalid_part(upload_id: &str, number: i32, etag: &str) -> s3s::S3Error {
         InvalidPart,
         "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
     );
-    let err = crate::s3::error_element(err, "ETag", etag);
-    let err = crate::s3::error_element(err, "PartNumber", &number.to_string());
-    crate::s3::error_element(err, "UploadId", upload_id)
+    let err = crate::s3::api::error_element(err, "ETag", etag);
+    let err = crate::s3::api::error_element(err, "PartNumber", &number.to_string());
+    crate::s3::api::error_element(err, "UploadId", upload_id)
 }
 
 pub fn create_multipart_upload(
@@ -295,7 +296,7 @@ pub fn complete_multipart_upload(
         let number = part.part_number.unwrap_or(0);
         if number <= previous {
             let err = s3_error!(InvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number.");
-            return Err(crate::s3::error_element(err, "UploadId", &input.upload_id));
+            return Err(crate::s3::api::error_element(err, "UploadId", &input.upload_id));
         }
         previous = number;
         let given_etag = part.e_tag.as_ref().map(|e| e.value().to_owned()).unwrap_or_default();
@@ -414,7 +415,7 @@ pub fn abort_multipart_upload(
         return Err(no_such_upload(&input.upload_id));
     }
     b.uploads.remove(&input.upload_id);
-    Ok(super::with_status(dto::AbortMultipartUploadOutput::default(), http::StatusCode::NO_CONTENT))
+    Ok(super::api::with_status(dto::AbortMultipartUploadOutput::default(), http::StatusCode::NO_CONTENT))
 }
 
 pub fn list_parts(api: &S3Api, req: S3Request<dto::ListPartsInput>) -> S3Result<S3Response<dto::ListPartsOutput>> {

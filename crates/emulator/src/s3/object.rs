@@ -1,13 +1,13 @@
 //! Objects: put, get, head, delete (markers and versioned deletes), copy, listings and tagging.
 
-use std::collections::BTreeMap;
-
 use http::{HeaderMap, HeaderValue, StatusCode};
 use md5::{Digest, Md5};
-use s3s::dto::{self, ETag};
+use s3s::dto;
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
 
-use super::{acl, authorize, blob, bucket, bucket_mut, timestamp, validate, S3Api};
+use super::api::{authorize, blob, bucket, bucket_mut, timestamp, S3Api};
+use super::version::{addressed_object, check_version_in_unversioned, etag, refuse_current_delete_marker, reported_version};
+use super::{acl, validate};
 use crate::identity::Caller;
 use crate::replication::{self, TaskKind};
 use crate::state::s3::{Bucket, Grant, ObjectVersion, Sse, Versioning, NULL_VERSION, OWNERSHIP_PREFERRED};
@@ -30,86 +30,6 @@ pub fn storage_class(class: Option<&str>) -> S3Result<String> {
         Some(c) if STORAGE_CLASSES.contains(&c) => Ok(c.to_owned()),
         Some(_) => Err(s3_error!(InvalidStorageClass, "The storage class you specified is not valid")),
     }
-}
-
-fn delete_marker_headers(version_id: &str) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    headers.insert("x-amz-delete-marker", HeaderValue::from_static("true"));
-    if let Ok(v) = HeaderValue::from_str(version_id) {
-        headers.insert("x-amz-version-id", v);
-    }
-    headers
-}
-
-/// The version a GET/HEAD/ACL/tagging request addresses, with S3's errors for missing versions
-/// and delete markers (semantics doc §11).
-pub fn addressed_object<'b>(bucket: &'b Bucket, key: &str, version_id: Option<&str>) -> S3Result<&'b ObjectVersion> {
-    match version_id {
-        None => match bucket.latest(key) {
-            None if bucket.versioning == Versioning::Unversioned => {
-                // An unversioned bucket says outright that no delete marker hides the key.
-                let mut err = s3_error!(NoSuchKey, "The specified key does not exist.");
-                let mut headers = HeaderMap::new();
-                headers.insert("x-amz-delete-marker", HeaderValue::from_static("false"));
-                err.set_headers(headers);
-                Err(super::error_element(err, "Key", key))
-            }
-            None => Err(super::error_element(s3_error!(NoSuchKey, "The specified key does not exist."), "Key", key)),
-            Some(v) if v.delete_marker => {
-                let mut err = s3_error!(NoSuchKey, "The specified key does not exist.");
-                err.set_headers(delete_marker_headers(&v.version_id));
-                Err(super::error_element(err, "Key", key))
-            }
-            Some(v) => Ok(v),
-        },
-        Some(id) => match bucket.version(key, id) {
-            None => {
-                check_version_in_unversioned(bucket, id)?;
-                let err = super::error_element(s3_error!(NoSuchVersion, "The specified version does not exist."), "Key", key);
-                Err(super::error_element(err, "VersionId", id))
-            }
-            Some(v) if v.delete_marker => Err(not_allowed_on_delete_marker(&v.version_id)),
-            Some(v) => Ok(v),
-        },
-    }
-}
-
-/// Tagging calls without a version id when the current version is a delete marker: 405, not 404 (as
-/// recorded: `test_object_tagging_versioned` → `put-object-tags-delete-marker-latest`, `get-object-tags-…`).
-fn refuse_current_delete_marker(b: &Bucket, key: &str, version_id: Option<&str>) -> S3Result<()> {
-    match b.objects.get(key).and_then(|vs| vs.last()) {
-        Some(marker) if version_id.is_none() && marker.delete_marker => Err(not_allowed_on_delete_marker(&marker.version_id)),
-        _ => Ok(()),
-    }
-}
-
-/// A version id other than `null` in a bucket that never had versioning: 400, as recorded
-/// (`test_get_object_with_version_unversioned_bucket` → `get-obj-with-version`; `test_delete_object` →
-/// `delete-nonexistent-object-versionid`).
-fn check_version_in_unversioned(b: &Bucket, id: &str) -> S3Result<()> {
-    if b.versioning == Versioning::Unversioned && id != NULL_VERSION {
-        return Err(super::invalid_argument("Invalid version id specified", "versionId", Some(id)));
-    }
-    Ok(())
-}
-
-/// 405 for a request a delete marker cannot serve; the front door names the method and
-/// `ResourceType` DeleteMarker in the body, as AWS does (docs/aws-semantics.md §88).
-fn not_allowed_on_delete_marker(version_id: &str) -> s3s::S3Error {
-    let mut err = s3_error!(MethodNotAllowed, "The specified method is not allowed against this resource.");
-    let mut headers = delete_marker_headers(version_id);
-    headers.insert(http::header::ALLOW, HeaderValue::from_static("DELETE"));
-    err.set_headers(headers);
-    err
-}
-
-pub(super) fn etag(v: &ObjectVersion) -> ETag {
-    ETag::Strong(v.etag.clone())
-}
-
-/// The version id S3 reports: none for objects that never had versioning.
-pub(super) fn reported_version(bucket: &Bucket, v: &ObjectVersion) -> Option<String> {
-    (bucket.versioning != Versioning::Unversioned || v.version_id != NULL_VERSION).then(|| v.version_id.clone())
 }
 
 pub(super) fn sse_fields(v: &ObjectVersion) -> (Option<dto::ServerSideEncryption>, Option<String>) {
@@ -299,7 +219,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         let world = api.shared.world();
         let b = bucket(&world, &input.bucket)?;
         // The request's headers (ACL, grants, encryption, tags) are condition keys (`Caller::request_keys`).
-        crate::access::authorize(&world, &caller, "s3:PutObject", b, Some(&input.key), &[]).map_err(|d| super::access_denied(&d))?;
+        crate::access::authorize(&world, &caller, "s3:PutObject", b, Some(&input.key), &[]).map_err(|d| super::api::access_denied(&d))?;
         if !tags.is_empty() {
             authorize(&world, &caller, "s3:PutObjectTagging", &input.bucket, Some(&input.key), None)?;
         }
@@ -401,33 +321,6 @@ pub(crate) fn check_kms_write(world: &World, caller: &Caller, bucket: &str, key:
     Ok(())
 }
 
-impl Bucket {
-    /// The bucket's settings without its objects (cheap to clone for decisions made under the lock).
-    pub fn clone_settings(&self) -> Bucket {
-        Bucket {
-            name: self.name.clone(),
-            owner_account: self.owner_account.clone(),
-            region: self.region.clone(),
-            created: self.created,
-            versioning: self.versioning,
-            ownership: self.ownership.clone(),
-            acl: self.acl.clone(),
-            policy: self.policy.clone(),
-            replication: self.replication.clone(),
-            objects: BTreeMap::new(),
-            uploads: Default::default(),
-            completed_uploads: Default::default(),
-            tags: self.tags.clone(),
-            object_lock: self.object_lock,
-            settings: self.settings.clone(),
-            lock_configuration: self.lock_configuration.clone(),
-            dirty: std::collections::BTreeSet::new(),
-            undo: BTreeMap::new(),
-            track_dirty: false,
-        }
-    }
-}
-
 pub(super) fn read_action(version_id: Option<&str>) -> &'static str {
     if version_id.is_some() {
         "s3:GetObjectVersion"
@@ -492,8 +385,8 @@ pub(super) fn check_write_conditions(
     if if_match.is_some() && if_none_match.is_some() {
         // `test_copy_object_precondition_write_validation` → `copy-obj-both`.
         let err = s3_error!(NotImplemented, "A header you provided implies functionality that is not implemented");
-        let err = super::error_element(err, "Header", "If-Match,If-None-Match");
-        return Err(super::error_element(err, "additionalMessage", "Multiple conditional request headers present in the request"));
+        let err = super::api::error_element(err, "Header", "If-Match,If-None-Match");
+        return Err(super::api::error_element(err, "additionalMessage", "Multiple conditional request headers present in the request"));
     }
     if if_none_match.is_some_and(|c| c.as_etag().is_some()) {
         return Err(condition_not_implemented("If-None-Match"));
@@ -504,7 +397,7 @@ pub(super) fn check_write_conditions(
     let current = b.objects.get(key).and_then(|versions| versions.last()).filter(|v| !v.delete_marker).map(etag);
     if let Some(cond) = if_match {
         let Some(current) = &current else {
-            return Err(super::error_element(s3_error!(NoSuchKey, "The specified key does not exist."), "Key", key));
+            return Err(super::api::error_element(s3_error!(NoSuchKey, "The specified key does not exist."), "Key", key));
         };
         if cond.as_etag().is_some_and(|e| !e.strong_cmp(current)) {
             return Err(precondition_failed("If-Match"));
@@ -521,13 +414,13 @@ pub(super) fn check_write_conditions(
 /// 501 NotImplemented for a write condition S3 does not accept, naming the header.
 fn condition_not_implemented(header: &str) -> S3Error {
     let err = s3_error!(NotImplemented, "A header you provided implies functionality that is not implemented");
-    let err = super::error_element(err, "Header", header);
-    super::error_element(err, "additionalMessage", &format!("We don't accept the provided value of {header} header for this API"))
+    let err = super::api::error_element(err, "Header", header);
+    super::api::error_element(err, "additionalMessage", &format!("We don't accept the provided value of {header} header for this API"))
 }
 
 /// 412 PreconditionFailed naming the condition that did not hold, as AWS does (docs/aws-semantics.md §81).
 pub(super) fn precondition_failed(condition: &str) -> S3Error {
-    super::error_element(
+    super::api::error_element(
         s3_error!(PreconditionFailed, "At least one of the pre-conditions you specified did not hold"),
         "Condition",
         condition,
@@ -601,7 +494,7 @@ fn readable<'w>(world: &'w World, caller: &Caller, r: &ReadRequest<'_>) -> S3Res
         return Err(s3_error!(InvalidArgument, "The encryption method specified is not supported"));
     }
     let customer_md5 = customer_key(r.customer_algorithm, r.customer_key, r.customer_key_md5)?;
-    super::authorize_version(world, caller, read_action(r.version_id), r.bucket, Some(r.key), r.version_id, r.expected_owner)?;
+    super::api::authorize_version(world, caller, read_action(r.version_id), r.bucket, Some(r.key), r.version_id, r.expected_owner)?;
     let b = bucket(world, r.bucket)?;
     let v = match addressed_object(b, r.key, r.version_id) {
         Ok(v) => v,
@@ -661,7 +554,7 @@ pub async fn get_object(api: &S3Api, req: S3Request<dto::GetObjectInput>) -> S3R
         output.body = Some(super::body::checked_file_body(read).await?);
     }
     Ok(match status {
-        Some(s) => super::with_status(output, s),
+        Some(s) => super::api::with_status(output, s),
         None => S3Response::new(output),
     })
 }
@@ -760,7 +653,7 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
     output.checksum_type = checksum.checksum_type.clone();
     set_checksum!(output, checksum);
     let mut response = match part {
-        Some(_) => super::with_status(output, StatusCode::PARTIAL_CONTENT),
+        Some(_) => super::api::with_status(output, StatusCode::PARTIAL_CONTENT),
         None => S3Response::new(output),
     };
     // HeadObject counts the tags as GetObject does (as recorded: `test_head_object_with_tags`); s3s's
@@ -871,7 +764,7 @@ pub fn delete_object(api: &S3Api, req: S3Request<dto::DeleteObjectInput>) -> S3R
     )?;
     drop(world);
     api.enqueue(tasks);
-    Ok(super::with_status(
+    Ok(super::api::with_status(
         dto::DeleteObjectOutput {
             delete_marker: deleted.delete_marker.then_some(true),
             version_id: deleted.version_id,
@@ -998,7 +891,7 @@ pub fn delete_object_tagging(
         &tag_target(&input.bucket, &input.key, input.version_id.as_deref(), input.expected_bucket_owner.as_deref()),
         Vec::new(),
     )?;
-    Ok(super::with_status(dto::DeleteObjectTaggingOutput { version_id }, StatusCode::NO_CONTENT))
+    Ok(super::api::with_status(dto::DeleteObjectTaggingOutput { version_id }, StatusCode::NO_CONTENT))
 }
 
 pub fn get_object_tagging(api: &S3Api, req: S3Request<dto::GetObjectTaggingInput>) -> S3Result<S3Response<dto::GetObjectTaggingOutput>> {
@@ -1031,7 +924,7 @@ pub fn restore_object(api: &S3Api, req: S3Request<dto::RestoreObjectInput>) -> S
     let input = req.input;
     validate::version_id(input.version_id.as_deref())?;
     let mut world = api.shared.world();
-    super::authorize_version(
+    super::api::authorize_version(
         &world,
         &caller,
         "s3:RestoreObject",
@@ -1049,7 +942,7 @@ pub fn restore_object(api: &S3Api, req: S3Request<dto::RestoreObjectInput>) -> S
     let id = addressed_object(b, &input.key, input.version_id.as_deref())?.version_id.clone();
     let at = now();
     let Some(v) = bucket_mut(&mut world, &input.bucket)?.version_mut(&input.key, &id) else {
-        return Err(super::error_element(s3_error!(NoSuchKey, "The specified key does not exist."), "Key", &input.key));
+        return Err(super::api::error_element(s3_error!(NoSuchKey, "The specified key does not exist."), "Key", &input.key));
     };
     if !crate::state::s3::is_archived_class(&v.storage_class) {
         return Err(s3_error!(InvalidObjectState, "Restore is not allowed for the object's current storage class"));
@@ -1067,5 +960,5 @@ pub fn restore_object(api: &S3Api, req: S3Request<dto::RestoreObjectInput>) -> S
             StatusCode::ACCEPTED
         }
     };
-    Ok(super::with_status(dto::RestoreObjectOutput::default(), status))
+    Ok(super::api::with_status(dto::RestoreObjectOutput::default(), status))
 }

@@ -10,7 +10,7 @@
 use s3s::dto;
 use s3s::{S3Request, S3Response, S3Result};
 
-use super::{authorize, bucket, bucket_mut, S3Api};
+use super::api::{authorize, bucket, bucket_mut, S3Api};
 use crate::state::s3::PublicAccessBlock;
 
 fn to_dto(block: PublicAccessBlock) -> dto::PublicAccessBlockConfiguration {
@@ -56,7 +56,7 @@ pub fn get_public_access_block(
             "The public access block configuration was not found",
         );
         err.set_status_code(http::StatusCode::NOT_FOUND);
-        crate::s3::error_element(err, "BucketName", &input.bucket)
+        crate::s3::api::error_element(err, "BucketName", &input.bucket)
     })?;
     Ok(S3Response::new(dto::GetPublicAccessBlockOutput { public_access_block_configuration: Some(to_dto(block)) }))
 }
@@ -71,7 +71,7 @@ pub fn delete_public_access_block(
     // DeletePublicAccessBlock is authorized by s3:PutBucketPublicAccessBlock (Service Authorization Reference).
     authorize(&world, &caller, "s3:PutBucketPublicAccessBlock", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
     bucket_mut(&mut world, &input.bucket)?.settings.public_access_block = None;
-    Ok(super::with_status(dto::DeletePublicAccessBlockOutput {}, http::StatusCode::NO_CONTENT))
+    Ok(super::api::with_status(dto::DeletePublicAccessBlockOutput {}, http::StatusCode::NO_CONTENT))
 }
 
 pub fn get_bucket_policy_status(

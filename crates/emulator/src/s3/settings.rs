@@ -6,7 +6,7 @@
 use s3s::dto;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::{authorize, bucket, bucket_mut, S3Api};
+use super::api::{authorize, bucket, bucket_mut, S3Api};
 use crate::state::s3::BucketSettings;
 
 const MALFORMED: &str = "The XML you provided was not well-formed or did not validate against our published schema";
@@ -41,7 +41,7 @@ fn write(
 }
 
 fn no_content<T>(output: T) -> S3Response<T> {
-    super::with_status(output, http::StatusCode::NO_CONTENT)
+    super::api::with_status(output, http::StatusCode::NO_CONTENT)
 }
 
 // ---- lifecycle (User Guide `object-lifecycle-mgmt`; API PutBucketLifecycleConfiguration) ----
@@ -120,7 +120,7 @@ pub fn get_lifecycle(
         read(api, &caller, "s3:GetLifecycleConfiguration", &input.bucket, input.expected_bucket_owner.as_deref(), |s| {
             s.lifecycle.as_ref().map(|l| (l.rules.clone(), s.lifecycle_minimum_size.clone())).ok_or_else(|| {
                 let err = s3_error!(NoSuchLifecycleConfiguration, "The lifecycle configuration does not exist");
-                crate::s3::error_element(err, "BucketName", &input.bucket)
+                crate::s3::api::error_element(err, "BucketName", &input.bucket)
             })
         })?;
     Ok(S3Response::new(dto::GetBucketLifecycleConfigurationOutput {
@@ -173,7 +173,7 @@ pub fn get_cors(api: &S3Api, req: S3Request<dto::GetBucketCorsInput>) -> S3Resul
     let input = &req.input;
     let rules = read(api, &caller, "s3:GetBucketCORS", &input.bucket, input.expected_bucket_owner.as_deref(), |s| {
         s.cors.as_ref().map(|c| c.cors_rules.clone()).ok_or_else(|| {
-            crate::s3::error_element(
+            crate::s3::api::error_element(
                 s3_error!(NoSuchCORSConfiguration, "The CORS configuration does not exist"),
                 "BucketName",
                 &input.bucket,
@@ -209,7 +209,7 @@ pub fn get_website(api: &S3Api, req: S3Request<dto::GetBucketWebsiteInput>) -> S
     let config = read(api, &caller, "s3:GetBucketWebsite", &input.bucket, input.expected_bucket_owner.as_deref(), |s| {
         s.website.clone().ok_or_else(|| {
             let err = s3_error!(NoSuchWebsiteConfiguration, "The specified bucket does not have a website configuration");
-            crate::s3::error_element(err, "BucketName", &input.bucket)
+            crate::s3::api::error_element(err, "BucketName", &input.bucket)
         })
     })?;
     Ok(S3Response::new(dto::GetBucketWebsiteOutput {

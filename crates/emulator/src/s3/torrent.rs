@@ -6,8 +6,8 @@ use s3s::crypto::{Checksum as _, Sha1};
 use s3s::dto;
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
-use super::object::addressed_object;
-use super::{blob, bucket, S3Api};
+use super::api::{blob, bucket, S3Api};
+use super::version::addressed_object;
 use crate::state::s3::Sse;
 
 const PIECE: usize = 256 * 1024;
@@ -42,7 +42,7 @@ pub fn get_object_torrent(api: &S3Api, req: S3Request<dto::GetObjectTorrentInput
     let caller = api.caller(&req)?;
     let input = req.input;
     let world = api.shared.world();
-    super::authorize(&world, &caller, "s3:GetObjectTorrent", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    super::api::authorize(&world, &caller, "s3:GetObjectTorrent", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let v = addressed_object(bucket(&world, &input.bucket)?, &input.key, None)?;
     if matches!(v.sse, Some(Sse::Kms { .. } | Sse::Customer { .. })) || v.size() >= MAX_TORRENT_OBJECT {
         return Err(s3_error!(

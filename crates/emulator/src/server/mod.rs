@@ -315,7 +315,7 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
     let service_root = req.method() == http::Method::GET && req.uri().path() == "/";
     let method = req.method().clone();
     let mut response = s3.call(req).await?;
-    if let Some(status) = response.extensions_mut().remove::<crate::s3::StatusOverride>() {
+    if let Some(status) = response.extensions_mut().remove::<crate::s3::api::StatusOverride>() {
         *response.status_mut() = status.0;
     }
     if service_root && response.status().is_success() {

@@ -68,17 +68,17 @@ pub fn with_aws_message(body: &Bytes) -> Option<String> {
     }
 }
 
-/// Takes the elements a handler asked for ([`crate::s3::error_element`]) out of the response headers.
+/// Takes the elements a handler asked for ([`crate::s3::api::error_element`]) out of the response headers.
 pub fn take_elements(headers: &mut http::HeaderMap) -> Vec<(String, String)> {
     let found = headers
-        .get_all(crate::s3::ERROR_ELEMENT_HEADER)
+        .get_all(crate::s3::api::ERROR_ELEMENT_HEADER)
         .iter()
         .filter_map(|v| {
             let (name, value) = v.to_str().ok()?.split_once('=')?;
             Some((name.to_owned(), percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned()))
         })
         .collect();
-    headers.remove(crate::s3::ERROR_ELEMENT_HEADER);
+    headers.remove(crate::s3::api::ERROR_ELEMENT_HEADER);
     found
 }
 

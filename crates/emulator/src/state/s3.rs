@@ -971,3 +971,30 @@ mod tests {
         assert!(b.version("k", "v2").is_none());
     }
 }
+
+impl Bucket {
+    /// The bucket's settings without its objects (cheap to clone for decisions made under the lock).
+    pub fn clone_settings(&self) -> Bucket {
+        Bucket {
+            name: self.name.clone(),
+            owner_account: self.owner_account.clone(),
+            region: self.region.clone(),
+            created: self.created,
+            versioning: self.versioning,
+            ownership: self.ownership.clone(),
+            acl: self.acl.clone(),
+            policy: self.policy.clone(),
+            replication: self.replication.clone(),
+            objects: BTreeMap::new(),
+            uploads: Default::default(),
+            completed_uploads: Default::default(),
+            tags: self.tags.clone(),
+            object_lock: self.object_lock,
+            settings: self.settings.clone(),
+            lock_configuration: self.lock_configuration.clone(),
+            dirty: std::collections::BTreeSet::new(),
+            undo: BTreeMap::new(),
+            track_dirty: false,
+        }
+    }
+}
