@@ -246,194 +246,250 @@ pub(super) fn current_configuration(world: &World, task: &Task, target: &Target)
     Ok((config.role.clone(), rule))
 }
 
+/// One task for one destination: what S3 checks before it copies (the source version, the
+/// configuration as it is now, the role, the destination bucket), then the change itself.
 fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Failure> {
-    let Some(source_bucket) = world.buckets.get(&task.source_bucket) else { return Ok(()) };
     // The version may have been deleted for good before the worker reached it: nothing to copy.
-    let Some(version) = source_bucket.version(&task.key, &task.version_id).cloned() else { return Ok(()) };
-    let source_owner = source_bucket.owner_account.clone();
-    let source_object_lock = source_bucket.object_lock;
-    let (role_arn, rule) = current_configuration(world, task, target)?;
-    let role_arn = role_arn.as_str();
-    let role = assume_role(world, role_arn, &task.source_bucket, &source_owner)?;
-    let checks = RoleChecks { role: &role, role_arn };
-    let (src, key, dst) = (task.source_bucket.as_str(), task.key.as_str(), target.destination_bucket.as_str());
-    let destination = &rule.destination;
-    let owner_override = destination.access_control_translation.is_some();
+    let Some(attempt) = Attempt::prepare(world, task, target)? else { return Ok(()) };
+    match task.kind {
+        TaskKind::Object => replicate_object(world, &attempt),
+        TaskKind::DeleteMarker => replicate_delete_marker(world, &attempt),
+        TaskKind::Tags => replicate_tags(world, &attempt),
+        TaskKind::Acl => replicate_acl(world, &attempt),
+    }
+}
 
-    let Some(dest_bucket) = world.buckets.get(dst) else {
-        return Err(Failure::new(FailureReason::DstBucketNotFound, format!("the destination bucket {dst} does not exist (any more).")));
+/// What one replication of one change to one destination works with, read before any write.
+struct Attempt<'t> {
+    src: &'t str,
+    key: &'t str,
+    dst: &'t str,
+    version_id: &'t str,
+    /// The source version as it is now.
+    version: ObjectVersion,
+    source_object_lock: bool,
+    role: Caller,
+    role_arn: String,
+    destination: s3s::dto::Destination,
+    owner_override: bool,
+    dest_acls: bool,
+    dest_owner: String,
+    dest_object_lock: bool,
+}
+
+impl<'t> Attempt<'t> {
+    /// The source version (None when it is gone), the configuration as it is now, the assumed
+    /// role and the destination bucket, which must exist and have versioning Enabled.
+    fn prepare(world: &World, task: &'t Task, target: &'t Target) -> Result<Option<Self>, Failure> {
+        let Some(source_bucket) = world.buckets.get(&task.source_bucket) else { return Ok(None) };
+        let Some(version) = source_bucket.version(&task.key, &task.version_id).cloned() else { return Ok(None) };
+        let source_owner = source_bucket.owner_account.clone();
+        let source_object_lock = source_bucket.object_lock;
+        let (role_arn, rule) = current_configuration(world, task, target)?;
+        let role = assume_role(world, &role_arn, &task.source_bucket, &source_owner)?;
+        let dst = target.destination_bucket.as_str();
+        let Some(dest_bucket) = world.buckets.get(dst) else {
+            return Err(Failure::new(FailureReason::DstBucketNotFound, format!("the destination bucket {dst} does not exist (any more).")));
+        };
+        if dest_bucket.versioning != Versioning::Enabled {
+            return Err(Failure::new(
+                FailureReason::DstBucketUnversioned,
+                format!("versioning on destination bucket {dst} is not Enabled; replication needs it Enabled on both buckets."),
+            ));
+        }
+        Ok(Some(Attempt {
+            src: &task.source_bucket,
+            key: &task.key,
+            dst,
+            version_id: &task.version_id,
+            version,
+            source_object_lock,
+            role,
+            role_arn,
+            owner_override: rule.destination.access_control_translation.is_some(),
+            destination: rule.destination,
+            dest_acls: dest_bucket.acls_enabled(),
+            dest_owner: dest_bucket.owner_account.clone(),
+            dest_object_lock: dest_bucket.object_lock,
+        }))
+    }
+
+    fn checks(&self) -> RoleChecks<'_> {
+        RoleChecks { role: &self.role, role_arn: &self.role_arn }
+    }
+
+    /// Who owns the replica: the destination bucket owner under owner override or when the
+    /// destination ignores ACLs, else the source object's owner.
+    fn replica_owner(&self) -> &str {
+        if self.owner_override || !self.dest_acls {
+            &self.dest_owner
+        } else {
+            &self.version.owner_account
+        }
+    }
+}
+
+/// A new object version: every permission S3 needs, the replica's encryption, then the replica
+/// with its owner, ACL, tags, retention and storage class.
+fn replicate_object(world: &mut World, a: &Attempt<'_>) -> Result<(), Failure> {
+    let tags = check_object_permissions(world, a)?;
+    let sse = replica_encryption(world, a)?;
+    let (owner, acl) = if a.owner_override || !a.dest_acls {
+        (a.dest_owner.clone(), vec![Grant::full_control(&world.canonical_id(&a.dest_owner))])
+    } else {
+        (a.version.owner_account.clone(), a.version.acl.clone())
     };
-    if dest_bucket.versioning != Versioning::Enabled {
+    // A replica is a new object version in the destination: without a retention of its own it
+    // gets the destination's default retention, like any other (User Guide
+    // `replication-what-is-isnot-replicated`, Object Lock).
+    let retention = a.version.retention.clone().or_else(|| world.buckets.get(a.dst).and_then(|b| b.default_retention(crate::state::now())));
+    let replica = ObjectVersion {
+        owner_account: owner,
+        acl,
+        tags,
+        retention,
+        storage_class: a.destination.storage_class.as_ref().map_or_else(|| a.version.storage_class.clone(), |c| c.as_str().to_owned()),
+        sse,
+        replication: Some(ReplicationState::replica(a.owner_override)),
+        ..a.version.clone()
+    };
+    if let Some(b) = world.buckets.get_mut(a.dst) {
+        b.put_replica(replica);
+    }
+    Ok(())
+}
+
+/// The reads and writes an object replication needs, in S3's order; returns the tags to carry
+/// (none when the role may not read them).
+fn check_object_permissions(world: &World, a: &Attempt<'_>) -> Result<Vec<(String, String)>, Failure> {
+    let (checks, src, key, dst) = (a.checks(), a.src, a.key, a.dst);
+    let version = &a.version;
+    checks.check(
+        world,
+        "s3:GetObjectVersionForReplication",
+        src,
+        key,
+        FailureReason::SrcGetObjectNotPermitted,
+        "read the source object version",
+    )?;
+    let tags = if version.tags.is_empty() || !checks.may_read_tags(world, src, key) { Vec::new() } else { version.tags.clone() };
+    if !a.owner_override && a.dest_acls {
+        checks.check(world, "s3:GetObjectVersionAcl", src, key, FailureReason::SrcGetAclNotPermitted, "read the source object's ACL")?;
+    }
+    // Object Lock is a property of the bucket: every object of a locked source needs a
+    // locked destination (User Guide `replication-failure-codes`).
+    if (a.source_object_lock || version.retention.is_some() || version.legal_hold.is_some()) && !a.dest_object_lock {
         return Err(Failure::new(
-            FailureReason::DstBucketUnversioned,
-            format!("versioning on destination bucket {dst} is not Enabled; replication needs it Enabled on both buckets."),
+            FailureReason::DstBucketObjectLockConfigMissing,
+            format!("source bucket {src} has Object Lock enabled but destination bucket {dst} has no Object Lock configuration; to replicate from a bucket with Object Lock the destination must have it too."),
         ));
     }
-    let dest_acls = dest_bucket.acls_enabled();
-    let dest_owner = dest_bucket.owner_account.clone();
-    let dest_object_lock = dest_bucket.object_lock;
+    if version.retention.is_some() {
+        checks.check(
+            world,
+            "s3:GetObjectRetention",
+            src,
+            key,
+            FailureReason::SrcGetObjectNotPermitted,
+            "read the source object's retention",
+        )?;
+    }
+    if version.legal_hold.is_some() {
+        checks.check(
+            world,
+            "s3:GetObjectLegalHold",
+            src,
+            key,
+            FailureReason::SrcGetObjectNotPermitted,
+            "read the source object's legal hold",
+        )?;
+    }
+    checks.check(world, "s3:ReplicateObject", dst, key, FailureReason::DstPutObjectNotPermitted, "write the replica")?;
+    if !tags.is_empty() {
+        checks.check_write_tags(world, dst, key)?;
+    }
+    if a.owner_override {
+        checks.check(
+            world,
+            "s3:ObjectOwnerOverrideToBucketOwner",
+            dst,
+            key,
+            FailureReason::DstPutObjectNotPermitted,
+            "change the replica's owner to the destination bucket owner",
+        )?;
+    }
+    Ok(tags)
+}
 
-    match task.kind {
-        TaskKind::Object => {
-            checks.check(
-                world,
-                "s3:GetObjectVersionForReplication",
-                src,
-                key,
-                FailureReason::SrcGetObjectNotPermitted,
-                "read the source object version",
-            )?;
-            let tags = if version.tags.is_empty() || !checks.may_read_tags(world, src, key) { Vec::new() } else { version.tags.clone() };
-            if !owner_override && dest_acls {
-                checks.check(
-                    world,
-                    "s3:GetObjectVersionAcl",
-                    src,
-                    key,
-                    FailureReason::SrcGetAclNotPermitted,
-                    "read the source object's ACL",
-                )?;
-            }
-            // Object Lock is a property of the bucket: every object of a locked source needs a
-            // locked destination (User Guide `replication-failure-codes`).
-            if (source_object_lock || version.retention.is_some() || version.legal_hold.is_some()) && !dest_object_lock {
-                return Err(Failure::new(
-                    FailureReason::DstBucketObjectLockConfigMissing,
-                    format!("source bucket {src} has Object Lock enabled but destination bucket {dst} has no Object Lock configuration; to replicate from a bucket with Object Lock the destination must have it too."),
-                ));
-            }
-            if version.retention.is_some() {
-                checks.check(
-                    world,
-                    "s3:GetObjectRetention",
-                    src,
-                    key,
-                    FailureReason::SrcGetObjectNotPermitted,
-                    "read the source object's retention",
-                )?;
-            }
-            if version.legal_hold.is_some() {
-                checks.check(
-                    world,
-                    "s3:GetObjectLegalHold",
-                    src,
-                    key,
-                    FailureReason::SrcGetObjectNotPermitted,
-                    "read the source object's legal hold",
-                )?;
-            }
-            checks.check(world, "s3:ReplicateObject", dst, key, FailureReason::DstPutObjectNotPermitted, "write the replica")?;
-            if !tags.is_empty() {
-                checks.check_write_tags(world, dst, key)?;
-            }
-            if owner_override {
-                checks.check(
-                    world,
-                    "s3:ObjectOwnerOverrideToBucketOwner",
-                    dst,
-                    key,
-                    FailureReason::DstPutObjectNotPermitted,
-                    "change the replica's owner to the destination bucket owner",
-                )?;
-            }
-            let replica_sse = match &version.sse {
-                Some(Sse::Kms { key_arn }) => {
-                    use crate::kms::KeyUseError;
-                    crate::kms::authorize_s3_use(world, &role, key_arn, "kms:Decrypt", &access::object_arn(src, key)).map_err(|e| {
-                        let reason = match e {
-                            KeyUseError::InvalidState(_) => FailureReason::SrcKmsKeyInvalidState,
-                            KeyUseError::NotFound(_) | KeyUseError::Denied(_) => FailureReason::SrcGetObjectNotPermitted,
-                        };
-                        kms_failure(reason, format!("S3 acting as role {role_arn} could not decrypt the source object: {e}"))
-                    })?;
-                    let replica_key =
-                        destination.encryption_configuration.as_ref().and_then(|e| e.replica_kms_key_id.clone()).unwrap_or_default();
-                    let replica_arn = crate::kms::key_arn_for_s3(world, &dest_owner, Some(&replica_key)).ok_or_else(|| {
-                        kms_failure(FailureReason::DstKmsKeyNotFound, format!("the replica KMS key {replica_key} does not exist."))
-                    })?;
-                    crate::kms::authorize_s3_use(world, &role, &replica_arn, "kms:Encrypt", &access::object_arn(dst, key)).map_err(
-                        |e| {
-                            let reason = match e {
-                                KeyUseError::InvalidState(_) => FailureReason::DstKmsKeyInvalidState,
-                                KeyUseError::NotFound(_) => FailureReason::DstKmsKeyNotFound,
-                                KeyUseError::Denied(_) => FailureReason::DstPutObjectNotPermitted,
-                            };
-                            kms_failure(reason, format!("S3 acting as role {role_arn} could not encrypt the replica: {e}"))
-                        },
-                    )?;
-                    Some(Sse::Kms { key_arn: replica_arn })
-                }
-                // SSE-S3 and SSE-C objects replicate as they are (SSE-C keeps the key's MD5).
-                other => other.clone(),
-            };
-            let (owner, acl) = if owner_override || !dest_acls {
-                (dest_owner.clone(), vec![Grant::full_control(&world.canonical_id(&dest_owner))])
-            } else {
-                (version.owner_account.clone(), version.acl.clone())
-            };
-            // A replica is a new object version in the destination: without a retention of its own it
-            // gets the destination's default retention, like any other (User Guide
-            // `replication-what-is-isnot-replicated`, Object Lock).
-            let retention =
-                version.retention.clone().or_else(|| world.buckets.get(dst).and_then(|b| b.default_retention(crate::state::now())));
-            let replica = ObjectVersion {
-                owner_account: owner,
-                acl,
-                tags,
-                retention,
-                storage_class: destination.storage_class.as_ref().map_or_else(|| version.storage_class.clone(), |c| c.as_str().to_owned()),
-                sse: replica_sse,
-                replication: Some(ReplicationState::replica(owner_override)),
-                ..version
-            };
-            if let Some(b) = world.buckets.get_mut(dst) {
-                b.put_replica(replica);
-            }
-        }
-        TaskKind::DeleteMarker => {
-            checks.check(world, "s3:ReplicateDelete", dst, key, FailureReason::DstDelObjNotPermitted, "replicate the delete marker")?;
-            let owner = if owner_override || !dest_acls { dest_owner } else { version.owner_account.clone() };
-            let marker = delete_marker(key, &task.version_id, &owner, version.last_modified);
-            if let Some(b) = world.buckets.get_mut(dst) {
-                b.put_replica(marker);
-            }
-        }
-        TaskKind::Tags => {
-            // Without the tag read, S3 replicates without tags: the update is simply not carried.
-            if !checks.may_read_tags(world, src, key) {
-                return Ok(());
-            }
-            checks.check_write_tags(world, dst, key)?;
-            if let Some(v) = world.buckets.get_mut(dst).and_then(|b| b.version_mut(key, &task.version_id)) {
-                v.tags = version.tags.clone();
-            }
-        }
-        TaskKind::Acl => {
-            // Replicas made under owner override never receive ACL updates, whatever the rule
-            // says now; those made without it keep receiving them (User Guide `replication-change-owner`).
-            let made_with_override = world
-                .buckets
-                .get(dst)
-                .and_then(|b| b.version(key, &task.version_id))
-                .and_then(|v| v.replication.as_ref())
-                .is_some_and(|r| matches!(r, ReplicationState::Replica { owner_override: true, .. }));
-            if made_with_override {
-                return Ok(());
-            }
-            checks.check(
-                world,
-                "s3:GetObjectVersionAcl",
-                src,
-                key,
-                FailureReason::SrcGetAclNotPermitted,
-                "read the source object's ACL",
-            )?;
-            checks.check(world, "s3:ReplicateObject", dst, key, FailureReason::DstPutAclNotPermitted, "write the replica's ACL")?;
-            if dest_acls {
-                if let Some(v) = world.buckets.get_mut(dst).and_then(|b| b.version_mut(key, &task.version_id)) {
-                    v.acl = version.acl.clone();
-                }
-            }
+/// The replica's encryption: an SSE-KMS source is decrypted with its key and the replica is
+/// encrypted with the rule's replica key, both as the role; SSE-S3 and SSE-C objects replicate
+/// as they are (SSE-C keeps the key's MD5). Mutable: the destination account's AWS managed key is
+/// created on first use, as KMS does.
+fn replica_encryption(world: &mut World, a: &Attempt<'_>) -> Result<Option<Sse>, Failure> {
+    use crate::kms::KeyUseError;
+    let Some(Sse::Kms { key_arn }) = &a.version.sse else { return Ok(a.version.sse.clone()) };
+    let (role, role_arn) = (&a.role, a.role_arn.as_str());
+    crate::kms::authorize_s3_use(world, role, key_arn, "kms:Decrypt", &access::object_arn(a.src, a.key)).map_err(|e| {
+        let reason = match e {
+            KeyUseError::InvalidState(_) => FailureReason::SrcKmsKeyInvalidState,
+            KeyUseError::NotFound(_) | KeyUseError::Denied(_) => FailureReason::SrcGetObjectNotPermitted,
+        };
+        kms_failure(reason, format!("S3 acting as role {role_arn} could not decrypt the source object: {e}"))
+    })?;
+    let replica_key = a.destination.encryption_configuration.as_ref().and_then(|e| e.replica_kms_key_id.clone()).unwrap_or_default();
+    let replica_arn = crate::kms::key_arn_for_s3(world, &a.dest_owner, Some(&replica_key))
+        .ok_or_else(|| kms_failure(FailureReason::DstKmsKeyNotFound, format!("the replica KMS key {replica_key} does not exist.")))?;
+    crate::kms::authorize_s3_use(world, role, &replica_arn, "kms:Encrypt", &access::object_arn(a.dst, a.key)).map_err(|e| {
+        let reason = match e {
+            KeyUseError::InvalidState(_) => FailureReason::DstKmsKeyInvalidState,
+            KeyUseError::NotFound(_) => FailureReason::DstKmsKeyNotFound,
+            KeyUseError::Denied(_) => FailureReason::DstPutObjectNotPermitted,
+        };
+        kms_failure(reason, format!("S3 acting as role {role_arn} could not encrypt the replica: {e}"))
+    })?;
+    Ok(Some(Sse::Kms { key_arn: replica_arn }))
+}
+
+fn replicate_delete_marker(world: &mut World, a: &Attempt<'_>) -> Result<(), Failure> {
+    a.checks().check(world, "s3:ReplicateDelete", a.dst, a.key, FailureReason::DstDelObjNotPermitted, "replicate the delete marker")?;
+    let marker = delete_marker(a.key, a.version_id, a.replica_owner(), a.version.last_modified);
+    if let Some(b) = world.buckets.get_mut(a.dst) {
+        b.put_replica(marker);
+    }
+    Ok(())
+}
+
+fn replicate_tags(world: &mut World, a: &Attempt<'_>) -> Result<(), Failure> {
+    let checks = a.checks();
+    // Without the tag read, S3 replicates without tags: the update is simply not carried.
+    if !checks.may_read_tags(world, a.src, a.key) {
+        return Ok(());
+    }
+    checks.check_write_tags(world, a.dst, a.key)?;
+    if let Some(v) = world.buckets.get_mut(a.dst).and_then(|b| b.version_mut(a.key, a.version_id)) {
+        v.tags = a.version.tags.clone();
+    }
+    Ok(())
+}
+
+fn replicate_acl(world: &mut World, a: &Attempt<'_>) -> Result<(), Failure> {
+    // Replicas made under owner override never receive ACL updates, whatever the rule
+    // says now; those made without it keep receiving them (User Guide `replication-change-owner`).
+    let made_with_override = world
+        .buckets
+        .get(a.dst)
+        .and_then(|b| b.version(a.key, a.version_id))
+        .and_then(|v| v.replication.as_ref())
+        .is_some_and(|r| matches!(r, ReplicationState::Replica { owner_override: true, .. }));
+    if made_with_override {
+        return Ok(());
+    }
+    let checks = a.checks();
+    checks.check(world, "s3:GetObjectVersionAcl", a.src, a.key, FailureReason::SrcGetAclNotPermitted, "read the source object's ACL")?;
+    checks.check(world, "s3:ReplicateObject", a.dst, a.key, FailureReason::DstPutAclNotPermitted, "write the replica's ACL")?;
+    if a.dest_acls {
+        if let Some(v) = world.buckets.get_mut(a.dst).and_then(|b| b.version_mut(a.key, a.version_id)) {
+            v.acl = a.version.acl.clone();
         }
     }
     Ok(())

@@ -12,7 +12,7 @@ use super::api::{authorize, bucket, bucket_mut, S3Api};
 use super::validate;
 use crate::identity::Caller;
 use crate::state::iam::StoredPolicy;
-use crate::state::s3::{Grant, Versioning, OWNERSHIP_ENFORCED, OWNERSHIP_PREFERRED, OWNERSHIP_WRITER};
+use crate::state::s3::{Bucket, Grant, Versioning, OWNERSHIP_ENFORCED, OWNERSHIP_PREFERRED, OWNERSHIP_WRITER};
 use crate::state::{random_id, World};
 
 const BUCKET_POLICY_MAX_BYTES: usize = 20 * 1024;
@@ -260,11 +260,53 @@ fn validate_replication(
     mut config: dto::ReplicationConfiguration,
 ) -> S3Result<dto::ReplicationConfiguration> {
     let src = bucket(world, source)?;
+    let schema = check_configuration(src, &config)?;
+    let mut seen = SeenInRules::default();
+    for rule in &mut config.rules {
+        check_rule(rule, schema, &mut seen)?;
+        let destination = check_destination(world, rule)?;
+        seen.destinations.insert(destination.to_owned());
+    }
+    if uses_prefix_schema(&config) && seen.destinations.len() > 1 {
+        return Err(invalid_request("Multiple destination buckets are not supported for this version of Cross Region Replication configuration schema. Please refer to S3 Developer Guide for more information."));
+    }
+    check_role(world, caller, src, &config.role)?;
+    Ok(config)
+}
+
+/// The two schemas of a replication configuration: V2 rules have a `Filter` (with `Priority` and
+/// `DeleteMarkerReplication`); V1 rules do not.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Schema {
+    V1,
+    V2,
+}
+
+/// Whether a rule names a `Prefix` (V1); rules with neither `Prefix` nor `Filter` follow V1's field
+/// rules too, but only a named `Prefix` limits the configuration to one destination.
+fn uses_prefix_schema(config: &dto::ReplicationConfiguration) -> bool {
+    config.rules.iter().any(|r| r.prefix.is_some() && r.filter.is_none())
+}
+
+/// What the rules seen so far used: ids and priorities must be unique, V1 allows one destination.
+#[derive(Default)]
+struct SeenInRules {
+    ids: BTreeSet<String>,
+    priorities: BTreeSet<i32>,
+    destinations: BTreeSet<String>,
+}
+
+fn malformed_xml() -> S3Error {
+    s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema")
+}
+
+/// The configuration as a whole: a versioned source, 1 to 1000 rules, a role ARN, one schema.
+fn check_configuration(src: &Bucket, config: &dto::ReplicationConfiguration) -> S3Result<Schema> {
     if src.versioning != Versioning::Enabled {
         return Err(invalid_request("Versioning must be 'Enabled' on the bucket to apply a replication configuration"));
     }
     if config.rules.is_empty() {
-        return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
+        return Err(malformed_xml());
     }
     if config.rules.len() > 1000 {
         return Err(invalid_request("Number of rules in the replication configuration exceeds the maximum of 1000"));
@@ -273,133 +315,120 @@ fn validate_replication(
         return Err(s3_error!(InvalidArgument, "Invalid ReplicationConfiguration Role ARN: {}", config.role));
     }
     let v2 = config.rules.iter().any(|r| r.filter.is_some());
-    let v1 = config.rules.iter().any(|r| r.prefix.is_some() && r.filter.is_none());
-    if v1 && v2 {
+    if uses_prefix_schema(config) && v2 {
         return Err(invalid_request("Rules in a replication configuration must all use the same schema version (either Prefix or Filter)"));
     }
-    let (mut ids, mut priorities, mut destinations) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-    for rule in &mut config.rules {
-        if rule.existing_object_replication.is_some() {
-            return Err(s3_error!(
-                MalformedXML,
-                "The XML you provided was not well-formed or did not validate against our published schema"
-            ));
+    Ok(if v2 { Schema::V2 } else { Schema::V1 })
+}
+
+/// One rule's own fields: status, id (generated when missing), and what its schema requires.
+fn check_rule(rule: &mut dto::ReplicationRule, schema: Schema, seen: &mut SeenInRules) -> S3Result<()> {
+    if rule.existing_object_replication.is_some() || (rule.prefix.is_some() && rule.filter.is_some()) {
+        return Err(malformed_xml());
+    }
+    if !matches!(rule.status.as_str(), "Enabled" | "Disabled") {
+        return Err(malformed_xml());
+    }
+    let id = rule.id.get_or_insert_with(|| random_id(48)).clone();
+    if id.len() > 255 {
+        return Err(s3_error!(InvalidArgument, "ID length should not exceed allowed limit of 255"));
+    }
+    if !seen.ids.insert(id) {
+        return Err(s3_error!(InvalidArgument, "Rule Id must be unique"));
+    }
+    if schema == Schema::V1 {
+        if rule.delete_marker_replication.is_some() {
+            return Err(schema_message("DeleteMarkerReplication", false));
         }
-        if rule.prefix.is_some() && rule.filter.is_some() {
-            return Err(s3_error!(
-                MalformedXML,
-                "The XML you provided was not well-formed or did not validate against our published schema"
-            ));
+        if rule.priority.is_some() {
+            return Err(schema_message("Priority", false));
         }
-        match rule.status.as_str() {
-            "Enabled" | "Disabled" => {}
-            _ => {
-                return Err(s3_error!(
-                    MalformedXML,
-                    "The XML you provided was not well-formed or did not validate against our published schema"
-                ))
+        return Ok(());
+    }
+    if rule.delete_marker_replication.is_none() {
+        return Err(schema_message("DeleteMarkerReplication", true));
+    }
+    let Some(priority) = rule.priority else { return Err(schema_message("Priority", true)) };
+    if !seen.priorities.insert(priority) {
+        return Err(invalid_request(&format!("Found overlapping priority {priority} in rules; priorities must be unique")));
+    }
+    let dmr_enabled = rule.delete_marker_replication.as_ref().and_then(|d| d.status.as_ref()).is_some_and(|s| s.as_str() == "Enabled");
+    if dmr_enabled && rule_has_tag_filter(rule) {
+        return Err(invalid_request("Delete marker replication is not supported if any Tag filter is specified. Please refer to S3 Developer Guide for more information."));
+    }
+    Ok(())
+}
+
+/// A rule's destination: the bucket ARN, owner override with its account, Replication Time
+/// Control with metrics, the KMS opt-in with its replica key, and the destination bucket itself
+/// (looked up in its owner's account, wherever that is: §8). Returns the destination bucket's name.
+fn check_destination<'r>(world: &World, rule: &'r dto::ReplicationRule) -> S3Result<&'r str> {
+    let destination = &rule.destination;
+    let dest_name = crate::access::bucket_from_arn(&destination.bucket)
+        .ok_or_else(|| s3_error!(InvalidArgument, "Invalid bucket ARN: {}", destination.bucket))?;
+    if let Some(act) = &destination.access_control_translation {
+        if act.owner.as_str() != "Destination" {
+            return Err(malformed_xml());
+        }
+        match destination.account.as_deref() {
+            None => return Err(invalid_request("Destination Account must be specified when AccessControlTranslation is specified")),
+            Some(account) if account.is_empty() || !crate::config::is_account_id(account) => {
+                return Err(s3_error!(InvalidArgument, "Invalid Destination Account: {account}"));
             }
-        }
-        let id = rule.id.get_or_insert_with(|| random_id(48)).clone();
-        if id.len() > 255 {
-            return Err(s3_error!(InvalidArgument, "ID length should not exceed allowed limit of 255"));
-        }
-        if !ids.insert(id) {
-            return Err(s3_error!(InvalidArgument, "Rule Id must be unique"));
-        }
-        if v2 {
-            if rule.delete_marker_replication.is_none() {
-                return Err(schema_message("DeleteMarkerReplication", true));
-            }
-            let Some(priority) = rule.priority else { return Err(schema_message("Priority", true)) };
-            if !priorities.insert(priority) {
-                return Err(invalid_request(&format!("Found overlapping priority {priority} in rules; priorities must be unique")));
-            }
-            let dmr_enabled =
-                rule.delete_marker_replication.as_ref().and_then(|d| d.status.as_ref()).is_some_and(|s| s.as_str() == "Enabled");
-            if dmr_enabled && rule_has_tag_filter(rule) {
-                return Err(invalid_request("Delete marker replication is not supported if any Tag filter is specified. Please refer to S3 Developer Guide for more information."));
-            }
-        } else {
-            if rule.delete_marker_replication.is_some() {
-                return Err(schema_message("DeleteMarkerReplication", false));
-            }
-            if rule.priority.is_some() {
-                return Err(schema_message("Priority", false));
-            }
-        }
-        let destination = &rule.destination;
-        let dest_name = crate::access::bucket_from_arn(&destination.bucket)
-            .ok_or_else(|| s3_error!(InvalidArgument, "Invalid bucket ARN: {}", destination.bucket))?;
-        destinations.insert(dest_name.to_owned());
-        if let Some(act) = &destination.access_control_translation {
-            if act.owner.as_str() != "Destination" {
-                return Err(s3_error!(
-                    MalformedXML,
-                    "The XML you provided was not well-formed or did not validate against our published schema"
-                ));
-            }
-            match destination.account.as_deref() {
-                None => return Err(invalid_request("Destination Account must be specified when AccessControlTranslation is specified")),
-                Some(account) if account.is_empty() || !crate::config::is_account_id(account) => {
-                    return Err(s3_error!(InvalidArgument, "Invalid Destination Account: {account}"));
-                }
-                Some(_) => {}
-            }
-        }
-        match (&destination.replication_time, &destination.metrics) {
-            (Some(_), None) => return Err(invalid_request("Replication Time Control must be used in conjunction with Metrics")),
-            (Some(rt), Some(m)) if rt.time.minutes != Some(15) || m.event_threshold.as_ref().is_some_and(|e| e.minutes != Some(15)) => {
-                return Err(s3_error!(InvalidArgument, "Replication Time Control and Metrics event threshold must be 15 minutes"));
-            }
-            _ => {}
-        }
-        let kms_opt_in = rule
-            .source_selection_criteria
-            .as_ref()
-            .and_then(|s| s.sse_kms_encrypted_objects.as_ref())
-            .is_some_and(|s| s.status.as_str() == "Enabled");
-        let replica_key = destination.encryption_configuration.as_ref().and_then(|e| e.replica_kms_key_id.as_ref());
-        if kms_opt_in && replica_key.is_none() {
-            return Err(invalid_request("ReplicaKmsKeyID must be specified if SseKmsEncryptedObjects tag is present."));
-        }
-        if !kms_opt_in && replica_key.is_some() {
-            return Err(invalid_request("SseKmsEncryptedObjects must be specified if EncryptionConfiguration is present."));
-        }
-        // The destination is looked up in its owner's account, wherever that is (§8).
-        let dest = world.buckets.get(dest_name);
-        if dest.is_none_or(|d| d.versioning != Versioning::Enabled) {
-            return Err(invalid_request("Destination bucket must have versioning enabled."));
-        }
-        if let (Some(account), Some(d)) = (destination.account.as_deref(), dest) {
-            if destination.access_control_translation.is_some() && account != d.owner_account {
-                return Err(s3_error!(InvalidArgument, "Destination bucket owner account ID does not match the Account provided"));
-            }
+            Some(_) => {}
         }
     }
-    if v1 && destinations.len() > 1 {
-        return Err(invalid_request("Multiple destination buckets are not supported for this version of Cross Region Replication configuration schema. Please refer to S3 Developer Guide for more information."));
+    match (&destination.replication_time, &destination.metrics) {
+        (Some(_), None) => return Err(invalid_request("Replication Time Control must be used in conjunction with Metrics")),
+        (Some(rt), Some(m)) if rt.time.minutes != Some(15) || m.event_threshold.as_ref().is_some_and(|e| e.minutes != Some(15)) => {
+            return Err(s3_error!(InvalidArgument, "Replication Time Control and Metrics event threshold must be 15 minutes"));
+        }
+        _ => {}
     }
-    // The role belongs to the source bucket's owner: iam:PassRole cannot pass another account's
-    // role, and a root caller is no exception (User Guide `setting-repl-config-perm-overview`:
-    // the role is created in the source bucket owner's account). Otherwise account A could make
-    // S3 write into B's buckets with B's role.
-    let role_account = config.role.strip_prefix("arn:aws:iam::").and_then(|r| r.split(':').next()).unwrap_or("");
+    let kms_opt_in = rule
+        .source_selection_criteria
+        .as_ref()
+        .and_then(|s| s.sse_kms_encrypted_objects.as_ref())
+        .is_some_and(|s| s.status.as_str() == "Enabled");
+    let replica_key = destination.encryption_configuration.as_ref().and_then(|e| e.replica_kms_key_id.as_ref());
+    if kms_opt_in && replica_key.is_none() {
+        return Err(invalid_request("ReplicaKmsKeyID must be specified if SseKmsEncryptedObjects tag is present."));
+    }
+    if !kms_opt_in && replica_key.is_some() {
+        return Err(invalid_request("SseKmsEncryptedObjects must be specified if EncryptionConfiguration is present."));
+    }
+    let dest = world.buckets.get(dest_name);
+    if dest.is_none_or(|d| d.versioning != Versioning::Enabled) {
+        return Err(invalid_request("Destination bucket must have versioning enabled."));
+    }
+    if let (Some(account), Some(d)) = (destination.account.as_deref(), dest) {
+        if destination.access_control_translation.is_some() && account != d.owner_account {
+            return Err(s3_error!(InvalidArgument, "Destination bucket owner account ID does not match the Account provided"));
+        }
+    }
+    Ok(dest_name)
+}
+
+/// The role belongs to the source bucket's owner: iam:PassRole cannot pass another account's
+/// role, and a root caller is no exception (User Guide `setting-repl-config-perm-overview`: the
+/// role is created in the source bucket owner's account). Otherwise account A could make S3
+/// write into B's buckets with B's role. And the caller must be allowed to pass the role to S3.
+fn check_role(world: &World, caller: &Caller, src: &Bucket, role: &str) -> S3Result<()> {
+    let role_account = role.strip_prefix("arn:aws:iam::").and_then(|r| r.split(':').next()).unwrap_or("");
     if role_account != src.owner_account {
         return Err(s3_error!(AccessDenied, "Access Denied"));
     }
-    // The caller must be allowed to pass the role to S3.
     if !caller.is_root() {
         let identity = world.identity_policies(caller);
         let principal = caller.principal_info();
         let ctx = crate::access::base_context(world, caller, &src.owner_account);
-        let request = xrepl_policy::Request { principal: &principal, action: "iam:PassRole", resource: &config.role, context: &ctx };
+        let request = xrepl_policy::Request { principal: &principal, action: "iam:PassRole", resource: role, context: &ctx };
         let refs: Vec<&Policy> = identity.iter().map(AsRef::as_ref).collect();
         if !xrepl_policy::authorize(&refs, None, &request, true, false, false).is_allowed() {
             return Err(s3_error!(AccessDenied, "Access Denied"));
         }
     }
-    Ok(config)
+    Ok(())
 }
 
 pub fn put_bucket_replication(
