@@ -89,10 +89,7 @@ pub async fn apply(accounts: &Accounts<'_>) -> anyhow::Result<Setup> {
             .with_context(|| format!("PutBucketVersioning {bucket}"))?;
     }
 
-    let trust = json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-    });
+    let trust = trust_policy();
     iam_a
         .create_role()
         .role_name(&role_name)
@@ -101,7 +98,46 @@ pub async fn apply(accounts: &Accounts<'_>) -> anyhow::Result<Setup> {
         .send()
         .await
         .context("CreateRole")?;
-    let permissions = json!({
+    let permissions = role_permissions(&source_bucket, &destination_bucket);
+    iam_a
+        .put_role_policy()
+        .role_name(&role_name)
+        .policy_name("replication")
+        .policy_document(permissions.to_string())
+        .send()
+        .await
+        .context("PutRolePolicy")?;
+
+    let bucket_policy = destination_bucket_policy(&role_arn, &destination_bucket);
+    s3_b.put_bucket_policy()
+        .bucket(&destination_bucket)
+        .policy(bucket_policy.to_string())
+        .send()
+        .await
+        .context("PutBucketPolicy on the destination")?;
+
+    let rule = replication_rule(&destination_bucket, destination)?;
+    s3_a.put_bucket_replication()
+        .bucket(&source_bucket)
+        .replication_configuration(ReplicationConfiguration::builder().role(role_arn).rules(rule).build()?)
+        .send()
+        .await
+        .context("PutBucketReplication")?;
+
+    Ok(Setup { source: s3_a, destination: s3_b, source_bucket, destination_bucket })
+}
+
+/// The role's trust policy: S3 may assume it.
+fn trust_policy() -> serde_json::Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    })
+}
+
+/// The role's permissions: read the source's versions, ACLs and tags, replicate into the destination.
+fn role_permissions(source_bucket: &str, destination_bucket: &str) -> serde_json::Value {
+    json!({
         "Version": "2012-10-17",
         "Statement": [
             {"Effect": "Allow",
@@ -114,17 +150,12 @@ pub async fn apply(accounts: &Accounts<'_>) -> anyhow::Result<Setup> {
              "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"],
              "Resource": format!("arn:aws:s3:::{destination_bucket}/*")}
         ]
-    });
-    iam_a
-        .put_role_policy()
-        .role_name(&role_name)
-        .policy_name("replication")
-        .policy_document(permissions.to_string())
-        .send()
-        .await
-        .context("PutRolePolicy")?;
+    })
+}
 
-    let bucket_policy = json!({
+/// The destination bucket policy: the other account's role may replicate into it.
+fn destination_bucket_policy(role_arn: &str, destination_bucket: &str) -> serde_json::Value {
+    json!({
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "ReplicaObjects", "Effect": "Allow", "Principal": {"AWS": role_arn},
@@ -134,15 +165,12 @@ pub async fn apply(accounts: &Accounts<'_>) -> anyhow::Result<Setup> {
              "Action": ["s3:List*", "s3:GetBucketVersioning", "s3:PutBucketVersioning"],
              "Resource": format!("arn:aws:s3:::{destination_bucket}")}
         ]
-    });
-    s3_b.put_bucket_policy()
-        .bucket(&destination_bucket)
-        .policy(bucket_policy.to_string())
-        .send()
-        .await
-        .context("PutBucketPolicy on the destination")?;
+    })
+}
 
-    let rule = ReplicationRule::builder()
+/// The rule: everything, delete markers included, owner override to the destination account.
+fn replication_rule(destination_bucket: &str, destination: &str) -> anyhow::Result<ReplicationRule> {
+    Ok(ReplicationRule::builder()
         .id("xrepl-bench")
         .priority(1)
         .status(ReplicationRuleStatus::Enabled)
@@ -155,13 +183,5 @@ pub async fn apply(accounts: &Accounts<'_>) -> anyhow::Result<Setup> {
                 .access_control_translation(AccessControlTranslation::builder().owner(OwnerOverride::Destination).build()?)
                 .build()?,
         )
-        .build()?;
-    s3_a.put_bucket_replication()
-        .bucket(&source_bucket)
-        .replication_configuration(ReplicationConfiguration::builder().role(role_arn).rules(rule).build()?)
-        .send()
-        .await
-        .context("PutBucketReplication")?;
-
-    Ok(Setup { source: s3_a, destination: s3_b, source_bucket, destination_bucket })
+        .build()?)
 }

@@ -8,7 +8,7 @@ use xrepl_policy::{authorize as evaluate, Authorization, Context, Policy, Reques
 
 use super::arn::{bucket_arn, object_arn};
 use crate::identity::{Caller, PrincipalKind};
-use crate::state::s3::{Bucket, Grant, Grantee, Permission, ALL_USERS, AUTHENTICATED_USERS};
+use crate::state::s3::{Bucket, Grant, Grantee, ObjectVersion, Permission, ALL_USERS, AUTHENTICATED_USERS};
 use crate::state::World;
 
 /// Why a request was refused, with enough detail to explain it to a user.
@@ -191,6 +191,18 @@ pub fn authorize(
     authorize_version(world, caller, action, bucket, key, None, extra)
 }
 
+/// Whether an ACL grants `action` to `caller`: the object's ACL for object actions, the bucket's
+/// for bucket actions, and for writes into the bucket also the bucket's WRITE grant.
+fn acl_allows(bucket: &Bucket, object: Option<&ObjectVersion>, caller: &Caller, action: &str, object_level: bool) -> bool {
+    let ignore_public = bucket.public_access().ignore_public_acls;
+    acl_permission(action, object_level).is_some_and(|p| {
+        let grants =
+            if object_level && !action.contains("Bucket") { object.map_or(&[][..], |o| o.acl.as_slice()) } else { bucket.acl.as_slice() };
+        bucket.acls_enabled() && grants_allow(grants, caller, p, ignore_public)
+            || (object_level && p == Permission::Write && bucket.acls_enabled() && grants_allow(&bucket.acl, caller, p, ignore_public))
+    })
+}
+
 /// Like [`authorize`], for a request that names a version: that version's owner and ACL decide
 /// (not the latest version's).
 pub fn authorize_version(
@@ -230,20 +242,7 @@ pub fn authorize_version(
     let same_account = caller.account.as_deref() == Some(resource_account.as_str());
 
     let block = bucket.public_access();
-    let needed = acl_permission(action, key.is_some());
-    let acl_allows = !same_account
-        && needed.is_some_and(|p| {
-            let grants = if key.is_some() && !action.contains("Bucket") {
-                object.map_or(&[][..], |o| o.acl.as_slice())
-            } else {
-                bucket.acl.as_slice()
-            };
-            bucket.acls_enabled() && grants_allow(grants, caller, p, block.ignore_public_acls)
-                || (key.is_some()
-                    && p == Permission::Write
-                    && bucket.acls_enabled()
-                    && grants_allow(&bucket.acl, caller, p, block.ignore_public_acls))
-        });
+    let acl_allows = !same_account && acl_allows(bucket, object, caller, action, key.is_some());
     let bucket_policy = bucket.policy.as_ref().map(|p| p.parsed.as_ref());
     // RestrictPublicBuckets: a public policy grants nothing to other accounts or anonymous callers
     // (its denies still apply, below).

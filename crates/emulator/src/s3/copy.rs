@@ -11,8 +11,8 @@ use super::api::{authorize, bucket, bucket_mut, timestamp, S3Api};
 use super::checksum::BodyDigest;
 use super::multipart::{check_part_number, check_upload_customer_key, effective_algorithm, no_such_upload};
 use super::object::{
-    check_customer_key, check_kms_read, check_kms_write, customer_key, customer_key_fields, key, new_object_owner, read_action,
-    requested_sse, sse_fields, storage_class, ReadRequest,
+    check_customer_key, check_kms_read, customer_key, customer_key_fields, key, new_object_owner, new_version_sse, read_action, sse_fields,
+    storage_class, ReadRequest,
 };
 use super::validate;
 use super::version::{addressed_object, etag, reported_version};
@@ -96,6 +96,19 @@ fn source_version_reported(requested: Option<&str>, source: &ObjectVersion) -> O
     requested.map(str::to_owned).or_else(|| (source.version_id != NULL_VERSION).then(|| source.version_id.clone()))
 }
 
+/// Whether a copy onto itself keeps the storage class, website redirect and encryption. The
+/// encryption changes when the bucket has a default encryption configuration or the source is not
+/// SSE-S3 (it would become SSE-S3): AWS accepts those (as recorded: `test_s3.snapshot.json` →
+/// `TestS3::test_copy_in_place_with_bucket_encryption`, `TestS3::test_s3_copy_object_in_place_with_encryption`
+/// → `copy-object-in-place-without-kms-sse`).
+fn changes_nothing(b: &crate::state::s3::Bucket, input: &dto::CopyObjectInput, source: &ObjectVersion) -> bool {
+    input.storage_class.is_none()
+        && input.server_side_encryption.is_none()
+        && input.website_redirect_location.is_none()
+        && b.settings.encryption.is_none()
+        && matches!(source.sse, None | Some(crate::state::s3::Sse::S3))
+}
+
 pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
     let caller = api.caller(&req)?;
     // Conditional writes on the destination (s3s's CopyObjectInput predates them: read from the headers).
@@ -118,20 +131,8 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
         Some(c) => storage_class(Some(c.as_str()))?,
         None => source.storage_class.clone(),
     };
-    if **src_bucket == *input.bucket
-        && **src_key == *input.key
-        && !replace_meta
-        && input.storage_class.is_none()
-        && input.server_side_encryption.is_none()
-        && customer_md5.is_none()
-        && input.website_redirect_location.is_none()
-        // The copy's encryption changes when the bucket has a default encryption configuration or the
-        // source is not SSE-S3 (it would become SSE-S3): AWS accepts those (as recorded:
-        // `test_s3.snapshot.json` → `TestS3::test_copy_in_place_with_bucket_encryption`,
-        // `TestS3::test_s3_copy_object_in_place_with_encryption` → `copy-object-in-place-without-kms-sse`).
-        && bucket(&world, &input.bucket)?.settings.encryption.is_none()
-        && matches!(source.sse, None | Some(crate::state::s3::Sse::S3))
-    {
+    let in_place = **src_bucket == *input.bucket && **src_key == *input.key;
+    if in_place && !replace_meta && customer_md5.is_none() && changes_nothing(bucket(&world, &input.bucket)?, &input, &source) {
         return Err(s3_error!(
             InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
@@ -146,41 +147,31 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
     let dest = bucket(&world, &input.bucket)?.clone_settings();
     let (owner_account, grants) =
         new_object_owner(&world, &dest, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
-    let sse = requested_sse(
+    let sse = new_version_sse(
         &mut world,
-        &dest.owner_account,
+        &caller,
+        &dest,
+        &input.key,
         input.server_side_encryption.as_ref(),
         input.ssekms_key_id.as_deref(),
         customer_md5,
-        super::settings::default_kms_key(&dest.settings),
     )?;
-    check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
     let target = bucket_mut(&mut world, &input.bucket)?;
     super::object::check_write_conditions(target, &input.key, if_match.as_ref(), if_none_match.as_ref())?;
-    let version_id = target.next_version_id();
     let version = ObjectVersion {
-        key: input.key.clone(),
-        version_id: version_id.clone(),
-        delete_marker: false,
+        version_id: target.next_version_id(),
         data: source.data.clone(),
         etag: source.etag.clone(),
-        last_modified: now(),
         headers,
         metadata,
         tags,
-        owner_account,
-        acl: grants,
         storage_class: class,
         sse,
-        replication: None,
         parts_count: source.parts_count,
-        legal_hold: None,
-        retention: None,
-        restore: None,
         // A whole-object checksum describes the copied bytes as well (as recorded: `test_copy_object_if_match` →
         // `copy-obj-if-match`, CRC32 FULL_OBJECT); a composite one belongs to the source's parts.
         checksum: source.checksum.clone().filter(|c| c.full_object),
-        parts: Vec::new(),
+        ..ObjectVersion::written(&input.key, owner_account, grants, now())
     };
     let checksum = super::checksum::fields(version.checksum.as_ref());
     let mut result = dto::CopyObjectResult {

@@ -261,6 +261,41 @@ pub fn list_objects(api: &S3Api, req: S3Request<dto::ListObjectsInput>) -> S3Res
     }))
 }
 
+/// The versions and delete markers of a ListObjectVersions page, in the order listed.
+#[derive(Default)]
+struct VersionsPage {
+    versions: Vec<dto::ObjectVersion>,
+    markers: Vec<dto::DeleteMarkerEntry>,
+}
+
+impl VersionsPage {
+    fn push(&mut self, world: &World, key: &str, v: &ObjectVersion, is_latest: bool, url: bool) {
+        if v.delete_marker {
+            self.markers.push(dto::DeleteMarkerEntry {
+                is_latest: Some(is_latest),
+                key: Some(encoded(key.to_owned(), url)),
+                last_modified: Some(listed_time(v.last_modified)),
+                owner: Some(owner(world.canonical_id(&v.owner_account))),
+                version_id: Some(v.version_id.clone()),
+            });
+            return;
+        }
+        self.versions.push(dto::ObjectVersion {
+            e_tag: Some(etag(v)),
+            is_latest: Some(is_latest),
+            key: Some(encoded(key.to_owned(), url)),
+            last_modified: Some(listed_time(v.last_modified)),
+            owner: Some(owner(world.canonical_id(&v.owner_account))),
+            size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
+            storage_class: Some(dto::ObjectVersionStorageClass::from(v.storage_class.clone())),
+            version_id: Some(v.version_id.clone()),
+            checksum_algorithm: listed_checksum(v).map(|(a, _)| vec![a]),
+            checksum_type: listed_checksum(v).map(|(_, t)| t),
+            ..Default::default()
+        });
+    }
+}
+
 pub fn list_object_versions(
     api: &S3Api,
     req: S3Request<dto::ListObjectVersionsInput>,
@@ -279,7 +314,7 @@ pub fn list_object_versions(
     let prefix = input.prefix.clone().unwrap_or_default();
     let limit = max_keys(input.max_keys);
     let key_marker = input.key_marker.clone().unwrap_or_default();
-    let (mut versions_out, mut markers, mut prefixes) = (Vec::new(), Vec::new(), Vec::<String>::new());
+    let (mut page, mut prefixes) = (VersionsPage::default(), Vec::<String>::new());
     let (mut truncated, mut next_key, mut next_version) = (false, None, None);
     let mut count = 0usize;
     // On the marker key, resume after the version id marker (found through the index); then the
@@ -317,30 +352,7 @@ pub fn list_object_versions(
             count += 1;
             next_key = Some(k.to_owned());
             next_version = Some(v.version_id.clone());
-            let is_latest = i + 1 == versions.len();
-            if v.delete_marker {
-                markers.push(dto::DeleteMarkerEntry {
-                    is_latest: Some(is_latest),
-                    key: Some(encoded(k.to_owned(), url)),
-                    last_modified: Some(listed_time(v.last_modified)),
-                    owner: Some(owner(world.canonical_id(&v.owner_account))),
-                    version_id: Some(v.version_id.clone()),
-                });
-            } else {
-                versions_out.push(dto::ObjectVersion {
-                    e_tag: Some(etag(v)),
-                    is_latest: Some(is_latest),
-                    key: Some(encoded(k.to_owned(), url)),
-                    last_modified: Some(listed_time(v.last_modified)),
-                    owner: Some(owner(world.canonical_id(&v.owner_account))),
-                    size: Some(i64::try_from(v.size()).unwrap_or(i64::MAX)),
-                    storage_class: Some(dto::ObjectVersionStorageClass::from(v.storage_class.clone())),
-                    version_id: Some(v.version_id.clone()),
-                    checksum_algorithm: listed_checksum(v).map(|(a, _)| vec![a]),
-                    checksum_type: listed_checksum(v).map(|(_, t)| t),
-                    ..Default::default()
-                });
-            }
+            page.push(&world, k, v, i + 1 == versions.len(), url);
         }
     }
     Ok(S3Response::new(dto::ListObjectVersionsOutput {
@@ -353,8 +365,8 @@ pub fn list_object_versions(
         is_truncated: Some(truncated),
         next_key_marker: encoded_opt(next_key.filter(|_| truncated), url),
         next_version_id_marker: if truncated { next_version } else { None },
-        versions: Some(versions_out),
-        delete_markers: Some(markers),
+        versions: Some(page.versions),
+        delete_markers: Some(page.markers),
         common_prefixes: common_prefix_dtos(prefixes, url),
         delimiter: encoded_opt(input.delimiter, url),
         encoding_type: input.encoding_type,

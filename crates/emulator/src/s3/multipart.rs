@@ -8,8 +8,9 @@ use super::api::{authorize, bucket, bucket_mut, invalid_argument, listed_time, o
 use super::checksum::Algorithm;
 use super::{acl, listing, validate};
 
-use crate::state::s3::{MultipartUpload, ObjectVersion, PartSummary, Sse, UploadPart, Versioning};
-use crate::state::{now, random_id};
+use crate::identity::Caller;
+use crate::state::s3::{Bucket, Grant, MultipartUpload, ObjectChecksum, ObjectVersion, PartSummary, Sse, UploadPart, Versioning};
+use crate::state::{now, random_id, Blob, World};
 
 const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
 /// S3's largest part (User Guide `qfacts`: 5 GiB).
@@ -63,6 +64,19 @@ fn invalid_part(upload_id: &str, number: i32, etag: &str) -> s3s::S3Error {
     crate::s3::api::error_element(err, "UploadId", upload_id)
 }
 
+/// The owner and ACL of the object an upload becomes: the uploader's account when the bucket has
+/// ACLs enabled (else the bucket owner), with the canned ACL, if any.
+fn upload_owner(world: &World, b: &Bucket, caller: &Caller, canned: Option<&str>) -> S3Result<(String, Vec<Grant>)> {
+    let bucket_owner = b.owner_account.clone();
+    let owner_account =
+        if b.acls_enabled() { caller.account.clone().unwrap_or_else(|| bucket_owner.clone()) } else { bucket_owner.clone() };
+    let owner_canonical = world.canonical_id(&owner_account);
+    let grants =
+        acl::grants_with_bucket_owner(&owner_canonical, &world.canonical_id(&bucket_owner), canned, &acl::GrantHeaders::default())?
+            .unwrap_or_else(|| vec![Grant::full_control(&owner_canonical)]);
+    Ok((owner_account, grants))
+}
+
 pub fn create_multipart_upload(
     api: &S3Api,
     req: S3Request<dto::CreateMultipartUploadInput>,
@@ -84,55 +98,33 @@ pub fn create_multipart_upload(
         input.object_lock_retain_until_date.clone().map(Into::into),
         legal_hold.as_deref(),
     )?;
-    let bucket_owner = b.owner_account.clone();
-    let owner_account =
-        if b.acls_enabled() { caller.account.clone().unwrap_or_else(|| bucket_owner.clone()) } else { bucket_owner.clone() };
-    let owner_canonical = world.canonical_id(&owner_account);
-    let grants = acl::grants_with_bucket_owner(
-        &owner_canonical,
-        &world.canonical_id(&bucket_owner),
-        input.acl.as_ref().map(dto::ObjectCannedACL::as_str),
-        &acl::GrantHeaders::default(),
-    )?
-    .unwrap_or_else(|| vec![crate::state::s3::Grant::full_control(&owner_canonical)]);
+    let (owner_account, grants) = upload_owner(&world, b, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str))?;
     let customer_md5 = super::object::customer_key(
         input.sse_customer_algorithm.as_deref(),
         input.sse_customer_key.as_deref(),
         input.sse_customer_key_md5.as_deref(),
     )?;
-    let bucket_default = super::settings::default_kms_key(&b.settings);
-    let sse = super::object::requested_sse(
+    let b = b.clone_settings();
+    let sse = super::object::new_version_sse(
         &mut world,
-        &bucket_owner,
+        &caller,
+        &b,
+        &input.key,
         input.server_side_encryption.as_ref(),
         input.ssekms_key_id.as_deref(),
         customer_md5,
-        bucket_default,
     )?;
-    super::object::check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
     let upload_checksum = upload_checksum(input.checksum_algorithm.as_ref(), input.checksum_type.as_ref())?;
     let upload_id = random_id(64);
     let template = ObjectVersion {
-        key: input.key.clone(),
-        version_id: String::new(),
-        delete_marker: false,
-        data: crate::state::Blob::empty(),
-        etag: String::new(),
-        last_modified: now(),
         headers: content_headers!(input),
         metadata,
         tags,
-        owner_account,
-        acl: grants,
         storage_class: class,
         sse,
-        replication: None,
-        parts_count: None,
         legal_hold,
         retention,
-        restore: None,
-        checksum: None,
-        parts: Vec::new(),
+        ..ObjectVersion::written(&input.key, owner_account, grants, now())
     };
     let upload = MultipartUpload {
         upload_id: upload_id.clone(),
@@ -261,6 +253,80 @@ pub async fn upload_part(api: &S3Api, req: S3Request<dto::UploadPartInput>) -> S
     Ok(S3Response::new(output))
 }
 
+/// Completing an upload again answers as the completion did, while that version is current.
+fn completed_again(b: &Bucket, input: &dto::CompleteMultipartUploadInput) -> Option<dto::CompleteMultipartUploadOutput> {
+    if b.uploads.get(&input.upload_id).is_some() {
+        return None;
+    }
+    let (_, key, version_id, etag) = b.completed_uploads.iter().find(|(id, key, ..)| *id == input.upload_id && *key == input.key)?;
+    b.latest(key).is_some_and(|v| v.version_id == *version_id).then(|| dto::CompleteMultipartUploadOutput {
+        bucket: Some(input.bucket.clone()),
+        key: Some(key.clone()),
+        e_tag: Some(ETag::Strong(etag.clone())),
+        location: Some(format!("/{}/{}", input.bucket, key)),
+        version_id: (b.versioning != Versioning::Unversioned).then(|| version_id.clone()),
+        ..Default::default()
+    })
+}
+
+/// The parts a CompleteMultipartUpload names, checked as S3 checks them: ascending numbers, each
+/// uploaded with that ETag (and checksum, when given), all but the last at least 5 MiB.
+struct Chosen {
+    parts: Vec<Blob>,
+    /// The parts' MD5s, concatenated (the multipart ETag is their MD5).
+    digests: Vec<u8>,
+    summaries: Vec<PartSummary>,
+}
+
+fn chosen_parts(upload: &MultipartUpload, requested: &[dto::CompletedPart], algorithm: Algorithm, upload_id: &str) -> S3Result<Chosen> {
+    let mut previous = 0;
+    let mut chosen = Chosen { parts: Vec::new(), digests: Vec::new(), summaries: Vec::new() };
+    for (i, part) in requested.iter().enumerate() {
+        let number = part.part_number.unwrap_or(0);
+        if number <= previous {
+            let err = s3_error!(InvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number.");
+            return Err(crate::s3::api::error_element(err, "UploadId", upload_id));
+        }
+        previous = number;
+        let given_etag = part.e_tag.as_ref().map(|e| e.value().to_owned()).unwrap_or_default();
+        let stored = upload.parts.get(&number).ok_or_else(|| invalid_part(upload_id, number, &given_etag))?;
+        if part.e_tag.as_ref().is_some_and(|e| e.value() != stored.etag) {
+            return Err(invalid_part(upload_id, number, &given_etag));
+        }
+        if i + 1 < requested.len() && stored.data.len() < MIN_PART_BYTES {
+            return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
+        }
+        if let Some(given) = part_checksum(part, algorithm) {
+            if stored.checksum.as_deref() != Some(given) {
+                return Err(invalid_part(upload_id, number, &given_etag));
+            }
+        }
+        chosen.parts.push(stored.data.clone());
+        chosen.summaries.push(PartSummary { size: stored.data.len() as u64, checksum: stored.checksum.clone() });
+        chosen.digests.extend_from_slice(&hex::decode(&stored.etag).unwrap_or_default());
+    }
+    Ok(chosen)
+}
+
+/// A checksum the request declares for the whole object must be the one computed from the parts.
+fn check_declared_checksum(input: &dto::CompleteMultipartUploadInput, computed: &ObjectChecksum, algorithm: Algorithm) -> S3Result<()> {
+    let declared = [
+        (Algorithm::Crc32, input.checksum_crc32.as_deref()),
+        (Algorithm::Crc32c, input.checksum_crc32c.as_deref()),
+        (Algorithm::Crc64Nvme, input.checksum_crc64nvme.as_deref()),
+        (Algorithm::Sha1, input.checksum_sha1.as_deref()),
+        (Algorithm::Sha256, input.checksum_sha256.as_deref()),
+    ];
+    if let Some((a, given)) = declared.iter().find_map(|(a, v)| v.map(|v| (*a, v))) {
+        // Composite values may be sent with or without their `-<parts>` suffix.
+        let matches = a == algorithm && (given == computed.value || computed.value.split('-').next() == Some(given));
+        if !matches {
+            return Err(s3_error!(BadDigest, "The {} you specified did not match the calculated checksum.", a.name()));
+        }
+    }
+    Ok(())
+}
+
 pub fn complete_multipart_upload(
     api: &S3Api,
     req: S3Request<dto::CompleteMultipartUploadInput>,
@@ -270,71 +336,22 @@ pub fn complete_multipart_upload(
     let world = api.shared.world();
     authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &input.bucket)?;
-    // Completing an upload again answers as the completion did, while that version is current.
-    let done = b.completed_uploads.iter().find(|(id, key, ..)| *id == input.upload_id && *key == input.key);
-    if let (None, Some((_, key, version_id, etag))) = (b.uploads.get(&input.upload_id), done) {
-        if b.latest(key).is_some_and(|v| v.version_id == *version_id) {
-            return Ok(S3Response::new(dto::CompleteMultipartUploadOutput {
-                bucket: Some(input.bucket.clone()),
-                key: Some(key.clone()),
-                e_tag: Some(ETag::Strong(etag.clone())),
-                location: Some(format!("/{}/{}", input.bucket, key)),
-                version_id: (b.versioning != Versioning::Unversioned).then(|| version_id.clone()),
-                ..Default::default()
-            }));
-        }
+    if let Some(output) = completed_again(b, &input) {
+        return Ok(S3Response::new(output));
     }
     let upload = b.uploads.get(&input.upload_id).filter(|u| u.key == input.key).ok_or_else(|| no_such_upload(&input.upload_id))?;
     let requested = input.multipart_upload.as_ref().and_then(|m| m.parts.clone()).unwrap_or_default();
     if requested.is_empty() {
         return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
     }
-    let mut previous = 0;
     let (algorithm, full_object) = effective_algorithm(upload.checksum.as_ref());
-    let (mut parts, mut digests, mut summaries) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, part) in requested.iter().enumerate() {
-        let number = part.part_number.unwrap_or(0);
-        if number <= previous {
-            let err = s3_error!(InvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number.");
-            return Err(crate::s3::api::error_element(err, "UploadId", &input.upload_id));
-        }
-        previous = number;
-        let given_etag = part.e_tag.as_ref().map(|e| e.value().to_owned()).unwrap_or_default();
-        let stored = upload.parts.get(&number).ok_or_else(|| invalid_part(&input.upload_id, number, &given_etag))?;
-        if part.e_tag.as_ref().is_some_and(|e| e.value() != stored.etag) {
-            return Err(invalid_part(&input.upload_id, number, &given_etag));
-        }
-        if i + 1 < requested.len() && stored.data.len() < MIN_PART_BYTES {
-            return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
-        }
-        if let Some(given) = part_checksum(part, algorithm) {
-            if stored.checksum.as_deref() != Some(given) {
-                return Err(invalid_part(&input.upload_id, number, &given_etag));
-            }
-        }
-        parts.push(stored.data.clone());
-        summaries.push(PartSummary { size: stored.data.len() as u64, checksum: stored.checksum.clone() });
-        digests.extend_from_slice(&hex::decode(&stored.etag).unwrap_or_default());
-    }
+    let Chosen { parts, digests, summaries } = chosen_parts(upload, &requested, algorithm, &input.upload_id)?;
     let object_checksum = match summaries.iter().map(|p| Some((p.checksum.clone()?, p.size))).collect::<Option<Vec<_>>>() {
         Some(sums) => Some(super::checksum::multipart(algorithm, full_object, &sums)?),
         None => None,
     };
     if let Some(computed) = &object_checksum {
-        let declared = [
-            (Algorithm::Crc32, input.checksum_crc32.as_deref()),
-            (Algorithm::Crc32c, input.checksum_crc32c.as_deref()),
-            (Algorithm::Crc64Nvme, input.checksum_crc64nvme.as_deref()),
-            (Algorithm::Sha1, input.checksum_sha1.as_deref()),
-            (Algorithm::Sha256, input.checksum_sha256.as_deref()),
-        ];
-        if let Some((a, given)) = declared.iter().find_map(|(a, v)| v.map(|v| (*a, v))) {
-            // Composite values may be sent with or without their `-<parts>` suffix.
-            let matches = a == algorithm && (given == computed.value || computed.value.split('-').next() == Some(given));
-            if !matches {
-                return Err(s3_error!(BadDigest, "The {} you specified did not match the calculated checksum.", a.name()));
-            }
-        }
+        check_declared_checksum(&input, computed, algorithm)?;
     }
     // S3's multipart ETag: MD5 of the concatenated part MD5s, then "-<number of parts>".
     let etag = format!("{}-{}", hex::encode(Md5::digest(&digests)), requested.len());

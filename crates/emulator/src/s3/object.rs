@@ -204,6 +204,33 @@ pub(crate) fn requested_sse(
     }
 }
 
+/// PutObject's authorization, before the body is read: s3:PutObject (the request's headers — ACL,
+/// grants, encryption, tags — are condition keys, `Caller::request_keys`), s3:PutObjectTagging
+/// when it sets tags, and the expected bucket owner.
+fn authorize_put(world: &World, caller: &Caller, bucket_name: &str, key: &str, tags: bool, expected_owner: Option<&str>) -> S3Result<()> {
+    let b = bucket(world, bucket_name)?;
+    crate::access::authorize(world, caller, "s3:PutObject", b, Some(key), &[]).map_err(|d| super::api::access_denied(&d))?;
+    if tags {
+        authorize(world, caller, "s3:PutObjectTagging", bucket_name, Some(key), None)?;
+    }
+    if expected_owner.is_some_and(|expected| expected != b.owner_account) {
+        return Err(s3_error!(AccessDenied, "Access Denied"));
+    }
+    Ok(())
+}
+
+/// `Content-MD5` against the MD5 of the bytes received.
+fn check_content_md5(content_md5: Option<&str>, digest: &[u8]) -> S3Result<()> {
+    let Some(md5) = content_md5 else { return Ok(()) };
+    use base64::Engine;
+    match base64::engine::general_purpose::STANDARD.decode(md5) {
+        Ok(given) if given.as_slice() == digest => Ok(()),
+        // Not the base64 of 16 bytes: InvalidDigest, as recorded (`test_s3_invalid_content_md5` → `md5-error-0`).
+        Ok(given) if given.len() == 16 => Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received.")),
+        _ => Err(s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid.")),
+    }
+}
+
 pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3Result<S3Response<dto::PutObjectOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
@@ -215,37 +242,14 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
     let expected = declared_checksum!(input, req.headers).expected()?;
     let algorithm = super::checksum::algorithm_for(expected.as_ref());
-    {
-        let world = api.shared.world();
-        let b = bucket(&world, &input.bucket)?;
-        // The request's headers (ACL, grants, encryption, tags) are condition keys (`Caller::request_keys`).
-        crate::access::authorize(&world, &caller, "s3:PutObject", b, Some(&input.key), &[]).map_err(|d| super::api::access_denied(&d))?;
-        if !tags.is_empty() {
-            authorize(&world, &caller, "s3:PutObjectTagging", &input.bucket, Some(&input.key), None)?;
-        }
-        if let Some(expected) = &input.expected_bucket_owner {
-            if *expected != b.owner_account {
-                return Err(s3_error!(AccessDenied, "Access Denied"));
-            }
-        }
-    }
+    authorize_put(&api.shared.world(), &caller, &input.bucket, &input.key, !tags.is_empty(), input.expected_bucket_owner.as_deref())?;
     super::body::check_declared_size(input.content_length, super::body::MAX_SINGLE_PUT)?;
     let body = super::body::exact_length(input.body, input.content_length);
     let store = std::sync::Arc::clone(&api.shared.world().blobs);
     let stored = super::body::store_body(store, body, super::body::MAX_SINGLE_PUT, algorithm).await?;
     super::checksum::verify(expected.as_ref(), &stored.checksum, req.trailing_headers.as_ref())?;
     let (data, digest) = (stored.blob, stored.md5);
-    if let Some(md5) = &input.content_md5 {
-        use base64::Engine;
-        match base64::engine::general_purpose::STANDARD.decode(md5) {
-            Ok(given) if given.as_slice() == digest.as_slice() => {}
-            // Not the base64 of 16 bytes: InvalidDigest, as recorded (`test_s3_invalid_content_md5` → `md5-error-0`).
-            Ok(given) if given.len() == 16 => {
-                return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received."));
-            }
-            _ => return Err(s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid.")),
-        }
-    }
+    check_content_md5(input.content_md5.as_deref(), &digest)?;
     let mut world = api.shared.world();
     check_write_conditions(bucket(&world, &input.bucket)?, &input.key, input.if_match.as_ref(), input.if_none_match.as_ref())?;
     let b = bucket(&world, &input.bucket)?.clone_settings();
@@ -258,38 +262,29 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         input.object_lock_retain_until_date.clone().map(Into::into),
         legal_hold.as_deref(),
     )?;
-    let sse = requested_sse(
+    let sse = new_version_sse(
         &mut world,
-        &b.owner_account,
+        &caller,
+        &b,
+        &input.key,
         input.server_side_encryption.as_ref(),
         input.ssekms_key_id.as_deref(),
         customer_md5,
-        super::settings::default_kms_key(&b.settings),
     )?;
-    check_kms_write(&world, &caller, &input.bucket, &input.key, sse.as_ref())?;
     let target = bucket_mut(&mut world, &input.bucket)?;
-    let version_id = target.next_version_id();
     let version = ObjectVersion {
-        key: input.key.clone(),
-        version_id: version_id.clone(),
-        delete_marker: false,
+        version_id: target.next_version_id(),
         etag: hex::encode(digest),
         data,
-        last_modified: now(),
         headers: content_headers!(input),
         metadata,
         tags,
-        owner_account,
-        acl: grants,
         storage_class: class,
         sse,
-        replication: None,
-        parts_count: None,
         legal_hold,
         retention,
-        restore: None,
         checksum: Some(super::checksum::full_object(algorithm, stored.checksum)),
-        parts: Vec::new(),
+        ..ObjectVersion::written(&input.key, owner_account, grants, now())
     };
     let (etag, reported, sse_out, customer) =
         (etag(&version), reported_version(target, &version), sse_fields(&version), customer_key_fields(&version));
@@ -309,6 +304,22 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     };
     set_checksum!(output, checksum);
     Ok(S3Response::new(output))
+}
+
+/// The encryption of a new object (PutObject, CopyObject, CreateMultipartUpload): the request's
+/// headers, else the bucket's default (`b`), checked with [`check_kms_write`].
+pub(super) fn new_version_sse(
+    world: &mut World,
+    caller: &Caller,
+    b: &Bucket,
+    key: &str,
+    sse: Option<&dto::ServerSideEncryption>,
+    kms_key: Option<&str>,
+    customer_key_md5: Option<String>,
+) -> S3Result<Option<Sse>> {
+    let sse = requested_sse(world, &b.owner_account, sse, kms_key, customer_key_md5, super::settings::default_kms_key(&b.settings))?;
+    check_kms_write(world, caller, &b.name, key, sse.as_ref())?;
+    Ok(sse)
 }
 
 /// Writing an SSE-KMS object needs kms:GenerateDataKey on its key, whatever the write path

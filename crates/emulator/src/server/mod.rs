@@ -299,6 +299,11 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
         };
         return Ok(response);
     }
+    serve_s3(&s3, req).await
+}
+
+/// An S3 request: the front door's checks (`guard`), then `s3s`, then the answer made AWS's shape.
+async fn serve_s3(s3: &S3Service, req: http::Request<IdleBody>) -> Result<http::Response<Body>, HttpError> {
     if let Some(refused) = guard::precheck(&req) {
         return Ok(refused);
     }
@@ -314,7 +319,19 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
     let attributes = req.method() == http::Method::GET && req.uri().query().is_some_and(|q| q.split('&').any(|p| p == "attributes"));
     let service_root = req.method() == http::Method::GET && req.uri().path() == "/";
     let method = req.method().clone();
-    let mut response = s3.call(req).await?;
+    let response = s3.call(req).await?;
+    Ok(as_aws_answers(response, &method, service_root, attributes, unsigned))
+}
+
+/// What `s3s` cannot say itself: the status a handler chose, ListBuckets' bucket ARNs,
+/// GetObjectAttributes' unquoted ETag, and AWS's error body elements and request ids.
+fn as_aws_answers(
+    mut response: http::Response<Body>,
+    method: &http::Method,
+    service_root: bool,
+    attributes: bool,
+    unsigned: Option<Vec<String>>,
+) -> http::Response<Body> {
     if let Some(status) = response.extensions_mut().remove::<crate::s3::api::StatusOverride>() {
         *response.status_mut() = status.0;
     }
@@ -363,7 +380,7 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
     if let Ok(value) = http::HeaderValue::from_str(&host_id) {
         response.headers_mut().entry("x-amz-id-2").or_insert(value);
     }
-    Ok(response)
+    response
 }
 
 /// Why a body could not be read whole.

@@ -229,6 +229,33 @@ pub struct PartSummary {
 }
 
 impl ObjectVersion {
+    /// A version written at `now` by `owner_account` with `acl` (PutObject, CopyObject, a multipart
+    /// upload's template), empty until the write fills in its content with struct update syntax.
+    pub fn written(key: &str, owner_account: String, acl: Vec<Grant>, now: OffsetDateTime) -> ObjectVersion {
+        ObjectVersion {
+            key: key.to_owned(),
+            version_id: String::new(),
+            delete_marker: false,
+            data: Blob::empty(),
+            etag: String::new(),
+            last_modified: now,
+            headers: ContentHeaders::default(),
+            metadata: BTreeMap::new(),
+            tags: Vec::new(),
+            owner_account,
+            acl,
+            storage_class: "STANDARD".to_owned(),
+            sse: None,
+            replication: None,
+            parts_count: None,
+            legal_hold: None,
+            retention: None,
+            restore: None,
+            checksum: None,
+            parts: Vec::new(),
+        }
+    }
+
     pub fn size(&self) -> usize {
         self.data.len()
     }
@@ -836,6 +863,33 @@ pub fn is_valid_version_id(id: &str) -> bool {
     id == NULL_VERSION || (id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_'))
 }
 
+impl Bucket {
+    /// The bucket's settings without its objects (cheap to clone for decisions made under the lock).
+    pub fn clone_settings(&self) -> Bucket {
+        Bucket {
+            name: self.name.clone(),
+            owner_account: self.owner_account.clone(),
+            region: self.region.clone(),
+            created: self.created,
+            versioning: self.versioning,
+            ownership: self.ownership.clone(),
+            acl: self.acl.clone(),
+            policy: self.policy.clone(),
+            replication: self.replication.clone(),
+            objects: BTreeMap::new(),
+            uploads: Default::default(),
+            completed_uploads: Default::default(),
+            tags: self.tags.clone(),
+            object_lock: self.object_lock,
+            settings: self.settings.clone(),
+            lock_configuration: self.lock_configuration.clone(),
+            dirty: std::collections::BTreeSet::new(),
+            undo: BTreeMap::new(),
+            track_dirty: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -969,32 +1023,5 @@ mod tests {
         }
         assert_eq!(b.objects["k"].position("null"), Some(2));
         assert!(b.version("k", "v2").is_none());
-    }
-}
-
-impl Bucket {
-    /// The bucket's settings without its objects (cheap to clone for decisions made under the lock).
-    pub fn clone_settings(&self) -> Bucket {
-        Bucket {
-            name: self.name.clone(),
-            owner_account: self.owner_account.clone(),
-            region: self.region.clone(),
-            created: self.created,
-            versioning: self.versioning,
-            ownership: self.ownership.clone(),
-            acl: self.acl.clone(),
-            policy: self.policy.clone(),
-            replication: self.replication.clone(),
-            objects: BTreeMap::new(),
-            uploads: Default::default(),
-            completed_uploads: Default::default(),
-            tags: self.tags.clone(),
-            object_lock: self.object_lock,
-            settings: self.settings.clone(),
-            lock_configuration: self.lock_configuration.clone(),
-            dirty: std::collections::BTreeSet::new(),
-            undo: BTreeMap::new(),
-            track_dirty: false,
-        }
     }
 }
