@@ -39,7 +39,8 @@ holder_entity!(
         inline_max: GROUP_INLINE_MAX,
         attached_max: POLICIES_PER_GROUP,
         map: groups,
-        lookup: group
+        lookup: group,
+        id: group_id
     },
     group_name,
     authorized_group,

@@ -31,6 +31,8 @@ pub(super) trait Holder: Clone {
 
     fn name(&self) -> &str;
     fn path(&self) -> &str;
+    /// As in `{Kind}Id`: AROA…, AIDA…, AGPA….
+    fn id(&self) -> &str;
     /// Gives it a new name and path, and the ARN they make.
     fn move_to(&mut self, name: String, path: String, arn: String);
     fn inline(&self) -> &BTreeMap<String, StoredPolicy>;
@@ -52,7 +54,7 @@ pub(super) trait Holder: Clone {
 macro_rules! holder_entity {
     (
         $ty:ident { kind: $kind:literal, noun: $noun:literal, param: $param:literal, field: $field:literal, max: $max:expr,
-        inline_max: $inline_max:expr, attached_max: $attached_max:expr, map: $map:ident, lookup: $lookup:ident },
+        inline_max: $inline_max:expr, attached_max: $attached_max:expr, map: $map:ident, lookup: $lookup:ident, id: $id:ident },
         $param_fn:ident, $authorized_fn:ident, $mut_fn:ident
     ) => {
         fn $param_fn(call: &$crate::iam::request::Call<'_>) -> Result<String, $crate::error::ServiceError> {
@@ -85,6 +87,9 @@ macro_rules! holder_entity {
             }
             fn path(&self) -> &str {
                 &self.path
+            }
+            fn id(&self) -> &str {
+                &self.$id
             }
             fn move_to(&mut self, name: String, path: String, arn: String) {
                 self.name = name;

@@ -63,7 +63,8 @@ holder_entity!(
         inline_max: USER_INLINE_MAX,
         attached_max: POLICIES_PER_USER,
         map: users,
-        lookup: user
+        lookup: user,
+        id: user_id
     },
     user_name,
     authorized_user,
