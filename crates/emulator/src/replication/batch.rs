@@ -55,16 +55,11 @@ pub fn may_pass_role(world: &World, caller: &Caller, role_arn: &str) -> bool {
 }
 
 /// The caller's identity policies allow `action` on `resource` (the account root always may).
+/// The condition keys are S3's, not IAM's: the request is an S3 Control one (CreateJob's
+/// iam:PassRole too).
 pub fn identity_allows(world: &World, caller: &Caller, action: &str, resource: &str) -> bool {
-    if caller.is_root() {
-        return true;
-    }
-    let identity = world.identity_policies(caller);
-    let principal = caller.principal_info();
-    let ctx = authz::base_context(world, caller, caller.account.as_deref().unwrap_or_default());
-    let request = xrepl_policy::Request { principal: &principal, action, resource, context: &ctx };
-    let refs: Vec<&xrepl_policy::Policy> = identity.iter().map(AsRef::as_ref).collect();
-    xrepl_policy::authorize(&refs, None, &request, true, false, false).is_allowed()
+    let context = || authz::base_context(world, caller, caller.account.as_deref().unwrap_or_default());
+    crate::iam::identity_decision(world, caller, action, resource, context).is_ok()
 }
 
 fn status_of(version: &ObjectVersion) -> Option<ReplicationStatusFilter> {
