@@ -14,24 +14,13 @@
 # MINISTACK_VERSION=1.5.33 BENCH_VENV=/var/tmp/xrepl-bench-venv CARGO_TARGET_DIR=/var/tmp/xrepl-target
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/xrepl-target}"
-BENCH_VENV="${BENCH_VENV:-/var/tmp/xrepl-bench-venv}"
-MINISTACK_VERSION="${MINISTACK_VERSION:-1.5.33}"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-common.sh"
 BOTO3_VERSION="${BOTO3_VERSION:-1.43.106}"
 N_LATENCY="${N_LATENCY:-200}"
 N_THROUGHPUT="${N_THROUGHPUT:-500}"
 THREADS="${THREADS:-8}"
 ROUNDS="${ROUNDS:-3}"
-STARTS="${STARTS:-5}"
-BENCH_PORT="${BENCH_PORT:-4610}"
-XREPL="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/xrepl"
-
-WORK="$(mktemp -d /tmp/xrepl-bench.XXXXXX)"
 PIDS=("$WORK/xrepl.pid" "$WORK/ministack.pid")
-
-log() { printf '[bench] %s\n' "$*" >&2; }
 
 # Long steps run in the background and are waited for, so a signal reaches the trap at once
 # (bash runs traps only between foreground commands) and the trap can stop the step.
@@ -45,8 +34,7 @@ step() {
     return "$rc"
 }
 
-cleanup() {
-    local status=$?
+stop_servers() {
     if [[ -n "$CHILD" ]] && kill -0 "$CHILD" 2>/dev/null; then
         kill -TERM "$CHILD" 2>/dev/null || true   # the Python client stops its server on SIGTERM
         wait "$CHILD" 2>/dev/null || true
@@ -62,45 +50,16 @@ cleanup() {
             fi
         fi
     done
-    rm -rf "$WORK"
-    exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # ---- install
-if ! command -v hyperfine >/dev/null; then
-    log "installing hyperfine (Debian)"
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >&2
-fi
-if [[ ! -x "$BENCH_VENV/bin/ministack" ]] || ! "$BENCH_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('ministack') != '$MINISTACK_VERSION' or m.version('boto3') != '$BOTO3_VERSION')" 2>/dev/null; then
-    log "creating $BENCH_VENV (boto3 $BOTO3_VERSION, ministack $MINISTACK_VERSION)"
-    python3 -m venv "$BENCH_VENV"
-    "$BENCH_VENV/bin/pip" install -q "boto3==$BOTO3_VERSION" "ministack==$MINISTACK_VERSION" >&2
-fi
+ensure_hyperfine
+ensure_venv "boto3==$BOTO3_VERSION" "ministack==$MINISTACK_VERSION"
 log "building the release binary ($XREPL)"
 step timeout 3600 cargo build --release -p xrepl-cli >&2
+require_free_ports "$BENCH_PORT" "$((BENCH_PORT + 1))"
 
-for p in "$BENCH_PORT" "$((BENCH_PORT + 1))"; do
-    port_free "$p" || { log "port $p is in use; set BENCH_PORT"; exit 2; }
-done
-
-# How busy the machine is without us: CPU time not idle over 3 s (other builds skew every number).
-cpu_busy() {
-    local a b
-    read -r -a a < <(grep '^cpu ' /proc/stat); sleep 3; read -r -a b < <(grep '^cpu ' /proc/stat)
-    local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
-    for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
-    echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
-}
-BUSY_BEFORE="$(cpu_busy)"
-LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-if (( BUSY_BEFORE > 10 )); then
-    log "warning: the CPUs were ${BUSY_BEFORE}% busy before the run; other work will skew the numbers"
-fi
+note_busy_before
 PY="$BENCH_VENV/bin/python"
 BENCH="$ROOT/bench/replication_bench.py"
 COMMON=(--n-latency "$N_LATENCY" --n-throughput "$N_THROUGHPUT" --threads "$THREADS" --rounds "$ROUNDS" --starts "$STARTS" --log-dir "$WORK")
@@ -120,11 +79,9 @@ step timeout 120 /usr/bin/time -v -o "$WORK/time-v.txt" "$XREPL" demo >/dev/null
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- report
-cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-mem="$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 echo "## xrepl vs ministack — $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "Machine: $(nproc) cores, $cpu, $mem; $(uname -sr); CPU busy in the 3 s before the run: ${BUSY_BEFORE}%; load average before/after: $LOAD_BEFORE / $LOAD_AFTER."
+machine_line
 echo "Client: Python $("$PY" -c 'import platform; print(platform.python_version())'), boto3 $BOTO3_VERSION, path-style, 127.0.0.1."
 echo "xrepl: $("$XREPL" --version) ($(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ', dirty tree')), release build; rustc $(rustc --version | cut -d' ' -f2)."
 echo "N_LATENCY=$N_LATENCY N_THROUGHPUT=$N_THROUGHPUT THREADS=$THREADS ROUNDS=$ROUNDS STARTS=$STARTS"

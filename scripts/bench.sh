@@ -17,29 +17,17 @@
 # MINISTACK_VERSION=1.5.33 BENCH_VENV=/var/tmp/xrepl-bench-venv CARGO_TARGET_DIR=/var/tmp/xrepl-target
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/xrepl-target}"
-BENCH_VENV="${BENCH_VENV:-/var/tmp/xrepl-bench-venv}"
-MINISTACK_VERSION="${MINISTACK_VERSION:-1.5.33}"
+source "$(dirname "${BASH_SOURCE[0]}")/bench-common.sh"
 OBJECTS="${OBJECTS:-2000}"
 SIZE="${SIZE:-1024}"
 CONCURRENCY="${CONCURRENCY:-16}"
 N_LATENCY="${N_LATENCY:-300}"
-STARTS="${STARTS:-5}"
-BENCH_PORT="${BENCH_PORT:-4610}"
 LOCALSTACK="${LOCALSTACK:-1}"
 LIST_KEYS="${LIST_KEYS:-1000000}"
 BIG_MIB="${BIG_MIB:-256}"
-RELEASE="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
-XREPL="$RELEASE/xrepl"
 CLIENT="$RELEASE/xrepl-bench"
 ENDPOINT="http://127.0.0.1:$BENCH_PORT"
-
-WORK="$(mktemp -d /tmp/xrepl-bench.XXXXXX)"
 SERVER_PID=""
-
-log() { printf '[bench] %s\n' "$*" >&2; }
 
 stop_server() {
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -50,32 +38,17 @@ stop_server() {
     fi
     SERVER_PID=""
 }
-cleanup() {
-    local status=$?
-    stop_server
-    rm -rf "$WORK"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_servers() { stop_server; }
 
 # ---- install
-if ! command -v hyperfine >/dev/null; then
-    log "installing hyperfine (Debian)"
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >&2
-fi
-if [[ ! -x "$BENCH_VENV/bin/ministack" ]] || ! "$BENCH_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('ministack') != '$MINISTACK_VERSION')" 2>/dev/null; then
-    log "creating $BENCH_VENV (ministack $MINISTACK_VERSION)"
-    python3 -m venv "$BENCH_VENV"
-    "$BENCH_VENV/bin/pip" install -q "ministack==$MINISTACK_VERSION" >&2
-fi
+ensure_hyperfine
+ensure_venv "ministack==$MINISTACK_VERSION"
 if [[ "$LOCALSTACK" == 1 ]]; then
     timeout 1800 scripts/install-localstack.sh >&2
 fi
 log "building xrepl and xrepl-bench (release)"
 timeout 3600 cargo build --release -p xrepl-cli -p xrepl-bench >&2
-(exec 3<>"/dev/tcp/127.0.0.1/$BENCH_PORT") 2>/dev/null && { log "port $BENCH_PORT is in use; set BENCH_PORT"; exit 2; }
+require_free_ports "$BENCH_PORT"
 
 # ---- helpers
 # Starts "$@" in its own session with the env in SERVER_ENV, waits for $HEALTH to answer 200 (a
@@ -122,14 +95,6 @@ cpu_ticks() {
     done
     echo "$total"
 }
-cpu_busy() {
-    local a b
-    read -r -a a < <(grep '^cpu ' /proc/stat); sleep 3; read -r -a b < <(grep '^cpu ' /proc/stat)
-    local idle=$(( (b[4] + b[5]) - (a[4] + a[5]) )) total=0 i
-    for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
-    echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
-}
-
 # measure NAME FULL: start → healthy over $STARTS cold starts and idle RSS; with FULL=1 also the
 # xrepl-bench runs (throughput, then latency) and server CPU per object. Writes $WORK/NAME.*.
 measure() {
@@ -162,9 +127,7 @@ measure() {
     stop_server
 }
 
-BUSY_BEFORE="$(cpu_busy)"
-LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-(( BUSY_BEFORE <= 10 )) || log "warning: the CPUs were ${BUSY_BEFORE}% busy before the run; other work will skew the numbers"
+note_busy_before
 
 log "xrepl serve on $ENDPOINT"
 SERVER_ENV=(RUST_LOG=warn) HEALTH="$ENDPOINT/_xrepl/health"
@@ -209,11 +172,9 @@ timeout 600 hyperfine -N --warmup 3 --style none --export-json "$WORK/demo.json"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- report
-cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-mem="$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 echo "## xrepl-bench: xrepl vs ministack — $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "Machine: $(nproc) cores, $cpu, $mem; $(uname -sr); CPU busy in the 3 s before the run: ${BUSY_BEFORE}%; load average before/after: $LOAD_BEFORE / $LOAD_AFTER."
+machine_line
 echo "xrepl $("$XREPL" --version | cut -d' ' -f2) at $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' (dirty tree)'), release build, rustc $(rustc --version | cut -d' ' -f2); ministack $MINISTACK_VERSION."
 echo "Client: xrepl-bench (aws-sdk-s3, release), OBJECTS=$OBJECTS SIZE=$SIZE CONCURRENCY=$CONCURRENCY N_LATENCY=$N_LATENCY STARTS=$STARTS."
 echo

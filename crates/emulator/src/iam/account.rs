@@ -2,11 +2,12 @@
 //! (the emulator has no instance profiles, so a role is in none, as a role never added to one).
 
 use super::docs::{GROUP_INLINE_MAX, MANAGED_MAX, ROLE_INLINE_MAX, TRUST_MAX, USER_INLINE_MAX};
+use super::holders::Holder;
 use super::reply::truncation;
 use super::request::{check_path_prefix, constraint, paginate, Call};
 use super::{groups, managed, roles, users};
 use crate::error::ServiceError;
-use crate::state::iam::fold;
+use crate::state::iam::{fold, Group, IamAccount, Role, User};
 use crate::state::KeyOwner;
 use crate::xml::XmlBuf;
 
@@ -79,34 +80,12 @@ pub(super) fn list_entities_for_policy(call: &mut Call<'_>) -> Answer {
     let prefix = call.optional("PathPrefix").unwrap_or("/").to_owned();
     check_path_prefix(&prefix)?;
     let policy = managed::authorized_policy(call, "ListEntitiesForPolicy")?;
-    let wants = |kind: &str| filter.as_deref().is_none_or(|f| f == kind);
     let iam = call.iam()?;
-    // (kind, folded name, name, id), in the order of the paging key: Group < Role < User.
-    let mut entities: Vec<(&str, String, String, String)> = Vec::new();
-    if wants("Group") {
-        entities.extend(
-            iam.groups
-                .values()
-                .filter(|g| g.attached.contains(&policy.arn) && g.path.starts_with(&prefix))
-                .map(|g| ("Group", fold(&g.name), g.name.clone(), g.group_id.clone())),
-        );
-    }
-    if wants("Role") {
-        entities.extend(
-            iam.roles
-                .values()
-                .filter(|r| r.attached.contains(&policy.arn) && r.path.starts_with(&prefix))
-                .map(|r| ("Role", fold(&r.name), r.name.clone(), r.role_id.clone())),
-        );
-    }
-    if wants("User") {
-        entities.extend(
-            iam.users
-                .values()
-                .filter(|u| u.attached.contains(&policy.arn) && u.path.starts_with(&prefix))
-                .map(|u| ("User", fold(&u.name), u.name.clone(), u.user_id.clone())),
-        );
-    }
+    // In the order of the paging key: Group < Role < User.
+    let mut entities: Vec<Entity> = Vec::new();
+    attached_entities::<Group>(iam, filter.as_deref(), &policy.arn, &prefix, &mut entities);
+    attached_entities::<Role>(iam, filter.as_deref(), &policy.arn, &prefix, &mut entities);
+    attached_entities::<User>(iam, filter.as_deref(), &policy.arn, &prefix, &mut entities);
     let (page, next) = paginate(call, entities, |(kind, folded, _, _)| format!("{kind}\u{0}{folded}"))?;
     let mut buf = XmlBuf::default();
     for (kind, element) in [("Group", "PolicyGroups"), ("User", "PolicyUsers"), ("Role", "PolicyRoles")] {
@@ -118,6 +97,23 @@ pub(super) fn list_entities_for_policy(call: &mut Call<'_>) -> Answer {
     }
     truncation(&mut buf, next.as_deref());
     Ok(Some(buf.0))
+}
+
+/// An entity ListEntitiesForPolicy lists: (kind, folded name, name, id).
+type Entity = (&'static str, String, String, String);
+
+/// Adds the entities of kind `H` under `prefix` that `arn` is attached to, unless `filter` names
+/// another kind.
+fn attached_entities<H: Holder>(iam: &IamAccount, filter: Option<&str>, arn: &str, prefix: &str, out: &mut Vec<Entity>) {
+    if filter.is_some_and(|f| f != H::KIND) {
+        return;
+    }
+    out.extend(
+        H::all(iam)
+            .values()
+            .filter(|h| h.attached().contains(arn) && h.path().starts_with(prefix))
+            .map(|h| (H::KIND, fold(h.name()), h.name().to_owned(), h.id().to_owned())),
+    );
 }
 
 /// ListInstanceProfilesForRole: the role must exist; it is in no instance profile.

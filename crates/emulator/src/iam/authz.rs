@@ -44,19 +44,33 @@ pub(crate) fn principal_context(caller: &Caller) -> Context {
 /// account-level actions): root may do anything in its account; users and role sessions need an
 /// Allow and no Deny in their policies.
 pub(crate) fn authorize_identity(world: &World, caller: &Caller, action: &str, resource: &str) -> Result<(), ServiceError> {
+    identity_decision(world, caller, action, resource, || principal_context(caller))
+        .map_err(|outcome| ServiceError::access_denied(denial_message(&caller.arn(), action, resource, outcome)))
+}
+
+/// [`authorize_identity`]'s decision under the condition keys `context` makes (built only when
+/// the caller is not the root); a refusal carries the outcome, for [`denial_message`].
+pub(crate) fn identity_decision(
+    world: &World,
+    caller: &Caller,
+    action: &str,
+    resource: &str,
+    context: impl FnOnce() -> Context,
+) -> Result<(), Authorization> {
     if caller.is_root() {
         return Ok(());
     }
-    let ctx = principal_context(caller);
+    let ctx = context();
     let principal = caller.principal_info();
     let request = Request { principal: &principal, action, resource, context: &ctx };
     let policies = world.identity_policies(caller);
     let refs: Vec<&Policy> = policies.iter().map(AsRef::as_ref).collect();
     let outcome = xrepl_policy::authorize(&refs, None, &request, true, false, false);
     if outcome.is_allowed() {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(outcome)
     }
-    Err(ServiceError::access_denied(denial_message(&caller.arn(), action, resource, outcome)))
 }
 
 /// AWS's wording for a refused request, including why.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::docs::GROUP_INLINE_MAX;
-use super::holders::holder_entity;
+use super::holders::{self, holder_entity};
 use super::reply::{already_exists, date, delete_conflict, limit_exceeded, no_such_entity, truncation};
 use super::request::{check_name, check_path, check_path_prefix, paginate, Call};
 use crate::error::ServiceError;
@@ -39,7 +39,8 @@ holder_entity!(
         inline_max: GROUP_INLINE_MAX,
         attached_max: POLICIES_PER_GROUP,
         map: groups,
-        lookup: group
+        lookup: group,
+        id: group_id
     },
     group_name,
     authorized_group,
@@ -132,36 +133,7 @@ pub(super) fn delete_group(call: &mut Call<'_>) -> Answer {
 
 /// UpdateGroup: a new name and/or path; members and policies stay with the group.
 pub(super) fn update_group(call: &mut Call<'_>) -> Answer {
-    let new_name = match call.optional("NewGroupName") {
-        Some(n) => {
-            check_name(n, "newGroupName", 128)?;
-            Some(n.to_owned())
-        }
-        None => None,
-    };
-    let new_path = call.optional("NewPath").map(str::to_owned);
-    if let Some(p) = &new_path {
-        check_path(p)?;
-    }
-    let group = authorized_group(call, "UpdateGroup")?;
-    if let Some(n) = &new_name {
-        // IAM also checks the caller may act on the group under its new name.
-        call.authorize("UpdateGroup", &call.arn("group", new_path.as_deref().unwrap_or(&group.path), n))?;
-        if fold(n) != fold(&group.name) && call.iam()?.group(n).is_some() {
-            return Err(already_exists("Group", n));
-        }
-    }
-    let mut updated = group.clone();
-    if let Some(n) = new_name {
-        updated.name = n;
-    }
-    if let Some(p) = new_path {
-        updated.path = p;
-    }
-    updated.arn = call.arn("group", &updated.path, &updated.name);
-    let iam = call.iam_mut()?;
-    iam.groups.remove(&fold(&group.name));
-    iam.groups.insert(fold(&updated.name), updated);
+    holders::rename::<Group>(call)?;
     Ok(None)
 }
 

@@ -8,10 +8,10 @@ use xrepl_policy::DocumentKind;
 
 use super::docs::{self, check_length, quota_size};
 use super::managed;
-use super::reply::{limit_exceeded, no_such_entity, tags_xml, truncation, url_encode};
-use super::request::{check_name, check_path_prefix, member_values, merge_tags, paginate, parse_tags, Call};
+use super::reply::{already_exists, limit_exceeded, no_such_entity, tags_xml, truncation, url_encode};
+use super::request::{check_name, check_path, check_path_prefix, member_values, merge_tags, paginate, parse_tags, Call};
 use crate::error::ServiceError;
-use crate::state::iam::StoredPolicy;
+use crate::state::iam::{fold, IamAccount, StoredPolicy};
 use crate::xml::XmlBuf;
 
 type Answer = Result<Option<String>, ServiceError>;
@@ -26,8 +26,15 @@ pub(super) trait Holder: Clone {
     const INLINE_MAX: usize;
     /// Quota of attached managed policies.
     const ATTACHED_MAX: usize;
+    /// The longest name IAM accepts for it.
+    const NAME_MAX: usize;
 
     fn name(&self) -> &str;
+    fn path(&self) -> &str;
+    /// As in `{Kind}Id`: AROA…, AIDA…, AGPA….
+    fn id(&self) -> &str;
+    /// Gives it a new name and path, and the ARN they make.
+    fn move_to(&mut self, name: String, path: String, arn: String);
     fn inline(&self) -> &BTreeMap<String, StoredPolicy>;
     fn inline_mut(&mut self) -> &mut BTreeMap<String, StoredPolicy>;
     fn attached(&self) -> &BTreeSet<String>;
@@ -35,6 +42,9 @@ pub(super) trait Holder: Clone {
     /// Validates the name parameter, authorizes `iam:{action}` on the entity and returns it (cloned).
     fn authorized(call: &Call<'_>, action: &str) -> Result<Self, ServiceError>;
     fn get_mut<'c>(call: &'c mut Call<'_>, name: &str) -> Result<&'c mut Self, ServiceError>;
+    /// The account's entities of this kind, by folded name.
+    fn all(iam: &IamAccount) -> &BTreeMap<String, Self>;
+    fn all_mut(iam: &mut IamAccount) -> &mut BTreeMap<String, Self>;
 }
 
 /// Defines, for an entity kept in `IamAccount::$map` under its folded name: `$param_fn` (its
@@ -44,7 +54,7 @@ pub(super) trait Holder: Clone {
 macro_rules! holder_entity {
     (
         $ty:ident { kind: $kind:literal, noun: $noun:literal, param: $param:literal, field: $field:literal, max: $max:expr,
-        inline_max: $inline_max:expr, attached_max: $attached_max:expr, map: $map:ident, lookup: $lookup:ident },
+        inline_max: $inline_max:expr, attached_max: $attached_max:expr, map: $map:ident, lookup: $lookup:ident, id: $id:ident },
         $param_fn:ident, $authorized_fn:ident, $mut_fn:ident
     ) => {
         fn $param_fn(call: &$crate::iam::request::Call<'_>) -> Result<String, $crate::error::ServiceError> {
@@ -70,9 +80,21 @@ macro_rules! holder_entity {
             const NOUN: &'static str = $noun;
             const INLINE_MAX: usize = $inline_max;
             const ATTACHED_MAX: usize = $attached_max;
+            const NAME_MAX: usize = $max;
 
             fn name(&self) -> &str {
                 &self.name
+            }
+            fn path(&self) -> &str {
+                &self.path
+            }
+            fn id(&self) -> &str {
+                &self.$id
+            }
+            fn move_to(&mut self, name: String, path: String, arn: String) {
+                self.name = name;
+                self.path = path;
+                self.arn = arn;
             }
             fn inline(&self) -> &std::collections::BTreeMap<String, $crate::state::iam::StoredPolicy> {
                 &self.inline
@@ -92,10 +114,50 @@ macro_rules! holder_entity {
             fn get_mut<'c>(call: &'c mut $crate::iam::request::Call<'_>, name: &str) -> Result<&'c mut Self, $crate::error::ServiceError> {
                 $mut_fn(call, name)
             }
+            fn all(iam: &$crate::state::iam::IamAccount) -> &std::collections::BTreeMap<String, Self> {
+                &iam.$map
+            }
+            fn all_mut(iam: &mut $crate::state::iam::IamAccount) -> &mut std::collections::BTreeMap<String, Self> {
+                &mut iam.$map
+            }
         }
     };
 }
 pub(super) use holder_entity;
+
+/// UpdateUser / UpdateGroup: a new name and/or path. The entity is stored under its new name
+/// (its id, policies and memberships stay) and returned as it is now.
+pub(super) fn rename<H: Holder>(call: &mut Call<'_>) -> Result<H, ServiceError> {
+    let action = format!("Update{}", H::KIND);
+    let new_name = match call.optional(&format!("New{}Name", H::KIND)) {
+        Some(n) => {
+            check_name(n, &format!("new{}Name", H::KIND), H::NAME_MAX)?;
+            Some(n.to_owned())
+        }
+        None => None,
+    };
+    let new_path = call.optional("NewPath").map(str::to_owned);
+    if let Some(p) = &new_path {
+        check_path(p)?;
+    }
+    let old = H::authorized(call, &action)?;
+    if let Some(n) = &new_name {
+        // IAM also checks the caller may act on the entity under its new name.
+        call.authorize(&action, &call.arn(H::NOUN, new_path.as_deref().unwrap_or(old.path()), n))?;
+        if fold(n) != fold(old.name()) && H::all(call.iam()?).contains_key(&fold(n)) {
+            return Err(already_exists(H::KIND, n));
+        }
+    }
+    let name = new_name.unwrap_or_else(|| old.name().to_owned());
+    let path = new_path.unwrap_or_else(|| old.path().to_owned());
+    let arn = call.arn(H::NOUN, &path, &name);
+    let mut updated = old.clone();
+    updated.move_to(name, path, arn);
+    let all = H::all_mut(call.iam_mut()?);
+    all.remove(&fold(old.name()));
+    all.insert(fold(updated.name()), updated.clone());
+    Ok(updated)
+}
 
 /// A holder that also carries tags (roles and users; IAM has no group tags).
 pub(super) trait Tagged: Holder {

@@ -33,7 +33,7 @@ pub use docs::{policy_resources, unknown_principal};
 pub use oidc::{issuer_key, provider_arn};
 pub use request::Params;
 
-pub(crate) use authz::{authorize_identity, denial_message, principal_context};
+pub(crate) use authz::{authorize_identity, denial_message, identity_decision, principal_context};
 
 /// Answers one IAM action. Returns the inner XML of `<ActionResult>` (None for actions whose
 /// response has no result element).

@@ -52,7 +52,8 @@ holder_entity!(
         inline_max: ROLE_INLINE_MAX,
         attached_max: POLICIES_PER_ROLE,
         map: roles,
-        lookup: role
+        lookup: role,
+        id: role_id
     },
     role_name,
     authorized_role,

@@ -8,9 +8,9 @@ use rand::RngCore;
 use time::OffsetDateTime;
 
 use super::docs::USER_INLINE_MAX;
-use super::holders::{holder_entity, Tagged};
+use super::holders::{self, holder_entity, Tagged};
 use super::reply::{already_exists, date, delete_conflict, limit_exceeded, no_such_entity, tags_xml, truncation};
-use super::request::{check_name, check_path, check_path_prefix, paginate, parse_tags, Call};
+use super::request::{check_path, check_path_prefix, paginate, parse_tags, Call};
 use crate::error::ServiceError;
 use crate::identity::PrincipalKind;
 use crate::state::iam::{fold, User};
@@ -63,7 +63,8 @@ holder_entity!(
         inline_max: USER_INLINE_MAX,
         attached_max: POLICIES_PER_USER,
         map: users,
-        lookup: user
+        lookup: user,
+        id: user_id
     },
     user_name,
     authorized_user,
@@ -183,41 +184,12 @@ pub(super) fn delete_user(call: &mut Call<'_>) -> Answer {
 /// UpdateUser: a new name and/or path. The user id, keys, policies and group memberships stay;
 /// the user's access keys follow the new name.
 pub(super) fn update_user(call: &mut Call<'_>) -> Answer {
-    let new_name = match call.optional("NewUserName") {
-        Some(n) => {
-            check_name(n, "newUserName", 64)?;
-            Some(n.to_owned())
-        }
-        None => None,
-    };
-    let new_path = call.optional("NewPath").map(str::to_owned);
-    if let Some(p) = &new_path {
-        check_path(p)?;
-    }
-    let user = authorized_user(call, "UpdateUser")?;
-    if let Some(n) = &new_name {
-        // IAM also checks the caller may act on the user under its new name.
-        call.authorize("UpdateUser", &call.arn("user", new_path.as_deref().unwrap_or(&user.path), n))?;
-        if fold(n) != fold(&user.name) && call.iam()?.user(n).is_some() {
-            return Err(already_exists("User", n));
-        }
-    }
-    let mut updated = user.clone();
-    if let Some(n) = new_name {
-        updated.name = n;
-    }
-    if let Some(p) = new_path {
-        updated.path = p;
-    }
-    updated.arn = call.arn("user", &updated.path, &updated.name);
-    for id in &updated.access_keys {
+    let user = holders::rename::<User>(call)?;
+    for id in &user.access_keys {
         if let Some(key) = call.world.keys.get_mut(id) {
-            key.owner = KeyOwner::User(updated.name.clone());
+            key.owner = KeyOwner::User(user.name.clone());
         }
     }
-    let iam = call.iam_mut()?;
-    iam.users.remove(&fold(&user.name));
-    iam.users.insert(fold(&updated.name), updated);
     Ok(None)
 }
 

@@ -55,16 +55,11 @@ pub fn may_pass_role(world: &World, caller: &Caller, role_arn: &str) -> bool {
 }
 
 /// The caller's identity policies allow `action` on `resource` (the account root always may).
+/// The condition keys are S3's, not IAM's: the request is an S3 Control one (CreateJob's
+/// iam:PassRole too).
 pub fn identity_allows(world: &World, caller: &Caller, action: &str, resource: &str) -> bool {
-    if caller.is_root() {
-        return true;
-    }
-    let identity = world.identity_policies(caller);
-    let principal = caller.principal_info();
-    let ctx = authz::base_context(world, caller, caller.account.as_deref().unwrap_or_default());
-    let request = xrepl_policy::Request { principal: &principal, action, resource, context: &ctx };
-    let refs: Vec<&xrepl_policy::Policy> = identity.iter().map(AsRef::as_ref).collect();
-    xrepl_policy::authorize(&refs, None, &request, true, false, false).is_allowed()
+    let context = || authz::base_context(world, caller, caller.account.as_deref().unwrap_or_default());
+    crate::iam::identity_decision(world, caller, action, resource, context).is_ok()
 }
 
 fn status_of(version: &ObjectVersion) -> Option<ReplicationStatusFilter> {
@@ -84,6 +79,7 @@ fn status_of(version: &ObjectVersion) -> Option<ReplicationStatusFilter> {
 /// delete markers) the filter selects, oldest first per key.
 pub fn generate_manifest(world: &World, generator: &ManifestGenerator) -> Vec<(String, String, Option<String>)> {
     let Some(bucket) = world.buckets.get(&generator.source_bucket) else { return Vec::new() };
+    let config = bucket.replication.as_ref();
     let mut entries = Vec::new();
     for (key, versions) in &bucket.objects {
         let prefix_ok = generator.prefixes.is_empty() || generator.prefixes.iter().any(|p| key.starts_with(p.as_str()));
@@ -98,7 +94,7 @@ pub fn generate_manifest(world: &World, generator: &ManifestGenerator) -> Vec<(S
             let status_ok = generator.statuses.is_empty() || status_of(version).is_some_and(|s| generator.statuses.contains(&s));
             let after_ok = generator.created_after.is_none_or(|t| version.last_modified > t);
             let before_ok = generator.created_before.is_none_or(|t| version.last_modified < t);
-            let eligible = !generator.eligible_for_replication || targets_for(world, &generator.source_bucket, version).is_some();
+            let eligible = !generator.eligible_for_replication || config.and_then(|c| targets_for(c, version)).is_some();
             if status_ok && after_ok && before_ok && eligible {
                 entries.push((generator.source_bucket.clone(), key.clone(), Some(version.version_id.clone())));
             }
@@ -107,8 +103,8 @@ pub fn generate_manifest(world: &World, generator: &ManifestGenerator) -> Vec<(S
     entries
 }
 
-fn targets_for(world: &World, bucket: &str, version: &ObjectVersion) -> Option<Vec<super::Target>> {
-    let config = world.buckets.get(bucket)?.replication.as_ref()?;
+/// The destinations the bucket's replication configuration `config` sends `version` to, if any.
+fn targets_for(config: &s3s::dto::ReplicationConfiguration, version: &ObjectVersion) -> Option<Vec<super::Target>> {
     let kms = matches!(version.sse, Some(Sse::Kms { .. }));
     let targets = plan::select_targets(config, &version.key, &version.tags, kms, version.delete_marker);
     (!targets.is_empty()).then_some(targets)
@@ -129,13 +125,13 @@ pub fn plan_entry(world: &mut World, role: &Caller, bucket: &str, key: &str, ver
         ));
     };
     role_may(world, role, "s3:InitiateReplication", bucket, Some(key)).map_err(|why| refusal("AccessDenied", 403, why))?;
-    if source.replication.is_none() {
+    let Some(config) = &source.replication else {
         return Err(refusal(
             "SrcBucketReplicationConfigMissing",
             400,
             format!("source bucket {bucket} has no replication configuration; Batch Replication replicates with the bucket's rules."),
         ));
-    }
+    };
     if is_archived_class(&version.storage_class) {
         return Err(refusal(
             "InvalidObjectState",
@@ -143,7 +139,7 @@ pub fn plan_entry(world: &mut World, role: &Caller, bucket: &str, key: &str, ver
             format!("{key} is in the {} storage class, which replication does not copy.", version.storage_class),
         ));
     }
-    let Some(targets) = targets_for(world, bucket, &version) else {
+    let Some(targets) = targets_for(config, &version) else {
         return Err(refusal(
             "ObjectNotEligibleForReplication",
             400,

@@ -111,9 +111,6 @@ fn create_job(shared: &Arc<Shared>, caller: &Caller, account: &str, body: &[u8])
         created: crate::state::now(),
         terminated: None,
         started: None,
-        total: 0,
-        succeeded: 0,
-        failed: 0,
         failures: Vec::new(),
         entries: Vec::new(),
         results: Vec::new(),
@@ -149,9 +146,9 @@ fn describe_job(shared: &Shared, caller: &Caller, account: &str, id: &str) -> Re
 fn progress(job: &Job, out: &mut XmlBuf) {
     let active = job.started.map_or(0, |s| (job.terminated.unwrap_or_else(crate::state::now) - s).whole_seconds().max(0));
     out.open("ProgressSummary")
-        .elem("TotalNumberOfTasks", &job.total.to_string())
-        .elem("NumberOfTasksSucceeded", &job.succeeded.to_string())
-        .elem("NumberOfTasksFailed", &job.failed.to_string())
+        .elem("TotalNumberOfTasks", &job.total_tasks().to_string())
+        .elem("NumberOfTasksSucceeded", &job.succeeded_tasks().to_string())
+        .elem("NumberOfTasksFailed", &job.failed_tasks().to_string())
         .open("Timers")
         .elem("ElapsedTimeInActiveSeconds", &active.to_string())
         .close("Timers")

@@ -68,7 +68,6 @@ fn prepare(shared: &Shared, id: &str) -> bool {
         job.status = JobStatus::Preparing;
         match read_manifest(&mut world, &job, &mut tasks) {
             Ok((entries, generated)) => {
-                job.total = entries.len() as u64;
                 job.entries = entries;
                 job.generated_manifest = generated;
                 if job.confirmation_required {
@@ -234,8 +233,6 @@ async fn execute(shared: &Shared, id: &str) {
 fn finish(shared: &Shared, id: &str, results: Vec<TaskResult>) {
     let mut world = shared.world();
     let Some(mut job) = world.batch.jobs.get(id).cloned() else { return };
-    job.succeeded = results.iter().filter(|r| r.succeeded).count() as u64;
-    job.failed = results.len() as u64 - job.succeeded;
     job.results = results;
     let mut tasks = Vec::new();
     if job.report.enabled {

@@ -24,10 +24,14 @@ fn account_id(headers: &http::HeaderMap, uri: &http::Uri) -> Option<String> {
     (rest.starts_with("s3-control") && crate::config::is_account_id(first)).then(|| first.to_owned())
 }
 
-/// An S3 Control jobs request: the jobs path, and an account named as S3 Control clients name it
-/// (so path-style requests to a bucket called `v20180820` still reach S3).
-pub fn is_control<B>(req: &http::Request<B>) -> bool {
-    req.uri().path().starts_with(s3control::PATH_PREFIX) && account_id(req.headers(), req.uri()).is_some()
+/// The account of an S3 Control jobs request, or None for any other request: one is the jobs path
+/// with an account named as S3 Control clients name it (so path-style requests to a bucket called
+/// `v20180820` still reach S3).
+pub fn control_account<B>(req: &http::Request<B>) -> Option<String> {
+    if !req.uri().path().starts_with(s3control::PATH_PREFIX) {
+        return None;
+    }
+    account_id(req.headers(), req.uri())
 }
 
 /// A body over the front door's limit: S3's error for it, nothing created.
@@ -35,7 +39,8 @@ pub fn too_large() -> http::Response<Body> {
     respond(Err(ServiceError::bad_request("MaxMessageLengthExceeded", "Your request was too big.")))
 }
 
-pub fn handle(shared: &Arc<Shared>, parts: &Parts, body: &Bytes) -> http::Response<Body> {
+/// Answers a request [`control_account`] found to be S3 Control's, for `account`.
+pub fn handle(shared: &Arc<Shared>, parts: &Parts, body: &Bytes, account: &str) -> http::Response<Body> {
     let outcome = super::query::authenticate(shared, "s3", parts, body)
         .map_err(|mut e| {
             // S3's names for an unknown key (S3 Control shares S3's front end).
@@ -49,12 +54,11 @@ pub fn handle(shared: &Arc<Shared>, parts: &Parts, body: &Bytes) -> http::Respon
             e
         })
         .and_then(|caller| {
-            let account = account_id(&parts.headers, &parts.uri);
             let request = ControlRequest {
                 method: parts.method.as_str(),
                 path: parts.uri.path(),
                 query: parts.uri.query(),
-                account_id: account.as_deref(),
+                account_id: Some(account),
                 body,
             };
             s3control::handle(shared, &caller, &request)

@@ -277,10 +277,10 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
         return Ok(admin::handle(&shared, &parts, &body).await);
     }
     // S3 Control (Batch Operations jobs) signs for `s3` too: its path tells it apart.
-    if control::is_control(&req) {
+    if let Some(account) = control::control_account(&req) {
         let (parts, body) = req.into_parts();
         return Ok(match collect(body).await {
-            Ok(body) => control::handle(&shared, &parts, &body),
+            Ok(body) => control::handle(&shared, &parts, &body, &account),
             Err(_) => control::too_large(),
         });
     }

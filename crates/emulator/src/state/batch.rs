@@ -133,6 +133,8 @@ pub struct TaskResult {
     pub message: String,
 }
 
+/// A job. Its task counts are derived from `entries` and `results`; a data dir written before
+/// that also holds `total`, `succeeded` and `failed`, which reading ignores (they always matched).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Job {
     pub id: String,
@@ -152,9 +154,6 @@ pub struct Job {
     pub created: OffsetDateTime,
     pub terminated: Option<OffsetDateTime>,
     pub started: Option<OffsetDateTime>,
-    pub total: u64,
-    pub succeeded: u64,
-    pub failed: u64,
     /// Job-level failures: (FailureCode, FailureReason).
     pub failures: Vec<(String, String)>,
     /// The objects to process, once the manifest is read: (bucket, key, version id).
@@ -168,10 +167,77 @@ impl Job {
     pub fn arn(&self) -> String {
         format!("arn:aws:s3:{}:{}:job/{}", self.region, self.account, self.id)
     }
+
+    /// `TotalNumberOfTasks`: one task per manifest entry, once the manifest is read.
+    pub fn total_tasks(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
+    /// `NumberOfTasksSucceeded`, once the tasks have finished.
+    pub fn succeeded_tasks(&self) -> u64 {
+        self.results.iter().filter(|r| r.succeeded).count() as u64
+    }
+
+    /// `NumberOfTasksFailed`, once the tasks have finished.
+    pub fn failed_tasks(&self) -> u64 {
+        self.results.iter().filter(|r| !r.succeeded).count() as u64
+    }
 }
 
 /// Every account's jobs, by id.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct BatchJobs {
     pub jobs: BTreeMap<String, Job>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(key: &str, succeeded: bool) -> TaskResult {
+        TaskResult {
+            bucket: "src".to_owned(),
+            key: key.to_owned(),
+            version_id: "v1".to_owned(),
+            succeeded,
+            error_code: String::new(),
+            http_status: if succeeded { 200 } else { 403 },
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn jobs_stored_with_task_counts_load_and_count_the_same() {
+        let job = Job {
+            id: "job-1".to_owned(),
+            account: "111111111111".to_owned(),
+            region: "us-east-1".to_owned(),
+            description: None,
+            priority: 10,
+            role_arn: "arn:aws:iam::111111111111:role/batch".to_owned(),
+            confirmation_required: false,
+            client_token: "token".to_owned(),
+            manifest: ManifestSource::Generated(ManifestGenerator::default()),
+            report: ReportSpec { enabled: false, bucket: String::new(), prefix: String::new(), all_tasks: false },
+            status: JobStatus::Complete,
+            status_update_reason: None,
+            suspended_cause: None,
+            suspended_date: None,
+            created: OffsetDateTime::UNIX_EPOCH,
+            terminated: None,
+            started: None,
+            failures: Vec::new(),
+            entries: vec![("src".to_owned(), "a".to_owned(), None), ("src".to_owned(), "b".to_owned(), None)],
+            results: vec![result("a", true), result("b", false)],
+            generated_manifest: None,
+        };
+        let mut saved = serde_json::to_value(&job).expect("serializes");
+        // As a data dir from before the counts were derived has them.
+        let fields = saved.as_object_mut().expect("object");
+        fields.insert("total".to_owned(), 2.into());
+        fields.insert("succeeded".to_owned(), 1.into());
+        fields.insert("failed".to_owned(), 1.into());
+        let loaded: Job = serde_json::from_value(saved).expect("loads");
+        assert_eq!((loaded.total_tasks(), loaded.succeeded_tasks(), loaded.failed_tasks()), (2, 1, 1));
+    }
 }
