@@ -5,7 +5,7 @@ Usage: scripts/long-functions.py [--max N] [CRATE_DIR...]   (default: every crat
 
 Prints each function (file:line name, lines) whose body spans more than N lines, outside
 `#[cfg(test)]` modules, and exits 1 if there is one. A function may stay long when the comment just
-above it says why it must be one piece: a line containing "one piece" exempts it (and it is listed
+above it says why it must be one piece: a line containing "one piece" (any case) exempts it (and it is listed
 as exempt). Python standard library only; it reuses module-cycles.py's comment and string blanking.
 """
 
@@ -49,7 +49,7 @@ def functions(path):
         while k >= 0 and re.match(r"\s*(///|//|#\[)", lines[k]):
             above.append(lines[k])
             k -= 1
-        yield m.group(1), first, last - first + 1, any("one piece" in a for a in above), start
+        yield m.group(1), first, last - first + 1, any("one piece" in a.lower() for a in above), start
 
 
 def main(args):

@@ -36,7 +36,8 @@ pub use request::Params;
 pub(crate) use authz::{authorize_identity, denial_message, identity_decision, principal_context};
 
 /// Answers one IAM action. Returns the inner XML of `<ActionResult>` (None for actions whose
-/// response has no result element).
+/// response has no result element). One piece: the action table, one line per IAM action the
+/// emulator answers, grouped by entity, reads best whole.
 pub fn handle(shared: &Shared, caller: &Caller, action: &str, params: &Params) -> Result<Option<String>, ServiceError> {
     let Some(account) = caller.account.clone() else {
         return Err(ServiceError::access_denied(format!("User: {} is not authorized to perform: iam:{action}", caller.arn())));

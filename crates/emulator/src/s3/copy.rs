@@ -173,14 +173,7 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
         checksum: source.checksum.clone().filter(|c| c.full_object),
         ..ObjectVersion::written(&input.key, owner_account, grants, now())
     };
-    let checksum = super::checksum::fields(version.checksum.as_ref());
-    let mut result = dto::CopyObjectResult {
-        e_tag: Some(etag(&version)),
-        last_modified: Some(timestamp(version.last_modified)),
-        checksum_type: checksum.checksum_type.clone(),
-        ..Default::default()
-    };
-    set_checksum!(result, checksum);
+    let result = copy_result(&version);
     let (reported, (encryption, kms_key), (customer_algorithm, customer_md5)) =
         (reported_version(target, &version), sse_fields(&version), customer_key_fields(&version));
     api.store_new_version(world, &input.bucket, version)?;
@@ -194,6 +187,19 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
         sse_customer_key_md5: customer_md5,
         ..Default::default()
     }))
+}
+
+/// The CopyObjectResult: the new version's ETag, time and checksum.
+fn copy_result(version: &ObjectVersion) -> dto::CopyObjectResult {
+    let checksum = super::checksum::fields(version.checksum.as_ref());
+    let mut result = dto::CopyObjectResult {
+        e_tag: Some(etag(version)),
+        last_modified: Some(timestamp(version.last_modified)),
+        checksum_type: checksum.checksum_type.clone(),
+        ..Default::default()
+    };
+    set_checksum!(result, checksum);
+    result
 }
 
 /// The `If-Match`/`If-None-Match` condition of a CopyObject (on the destination, as for PutObject).

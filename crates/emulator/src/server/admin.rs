@@ -67,6 +67,8 @@ fn host_refused(parts: &Parts, allowed: &[String]) -> Option<http::Response<Body
     ))
 }
 
+/// Answers one admin request. One piece: after the two checks, the route table, one arm per
+/// endpoint of docs/emulator.md, reads best whole.
 pub async fn handle(shared: &Shared, parts: &Parts, body: &Bytes) -> http::Response<Body> {
     if let Some(refused) = host_refused(parts, &shared.config.allow_hosts) {
         return refused;
