@@ -147,15 +147,7 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
     let dest = bucket(&world, &input.bucket)?.clone_settings();
     let (owner_account, grants) =
         new_object_owner(&world, &dest, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
-    let sse = new_version_sse(
-        &mut world,
-        &caller,
-        &dest,
-        &input.key,
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_deref(),
-        customer_md5,
-    )?;
+    let sse = new_version_sse(&mut world, &caller, &dest, &input.key, sse_headers!(input, customer_md5))?;
     let target = bucket_mut(&mut world, &input.bucket)?;
     super::object::check_write_conditions(target, &input.key, if_match.as_ref(), if_none_match.as_ref())?;
     let version = ObjectVersion {

@@ -12,6 +12,7 @@ use base64::Engine as _;
 
 use super::api::{authorize, bucket, invalid_argument, listed_time, owner, S3Api};
 use super::version::etag;
+use crate::identity::Caller;
 use crate::state::s3::{prefix_end, Bucket, Entry, ObjectVersion};
 use crate::state::World;
 
@@ -180,32 +181,48 @@ fn encode_keys(mut contents: Vec<dto::Object>, url: bool) -> Vec<dto::Object> {
     contents
 }
 
+/// What ListObjects v1 and v2 ask alike: one page of the bucket's current keys.
+struct PageRequest<'a> {
+    bucket: &'a str,
+    expected_owner: Option<&'a str>,
+    prefix: &'a str,
+    delimiter: Option<&'a str>,
+    limit: usize,
+    fetch_owner: bool,
+}
+
+/// Authorizes s3:ListBucket, then lists the page that starts after `after()`: where a page starts
+/// is read once the caller may list (an unauthorized caller learns nothing from a bad token).
+fn current_page(api: &S3Api, caller: &Caller, r: &PageRequest<'_>, after: impl FnOnce() -> S3Result<String>) -> S3Result<Listing> {
+    let world = api.shared.world();
+    authorize(&world, caller, "s3:ListBucket", r.bucket, None, r.expected_owner)?;
+    let b = bucket(&world, r.bucket)?;
+    let after = after()?;
+    Ok(list_current(&world, b, r.prefix, r.delimiter, &after, r.limit, r.fetch_owner))
+}
+
 pub fn list_objects_v2(api: &S3Api, req: S3Request<dto::ListObjectsV2Input>) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
     let caller = api.caller(&req)?;
     let mut input = req.input;
     let url = url_encoding(input.encoding_type.as_ref())?;
     input.delimiter = delimiter(input.delimiter.take());
-    let world = api.shared.world();
-    authorize(&world, &caller, "s3:ListBucket", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
-    let b = bucket(&world, &input.bucket)?;
     let limit = max_keys(input.max_keys);
-    // A continuation token wins over StartAfter, which is then not echoed (as recorded).
-    let after = match input.continuation_token.as_deref() {
-        Some(token) => {
-            input.start_after = None;
-            resume_after_token(token)?
-        }
-        None => input.start_after.clone().unwrap_or_default(),
-    };
-    let page = list_current(
-        &world,
-        b,
-        input.prefix.as_deref().unwrap_or(""),
-        input.delimiter.as_deref(),
-        &after,
+    let request = PageRequest {
+        bucket: &input.bucket,
+        expected_owner: input.expected_bucket_owner.as_deref(),
+        prefix: input.prefix.as_deref().unwrap_or(""),
+        delimiter: input.delimiter.as_deref(),
         limit,
-        input.fetch_owner == Some(true),
-    );
+        fetch_owner: input.fetch_owner == Some(true),
+    };
+    let page = current_page(api, &caller, &request, || match input.continuation_token.as_deref() {
+        Some(token) => resume_after_token(token),
+        None => Ok(input.start_after.clone().unwrap_or_default()),
+    })?;
+    // A continuation token wins over StartAfter, which is then not echoed (as recorded).
+    if input.continuation_token.is_some() {
+        input.start_after = None;
+    }
     let key_count = i32::try_from(page.contents.len() + page.prefixes.len()).unwrap_or(i32::MAX);
     Ok(S3Response::new(dto::ListObjectsV2Output {
         name: Some(input.bucket.clone()),
@@ -230,19 +247,16 @@ pub fn list_objects(api: &S3Api, req: S3Request<dto::ListObjectsInput>) -> S3Res
     let mut input = req.input;
     let url = url_encoding(input.encoding_type.as_ref())?;
     input.delimiter = delimiter(input.delimiter.take());
-    let world = api.shared.world();
-    authorize(&world, &caller, "s3:ListBucket", &input.bucket, None, input.expected_bucket_owner.as_deref())?;
-    let b = bucket(&world, &input.bucket)?;
     let limit = max_keys(input.max_keys);
-    let page = list_current(
-        &world,
-        b,
-        input.prefix.as_deref().unwrap_or(""),
-        input.delimiter.as_deref(),
-        input.marker.as_deref().unwrap_or(""),
+    let request = PageRequest {
+        bucket: &input.bucket,
+        expected_owner: input.expected_bucket_owner.as_deref(),
+        prefix: input.prefix.as_deref().unwrap_or(""),
+        delimiter: input.delimiter.as_deref(),
         limit,
-        true,
-    );
+        fetch_owner: true,
+    };
+    let page = current_page(api, &caller, &request, || Ok(input.marker.clone().unwrap_or_default()))?;
     Ok(S3Response::new(dto::ListObjectsOutput {
         name: Some(input.bucket.clone()),
         // v1 encodes Delimiter, Marker, NextMarker and keys, not Prefix (what botocore decodes, and AWS sends).

@@ -36,6 +36,18 @@ macro_rules! content_headers {
     };
 }
 
+/// The encryption headers of any input that writes an object (`$customer_key_md5`: its checked
+/// SSE-C key), for `object::new_version_sse`.
+macro_rules! sse_headers {
+    ($input:expr, $customer_key_md5:expr) => {
+        crate::s3::object::SseHeaders {
+            sse: $input.server_side_encryption.as_ref(),
+            kms_key: $input.ssekms_key_id.as_deref(),
+            customer_key_md5: $customer_key_md5,
+        }
+    };
+}
+
 /// [`authorize_version`] for any input naming bucket, key, version id and expected owner.
 macro_rules! authorize_object {
     ($world:expr, $caller:expr, $action:expr, $input:expr) => {

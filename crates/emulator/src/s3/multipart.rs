@@ -105,15 +105,7 @@ pub fn create_multipart_upload(
         input.sse_customer_key_md5.as_deref(),
     )?;
     let b = b.clone_settings();
-    let sse = super::object::new_version_sse(
-        &mut world,
-        &caller,
-        &b,
-        &input.key,
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_deref(),
-        customer_md5,
-    )?;
+    let sse = super::object::new_version_sse(&mut world, &caller, &b, &input.key, sse_headers!(input, customer_md5))?;
     let upload_checksum = upload_checksum(input.checksum_algorithm.as_ref(), input.checksum_type.as_ref())?;
     let upload_id = random_id(64);
     let template = ObjectVersion {

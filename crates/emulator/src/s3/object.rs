@@ -262,15 +262,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
         input.object_lock_retain_until_date.clone().map(Into::into),
         legal_hold.as_deref(),
     )?;
-    let sse = new_version_sse(
-        &mut world,
-        &caller,
-        &b,
-        &input.key,
-        input.server_side_encryption.as_ref(),
-        input.ssekms_key_id.as_deref(),
-        customer_md5,
-    )?;
+    let sse = new_version_sse(&mut world, &caller, &b, &input.key, sse_headers!(input, customer_md5))?;
     let target = bucket_mut(&mut world, &input.bucket)?;
     let version = ObjectVersion {
         version_id: target.next_version_id(),
@@ -306,17 +298,17 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     Ok(S3Response::new(output))
 }
 
+/// A write's encryption headers (`sse_headers!`); `customer_key_md5` is the checked SSE-C key's MD5.
+pub(super) struct SseHeaders<'a> {
+    pub sse: Option<&'a dto::ServerSideEncryption>,
+    pub kms_key: Option<&'a str>,
+    pub customer_key_md5: Option<String>,
+}
+
 /// The encryption of a new object (PutObject, CopyObject, CreateMultipartUpload): the request's
 /// headers, else the bucket's default (`b`), checked with [`check_kms_write`].
-pub(super) fn new_version_sse(
-    world: &mut World,
-    caller: &Caller,
-    b: &Bucket,
-    key: &str,
-    sse: Option<&dto::ServerSideEncryption>,
-    kms_key: Option<&str>,
-    customer_key_md5: Option<String>,
-) -> S3Result<Option<Sse>> {
+pub(super) fn new_version_sse(world: &mut World, caller: &Caller, b: &Bucket, key: &str, headers: SseHeaders<'_>) -> S3Result<Option<Sse>> {
+    let SseHeaders { sse, kms_key, customer_key_md5 } = headers;
     let sse = requested_sse(world, &b.owner_account, sse, kms_key, customer_key_md5, super::settings::default_kms_key(&b.settings))?;
     check_kms_write(world, caller, &b.name, key, sse.as_ref())?;
     Ok(sse)
