@@ -181,6 +181,20 @@ fn encode_keys(mut contents: Vec<dto::Object>, url: bool) -> Vec<dto::Object> {
     contents
 }
 
+/// The [`PageRequest`] of a ListObjects v1 or v2 input (two s3s types with the same fields).
+macro_rules! page_request {
+    ($input:expr, $fetch_owner:expr) => {
+        PageRequest {
+            bucket: &$input.bucket,
+            expected_owner: $input.expected_bucket_owner.as_deref(),
+            prefix: $input.prefix.as_deref().unwrap_or(""),
+            delimiter: $input.delimiter.as_deref(),
+            limit: max_keys($input.max_keys),
+            fetch_owner: $fetch_owner,
+        }
+    };
+}
+
 /// What ListObjects v1 and v2 ask alike: one page of the bucket's current keys.
 struct PageRequest<'a> {
     bucket: &'a str,
@@ -206,15 +220,8 @@ pub fn list_objects_v2(api: &S3Api, req: S3Request<dto::ListObjectsV2Input>) -> 
     let mut input = req.input;
     let url = url_encoding(input.encoding_type.as_ref())?;
     input.delimiter = delimiter(input.delimiter.take());
-    let limit = max_keys(input.max_keys);
-    let request = PageRequest {
-        bucket: &input.bucket,
-        expected_owner: input.expected_bucket_owner.as_deref(),
-        prefix: input.prefix.as_deref().unwrap_or(""),
-        delimiter: input.delimiter.as_deref(),
-        limit,
-        fetch_owner: input.fetch_owner == Some(true),
-    };
+    let request = page_request!(input, input.fetch_owner == Some(true));
+    let limit = request.limit;
     let page = current_page(api, &caller, &request, || match input.continuation_token.as_deref() {
         Some(token) => resume_after_token(token),
         None => Ok(input.start_after.clone().unwrap_or_default()),
@@ -247,15 +254,8 @@ pub fn list_objects(api: &S3Api, req: S3Request<dto::ListObjectsInput>) -> S3Res
     let mut input = req.input;
     let url = url_encoding(input.encoding_type.as_ref())?;
     input.delimiter = delimiter(input.delimiter.take());
-    let limit = max_keys(input.max_keys);
-    let request = PageRequest {
-        bucket: &input.bucket,
-        expected_owner: input.expected_bucket_owner.as_deref(),
-        prefix: input.prefix.as_deref().unwrap_or(""),
-        delimiter: input.delimiter.as_deref(),
-        limit,
-        fetch_owner: true,
-    };
+    let request = page_request!(input, true);
+    let limit = request.limit;
     let page = current_page(api, &caller, &request, || Ok(input.marker.clone().unwrap_or_default()))?;
     Ok(S3Response::new(dto::ListObjectsOutput {
         name: Some(input.bucket.clone()),

@@ -230,7 +230,8 @@ pub struct PartSummary {
 
 impl ObjectVersion {
     /// A version written at `now` by `owner_account` with `acl` (PutObject, CopyObject, a multipart
-    /// upload's template), empty until the write fills in its content with struct update syntax.
+    /// upload's template, a delete marker), empty until the write fills in its content with struct
+    /// update syntax.
     pub fn written(key: &str, owner_account: String, acl: Vec<Grant>, now: OffsetDateTime) -> ObjectVersion {
         ObjectVersion {
             key: key.to_owned(),
@@ -830,26 +831,9 @@ pub fn prefix_end(prefix: &str) -> Option<String> {
 
 pub fn delete_marker(key: &str, version_id: &str, owner_account: &str, now: OffsetDateTime) -> ObjectVersion {
     ObjectVersion {
-        key: key.to_owned(),
         version_id: version_id.to_owned(),
         delete_marker: true,
-        data: Blob::empty(),
-        etag: String::new(),
-        last_modified: now,
-        headers: ContentHeaders::default(),
-        metadata: BTreeMap::new(),
-        tags: Vec::new(),
-        owner_account: owner_account.to_owned(),
-        acl: Vec::new(),
-        storage_class: "STANDARD".to_owned(),
-        sse: None,
-        replication: None,
-        parts_count: None,
-        legal_hold: None,
-        retention: None,
-        restore: None,
-        checksum: None,
-        parts: Vec::new(),
+        ..ObjectVersion::written(key, owner_account.to_owned(), Vec::new(), now)
     }
 }
 
