@@ -564,3 +564,71 @@ async fn future_dates_and_in_place_encryption_copies_as_recorded() {
     s3.put_bucket_encryption().bucket("future").server_side_encryption_configuration(config).send().await.expect("encryption");
     in_place().send().await.expect("the bucket's default encryption applies: accepted");
 }
+
+/// §93 — test_s3_api.snapshot.json, `TestS3MetricsConfiguration` (all eight tests): metrics configurations are
+/// stored by id and returned as put, PutBucketMetricsConfiguration and DeleteBucketMetricsConfiguration answer 204,
+/// a missing one is 404 NoSuchConfiguration, and listings come 100 a page with an opaque continuation token.
+#[tokio::test]
+async fn metrics_configurations_as_recorded() {
+    use aws_sdk_s3::types::{MetricsConfiguration, MetricsFilter};
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("metrics").send().await.expect("create");
+    let config = |id: &str, prefix: &str| {
+        let filter = MetricsFilter::Prefix(prefix.to_owned());
+        MetricsConfiguration::builder().id(id).filter(filter).build().expect("metrics configuration")
+    };
+    let status = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(0));
+    let put = s3.put_bucket_metrics_configuration().bucket("metrics").id("m1").metrics_configuration(config("m1", "logs/"));
+    put.customize().interceptor(HttpStatus(std::sync::Arc::clone(&status))).send().await.expect("put");
+    assert_eq!(status.load(std::sync::atomic::Ordering::SeqCst), 204);
+    let overwrite = s3.put_bucket_metrics_configuration().bucket("metrics").id("m1").metrics_configuration(config("m1", "logs/new"));
+    overwrite.send().await.expect("overwrite");
+    let got = s3.get_bucket_metrics_configuration().bucket("metrics").id("m1").send().await.expect("get");
+    let got = got.metrics_configuration().expect("configuration");
+    assert_eq!((got.id(), got.filter()), ("m1", Some(&MetricsFilter::Prefix("logs/new".to_owned()))));
+
+    let err = s3.get_bucket_metrics_configuration().bucket("metrics").id("does-not-exist").send().await.expect_err("missing");
+    assert_eq!(code(&err), "NoSuchConfiguration");
+    assert_eq!(message(&err), "The specified configuration does not exist.");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(404));
+
+    for i in 0..102 {
+        let id = format!("{}-x", 100 + i);
+        s3.put_bucket_metrics_configuration().bucket("metrics").id(&id).metrics_configuration(config(&id, "p")).send().await.expect("put");
+    }
+    let first = s3.list_bucket_metrics_configurations().bucket("metrics").send().await.expect("list");
+    assert_eq!((first.metrics_configuration_list().len(), first.is_truncated()), (100, Some(true)));
+    let token = first.next_continuation_token().expect("a next token");
+    let second = s3.list_bucket_metrics_configurations().bucket("metrics").continuation_token(token).send().await.expect("page 2");
+    let ids: Vec<&str> = second.metrics_configuration_list().iter().map(MetricsConfiguration::id).collect();
+    assert_eq!((ids, second.is_truncated(), second.continuation_token()), (vec!["200-x", "201-x", "m1"], Some(false), Some(token)));
+
+    let status = std::sync::Arc::new(std::sync::atomic::AtomicU16::new(0));
+    let delete = s3.delete_bucket_metrics_configuration().bucket("metrics").id("m1").customize();
+    delete.interceptor(HttpStatus(std::sync::Arc::clone(&status))).send().await.expect("delete");
+    assert_eq!(status.load(std::sync::atomic::Ordering::SeqCst), 204);
+    let err = s3.delete_bucket_metrics_configuration().bucket("metrics").id("m1").send().await.expect_err("deleted twice");
+    assert_eq!(code(&err), "NoSuchConfiguration");
+}
+
+/// §94 — test_s3.snapshot.json, `TestS3MultipartUploadChecksum::test_multipart_upload_part_checksum_exception` →
+/// `put-wrong-checksum-value`: a part of a default upload that declares a CRC32 is checked against it.
+#[tokio::test]
+async fn part_checksums_of_a_default_upload_are_checked() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    let id = bucket_with_upload(&s3, "part-sums", "k").await;
+    let part = |crc32: &'static str| {
+        let part = s3.upload_part().bucket("part-sums").key("k").upload_id(&id).part_number(1);
+        part.checksum_crc32(crc32).body(ByteStream::from_static(b"right body")).send()
+    };
+    // BD5xyQ== is the CRC32 of "bad data"; KB8VcQ== that of "right body".
+    let err = part("BD5xyQ==").await.expect_err("a wrong CRC32");
+    assert_eq!(code(&err), "BadDigest");
+    assert_eq!(message(&err), "The CRC32 you specified did not match the calculated checksum.");
+    let err = part("abcdefgh").await.expect_err("not a CRC32");
+    assert_eq!(code(&err), "InvalidRequest");
+    assert_eq!(message(&err), "Value for x-amz-checksum-crc32 header is invalid.");
+    part("KB8VcQ==").await.expect("the right CRC32");
+}

@@ -11,7 +11,7 @@ use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::checksum::{Algorithm, BodyDigest};
+use super::checksum::{BodyDigest, Digests};
 use crate::state::files::crc64_digest;
 use crate::state::{Blob, BlobStore};
 
@@ -24,6 +24,8 @@ pub struct Stored {
     pub md5: [u8; 16],
     /// The body's checksum in the algorithm asked for (base64).
     pub checksum: String,
+    /// The checksum in the other algorithm the digest was also [`BodyDigest::checking`].
+    pub checked: Option<String>,
 }
 
 /// The S3 error for a request body that could not be read.
@@ -102,20 +104,20 @@ fn io_error(e: &std::io::Error) -> S3Error {
 }
 
 /// Takes a request body into `store`, refusing more than `limit` bytes with `EntityTooLarge`;
-/// its MD5 and its `algorithm` checksum are computed on the way.
-pub async fn store_body(store: Arc<dyn BlobStore>, body: Option<StreamingBlob>, limit: u64, algorithm: Algorithm) -> S3Result<Stored> {
+/// its digests (`digest`: MD5 and checksums) are computed on the way.
+pub async fn store_body(store: Arc<dyn BlobStore>, body: Option<StreamingBlob>, limit: u64, digest: BodyDigest) -> S3Result<Stored> {
     let Some(staged) = store.staging_path() else {
         let data = super::body::read_body(body).await?;
         if data.len() as u64 > limit {
             return Err(too_large());
         }
-        let mut digest = BodyDigest::new(algorithm);
+        let mut digest = digest;
         digest.update(&data);
-        let (md5, checksum) = digest.finish();
-        return Ok(Stored { blob: store.put(data), md5, checksum });
+        let Digests { md5, checksum, checked } = digest.finish();
+        return Ok(Stored { blob: store.put(data), md5, checksum, checked });
     };
-    match stream_to_file(&staged, body, limit, BodyDigest::new(algorithm)).await {
-        Ok((len, crc64, (md5, checksum))) => {
+    match stream_to_file(&staged, body, limit, digest).await {
+        Ok((len, crc64, Digests { md5, checksum, checked })) => {
             let blob = tokio::task::spawn_blocking(move || {
                 let adopted = store.adopt(&staged, len, crc64);
                 if adopted.is_err() {
@@ -126,7 +128,7 @@ pub async fn store_body(store: Arc<dyn BlobStore>, body: Option<StreamingBlob>, 
             .await
             .map_err(|e| io_error(&std::io::Error::other(e)))?
             .map_err(|e| io_error(&e))?;
-            Ok(Stored { blob, md5, checksum })
+            Ok(Stored { blob, md5, checksum, checked })
         }
         Err(e) => {
             let _ = tokio::fs::remove_file(&staged).await;
@@ -139,12 +141,7 @@ fn too_large() -> S3Error {
     s3_error!(EntityTooLarge, "Your proposed upload exceeds the maximum allowed size")
 }
 
-async fn stream_to_file(
-    path: &Path,
-    body: Option<StreamingBlob>,
-    limit: u64,
-    mut hasher: BodyDigest,
-) -> S3Result<(usize, u64, ([u8; 16], String))> {
+async fn stream_to_file(path: &Path, body: Option<StreamingBlob>, limit: u64, mut hasher: BodyDigest) -> S3Result<(usize, u64, Digests)> {
     let mut file = tokio::fs::File::create(path).await.map_err(|e| io_error(&e))?;
     let mut len = 0u64;
     // The blob's own checksum, kept to detect damage at rest (whatever the client asked for).

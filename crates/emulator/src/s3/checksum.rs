@@ -78,8 +78,8 @@ impl Algorithm {
         }
     }
 
-    fn hasher(self) -> ChecksumHasher {
-        let mut hasher = ChecksumHasher::default();
+    /// Makes `hasher` compute this algorithm too.
+    fn enable(self, hasher: &mut ChecksumHasher) {
         match self {
             Self::Crc32 => hasher.crc32 = Some(Default::default()),
             Self::Crc32c => hasher.crc32c = Some(Default::default()),
@@ -87,14 +87,25 @@ impl Algorithm {
             Self::Sha1 => hasher.sha1 = Some(Default::default()),
             Self::Sha256 => hasher.sha256 = Some(Default::default()),
         }
-        hasher
+    }
+
+    /// This algorithm's value among computed checksums.
+    fn pick(self, sums: &s3s::dto::Checksum) -> String {
+        let value = match self {
+            Self::Crc32 => &sums.checksum_crc32,
+            Self::Crc32c => &sums.checksum_crc32c,
+            Self::Crc64Nvme => &sums.checksum_crc64nvme,
+            Self::Sha1 => &sums.checksum_sha1,
+            Self::Sha256 => &sums.checksum_sha256,
+        };
+        value.clone().unwrap_or_default()
     }
 
     /// The base64 checksum of `data` in one call.
     pub fn of(self, data: &[u8]) -> String {
         let mut digest = BodyDigest::new(self);
         digest.update(data);
-        digest.finish().1
+        digest.finish().checksum
     }
 }
 
@@ -103,11 +114,31 @@ pub struct BodyDigest {
     md5: Md5,
     sum: ChecksumHasher,
     algorithm: Algorithm,
+    checked: Option<Algorithm>,
+}
+
+/// What [`BodyDigest`] computed: the MD5, the checksum kept with the body (base64), and the one
+/// declared in another algorithm, to verify ([`BodyDigest::checking`]).
+pub struct Digests {
+    pub md5: [u8; 16],
+    pub checksum: String,
+    pub checked: Option<String>,
 }
 
 impl BodyDigest {
     pub fn new(algorithm: Algorithm) -> Self {
-        Self { md5: Md5::new(), sum: algorithm.hasher(), algorithm }
+        let mut sum = ChecksumHasher::default();
+        algorithm.enable(&mut sum);
+        Self { md5: Md5::new(), sum, algorithm, checked: None }
+    }
+
+    /// Also computes `other`: a checksum the request declares in an algorithm other than the kept one.
+    pub fn checking(mut self, other: Algorithm) -> Self {
+        if other != self.algorithm {
+            other.enable(&mut self.sum);
+            self.checked = Some(other);
+        }
+        self
     }
 
     pub fn update(&mut self, data: &[u8]) {
@@ -115,17 +146,9 @@ impl BodyDigest {
         self.sum.update(data);
     }
 
-    /// The MD5 and the checksum (base64).
-    pub fn finish(self) -> ([u8; 16], String) {
+    pub fn finish(self) -> Digests {
         let sums = self.sum.finalize();
-        let value = match self.algorithm {
-            Algorithm::Crc32 => sums.checksum_crc32,
-            Algorithm::Crc32c => sums.checksum_crc32c,
-            Algorithm::Crc64Nvme => sums.checksum_crc64nvme,
-            Algorithm::Sha1 => sums.checksum_sha1,
-            Algorithm::Sha256 => sums.checksum_sha256,
-        };
-        (self.md5.finalize().into(), value.unwrap_or_default())
+        Digests { md5: self.md5.finalize().into(), checksum: self.algorithm.pick(&sums), checked: self.checked.map(|a| a.pick(&sums)) }
     }
 }
 

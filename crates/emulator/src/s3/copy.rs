@@ -268,7 +268,7 @@ pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInp
         let part = all.slice(start.min(end)..end);
         let mut digest = BodyDigest::new(algorithm);
         digest.update(&part);
-        let (md5, checksum) = digest.finish();
+        let super::checksum::Digests { md5, checksum, .. } = digest.finish();
         Ok((store.put(part), hex::encode(md5), checksum))
     })
     .await

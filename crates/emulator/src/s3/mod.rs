@@ -75,6 +75,7 @@ mod copy;
 pub mod lifecycle;
 mod listing;
 mod lock;
+mod metrics;
 mod multipart;
 mod object;
 mod public_access;
@@ -340,6 +341,30 @@ impl S3 for S3Api {
         req: S3Request<dto::GetBucketRequestPaymentInput>,
     ) -> S3Result<S3Response<dto::GetBucketRequestPaymentOutput>> {
         settings::get_request_payment(self, req)
+    }
+    async fn put_bucket_metrics_configuration(
+        &self,
+        req: S3Request<dto::PutBucketMetricsConfigurationInput>,
+    ) -> S3Result<S3Response<dto::PutBucketMetricsConfigurationOutput>> {
+        metrics::put(self, req)
+    }
+    async fn get_bucket_metrics_configuration(
+        &self,
+        req: S3Request<dto::GetBucketMetricsConfigurationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketMetricsConfigurationOutput>> {
+        metrics::get(self, req)
+    }
+    async fn delete_bucket_metrics_configuration(
+        &self,
+        req: S3Request<dto::DeleteBucketMetricsConfigurationInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketMetricsConfigurationOutput>> {
+        metrics::delete(self, req)
+    }
+    async fn list_bucket_metrics_configurations(
+        &self,
+        req: S3Request<dto::ListBucketMetricsConfigurationsInput>,
+    ) -> S3Result<S3Response<dto::ListBucketMetricsConfigurationsOutput>> {
+        metrics::list(self, req)
     }
     async fn put_bucket_encryption(
         &self,

@@ -246,7 +246,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     super::body::check_declared_size(input.content_length, super::body::MAX_SINGLE_PUT)?;
     let body = super::body::exact_length(input.body, input.content_length);
     let store = std::sync::Arc::clone(&api.shared.world().blobs);
-    let stored = super::body::store_body(store, body, super::body::MAX_SINGLE_PUT, algorithm).await?;
+    let stored = super::body::store_body(store, body, super::body::MAX_SINGLE_PUT, super::checksum::BodyDigest::new(algorithm)).await?;
     super::checksum::verify(expected.as_ref(), &stored.checksum, req.trailing_headers.as_ref())?;
     let (data, digest) = (stored.blob, stored.md5);
     check_content_md5(input.content_md5.as_deref(), &digest)?;

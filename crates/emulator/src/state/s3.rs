@@ -356,6 +356,9 @@ pub struct BucketSettings {
     /// `all_storage_classes_128K`).
     #[serde(default)]
     pub lifecycle_minimum_size: Option<String>,
+    /// Metrics configurations by id (CloudWatch request metrics; kept, not published).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, s3s::dto::MetricsConfiguration>,
 }
 
 /// How many completed uploads a bucket remembers for repeated CompleteMultipartUpload calls.
