@@ -97,15 +97,15 @@ stamp="$venv/.setup.sha256"
 want="$(cat "$suite/runner/setup.sh" "$suite/requirements-runtime.txt" | sha256sum | cut -d' ' -f1)"
 if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]] \
     || ! "$venv/bin/python" -c 'import localstack.testing, pytest_timeout' 2>/dev/null; then
-    py313="${PYTHON313:-}"
-    [[ -n "$py313" ]] || py313="$(command -v python3.13 || true)"
-    if [[ -z "$py313" ]] && command -v pyenv >/dev/null 2>&1; then
-        v="$(pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.|$)' | sort -V | tail -n1 || true)"
-        [[ -n "$v" ]] && py313="$(pyenv root)/versions/$v/bin/python"
-    fi
-    if [[ -z "$py313" ]]; then
-        py313="$(ls -d "$HOME"/.pyenv/versions/3.13*/bin/python 2>/dev/null | sort -V | tail -n1 || true)"
-    fi
+    # The first candidate that runs as 3.13: a pyenv shim for python3.13 exists even when pyenv's
+    # selected version is another one, and then it fails.
+    is_313() { [[ -n "$1" && -x "$1" ]] && "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; }
+    py313=""
+    for cand in "${PYTHON313:-}" "$(command -v python3.13 || true)" \
+        "$(command -v pyenv >/dev/null 2>&1 && v="$(pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.|$)' | sort -V | tail -n1)" && [[ -n "$v" ]] && echo "$(pyenv root)/versions/$v/bin/python" || true)" \
+        "$(ls -d "$HOME"/.pyenv/versions/3.13*/bin/python 2>/dev/null | sort -V | tail -n1 || true)"; do
+        if is_313 "$cand"; then py313="$cand"; break; fi
+    done
     [[ -n "$py313" && -x "$py313" ]] || die "Python 3.13 not found (set PYTHON313; the suite's fixtures need 3.13)"
     echo "localstack-recorded: preparing $venv with $py313 (PyPI: localstack-core 4.14.0 and the suite's pins)" >&2
     VENV="$venv" PYTHON313="$py313" bash "$suite/runner/setup.sh" >&2 || die "the suite's runner/setup.sh failed"
