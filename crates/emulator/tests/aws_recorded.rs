@@ -632,3 +632,30 @@ async fn part_checksums_of_a_default_upload_are_checked() {
     assert_eq!(message(&err), "Value for x-amz-checksum-crc32 header is invalid.");
     part("KB8VcQ==").await.expect("the right CRC32");
 }
+
+/// §94 — test_s3.snapshot.json, `TestS3MultipartUploadChecksum::test_complete_multipart_parts_checksum_composite` →
+/// `complete-multipart-no-checksum`: completing a COMPOSITE upload needs every part's checksum.
+#[tokio::test]
+async fn composite_completion_names_every_part_checksum() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumType};
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("composite").send().await.expect("create");
+    let create = s3.create_multipart_upload().bucket("composite").key("k").checksum_algorithm(ChecksumAlgorithm::Crc32);
+    let upload = create.checksum_type(ChecksumType::Composite).send().await.expect("create upload");
+    let id = upload.upload_id().expect("upload id");
+    let part = s3.upload_part().bucket("composite").key("k").upload_id(id).part_number(1);
+    let part = part.checksum_algorithm(ChecksumAlgorithm::Crc32).body(ByteStream::from_static(b"right body")).send().await.expect("part");
+    let etag = part.e_tag().expect("etag").to_owned();
+    let without = CompletedPart::builder().part_number(1).e_tag(&etag).build();
+    let complete = s3.complete_multipart_upload().bucket("composite").key("k").upload_id(id);
+    let upload_of = |p: CompletedPart| CompletedMultipartUpload::builder().parts(p).build();
+    let err = complete.clone().multipart_upload(upload_of(without)).send().await.expect_err("no part checksum");
+    assert_eq!(code(&err), "InvalidRequest");
+    assert_eq!(
+        message(&err),
+        "The upload was created using a crc32 checksum. The complete request must include the checksum for each part. It was missing for part 1 in the request."
+    );
+    let with = CompletedPart::builder().part_number(1).e_tag(&etag).checksum_crc32("KB8VcQ==").build();
+    complete.multipart_upload(upload_of(with)).send().await.expect("complete with the part's checksum");
+}
