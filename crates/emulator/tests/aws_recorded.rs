@@ -659,3 +659,84 @@ async fn composite_completion_names_every_part_checksum() {
     let with = CompletedPart::builder().part_number(1).e_tag(&etag).checksum_crc32("KB8VcQ==").build();
     complete.multipart_upload(upload_of(with)).send().await.expect("complete with the part's checksum");
 }
+
+/// §93 — test_s3.snapshot.json, `TestS3::test_s3_analytics_configurations`, `test_s3_intelligent_tier_config`,
+/// `test_s3_inventory_report_crud`, `test_s3_put_inventory_report_exceptions`: the other id-named configurations
+/// answer like metrics, with the id and inventory checks AWS makes.
+#[tokio::test]
+async fn analytics_inventory_and_tiering_configurations_as_recorded() {
+    use aws_sdk_s3::types::{
+        AnalyticsConfiguration, AnalyticsExportDestination, AnalyticsS3BucketDestination, AnalyticsS3ExportFileFormat,
+        IntelligentTieringAccessTier, IntelligentTieringConfiguration, IntelligentTieringStatus, InventoryConfiguration,
+        InventoryDestination, InventoryFormat, InventoryFrequency, InventoryIncludedObjectVersions, InventoryS3BucketDestination,
+        InventorySchedule, StorageClassAnalysis, StorageClassAnalysisDataExport, StorageClassAnalysisSchemaVersion, Tiering,
+    };
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("by-id").send().await.expect("create");
+
+    let destination = AnalyticsS3BucketDestination::builder().format(AnalyticsS3ExportFileFormat::Csv).bucket("arn:aws:s3:::by-id");
+    let export = StorageClassAnalysisDataExport::builder()
+        .output_schema_version(StorageClassAnalysisSchemaVersion::V1)
+        .destination(AnalyticsExportDestination::builder().s3_bucket_destination(destination.build().expect("dest")).build())
+        .build()
+        .expect("export");
+    let analytics = AnalyticsConfiguration::builder()
+        .id("a1")
+        .storage_class_analysis(StorageClassAnalysis::builder().data_export(export).build())
+        .build()
+        .expect("analytics");
+    let err = s3.put_bucket_analytics_configuration().bucket("by-id").id("other").analytics_configuration(analytics.clone()).send();
+    assert_eq!(code(&err.await.expect_err("id mismatch")), "MalformedXML");
+    let err = s3.delete_bucket_analytics_configuration().bucket("by-id").id("a1").send().await.expect_err("none yet");
+    assert_eq!(code(&err), "NoSuchConfiguration");
+    s3.put_bucket_analytics_configuration().bucket("by-id").id("a1").analytics_configuration(analytics).send().await.expect("put");
+    let listed = s3.list_bucket_analytics_configurations().bucket("by-id").send().await.expect("list");
+    assert_eq!(listed.analytics_configuration_list().iter().map(|c| c.id()).collect::<Vec<_>>(), vec!["a1"]);
+
+    let tiering = |id: &str| {
+        let tier = Tiering::builder().days(90).access_tier(IntelligentTieringAccessTier::ArchiveAccess).build().expect("tier");
+        let config = IntelligentTieringConfiguration::builder().id(id).status(IntelligentTieringStatus::Enabled).tierings(tier);
+        config.build().expect("tiering")
+    };
+    let err =
+        s3.put_bucket_intelligent_tiering_configuration().bucket("by-id").id("wrong").intelligent_tiering_configuration(tiering("t1"));
+    assert_eq!(code(&err.send().await.expect_err("id mismatch")), "MalformedXML");
+    for id in ["t2", "t1"] {
+        let put = s3.put_bucket_intelligent_tiering_configuration().bucket("by-id").id(id).intelligent_tiering_configuration(tiering(id));
+        put.send().await.expect("put tiering");
+    }
+    let listed = s3.list_bucket_intelligent_tiering_configurations().bucket("by-id").send().await.expect("list");
+    let ids: Vec<&str> = listed.intelligent_tiering_configuration_list().iter().map(|c| c.id()).collect();
+    assert_eq!(ids, vec!["t1", "t2"]);
+
+    let inventory = |id: &str, bucket: &str, format: &str| {
+        let dest = InventoryS3BucketDestination::builder().bucket(bucket).format(InventoryFormat::from(format)).build().expect("dest");
+        InventoryConfiguration::builder()
+            .id(id)
+            .destination(InventoryDestination::builder().s3_bucket_destination(dest).build())
+            .is_enabled(true)
+            .included_object_versions(InventoryIncludedObjectVersions::All)
+            .schedule(InventorySchedule::builder().frequency(InventoryFrequency::Daily).build().expect("schedule"))
+            .build()
+            .expect("inventory")
+    };
+    let put = |id: &str, config: InventoryConfiguration| {
+        s3.put_bucket_inventory_configuration().bucket("by-id").id(id).inventory_configuration(config).send()
+    };
+    let err = put("i1", inventory("i2", "arn:aws:s3:::by-id", "CSV")).await.expect_err("id mismatch");
+    assert_eq!(
+        (code(&err), message(&err)),
+        ("IdMismatch".to_owned(), "Document ID does not match the specified configuration ID.".to_owned())
+    );
+    let err = put("i1", inventory("i1", "by-id", "CSV")).await.expect_err("not an ARN");
+    assert_eq!((code(&err), message(&err)), ("InvalidS3DestinationBucket".to_owned(), "Invalid bucket ARN.".to_owned()));
+    assert_eq!(code(&put("i1", inventory("i1", "arn:aws:s3:::by-id", "WRONG")).await.expect_err("format")), "MalformedXML");
+    put("i1", inventory("i1", "arn:aws:s3:::by-id", "CSV")).await.expect("put inventory");
+    let got = s3.get_bucket_inventory_configuration().bucket("by-id").id("i1").send().await.expect("get");
+    assert_eq!(got.inventory_configuration().map(|c| c.id()), Some("i1"));
+    s3.delete_bucket_inventory_configuration().bucket("by-id").id("i1").send().await.expect("delete");
+    let listed = s3.list_bucket_inventory_configurations().bucket("by-id").send().await.expect("list");
+    assert!(listed.inventory_configuration_list().is_empty());
+    assert_eq!(listed.is_truncated(), Some(false));
+}

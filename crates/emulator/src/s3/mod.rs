@@ -71,11 +71,11 @@ mod attributes;
 mod body;
 mod bucket;
 mod config;
+mod configurations;
 mod copy;
 pub mod lifecycle;
 mod listing;
 mod lock;
-mod metrics;
 mod multipart;
 mod object;
 mod public_access;
@@ -346,25 +346,97 @@ impl S3 for S3Api {
         &self,
         req: S3Request<dto::PutBucketMetricsConfigurationInput>,
     ) -> S3Result<S3Response<dto::PutBucketMetricsConfigurationOutput>> {
-        metrics::put(self, req)
+        configurations::put_metrics(self, req)
     }
     async fn get_bucket_metrics_configuration(
         &self,
         req: S3Request<dto::GetBucketMetricsConfigurationInput>,
     ) -> S3Result<S3Response<dto::GetBucketMetricsConfigurationOutput>> {
-        metrics::get(self, req)
+        configurations::get_metrics(self, req)
     }
     async fn delete_bucket_metrics_configuration(
         &self,
         req: S3Request<dto::DeleteBucketMetricsConfigurationInput>,
     ) -> S3Result<S3Response<dto::DeleteBucketMetricsConfigurationOutput>> {
-        metrics::delete(self, req)
+        configurations::delete_metrics(self, req)
     }
     async fn list_bucket_metrics_configurations(
         &self,
         req: S3Request<dto::ListBucketMetricsConfigurationsInput>,
     ) -> S3Result<S3Response<dto::ListBucketMetricsConfigurationsOutput>> {
-        metrics::list(self, req)
+        configurations::list_metrics(self, req)
+    }
+    async fn put_bucket_analytics_configuration(
+        &self,
+        req: S3Request<dto::PutBucketAnalyticsConfigurationInput>,
+    ) -> S3Result<S3Response<dto::PutBucketAnalyticsConfigurationOutput>> {
+        configurations::put_analytics(self, req)
+    }
+    async fn get_bucket_analytics_configuration(
+        &self,
+        req: S3Request<dto::GetBucketAnalyticsConfigurationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketAnalyticsConfigurationOutput>> {
+        configurations::get_analytics(self, req)
+    }
+    async fn delete_bucket_analytics_configuration(
+        &self,
+        req: S3Request<dto::DeleteBucketAnalyticsConfigurationInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketAnalyticsConfigurationOutput>> {
+        configurations::delete_analytics(self, req)
+    }
+    async fn list_bucket_analytics_configurations(
+        &self,
+        req: S3Request<dto::ListBucketAnalyticsConfigurationsInput>,
+    ) -> S3Result<S3Response<dto::ListBucketAnalyticsConfigurationsOutput>> {
+        configurations::list_analytics(self, req)
+    }
+    async fn put_bucket_inventory_configuration(
+        &self,
+        req: S3Request<dto::PutBucketInventoryConfigurationInput>,
+    ) -> S3Result<S3Response<dto::PutBucketInventoryConfigurationOutput>> {
+        configurations::put_inventory(self, req)
+    }
+    async fn get_bucket_inventory_configuration(
+        &self,
+        req: S3Request<dto::GetBucketInventoryConfigurationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketInventoryConfigurationOutput>> {
+        configurations::get_inventory(self, req)
+    }
+    async fn delete_bucket_inventory_configuration(
+        &self,
+        req: S3Request<dto::DeleteBucketInventoryConfigurationInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketInventoryConfigurationOutput>> {
+        configurations::delete_inventory(self, req)
+    }
+    async fn list_bucket_inventory_configurations(
+        &self,
+        req: S3Request<dto::ListBucketInventoryConfigurationsInput>,
+    ) -> S3Result<S3Response<dto::ListBucketInventoryConfigurationsOutput>> {
+        configurations::list_inventory(self, req)
+    }
+    async fn put_bucket_intelligent_tiering_configuration(
+        &self,
+        req: S3Request<dto::PutBucketIntelligentTieringConfigurationInput>,
+    ) -> S3Result<S3Response<dto::PutBucketIntelligentTieringConfigurationOutput>> {
+        configurations::put_intelligent_tiering(self, req)
+    }
+    async fn get_bucket_intelligent_tiering_configuration(
+        &self,
+        req: S3Request<dto::GetBucketIntelligentTieringConfigurationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketIntelligentTieringConfigurationOutput>> {
+        configurations::get_intelligent_tiering(self, req)
+    }
+    async fn delete_bucket_intelligent_tiering_configuration(
+        &self,
+        req: S3Request<dto::DeleteBucketIntelligentTieringConfigurationInput>,
+    ) -> S3Result<S3Response<dto::DeleteBucketIntelligentTieringConfigurationOutput>> {
+        configurations::delete_intelligent_tiering(self, req)
+    }
+    async fn list_bucket_intelligent_tiering_configurations(
+        &self,
+        req: S3Request<dto::ListBucketIntelligentTieringConfigurationsInput>,
+    ) -> S3Result<S3Response<dto::ListBucketIntelligentTieringConfigurationsOutput>> {
+        configurations::list_intelligent_tiering(self, req)
     }
     async fn put_bucket_encryption(
         &self,

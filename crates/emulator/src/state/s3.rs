@@ -356,9 +356,16 @@ pub struct BucketSettings {
     /// `all_storage_classes_128K`).
     #[serde(default)]
     pub lifecycle_minimum_size: Option<String>,
-    /// Metrics configurations by id (CloudWatch request metrics; kept, not published).
+    /// The configurations named by an id (s3/configurations.rs): kept as put; xrepl publishes no
+    /// metrics, exports or inventory reports and moves nothing between tiers.
     #[serde(default)]
     pub metrics: BTreeMap<String, s3s::dto::MetricsConfiguration>,
+    #[serde(default)]
+    pub analytics: BTreeMap<String, s3s::dto::AnalyticsConfiguration>,
+    #[serde(default)]
+    pub inventory: BTreeMap<String, s3s::dto::InventoryConfiguration>,
+    #[serde(default)]
+    pub intelligent_tiering: BTreeMap<String, s3s::dto::IntelligentTieringConfiguration>,
 }
 
 /// How many completed uploads a bucket remembers for repeated CompleteMultipartUpload calls.
