@@ -740,3 +740,42 @@ async fn analytics_inventory_and_tiering_configurations_as_recorded() {
     assert!(listed.inventory_configuration_list().is_empty());
     assert_eq!(listed.is_truncated(), Some(false));
 }
+
+/// §94 — test_s3.snapshot.json, `TestS3MultipartUploadChecksum::test_multipart_parts_checksum_exceptions_composite`:
+/// an unsupported algorithm, the upload's algorithm and mode in ListMultipartUploads, a part checksum in another
+/// algorithm and a completion in another checksum mode.
+#[tokio::test]
+async fn composite_upload_exceptions_as_recorded() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumType};
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("composite-exc").send().await.expect("create");
+    let create = s3.create_multipart_upload().bucket("composite-exc").key("k");
+    let err = create.clone().checksum_algorithm(ChecksumAlgorithm::from("TEST")).send().await.expect_err("unsupported");
+    assert_eq!(
+        message(&err),
+        "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]"
+    );
+    let upload = create.checksum_algorithm(ChecksumAlgorithm::Crc32).checksum_type(ChecksumType::Composite).send().await.expect("create");
+    let id = upload.upload_id().expect("upload id");
+    let uploads = s3.list_multipart_uploads().bucket("composite-exc").send().await.expect("list uploads");
+    let listed = uploads.uploads().first().expect("one upload");
+    assert_eq!((listed.checksum_algorithm(), listed.checksum_type()), (Some(&ChecksumAlgorithm::Crc32), Some(&ChecksumType::Composite)));
+    let part = s3.upload_part().bucket("composite-exc").key("k").upload_id(id).part_number(1).body(ByteStream::from_static(b"abc"));
+    let etag = part.send().await.expect("part").e_tag().expect("etag").to_owned();
+    let complete = s3.complete_multipart_upload().bucket("composite-exc").key("k").upload_id(id);
+    // The SHA-256 of "abc", on a CRC32 upload.
+    let sha = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+    let part = CompletedPart::builder().part_number(1).e_tag(&etag).checksum_sha256(sha).build();
+    let with_sha = CompletedMultipartUpload::builder().parts(part).build();
+    let err = complete.clone().multipart_upload(with_sha).send().await.expect_err("another algorithm");
+    assert_eq!(code(&err), "BadDigest");
+    assert_eq!(message(&err), "The sha256 you specified for part 1 did not match what we received.");
+    let bare = CompletedMultipartUpload::builder().parts(CompletedPart::builder().part_number(1).e_tag(&etag).build()).build();
+    let err = complete.multipart_upload(bare).checksum_type(ChecksumType::FullObject).send().await.expect_err("another mode");
+    assert_eq!(code(&err), "InvalidRequest");
+    assert_eq!(
+        message(&err),
+        "The upload was created using the COMPOSITE checksum mode. The complete request must use the same checksum mode."
+    );
+}

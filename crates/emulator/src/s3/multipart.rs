@@ -160,7 +160,13 @@ fn upload_checksum(algorithm: Option<&dto::ChecksumAlgorithm>, kind: Option<&dto
         }
         return Ok(None);
     };
-    let algorithm = Algorithm::parse(algorithm.as_str())?;
+    // As recorded (`test_multipart_parts_checksum_exceptions_composite` → `create-mpu-wrong-checksum-algo`).
+    let algorithm = Algorithm::parse(algorithm.as_str()).map_err(|_| {
+        s3_error!(
+            InvalidRequest,
+            "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]"
+        )
+    })?;
     let full = match kind.map(dto::ChecksumType::as_str) {
         None => algorithm == Algorithm::Crc64Nvme,
         Some("FULL_OBJECT") => true,
@@ -292,6 +298,11 @@ fn chosen_parts(upload: &MultipartUpload, requested: &[dto::CompletedPart], algo
         if i + 1 < requested.len() && stored.data.len() < MIN_PART_BYTES {
             return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
         }
+        if let Some(other) = other_algorithm(part, algorithm).filter(|_| upload.checksum.is_some()) {
+            // As recorded (`test_multipart_parts_checksum_exceptions_composite` → `complete-part-with-checksum`).
+            let name = other.name().to_ascii_lowercase();
+            return Err(s3_error!(BadDigest, "The {name} you specified for part {number} did not match what we received."));
+        }
         match part_checksum(part, algorithm) {
             Some(given) if stored.checksum.as_deref() != Some(given) => return Err(invalid_part(upload_id, number, &given_etag)),
             // A COMPOSITE upload's completion names every part's checksum (as recorded: `test_s3.snapshot.json` →
@@ -310,6 +321,20 @@ fn chosen_parts(upload: &MultipartUpload, requested: &[dto::CompletedPart], algo
         chosen.digests.extend_from_slice(&hex::decode(&stored.etag).unwrap_or_default());
     }
     Ok(chosen)
+}
+
+/// A completion that names a checksum mode names the upload's, as recorded
+/// (`test_multipart_parts_checksum_exceptions_composite` → `complete-part-with-bad-checksum-type`).
+fn check_checksum_mode(upload: &MultipartUpload, requested: Option<&dto::ChecksumType>) -> S3Result<()> {
+    let (Some((_, full)), Some(requested)) = (&upload.checksum, requested) else { return Ok(()) };
+    let mode = if *full { "FULL_OBJECT" } else { "COMPOSITE" };
+    if requested.as_str() != mode {
+        return Err(s3_error!(
+            InvalidRequest,
+            "The upload was created using the {mode} checksum mode. The complete request must use the same checksum mode."
+        ));
+    }
+    Ok(())
 }
 
 /// A checksum the request declares for the whole object must be the one computed from the parts.
@@ -349,6 +374,7 @@ pub fn complete_multipart_upload(
         return Err(s3_error!(MalformedXML, "The XML you provided was not well-formed or did not validate against our published schema"));
     }
     let (algorithm, full_object) = effective_algorithm(upload.checksum.as_ref());
+    check_checksum_mode(upload, input.checksum_type.as_ref())?;
     let Chosen { parts, digests, summaries } = chosen_parts(upload, &requested, algorithm, &input.upload_id)?;
     let object_checksum = match summaries.iter().map(|p| Some((p.checksum.clone()?, p.size))).collect::<Option<Vec<_>>>() {
         Some(sums) => Some(super::checksum::multipart(algorithm, full_object, &sums)?),
@@ -412,15 +438,25 @@ pub fn complete_multipart_upload(
     Ok(S3Response::new(output))
 }
 
-/// The checksum a CompleteMultipartUpload request gives for a part, in the upload's algorithm.
+/// The checksums a CompleteMultipartUpload request gives for a part, by algorithm.
+fn given_checksums(part: &dto::CompletedPart) -> [(Algorithm, Option<&str>); 5] {
+    [
+        (Algorithm::Crc32, part.checksum_crc32.as_deref()),
+        (Algorithm::Crc32c, part.checksum_crc32c.as_deref()),
+        (Algorithm::Crc64Nvme, part.checksum_crc64nvme.as_deref()),
+        (Algorithm::Sha1, part.checksum_sha1.as_deref()),
+        (Algorithm::Sha256, part.checksum_sha256.as_deref()),
+    ]
+}
+
+/// The part's checksum in the upload's algorithm.
 fn part_checksum(part: &dto::CompletedPart, algorithm: Algorithm) -> Option<&str> {
-    match algorithm {
-        Algorithm::Crc32 => part.checksum_crc32.as_deref(),
-        Algorithm::Crc32c => part.checksum_crc32c.as_deref(),
-        Algorithm::Crc64Nvme => part.checksum_crc64nvme.as_deref(),
-        Algorithm::Sha1 => part.checksum_sha1.as_deref(),
-        Algorithm::Sha256 => part.checksum_sha256.as_deref(),
-    }
+    given_checksums(part).into_iter().find(|(a, _)| *a == algorithm).and_then(|(_, v)| v)
+}
+
+/// An algorithm other than the upload's in which the request gives the part's checksum.
+fn other_algorithm(part: &dto::CompletedPart, algorithm: Algorithm) -> Option<Algorithm> {
+    given_checksums(part).into_iter().find(|(a, v)| *a != algorithm && v.is_some()).map(|(a, _)| a)
 }
 
 pub fn abort_multipart_upload(
@@ -529,7 +565,10 @@ pub fn list_multipart_uploads(
                 display_name: Some(u.initiator_account.clone()),
             }),
             storage_class: Some(dto::StorageClass::from(u.template.storage_class.clone())),
-            ..Default::default()
+            // The algorithm and mode an upload was created with, as recorded
+            // (`test_multipart_parts_checksum_exceptions_composite` → `list-multiparts`).
+            checksum_algorithm: u.checksum.as_ref().map(|(a, _)| dto::ChecksumAlgorithm::from(a.clone())),
+            checksum_type: u.checksum.as_ref().map(|(_, full)| checksum_type(*full)),
         })
         .collect();
     Ok(S3Response::new(dto::ListMultipartUploadsOutput {
