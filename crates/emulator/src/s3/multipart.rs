@@ -337,6 +337,20 @@ fn check_checksum_mode(upload: &MultipartUpload, requested: Option<&dto::Checksu
     Ok(())
 }
 
+/// The object's checksum from its parts' (none when a part has none), checked against the one the
+/// request declares, if any.
+fn object_checksum(
+    input: &dto::CompleteMultipartUploadInput,
+    parts: &[PartSummary],
+    algorithm: Algorithm,
+    full_object: bool,
+) -> S3Result<Option<ObjectChecksum>> {
+    let Some(sums) = parts.iter().map(|p| Some((p.checksum.clone()?, p.size))).collect::<Option<Vec<_>>>() else { return Ok(None) };
+    let computed = super::checksum::multipart(algorithm, full_object, &sums)?;
+    check_declared_checksum(input, &computed, algorithm)?;
+    Ok(Some(computed))
+}
+
 /// A checksum the request declares for the whole object must be the one computed from the parts.
 fn check_declared_checksum(input: &dto::CompleteMultipartUploadInput, computed: &ObjectChecksum, algorithm: Algorithm) -> S3Result<()> {
     let declared = [
@@ -376,13 +390,7 @@ pub fn complete_multipart_upload(
     let (algorithm, full_object) = effective_algorithm(upload.checksum.as_ref());
     check_checksum_mode(upload, input.checksum_type.as_ref())?;
     let Chosen { parts, digests, summaries } = chosen_parts(upload, &requested, algorithm, &input.upload_id)?;
-    let object_checksum = match summaries.iter().map(|p| Some((p.checksum.clone()?, p.size))).collect::<Option<Vec<_>>>() {
-        Some(sums) => Some(super::checksum::multipart(algorithm, full_object, &sums)?),
-        None => None,
-    };
-    if let Some(computed) = &object_checksum {
-        check_declared_checksum(&input, computed, algorithm)?;
-    }
+    let object_checksum = object_checksum(&input, &summaries, algorithm, full_object)?;
     // S3's multipart ETag: MD5 of the concatenated part MD5s, then "-<number of parts>".
     let etag = format!("{}-{}", hex::encode(Md5::digest(&digests)), requested.len());
     let mut version = upload.template.clone();
