@@ -252,7 +252,7 @@ fn replicate(world: &mut World, task: &Task, target: &Target) -> Result<(), Fail
     // The version may have been deleted for good before the worker reached it: nothing to copy.
     let Some(attempt) = Attempt::prepare(world, task, target)? else { return Ok(()) };
     match task.kind {
-        TaskKind::Object => replicate_object(world, &attempt),
+        TaskKind::Object => replicate_object(world, attempt),
         TaskKind::DeleteMarker => replicate_delete_marker(world, &attempt),
         TaskKind::Tags => replicate_tags(world, &attempt),
         TaskKind::Acl => replicate_acl(world, &attempt),
@@ -331,9 +331,9 @@ impl<'t> Attempt<'t> {
 
 /// A new object version: every permission S3 needs, the replica's encryption, then the replica
 /// with its owner, ACL, tags, retention and storage class.
-fn replicate_object(world: &mut World, a: &Attempt<'_>) -> Result<(), Failure> {
-    let tags = check_object_permissions(world, a)?;
-    let sse = replica_encryption(world, a)?;
+fn replicate_object(world: &mut World, a: Attempt<'_>) -> Result<(), Failure> {
+    let tags = check_object_permissions(world, &a)?;
+    let sse = replica_encryption(world, &a)?;
     let (owner, acl) = if a.owner_override || !a.dest_acls {
         (a.dest_owner.clone(), vec![Grant::full_control(&world.canonical_id(&a.dest_owner))])
     } else {
@@ -351,7 +351,8 @@ fn replicate_object(world: &mut World, a: &Attempt<'_>) -> Result<(), Failure> {
         storage_class: a.destination.storage_class.as_ref().map_or_else(|| a.version.storage_class.clone(), |c| c.as_str().to_owned()),
         sse,
         replication: Some(ReplicationState::replica(a.owner_override)),
-        ..a.version.clone()
+        // The attempt's copy of the source version becomes the replica: no second clone.
+        ..a.version
     };
     if let Some(b) = world.buckets.get_mut(a.dst) {
         b.put_replica(replica);

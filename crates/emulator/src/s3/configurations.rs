@@ -226,196 +226,94 @@ fn no_content<T>(output: T) -> S3Response<T> {
     with_status(output, http::StatusCode::NO_CONTENT)
 }
 
-// ---- metrics ----
+/// The four handlers of one kind (Put, Get, Delete, List) for the dispatcher in `s3/mod.rs`; the s3s
+/// input and output types differ by kind, the steps do not. `owner`: the inputs carry
+/// `expected_bucket_owner` (Intelligent-Tiering's do not: `none`).
+macro_rules! by_id_handlers {
+    (@target owner, $i:ident) => {
+        target!($i)
+    };
+    (@target none, $i:ident) => {
+        Target { bucket: &$i.bucket, expected_owner: None }
+    };
+    ($config:ty, $owner:ident, $field:ident, $list_field:ident,
+     $put:ident($put_in:ident, $put_out:ident), $get:ident($get_in:ident, $get_out:ident),
+     $delete:ident($delete_in:ident, $delete_out:ident), $list:ident($list_in:ident, $list_out:ident)) => {
+        pub fn $put(api: &S3Api, req: S3Request<dto::$put_in>) -> S3Result<S3Response<dto::$put_out>> {
+            let caller = api.caller(&req)?;
+            let i = req.input;
+            put(api, &caller, &by_id_handlers!(@target $owner, i), i.id, i.$field)?;
+            Ok(no_content(dto::$put_out {}))
+        }
 
-pub fn put_metrics(
-    api: &S3Api,
-    req: S3Request<dto::PutBucketMetricsConfigurationInput>,
-) -> S3Result<S3Response<dto::PutBucketMetricsConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    put(api, &caller, &target!(i), i.id, i.metrics_configuration)?;
-    Ok(no_content(dto::PutBucketMetricsConfigurationOutput {}))
+        pub fn $get(api: &S3Api, req: S3Request<dto::$get_in>) -> S3Result<S3Response<dto::$get_out>> {
+            let caller = api.caller(&req)?;
+            let i = req.input;
+            let configuration = get::<$config>(api, &caller, &by_id_handlers!(@target $owner, i), &i.id)?;
+            Ok(S3Response::new(dto::$get_out { $field: Some(configuration) }))
+        }
+
+        pub fn $delete(api: &S3Api, req: S3Request<dto::$delete_in>) -> S3Result<S3Response<dto::$delete_out>> {
+            let caller = api.caller(&req)?;
+            let i = req.input;
+            delete::<$config>(api, &caller, &by_id_handlers!(@target $owner, i), &i.id)?;
+            Ok(no_content(dto::$delete_out {}))
+        }
+
+        pub fn $list(api: &S3Api, req: S3Request<dto::$list_in>) -> S3Result<S3Response<dto::$list_out>> {
+            let caller = api.caller(&req)?;
+            let i = req.input;
+            let page = list::<$config>(api, &caller, &by_id_handlers!(@target $owner, i), i.continuation_token.as_deref())?;
+            Ok(S3Response::new(dto::$list_out {
+                continuation_token: i.continuation_token,
+                is_truncated: page.truncated,
+                next_continuation_token: page.next,
+                $list_field: page.items,
+            }))
+        }
+    };
 }
 
-pub fn get_metrics(
-    api: &S3Api,
-    req: S3Request<dto::GetBucketMetricsConfigurationInput>,
-) -> S3Result<S3Response<dto::GetBucketMetricsConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    let configuration = get::<dto::MetricsConfiguration>(api, &caller, &target!(i), &i.id)?;
-    Ok(S3Response::new(dto::GetBucketMetricsConfigurationOutput { metrics_configuration: Some(configuration) }))
-}
+by_id_handlers!(
+    dto::MetricsConfiguration,
+    owner,
+    metrics_configuration,
+    metrics_configuration_list,
+    put_metrics(PutBucketMetricsConfigurationInput, PutBucketMetricsConfigurationOutput),
+    get_metrics(GetBucketMetricsConfigurationInput, GetBucketMetricsConfigurationOutput),
+    delete_metrics(DeleteBucketMetricsConfigurationInput, DeleteBucketMetricsConfigurationOutput),
+    list_metrics(ListBucketMetricsConfigurationsInput, ListBucketMetricsConfigurationsOutput)
+);
 
-pub fn delete_metrics(
-    api: &S3Api,
-    req: S3Request<dto::DeleteBucketMetricsConfigurationInput>,
-) -> S3Result<S3Response<dto::DeleteBucketMetricsConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    delete::<dto::MetricsConfiguration>(api, &caller, &target!(i), &i.id)?;
-    Ok(no_content(dto::DeleteBucketMetricsConfigurationOutput {}))
-}
+by_id_handlers!(
+    dto::AnalyticsConfiguration,
+    owner,
+    analytics_configuration,
+    analytics_configuration_list,
+    put_analytics(PutBucketAnalyticsConfigurationInput, PutBucketAnalyticsConfigurationOutput),
+    get_analytics(GetBucketAnalyticsConfigurationInput, GetBucketAnalyticsConfigurationOutput),
+    delete_analytics(DeleteBucketAnalyticsConfigurationInput, DeleteBucketAnalyticsConfigurationOutput),
+    list_analytics(ListBucketAnalyticsConfigurationsInput, ListBucketAnalyticsConfigurationsOutput)
+);
 
-pub fn list_metrics(
-    api: &S3Api,
-    req: S3Request<dto::ListBucketMetricsConfigurationsInput>,
-) -> S3Result<S3Response<dto::ListBucketMetricsConfigurationsOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    let page = list::<dto::MetricsConfiguration>(api, &caller, &target!(i), i.continuation_token.as_deref())?;
-    Ok(S3Response::new(dto::ListBucketMetricsConfigurationsOutput {
-        continuation_token: i.continuation_token,
-        is_truncated: page.truncated,
-        next_continuation_token: page.next,
-        metrics_configuration_list: page.items,
-    }))
-}
+by_id_handlers!(
+    dto::InventoryConfiguration,
+    owner,
+    inventory_configuration,
+    inventory_configuration_list,
+    put_inventory(PutBucketInventoryConfigurationInput, PutBucketInventoryConfigurationOutput),
+    get_inventory(GetBucketInventoryConfigurationInput, GetBucketInventoryConfigurationOutput),
+    delete_inventory(DeleteBucketInventoryConfigurationInput, DeleteBucketInventoryConfigurationOutput),
+    list_inventory(ListBucketInventoryConfigurationsInput, ListBucketInventoryConfigurationsOutput)
+);
 
-// ---- analytics ----
-
-pub fn put_analytics(
-    api: &S3Api,
-    req: S3Request<dto::PutBucketAnalyticsConfigurationInput>,
-) -> S3Result<S3Response<dto::PutBucketAnalyticsConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    put(api, &caller, &target!(i), i.id, i.analytics_configuration)?;
-    Ok(no_content(dto::PutBucketAnalyticsConfigurationOutput {}))
-}
-
-pub fn get_analytics(
-    api: &S3Api,
-    req: S3Request<dto::GetBucketAnalyticsConfigurationInput>,
-) -> S3Result<S3Response<dto::GetBucketAnalyticsConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    let configuration = get::<dto::AnalyticsConfiguration>(api, &caller, &target!(i), &i.id)?;
-    Ok(S3Response::new(dto::GetBucketAnalyticsConfigurationOutput { analytics_configuration: Some(configuration) }))
-}
-
-pub fn delete_analytics(
-    api: &S3Api,
-    req: S3Request<dto::DeleteBucketAnalyticsConfigurationInput>,
-) -> S3Result<S3Response<dto::DeleteBucketAnalyticsConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    delete::<dto::AnalyticsConfiguration>(api, &caller, &target!(i), &i.id)?;
-    Ok(no_content(dto::DeleteBucketAnalyticsConfigurationOutput {}))
-}
-
-pub fn list_analytics(
-    api: &S3Api,
-    req: S3Request<dto::ListBucketAnalyticsConfigurationsInput>,
-) -> S3Result<S3Response<dto::ListBucketAnalyticsConfigurationsOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    let page = list::<dto::AnalyticsConfiguration>(api, &caller, &target!(i), i.continuation_token.as_deref())?;
-    Ok(S3Response::new(dto::ListBucketAnalyticsConfigurationsOutput {
-        continuation_token: i.continuation_token,
-        is_truncated: page.truncated,
-        next_continuation_token: page.next,
-        analytics_configuration_list: page.items,
-    }))
-}
-
-// ---- inventory ----
-
-pub fn put_inventory(
-    api: &S3Api,
-    req: S3Request<dto::PutBucketInventoryConfigurationInput>,
-) -> S3Result<S3Response<dto::PutBucketInventoryConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    put(api, &caller, &target!(i), i.id, i.inventory_configuration)?;
-    Ok(no_content(dto::PutBucketInventoryConfigurationOutput {}))
-}
-
-pub fn get_inventory(
-    api: &S3Api,
-    req: S3Request<dto::GetBucketInventoryConfigurationInput>,
-) -> S3Result<S3Response<dto::GetBucketInventoryConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    let configuration = get::<dto::InventoryConfiguration>(api, &caller, &target!(i), &i.id)?;
-    Ok(S3Response::new(dto::GetBucketInventoryConfigurationOutput { inventory_configuration: Some(configuration) }))
-}
-
-pub fn delete_inventory(
-    api: &S3Api,
-    req: S3Request<dto::DeleteBucketInventoryConfigurationInput>,
-) -> S3Result<S3Response<dto::DeleteBucketInventoryConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    delete::<dto::InventoryConfiguration>(api, &caller, &target!(i), &i.id)?;
-    Ok(no_content(dto::DeleteBucketInventoryConfigurationOutput {}))
-}
-
-pub fn list_inventory(
-    api: &S3Api,
-    req: S3Request<dto::ListBucketInventoryConfigurationsInput>,
-) -> S3Result<S3Response<dto::ListBucketInventoryConfigurationsOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    let page = list::<dto::InventoryConfiguration>(api, &caller, &target!(i), i.continuation_token.as_deref())?;
-    Ok(S3Response::new(dto::ListBucketInventoryConfigurationsOutput {
-        continuation_token: i.continuation_token,
-        is_truncated: page.truncated,
-        next_continuation_token: page.next,
-        inventory_configuration_list: page.items,
-    }))
-}
-
-// ---- intelligent tiering ----
-
-pub fn put_intelligent_tiering(
-    api: &S3Api,
-    req: S3Request<dto::PutBucketIntelligentTieringConfigurationInput>,
-) -> S3Result<S3Response<dto::PutBucketIntelligentTieringConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    put(api, &caller, &Target { bucket: &i.bucket, expected_owner: None }, i.id, i.intelligent_tiering_configuration)?;
-    Ok(no_content(dto::PutBucketIntelligentTieringConfigurationOutput {}))
-}
-
-pub fn get_intelligent_tiering(
-    api: &S3Api,
-    req: S3Request<dto::GetBucketIntelligentTieringConfigurationInput>,
-) -> S3Result<S3Response<dto::GetBucketIntelligentTieringConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    let configuration =
-        get::<dto::IntelligentTieringConfiguration>(api, &caller, &Target { bucket: &i.bucket, expected_owner: None }, &i.id)?;
-    Ok(S3Response::new(dto::GetBucketIntelligentTieringConfigurationOutput { intelligent_tiering_configuration: Some(configuration) }))
-}
-
-pub fn delete_intelligent_tiering(
-    api: &S3Api,
-    req: S3Request<dto::DeleteBucketIntelligentTieringConfigurationInput>,
-) -> S3Result<S3Response<dto::DeleteBucketIntelligentTieringConfigurationOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    delete::<dto::IntelligentTieringConfiguration>(api, &caller, &Target { bucket: &i.bucket, expected_owner: None }, &i.id)?;
-    Ok(no_content(dto::DeleteBucketIntelligentTieringConfigurationOutput {}))
-}
-
-pub fn list_intelligent_tiering(
-    api: &S3Api,
-    req: S3Request<dto::ListBucketIntelligentTieringConfigurationsInput>,
-) -> S3Result<S3Response<dto::ListBucketIntelligentTieringConfigurationsOutput>> {
-    let caller = api.caller(&req)?;
-    let i = req.input;
-    let page = list::<dto::IntelligentTieringConfiguration>(
-        api,
-        &caller,
-        &Target { bucket: &i.bucket, expected_owner: None },
-        i.continuation_token.as_deref(),
-    )?;
-    Ok(S3Response::new(dto::ListBucketIntelligentTieringConfigurationsOutput {
-        continuation_token: i.continuation_token,
-        is_truncated: page.truncated,
-        next_continuation_token: page.next,
-        intelligent_tiering_configuration_list: page.items,
-    }))
-}
+by_id_handlers!(
+    dto::IntelligentTieringConfiguration,
+    none,
+    intelligent_tiering_configuration,
+    intelligent_tiering_configuration_list,
+    put_intelligent_tiering(PutBucketIntelligentTieringConfigurationInput, PutBucketIntelligentTieringConfigurationOutput),
+    get_intelligent_tiering(GetBucketIntelligentTieringConfigurationInput, GetBucketIntelligentTieringConfigurationOutput),
+    delete_intelligent_tiering(DeleteBucketIntelligentTieringConfigurationInput, DeleteBucketIntelligentTieringConfigurationOutput),
+    list_intelligent_tiering(ListBucketIntelligentTieringConfigurationsInput, ListBucketIntelligentTieringConfigurationsOutput)
+);
