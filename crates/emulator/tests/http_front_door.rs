@@ -32,6 +32,17 @@ async fn read_response(stream: &mut TcpStream) -> Option<(u16, Vec<(String, Stri
     Some((status, headers))
 }
 
+/// An S3 client of account 111111111111, path style.
+async fn s3_client(emu: &Emulator) -> aws_sdk_s3::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(emu.endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new("111111111111", "test", None, None, "test"))
+        .load()
+        .await;
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
+}
+
 fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
@@ -77,15 +88,7 @@ async fn early_404_to_expect_continue_is_announced_or_keeps_the_connection() {
 #[tokio::test]
 async fn early_403_to_expect_continue_is_announced_or_keeps_the_connection() {
     let emu = Emulator::start(EmulatorConfig::with_accounts(&["111111111111"])).await.expect("emulator starts");
-    let s3 = {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(emu.endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new("111111111111", "test", None, None, "test"))
-            .load()
-            .await;
-        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
-    };
+    let s3 = s3_client(&emu).await;
     s3.create_bucket().bucket("private-bucket").send().await.expect("bucket created");
     let mut stream = TcpStream::connect(emu.addr()).await.expect("connects");
     // An anonymous PUT into a private bucket: refused before the body is read.
@@ -125,4 +128,90 @@ async fn an_empty_region_in_the_credential_scope_gets_s3s_message() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("<Code>AuthorizationHeaderMalformed</Code>"), "{answer}");
     assert!(answer.contains("The authorization header is malformed; a non-empty region must be provided in the credential."), "{answer}");
+}
+
+/// One request on a fresh connection with `Connection: close`; the whole raw answer.
+async fn raw_exchange(emu: &Emulator, request: &str) -> String {
+    let mut stream = TcpStream::connect(emu.addr()).await.expect("connects");
+    stream.write_all(request.as_bytes()).await.expect("sent");
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer)).await.expect("answer");
+    answer
+}
+
+/// aws-semantics §95 (test_s3_cors.snapshot.json, `TestS3Cors::test_cors_match_origins`,
+/// `test_cors_http_options_no_config`, `test_cors_match_headers`): preflights and actual requests
+/// answered as recorded, header names spelled as S3 spells them.
+#[tokio::test]
+async fn cors_preflights_and_actual_requests_answer_as_recorded() {
+    use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+    let emu = Emulator::start(EmulatorConfig::with_accounts(&["111111111111"])).await.expect("emulator starts");
+    let s3 = s3_client(&emu).await;
+    s3.create_bucket().bucket("cors-bucket").send().await.expect("bucket created");
+    let preflight = |origin: &str, method: &str, headers: &str| {
+        let mut request = String::from("OPTIONS /cors-bucket/key HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        for (name, value) in [("Origin", origin), ("Access-Control-Request-Method", method), ("Access-Control-Request-Headers", headers)] {
+            if !value.is_empty() {
+                request.push_str(&format!("{name}: {value}\r\n"));
+            }
+        }
+        request + "\r\n"
+    };
+
+    let answer = raw_exchange(&emu, &preflight("", "", "")).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("<Code>BadRequest</Code><Message>Insufficient information. Origin request header needed.</Message>"),
+        "{answer}"
+    );
+    assert!(answer.contains("\r\nConnection: close\r\n") && answer.contains("\r\nTransfer-Encoding: chunked\r\n"), "{answer}");
+    let answer = raw_exchange(&emu, &preflight("whatever", "PUT", "")).await;
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert!(
+        answer.contains(
+            "<Message>CORSResponse: CORS is not enabled for this bucket.</Message><Method>PUT</Method><ResourceType>BUCKET</ResourceType>"
+        ),
+        "{answer}"
+    );
+
+    let rule = CorsRule::builder()
+        .allowed_origins("https://localhost:4200")
+        .allowed_methods("GET")
+        .allowed_methods("PUT")
+        .allowed_headers("x-AMZ-expected-bucket-owner")
+        .max_age_seconds(3000)
+        .build()
+        .expect("rule");
+    let cors = CorsConfiguration::builder().cors_rules(rule).build().expect("configuration");
+    s3.put_bucket_cors().bucket("cors-bucket").cors_configuration(cors).send().await.expect("cors set");
+
+    let answer = raw_exchange(&emu, &preflight("https://localhost:4200", "PUT", "X-Amz-Expected-Bucket-Owner")).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    for line in [
+        "Access-Control-Allow-Origin: https://localhost:4200",
+        "Access-Control-Allow-Methods: GET, PUT",
+        "Access-Control-Allow-Credentials: true",
+        "Access-Control-Allow-Headers: x-amz-expected-bucket-owner",
+        "Access-Control-Max-Age: 3000",
+        "Vary: Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
+        "Content-Length: 0",
+        "server: AmazonS3",
+    ] {
+        assert!(answer.contains(&format!("\r\n{line}\r\n")), "{line} missing from {answer}");
+    }
+    // A wrong scheme is another origin; a header the rule does not name refuses the preflight.
+    for refused in [preflight("http://localhost:4200", "PUT", ""), preflight("https://localhost:4200", "GET", "x-amz-request-payer")] {
+        let answer = raw_exchange(&emu, &refused).await;
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        assert!(answer.contains("<Code>AccessForbidden</Code><Message>CORSResponse: This CORS request is not allowed."), "{answer}");
+        assert!(answer.contains("<ResourceType>OBJECT</ResourceType>"), "{answer}");
+    }
+
+    // An actual (here: refused, anonymous) request from an allowed origin still gets the rule's headers.
+    let get = "GET /cors-bucket/key HTTP/1.1\r\nHost: localhost\r\nOrigin: https://localhost:4200\r\nConnection: close\r\n\r\n";
+    let answer = raw_exchange(&emu, get).await;
+    assert!(answer.contains("\r\nAccess-Control-Allow-Origin: https://localhost:4200\r\n"), "{answer}");
+    assert!(!answer.contains("Access-Control-Allow-Headers"), "{answer}");
+    let other = "GET /cors-bucket/key HTTP/1.1\r\nHost: localhost\r\nOrigin: https://elsewhere\r\nConnection: close\r\n\r\n";
+    assert!(!raw_exchange(&emu, other).await.contains("Access-Control"), "no rule matches: no CORS headers");
 }

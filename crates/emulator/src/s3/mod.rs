@@ -73,6 +73,7 @@ mod bucket;
 mod config;
 mod configurations;
 mod copy;
+pub mod cors;
 pub mod lifecycle;
 mod listing;
 mod lock;

@@ -9,7 +9,9 @@ mod admin;
 pub mod admin_client;
 pub mod conn;
 mod control;
+mod cors;
 pub mod guard;
+mod header_case;
 mod query;
 mod s3_errors;
 pub mod sigv4;
@@ -191,6 +193,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Servi
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let gate = Arc::new(conn::Gate::new(limits.max_pending_connections));
     let first_header = limits.first_header_timeout.min(limits.header_read_timeout);
+    let spelling = Arc::new(header_case::aws_spelling().await);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
     loop {
@@ -200,14 +203,21 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Servi
         let waiter = Arc::new(conn::Waiter::default());
         gate.waiting(&waiter);
         let started = Arc::new(AtomicBool::new(false));
-        let (shared, s3, http, gate, slots) = (Arc::clone(&shared), Arc::clone(&s3), http.clone(), Arc::clone(&gate), Arc::clone(&slots));
+        let (shared, s3, http, gate, slots, spelling) =
+            (Arc::clone(&shared), Arc::clone(&s3), http.clone(), Arc::clone(&gate), Arc::clone(&slots), Arc::clone(&spelling));
         tokio::spawn(async move {
             let (in_service, gate_in_service, started_in_service) = (Arc::clone(&waiter), Arc::clone(&gate), Arc::clone(&started));
             let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                 started_in_service.store(true, Ordering::Release);
                 gate_in_service.serving(&in_service);
-                let (shared, s3, gate, waiter, slots) =
-                    (Arc::clone(&shared), Arc::clone(&s3), Arc::clone(&gate_in_service), Arc::clone(&in_service), Arc::clone(&slots));
+                let (shared, s3, gate, waiter, slots, spelling) = (
+                    Arc::clone(&shared),
+                    Arc::clone(&s3),
+                    Arc::clone(&gate_in_service),
+                    Arc::clone(&in_service),
+                    Arc::clone(&slots),
+                    Arc::clone(&spelling),
+                );
                 let expects_continue =
                     req.headers().get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
                 let req = req.map(|body| IdleBody::new(body, limits.body_idle_timeout));
@@ -216,6 +226,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, s3: Arc<S3Servi
                     // A request slot, held until the response is sent (the semaphore is never closed).
                     let slot = slots.acquire_owned().await.ok();
                     let mut response = dispatch(shared, s3, req).await?;
+                    response.extensions_mut().extend((*spelling).clone());
                     // Answered before the body was read (an early 403/404 to `Expect:
                     // 100-continue`): hyper will not reuse the connection, so say so, or a
                     // client that reuses it sends its next request into a closed socket.
@@ -299,14 +310,20 @@ async fn route(shared: Arc<Shared>, s3: Arc<S3Service>, req: http::Request<IdleB
         };
         return Ok(response);
     }
-    serve_s3(&s3, req).await
+    serve_s3(&shared, &s3, req).await
 }
 
 /// An S3 request: the front door's checks (`guard`), then `s3s`, then the answer made AWS's shape.
-async fn serve_s3(s3: &S3Service, req: http::Request<IdleBody>) -> Result<http::Response<Body>, HttpError> {
+async fn serve_s3(shared: &Shared, s3: &S3Service, req: http::Request<IdleBody>) -> Result<http::Response<Body>, HttpError> {
+    if req.method() == http::Method::OPTIONS {
+        let (parts, _) = req.into_parts();
+        return Ok(cors::preflight(shared, &parts));
+    }
     if let Some(refused) = guard::precheck(&req) {
         return Ok(refused);
     }
+    // A browser's request (it names its `Origin`) gets the bucket's CORS headers on its answer.
+    let cors_request = req.headers().contains_key(http::header::ORIGIN).then(|| (req.uri().path().to_owned(), req.headers().clone()));
     let mut req = req;
     let unsigned = guard::unsigned_amz_headers(req.headers(), req.uri().query());
     if let Some(refusal) = guard::header_refusal(&req) {
@@ -320,7 +337,11 @@ async fn serve_s3(s3: &S3Service, req: http::Request<IdleBody>) -> Result<http::
     let service_root = req.method() == http::Method::GET && req.uri().path() == "/";
     let method = req.method().clone();
     let response = s3.call(req).await?;
-    Ok(as_aws_answers(response, &method, service_root, attributes, unsigned))
+    let mut response = as_aws_answers(response, &method, service_root, attributes, unsigned);
+    if let Some((path, headers)) = cors_request {
+        cors::on_answer(shared, &path, &method, &headers, &mut response);
+    }
+    Ok(response)
 }
 
 /// What `s3s` cannot say itself: the status a handler chose, ListBuckets' bucket ARNs,
@@ -380,6 +401,7 @@ fn as_aws_answers(
     if let Ok(value) = http::HeaderValue::from_str(&host_id) {
         response.headers_mut().entry("x-amz-id-2").or_insert(value);
     }
+    response.headers_mut().entry(http::header::SERVER).or_insert(http::HeaderValue::from_static("AmazonS3"));
     response
 }
 
