@@ -779,3 +779,73 @@ async fn composite_upload_exceptions_as_recorded() {
         "The upload was created using the COMPOSITE checksum mode. The complete request must use the same checksum mode."
     );
 }
+
+/// §96 — test_s3.snapshot.json, `TestS3`: `test_invalid_range_error` → `exc`, `test_get_object_part` →
+/// `part-no-multipart`, `test_upload_file_multipart` → `get_object` (no PartsCount without a part number),
+/// `test_put_object_storage_class_outposts`, `test_s3_uppercase_bucket_name`, `test_complete_multipart_parts_order`
+/// → `upload-part-negative-part-number`, `test_multipart_complete_multipart_too_small` → `complete-exc-too-small`,
+/// `upload-part1` (a default upload reports the part checksum the request declared), `test_s3_copy_object_wrong_format`.
+#[tokio::test]
+async fn ranges_parts_and_names_are_refused_as_recorded() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    let id = bucket_with_upload(&s3, "refusals", "mpu").await;
+    s3.put_object().bucket("refusals").key("small").body(ByteStream::from_static(b"12345678")).send().await.expect("put");
+
+    let err = s3.get_object().bucket("refusals").key("small").range("bytes=1024-4096").send().await.expect_err("416");
+    assert_eq!(code(&err), "InvalidRange");
+    let body = error_body(&err);
+    assert!(
+        body.contains("<ActualObjectSize>8</ActualObjectSize>") && body.contains("<RangeRequested>bytes=1024-4096</RangeRequested>"),
+        "{body}"
+    );
+    let err = s3.get_object().bucket("refusals").key("small").part_number(2).send().await.expect_err("no part 2");
+    assert_eq!(code(&err), "InvalidPartNumber");
+    let body = error_body(&err);
+    assert!(
+        body.contains("<ActualPartCount>1</ActualPartCount>") && body.contains("<PartNumberRequested>2</PartNumberRequested>"),
+        "{body}"
+    );
+
+    let err = s3.put_object().bucket("refusals").key("o").storage_class("OUTPOSTS".into()).send().await.expect_err("class");
+    assert_eq!(code(&err), "InvalidStorageClass");
+    assert!(error_body(&err).contains("<StorageClassRequested>OUTPOSTS</StorageClassRequested>"), "{}", error_body(&err));
+    let err = s3.create_bucket().bucket("UPPERCASE-NAME").send().await.expect_err("invalid name");
+    assert_eq!(code(&err), "InvalidBucketName");
+    assert!(error_body(&err).contains("<BucketName>UPPERCASE-NAME</BucketName>"), "{}", error_body(&err));
+
+    let part = s3.upload_part().bucket("refusals").key("mpu").upload_id(&id).part_number(-1).body(ByteStream::from_static(b"p"));
+    let err = part.send().await.expect_err("negative part number");
+    let body = error_body(&err);
+    assert!(body.contains("<ArgumentName>partNumber</ArgumentName><ArgumentValue>-1</ArgumentValue>"), "{body}");
+    let mut completed = Vec::new();
+    for n in 1..=2 {
+        let part = s3.upload_part().bucket("refusals").key("mpu").upload_id(&id).part_number(n);
+        let part = part.checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32).body(ByteStream::from_static(b"data"));
+        let part = part.send().await.expect("part");
+        assert!(part.checksum_crc32().is_some() && part.checksum_crc64_nvme().is_none(), "the declared algorithm: {part:?}");
+        completed.push(CompletedPart::builder().part_number(n).set_e_tag(part.e_tag().map(str::to_owned)).build());
+    }
+    let parts = CompletedMultipartUpload::builder().set_parts(Some(completed)).build();
+    let err = s3.complete_multipart_upload().bucket("refusals").key("mpu").upload_id(&id).multipart_upload(parts).send().await;
+    let err = err.expect_err("part 1 too small");
+    assert_eq!(message(&err), "Your proposed upload is smaller than the minimum allowed size");
+    let body = error_body(&err);
+    for element in ["<MinSizeAllowed>5242880</MinSizeAllowed>", "<PartNumber>1</PartNumber>", "<ProposedSize>4</ProposedSize>", "<ETag>"] {
+        assert!(body.contains(element), "{element} in {body}");
+    }
+
+    let copy = s3.copy_object().bucket("refusals").key("copy").copy_source("wrongformat").send().await;
+    let err = copy.expect_err("no key in the copy source");
+    assert_eq!(message(&err), "Invalid copy source object key");
+    assert!(error_body(&err).contains("<ArgumentName>x-amz-copy-source</ArgumentName>"), "{}", error_body(&err));
+
+    let listed = s3.list_parts().bucket("refusals").key("mpu").upload_id(&id).send().await.expect("parts");
+    let first = listed.parts().first().and_then(|p| p.e_tag()).map(str::to_owned);
+    let one = CompletedMultipartUpload::builder().parts(CompletedPart::builder().part_number(1).set_e_tag(first).build()).build();
+    s3.complete_multipart_upload().bucket("refusals").key("mpu").upload_id(&id).multipart_upload(one).send().await.expect("complete");
+    let whole = s3.head_object().bucket("refusals").key("mpu").send().await.expect("head");
+    assert_eq!(whole.parts_count(), None, "PartsCount answers a request for a part only");
+    let part = s3.head_object().bucket("refusals").key("mpu").part_number(1).send().await.expect("head part 1");
+    assert_eq!(part.parts_count(), Some(1));
+}

@@ -2,7 +2,7 @@
 
 use md5::{Digest, Md5};
 use s3s::dto::{self, ETag};
-use s3s::{s3_error, S3Request, S3Response, S3Result};
+use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
 
 use super::api::{authorize, bucket, bucket_mut, invalid_argument, listed_time, owner, S3Api};
 use super::checksum::{Algorithm, BodyDigest};
@@ -20,7 +20,12 @@ const MAX_PART_NUMBER: i32 = 10_000;
 /// Part numbers run from 1 to 10,000.
 pub(super) fn check_part_number(number: i32) -> S3Result<()> {
     if !(1..=MAX_PART_NUMBER).contains(&number) {
-        return Err(s3_error!(InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive"));
+        // As recorded (`test_complete_multipart_parts_order` → `upload-part-negative-part-number`).
+        return Err(invalid_argument(
+            "Part number must be an integer between 1 and 10000, inclusive",
+            "partNumber",
+            Some(&number.to_string()),
+        ));
     }
     Ok(())
 }
@@ -247,11 +252,29 @@ pub async fn upload_part(api: &S3Api, req: S3Request<dto::UploadPartInput>) -> S
         sse_customer_key_md5: customer_key_md5,
         ..Default::default()
     };
-    // The part's checksum is reported when the upload or the request named an algorithm.
-    if upload_checksum.is_some() || expected.is_some() {
-        set_checksum!(output, super::checksum::part_fields(Some(algorithm.name()), Some(&stored.checksum)));
+    // The part's checksum is reported when the upload or the request named an algorithm; a default
+    // upload reports the algorithm the request declared (as recorded: `test_multipart_and_list_parts`
+    // → `upload-part`, a CRC32 where the upload keeps CRC64NVME).
+    match (&upload_checksum, &expected, &stored.checked) {
+        (None, Some(declared), Some(checked)) => {
+            set_checksum!(output, super::checksum::part_fields(Some(declared.algorithm.name()), Some(checked)));
+        }
+        (None, None, _) => {}
+        _ => set_checksum!(output, super::checksum::part_fields(Some(algorithm.name()), Some(&stored.checksum))),
     }
     Ok(S3Response::new(output))
+}
+
+/// EntityTooSmall naming the part, as recorded (`test_multipart_complete_multipart_too_small` → `complete-exc-too-small`).
+fn part_too_small(number: i32, part: &UploadPart) -> S3Error {
+    let err = s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed size");
+    let elements = [
+        ("ETag", part.etag.clone()),
+        ("MinSizeAllowed", MIN_PART_BYTES.to_string()),
+        ("PartNumber", number.to_string()),
+        ("ProposedSize", part.data.len().to_string()),
+    ];
+    elements.into_iter().fold(err, |err, (name, value)| crate::s3::api::error_element(err, name, &value))
 }
 
 /// Completing an upload again answers as the completion did, while that version is current.
@@ -296,7 +319,7 @@ fn chosen_parts(upload: &MultipartUpload, requested: &[dto::CompletedPart], algo
             return Err(invalid_part(upload_id, number, &given_etag));
         }
         if i + 1 < requested.len() && stored.data.len() < MIN_PART_BYTES {
-            return Err(s3_error!(EntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size."));
+            return Err(part_too_small(number, stored));
         }
         if let Some(other) = other_algorithm(part, algorithm).filter(|_| upload.checksum.is_some()) {
             // As recorded (`test_multipart_parts_checksum_exceptions_composite` → `complete-part-with-checksum`).

@@ -3,9 +3,9 @@
 use http::{HeaderMap, HeaderValue, StatusCode};
 use md5::{Digest, Md5};
 use s3s::dto;
-use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
-use super::api::{authorize, blob, bucket, bucket_mut, timestamp, S3Api};
+use super::api::{authorize, blob, bucket, bucket_mut, error_element, timestamp, S3Api};
 use super::version::{addressed_object, check_version_in_unversioned, etag, refuse_current_delete_marker, reported_version};
 use super::{acl, validate};
 use crate::identity::Caller;
@@ -28,7 +28,10 @@ pub fn storage_class(class: Option<&str>) -> S3Result<String> {
     match class {
         None => Ok("STANDARD".to_owned()),
         Some(c) if STORAGE_CLASSES.contains(&c) => Ok(c.to_owned()),
-        Some(_) => Err(s3_error!(InvalidStorageClass, "The storage class you specified is not valid")),
+        // As recorded (`test_put_object_storage_class_outposts`): the class asked for is named.
+        Some(c) => {
+            Err(error_element(s3_error!(InvalidStorageClass, "The storage class you specified is not valid"), "StorageClassRequested", c))
+        }
     }
 }
 
@@ -519,8 +522,10 @@ fn readable<'w>(world: &'w World, caller: &Caller, r: &ReadRequest<'_>) -> S3Res
 }
 
 /// The headers GET and HEAD both return for a version; `$extra` adds the fields that differ.
+/// `PartsCount` only answers a request that named a part (as recorded: `test_upload_file_multipart`
+/// → `get_object` has none, `test_get_object_part` → `get-object-part` has it).
 macro_rules! version_output {
-    ($ty:ident, $b:expr, $v:expr, { $($extra:tt)* }) => {{
+    ($ty:ident, $b:expr, $v:expr, $part_number:expr, { $($extra:tt)* }) => {{
         let (b, v) = ($b, $v);
         let (sse, kms_key) = sse_fields(v);
         let (customer_algorithm, customer_md5) = customer_key_fields(v);
@@ -540,7 +545,7 @@ macro_rules! version_output {
             sse_customer_algorithm: customer_algorithm,
             sse_customer_key_md5: customer_md5,
             restore: restore_header(v),
-            parts_count: v.parts_count.map(|p| i32::try_from(p).unwrap_or(i32::MAX)),
+            parts_count: $part_number.and(v.parts_count).map(|p| i32::try_from(p).unwrap_or(i32::MAX)),
             object_lock_legal_hold_status: v.legal_hold.clone().map(dto::ObjectLockLegalHoldStatus::from),
             object_lock_mode: v.retention.as_ref().map(|(m, _)| dto::ObjectLockMode::from(m.clone())),
             object_lock_retain_until_date: v.retention.as_ref().map(|(_, d)| timestamp(*d)),
@@ -574,7 +579,19 @@ fn get_object_locked(
     let (b, v) = readable(&world, &caller, &read_request!(input))?;
     // Archived objects are read only through a restored copy (API Reference `API_GetObject`).
     if !v.readable_at(now()) {
-        return Err(s3_error!(InvalidObjectState, "The operation is not valid for the object's storage class"));
+        // As recorded (`test_put_object_storage_class` → `get-object`): the class named in the body and a header.
+        let class = v.storage_class.clone();
+        let mut err = error_element(
+            s3_error!(InvalidObjectState, "The operation is not valid for the object's storage class"),
+            "StorageClass",
+            &class,
+        );
+        let mut headers = err.headers().cloned().unwrap_or_default();
+        if let Ok(value) = HeaderValue::from_str(&class) {
+            headers.insert("x-amz-storage-class", value);
+        }
+        err.set_headers(headers);
+        return Err(err);
     }
     let total = v.size() as u64;
     let (start, end, content_range, status) = match (&input.range, part_range(v, input.part_number)?) {
@@ -585,7 +602,7 @@ fn get_object_locked(
             (start, end, Some(format!("bytes {start}-{}/{total}", end.saturating_sub(1))), Some(StatusCode::PARTIAL_CONTENT))
         }
         (Some(range), None) => {
-            let r = range.check(total)?;
+            let r = range.check(total).map_err(|e| range_not_satisfiable(e.into(), range, total))?;
             (r.start, r.end, Some(format!("bytes {}-{}/{total}", r.start, r.end.saturating_sub(1))), Some(StatusCode::PARTIAL_CONTENT))
         }
         (None, None) => (0, total, None, None),
@@ -607,7 +624,7 @@ fn get_object_locked(
             (slice.len() as u64, Some(blob(slice)), None)
         }
     };
-    let mut output = version_output!(GetObjectOutput, b, v, {
+    let mut output = version_output!(GetObjectOutput, b, v, input.part_number, {
         content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
         body,
         content_range,
@@ -628,6 +645,16 @@ fn get_object_locked(
     Ok((output, status, file))
 }
 
+/// InvalidRange naming the object's size and the range asked for (as recorded: `test_invalid_range_error` → `exc`).
+fn range_not_satisfiable(err: S3Error, range: &dto::Range, total: u64) -> S3Error {
+    let requested = match range {
+        dto::Range::Int { first, last: Some(last) } => format!("bytes={first}-{last}"),
+        dto::Range::Int { first, last: None } => format!("bytes={first}-"),
+        dto::Range::Suffix { length } => format!("bytes=-{length}"),
+    };
+    error_element(error_element(err, "ActualObjectSize", &total.to_string()), "RangeRequested", &requested)
+}
+
 /// The object's Content-Type; one put without any is stored as `binary/octet-stream` (docs/aws-semantics.md §80).
 fn stored_content_type(v: &ObjectVersion) -> Option<String> {
     Some(v.headers.content_type.clone().unwrap_or_else(|| "binary/octet-stream".to_owned()))
@@ -641,7 +668,7 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
     let part = part_range(v, input.part_number)?;
     let total = v.size() as u64;
     let length = part.map_or(total, |(start, end)| end - start);
-    let mut output = version_output!(HeadObjectOutput, b, v, {
+    let mut output = version_output!(HeadObjectOutput, b, v, input.part_number, {
         content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
         content_range: part.map(|(start, end)| format!("bytes {start}-{}/{total}", end.saturating_sub(1))),
         content_type: stored_content_type(v).and_then(|c| c.parse().ok()),
@@ -669,14 +696,18 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
 
 /// The checksum of part `n` (the object's own when it has no parts), if the request asked.
 fn part_checksum(v: &ObjectVersion, n: i32, mode: Option<&dto::ChecksumMode>) -> super::checksum::Fields {
-    if v.parts.is_empty() || !super::checksum::requested(mode) {
+    if v.parts.is_empty() {
+        return super::checksum::reported(v, mode);
+    }
+    let object = super::checksum::fields(v.checksum.as_ref());
+    if !super::checksum::requested(mode) {
         return super::checksum::reported(v, mode);
     }
     let part = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| v.parts.get(i));
     let mut fields =
         super::checksum::part_fields(v.checksum.as_ref().map(|c| c.algorithm.as_str()), part.and_then(|p| p.checksum.as_deref()));
     // A part answers with its own checksum and the object's checksum type.
-    fields.checksum_type = super::checksum::fields(v.checksum.as_ref()).checksum_type;
+    fields.checksum_type = object.checksum_type;
     fields
 }
 
@@ -684,7 +715,13 @@ fn part_checksum(v: &ObjectVersion, n: i32, mode: Option<&dto::ChecksumMode>) ->
 /// object, or the whole of any other object as its part 1.
 fn part_range(v: &ObjectVersion, part_number: Option<i32>) -> S3Result<Option<(u64, u64)>> {
     let Some(n) = part_number else { return Ok(None) };
-    let not_satisfiable = || s3_error!(InvalidPart, "The requested partnumber is not satisfiable");
+    // As recorded (`test_get_object_part` → `part-doesnt-exist`, `part-no-multipart`): 416, naming both counts.
+    let not_satisfiable = || {
+        let mut err = S3Error::with_message(S3ErrorCode::Custom("InvalidPartNumber".into()), "The requested partnumber is not satisfiable");
+        err.set_status_code(StatusCode::RANGE_NOT_SATISFIABLE);
+        let err = error_element(err, "ActualPartCount", &v.parts.len().max(1).to_string());
+        error_element(err, "PartNumberRequested", &n.to_string())
+    };
     let index = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).ok_or_else(not_satisfiable)?;
     if v.parts.is_empty() {
         return if index == 0 { Ok(Some((0, v.size() as u64))) } else { Err(not_satisfiable()) };

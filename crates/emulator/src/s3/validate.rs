@@ -22,7 +22,8 @@ pub fn bucket_name(name: &str) -> S3Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(s3_error!(InvalidBucketName, "The specified bucket is not valid."))
+        // As recorded (`test_s3_uppercase_bucket_name`): the name is repeated.
+        Err(super::api::error_element(s3_error!(InvalidBucketName, "The specified bucket is not valid."), "BucketName", name))
     }
 }
 

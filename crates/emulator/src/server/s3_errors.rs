@@ -10,7 +10,7 @@ pub(super) fn standard_message(code: &str) -> Option<&'static str> {
         "AuthorizationHeaderMalformed" => "The authorization header is malformed.",
         "BadDigest" => "The Content-MD5 you specified did not match what we received.",
         "EntityTooLarge" => "Your proposed upload exceeds the maximum allowed object size.",
-        "EntityTooSmall" => "Your proposed upload is smaller than the minimum allowed object size.",
+        "EntityTooSmall" => "Your proposed upload is smaller than the minimum allowed size",
         "IncompleteBody" => "You did not provide the number of bytes specified by the Content-Length HTTP header.",
         "InternalError" => "We encountered an internal error. Please try again.",
         "InvalidAccessKeyId" => "The AWS Access Key Id you provided does not exist in our records.",

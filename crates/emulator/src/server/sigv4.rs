@@ -123,19 +123,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn canonical_request(auth: &Authorization, req: &SignedRequest<'_>) -> String {
-    let mut headers = String::new();
-    for name in &auth.signed_headers {
-        let values: Vec<String> = req
-            .headers
-            .get_all(name.as_str())
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).split_whitespace().collect::<Vec<_>>().join(" "))
-            .collect();
-        headers.push_str(name);
-        headers.push(':');
-        headers.push_str(&values.join(","));
-        headers.push('\n');
-    }
+    let headers = canonical_headers(&auth.signed_headers, req.headers);
     // The hash of the body actually received, never the client's `x-amz-content-sha256`: a
     // signed request replayed with another body must not verify (IAM, STS and KMS hash the
     // payload themselves and answer SignatureDoesNotMatch).
@@ -151,15 +139,32 @@ fn canonical_request(auth: &Authorization, req: &SignedRequest<'_>) -> String {
     )
 }
 
+/// `name:value\n` for each signed header, values trimmed and inner whitespace folded.
+pub(super) fn canonical_headers(signed_headers: &[String], request_headers: &HeaderMap) -> String {
+    let mut headers = String::new();
+    for name in signed_headers {
+        let values: Vec<String> = request_headers
+            .get_all(name.as_str())
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        headers.push_str(name);
+        headers.push(':');
+        headers.push_str(&values.join(","));
+        headers.push('\n');
+    }
+    headers
+}
+
 /// Non-S3 services double-encode the path; for the "/" these services use it is just "/".
-fn canonical_uri(path: &str) -> String {
+pub(super) fn canonical_uri(path: &str) -> String {
     if path.is_empty() {
         return "/".to_owned();
     }
     path.split('/').map(|seg| uri_encode(&percent_decode(seg), true)).collect::<Vec<_>>().join("/")
 }
 
-fn canonical_query(query: &str) -> String {
+pub(super) fn canonical_query(query: &str) -> String {
     let mut pairs: Vec<(String, String)> = query
         .split('&')
         .filter(|p| !p.is_empty())
