@@ -849,3 +849,165 @@ async fn ranges_parts_and_names_are_refused_as_recorded() {
     let part = s3.head_object().bucket("refusals").key("mpu").part_number(1).send().await.expect("head part 1");
     assert_eq!(part.parts_count(), Some(1));
 }
+
+/// An S3 client of account A that signs for `region`.
+async fn s3_in(env: &common::Env, region: &'static str) -> aws_sdk_s3::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(env.emulator.endpoint())
+        .region(aws_config::Region::new(region))
+        .credentials_provider(aws_credential_types::Credentials::new(A, "test", None, None, "test"))
+        .load()
+        .await;
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
+}
+
+/// §97 — test_s3.snapshot.json, `TestS3`: `test_create_bucket_with_invalid_location_constraint`,
+/// `test_different_location_constraint`, `test_create_bucket_with_eu_location_constraint*`, `test_create_bucket_head_bucket`
+/// (ARN and region headers), `test_region_header_exists_outside_us_east_1`.
+#[tokio::test]
+async fn location_constraints_are_judged_by_the_endpoint_as_recorded() {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let env = start().await;
+    let east = env.s3(A).await;
+    let constraint = |c: &str| CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(c)).build();
+    for invalid in ["us-east-1", "foo", "aws-global"] {
+        let err = east.create_bucket().bucket("lc-bad").create_bucket_configuration(constraint(invalid)).send().await.expect_err(invalid);
+        assert_eq!(code(&err), "InvalidLocationConstraint", "{invalid}");
+        assert!(error_body(&err).contains(&format!("<LocationConstraint>{invalid}</LocationConstraint>")), "{}", error_body(&err));
+    }
+    let created = east.create_bucket().bucket("lc-west").create_bucket_configuration(constraint("us-west-2")).send().await;
+    assert_eq!(created.expect("the us-east-1 endpoint takes any region").bucket_arn(), Some("arn:aws:s3:::lc-west"));
+    let head = east.head_bucket().bucket("lc-west").send().await.expect("head");
+    assert_eq!(
+        (head.bucket_region(), head.bucket_arn(), head.access_point_alias()),
+        (Some("us-west-2"), Some("arn:aws:s3:::lc-west"), Some(false))
+    );
+
+    let eu = s3_in(&env, "eu-west-1").await;
+    let err = eu.create_bucket().bucket("lc-none").send().await.expect_err("no constraint outside us-east-1");
+    assert_eq!(code(&err), "IllegalLocationConstraintException");
+    assert_eq!(
+        message(&err),
+        "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to."
+    );
+    let err = eu.create_bucket().bucket("lc-other").create_bucket_configuration(constraint("us-west-1")).send().await.expect_err("other");
+    assert_eq!(
+        message(&err),
+        "The us-west-1 location constraint is incompatible for the region specific endpoint this request was sent to."
+    );
+    eu.create_bucket().bucket("lc-eu").create_bucket_configuration(constraint("EU")).send().await.expect("EU in eu-west-1");
+    let location = eu.get_bucket_location().bucket("lc-eu").send().await.expect("location");
+    assert_eq!(location.location_constraint().map(BucketLocationConstraint::as_str), Some("EU"));
+    let listed = eu.list_buckets().send().await.expect("list");
+    let region = listed.buckets().iter().find(|b| b.name() == Some("lc-eu")).and_then(|b| b.bucket_region());
+    assert_eq!(region, Some("eu-west-1"), "an EU bucket is in eu-west-1");
+}
+
+/// §97 — test_s3_api.snapshot.json, `TestS3ObjectWritePrecondition`: `test_multipart_if_match_with_put` and
+/// `test_multipart_if_none_match_with_delete` (a conditional completion after another write to the key is 409
+/// ConditionalRequestConflict); `TestS3BucketVersioning::test_bucket_versioning_crud` → `put-versioning-empty`;
+/// test_s3.snapshot.json `test_bucket_lifecycle_multiple_rules` (x-amz-expiration), `test_put_object_acl_on_delete_marker`,
+/// `test_get_bucket_notification_configuration_no_such_bucket`.
+#[tokio::test]
+async fn conditional_completions_expirations_and_bucket_answers_as_recorded() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    let id = bucket_with_upload(&s3, "conditions", "k").await;
+    let part = upload_part_1(&s3, "conditions", "k", &id).await;
+    let parts =
+        || CompletedMultipartUpload::builder().parts(CompletedPart::builder().part_number(1).set_e_tag(part.clone()).build()).build();
+    let put = s3.put_object().bucket("conditions").key("k").body(ByteStream::from_static(b"during")).send().await.expect("put during");
+    let complete = s3.complete_multipart_upload().bucket("conditions").key("k").upload_id(&id).multipart_upload(parts());
+    let err = complete.if_match(put.e_tag().unwrap_or_default()).send().await.expect_err("written after the upload began");
+    assert_eq!(code(&err), "ConditionalRequestConflict");
+    let body = error_body(&err);
+    assert!(body.contains("<Condition>If-Match</Condition>") && body.contains("<Key>k</Key>"), "{body}");
+    let complete = s3.complete_multipart_upload().bucket("conditions").key("k").upload_id(&id).multipart_upload(parts());
+    complete.send().await.expect("an unconditional completion still completes");
+
+    let err = s3
+        .put_bucket_versioning()
+        .bucket("conditions")
+        .versioning_configuration(aws_sdk_s3::types::VersioningConfiguration::builder().build())
+        .send()
+        .await;
+    assert_eq!(code(&err.expect_err("no Status")), "IllegalVersioningConfigurationException");
+
+    let rule = |id: &str, prefix: &str| {
+        aws_sdk_s3::types::LifecycleRule::builder()
+            .id(id)
+            .status(aws_sdk_s3::types::ExpirationStatus::Enabled)
+            .filter(aws_sdk_s3::types::LifecycleRuleFilter::builder().prefix(prefix).build())
+            .expiration(aws_sdk_s3::types::LifecycleExpiration::builder().days(7).build())
+            .build()
+            .expect("rule")
+    };
+    let config =
+        aws_sdk_s3::types::BucketLifecycleConfiguration::builder().rules(rule("one", "testobject")).rules(rule("two", "test")).build();
+    s3.put_bucket_lifecycle_configuration()
+        .bucket("conditions")
+        .lifecycle_configuration(config.expect("config"))
+        .send()
+        .await
+        .expect("lifecycle");
+    let put = s3.put_object().bucket("conditions").key("testobject-x").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    let expiration = put.expiration().unwrap_or_default().to_owned();
+    assert!(expiration.starts_with("expiry-date=\"") && expiration.ends_with("00:00:00 GMT\", rule-id=\"one\""), "{expiration}");
+    let head = s3.head_object().bucket("conditions").key("testobject-x").send().await.expect("head");
+    assert_eq!(head.expiration(), Some(expiration.as_str()));
+    let other = s3.put_object().bucket("conditions").key("other").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    assert_eq!(other.expiration(), None, "no rule matches");
+
+    versioned_bucket(&s3, "acl-marker").await;
+    s3.put_object().bucket("acl-marker").key("k").body(ByteStream::from_static(b"x")).send().await.expect("put");
+    s3.delete_object().bucket("acl-marker").key("k").send().await.expect("delete marker");
+    let acl = s3.put_object_acl().bucket("acl-marker").key("k").acl(aws_sdk_s3::types::ObjectCannedAcl::Private).send().await;
+    assert_eq!(code(&acl.expect_err("a delete marker is current")), "MethodNotAllowed");
+
+    let err = s3.get_bucket_notification_configuration().bucket("no-such-bucket-here").send().await.expect_err("no bucket");
+    assert_eq!(code(&err), "NoSuchBucket");
+    let empty = s3.get_bucket_notification_configuration().bucket("conditions").send().await.expect("empty configuration");
+    assert!(empty.queue_configurations().is_empty() && empty.topic_configurations().is_empty());
+}
+
+/// §97 — test_s3.snapshot.json: `test_s3_copy_object_with_checksum` (a copy asking for another algorithm gets a
+/// checksum of that algorithm), `test_multipart_copy_object_etag` (a copy of a multipart object gets a plain MD5
+/// ETag), `test_complete_multipart_parts_checksum_full_object` (GetObjectAttributes counts a FULL_OBJECT object's
+/// parts only; a part of it answers no checksum), `test_s3_copy_object_in_place_website_redirect_location`.
+#[tokio::test]
+async fn copies_parts_and_attributes_as_recorded() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectAttributes};
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("copies").send().await.expect("create");
+    let body = b"{\"key\": \"value\"}";
+    let put = s3.put_object().bucket("copies").key("src").website_redirect_location("/test/direct").body(ByteStream::from_static(body));
+    put.send().await.expect("put");
+    let copy = s3.copy_object().bucket("copies").key("dst").copy_source("copies/src").checksum_algorithm(ChecksumAlgorithm::Sha256);
+    let result = copy.send().await.expect("copy").copy_object_result.expect("result");
+    use sha2::Digest as _;
+    let sha = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sha2::Sha256::digest(body));
+    assert_eq!((result.checksum_sha256(), result.checksum_crc32()), (Some(sha.as_str()), None));
+    let head = s3.head_object().bucket("copies").key("dst").send().await.expect("head");
+    assert_eq!(head.website_redirect_location(), Some("/test/direct"), "kept by the copy");
+
+    let id = bucket_with_upload(&s3, "copies-mpu", "mpu").await;
+    let mut parts = Vec::new();
+    for n in 1..=2 {
+        let data = if n == 1 { vec![b'a'; 5 * 1024 * 1024] } else { b"tail".to_vec() };
+        let part = s3.upload_part().bucket("copies-mpu").key("mpu").upload_id(&id).part_number(n).body(ByteStream::from(data));
+        let etag = part.send().await.expect("part").e_tag().map(str::to_owned);
+        parts.push(CompletedPart::builder().part_number(n).set_e_tag(etag).build());
+    }
+    let done = CompletedMultipartUpload::builder().set_parts(Some(parts)).build();
+    s3.complete_multipart_upload().bucket("copies-mpu").key("mpu").upload_id(&id).multipart_upload(done).send().await.expect("complete");
+    let attributes = s3.get_object_attributes().bucket("copies-mpu").key("mpu").object_attributes(ObjectAttributes::ObjectParts);
+    let parts = attributes.send().await.expect("attributes").object_parts.expect("parts");
+    assert_eq!((parts.total_parts_count(), parts.parts().len()), (Some(2), 0), "a FULL_OBJECT object only counts its parts");
+    let part = s3.get_object().bucket("copies-mpu").key("mpu").part_number(1).checksum_mode(ChecksumMode::Enabled).send().await;
+    let part = part.expect("part 1");
+    assert_eq!((part.checksum_crc64_nvme(), part.checksum_type()), (None, None), "a part of a FULL_OBJECT object has no checksum");
+    let copy = s3.copy_object().bucket("copies-mpu").key("copy").copy_source("copies-mpu/mpu").send().await.expect("copy");
+    let etag = copy.copy_object_result.and_then(|r| r.e_tag).unwrap_or_default();
+    assert!(!etag.contains('-') && etag.len() == 34, "a plain MD5 ETag: {etag}");
+}

@@ -238,6 +238,8 @@ pub fn put_object_acl(api: &S3Api, req: S3Request<dto::PutObjectAclInput>) -> S3
     let action = if input.version_id.is_some() { "s3:PutObjectVersionAcl" } else { "s3:PutObjectAcl" };
     authorize_object!(world, caller, action, input)?;
     let b = bucket(&world, &input.bucket)?;
+    // On a delete marker: 405, as for tagging (as recorded: `test_put_object_acl_on_delete_marker`).
+    super::version::refuse_current_delete_marker(b, &input.key, input.version_id.as_deref())?;
     let version = super::version::addressed_object(b, &input.key, input.version_id.as_deref())?;
     let (object_owner, version_id) = (world.canonical_id(&version.owner_account), version.version_id.clone());
     let bucket_owner = world.canonical_id(&b.owner_account);

@@ -1,7 +1,7 @@
 //! Bucket lifecycle: create, head, list, delete, location.
 
 use s3s::dto;
-use s3s::{s3_error, S3Request, S3Response, S3Result};
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use super::api::{authorize, bucket, invalid_argument, owner, timestamp, S3Api};
 use super::listing::{continuation_token, resume_after_token};
@@ -12,6 +12,7 @@ use crate::state::s3::{Bucket, Versioning, OWNERSHIP_ENFORCED, OWNERSHIP_PREFERR
 
 pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3Result<S3Response<dto::CreateBucketOutput>> {
     let caller = api.caller(&req)?;
+    let signed_region = req.region.as_ref().map(ToString::to_string);
     let input = req.input;
     validate::bucket_name(&input.bucket)?;
     let Some(account) = caller.account.clone() else {
@@ -34,7 +35,7 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
         let requested_region =
             input.create_bucket_configuration.as_ref().and_then(|c| c.location_constraint.as_ref()).map_or("us-east-1", |l| l.as_str());
         if existing.owner_account == account && existing.region == "us-east-1" && requested_region == "us-east-1" {
-            return Ok(S3Response::new(dto::CreateBucketOutput { location: Some(format!("/{}", input.bucket)) }));
+            return Ok(created(&input.bucket));
         }
         return Err(if existing.owner_account == account {
             crate::s3::api::error_element(
@@ -47,12 +48,10 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
         });
     }
     let canonical = world.canonical_id(&account);
-    let region = input
-        .create_bucket_configuration
-        .as_ref()
-        .and_then(|c| c.location_constraint.as_ref())
-        .map_or_else(|| world.region.clone(), |l| l.as_str().to_owned());
+    let constraint = input.create_bucket_configuration.as_ref().and_then(|c| c.location_constraint.as_ref()).map(|l| l.as_str());
+    let region = bucket_region(constraint, signed_region.as_deref(), &world.region)?;
     let mut new_bucket = Bucket::new(&input.bucket, &account, &region, &canonical, now());
+    new_bucket.settings.location_constraint = constraint.filter(|c| *c != region).map(str::to_owned);
     new_bucket.track_dirty = api.shared.persist.is_some();
     new_bucket.ownership = Some(ownership);
     // Malformed ACL input is reported before the ownership check (semantics doc §11).
@@ -72,7 +71,42 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
         new_bucket.versioning = Versioning::Enabled;
     }
     world.buckets.insert(input.bucket.clone(), new_bucket);
-    Ok(S3Response::new(dto::CreateBucketOutput { location: Some(format!("/{}", input.bucket)) }))
+    Ok(created(&input.bucket))
+}
+
+/// The region a new bucket is made in (API Reference `API_CreateBucket`, `CreateBucketConfiguration`), as
+/// recorded (`test_create_bucket_with_invalid_location_constraint`, `test_different_location_constraint`,
+/// `test_bucket_constraint_aws_global`, `test_create_bucket_with_eu_location_constraint*`): the us-east-1
+/// endpoint takes any other valid region and refuses `us-east-1` itself or a name that is no region
+/// (InvalidLocationConstraint); any other endpoint takes only its own region (`EU` for eu-west-1) and
+/// refuses the rest, a missing constraint included (IllegalLocationConstraintException). Unsigned
+/// requests count as us-east-1's; a request signed for the emulator's own region may leave the
+/// constraint out (xrepl's choice: its home region is where buckets go by default).
+fn bucket_region(constraint: Option<&str>, signed_for: Option<&str>, home: &str) -> S3Result<String> {
+    let endpoint = signed_for.unwrap_or("us-east-1");
+    let region_of = |c: &str| if c == "EU" { "eu-west-1".to_owned() } else { c.to_owned() };
+    let incompatible = |name: &str| {
+        let mut err = S3Error::with_message(
+            S3ErrorCode::Custom("IllegalLocationConstraintException".into()),
+            format!("The {name} location constraint is incompatible for the region specific endpoint this request was sent to."),
+        );
+        err.set_status_code(http::StatusCode::BAD_REQUEST);
+        err
+    };
+    let valid = |c: &str| c == "EU" || validate::is_aws_region(c);
+    match constraint {
+        None if endpoint == "us-east-1" || endpoint == home => Ok(home.to_owned()),
+        None => Err(incompatible("unspecified")),
+        Some(c) if endpoint == "us-east-1" => {
+            if c == "us-east-1" || !valid(c) {
+                let err = s3_error!(InvalidLocationConstraint, "The specified location-constraint is not valid");
+                return Err(super::api::error_element(err, "LocationConstraint", c));
+            }
+            Ok(region_of(c))
+        }
+        Some(c) if valid(c) && region_of(c) == endpoint => Ok(region_of(c)),
+        Some(c) => Err(incompatible(c)),
+    }
 }
 
 pub fn head_bucket(api: &S3Api, req: S3Request<dto::HeadBucketInput>) -> S3Result<S3Response<dto::HeadBucketOutput>> {
@@ -80,7 +114,30 @@ pub fn head_bucket(api: &S3Api, req: S3Request<dto::HeadBucketInput>) -> S3Resul
     let world = api.shared.world();
     authorize(&world, &caller, "s3:ListBucket", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &req.input.bucket)?;
-    Ok(S3Response::new(dto::HeadBucketOutput { bucket_region: Some(b.region.clone()), ..Default::default() }))
+    let mut response = S3Response::new(dto::HeadBucketOutput { bucket_region: Some(b.region.clone()), ..Default::default() });
+    // As recorded (`test_create_bucket_head_bucket` → `head_bucket_filtered_header`,
+    // `test_region_header_exists_outside_us_east_1`); s3s 0.14's HeadBucketOutput has no ARN field.
+    for (name, value) in [
+        ("x-amz-bucket-region", b.region.clone()),
+        ("x-amz-bucket-arn", crate::access::bucket_arn(&b.name)),
+        ("x-amz-access-point-alias", "false".to_owned()),
+        ("content-type", "application/xml".to_owned()),
+    ] {
+        if let Ok(value) = http::HeaderValue::from_str(&value) {
+            response.headers.insert(name, value);
+        }
+    }
+    Ok(response)
+}
+
+/// CreateBucket's answer: the bucket's path and ARN (as recorded: `test_create_bucket_head_bucket` →
+/// `create_bucket`; s3s 0.14's CreateBucketOutput has no ARN field).
+fn created(name: &str) -> S3Response<dto::CreateBucketOutput> {
+    let mut response = S3Response::new(dto::CreateBucketOutput { location: Some(format!("/{name}")) });
+    if let Ok(value) = http::HeaderValue::from_str(&crate::access::bucket_arn(name)) {
+        response.headers.insert("x-amz-bucket-arn", value);
+    }
+    response
 }
 
 pub fn list_buckets(api: &S3Api, req: S3Request<dto::ListBucketsInput>) -> S3Result<S3Response<dto::ListBucketsOutput>> {
@@ -164,6 +221,8 @@ pub fn get_bucket_location(api: &S3Api, req: S3Request<dto::GetBucketLocationInp
     authorize(&world, &caller, "s3:GetBucketLocation", &req.input.bucket, None, req.input.expected_bucket_owner.as_deref())?;
     let b = bucket(&world, &req.input.bucket)?;
     // us-east-1 is reported as an empty LocationConstraint, as S3 does.
-    let location = (b.region != "us-east-1").then(|| dto::BucketLocationConstraint::from(b.region.clone()));
+    // A bucket made with `EU` is in eu-west-1 and answers `EU` (as recorded: `test_create_bucket_with_eu_location_constraint`).
+    let named = b.settings.location_constraint.clone().unwrap_or_else(|| b.region.clone());
+    let location = (b.region != "us-east-1").then(|| dto::BucketLocationConstraint::from(named));
     Ok(S3Response::new(dto::GetBucketLocationOutput { location_constraint: location }))
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use s3s::dto;
-use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result};
+use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use xrepl_policy::{DocumentKind, Policy, PolicyErrorKind};
 
 use super::api::{authorize, bucket, bucket_mut, S3Api};
@@ -26,6 +26,15 @@ pub fn put_bucket_versioning(
     let status = match input.versioning_configuration.status.as_ref().map(dto::BucketVersioningStatus::as_str) {
         Some("Enabled") => Versioning::Enabled,
         Some("Suspended") => Versioning::Suspended,
+        // As recorded (`test_bucket_versioning_crud` → `put-versioning-empty`).
+        None => {
+            let mut err = S3Error::with_message(
+                S3ErrorCode::Custom("IllegalVersioningConfigurationException".into()),
+                "The Versioning element must be specified",
+            );
+            err.set_status_code(http::StatusCode::BAD_REQUEST);
+            return Err(err);
+        }
         _ => {
             return Err(s3_error!(
                 MalformedXML,

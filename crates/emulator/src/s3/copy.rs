@@ -8,7 +8,7 @@ use s3s::dto::{self, ETag};
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::api::{authorize, bucket, bucket_mut, timestamp, S3Api};
-use super::checksum::BodyDigest;
+use super::checksum::{Algorithm, BodyDigest};
 use super::multipart::{check_part_number, check_upload_customer_key, effective_algorithm, no_such_upload};
 use super::object::{
     check_customer_key, check_kms_read, customer_key, customer_key_fields, key, new_object_owner, new_version_sse, read_action, sse_fields,
@@ -18,7 +18,8 @@ use super::validate;
 use super::version::{addressed_object, etag, reported_version};
 use crate::identity::Caller;
 
-use crate::state::s3::{ObjectVersion, UploadPart, NULL_VERSION};
+use crate::state::s3::{ContentHeaders, ObjectChecksum, ObjectVersion, UploadPart, NULL_VERSION};
+use crate::state::Blob;
 use crate::state::{now, World};
 
 /// The largest part UploadPartCopy copies (User Guide `qfacts`: 5 GiB).
@@ -109,7 +110,75 @@ fn changes_nothing(b: &crate::state::s3::Bucket, input: &dto::CopyObjectInput, s
         && matches!(source.sse, None | Some(crate::state::s3::Sse::S3))
 }
 
-pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+/// What a copy computes again from the source's bytes: the bytes it read, their MD5 and the
+/// checksum in the algorithm the copy keeps.
+struct Rehashed {
+    data: Blob,
+    md5: String,
+    checksum: ObjectChecksum,
+}
+
+/// A copy computes its checksum again when it asks for an algorithm other than the source's (as
+/// recorded: `test_s3_copy_object_with_checksum` → `copy-object-in-place-with-checksum`), and its
+/// ETag and a whole-object checksum when the source is a multipart object (`test_multipart_copy_object_etag`:
+/// a plain MD5 ETag; `test_complete_multipart_parts_checksum_composite` → `copy-obj-checksum`: CRC32
+/// FULL_OBJECT). Done from the source's bytes before the copy, off the world lock (a copy may be 5 GiB).
+pub async fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
+    let requested = req.input.checksum_algorithm.as_ref().map(|a| Algorithm::parse(a.as_str())).transpose()?;
+    let mut rehashed = None;
+    if let dto::CopySource::Bucket { bucket, key, version_id } = &req.input.copy_source {
+        let caller = api.caller(&req)?;
+        let found = {
+            let world = api.shared.world();
+            let source = copy_source(&world, &caller, &source_request!(req.input, bucket, key, version_id.as_deref()));
+            source.ok().map(|v| (v.data.clone(), v.checksum.clone(), !v.parts.is_empty(), std::sync::Arc::clone(&world.blobs)))
+        };
+        if let Some((data, checksum, multipart, store)) = found {
+            let source_algorithm = checksum.as_ref().and_then(|c| Algorithm::parse(&c.algorithm).ok());
+            let algorithm = requested.or(source_algorithm).unwrap_or(Algorithm::Crc64Nvme);
+            let kept = checksum.is_some_and(|c| c.full_object && c.algorithm == algorithm.name());
+            if multipart || !kept {
+                rehashed = tokio::task::spawn_blocking(move || {
+                    let bytes = store.read(&data).ok()?;
+                    let mut digest = BodyDigest::new(algorithm);
+                    digest.update(&bytes);
+                    let digests = digest.finish();
+                    let checksum = super::checksum::full_object(algorithm, digests.checksum);
+                    Some(Rehashed { data, md5: hex::encode(digests.md5), checksum })
+                })
+                .await
+                .ok()
+                .flatten();
+            }
+        }
+    }
+    copy_object_locked(api, req, rehashed)
+}
+
+/// The metadata and representation headers of a copy: the request's with `REPLACE`, else the
+/// source's; the copy's own redirect wins either way (`test_s3_copy_object_in_place_website_redirect_location`).
+fn copied_headers(
+    input: &dto::CopyObjectInput,
+    source: &ObjectVersion,
+    replace_meta: bool,
+) -> S3Result<(std::collections::BTreeMap<String, String>, ContentHeaders)> {
+    let (metadata, headers) = if replace_meta {
+        (validate::metadata(input.metadata.as_ref())?, content_headers!(input))
+    } else {
+        (source.metadata.clone(), source.headers.clone())
+    };
+    let headers = ContentHeaders {
+        website_redirect_location: input.website_redirect_location.clone().or(headers.website_redirect_location),
+        ..headers
+    };
+    Ok((metadata, headers))
+}
+
+fn copy_object_locked(
+    api: &S3Api,
+    req: S3Request<dto::CopyObjectInput>,
+    rehashed: Option<Rehashed>,
+) -> S3Result<S3Response<dto::CopyObjectOutput>> {
     let caller = api.caller(&req)?;
     // Conditional writes on the destination (s3s's CopyObjectInput predates them: read from the headers).
     let if_match = write_condition(&req.headers, "if-match")?;
@@ -139,30 +208,31 @@ pub fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Resul
         ));
     }
     let tags = if replace_tags { validate::tagging_header(input.tagging.as_deref())? } else { source.tags.clone() };
-    let (metadata, headers) = if replace_meta {
-        (validate::metadata(input.metadata.as_ref())?, content_headers!(input))
-    } else {
-        (source.metadata.clone(), source.headers.clone())
-    };
+    let (metadata, headers) = copied_headers(&input, &source, replace_meta)?;
     let dest = bucket(&world, &input.bucket)?.clone_settings();
     let (owner_account, grants) =
         new_object_owner(&world, &dest, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
     let sse = new_version_sse(&mut world, &caller, &dest, &input.key, sse_headers!(input, customer_md5))?;
     let target = bucket_mut(&mut world, &input.bucket)?;
     super::object::check_write_conditions(target, &input.key, if_match.as_ref(), if_none_match.as_ref())?;
+    let rehashed = rehashed.filter(|r| r.data == source.data);
     let version = ObjectVersion {
         version_id: target.next_version_id(),
         data: source.data.clone(),
-        etag: source.etag.clone(),
+        etag: rehashed.as_ref().map_or_else(|| source.etag.clone(), |r| r.md5.clone()),
         headers,
         metadata,
         tags,
         storage_class: class,
         sse,
-        parts_count: source.parts_count,
+        // A copy made again from the bytes is a single-part object.
+        parts_count: rehashed.as_ref().map_or(source.parts_count, |_| None),
         // A whole-object checksum describes the copied bytes as well (as recorded: `test_copy_object_if_match` →
         // `copy-obj-if-match`, CRC32 FULL_OBJECT); a composite one belongs to the source's parts.
-        checksum: source.checksum.clone().filter(|c| c.full_object),
+        checksum: match rehashed {
+            Some(r) => Some(r.checksum),
+            None => source.checksum.clone().filter(|c| c.full_object),
+        },
         ..ObjectVersion::written(&input.key, owner_account, grants, now())
     };
     let result = copy_result(&version);
@@ -215,9 +285,15 @@ fn copy_range(range: Option<&str>, size: u64) -> S3Result<std::ops::Range<u64>> 
         .and_then(|r| r.split_once('-'))
         .and_then(|(first, last)| Some((first.parse::<u64>().ok()?, last.parse::<u64>().ok()?)))
         .filter(|(first, last)| first <= last);
-    let (first, last) = parsed.ok_or_else(|| s3_error!(InvalidArgument, "{RANGE_FORM}"))?;
+    // As recorded (`test_upload_part_copy_range`): the header is named, and a range starting past the
+    // end is another error than one ending past it.
+    let refused = |message: &str| super::api::invalid_argument(message, "x-amz-copy-source-range", Some(range));
+    let (first, last) = parsed.ok_or_else(|| refused(RANGE_FORM))?;
+    if first >= size {
+        return Err(s3_error!(InvalidRequest, "The specified copy range is invalid for the source object size"));
+    }
     if last >= size {
-        return Err(s3_error!(InvalidRange, "The requested range is not satisfiable"));
+        return Err(refused(&format!("Range specified is not valid for source object of size: {size}")));
     }
     Ok(first..last + 1)
 }
@@ -232,7 +308,7 @@ pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInp
     let src_version = src_version.as_deref();
     let customer_md5 =
         customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
-    let (source, template, range, store, algorithm) = {
+    let (source, template, range, store, (algorithm, upload_named_one)) = {
         let world = api.shared.world();
         authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
         let upload = bucket(&world, &input.bucket)?
@@ -251,7 +327,7 @@ pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInp
                 "The specified copy source is larger than the maximum allowable size for a copy source: 5368709120"
             ));
         }
-        (source, template, range, std::sync::Arc::clone(&world.blobs), algorithm)
+        (source, template, range, std::sync::Arc::clone(&world.blobs), (algorithm, upload.checksum.is_some()))
     };
     // Reading and writing the part may move gigabytes: off the async threads, not under the lock.
     let data = source.data.clone();
@@ -274,6 +350,7 @@ pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInp
     .await
     .map_err(|e| s3_error!(InternalError, "the part copy failed: {e}"))??;
     let (part_data, part_etag, part_checksum) = copied;
+    let reported_checksum = part_checksum.clone();
     let last_modified = now();
     let mut world = api.shared.world();
     let upload =
@@ -282,12 +359,14 @@ pub async fn upload_part_copy(api: &S3Api, req: S3Request<dto::UploadPartCopyInp
         .parts
         .insert(input.part_number, UploadPart { data: part_data, etag: part_etag.clone(), last_modified, checksum: Some(part_checksum) });
     let ((encryption, kms_key), (customer_algorithm, customer_key_md5)) = (sse_fields(&template), customer_key_fields(&template));
+    let mut result =
+        dto::CopyPartResult { e_tag: Some(ETag::Strong(part_etag)), last_modified: Some(timestamp(last_modified)), ..Default::default() };
+    // The part's checksum when the upload named an algorithm (as recorded: `test_multipart_upload_part_copy_checksum`).
+    if upload_named_one {
+        set_checksum!(result, super::checksum::part_fields(Some(algorithm.name()), Some(&reported_checksum)));
+    }
     Ok(S3Response::new(dto::UploadPartCopyOutput {
-        copy_part_result: Some(dto::CopyPartResult {
-            e_tag: Some(ETag::Strong(part_etag)),
-            last_modified: Some(timestamp(last_modified)),
-            ..Default::default()
-        }),
+        copy_part_result: Some(result),
         copy_source_version_id: source_version_reported(src_version, &source),
         server_side_encryption: encryption,
         ssekms_key_id: kms_key,

@@ -69,6 +69,24 @@ fn matches(rule: &dto::LifecycleRule, v: &ObjectVersion) -> bool {
         && sized(filter.object_size_greater_than, filter.object_size_less_than)
 }
 
+/// The `x-amz-expiration` a current version is answered with (API Reference `API_PutObject`,
+/// `API_HeadObject`: "the expiry-date and rule-id key-value pairs"): the earliest expiry among the
+/// enabled rules that match it, the first such rule on a tie (as recorded:
+/// `test_bucket_lifecycle_multiple_rules` → rule_one, whose prefix is the longest, is listed first).
+pub fn expiration_header(config: Option<&dto::BucketLifecycleConfiguration>, v: &ObjectVersion) -> Option<String> {
+    let rules = config?.rules.iter().filter(|r| r.status.as_str() == "Enabled" && matches(r, v));
+    let dated = rules.filter_map(|rule| {
+        let expiration = rule.expiration.as_ref()?;
+        let at = expiration.days.map(|d| due(v.last_modified, d)).or_else(|| expiration.date.as_ref().map(date_of))?;
+        Some((at, rule.id.clone().unwrap_or_default()))
+    });
+    let (at, rule_id) = dated.fold(None, |first: Option<(OffsetDateTime, String)>, next| match first {
+        Some(first) if first.0 <= next.0 => Some(first),
+        _ => Some(next),
+    })?;
+    Some(format!("expiry-date=\"{}\", rule-id=\"{rule_id}\"", httpdate::fmt_http_date(std::time::SystemTime::from(at))))
+}
+
 fn expired(expiration: &dto::LifecycleExpiration, created: OffsetDateTime, now: OffsetDateTime) -> bool {
     expiration.days.is_some_and(|d| due(created, d) <= now) || expiration.date.as_ref().is_some_and(|d| date_of(d) <= now)
 }

@@ -106,10 +106,12 @@ struct Listing {
     truncated: bool,
     /// The last entry returned: a key, or a common prefix (S3's `NextMarker`).
     last_entry: Option<String>,
+    /// The bucket's region.
+    region: String,
 }
 
 fn list_current(world: &World, b: &Bucket, prefix: &str, delimiter: Option<&str>, after: &str, limit: usize, fetch_owner: bool) -> Listing {
-    let mut page = Listing { contents: Vec::new(), prefixes: Vec::new(), truncated: false, last_entry: None };
+    let mut page = Listing { contents: Vec::new(), prefixes: Vec::new(), truncated: false, last_entry: None, region: String::new() };
     if limit == 0 {
         // S3 answers `MaxKeys=0` with an empty page that is not truncated.
         return page;
@@ -212,7 +214,19 @@ fn current_page(api: &S3Api, caller: &Caller, r: &PageRequest<'_>, after: impl F
     authorize(&world, caller, "s3:ListBucket", r.bucket, None, r.expected_owner)?;
     let b = bucket(&world, r.bucket)?;
     let after = after()?;
-    Ok(list_current(&world, b, r.prefix, r.delimiter, &after, r.limit, r.fetch_owner))
+    let mut page = list_current(&world, b, r.prefix, r.delimiter, &after, r.limit, r.fetch_owner);
+    page.region.clone_from(&b.region);
+    Ok(page)
+}
+
+/// A listing names the bucket's region in `x-amz-bucket-region` (as recorded:
+/// `test_region_header_exists_outside_us_east_1` → `list_objects_v2`).
+fn in_region<T>(region: String, output: T) -> S3Response<T> {
+    let mut response = S3Response::new(output);
+    if let Ok(value) = http::HeaderValue::from_str(&region) {
+        response.headers.insert("x-amz-bucket-region", value);
+    }
+    response
 }
 
 pub fn list_objects_v2(api: &S3Api, req: S3Request<dto::ListObjectsV2Input>) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
@@ -231,22 +245,26 @@ pub fn list_objects_v2(api: &S3Api, req: S3Request<dto::ListObjectsV2Input>) -> 
         input.start_after = None;
     }
     let key_count = i32::try_from(page.contents.len() + page.prefixes.len()).unwrap_or(i32::MAX);
-    Ok(S3Response::new(dto::ListObjectsV2Output {
-        name: Some(input.bucket.clone()),
-        // S3 echoes the prefix, empty when none was sent (docs/aws-semantics.md §82).
-        prefix: Some(encoded(input.prefix.unwrap_or_default(), url)),
-        max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
-        key_count: Some(key_count),
-        continuation_token: input.continuation_token,
-        is_truncated: Some(page.truncated),
-        next_continuation_token: page.last_entry.filter(|_| page.truncated).map(|last| continuation_token(&last)),
-        contents: Some(encode_keys(page.contents, url)),
-        common_prefixes: common_prefix_dtos(page.prefixes, url),
-        delimiter: encoded_opt(input.delimiter, url),
-        encoding_type: input.encoding_type,
-        start_after: encoded_opt(input.start_after, url),
-        request_charged: None,
-    }))
+    let region = page.region.clone();
+    Ok(in_region(
+        region,
+        dto::ListObjectsV2Output {
+            name: Some(input.bucket.clone()),
+            // S3 echoes the prefix, empty when none was sent (docs/aws-semantics.md §82).
+            prefix: Some(encoded(input.prefix.unwrap_or_default(), url)),
+            max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
+            key_count: Some(key_count),
+            continuation_token: input.continuation_token,
+            is_truncated: Some(page.truncated),
+            next_continuation_token: page.last_entry.filter(|_| page.truncated).map(|last| continuation_token(&last)),
+            contents: Some(encode_keys(page.contents, url)),
+            common_prefixes: common_prefix_dtos(page.prefixes, url),
+            delimiter: encoded_opt(input.delimiter, url),
+            encoding_type: input.encoding_type,
+            start_after: encoded_opt(input.start_after, url),
+            request_charged: None,
+        },
+    ))
 }
 
 pub fn list_objects(api: &S3Api, req: S3Request<dto::ListObjectsInput>) -> S3Result<S3Response<dto::ListObjectsOutput>> {
@@ -254,25 +272,31 @@ pub fn list_objects(api: &S3Api, req: S3Request<dto::ListObjectsInput>) -> S3Res
     let mut input = req.input;
     let url = url_encoding(input.encoding_type.as_ref())?;
     input.delimiter = delimiter(input.delimiter.take());
-    let request = page_request!(input, true);
+    // v1 names each object's owner, except to an anonymous caller (as recorded:
+    // `test_bucket_name_with_dots` → `request-path-url-content`, a public bucket listed without credentials).
+    let request = page_request!(input, caller.kind != crate::identity::PrincipalKind::Anonymous);
     let limit = request.limit;
     let page = current_page(api, &caller, &request, || Ok(input.marker.clone().unwrap_or_default()))?;
-    Ok(S3Response::new(dto::ListObjectsOutput {
-        name: Some(input.bucket.clone()),
-        // v1 encodes Delimiter, Marker, NextMarker and keys, not Prefix (what botocore decodes, and AWS sends).
-        prefix: Some(input.prefix.unwrap_or_default()),
-        // S3 echoes the marker, empty when none was sent.
-        marker: Some(encoded(input.marker.unwrap_or_default(), url)),
-        max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
-        is_truncated: Some(page.truncated),
-        // "returned only if you have the delimiter request parameter specified" (API_ListObjects).
-        next_marker: encoded_opt(page.last_entry.filter(|_| page.truncated && input.delimiter.is_some()), url),
-        contents: Some(encode_keys(page.contents, url)),
-        common_prefixes: common_prefix_dtos(page.prefixes, url),
-        delimiter: encoded_opt(input.delimiter, url),
-        encoding_type: input.encoding_type,
-        request_charged: None,
-    }))
+    let region = page.region.clone();
+    Ok(in_region(
+        region,
+        dto::ListObjectsOutput {
+            name: Some(input.bucket.clone()),
+            // v1 encodes Delimiter, Marker, NextMarker and keys, not Prefix (what botocore decodes, and AWS sends).
+            prefix: Some(input.prefix.unwrap_or_default()),
+            // S3 echoes the marker, empty when none was sent.
+            marker: Some(encoded(input.marker.unwrap_or_default(), url)),
+            max_keys: Some(i32::try_from(limit).unwrap_or(1000)),
+            is_truncated: Some(page.truncated),
+            // "returned only if you have the delimiter request parameter specified" (API_ListObjects).
+            next_marker: encoded_opt(page.last_entry.filter(|_| page.truncated && input.delimiter.is_some()), url),
+            contents: Some(encode_keys(page.contents, url)),
+            common_prefixes: common_prefix_dtos(page.prefixes, url),
+            delimiter: encoded_opt(input.delimiter, url),
+            encoding_type: input.encoding_type,
+            request_charged: None,
+        },
+    ))
 }
 
 /// The versions and delete markers of a ListObjectVersions page, in the order listed.

@@ -32,6 +32,7 @@ macro_rules! content_headers {
             content_language: $input.content_language.clone(),
             cache_control: $input.cache_control.clone(),
             expires: $input.expires.clone().map(time::OffsetDateTime::from),
+            website_redirect_location: $input.website_redirect_location.clone(),
         }
     };
 }
@@ -295,6 +296,12 @@ impl S3 for S3Api {
     async fn put_bucket_cors(&self, req: S3Request<dto::PutBucketCorsInput>) -> S3Result<S3Response<dto::PutBucketCorsOutput>> {
         settings::put_cors(self, req)
     }
+    async fn get_bucket_notification_configuration(
+        &self,
+        req: S3Request<dto::GetBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<dto::GetBucketNotificationConfigurationOutput>> {
+        settings::get_notification(self, req)
+    }
     async fn get_bucket_cors(&self, req: S3Request<dto::GetBucketCorsInput>) -> S3Result<S3Response<dto::GetBucketCorsOutput>> {
         settings::get_cors(self, req)
     }
@@ -512,7 +519,7 @@ impl S3 for S3Api {
         object::delete_objects(self, req)
     }
     async fn copy_object(&self, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
-        copy::copy_object(self, req)
+        copy::copy_object(self, req).await
     }
     async fn list_objects_v2(&self, req: S3Request<dto::ListObjectsV2Input>) -> S3Result<S3Response<dto::ListObjectsV2Output>> {
         listing::list_objects_v2(self, req)

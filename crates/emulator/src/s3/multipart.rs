@@ -131,6 +131,7 @@ pub fn create_multipart_upload(
         template,
         parts: std::collections::BTreeMap::new(),
         checksum: upload_checksum.clone(),
+        key_at_start: Some(bucket(&world, &input.bucket)?.current_state(&input.key)),
     };
     let ((encryption, kms_key), (customer_algorithm, customer_key_md5)) =
         (super::object::sse_fields(&upload.template), super::object::customer_key_fields(&upload.template));
@@ -183,7 +184,8 @@ fn upload_checksum(algorithm: Option<&dto::ChecksumAlgorithm>, kind: Option<&dto
             InvalidRequest,
             "The {} checksum type cannot be used with the {} checksum algorithm.",
             if full { "FULL_OBJECT" } else { "COMPOSITE" },
-            algorithm.name()
+            // Lower case, as recorded (`test_multipart_checksum_type_compatibility`).
+            algorithm.name().to_ascii_lowercase()
         ));
     }
     Ok(Some((algorithm.name().to_owned(), full)))
@@ -275,6 +277,23 @@ fn part_too_small(number: i32, part: &UploadPart) -> S3Error {
         ("ProposedSize", part.data.len().to_string()),
     ];
     elements.into_iter().fold(err, |err, (name, value)| crate::s3::api::error_element(err, name, &value))
+}
+
+/// A conditional completion fails when the key was written or deleted after the upload began, even
+/// if the condition holds now (as recorded: `test_multipart_if_match_with_put` →
+/// `complete-multipart-if-match-put-during`, `test_multipart_if_none_match_with_delete` → `complete-multipart-after-del`).
+fn check_no_write_since_start(b: &Bucket, upload: &MultipartUpload, if_match: bool, if_none_match: bool) -> S3Result<()> {
+    let Some(at_start) = &upload.key_at_start else { return Ok(()) };
+    if !(if_match || if_none_match) || b.current_state(&upload.key) == *at_start {
+        return Ok(());
+    }
+    let mut err = S3Error::with_message(
+        s3s::S3ErrorCode::Custom("ConditionalRequestConflict".into()),
+        "The conditional request cannot succeed due to a conflicting operation against this resource.",
+    );
+    err.set_status_code(http::StatusCode::CONFLICT);
+    let err = crate::s3::api::error_element(err, "Condition", if if_match { "If-Match" } else { "If-None-Match" });
+    Err(crate::s3::api::error_element(err, "Key", &upload.key))
 }
 
 /// Completing an upload again answers as the completion did, while that version is current.
@@ -429,6 +448,8 @@ pub fn complete_multipart_upload(
         let b = bucket_mut(&mut world, &input.bucket)?;
         // Checked when the object is written (the parts were joined without the lock).
         super::object::check_write_conditions(b, &input.key, input.if_match.as_ref(), input.if_none_match.as_ref())?;
+        let upload = b.uploads.get(&input.upload_id).ok_or_else(|| no_such_upload(&input.upload_id))?;
+        check_no_write_since_start(b, upload, input.if_match.is_some(), input.if_none_match.is_some())?;
         b.uploads.remove(&input.upload_id).map(|_| ()).ok_or_else(|| no_such_upload(&input.upload_id))
     })();
     if let Err(e) = claimed {

@@ -284,9 +284,11 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     let (etag, reported, sse_out, customer) =
         (etag(&version), reported_version(target, &version), sse_fields(&version), customer_key_fields(&version));
     let checksum = super::checksum::fields(version.checksum.as_ref());
+    let expiration = super::lifecycle::expiration_header(target.settings.lifecycle.as_ref(), &version);
     api.store_new_version(world, &input.bucket, version)?;
     let mut output = dto::PutObjectOutput {
         e_tag: Some(etag),
+        expiration,
         // No version id for a null version, even on a suspended bucket (as recorded:
         // `test_put_object_on_suspended_bucket` → `put-object-suspended`).
         version_id: reported.filter(|id| id != NULL_VERSION),
@@ -545,6 +547,7 @@ macro_rules! version_output {
             sse_customer_algorithm: customer_algorithm,
             sse_customer_key_md5: customer_md5,
             restore: restore_header(v),
+            website_redirect_location: v.headers.website_redirect_location.clone(),
             parts_count: $part_number.and(v.parts_count).map(|p| i32::try_from(p).unwrap_or(i32::MAX)),
             object_lock_legal_hold_status: v.legal_hold.clone().map(dto::ObjectLockLegalHoldStatus::from),
             object_lock_mode: v.retention.as_ref().map(|(m, _)| dto::ObjectLockMode::from(m.clone())),
@@ -625,6 +628,7 @@ fn get_object_locked(
         }
     };
     let mut output = version_output!(GetObjectOutput, b, v, input.part_number, {
+        expiration: expiration(b, v, input.version_id.as_deref()),
         content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
         body,
         content_range,
@@ -655,6 +659,13 @@ fn range_not_satisfiable(err: S3Error, range: &dto::Range, total: u64) -> S3Erro
     error_element(error_element(err, "ActualObjectSize", &total.to_string()), "RangeRequested", &requested)
 }
 
+/// A current version read without a version id names when lifecycle expires it; a request naming a
+/// version gets none, even for the current one (as recorded:
+/// `test_bucket_lifecycle_configuration_object_expiry_versioned` → `head-object-expiry-current-with-version-id`).
+fn expiration(b: &Bucket, v: &ObjectVersion, version_id: Option<&str>) -> Option<String> {
+    version_id.is_none().then(|| super::lifecycle::expiration_header(b.settings.lifecycle.as_ref(), v)).flatten()
+}
+
 /// The object's Content-Type; one put without any is stored as `binary/octet-stream` (docs/aws-semantics.md §80).
 fn stored_content_type(v: &ObjectVersion) -> Option<String> {
     Some(v.headers.content_type.clone().unwrap_or_else(|| "binary/octet-stream".to_owned()))
@@ -669,6 +680,7 @@ pub fn head_object(api: &S3Api, req: S3Request<dto::HeadObjectInput>) -> S3Resul
     let total = v.size() as u64;
     let length = part.map_or(total, |(start, end)| end - start);
     let mut output = version_output!(HeadObjectOutput, b, v, input.part_number, {
+        expiration: expiration(b, v, input.version_id.as_deref()),
         content_length: Some(i64::try_from(length).unwrap_or(i64::MAX)),
         content_range: part.map(|(start, end)| format!("bytes {start}-{}/{total}", end.saturating_sub(1))),
         content_type: stored_content_type(v).and_then(|c| c.parse().ok()),
@@ -700,6 +712,13 @@ fn part_checksum(v: &ObjectVersion, n: i32, mode: Option<&dto::ChecksumMode>) ->
         return super::checksum::reported(v, mode);
     }
     let object = super::checksum::fields(v.checksum.as_ref());
+    // A part of a FULL_OBJECT upload has no checksum of its own; one part is the whole object (as
+    // recorded: `test_get_object_part` → `get-object-part`, none of two parts;
+    // `test_complete_multipart_parts_checksum_full_object` → `get-object-part-checksum`, none of three;
+    // `test_get_object_part_checksum[FULL_OBJECT]`, the object's of one part).
+    if v.checksum.as_ref().is_some_and(|c| c.full_object) {
+        return if v.parts.len() == 1 { super::checksum::reported(v, mode) } else { super::checksum::Fields::default() };
+    }
     if !super::checksum::requested(mode) {
         return super::checksum::reported(v, mode);
     }

@@ -179,6 +179,9 @@ pub struct ContentHeaders {
     /// The `Expires` header, returned as stored (S3 keeps it; caches act on it, S3 does not).
     #[serde(default)]
     pub expires: Option<OffsetDateTime>,
+    /// `x-amz-website-redirect-location`: where the bucket's website sends a request for this key.
+    #[serde(default)]
+    pub website_redirect_location: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -290,6 +293,18 @@ pub struct MultipartUpload {
     /// FULL_OBJECT (else COMPOSITE).
     #[serde(default)]
     pub checksum: Option<(String, bool)>,
+    /// The key's current version when the upload began (its version id and time; None: no object),
+    /// to refuse a conditional completion after another write to the key. Absent in uploads saved
+    /// before it was kept.
+    #[serde(default)]
+    pub key_at_start: Option<Option<(String, OffsetDateTime)>>,
+}
+
+impl Bucket {
+    /// The key's current object (not a delete marker): its version id and time.
+    pub fn current_state(&self, key: &str) -> Option<(String, OffsetDateTime)> {
+        self.latest(key).filter(|v| !v.delete_marker).map(|v| (v.version_id.clone(), v.last_modified))
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -337,6 +352,9 @@ pub struct Bucket {
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct BucketSettings {
     pub lifecycle: Option<s3s::dto::BucketLifecycleConfiguration>,
+    /// The LocationConstraint the bucket was made with when it names the region otherwise (`EU`).
+    #[serde(default)]
+    pub location_constraint: Option<String>,
     pub cors: Option<s3s::dto::CORSConfiguration>,
     pub website: Option<s3s::dto::WebsiteConfiguration>,
     /// Server access logging: target bucket and prefix (no log objects are written).
@@ -979,6 +997,7 @@ mod tests {
                 template,
                 parts: BTreeMap::new(),
                 checksum: None,
+                key_at_start: None,
             };
             uploads.insert(id.to_owned(), upload);
         }
