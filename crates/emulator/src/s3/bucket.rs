@@ -3,7 +3,7 @@
 use s3s::dto;
 use s3s::{s3_error, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
-use super::api::{authorize, bucket, invalid_argument, owner, timestamp, S3Api};
+use super::api::{authorize, bucket, invalid_argument, listed_time, owner, S3Api};
 use super::listing::{continuation_token, resume_after_token};
 use super::{acl, validate};
 use crate::identity::PrincipalKind;
@@ -185,7 +185,8 @@ pub fn list_buckets(api: &S3Api, req: S3Request<dto::ListBucketsInput>) -> S3Res
         .take(limit)
         .map(|b| dto::Bucket {
             name: Some(b.name.clone()),
-            creation_date: Some(timestamp(b.created)),
+            // Whole seconds, as S3 writes them (`test_s3_timestamp_precision`).
+            creation_date: Some(listed_time(b.created)),
             bucket_region: Some(b.region.clone()),
         })
         .collect();

@@ -256,7 +256,8 @@ fn copy_result(version: &ObjectVersion) -> dto::CopyObjectResult {
     let checksum = super::checksum::fields(version.checksum.as_ref());
     let mut result = dto::CopyObjectResult {
         e_tag: Some(etag(version)),
-        last_modified: Some(timestamp(version.last_modified)),
+        // Whole seconds, as S3 writes them (`test_s3_timestamp_precision`).
+        last_modified: Some(super::api::listed_time(version.last_modified)),
         checksum_type: checksum.checksum_type.clone(),
         ..Default::default()
     };

@@ -428,6 +428,7 @@ fn as_aws_answers(mut response: http::Response<Body>, asked: &mut Asked) -> http
         response.headers_mut().entry("x-amz-id-2").or_insert(value);
     }
     response.headers_mut().entry(http::header::SERVER).or_insert(http::HeaderValue::from_static("AmazonS3"));
+    s3_errors::as_aws_xml(&mut response);
     response
 }
 

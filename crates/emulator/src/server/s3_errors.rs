@@ -121,6 +121,26 @@ pub fn with_element(body: &str, name: &str, value: &str) -> String {
     }
 }
 
+const XML_DECLARATION: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?>"#;
+
+/// S3's XML documents put a line break after the declaration, and an empty element is written
+/// `<E/>` (as recorded byte for byte: `test_response_structure`, `test_response_structure_get_bucket_location`).
+/// Only API documents are touched: an object's bytes come with an `ETag` header, which no XML
+/// answer of the API has.
+pub fn as_aws_xml(response: &mut http::Response<s3s::Body>) {
+    if response.headers().contains_key(http::header::ETAG) {
+        return;
+    }
+    let Some(body) = response.body().bytes() else { return };
+    let Some(document) = body.strip_prefix(XML_DECLARATION).filter(|d| d.first() == Some(&b'<')) else { return };
+    let empty_location = br#"<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></LocationConstraint>"#;
+    let document: &[u8] =
+        if document == empty_location { br#"<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>"# } else { document };
+    let fixed = Bytes::from([XML_DECLARATION, b"\n", document].concat());
+    response.headers_mut().insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(fixed.len()));
+    *response.body_mut() = s3s::Body::from(fixed);
+}
+
 /// A 500 `InternalError` in S3's XML form (a change that could not be made durable).
 pub fn internal_error() -> http::Response<s3s::Body> {
     let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>";
@@ -133,7 +153,32 @@ pub fn internal_error() -> http::Response<s3s::Body> {
 /// `<ETag>"x"</ETag>` → `<ETag>x</ETag>` (GetObjectAttributes answers ETags unquoted).
 pub fn unquote_etag(body: &[u8]) -> Bytes {
     let text = String::from_utf8_lossy(body);
-    Bytes::from(text.replace("<ETag>\"", "<ETag>").replace("\"</ETag>", "</ETag>"))
+    Bytes::from(attributes_in_aws_order(&text.replace("<ETag>\"", "<ETag>").replace("\"</ETag>", "</ETag>")))
+}
+
+/// GetObjectAttributes' elements in S3's order, whatever the order asked (`test_response_structure_get_obj_attrs`:
+/// ETag, Checksum, ObjectParts, StorageClass, ObjectSize; the Java SDK reads them in that order).
+fn attributes_in_aws_order(text: &str) -> String {
+    const ORDER: [&str; 5] = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"];
+    let Some(open_end) = text.find("<GetObjectAttributesResponse").and_then(|at| text[at..].find('>').map(|e| at + e + 1)) else {
+        return text.to_owned();
+    };
+    let Some(close) = text.rfind("</GetObjectAttributesResponse>") else { return text.to_owned() };
+    let inner = &text[open_end..close];
+    let mut elements: Vec<&str> = Vec::new();
+    for name in ORDER {
+        let (open, end) = (format!("<{name}>"), format!("</{name}>"));
+        if let Some(at) = inner.find(&open) {
+            if let Some(stop) = inner[at..].find(&end) {
+                elements.push(&inner[at..at + stop + end.len()]);
+            }
+        }
+    }
+    // Anything the order does not name stays (its elements keep the order s3s wrote them in).
+    if elements.iter().map(|e| e.len()).sum::<usize>() != inner.len() {
+        return text.to_owned();
+    }
+    format!("{}{}{}", &text[..open_end], elements.concat(), &text[close..])
 }
 
 /// ListBuckets with each bucket's `BucketArn` after its `Name`, as AWS answers since 2025
@@ -163,7 +208,20 @@ pub fn with_bucket_arns(body: &[u8]) -> Option<Bytes> {
         rest = after;
     }
     out.push_str(rest);
-    Some(Bytes::from(out))
+    Some(Bytes::from(owner_first(out)))
+}
+
+/// `<Owner>` before `<Buckets>`, as S3 writes it (`test_response_structure`: the Java SDK reads them in that order).
+fn owner_first(text: String) -> String {
+    let (Some(owner_at), Some(buckets_at)) = (text.find("<Owner>"), text.find("<Buckets>").or_else(|| text.find("<Buckets/>"))) else {
+        return text;
+    };
+    let Some(owner_end) = text[owner_at..].find("</Owner>").map(|e| owner_at + e + "</Owner>".len()) else { return text };
+    if owner_at < buckets_at {
+        return text;
+    }
+    let owner = &text[owner_at..owner_end];
+    format!("{}{owner}{}{}", &text[..buckets_at], &text[buckets_at..owner_at], &text[owner_end..])
 }
 
 #[cfg(test)]
@@ -179,6 +237,34 @@ mod tests {
             "<ListAllMyBucketsResult><Buckets><Bucket><CreationDate>x</CreationDate><Name>a-b</Name><BucketArn>arn:aws:s3:::a-b</BucketArn></Bucket><Bucket><Name>c</Name><BucketArn>arn:aws:s3:::c</BucketArn><BucketRegion>us-east-1</BucketRegion></Bucket></Buckets></ListAllMyBucketsResult>"
         );
         assert!(with_bucket_arns(b"<ListBucketResult><Name>a</Name></ListBucketResult>").is_none());
+        let owner_last = b"<ListAllMyBucketsResult><Buckets></Buckets><Owner><ID>o</ID></Owner></ListAllMyBucketsResult>";
+        let fixed = with_bucket_arns(owner_last).expect("a ListBuckets result");
+        assert_eq!(
+            std::str::from_utf8(&fixed).expect("utf-8"),
+            "<ListAllMyBucketsResult><Owner><ID>o</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>"
+        );
+    }
+
+    #[test]
+    fn xml_documents_break_after_the_declaration() {
+        let mut response = http::Response::new(s3s::Body::from(Bytes::from_static(
+            br#"<?xml version="1.0" encoding="UTF-8"?><LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></LocationConstraint>"#,
+        )));
+        as_aws_xml(&mut response);
+        let body = response.body().bytes().unwrap_or_default();
+        assert_eq!(
+            &body[..],
+            br#"<?xml version="1.0" encoding="UTF-8"?>
+<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>"#
+        );
+        let mut object = http::Response::new(s3s::Body::from(Bytes::from_static(br#"<?xml version="1.0" encoding="UTF-8"?><a/>"#)));
+        object.headers_mut().insert(http::header::ETAG, http::HeaderValue::from_static("\"x\""));
+        as_aws_xml(&mut object);
+        assert_eq!(
+            &object.body().bytes().unwrap_or_default()[..],
+            br#"<?xml version="1.0" encoding="UTF-8"?><a/>"#,
+            "object bytes untouched"
+        );
     }
 
     #[test]
