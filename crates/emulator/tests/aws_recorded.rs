@@ -1011,3 +1011,33 @@ async fn copies_parts_and_attributes_as_recorded() {
     let etag = copy.copy_object_result.and_then(|r| r.e_tag).unwrap_or_default();
     assert!(!etag.contains('-') && etag.len() == 34, "a plain MD5 ETag: {etag}");
 }
+
+/// §97 — test_s3.snapshot.json, `TestS3`: `test_s3_invalid_content_md5` (InvalidDigest names the value; BadDigest
+/// both digests, UploadPart checks Content-MD5 too) and `test_s3_bucket_acl_exceptions` (`put-bucket-empty`,
+/// `put-bucket-canned-acl`, `put-bucket-two-type-acl-acp`).
+#[tokio::test]
+async fn digests_and_acl_requests_are_refused_as_recorded() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    let id = bucket_with_upload(&s3, "digests", "mpu").await;
+    let put = |md5: &'static str| s3.put_object().bucket("digests").key("k").content_md5(md5).body(ByteStream::from_static(b"test"));
+    let err = put("MTIz").send().await.expect_err("not an MD5");
+    assert_eq!(code(&err), "InvalidDigest");
+    assert!(error_body(&err).contains("<Content-MD5>MTIz</Content-MD5>"), "{}", error_body(&err));
+    let other = "CYketZBSTjX8czcs3cXVlg==";
+    let err = put(other).send().await.expect_err("another MD5");
+    assert_eq!(code(&err), "BadDigest");
+    let body = error_body(&err);
+    assert!(body.contains("<ExpectedDigest>09891eb590524e35fc73372cddc5d596</ExpectedDigest>"), "{body}");
+    assert!(body.contains("<CalculatedDigest>CY9rzUYh03PK3k6DJie09g==</CalculatedDigest>"), "{body}");
+    let part = s3.upload_part().bucket("digests").key("mpu").upload_id(&id).part_number(1).content_md5(other);
+    let err = part.body(ByteStream::from_static(b"test")).send().await.expect_err("UploadPart checks Content-MD5");
+    assert_eq!(code(&err), "BadDigest");
+    assert!(error_body(&err).contains(&format!("<ExpectedDigest>{other}</ExpectedDigest>")), "{}", error_body(&err));
+    let listed = s3.list_parts().bucket("digests").key("mpu").upload_id(&id).send().await.expect("parts");
+    assert!(listed.parts().is_empty(), "a refused part is not kept");
+
+    let err = s3.put_bucket_acl().bucket("digests").send().await.expect_err("nothing to set");
+    assert_eq!(code(&err), "MissingSecurityHeader");
+    assert!(error_body(&err).contains("<MissingHeaderName>x-amz-acl</MissingHeaderName>"), "{}", error_body(&err));
+}

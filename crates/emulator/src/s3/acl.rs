@@ -124,7 +124,8 @@ fn canned_grants(canned: &str, owner_canonical: &str, bucket_owner_canonical: &s
             group("http://acs.amazonaws.com/groups/s3/LogDelivery", Permission::Write),
             group("http://acs.amazonaws.com/groups/s3/LogDelivery", Permission::ReadAcp),
         ],
-        other => return Err(s3_error!(InvalidArgument, "Invalid canned ACL: {other}")),
+        // As recorded (`test_s3_bucket_acl_exceptions` → `put-bucket-canned-acl`): an empty message, the header named.
+        other => return Err(super::api::invalid_argument("", "x-amz-acl", Some(other))),
     })
 }
 
@@ -198,6 +199,23 @@ fn acls_not_supported() -> s3s::S3Error {
     s3_error!(AccessControlListNotSupported, "The bucket does not allow ACLs")
 }
 
+/// A PutBucketAcl/PutObjectAcl with neither a canned ACL, grant headers nor a document (as recorded:
+/// `test_s3_bucket_acl_exceptions` → `put-bucket-empty`).
+fn missing_acl() -> s3s::S3Error {
+    super::api::error_element(
+        s3_error!(MissingSecurityHeader, "Your request was missing a required header"),
+        "MissingHeaderName",
+        "x-amz-acl",
+    )
+}
+
+/// A canned ACL with an ACL document too (as recorded: `put-bucket-two-type-acl-acp`).
+fn unexpected_content() -> s3s::S3Error {
+    let mut err = s3s::S3Error::with_message(s3s::S3ErrorCode::Custom("UnexpectedContent".into()), "This request does not support content");
+    err.set_status_code(http::StatusCode::BAD_REQUEST);
+    err
+}
+
 pub fn put_bucket_acl(api: &S3Api, req: S3Request<dto::PutBucketAclInput>) -> S3Result<S3Response<dto::PutBucketAclOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
@@ -206,10 +224,11 @@ pub fn put_bucket_acl(api: &S3Api, req: S3Request<dto::PutBucketAclInput>) -> S3
     let b = bucket(&world, &input.bucket)?;
     let owner_canonical = world.canonical_id(&b.owner_account);
     let grants = match &input.access_control_policy {
+        Some(_) if input.acl.is_some() => return Err(unexpected_content()),
         Some(policy) => Some(grants_from_policy(policy)?),
         None => grants_from_request(&owner_canonical, input.acl.as_ref().map(dto::BucketCannedACL::as_str), &bucket_grant_headers!(input))?,
     };
-    let grants = grants.ok_or_else(|| s3_error!(MissingSecurityHeader, "Your request was missing a required header"))?;
+    let grants = grants.ok_or_else(missing_acl)?;
     let only_owner = grants == vec![Grant::full_control(&owner_canonical)];
     if !b.acls_enabled() && !only_owner {
         return Err(acls_not_supported());
@@ -244,6 +263,7 @@ pub fn put_object_acl(api: &S3Api, req: S3Request<dto::PutObjectAclInput>) -> S3
     let (object_owner, version_id) = (world.canonical_id(&version.owner_account), version.version_id.clone());
     let bucket_owner = world.canonical_id(&b.owner_account);
     let grants = match &input.access_control_policy {
+        Some(_) if input.acl.is_some() => return Err(unexpected_content()),
         Some(policy) => Some(grants_from_policy(policy)?),
         None => grants_with_bucket_owner(
             &object_owner,
@@ -252,7 +272,7 @@ pub fn put_object_acl(api: &S3Api, req: S3Request<dto::PutObjectAclInput>) -> S3
             &bucket_grant_headers!(input),
         )?,
     };
-    let grants = grants.ok_or_else(|| s3_error!(MissingSecurityHeader, "Your request was missing a required header"))?;
+    let grants = grants.ok_or_else(missing_acl)?;
     if !b.acls_enabled() && grants != vec![Grant::full_control(&object_owner)] {
         return Err(acls_not_supported());
     }

@@ -238,6 +238,7 @@ pub async fn upload_part(api: &S3Api, req: S3Request<dto::UploadPartInput>) -> S
     let stored = super::body::store_body(store, body, MAX_PART_BYTES, digest).await?;
     let computed = stored.checked.as_ref().unwrap_or(&stored.checksum);
     super::checksum::verify(expected.as_ref(), computed, req.trailing_headers.as_ref())?;
+    super::object::check_content_md5(input.content_md5.as_deref(), &stored.md5, super::object::ExpectedDigest::AsSent)?;
     let (data, etag) = (stored.blob, hex::encode(stored.md5));
     let mut world = api.shared.world();
     let upload =

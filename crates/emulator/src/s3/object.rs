@@ -222,15 +222,32 @@ fn authorize_put(world: &World, caller: &Caller, bucket_name: &str, key: &str, t
     Ok(())
 }
 
-/// `Content-MD5` against the MD5 of the bytes received.
-fn check_content_md5(content_md5: Option<&str>, digest: &[u8]) -> S3Result<()> {
+/// How a BadDigest names the MD5 the request declared: PutObject in hex, UploadPart as sent
+/// (as recorded: `test_s3_invalid_content_md5` → `md5-error-bad-digest`, `upload-part-md5-bad-digest`).
+#[derive(Clone, Copy)]
+pub(super) enum ExpectedDigest {
+    Hex,
+    AsSent,
+}
+
+/// `Content-MD5` against the MD5 of the bytes received; the errors name both digests, or the value
+/// that is no MD5 (as recorded: `test_s3_invalid_content_md5`).
+pub(super) fn check_content_md5(content_md5: Option<&str>, digest: &[u8], expected: ExpectedDigest) -> S3Result<()> {
     let Some(md5) = content_md5 else { return Ok(()) };
     use base64::Engine;
-    match base64::engine::general_purpose::STANDARD.decode(md5) {
+    let engine = base64::engine::general_purpose::STANDARD;
+    match engine.decode(md5) {
         Ok(given) if given.as_slice() == digest => Ok(()),
+        Ok(given) if given.len() == 16 => {
+            let err = s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received.");
+            let named = match expected {
+                ExpectedDigest::Hex => hex::encode(&given),
+                ExpectedDigest::AsSent => md5.to_owned(),
+            };
+            Err(error_element(error_element(err, "ExpectedDigest", &named), "CalculatedDigest", &engine.encode(digest)))
+        }
         // Not the base64 of 16 bytes: InvalidDigest, as recorded (`test_s3_invalid_content_md5` → `md5-error-0`).
-        Ok(given) if given.len() == 16 => Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received.")),
-        _ => Err(s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid.")),
+        _ => Err(error_element(s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid."), "Content-MD5", md5)),
     }
 }
 
@@ -252,7 +269,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     let stored = super::body::store_body(store, body, super::body::MAX_SINGLE_PUT, super::checksum::BodyDigest::new(algorithm)).await?;
     super::checksum::verify(expected.as_ref(), &stored.checksum, req.trailing_headers.as_ref())?;
     let (data, digest) = (stored.blob, stored.md5);
-    check_content_md5(input.content_md5.as_deref(), &digest)?;
+    check_content_md5(input.content_md5.as_deref(), &digest, ExpectedDigest::Hex)?;
     let mut world = api.shared.world();
     check_write_conditions(bucket(&world, &input.bucket)?, &input.key, input.if_match.as_ref(), input.if_none_match.as_ref())?;
     let b = bucket(&world, &input.bucket)?.clone_settings();
