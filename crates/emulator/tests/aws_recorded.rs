@@ -1041,3 +1041,40 @@ async fn digests_and_acl_requests_are_refused_as_recorded() {
     assert_eq!(code(&err), "MissingSecurityHeader");
     assert!(error_body(&err).contains("<MissingHeaderName>x-amz-acl</MissingHeaderName>"), "{}", error_body(&err));
 }
+
+/// §97 — test_s3.snapshot.json, `TestS3SSECEncryption::test_put_object_validation_sse_c` and
+/// `TestS3ObjectLockRetention::test_s3_object_lock_mode_validation`: the refusals name the header (and value).
+#[tokio::test]
+async fn customer_keys_and_lock_headers_are_refused_naming_the_header() {
+    let env = start().await;
+    let s3 = env.s3(A).await;
+    s3.create_bucket().bucket("named-headers").object_lock_enabled_for_bucket(true).send().await.expect("create");
+    let key = "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI="; // 32 bytes
+    let put = || s3.put_object().bucket("named-headers").key("k").body(ByteStream::from_static(b"x"));
+    let both = put().server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256).sse_customer_algorithm("KMS");
+    let err = both.sse_customer_key(key).send().await.expect_err("both kinds of encryption");
+    assert_eq!(message(&err), "Server Side Encryption with Customer provided key is incompatible with the encryption method specified");
+    let body = error_body(&err);
+    assert!(body.contains("<ArgumentName>x-amz-server-side-encryption</ArgumentName><ArgumentValue>AES256</ArgumentValue>"), "{body}");
+    let err = put().sse_customer_algorithm("KMS").sse_customer_key(key).send().await.expect_err("not AES256");
+    assert_eq!(code(&err), "InvalidEncryptionAlgorithmError");
+    assert!(error_body(&err).contains("<ArgumentValue>KMS</ArgumentValue>"), "{}", error_body(&err));
+
+    let until = aws_sdk_s3::primitives::DateTime::from_secs(4_102_444_800); // 2100-01-01
+    let bad_mode = put().object_lock_mode("BAD-VALUE".into()).object_lock_retain_until_date(until).send().await;
+    let err = bad_mode.expect_err("unknown mode");
+    assert_eq!(message(&err), "Unknown wormMode directive.");
+    assert!(error_body(&err).contains("<ArgumentName>x-amz-object-lock-mode</ArgumentName><ArgumentValue>BAD-VALUE</ArgumentValue>"));
+    let err = put().object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Governance).send().await.expect_err("no date");
+    assert!(error_body(&err).contains("<ArgumentName>x-amz-object-lock-retain-until-date</ArgumentName>"), "{}", error_body(&err));
+
+    // `test_delete_object_with_no_locking`, `test_bucket_ownership_controls_exc` → `ownership-wrong-value-at-creation`.
+    s3.create_bucket().bucket("no-lock").send().await.expect("create");
+    for bypass in [true, false] {
+        let err = s3.delete_object().bucket("no-lock").key("k").bypass_governance_retention(bypass).send().await.expect_err("no lock");
+        assert_eq!(message(&err), "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.");
+        assert!(error_body(&err).contains("<ArgumentName>x-amz-bypass-governance-retention</ArgumentName>"), "{}", error_body(&err));
+    }
+    let err = s3.create_bucket().bucket("odd-owner").object_ownership("RandomValue".into()).send().await.expect_err("bad ownership");
+    assert!(error_body(&err).contains("<ArgumentName>x-amz-object-ownership</ArgumentName>"), "{}", error_body(&err));
+}

@@ -21,7 +21,11 @@ pub fn create_bucket(api: &S3Api, req: S3Request<dto::CreateBucketInput>) -> S3R
     let ownership = match input.object_ownership.as_ref().map(|o| o.as_str().to_owned()) {
         None => OWNERSHIP_ENFORCED.to_owned(),
         Some(o) if [OWNERSHIP_ENFORCED, OWNERSHIP_PREFERRED, OWNERSHIP_WRITER].contains(&o.as_str()) => o,
-        Some(o) => return Err(s3_error!(InvalidArgument, "Invalid x-amz-object-ownership header: {o}")),
+        // As recorded (`test_bucket_ownership_controls_exc` → `ownership-wrong-value-at-creation`).
+        Some(o) => {
+            let message = format!("Invalid x-amz-object-ownership header: {o}");
+            return Err(invalid_argument(&message, "x-amz-object-ownership", None));
+        }
     };
     let mut world = api.shared.world();
     // CreateBucket is authorized by identity policies only (there is no bucket policy yet).

@@ -37,15 +37,21 @@ pub fn retention_for_new_object(
     }
     match (mode, until) {
         (Some(m), Some(u)) => {
-            validate_mode(m)?;
+            // As recorded (`test_s3_object_lock_mode_validation` → `put-obj-locked-bad-value`).
+            if validate_mode(m).is_err() {
+                return Err(super::api::invalid_argument("Unknown wormMode directive.", "x-amz-object-lock-mode", Some(m)));
+            }
             if u <= now() {
                 return Err(s3_error!(InvalidArgument, "The retain until date must be in the future!"));
             }
             Ok(Some((m.to_owned(), u)))
         }
-        (Some(_), None) | (None, Some(_)) => {
-            Err(s3_error!(InvalidArgument, "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied"))
-        }
+        // The header that is missing is named (as recorded: `put-obj-locked-error-no-retain-date`, `…-no-mode`).
+        (Some(_), None) | (None, Some(_)) => Err(super::api::invalid_argument(
+            "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
+            if mode.is_some() { "x-amz-object-lock-retain-until-date" } else { "x-amz-object-lock-mode" },
+            None,
+        )),
         (None, None) => Ok(bucket.default_retention(now())),
     }
 }

@@ -32,19 +32,17 @@ pub(super) fn check_part_number(number: i32) -> S3Result<()> {
 
 /// Parts of an SSE-C upload carry the upload's customer key, and only it (API Reference
 /// `API_UploadPart`: "the same customer key specified in the initiate multipart upload request").
+/// As recorded (`test_multipart_upload_sse_c_validation`): a missing key and a key on an upload without
+/// one both get the same InvalidRequest; another key is InvalidRequest too.
 pub(super) fn check_upload_customer_key(template: &ObjectVersion, given_md5: Option<&str>) -> S3Result<()> {
     match (&template.sse, given_md5) {
         (Some(Sse::Customer { key_md5 }), Some(given)) if key_md5 == given => Ok(()),
         (Some(Sse::Customer { .. }), Some(_)) => {
-            Err(s3_error!(InvalidArgument, "The provided encryption parameters did not match the ones used originally."))
+            Err(s3_error!(InvalidRequest, "The provided encryption parameters did not match the ones used originally."))
         }
-        (Some(Sse::Customer { .. }), None) => Err(s3_error!(
+        (Some(Sse::Customer { .. }), None) | (_, Some(_)) => Err(s3_error!(
             InvalidRequest,
             "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters."
-        )),
-        (_, Some(_)) => Err(s3_error!(
-            InvalidRequest,
-            "The multipart upload initiate did not request encryption. Subsequent part requests must not include encryption parameters."
         )),
         (_, None) => Ok(()),
     }

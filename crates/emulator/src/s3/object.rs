@@ -54,8 +54,37 @@ pub(super) fn customer_key_fields(v: &ObjectVersion) -> (Option<String>, Option<
     }
 }
 
-/// The SSE-C headers of a request, checked as S3 checks them; returns the key's MD5 (base64).
+/// The SSE-C headers of a request, checked as S3 checks them; returns the key's MD5 (base64). Each
+/// refusal names `x-amz-server-side-encryption` (and an unsupported algorithm) as recorded
+/// (`test_put_object_validation_sse_c`).
 pub fn customer_key(algorithm: Option<&str>, key: Option<&str>, key_md5: Option<&str>) -> S3Result<Option<String>> {
+    checked_customer_key(algorithm, key, key_md5).map_err(|err| {
+        let err = error_element(err, "ArgumentName", "x-amz-server-side-encryption");
+        match algorithm.filter(|a| *a != "AES256") {
+            Some(given) => error_element(err, "ArgumentValue", given),
+            None => err,
+        }
+    })
+}
+
+/// A write that asks for server-side encryption and sends a customer key is refused before either is
+/// judged (as recorded: `test_put_object_validation_sse_c` → `put-obj-sse-c-both-encryption`, whose
+/// customer algorithm is not even valid).
+pub(super) fn both_encryptions(sse: Option<&dto::ServerSideEncryption>, customer_algorithm: Option<&str>) -> S3Result<()> {
+    match (sse, customer_algorithm) {
+        (Some(sse), Some(_)) => {
+            let err = s3_error!(
+                InvalidArgument,
+                "Server Side Encryption with Customer provided key is incompatible with the encryption method specified"
+            );
+            let err = error_element(err, "ArgumentName", "x-amz-server-side-encryption");
+            Err(error_element(err, "ArgumentValue", sse.as_str()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn checked_customer_key(algorithm: Option<&str>, key: Option<&str>, key_md5: Option<&str>) -> S3Result<Option<String>> {
     use base64::Engine;
     let (algorithm, key) = match (algorithm, key) {
         (None, None) if key_md5.is_none() => return Ok(None),
@@ -175,11 +204,14 @@ pub(crate) fn requested_sse(
     bucket_default: Option<Option<String>>,
 ) -> S3Result<Option<Sse>> {
     if let Some(key_md5) = customer_key_md5 {
-        if sse.is_some() {
-            return Err(s3_error!(
+        if let Some(sse) = sse {
+            // As recorded (`test_put_object_validation_sse_c` → `put-obj-sse-c-both-encryption`).
+            let err = s3_error!(
                 InvalidArgument,
                 "Server Side Encryption with Customer provided key is incompatible with the encryption method specified"
-            ));
+            );
+            let err = error_element(err, "ArgumentName", "x-amz-server-side-encryption");
+            return Err(error_element(err, "ArgumentValue", sse.as_str()));
         }
         return Ok(Some(Sse::Customer { key_md5 }));
     }
@@ -258,6 +290,7 @@ pub async fn put_object(api: &S3Api, req: S3Request<dto::PutObjectInput>) -> S3R
     let tags = validate::tagging_header(input.tagging.as_deref())?;
     let metadata = validate::metadata(input.metadata.as_ref())?;
     let class = storage_class(input.storage_class.as_ref().map(dto::StorageClass::as_str))?;
+    both_encryptions(input.server_side_encryption.as_ref(), input.sse_customer_algorithm.as_deref())?;
     let customer_md5 =
         customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
     let expected = declared_checksum!(input, req.headers).expected()?;
@@ -822,6 +855,19 @@ fn delete_one(
     }
 }
 
+/// `x-amz-bypass-governance-retention`, true or false, only goes to a bucket with Object Lock (as
+/// recorded: `test_delete_object_with_no_locking`); the bucket must exist.
+fn check_bypass_applies(world: &World, bucket_name: &str, bypass: Option<bool>) -> S3Result<()> {
+    if bypass.is_some() && !bucket(world, bucket_name)?.object_lock {
+        return Err(super::api::invalid_argument(
+            "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.",
+            "x-amz-bypass-governance-retention",
+            None,
+        ));
+    }
+    bucket(world, bucket_name).map(|_| ())
+}
+
 pub fn delete_object(api: &S3Api, req: S3Request<dto::DeleteObjectInput>) -> S3Result<S3Response<dto::DeleteObjectOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
@@ -831,6 +877,7 @@ pub fn delete_object(api: &S3Api, req: S3Request<dto::DeleteObjectInput>) -> S3R
             return Err(s3_error!(AccessDenied, "Access Denied"));
         }
     }
+    check_bypass_applies(&world, &input.bucket, input.bypass_governance_retention)?;
     let (deleted, tasks) = delete_one(
         &mut world,
         &caller,
@@ -858,7 +905,7 @@ pub fn delete_objects(api: &S3Api, req: S3Request<dto::DeleteObjectsInput>) -> S
     }
     let quiet = input.delete.quiet == Some(true);
     let mut world = api.shared.world();
-    bucket(&world, &input.bucket)?;
+    check_bypass_applies(&world, &input.bucket, input.bypass_governance_retention)?;
     let (mut deleted, mut errors, mut all_tasks) = (Vec::new(), Vec::new(), Vec::new());
     for object in &input.delete.objects {
         match delete_one(
