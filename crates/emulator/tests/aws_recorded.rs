@@ -901,6 +901,18 @@ async fn location_constraints_are_judged_by_the_endpoint_as_recorded() {
     let listed = eu.list_buckets().send().await.expect("list");
     let region = listed.buckets().iter().find(|b| b.name() == Some("lc-eu")).and_then(|b| b.bucket_region());
     assert_eq!(region, Some("eu-west-1"), "an EU bucket is in eu-west-1");
+
+    // Access logs stay in their region (`test_put_bucket_logging_cross_locations`, `test_put_bucket_logging_wrong_target`).
+    east.create_bucket().bucket("lc-east").send().await.expect("create");
+    let logging = |target: &str| {
+        let enabled = aws_sdk_s3::types::LoggingEnabled::builder().target_bucket(target).target_prefix("log").build().expect("logging");
+        aws_sdk_s3::types::BucketLoggingStatus::builder().logging_enabled(enabled).build()
+    };
+    let err = east.put_bucket_logging().bucket("lc-east").bucket_logging_status(logging("lc-west")).send().await.expect_err("cross-region");
+    assert_eq!(code(&err), "CrossLocationLoggingProhibitted");
+    assert!(error_body(&err).contains("<TargetBucketLocation>us-west-2</TargetBucketLocation>"), "{}", error_body(&err));
+    let err = east.put_bucket_logging().bucket("lc-east").bucket_logging_status(logging("lc-nowhere")).send().await.expect_err("no target");
+    assert!(error_body(&err).contains("<TargetBucket>lc-nowhere</TargetBucket>"), "{}", error_body(&err));
 }
 
 /// §97 — test_s3_api.snapshot.json, `TestS3ObjectWritePrecondition`: `test_multipart_if_match_with_put` and

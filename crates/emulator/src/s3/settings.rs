@@ -245,6 +245,23 @@ pub fn delete_website(api: &S3Api, req: S3Request<dto::DeleteBucketWebsiteInput>
 
 // ---- logging (User Guide `ServerLogs`): stored and returned; no log objects are written ----
 
+/// A log target in another region than its source: 403, naming the target's region and, outside
+/// us-east-1, the source's (as recorded: `test_put_bucket_logging_wrong_target`,
+/// `test_put_bucket_logging_cross_locations`).
+fn cross_location_logging(source_region: &str, target_region: &str) -> s3s::S3Error {
+    let mut err = s3s::S3Error::with_message(
+        s3s::S3ErrorCode::Custom("CrossLocationLoggingProhibitted".into()),
+        "Cross S3 location logging not allowed. ",
+    );
+    err.set_status_code(http::StatusCode::FORBIDDEN);
+    let err = super::api::error_element(err, "TargetBucketLocation", target_region);
+    if source_region == "us-east-1" {
+        err
+    } else {
+        super::api::error_element(err, "SourceBucketLocation", source_region)
+    }
+}
+
 pub fn put_logging(api: &S3Api, req: S3Request<dto::PutBucketLoggingInput>) -> S3Result<S3Response<dto::PutBucketLoggingOutput>> {
     let caller = api.caller(&req)?;
     let input = req.input;
@@ -252,9 +269,14 @@ pub fn put_logging(api: &S3Api, req: S3Request<dto::PutBucketLoggingInput>) -> S
     {
         let world = api.shared.world();
         if let Some(target) = &enabled {
-            let target_bucket = bucket(&world, &target.target_bucket)
-                .map_err(|_| s3_error!(InvalidTargetBucketForLogging, "The target bucket for logging does not exist"))?;
+            let target_bucket = bucket(&world, &target.target_bucket).map_err(|_| {
+                let err = s3_error!(InvalidTargetBucketForLogging, "The target bucket for logging does not exist");
+                super::api::error_element(err, "TargetBucket", &target.target_bucket)
+            })?;
             let source = bucket(&world, &input.bucket)?;
+            if target_bucket.region != source.region {
+                return Err(cross_location_logging(&source.region, &target_bucket.region));
+            }
             if target_bucket.owner_account != source.owner_account {
                 return Err(s3_error!(
                     InvalidTargetBucketForLogging,
