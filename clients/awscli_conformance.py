@@ -171,13 +171,15 @@ def check(fn):
 @check
 def cli_buckets():
     name = bucket("life")
-    eq(aws("s3api", "create-bucket", "--bucket", name), {"Location": f"/{name}"}, "create-bucket output")
+    # CreateBucket names the bucket's ARN (recorded: aws-semantics §97).
+    created = {"Location": f"/{name}", "BucketArn": f"arn:aws:s3:::{name}"}
+    eq(aws("s3api", "create-bucket", "--bucket", name), created, "create-bucket output")
     eq(aws("s3api", "head-bucket", "--bucket", name).get("BucketRegion"), "us-east-1", "head-bucket BucketRegion")
     names = aws("s3api", "list-buckets", "--query", "Buckets[].Name", text=True).split()
     true(name in names, "bucket listed")
     true(name not in aws("s3api", "list-buckets", "--query", "Buckets[].Name", key=B, text=True).split(), "B does not list A's bucket")
     # API_CreateBucket: re-creating your own bucket succeeds in us-east-1 (BucketAlreadyOwnedByYou elsewhere).
-    eq(aws("s3api", "create-bucket", "--bucket", name), {"Location": f"/{name}"}, "create-bucket again in us-east-1")
+    eq(aws("s3api", "create-bucket", "--bucket", name), created, "create-bucket again in us-east-1")
     fails("BucketAlreadyExists", "s3api", "create-bucket", "--bucket", name, key=B)
     fails("InvalidBucketName", "s3api", "create-bucket", "--bucket", "Bad_Name", message="The specified bucket is not valid.")
     aws("s3api", "put-object", "--bucket", name, "--key", "k", "--body", path("x", "x"))
