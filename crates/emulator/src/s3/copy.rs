@@ -125,9 +125,9 @@ struct Rehashed {
 /// FULL_OBJECT). Done from the source's bytes before the copy, off the world lock (a copy may be 5 GiB).
 pub async fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S3Result<S3Response<dto::CopyObjectOutput>> {
     let requested = req.input.checksum_algorithm.as_ref().map(|a| Algorithm::parse(a.as_str())).transpose()?;
+    let caller = api.caller(&req)?;
     let mut rehashed = None;
     if let dto::CopySource::Bucket { bucket, key, version_id } = &req.input.copy_source {
-        let caller = api.caller(&req)?;
         let found = {
             let world = api.shared.world();
             let source = copy_source(&world, &caller, &source_request!(req.input, bucket, key, version_id.as_deref()));
@@ -152,7 +152,7 @@ pub async fn copy_object(api: &S3Api, req: S3Request<dto::CopyObjectInput>) -> S
             }
         }
     }
-    copy_object_locked(api, req, rehashed)
+    copy_object_locked(api, &caller, req, rehashed)
 }
 
 /// The metadata and representation headers of a copy: the request's with `REPLACE`, else the
@@ -176,10 +176,10 @@ fn copied_headers(
 
 fn copy_object_locked(
     api: &S3Api,
+    caller: &Caller,
     req: S3Request<dto::CopyObjectInput>,
     rehashed: Option<Rehashed>,
 ) -> S3Result<S3Response<dto::CopyObjectOutput>> {
-    let caller = api.caller(&req)?;
     // Conditional writes on the destination (s3s's CopyObjectInput predates them: read from the headers).
     let if_match = write_condition(&req.headers, "if-match")?;
     let if_none_match = write_condition(&req.headers, "if-none-match")?;
@@ -190,8 +190,8 @@ fn copy_object_locked(
     };
     let src_version = src_version.as_deref();
     let mut world = api.shared.world();
-    let source = copy_source(&world, &caller, &source_request!(input, src_bucket, src_key, src_version))?;
-    authorize(&world, &caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
+    let source = copy_source(&world, caller, &source_request!(input, src_bucket, src_key, src_version))?;
+    authorize(&world, caller, "s3:PutObject", &input.bucket, Some(&input.key), input.expected_bucket_owner.as_deref())?;
     let customer_md5 =
         customer_key(input.sse_customer_algorithm.as_deref(), input.sse_customer_key.as_deref(), input.sse_customer_key_md5.as_deref())?;
     let replace_meta = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
@@ -211,8 +211,8 @@ fn copy_object_locked(
     let (metadata, headers) = copied_headers(&input, &source, replace_meta)?;
     let dest = bucket(&world, &input.bucket)?.clone_settings();
     let (owner_account, grants) =
-        new_object_owner(&world, &dest, &caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
-    let sse = new_version_sse(&mut world, &caller, &dest, &input.key, sse_headers!(input, customer_md5))?;
+        new_object_owner(&world, &dest, caller, input.acl.as_ref().map(dto::ObjectCannedACL::as_str), &grant_headers!(input))?;
+    let sse = new_version_sse(&mut world, caller, &dest, &input.key, sse_headers!(input, customer_md5))?;
     let target = bucket_mut(&mut world, &input.bucket)?;
     super::object::check_write_conditions(target, &input.key, if_match.as_ref(), if_none_match.as_ref())?;
     let rehashed = rehashed.filter(|r| r.data == source.data);

@@ -80,10 +80,8 @@ pub fn expiration_header(config: Option<&dto::BucketLifecycleConfiguration>, v: 
         let at = expiration.days.map(|d| due(v.last_modified, d)).or_else(|| expiration.date.as_ref().map(date_of))?;
         Some((at, rule.id.clone().unwrap_or_default()))
     });
-    let (at, rule_id) = dated.fold(None, |first: Option<(OffsetDateTime, String)>, next| match first {
-        Some(first) if first.0 <= next.0 => Some(first),
-        _ => Some(next),
-    })?;
+    // `min_by_key` keeps the first of equal minimums.
+    let (at, rule_id) = dated.min_by_key(|(at, _)| *at)?;
     Some(format!("expiry-date=\"{}\", rule-id=\"{rule_id}\"", httpdate::fmt_http_date(std::time::SystemTime::from(at))))
 }
 

@@ -175,52 +175,55 @@ pub struct PresignRefusal {
 const V4_PARAMETERS: [&str; 6] =
     ["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expires"];
 
+/// A presigned SigV4 URL S3 cannot read (400 AuthorizationQueryParametersError).
+fn unreadable_query(message: &'static str) -> Option<PresignRefusal> {
+    Some(PresignRefusal { status: http::StatusCode::BAD_REQUEST, code: "AuthorizationQueryParametersError", message, elements: Vec::new() })
+}
+
+/// 403 AccessDenied with the elements S3 names.
+fn denied(message: &'static str, elements: Vec<(String, String)>) -> Option<PresignRefusal> {
+    Some(PresignRefusal { status: http::StatusCode::FORBIDDEN, code: "AccessDenied", message, elements })
+}
+
 /// Checks a presigned URL's parameters and expiry, as S3 does before the signature (as recorded:
 /// `test_s3_put_presigned_url_missing_sig_param`, `test_presigned_double_encoded_credentials`,
-/// `test_s3_presigned_url_expired`).
+/// `test_s3_presigned_url_expired`). Runs on every S3 request: the query is parsed once.
 pub fn presigned_refusal(query: &str, now: OffsetDateTime) -> Option<PresignRefusal> {
-    let has = |name: &str| query_param(query, name).is_some();
-    let refusal = |status, code, message, elements| Some(PresignRefusal { status, code, message, elements });
-    if has("X-Amz-Signature") || has("X-Amz-Credential") || has("X-Amz-Algorithm") {
-        if !V4_PARAMETERS.iter().all(|p| has(p)) {
-            return refusal(
-                http::StatusCode::BAD_REQUEST,
-                "AuthorizationQueryParametersError",
+    if query.is_empty() {
+        return None;
+    }
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let param = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if ["X-Amz-Signature", "X-Amz-Credential", "X-Amz-Algorithm"].iter().any(|p| param(p).is_some()) {
+        if !V4_PARAMETERS.iter().all(|p| param(p).is_some()) {
+            return unreadable_query(
                 "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.",
-                Vec::new(),
             );
         }
-        let credential = query_param(query, "X-Amz-Credential").unwrap_or_default();
-        if credential.split('/').count() != 5 {
-            return refusal(
-                http::StatusCode::BAD_REQUEST,
-                "AuthorizationQueryParametersError",
+        if param("X-Amz-Credential").unwrap_or_default().split('/').count() != 5 {
+            return unreadable_query(
                 "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".",
-                Vec::new(),
             );
         }
-        let expires = query_param(query, "X-Amz-Expires").unwrap_or_default();
-        let signed_at = query_param(query, "X-Amz-Date").and_then(|d| sigv4::parse_amz_date(&d));
+        let expires = param("X-Amz-Expires").unwrap_or_default();
+        let signed_at = param("X-Amz-Date").and_then(sigv4::parse_amz_date);
         let until = signed_at.zip(expires.parse::<i64>().ok()).map(|(at, secs)| at + time::Duration::seconds(secs));
         return until.filter(|until| *until < now).and_then(|until| {
-            let elements =
-                vec![("X-Amz-Expires".to_owned(), expires), ("Expires".to_owned(), iso(until)), ("ServerTime".to_owned(), iso(now))];
-            refusal(http::StatusCode::FORBIDDEN, "AccessDenied", "Request has expired", elements)
+            let elements = vec![
+                ("X-Amz-Expires".to_owned(), expires.to_owned()),
+                ("Expires".to_owned(), iso(until)),
+                ("ServerTime".to_owned(), iso(now)),
+            ];
+            denied("Request has expired", elements)
         });
     }
-    if has("Signature") || has("AWSAccessKeyId") {
-        let Some(expires) = query_param(query, "Expires").filter(|_| has("Signature") && has("AWSAccessKeyId")) else {
-            return refusal(
-                http::StatusCode::FORBIDDEN,
-                "AccessDenied",
-                "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
-                Vec::new(),
-            );
+    if param("Signature").is_some() || param("AWSAccessKeyId").is_some() {
+        let Some(expires) = param("Expires").filter(|_| param("Signature").is_some() && param("AWSAccessKeyId").is_some()) else {
+            return denied("Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters", Vec::new());
         };
         let until = expires.parse::<i64>().ok().and_then(|e| OffsetDateTime::from_unix_timestamp(e).ok())?;
         if until < now {
-            let elements = vec![("Expires".to_owned(), iso(until)), ("ServerTime".to_owned(), iso(now))];
-            return refusal(http::StatusCode::FORBIDDEN, "AccessDenied", "Request has expired", elements);
+            return denied("Request has expired", vec![("Expires".to_owned(), iso(until)), ("ServerTime".to_owned(), iso(now))]);
         }
     }
     None
